@@ -1,0 +1,59 @@
+/**
+ * Time is injected: sans-I/O layers take timestamps as arguments, engines take a Clock.
+ * NTP timestamps (RFC 3550 §4) count seconds since 1900-01-01 in 32.32 fixed point.
+ */
+export interface Clock {
+  /** Monotonic milliseconds (fractional), for durations and timeouts. */
+  monotonicMs(): number;
+  /** Wall-clock milliseconds since the Unix epoch, for NTP in sender reports. */
+  wallMs(): number;
+}
+
+export const systemClock: Clock = {
+  monotonicMs: () => performance.now(),
+  wallMs: () => Date.now(),
+};
+
+/** A clock that only moves when told, for deterministic tests. */
+export class ManualClock implements Clock {
+  constructor(
+    private mono = 0,
+    private wall = 1_700_000_000_000,
+  ) {}
+  monotonicMs(): number {
+    return this.mono;
+  }
+  wallMs(): number {
+    return this.wall;
+  }
+  advance(ms: number): void {
+    this.mono += ms;
+    this.wall += ms;
+  }
+}
+
+/** Seconds between 1900-01-01 (NTP era 0) and 1970-01-01. */
+export const NTP_UNIX_OFFSET_S = 2_208_988_800;
+
+export interface NtpTime {
+  /** Seconds since 1900, 32 bits. */
+  seconds: number;
+  /** Fraction of a second in units of 2^-32. */
+  fraction: number;
+}
+
+export function unixMsToNtp(ms: number): NtpTime {
+  const totalS = ms / 1000 + NTP_UNIX_OFFSET_S;
+  const seconds = Math.floor(totalS);
+  const fraction = Math.min(0xffffffff, Math.round((totalS - seconds) * 2 ** 32));
+  return { seconds: seconds >>> 0, fraction: fraction >>> 0 };
+}
+
+export function ntpToUnixMs(ntp: NtpTime): number {
+  return (ntp.seconds - NTP_UNIX_OFFSET_S + ntp.fraction / 2 ** 32) * 1000;
+}
+
+/** The middle 32 bits of an NTP timestamp, as used by LSR/DLSR in RTCP (RFC 3550 §6.4.1). */
+export function ntpMiddle32(ntp: NtpTime): number {
+  return (((ntp.seconds & 0xffff) << 16) | (ntp.fraction >>> 16)) >>> 0;
+}

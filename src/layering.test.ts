@@ -1,0 +1,108 @@
+// Enforces the architecture of DEVELOPERS.md: a layer imports only its own or lower layers,
+// and L0-L2 are sans-I/O (no sockets, files, timers, wall clock or logger).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+function repoRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+const LAYERS: Record<string, number> = {
+  base: 0,
+  rtsp: 1,
+  sdp: 1,
+  rtp: 1,
+  auth: 1,
+  codec: 1,
+  format: 2,
+  container: 2,
+  media: 3,
+  transport: 3,
+  server: 3,
+  client: 3,
+  sources: 3,
+  http: 4,
+  config: 4,
+  log: 4,
+  cli: 4,
+};
+const TOP_LEVEL_FILE_LAYER = 4; // src/app.ts, src/index.ts
+
+const IO_MODULES =
+  /^(node:)?(net|dgram|fs|fs\/promises|tls|http|https|http2|child_process|worker_threads|timers|timers\/promises|cluster)$/;
+const IO_CALLS = /\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now|process\.hrtime)\s*\(/;
+
+const src = join(repoRoot(), 'src');
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(full));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(full);
+  }
+  return out;
+}
+
+function layerOf(file: string): { name: string; layer: number } {
+  const rel = relative(src, file).split(sep);
+  if (rel.length === 1) return { name: rel[0]!, layer: TOP_LEVEL_FILE_LAYER };
+  const name = rel[0]!;
+  const layer = LAYERS[name];
+  if (layer === undefined) throw new Error(`src/${name}/ has no layer: add it to LAYERS and DEVELOPERS.md`);
+  return { name, layer };
+}
+
+function importsOf(text: string): string[] {
+  const specs: string[] = [];
+  const re =
+    /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of text.matchAll(re)) specs.push((m[1] ?? m[2] ?? m[3])!);
+  return specs;
+}
+
+test('every src folder has a layer and imports only its own or lower layers', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(src)) {
+    const { layer } = layerOf(file);
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      if (!target.startsWith(src + sep)) continue;
+      const t = layerOf(target);
+      if (t.layer > layer)
+        violations.push(`${relative(src, file)} imports ${spec} (L${layer} -> L${t.layer})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('L0-L2 are sans-I/O: no sockets, files, timers, clocks or logger', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(src)) {
+    const { name, layer } = layerOf(file);
+    if (layer > 2 || file.endsWith('.test.ts')) continue;
+    const text = readFileSync(file, 'utf8');
+    for (const spec of importsOf(text)) {
+      if (IO_MODULES.test(spec) || spec === 'pino') violations.push(`${relative(src, file)} imports ${spec}`);
+    }
+    // base/clock.ts is where the system clock is defined, to be injected elsewhere.
+    const call = IO_CALLS.exec(text);
+    if (call && !(name === 'base' && file.endsWith(`${sep}clock.ts`)))
+      violations.push(`${relative(src, file)} calls ${call[1]}`);
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the layering check itself detects a violation', () => {
+  assert.deepEqual(importsOf("import { x } from '../server/server.js';\nimport 'node:net';"), [
+    '../server/server.js',
+    'node:net',
+  ]);
+  assert.ok(IO_CALLS.test('const t = setTimeout(() => 0, 5);'));
+  assert.ok(IO_MODULES.test('node:dgram'));
+});
