@@ -212,10 +212,11 @@ export class Mp4Reader {
   }
 
   /**
-   * Where to start playing at `timeSeconds`. Tracks with non-sync samples (video) start at their
+   * Where to start playing at `timeSeconds`. Tracks with some non-sync samples (video) start at their
    * keyframe at or before the time (their first keyframe if the time precedes it); the effective
    * start is the earliest such keyframe's pts, and all-sync tracks (audio) start at the sample
-   * presented then, so that audio and video begin together. Time <= 0 starts every track at sample 0,
+   * presented then, so that audio and video begin together (a track without any sync sample is
+   * treated like audio). Time <= 0 starts every track at sample 0,
    * keeping leading samples with negative pts (AAC priming, B-frame delay).
    */
   seek(timeSeconds: number): SeekPlan {
@@ -223,9 +224,9 @@ export class Mp4Reader {
     let start = Infinity;
     const startIndex = this.tracks.map((tr) => {
       const t = tr.samples;
-      if (t.count === 0 || t.keyframes.length === t.count) return -1;
+      if (t.keyframes.length === 0 || t.keyframes.length === t.count) return -1;
       let k = this.keyframeAtOrBefore(tr, timeSeconds);
-      if (k < 0) k = t.keyframes.length > 0 ? t.keyframes[0]! : 0;
+      if (k < 0) k = t.keyframes[0]!;
       start = Math.min(start, ptsOf(t, k) / tr.timescale);
       return k;
     });
