@@ -40,6 +40,11 @@ export interface JpegInfo {
   restartInterval: number;
   /** True when the file holds at least one DHT segment. */
   hasHuffmanTables: boolean;
+  /**
+   * True when every DHT table is the T.81 Annex K.3 table for its slot (or there is no DHT, as in
+   * AVI1 MJPEG). RTP/JPEG receivers assume these tables, so other ones decode as garbage.
+   */
+  standardHuffmanTables: boolean;
   /** Entropy-coded data of the (first) scan, without the EOI. A view into the input. */
   scanData: Buffer;
 }
@@ -52,10 +57,16 @@ export function parseJpeg(data: Uint8Array): JpegInfo {
   if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== JpegMarker.SOI)
     throw new ParseError('JPEG_BAD', 'no SOI');
   let pos = 2;
-  let info: Omit<JpegInfo, 'quantTables' | 'restartInterval' | 'hasHuffmanTables' | 'scanData'> | undefined;
+  let info:
+    | Omit<
+        JpegInfo,
+        'quantTables' | 'restartInterval' | 'hasHuffmanTables' | 'standardHuffmanTables' | 'scanData'
+      >
+    | undefined;
   const quantTables: JpegInfo['quantTables'] = new Map();
   let restartInterval = 0;
   let hasHuffmanTables = false;
+  let standardHuffmanTables = true;
   while (pos < buf.length) {
     if (buf[pos] !== 0xff) throw new ParseError('JPEG_BAD', `expected a marker at offset ${pos}`);
     while (buf[pos] === 0xff) pos++; // fill bytes
@@ -86,6 +97,15 @@ export function parseJpeg(data: Uint8Array): JpegInfo {
       restartInterval = seg.readUInt16BE(0);
     } else if (marker === JpegMarker.DHT) {
       hasHuffmanTables = true;
+      let p = 0;
+      while (p + 17 <= seg.length) {
+        let n = 0;
+        for (let i = 1; i <= 16; i++) n += seg[p + i]!;
+        if (p + 17 + n > seg.length) throw new ParseError('JPEG_BAD', 'bad DHT');
+        const table = seg.subarray(p, p + 17 + n);
+        if (!STANDARD_DHT.some((t) => t.equals(table))) standardHuffmanTables = false;
+        p += 17 + n;
+      }
     } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (seg.length < 6) throw new ParseError('JPEG_BAD', 'bad SOF');
       const n = seg[5]!;
@@ -114,7 +134,14 @@ export function parseJpeg(data: Uint8Array): JpegInfo {
           end += next === 0xff ? 1 : 2;
         } else end++;
       }
-      return { ...info, quantTables, restartInterval, hasHuffmanTables, scanData: buf.subarray(pos, end) };
+      return {
+        ...info,
+        quantTables,
+        restartInterval,
+        hasHuffmanTables,
+        standardHuffmanTables,
+        scanData: buf.subarray(pos, end),
+      };
     }
   }
   throw new ParseError('JPEG_BAD', 'no SOS');
@@ -201,6 +228,14 @@ const HUFF_AC_CHROMA_VALUES = Buffer.from(
   '000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9fa',
   'hex',
 );
+
+/** Tc/Th byte, 16 counts and the symbols of each standard table, as they appear inside a DHT segment. */
+const STANDARD_DHT: readonly Buffer[] = [
+  Buffer.from([0x00, ...HUFF_DC_LUMA_BITS, ...HUFF_DC_VALUES]),
+  Buffer.from([0x01, ...HUFF_DC_CHROMA_BITS, ...HUFF_DC_VALUES]),
+  Buffer.concat([Buffer.from([0x10, ...HUFF_AC_LUMA_BITS]), HUFF_AC_LUMA_VALUES]),
+  Buffer.concat([Buffer.from([0x11, ...HUFF_AC_CHROMA_BITS]), HUFF_AC_CHROMA_VALUES]),
+];
 
 function segment(marker: number, body: Uint8Array): Buffer {
   const h = Buffer.alloc(4);
