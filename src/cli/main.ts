@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/** The `rtspkit` command line. */
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, defaultConfig, loadConfigFile, splitHostPort, type Config } from '../config/config.js';
+import { startApp } from '../app.js';
+
+function portArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+interface ServeOptions {
+  config?: string;
+  port?: number;
+  host?: string;
+  rtpPort?: number;
+  udp: boolean;
+  logLevel?: Config['logLevel'];
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  let config: Config;
+  const path = opts.config ?? (existsSync('rtspkit.yml') ? 'rtspkit.yml' : undefined);
+  config = path !== undefined ? loadConfigFile(path) : defaultConfig();
+  if (opts.port !== undefined || opts.host !== undefined) {
+    const cur = splitHostPort(config.rtspAddress);
+    config = { ...config, rtspAddress: `${opts.host ?? cur.host}:${opts.port ?? cur.port}` };
+  }
+  if (opts.rtpPort !== undefined) config = { ...config, rtpPort: opts.rtpPort };
+  if (!opts.udp) config = { ...config, rtpPort: null };
+  if (opts.logLevel !== undefined) config = { ...config, logLevel: opts.logLevel };
+  const app = await startApp(config);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    app.server.logger.info({ signal }, 'shutting down');
+    void app.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+const program = new Command()
+  .name('rtspkit')
+  .description('RTSP media server and client')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the RTSP server')
+  .option('-c, --config <path>', 'YAML config file (default: ./rtspkit.yml if present)')
+  .option('-p, --port <port>', 'RTSP TCP port (default 8554)', portArg)
+  .option('--host <address>', 'address to listen on (default all)')
+  .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', portArg)
+  .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
+  .option('--log-level <level>', 'debug, info, warn, error or silent')
+  .action(async (opts: ServeOptions) => {
+    await serve(opts);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`rtspkit: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') {
+    process.stderr.write(`rtspkit: ${e.message}: is another server running on that port?\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`rtspkit: ${e.stack ?? String(e)}\n`);
+  process.exit(1);
+});

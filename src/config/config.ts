@@ -1,0 +1,91 @@
+/**
+ * rtspkit.yml: an optional YAML file validated with a schema; every option has a default.
+ * A mistake is reported with where it is and what was expected, and the server does not start.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected "host:port" or ":port"');
+
+export const configSchema = z
+  .object({
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** RTSP listen address, e.g. ":8554" or "127.0.0.1:8554". */
+    rtspAddress: hostPort.default(':8554'),
+    /** UDP port for RTP (RTCP on the next port); null disables RTP over UDP. */
+    rtpPort: z.number().int().min(0).max(65534).nullable().default(8000),
+    /** Seconds advertised in `Session: id;timeout=N`. */
+    sessionTimeout: z.number().int().min(1).max(3600).default(60),
+    /** Extra seconds tolerated beyond sessionTimeout. */
+    sessionTimeoutGrace: z.number().int().min(0).max(600).default(5),
+    /** Seconds without packets after which a UDP publisher is ended. */
+    udpReadTimeout: z.number().int().min(1).max(3600).default(10),
+    /** Coalescing window for writes to readers, ms (0 = once per event-loop turn). */
+    writeCoalesceMs: z.number().int().min(0).max(200).default(0),
+    /** Upper bound of the per-path GOP cache, bytes. */
+    gopCacheMaxBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(8 * 1024 * 1024),
+    /** A reader whose socket backlog exceeds this many bytes skips to the next keyframe. */
+    maxReaderBacklogBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(4 * 1024 * 1024),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+/** Parses and validates YAML text; `source` names the file in messages. */
+export function parseConfig(text: string, source = 'rtspkit.yml'): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError(`${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
+  let where = source;
+  const offset = node?.range?.[0];
+  if (offset !== undefined) {
+    const { line, col } = lineCounter.linePos(offset);
+    where += `:${line}:${col}`;
+  }
+  const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new ConfigError(`${where}: ${key}${issue.message}`);
+}
+
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(address.slice(i + 1)) };
+}

@@ -1,0 +1,421 @@
+/**
+ * A live stream: one publisher, N readers.
+ *
+ * Packets are rewritten once on the way in (our SSRC per track, sequence numbers shifted by a
+ * per-track offset so that upstream loss stays visible) and the same bytes go to every reader.
+ * Readers over TCP that share the same interleaved channels share one framed buffer per flush,
+ * so the cost per reader is one socket write per flush, not one per packet.
+ *
+ * Flushes are coalesced: packets ingested during one event-loop turn (or within
+ * `writeCoalesceMs`) go out together.
+ *
+ * A reader whose socket backlog exceeds `maxReaderBacklogBytes` stops receiving (the drop is
+ * counted) until its backlog has drained and the next keyframe arrives; it never slows the
+ * publisher or the other readers. A GOP cache (every packet since the last keyframe, bounded by
+ * `gopCacheMaxBytes`) lets a new reader start at once at the latest keyframe.
+ */
+import { randomInt } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
+
+export interface StreamTrack {
+  /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
+  encodingName: string;
+  clockRate: number;
+}
+
+export interface StreamReader {
+  /** 'tcp': framed bytes through writeInterleaved; 'udp': one datagram per packet through sendRtp. */
+  readonly transport: 'tcp' | 'udp';
+  /** For TCP readers: the interleaved RTP channel of each track, undefined where not set up. */
+  readonly rtpChannels: readonly (number | undefined)[];
+  /** Tracks this reader set up. */
+  readonly tracks: readonly number[];
+  /** Bytes written but not yet accepted by the kernel. */
+  readonly backlogBytes: number;
+  writeInterleaved(bytes: Buffer): void;
+  sendRtp(track: number, packet: Buffer): void;
+  sendRtcp(track: number, packet: Buffer): void;
+  /** The stream ended (publisher left); the reader should end its session. */
+  streamEnded(reason: string): void;
+}
+
+/** The first packet a reader receives on a track: what RTP-Info reports. */
+export interface ReaderStart {
+  seq: number;
+  rtptime: number;
+}
+
+export interface StreamOptions {
+  clock?: Clock;
+  gopCacheMaxBytes?: number;
+  maxReaderBacklogBytes?: number;
+  /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
+  writeCoalesceMs?: number;
+}
+
+export interface TrackCounters {
+  packetsIn: number;
+  bytesIn: number;
+  /** Our outgoing SSRC for the track. */
+  ssrc: number;
+  lastRtpTimestamp: number | undefined;
+  /** Monotonic ms when the last packet was ingested. */
+  lastArrivalMs: number;
+}
+
+type ReaderState = 'waiting' | 'live' | 'dropping';
+
+interface ReaderEntry {
+  reader: StreamReader;
+  state: ReaderState;
+  key: string;
+  wants: boolean[];
+  starts: (ReaderStart | undefined)[];
+  pendingStarts: number;
+  onStart: ((track: number, start: ReaderStart) => void) | undefined;
+  droppedPackets: number;
+  /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
+  startAccessUnit: number | undefined;
+}
+
+interface Queued {
+  track: number;
+  packet: Buffer;
+}
+
+const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+export class Stream {
+  readonly tracks: readonly StreamTrack[];
+  readonly counters: TrackCounters[];
+  /** Packets not delivered to slow readers, summed over readers. */
+  droppedPackets = 0;
+  /**
+   * Access units (frames) received on the frame track: the first track with keyframes, else track 0,
+   * counted by timestamp changes.
+   */
+  accessUnitsIn = 0;
+  ended = false;
+
+  private readonly clock: Clock;
+  private readonly gopCacheMaxBytes: number;
+  private readonly maxReaderBacklogBytes: number;
+  private readonly writeCoalesceMs: number;
+  private readonly seqOffsets: (number | undefined)[];
+  private readonly keyTrack: number;
+  private readonly keyProbe: KeyframeProbe | undefined;
+
+  private readonly readers = new Map<StreamReader, ReaderEntry>();
+  private batch: Queued[] = [];
+  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+
+  /** Packets since the current keyframe access unit started (all tracks), or undefined when invalid. */
+  private gop: Queued[] | undefined;
+  private gopBytes = 0;
+  /** Index in `gop` where the current access unit of the key track starts. */
+  private auStart = 0;
+  private auTimestamp: number | undefined;
+  private auIsKey = false;
+  /** accessUnitsIn index of the access unit the GOP cache starts with. */
+  private gopStartAu = 0;
+  private readonly frameTrack: number;
+
+  constructor(tracks: readonly StreamTrack[], options: StreamOptions = {}) {
+    this.tracks = tracks;
+    this.clock = options.clock ?? systemClock;
+    this.gopCacheMaxBytes = options.gopCacheMaxBytes ?? DEFAULT_GOP_CACHE_MAX_BYTES;
+    this.maxReaderBacklogBytes = options.maxReaderBacklogBytes ?? DEFAULT_MAX_READER_BACKLOG_BYTES;
+    this.writeCoalesceMs = options.writeCoalesceMs ?? 0;
+    this.counters = tracks.map(() => ({
+      packetsIn: 0,
+      bytesIn: 0,
+      ssrc: randomInt(1, 0xffffffff),
+      lastRtpTimestamp: undefined,
+      lastArrivalMs: 0,
+    }));
+    this.seqOffsets = tracks.map(() => undefined);
+    this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
+    this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
+    this.frameTrack = Math.max(0, this.keyTrack);
+  }
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  /** True when the stream has a codec with keyframes and one has been cached for instant start. */
+  get hasCachedKeyframe(): boolean {
+    return this.gop !== undefined && this.gop.length > 0;
+  }
+
+  /**
+   * Takes one RTP packet from the publisher. The buffer is rewritten in place and kept
+   * (shared with readers): the caller must not reuse it.
+   */
+  ingestRtp(track: number, packet: Buffer): void {
+    if (this.ended || track < 0 || track >= this.tracks.length) return;
+    if (packet.length < 12 || packet[0]! >> 6 !== 2) return;
+    const counters = this.counters[track]!;
+    const inSeq = packet.readUInt16BE(2);
+    let offset = this.seqOffsets[track];
+    if (offset === undefined) {
+      offset = randomInt(0, 0x10000);
+      this.seqOffsets[track] = offset;
+    }
+    packet.writeUInt16BE((inSeq + offset) & 0xffff, 2);
+    packet.writeUInt32BE(counters.ssrc, 8);
+    const timestamp = packet.readUInt32BE(4);
+    counters.packetsIn++;
+    counters.bytesIn += packet.length;
+    counters.lastRtpTimestamp = timestamp;
+    counters.lastArrivalMs = this.clock.monotonicMs();
+
+    const item: Queued = { track, packet };
+    if (track === this.frameTrack) {
+      if (timestamp !== this.auTimestamp || this.accessUnitsIn === 0) {
+        this.auTimestamp = timestamp;
+        this.accessUnitsIn++;
+        this.auStart = this.gop?.length ?? 0;
+        this.auIsKey = false;
+      }
+      if (track === this.keyTrack) this.checkKeyframe(item);
+    }
+    if (this.gop !== undefined) {
+      this.gop.push(item);
+      this.gopBytes += packet.length;
+      if (this.gopBytes > this.gopCacheMaxBytes) this.invalidateGop();
+    }
+    this.batch.push(item);
+    if (this.keyTrack < 0) this.rejoinDrained();
+    this.scheduleFlush();
+  }
+
+  /** Sends an RTCP packet of ours (a sender report) to every reader of the track. */
+  broadcastRtcp(track: number, packet: Buffer): void {
+    for (const e of this.readers.values()) if (e.wants[track] === true) e.reader.sendRtcp(track, packet);
+  }
+
+  /**
+   * Adds a reader. It starts at once from the cached keyframe when there is one, else at the
+   * next keyframe (or, for streams without keyframes, the next packet). `onStart` reports, per
+   * track, the first packet the reader really receives.
+   */
+  addReader(reader: StreamReader, onStart?: (track: number, start: ReaderStart) => void): void {
+    if (this.ended) {
+      reader.streamEnded('stream ended');
+      return;
+    }
+    const wants = this.tracks.map((_, i) => reader.tracks.includes(i));
+    const entry: ReaderEntry = {
+      reader,
+      state: 'waiting',
+      key: channelKey(reader),
+      wants,
+      starts: this.tracks.map(() => undefined),
+      pendingStarts: wants.filter(Boolean).length,
+      onStart,
+      droppedPackets: 0,
+      startAccessUnit: undefined,
+    };
+    this.readers.set(reader, entry);
+    if (this.keyTrack < 0) {
+      this.flushNow();
+      entry.state = 'live';
+      entry.startAccessUnit = this.accessUnitsIn;
+    } else if (this.gop !== undefined && this.gop.length > 0) {
+      this.flushNow();
+      this.join(entry, this.gop);
+    }
+  }
+
+  removeReader(reader: StreamReader): number {
+    const e = this.readers.get(reader);
+    this.readers.delete(reader);
+    return e?.droppedPackets ?? 0;
+  }
+
+  /** The index (counting from 0 in accessUnitsIn) of the first frame this reader got. */
+  readerStartAccessUnit(reader: StreamReader): number | undefined {
+    return this.readers.get(reader)?.startAccessUnit;
+  }
+
+  readerStarts(reader: StreamReader): readonly (ReaderStart | undefined)[] {
+    return this.readers.get(reader)?.starts ?? [];
+  }
+
+  /** The publisher left: flush what is queued and tell every reader. */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.flushNow();
+    this.ended = true;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer as NodeJS.Timeout);
+    const readers = [...this.readers.keys()];
+    this.readers.clear();
+    this.gop = undefined;
+    for (const r of readers) r.streamEnded(reason);
+  }
+
+  // ---- access units and the GOP cache ----
+
+  private checkKeyframe(item: Queued): void {
+    if (this.auIsKey || this.keyProbe === undefined) return;
+    const payload = rtpPayload(item.packet);
+    if (payload === undefined || !this.keyProbe(payload)) return;
+    this.auIsKey = true;
+    // The cache restarts at the first packet of this access unit (its parameter sets).
+    const head = this.gop !== undefined ? this.gop.slice(this.auStart) : [];
+    this.gop = head;
+    this.gopBytes = head.reduce((n, q) => n + q.packet.length, 0);
+    this.auStart = 0;
+    this.gopStartAu = this.accessUnitsIn - 1;
+    this.onKeyframe(head);
+  }
+
+  private invalidateGop(): void {
+    this.gop = undefined;
+    this.gopBytes = 0;
+    this.auStart = 0;
+  }
+
+  /** Waiting readers, and dropping ones whose backlog has drained, join at this keyframe. */
+  private onKeyframe(auSoFar: Queued[]): void {
+    let flushed = false;
+    for (const e of this.readers.values()) {
+      if (e.state === 'live') continue;
+      if (e.state === 'dropping' && e.reader.backlogBytes > this.maxReaderBacklogBytes / 2) continue;
+      if (!flushed) {
+        this.flushNow();
+        flushed = true;
+      }
+      this.join(e, auSoFar);
+    }
+  }
+
+  /** For streams without keyframes: a dropping reader resumes as soon as its backlog drains. */
+  private rejoinDrained(): void {
+    for (const e of this.readers.values()) {
+      if (e.state === 'dropping' && e.reader.backlogBytes <= this.maxReaderBacklogBytes / 2) e.state = 'live';
+    }
+  }
+
+  private join(e: ReaderEntry, from: readonly Queued[]): void {
+    e.state = 'live';
+    e.startAccessUnit ??= this.gopStartAu;
+    if (from.length > 0) this.deliver(e, from, e.reader.transport === 'tcp' ? frameFor(e, from) : undefined);
+  }
+
+  // ---- delivery ----
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.flushTimer =
+      this.writeCoalesceMs > 0
+        ? setTimeout(() => {
+            this.flushNow();
+          }, this.writeCoalesceMs)
+        : setImmediate(() => {
+            this.flushNow();
+          });
+  }
+
+  /** Writes the queued batch to every live reader now. */
+  flushNow(): void {
+    if (this.flushScheduled) {
+      this.flushScheduled = false;
+      if (this.flushTimer !== undefined) {
+        clearTimeout(this.flushTimer as NodeJS.Timeout);
+        clearImmediate(this.flushTimer as NodeJS.Immediate);
+        this.flushTimer = undefined;
+      }
+    }
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const shared = new Map<string, Buffer>();
+    for (const e of this.readers.values()) {
+      if (e.state === 'waiting') continue;
+      if (e.state === 'dropping') {
+        e.droppedPackets += batch.length;
+        this.droppedPackets += batch.length;
+        continue;
+      }
+      if (e.reader.backlogBytes > this.maxReaderBacklogBytes) {
+        e.state = 'dropping';
+        e.droppedPackets += batch.length;
+        this.droppedPackets += batch.length;
+        continue;
+      }
+      let framed: Buffer | undefined;
+      if (e.reader.transport === 'tcp') {
+        framed = shared.get(e.key);
+        if (framed === undefined) {
+          framed = frameFor(e, batch);
+          shared.set(e.key, framed);
+        }
+      }
+      this.deliver(e, batch, framed);
+    }
+  }
+
+  private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
+    if (e.pendingStarts > 0) this.recordStarts(e, items);
+    if (e.reader.transport === 'tcp') {
+      if (framed !== undefined && framed.length > 0) e.reader.writeInterleaved(framed);
+      return;
+    }
+    for (const q of items) if (e.wants[q.track] === true) e.reader.sendRtp(q.track, q.packet);
+  }
+
+  private recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
+    for (const q of items) {
+      if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
+      const start = { seq: q.packet.readUInt16BE(2), rtptime: q.packet.readUInt32BE(4) };
+      e.starts[q.track] = start;
+      e.pendingStarts--;
+      e.onStart?.(q.track, start);
+      if (e.pendingStarts === 0) return;
+    }
+  }
+}
+
+function channelKey(r: StreamReader): string {
+  return r.transport === 'tcp'
+    ? r.rtpChannels.map((c) => (c === undefined ? '-' : String(c))).join(',')
+    : 'udp';
+}
+
+/** `$ channel length` + packet for each packet of a track the reader has a channel for (RFC 2326 §10.12). */
+function frameFor(e: ReaderEntry, items: readonly Queued[]): Buffer {
+  const channels = e.reader.rtpChannels;
+  let total = 0;
+  for (const q of items) if (channels[q.track] !== undefined) total += 4 + q.packet.length;
+  const out = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (const q of items) {
+    const ch = channels[q.track];
+    if (ch === undefined) continue;
+    out[o] = 0x24;
+    out[o + 1] = ch;
+    out.writeUInt16BE(q.packet.length, o + 2);
+    q.packet.copy(out, o + 4);
+    o += 4 + q.packet.length;
+  }
+  return out;
+}
+
+/** The payload of an RTP packet (RFC 3550 §5.1: CSRCs, extension and padding skipped), or undefined if malformed. */
+function rtpPayload(p: Buffer): Buffer | undefined {
+  let off = 12 + (p[0]! & 0x0f) * 4;
+  if ((p[0]! & 0x10) !== 0) {
+    if (p.length < off + 4) return undefined;
+    off += 4 + p.readUInt16BE(off + 2) * 4;
+  }
+  let end = p.length;
+  if ((p[0]! & 0x20) !== 0 && end > 0) end -= p[end - 1]!;
+  return off <= end ? p.subarray(off, end) : undefined;
+}

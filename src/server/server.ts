@@ -1,0 +1,680 @@
+/**
+ * The RTSP server (RFC 2326): accepts connections, runs the method handlers and the session
+ * state machine of Appendix A, and wires publishers and readers to live Streams.
+ */
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import type { Logger } from '../base/logger.js';
+import { nullLogger } from '../base/logger.js';
+import { RtspHeaders } from '../rtsp/headers.js';
+import type { RtspRequest } from '../rtsp/message.js';
+import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/transport.js';
+import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
+import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
+import { senderReportFor } from '../rtp/clock-map.js';
+import { RtpReceiverStats } from '../rtp/stats.js';
+import { Stream } from '../media/stream.js';
+import { UdpPair, normalizeAddress } from '../transport/udp.js';
+import { ServerConnection, type Reply } from './connection.js';
+import { PathRegistry, type LivePath } from './paths.js';
+import { ServerSession, type TrackSetup } from './session.js';
+import { parseRequestTarget, type RequestTarget } from './target.js';
+import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
+
+export const SUPPORTED_METHODS = [
+  'OPTIONS',
+  'DESCRIBE',
+  'ANNOUNCE',
+  'SETUP',
+  'PLAY',
+  'PAUSE',
+  'RECORD',
+  'TEARDOWN',
+  'GET_PARAMETER',
+  'SET_PARAMETER',
+] as const;
+
+/** Statistics GET_PARAMETER answers (text/parameters, RFC 2326 §10.8). */
+const KNOWN_PARAMETERS = ['packets_received', 'packets_lost', 'jitter', 'bytes'] as const;
+
+export interface RtspServerOptions {
+  host?: string;
+  /** TCP port for RTSP; 0 picks a free one. Default 8554. */
+  port?: number;
+  /** Even UDP port for RTP (RTCP is the next one); 0 picks a free pair; false disables UDP. Default 8000. */
+  udpRtpPort?: number | false;
+  /** Session timeout advertised in `Session: id;timeout=N`. Default 60. */
+  sessionTimeoutS?: number;
+  /** Extra seconds granted beyond the advertised timeout (clients that refresh exactly on time). Default 5. */
+  sessionTimeoutGraceS?: number;
+  /** A UDP publisher whose packets stop for this long is ended (ffmpeg sends no keepalive then). Default 10. */
+  udpReadTimeoutS?: number;
+  /** How long PLAY may wait for the first packet of each track before answering. Default 3000. */
+  playStartWaitMs?: number;
+  /** Interval of our RTCP sender reports. Default 5000. */
+  senderReportIntervalMs?: number;
+  writeCoalesceMs?: number;
+  gopCacheMaxBytes?: number;
+  maxReaderBacklogBytes?: number;
+  logger?: Logger;
+  clock?: Clock;
+  serverName?: string;
+}
+
+interface Required_ {
+  host: string;
+  port: number;
+  udpRtpPort: number | false;
+  sessionTimeoutS: number;
+  sessionTimeoutGraceS: number;
+  udpReadTimeoutS: number;
+  playStartWaitMs: number;
+  senderReportIntervalMs: number;
+  writeCoalesceMs: number;
+  gopCacheMaxBytes: number;
+  maxReaderBacklogBytes: number;
+  serverName: string;
+}
+
+function newSessionId(): string {
+  // 16 hex digits: no dashes (interop notes), unguessable.
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+function reply(statusCode: number, headers?: Record<string, string>, body?: Buffer, reason?: string): Reply {
+  const r: Reply = { statusCode, headers: new RtspHeaders(headers ?? {}) };
+  if (body !== undefined) r.body = body;
+  if (reason !== undefined) r.reason = reason;
+  return r;
+}
+
+export class RtspServer {
+  readonly paths = new PathRegistry();
+  readonly sessions = new Map<string, ServerSession>();
+  readonly logger: Logger;
+  readonly clock: Clock;
+  private readonly opts: Required_;
+  private readonly tcp: net.Server;
+  private readonly connections = new Set<ServerConnection>();
+  private udp: UdpPair | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private lastSrMs = 0;
+  private nextConnectionId = 1;
+
+  constructor(options: RtspServerOptions = {}) {
+    this.logger = options.logger ?? nullLogger;
+    this.clock = options.clock ?? systemClock;
+    this.opts = {
+      host: options.host ?? '0.0.0.0',
+      port: options.port ?? 8554,
+      udpRtpPort: options.udpRtpPort ?? 8000,
+      sessionTimeoutS: options.sessionTimeoutS ?? 60,
+      sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,
+      udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
+      playStartWaitMs: options.playStartWaitMs ?? 3000,
+      senderReportIntervalMs: options.senderReportIntervalMs ?? 5000,
+      writeCoalesceMs: options.writeCoalesceMs ?? 0,
+      gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
+      maxReaderBacklogBytes: options.maxReaderBacklogBytes ?? 4 * 1024 * 1024,
+      serverName: options.serverName ?? 'rtspkit',
+    };
+    this.tcp = net.createServer((socket) => {
+      this.accept(socket);
+    });
+  }
+
+  async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
+    if (this.opts.udpRtpPort !== false) {
+      this.udp = await UdpPair.bind({
+        host: this.opts.host,
+        rtpPort: this.opts.udpRtpPort,
+        logger: this.logger,
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.tcp.once('error', reject);
+      this.tcp.listen(this.opts.port, this.opts.host, () => {
+        this.tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.sweepTimer = setInterval(() => {
+      this.sweep();
+    }, 1000);
+    this.sweepTimer.unref();
+    const port = this.port;
+    this.logger.info(
+      { port, udpRtpPort: this.udp?.rtpPort, udpRtcpPort: this.udp?.rtcpPort },
+      'rtsp server listening',
+    );
+    return { port, udpRtpPort: this.udp?.rtpPort };
+  }
+
+  get port(): number {
+    const a = this.tcp.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
+    for (const c of this.connections) c.destroy();
+    this.udp?.close();
+    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+  }
+
+  // ---- connections ----
+
+  private accept(socket: net.Socket): void {
+    const conn = new ServerConnection(socket, this.nextConnectionId++, this.logger, {
+      handleRequest: (c, req) => this.handleRequest(c, req),
+      handleInterleaved: (c, channel, payload) => this.handleInterleaved(c, channel, payload),
+      closed: (c) => this.connectionClosed(c),
+    });
+    this.connections.add(conn);
+  }
+
+  private connectionClosed(conn: ServerConnection): void {
+    this.connections.delete(conn);
+    for (const s of conn.sessions) {
+      // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
+      if (s.transport === 'tcp' || s.state === 'init' || s.mode === 'record')
+        this.endSession(s, 'connection closed');
+      else s.sink = undefined;
+    }
+  }
+
+  // ---- requests ----
+
+  private async handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply> {
+    if (!/^RTSP\/1\.0$/i.test(req.version)) return reply(505);
+    const session = this.sessionFor(req);
+    if (session === 'unknown') return reply(454);
+    if (session !== undefined) session.lastActivityMs = this.clock.monotonicMs();
+    const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
+    if (required.length > 0) {
+      return reply(551, { Unsupported: required.join(', ') });
+    }
+    switch (req.method) {
+      case 'OPTIONS':
+        return reply(200, { Public: SUPPORTED_METHODS.join(', ') });
+      case 'DESCRIBE':
+        return this.describe(req);
+      case 'ANNOUNCE':
+        return this.announce(conn, req, session);
+      case 'SETUP':
+        return this.setup(conn, req, session);
+      case 'PLAY':
+        return this.play(conn, req, session);
+      case 'PAUSE':
+        return this.pause(session);
+      case 'RECORD':
+        return this.record(session);
+      case 'TEARDOWN':
+        return this.teardown(session);
+      case 'GET_PARAMETER':
+        return this.getParameter(req, session);
+      case 'SET_PARAMETER':
+        return this.setParameter(req, session);
+      case 'REDIRECT':
+        // Only a server sends REDIRECT (RFC 2326 §10.10).
+        return reply(405, { Allow: SUPPORTED_METHODS.join(', ') });
+      default:
+        return reply(501, { Public: SUPPORTED_METHODS.join(', ') });
+    }
+  }
+
+  private sessionFor(req: RtspRequest): ServerSession | undefined | 'unknown' {
+    const h = req.headers.get('Session');
+    if (h === undefined) return undefined;
+    let id: string;
+    try {
+      id = parseSessionHeader(h).id;
+    } catch {
+      return 'unknown';
+    }
+    return this.sessions.get(id) ?? 'unknown';
+  }
+
+  private target(req: RtspRequest): RequestTarget | undefined {
+    return parseRequestTarget(req.uri);
+  }
+
+  private sessionHeaders(s: ServerSession): Record<string, string> {
+    return { Session: serializeSessionHeader({ id: s.id, timeoutS: this.opts.sessionTimeoutS }) };
+  }
+
+  private describe(req: RtspRequest): Reply {
+    const t = this.target(req);
+    if (t === undefined) return reply(400);
+    const live = this.paths.get(t.path);
+    if (live?.stream === undefined) return reply(404);
+    const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
+    const sdp = live.media.describeSdp(base);
+    return reply(200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
+  }
+
+  private announce(conn: ServerConnection, req: RtspRequest, existing: ServerSession | undefined): Reply {
+    if (existing !== undefined) return reply(455);
+    const t = this.target(req);
+    if (t === undefined || t.path === '') return reply(400);
+    const ct = req.headers.get('Content-Type');
+    if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim())) return reply(415);
+    let media;
+    try {
+      media = parseAnnouncedSdp(req.body.toString('utf8'));
+    } catch (err) {
+      this.logger.warn({ path: t.path, err: (err as Error).message }, 'ANNOUNCE with a bad SDP');
+      return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
+    }
+    if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
+    const session = this.createSession(conn, t.path, 'record', media.tracks.length);
+    if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
+      this.endSession(session, 'path busy');
+      return reply(403, undefined, undefined, 'Forbidden: path is already being published');
+    }
+    this.logger.info({ session: session.id, path: t.path, tracks: media.tracks.length }, 'publish announced');
+    return reply(200, this.sessionHeaders(session));
+  }
+
+  private createSession(
+    conn: ServerConnection,
+    path: string,
+    mode: 'play' | 'record',
+    trackCount: number,
+  ): ServerSession {
+    const id = newSessionId();
+    const s = new ServerSession(
+      id,
+      path,
+      mode,
+      trackCount,
+      conn,
+      this.udp,
+      this.logger.child({ session: id }),
+      this.clock.monotonicMs(),
+    );
+    s.onStreamEnded = (sess, reason) => {
+      this.endSession(sess, reason, true);
+    };
+    this.sessions.set(id, s);
+    conn.sessions.add(s);
+    this.logger.info({ session: id, path, mode, remote: conn.remoteAddress }, 'session created');
+    return s;
+  }
+
+  private setup(conn: ServerConnection, req: RtspRequest, existing: ServerSession | undefined): Reply {
+    const t = this.target(req);
+    if (t === undefined) return reply(400);
+    const transportHeader = req.headers.get('Transport');
+    if (transportHeader === undefined) return reply(461);
+    let specs: TransportSpec[];
+    try {
+      specs = parseTransport(transportHeader);
+    } catch {
+      return reply(461);
+    }
+
+    let session = existing;
+    if (session !== undefined && (session.state === 'playing' || session.state === 'recording'))
+      return reply(455, { Allow: 'PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, OPTIONS' });
+    const recording = specs.some((s) => s.mode === 'RECORD' || s.mode === 'RECEIVE');
+    if (session === undefined && recording) {
+      // A publisher SETUP follows ANNOUNCE on the same connection, which made the session.
+      session = [...conn.sessions].find(
+        (s) =>
+          s.mode === 'record' && s.state === 'init' && (t.path === s.path || t.path.startsWith(`${s.path}/`)),
+      );
+      if (session === undefined) return reply(455);
+    }
+    let live: LivePath | undefined;
+    let track: number | undefined;
+    if (session?.mode === 'record') {
+      // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
+      live = this.paths.get(session.path);
+      if (live?.publisherSessionId !== session.id) return reply(454);
+      track = announcedTrackFor(live.media, req.uri, t.track);
+    } else {
+      if (session !== undefined && session.path !== t.path) return reply(459);
+      live = this.paths.get(t.path);
+      if (live?.stream === undefined) return reply(404);
+      track = t.track;
+    }
+    const trackCount = live.media.tracks.length;
+    if (track === undefined) {
+      // ffmpeg SETUPs the aggregate URL for single-track media; otherwise take the next free track.
+      const taken = session?.setups ?? [];
+      track = Array.from({ length: trackCount }, (_, i) => i).find((i) => taken[i] === undefined);
+      if (track === undefined) return reply(459);
+    }
+    if (track >= trackCount) return reply(404);
+
+    const lower = session?.setups.find((s) => s !== undefined)?.kind;
+    const chosen = specs.find(
+      (s) =>
+        (s.profile === 'AVP' || s.profile === 'AVPF') &&
+        s.delivery !== 'multicast' &&
+        (s.lowerTransport === 'TCP' || this.udp !== undefined) &&
+        (lower === undefined || lower === s.lowerTransport.toLowerCase()),
+    );
+    if (chosen === undefined) return reply(461);
+
+    session ??= this.createSession(conn, t.path, 'play', trackCount);
+    const ssrc = live.stream?.counters[track]?.ssrc;
+    let trackSetup: TrackSetup;
+    const replySpec: TransportSpec = {
+      protocol: chosen.protocol,
+      profile: chosen.profile,
+      lowerTransport: chosen.lowerTransport,
+      lowerTransportExplicit: chosen.lowerTransportExplicit,
+      delivery: 'unicast',
+      extra: [],
+    };
+    if (chosen.lowerTransport === 'TCP') {
+      const used = conn.usedChannels();
+      let rtp = chosen.interleaved?.rtp;
+      let rtcp = chosen.interleaved?.rtcp;
+      if (rtp === undefined) {
+        // QuickTime sends no interleaved parameter: pick the next free pair.
+        rtp = 0;
+        while (used.has(rtp) || used.has(rtp + 1)) rtp += 2;
+      }
+      rtcp ??= rtp + 1;
+      if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp)) return reply(461);
+      trackSetup = { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
+      conn.bindChannels(session, track, rtp, rtcp);
+      session.sink = conn;
+      replySpec.interleaved = { rtp, rtcp };
+    } else {
+      const clientRtp = chosen.clientPort?.rtp;
+      if (clientRtp === undefined) return reply(461);
+      const clientRtcp = chosen.clientPort?.rtcp ?? clientRtp + 1;
+      const remote = normalizeAddress(conn.remoteAddress);
+      if (chosen.destination !== undefined && normalizeAddress(chosen.destination) !== remote) {
+        // RFC 2326 §16: never send media to an address other than the requester's.
+        return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
+      }
+      trackSetup = {
+        kind: 'udp',
+        clientAddress: remote,
+        clientRtpPort: clientRtp,
+        clientRtcpPort: clientRtcp,
+      };
+      replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
+      replySpec.serverPort = { rtp: this.udp!.rtpPort, rtcp: this.udp!.rtcpPort };
+      this.routeUdpTrack(session, track, remote, clientRtp, clientRtcp);
+    }
+    if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
+    if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
+    session.setups[track] = trackSetup;
+    if (session.state === 'init') session.state = 'ready';
+    return reply(200, { Transport: serializeTransport(replySpec), ...this.sessionHeaders(session) });
+  }
+
+  private routeUdpTrack(
+    session: ServerSession,
+    track: number,
+    address: string,
+    rtpPort: number,
+    rtcpPort: number,
+  ): void {
+    const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
+      session.lastActivityMs = this.clock.monotonicMs();
+      if (kind === 'rtp') this.ingestFromPublisher(session, track, msg);
+      else this.onRtcpFromPeer(session, track, msg);
+    };
+    session.routeUdp(address, rtpPort, onRtp);
+    if (rtcpPort !== rtpPort) session.routeUdp(address, rtcpPort, onRtp);
+  }
+
+  private async play(
+    conn: ServerConnection,
+    req: RtspRequest,
+    session: ServerSession | undefined,
+  ): Promise<Reply> {
+    if (session === undefined) return reply(454);
+    if (session.mode !== 'play' || session.state === 'init') return reply(455);
+    const live = this.paths.get(session.path);
+    if (live?.stream === undefined) return reply(404);
+    const headers = this.sessionHeaders(session);
+    headers.Range = 'npt=now-';
+    if (session.state === 'playing') return reply(200, headers);
+    if (session.transport === 'tcp') session.sink = conn;
+    session.state = 'playing';
+    const starts = await session.startReading(live.stream, this.opts.playStartWaitMs);
+    const base = req.uri.replace(/\/+$/, '');
+    const t = this.target(req);
+    const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
+    const infos = session.tracks.map((i) => {
+      const s = starts[i];
+      const url = `${aggregateBase}/trackID=${i}`;
+      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${s.rtptime}`;
+    });
+    headers['RTP-Info'] = infos.join(',');
+    this.logger.info(
+      { session: session.id, path: session.path, transport: session.transport },
+      'read started',
+    );
+    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
+  }
+
+  private pause(session: ServerSession | undefined): Reply {
+    if (session === undefined) return reply(454);
+    if (session.state === 'init') return reply(455);
+    if (session.state === 'playing') {
+      session.stopReading();
+      session.state = 'ready';
+    } else if (session.state === 'recording') {
+      session.state = 'ready';
+    }
+    return reply(200, this.sessionHeaders(session));
+  }
+
+  private record(session: ServerSession | undefined): Reply {
+    if (session === undefined) return reply(454);
+    if (session.mode !== 'record' || session.state === 'init') return reply(455);
+    const live = this.paths.get(session.path);
+    if (live === undefined || live.publisherSessionId !== session.id) return reply(454);
+    if (live.stream === undefined) {
+      live.stream = new Stream(live.media.tracks, {
+        clock: this.clock,
+        writeCoalesceMs: this.opts.writeCoalesceMs,
+        gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
+        maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
+      });
+      live.sinceMs = this.clock.monotonicMs();
+      this.logger.info(
+        { session: session.id, path: session.path, transport: session.transport },
+        'publish started',
+      );
+    }
+    session.stream = live.stream;
+    session.state = 'recording';
+    return reply(200, this.sessionHeaders(session));
+  }
+
+  private teardown(session: ServerSession | undefined): Reply {
+    if (session === undefined) return reply(454);
+    this.endSession(session, 'teardown');
+    return reply(200);
+  }
+
+  private getParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
+    const names = parameterNames(req.body);
+    if (names.length === 0)
+      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
+    if (session === undefined) return reply(454);
+    const unknown = names.filter((n) => !(KNOWN_PARAMETERS as readonly string[]).includes(n));
+    if (unknown.length > 0)
+      return reply(451, this.sessionHeaders(session), Buffer.from(unknown.join('\r\n') + '\r\n'));
+    const total = session.trackStats.reduce(
+      (a, t) => ({
+        packets_received: a.packets_received + t.packetsReceived,
+        packets_lost: a.packets_lost + t.packetsLost,
+        jitter: Math.max(a.jitter, t.jitterS),
+        bytes: a.bytes + t.bytesReceived,
+      }),
+      { packets_received: 0, packets_lost: 0, jitter: 0, bytes: 0 },
+    );
+    if (session.mode === 'play') total.bytes = session.bytesSent;
+    const body = names.map((n) => `${n}: ${total[n as keyof typeof total]}`).join('\r\n') + '\r\n';
+    return reply(
+      200,
+      { ...this.sessionHeaders(session), 'Content-Type': 'text/parameters' },
+      Buffer.from(body),
+    );
+  }
+
+  private setParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
+    const names = parameterNames(req.body);
+    if (names.length === 0)
+      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
+    // Our statistics are read-only (458); nothing else is settable (451).
+    const readOnly = names.some((n) => (KNOWN_PARAMETERS as readonly string[]).includes(n));
+    return reply(readOnly ? 458 : 451, undefined, Buffer.from(names.join('\r\n') + '\r\n'));
+  }
+
+  // ---- media in ----
+
+  private handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void {
+    const bound = conn.channelBinding(channel);
+    if (bound === undefined) return;
+    const { session, track, kind } = bound;
+    session.lastActivityMs = this.clock.monotonicMs();
+    if (kind === 'rtp') this.ingestFromPublisher(session, track, Buffer.from(payload));
+    else this.onRtcpFromPeer(session, track, payload);
+  }
+
+  private ingestFromPublisher(session: ServerSession, track: number, packet: Buffer): void {
+    // GStreamer's rtspclientsink may send RTP before RECORD: ignored until then.
+    if (session.mode !== 'record' || session.state !== 'recording' || session.stream === undefined) return;
+    const st = session.trackStats[track];
+    if (st !== undefined && packet.length >= 12) {
+      st.packetsReceived++;
+      st.bytesReceived += packet.length;
+      let rx = session.receivers[track];
+      if (rx === undefined) {
+        const clockRate = session.stream.tracks[track]?.clockRate ?? 90000;
+        // Over TCP nothing is lost or reordered, so no probation is needed (RFC 3550 A.1).
+        rx = new RtpReceiverStats(clockRate, { minSequential: 1 });
+        session.receivers[track] = rx;
+      }
+      rx.onPacket(packet.readUInt16BE(2), packet.readUInt32BE(4), this.clock.monotonicMs());
+      st.packetsLost = Math.max(0, rx.cumulativeLost);
+      st.jitterS = rx.jitterMs / 1000;
+    }
+    session.stream.ingestRtp(track, packet);
+  }
+
+  private onRtcpFromPeer(session: ServerSession, track: number, payload: Buffer): void {
+    let packets: RtcpPacket[];
+    try {
+      packets = parseRtcpCompound(payload);
+    } catch {
+      return;
+    }
+    if (session.mode !== 'play') return;
+    const st = session.trackStats[track];
+    const clockRate = this.paths.get(session.path)?.media.tracks[track]?.clockRate ?? 90000;
+    for (const p of packets) {
+      if (p.type !== 'rr' && p.type !== 'sr') continue;
+      const block = p.reports[0];
+      if (block === undefined || st === undefined) continue;
+      st.packetsLost = block.cumulativeLost;
+      st.jitterS = block.jitter / clockRate;
+      st.packetsReceived = session.packetsSent;
+    }
+  }
+
+  // ---- sessions ----
+
+  endSession(session: ServerSession, reason: string, sendBye = false): void {
+    if (session.closed) return;
+    if (sendBye) this.sendBye(session);
+    this.sessions.delete(session.id);
+    session.stopReading();
+    session.release();
+    for (const c of this.connections) c.unbindSession(session);
+    if (session.mode === 'record') {
+      const live = this.paths.release(session.path, session.id);
+      if (live?.stream !== undefined) {
+        this.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
+        live.stream.end(reason);
+      }
+    } else if (session.state === 'playing' || session.stream !== undefined) {
+      this.logger.info(
+        { session: session.id, path: session.path, reason, bytes: session.bytesSent },
+        'read ended',
+      );
+    }
+    this.logger.info({ session: session.id, reason }, 'session closed');
+    if (sendBye && session.transport === 'tcp') {
+      // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
+      session.sink?.end?.();
+    }
+  }
+
+  private sendBye(session: ServerSession): void {
+    for (const track of session.tracks) {
+      const ssrc = session.stream?.counters[track]?.ssrc ?? 0;
+      session.sendRtcp(
+        track,
+        serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]),
+      );
+    }
+  }
+
+  /** Once a second: expire sessions and send sender reports. */
+  private sweep(): void {
+    const now = this.clock.monotonicMs();
+    const limitMs = (this.opts.sessionTimeoutS + this.opts.sessionTimeoutGraceS) * 1000;
+    const udpLimitMs = this.opts.udpReadTimeoutS * 1000;
+    for (const s of [...this.sessions.values()]) {
+      const idle = now - s.lastActivityMs;
+      if (idle > limitMs) this.endSession(s, 'session timeout');
+      else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
+        this.endSession(s, 'no packets from publisher');
+    }
+    if (now - this.lastSrMs >= this.opts.senderReportIntervalMs) {
+      this.lastSrMs = now;
+      this.sendSenderReports(now);
+    }
+  }
+
+  private sendSenderReports(nowMs: number): void {
+    const wallMs = this.clock.wallMs();
+    for (const live of this.paths.list()) {
+      const stream = live.stream;
+      if (stream === undefined || stream.readerCount === 0) continue;
+      stream.counters.forEach((c, track) => {
+        if (c.lastRtpTimestamp === undefined) return;
+        const clockRate = stream.tracks[track]!.clockRate;
+        const sr = senderReportFor({
+          ssrc: c.ssrc,
+          clockRate,
+          lastRtpTimestamp: c.lastRtpTimestamp,
+          lastWallMs: wallMs - (nowMs - c.lastArrivalMs),
+          nowMs: wallMs,
+          packetCount: c.packetsIn,
+          octetCount: c.bytesIn,
+        });
+        const sdes: RtcpPacket = {
+          type: 'sdes',
+          chunks: [{ ssrc: c.ssrc, items: [{ type: 1, text: this.opts.serverName }] }],
+        };
+        stream.broadcastRtcp(track, serializeRtcpCompound([sr, sdes]));
+      });
+    }
+  }
+}
+
+/** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */
+function parameterNames(body: Buffer): string[] {
+  return body
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((l) => l.split(':')[0]!.trim())
+    .filter((l) => l !== '');
+}

@@ -1,0 +1,214 @@
+/**
+ * An RTSP session (RFC 2326 §3, Appendix A): Init → Ready (SETUP) → Playing / Recording.
+ * A playing session is a StreamReader; a recording session feeds its path's Stream.
+ */
+import type { Logger } from '../base/logger.js';
+import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
+import type { RtpReceiverStats } from '../rtp/stats.js';
+import type { UdpPair, DatagramHandler } from '../transport/udp.js';
+
+export type SessionState = 'init' | 'ready' | 'playing' | 'recording';
+export type SessionMode = 'play' | 'record';
+
+export interface UdpTrackSetup {
+  kind: 'udp';
+  clientAddress: string;
+  clientRtpPort: number;
+  clientRtcpPort: number;
+}
+
+export interface TcpTrackSetup {
+  kind: 'tcp';
+  rtpChannel: number;
+  rtcpChannel: number;
+}
+
+export type TrackSetup = UdpTrackSetup | TcpTrackSetup;
+
+/** What a session needs from the TCP connection that carries its interleaved data. */
+export interface InterleavedSink {
+  readonly writableLength: number;
+  write(bytes: Buffer): void;
+  writeInterleaved(channel: number, packet: Buffer): void;
+  end?(): void;
+}
+
+export interface ReceivedTrackStats {
+  packetsReceived: number;
+  bytesReceived: number;
+  packetsLost: number;
+  /** Interarrival jitter in seconds (RFC 3550 §6.4.1), from receiver reports or our own measure. */
+  jitterS: number;
+}
+
+const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
+export class ServerSession implements StreamReader {
+  state: SessionState = 'init';
+  readonly setups: (TrackSetup | undefined)[] = [];
+  lastActivityMs: number;
+  /** The stream this session reads from or publishes to, once PLAYing / RECORDing. */
+  stream: Stream | undefined;
+  /** Per track, for GET_PARAMETER: what we received (publisher) or what the reader reported (RTCP RR). */
+  readonly trackStats: ReceivedTrackStats[] = [];
+  /** Publisher sessions: RFC 3550 receiver statistics per track (loss, jitter). */
+  readonly receivers: (RtpReceiverStats | undefined)[] = [];
+  packetsSent = 0;
+  bytesSent = 0;
+  closed = false;
+
+  private outputOpen = false;
+  private held: (Buffer | { track: number; packet: Buffer })[] = [];
+  private heldBytes = 0;
+  private udpHandlers: { address: string; port: number; handler: DatagramHandler }[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly path: string,
+    readonly mode: SessionMode,
+    readonly trackCount: number,
+    /** The connection that created the session; TCP-interleaved sessions die with it. */
+    public sink: InterleavedSink | undefined,
+    private readonly udp: UdpPair | undefined,
+    readonly logger: Logger,
+    nowMs: number,
+  ) {
+    this.lastActivityMs = nowMs;
+    for (let i = 0; i < trackCount; i++)
+      this.trackStats.push({ packetsReceived: 0, bytesReceived: 0, packetsLost: 0, jitterS: 0 });
+  }
+
+  // ---- StreamReader ----
+
+  get transport(): 'tcp' | 'udp' {
+    return this.setups.some((s) => s?.kind === 'udp') ? 'udp' : 'tcp';
+  }
+
+  get rtpChannels(): (number | undefined)[] {
+    return Array.from({ length: this.trackCount }, (_, i) => {
+      const s = this.setups[i];
+      return s?.kind === 'tcp' ? s.rtpChannel : undefined;
+    });
+  }
+
+  get tracks(): number[] {
+    const out: number[] = [];
+    this.setups.forEach((s, i) => {
+      if (s !== undefined) out.push(i);
+    });
+    return out;
+  }
+
+  get backlogBytes(): number {
+    if (!this.outputOpen) return this.heldBytes;
+    return this.transport === 'tcp' ? (this.sink?.writableLength ?? 0) : 0;
+  }
+
+  writeInterleaved(bytes: Buffer): void {
+    if (!this.outputOpen) {
+      this.hold(bytes, bytes.length);
+      return;
+    }
+    this.bytesSent += bytes.length;
+    this.sink?.write(bytes);
+  }
+
+  sendRtp(track: number, packet: Buffer): void {
+    if (!this.outputOpen) {
+      this.hold({ track, packet }, packet.length);
+      return;
+    }
+    const s = this.setups[track];
+    if (s?.kind !== 'udp' || this.udp === undefined) return;
+    this.packetsSent++;
+    this.bytesSent += packet.length;
+    this.udp.sendRtp(packet, s.clientRtpPort, s.clientAddress);
+  }
+
+  sendRtcp(track: number, packet: Buffer): void {
+    const s = this.setups[track];
+    if (s === undefined) return;
+    if (s.kind === 'tcp') this.sink?.writeInterleaved(s.rtcpChannel, packet);
+    else this.udp?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
+  }
+
+  streamEnded(reason: string): void {
+    this.onStreamEnded?.(this, reason);
+  }
+
+  /** Set by the server: what to do when the stream this session reads ends. */
+  onStreamEnded: ((s: ServerSession, reason: string) => void) | undefined;
+
+  // ---- output gating: nothing is sent before the PLAY reply ----
+
+  private hold(item: Buffer | { track: number; packet: Buffer }, size: number): void {
+    if (this.heldBytes + size > MAX_HELD_BYTES) return;
+    this.held.push(item);
+    this.heldBytes += size;
+  }
+
+  /** Called once the PLAY reply is written: releases what the stream delivered meanwhile. */
+  openOutput(): void {
+    this.outputOpen = true;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const item of held) {
+      if (Buffer.isBuffer(item)) this.writeInterleaved(item);
+      else this.sendRtp(item.track, item.packet);
+    }
+  }
+
+  closeOutput(): void {
+    this.outputOpen = false;
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  /**
+   * Starts reading `stream`; resolves with the first packet of each set-up track once all are
+   * known, or after `maxWaitMs` with those known by then (RTP-Info may omit seq/rtptime, §12.33).
+   */
+  startReading(stream: Stream, maxWaitMs: number): Promise<(ReaderStart | undefined)[]> {
+    this.stream = stream;
+    const wanted = this.tracks;
+    return new Promise((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        const starts = stream.readerStarts(this);
+        resolve(Array.from({ length: this.trackCount }, (_, i) => starts[i]));
+      };
+      let known = 0;
+      // The timer is armed first: addReader may report every start synchronously (GOP cache).
+      timer = setTimeout(finish, maxWaitMs);
+      stream.addReader(this, () => {
+        known++;
+        if (known === wanted.length) finish();
+      });
+    });
+  }
+
+  stopReading(): void {
+    this.stream?.removeReader(this);
+    this.closeOutput();
+  }
+
+  // ---- UDP routing ----
+
+  routeUdp(address: string, port: number, handler: DatagramHandler): void {
+    if (this.udp === undefined) return;
+    this.udp.route(address, port, handler);
+    this.udpHandlers.push({ address, port, handler });
+  }
+
+  release(): void {
+    this.closed = true;
+    for (const r of this.udpHandlers) this.udp?.unroute(r.address, r.port, r.handler);
+    this.udpHandlers = [];
+    this.held = [];
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The server's RTP/RTCP UDP sockets (RFC 2326 §12.39 server_port): one pair shared by every
+ * session, with incoming datagrams routed by their source address. A datagram from a source no
+ * session announced (client_port) is dropped, so a third party cannot inject media.
+ */
+import dgram from 'node:dgram';
+import type { Logger } from '../base/logger.js';
+
+export type DatagramHandler = (msg: Buffer, kind: 'rtp' | 'rtcp') => void;
+
+export interface UdpPairOptions {
+  host: string;
+  /** Even port for RTP; 0 picks a free pair. RTCP is rtpPort + 1. */
+  rtpPort: number;
+  logger: Logger;
+}
+
+function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type, reuseAddr: false });
+    const onError = (err: Error): void => {
+      s.close();
+      reject(err);
+    };
+    s.once('error', onError);
+    s.bind(port, host, () => {
+      s.off('error', onError);
+      resolve(s);
+    });
+  });
+}
+
+function addressKey(address: string, port: number): string {
+  return `${address}:${port}`;
+}
+
+export class UdpPair {
+  private readonly routes = new Map<string, DatagramHandler>();
+  packetsDropped = 0;
+
+  private constructor(
+    private readonly rtp: dgram.Socket,
+    private readonly rtcp: dgram.Socket,
+    private readonly logger: Logger,
+  ) {
+    for (const [sock, kind] of [
+      [rtp, 'rtp'],
+      [rtcp, 'rtcp'],
+    ] as const) {
+      sock.on('message', (msg, rinfo) => {
+        const h = this.routes.get(addressKey(rinfo.address, rinfo.port));
+        if (h === undefined) {
+          this.packetsDropped++;
+          return;
+        }
+        h(msg, kind);
+      });
+      // Sends to a vanished client fail asynchronously (ICMP port unreachable); that is not fatal.
+      sock.on('error', (err) => {
+        this.logger.debug({ err: err.message, kind }, 'udp socket error');
+      });
+    }
+  }
+
+  static async bind(options: UdpPairOptions): Promise<UdpPair> {
+    const type = options.host.includes(':') ? 'udp6' : 'udp4';
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const rtp = await bindSocket(type, options.host, options.rtpPort);
+      const rtpPort = rtp.address().port;
+      if (rtpPort % 2 === 0) {
+        try {
+          const rtcp = await bindSocket(type, options.host, rtpPort + 1);
+          return new UdpPair(rtp, rtcp, options.logger);
+        } catch (err) {
+          if (options.rtpPort !== 0) {
+            rtp.close();
+            throw err;
+          }
+        }
+      }
+      rtp.close();
+      if (options.rtpPort !== 0) throw new Error(`RTP port ${options.rtpPort} must be even`);
+    }
+    throw new Error('could not find a free even/odd UDP port pair');
+  }
+
+  get rtpPort(): number {
+    return this.rtp.address().port;
+  }
+
+  get rtcpPort(): number {
+    return this.rtcp.address().port;
+  }
+
+  /** Routes datagrams from address:port (on either socket) to `handler`. */
+  route(address: string, port: number, handler: DatagramHandler): void {
+    this.routes.set(addressKey(normalizeAddress(address), port), handler);
+  }
+
+  unroute(address: string, port: number, handler: DatagramHandler): void {
+    const key = addressKey(normalizeAddress(address), port);
+    if (this.routes.get(key) === handler) this.routes.delete(key);
+  }
+
+  sendRtp(packet: Buffer, port: number, address: string): void {
+    this.rtp.send(packet, port, address);
+  }
+
+  sendRtcp(packet: Buffer, port: number, address: string): void {
+    this.rtcp.send(packet, port, address);
+  }
+
+  /** Bytes queued in the kernel-facing send queue of the RTP socket. */
+  get sendQueueBytes(): number {
+    return this.rtp.getSendQueueSize();
+  }
+
+  close(): void {
+    this.rtp.close();
+    this.rtcp.close();
+    this.routes.clear();
+  }
+}
+
+/** `::ffff:127.0.0.1` (IPv4-mapped, as TCP sockets on a dual-stack listener report it) → `127.0.0.1`. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

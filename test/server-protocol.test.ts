@@ -1,0 +1,356 @@
+// RFC 2326 behaviour of the server, driven by a plain client over real sockets on 127.0.0.1.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RawClient, sessionId } from './support/raw-client.js';
+import { FakePublisher, isContiguous, sequences } from './support/fake-publisher.js';
+import { startTestServer } from './support/server.js';
+import type { RtspServer } from '../src/server/server.js';
+import { waitFor } from './support/process.js';
+
+const PUBLIC =
+  'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
+
+describe('rtsp server protocol', () => {
+  let server: RtspServer;
+  let url: (p: string) => string;
+  const clients: RawClient[] = [];
+  const connect = async (): Promise<RawClient> => {
+    const c = await RawClient.connect(server.port);
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    ({ server, url } = await startTestServer({ maxReaderBacklogBytes: 64 * 1024 }));
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  test('OPTIONS lists exactly the supported methods and echoes CSeq (any casing)', async () => {
+    const c = await connect();
+    const r = await c.raw(`OPTIONS ${url('x')} RTSP/1.0\r\nCseq: 7\r\nUser-Agent: t\r\n\r\n`);
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers.get('CSeq'), '7');
+    assert.equal(r.headers.get('Public'), PUBLIC);
+  });
+
+  test('errors use the RFC 2326 status codes', async () => {
+    const c = await connect();
+    assert.equal((await c.request('DESCRIBE', url('nothing-here'))).statusCode, 404);
+    assert.equal((await c.request('FOO', url('x'))).statusCode, 501);
+    assert.equal((await c.request('REDIRECT', url('x'))).statusCode, 405);
+    const req = await c.request('OPTIONS', url('x'), { Require: 'funky-feature' });
+    assert.equal(req.statusCode, 551);
+    assert.equal(req.headers.get('Unsupported'), 'funky-feature');
+    for (const m of ['PLAY', 'PAUSE', 'RECORD', 'TEARDOWN', 'GET_PARAMETER']) {
+      assert.equal((await c.request(m, url('x'), { Session: 'DEADBEEF00000000' })).statusCode, 454, m);
+    }
+    assert.equal((await c.raw(`OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\n`)).statusCode, 505);
+    assert.equal((await c.raw(`OPTIONS * RTSP/1.0\r\nUser-Agent: no-cseq\r\n\r\n`)).statusCode, 400);
+  });
+
+  test('malformed input gets 400 and a closed connection; other sessions are unaffected', async () => {
+    const bad = await connect();
+    const r = await bad.raw('THIS IS NOT RTSP\r\n\r\n');
+    assert.equal(r.statusCode, 400);
+    await bad.until(() => bad.closed, 2000, 'close');
+    const huge = await connect();
+    const r2 = await huge.raw(`OPTIONS ${'rtsp://x/' + 'a'.repeat(20_000)} RTSP/1.0\r\nCSeq: 1\r\n\r\n`);
+    assert.ok(r2.statusCode === 414 || r2.statusCode === 400, String(r2.statusCode));
+    const ok = await connect();
+    assert.equal((await ok.request('OPTIONS', '*')).statusCode, 200);
+  });
+
+  test('publish, DESCRIBE, instant start from the GOP cache, RTP-Info of the first packet', async () => {
+    const pub = await FakePublisher.start(server.port, 'cam1');
+    pub.sendFrame(true);
+    pub.sendFrame(false);
+    pub.sendFrame(false);
+    await waitFor(() => (server.paths.get('cam1')?.stream?.accessUnitsIn ?? 0) >= 3, 2000, 'frames');
+
+    const c = await connect();
+    const d = await c.request('DESCRIBE', url('cam1'), { Accept: 'application/sdp' });
+    assert.equal(d.statusCode, 200);
+    assert.equal(d.headers.get('Content-Base'), `${url('cam1')}/`);
+    assert.equal(d.headers.get('Content-Type'), 'application/sdp');
+    const sdp = d.body.toString();
+    assert.match(sdp, /^c=IN IP4 0\.0\.0\.0\r$/m);
+    assert.match(sdp, /^a=control:trackID=0\r$/m);
+    assert.match(sdp, /^a=control:trackID=1\r$/m);
+    assert.match(sdp, /profile-level-id=42C01E/);
+    assert.doesNotMatch(sdp, /streamid/);
+
+    const s1 = await c.request('SETUP', `${url('cam1')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(s1.statusCode, 200);
+    const session = s1.headers.get('Session')!;
+    assert.match(session, /^[0-9A-F]{16};timeout=60$/);
+    assert.match(s1.headers.get('Transport')!, /^RTP\/AVP\/TCP;unicast;interleaved=0-1;ssrc=[0-9A-F]{8}$/);
+    const id = sessionId(s1);
+    const s2 = await c.request('SETUP', `${url('cam1')}/trackID=1`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3',
+      Session: id,
+    });
+    assert.equal(s2.statusCode, 200);
+    const p = await c.request('PLAY', `${url('cam1')}/`, { Session: id, Range: 'npt=0.000-' });
+    assert.equal(p.statusCode, 200);
+    const info = p.headers.get('RTP-Info')!;
+    const m =
+      /url=([^;]+)\/trackID=0;seq=(\d+);rtptime=(\d+),url=[^;]+\/trackID=1;seq=(\d+);rtptime=(\d+)/.exec(
+        info,
+      );
+    assert.ok(m, info);
+    assert.equal(m[1], url('cam1'));
+    // Without a new keyframe from the publisher, the reader already has the cached one.
+    await c
+      .until(() => sequences(c.frames, 0).length >= 5 && sequences(c.frames, 2).length >= 3, 2000, 'gop')
+      .catch((e: unknown) => {
+        throw new Error(
+          `${String(e)}: video ${sequences(c.frames, 0).join(',')} audio ${sequences(c.frames, 2).join(',')}`,
+        );
+      });
+    const firstVideo = c.frames.find((f) => f.channel === 0)!.payload;
+    assert.equal(firstVideo.readUInt16BE(2), Number(m[2]));
+    assert.equal(firstVideo.readUInt32BE(4), Number(m[3]));
+    assert.equal(firstVideo[12]! & 0x1f, 7, 'starts with the SPS of the keyframe');
+    const firstAudio = c.frames.find((f) => f.channel === 2)!.payload;
+    assert.equal(firstAudio.readUInt16BE(2), Number(m[4]));
+    assert.equal(firstAudio.readUInt32BE(4), Number(m[5]));
+    assert.equal(sequences(c.frames, 0).length, 5, 'SPS, PPS, IDR and two P frames');
+    assert.ok(isContiguous(sequences(c.frames, 0)));
+
+    // Live packets follow the cached ones.
+    pub.sendFrame(false);
+    await c.until(() => sequences(c.frames, 0).length === 6, 2000, 'live packet');
+    assert.ok(isContiguous(sequences(c.frames, 0)));
+
+    // Method/state errors on these sessions.
+    assert.equal((await c.request('RECORD', url('cam1'), { Session: id })).statusCode, 455);
+    assert.equal(
+      (await pub.client.request('PLAY', url('cam1'), { Session: pub.session })).statusCode,
+      455,
+      'PLAY on a record session',
+    );
+    const setupAgain = await c.request('SETUP', `${url('cam1')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5',
+      Session: id,
+    });
+    assert.equal(setupAgain.statusCode, 455);
+
+    // A second publisher is refused while the path is busy.
+    const other = await connect();
+    const busy = await other.request(
+      'ANNOUNCE',
+      url('cam1'),
+      { 'Content-Type': 'application/sdp' },
+      'v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n',
+    );
+    assert.equal(busy.statusCode, 403);
+
+    // GET_PARAMETER: keepalive, statistics, unknown names.
+    assert.equal((await c.request('GET_PARAMETER', url('cam1'), { Session: id })).statusCode, 200);
+    const stats = await pub.client.request(
+      'GET_PARAMETER',
+      url('cam1'),
+      { Session: pub.session, 'Content-Type': 'text/parameters' },
+      'packets_received\r\npackets_lost\r\njitter\r\nbytes\r\n',
+    );
+    assert.equal(stats.statusCode, 200);
+    const sent = pub.packetsSent[0]! + pub.packetsSent[1]!;
+    const values = Object.fromEntries(
+      stats.body
+        .toString()
+        .trim()
+        .split('\r\n')
+        .map((l) => l.split(': ')),
+    ) as Record<string, string>;
+    assert.deepEqual(Object.keys(values), ['packets_received', 'packets_lost', 'jitter', 'bytes']);
+    assert.equal(Number(values.packets_received), sent);
+    assert.equal(Number(values.packets_lost), 0);
+    assert.ok(Number(values.bytes) > sent * 12);
+    const unknown = await c.request(
+      'GET_PARAMETER',
+      url('cam1'),
+      { Session: id, 'Content-Type': 'text/parameters' },
+      'frobnication\r\n',
+    );
+    assert.equal(unknown.statusCode, 451);
+    const set1 = await c.request(
+      'SET_PARAMETER',
+      url('cam1'),
+      { Session: id, 'Content-Type': 'text/parameters' },
+      'jitter: 5\r\n',
+    );
+    assert.equal(set1.statusCode, 458);
+    const set2 = await c.request(
+      'SET_PARAMETER',
+      url('cam1'),
+      { Session: id, 'Content-Type': 'text/parameters' },
+      'volume: 5\r\n',
+    );
+    assert.equal(set2.statusCode, 451);
+
+    // PAUSE stops delivery; PLAY resumes from the GOP cache.
+    assert.equal((await c.request('PAUSE', url('cam1'), { Session: id })).statusCode, 200);
+    const before = c.frames.length;
+    pub.sendFrame(false);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c.frames.length, before, 'nothing while paused');
+
+    // The publisher leaves: the reader gets RTCP BYE and its connection ends; the path is free again.
+    assert.equal(
+      (await pub.client.request('TEARDOWN', url('cam1'), { Session: pub.session })).statusCode,
+      200,
+    );
+    const reader2 = await connect();
+    const d2 = await reader2.request('DESCRIBE', url('cam1'));
+    assert.equal(d2.statusCode, 404);
+    const again = await FakePublisher.start(server.port, 'cam1');
+    again.client.close();
+  });
+
+  test('publisher leaving ends readers with RTCP BYE', async () => {
+    const pub = await FakePublisher.start(server.port, 'byetest');
+    pub.sendFrame(true);
+    const c = await connect();
+    const s1 = await c.request('SETUP', `${url('byetest')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = sessionId(s1);
+    assert.equal((await c.request('PLAY', url('byetest'), { Session: id })).statusCode, 200);
+    pub.client.close();
+    await c.until(() => c.closed, 3000, 'reader connection closed');
+    const rtcp = c.frames.filter((f) => f.channel === 1).map((f) => f.payload);
+    assert.ok(
+      rtcp.some((p) => p.includes(Buffer.from([0xcb]), 1)),
+      'an RTCP BYE (PT 203) arrived',
+    );
+    assert.equal(server.sessions.has(id), false);
+  });
+
+  test('a UDP session can be controlled from another connection; TCP sessions die with theirs', async () => {
+    const pub = await FakePublisher.start(server.port, 'multi');
+    pub.sendFrame(true);
+    const c1 = await connect();
+    const s = await c1.request('SETUP', `${url('multi')}/trackID=0`, {
+      Transport: 'RTP/AVP;unicast;client_port=40000-40001',
+    });
+    assert.equal(s.statusCode, 200);
+    assert.match(
+      s.headers.get('Transport')!,
+      /^RTP\/AVP;unicast;client_port=40000-40001;server_port=\d+-\d+;ssrc=[0-9A-F]{8}$/,
+    );
+    const id = sessionId(s);
+    c1.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const c2 = await connect();
+    assert.equal((await c2.request('PLAY', url('multi'), { Session: id })).statusCode, 200);
+    assert.equal((await c2.request('TEARDOWN', url('multi'), { Session: id })).statusCode, 200);
+
+    const c3 = await connect();
+    const t = await c3.request('SETUP', `${url('multi')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const tid = sessionId(t);
+    assert.ok(server.sessions.has(tid));
+    c3.close();
+    await waitFor(() => !server.sessions.has(tid), 2000, 'session end on close');
+    pub.client.close();
+  });
+
+  test('SETUP refuses unusable transports with 461 and a foreign destination with 403', async () => {
+    const pub = await FakePublisher.start(server.port, 'tr');
+    pub.sendFrame(true);
+    const c = await connect();
+    const mc = await c.request('SETUP', `${url('tr')}/trackID=0`, { Transport: 'RTP/AVP;multicast' });
+    assert.equal(mc.statusCode, 461);
+    const savp = await c.request('SETUP', `${url('tr')}/trackID=0`, {
+      Transport: 'RTP/SAVP;unicast;client_port=4000-4001',
+    });
+    assert.equal(savp.statusCode, 461);
+    const alt = await c.request('SETUP', `${url('tr')}/trackID=0`, {
+      Transport: 'RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(alt.statusCode, 200, 'the first usable alternative is chosen');
+    assert.match(alt.headers.get('Transport')!, /^RTP\/AVP\/TCP;unicast;interleaved=0-1/);
+    const c2 = await connect();
+    const dest = await c2.request('SETUP', `${url('tr')}/trackID=0`, {
+      Transport: 'RTP/AVP;unicast;destination=203.0.113.9;client_port=4000-4001',
+    });
+    assert.equal(dest.statusCode, 403);
+    const noTrack = await c2.request('SETUP', `${url('tr')}/trackID=9`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(noTrack.statusCode, 404);
+    pub.client.close();
+  });
+
+  test('five readers get every packet while a stalled reader is cut off', async () => {
+    const pub = await FakePublisher.start(server.port, 'fan');
+    pub.sendFrame(true);
+    const readers: { c: RawClient; seqs: number[] }[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await connect();
+      const seqs: number[] = [];
+      c.onFrame = (f) => {
+        if (f.channel === 0) seqs.push(f.payload.readUInt16BE(2));
+      };
+      const s = await c.request('SETUP', `${url('fan')}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal((await c.request('PLAY', url('fan'), { Session: sessionId(s) })).statusCode, 200);
+      readers.push({ c, seqs });
+    }
+    const stalled = await connect();
+    const ss = await stalled.request('SETUP', `${url('fan')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal((await stalled.request('PLAY', url('fan'), { Session: sessionId(ss) })).statusCode, 200);
+    stalled.socket.pause();
+
+    const frames = 400;
+    for (let i = 1; i <= frames; i++) {
+      pub.sendFrame(i % 25 === 0, 16_000);
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    const expected = pub.packetsSent[0]!;
+    await waitFor(
+      () => readers.every((r) => r.seqs.length === expected),
+      10_000,
+      'all packets at every reader',
+    );
+    for (const r of readers) assert.ok(isContiguous(r.seqs));
+    const stream = server.paths.get('fan')!.stream!;
+    assert.ok(stream.droppedPackets > 0, 'the stalled reader was cut off');
+    pub.client.close();
+  });
+});
+
+describe('session timeout', () => {
+  test('an idle session expires after the advertised timeout; requests keep it alive', async () => {
+    const { server, url } = await startTestServer({ sessionTimeoutS: 1, sessionTimeoutGraceS: 0 });
+    try {
+      const pub = await FakePublisher.start(server.port, 'idle');
+      pub.sendFrame(true);
+      const c = await RawClient.connect(server.port);
+      const s = await c.request('SETUP', `${url('idle')}/trackID=0`, {
+        Transport: 'RTP/AVP;unicast;client_port=40010-40011',
+      });
+      assert.match(s.headers.get('Session')!, /;timeout=1$/);
+      const id = sessionId(s);
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal((await c.request('GET_PARAMETER', url('idle'), { Session: id })).statusCode, 200);
+      }
+      await waitFor(() => !server.sessions.has(id), 4000, 'expiry');
+      assert.equal((await c.request('PLAY', url('idle'), { Session: id })).statusCode, 454);
+      c.close();
+      pub.client.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
