@@ -124,10 +124,10 @@ function trak(t: SynthTrack, base: number, chunkOffsets: number[], movieTs: numb
   for (const e of stscEntries) stsc.push(u32(...e));
   let sizeBox: Buffer;
   const kind = t.sizeBox ?? 'stsz';
-  if (kind === 'stsz') sizeBox = fullBox('stsz', 0, 0, u32(0, n, ...sizes));
+  if (kind === 'stsz') sizeBox = fullBox('stsz', 0, 0, u32(0, n, sizes));
   else if (kind === 'stsz-const') sizeBox = fullBox('stsz', 0, 0, u32(sizes[0] ?? 0, n));
-  else if (kind === 16) sizeBox = fullBox('stz2', 0, 0, u8(0, 0, 0, 16), u32(n), u16(...sizes));
-  else if (kind === 8) sizeBox = fullBox('stz2', 0, 0, u8(0, 0, 0, 8), u32(n), u8(...sizes));
+  else if (kind === 16) sizeBox = fullBox('stz2', 0, 0, u8(0, 0, 0, 16), u32(n), u16(sizes));
+  else if (kind === 8) sizeBox = fullBox('stz2', 0, 0, u8(0, 0, 0, 8), u32(n), u8(sizes));
   else {
     const nib = Buffer.alloc(Math.ceil(n / 2));
     sizes.forEach((s, i) => (nib[i >> 1]! |= i % 2 === 0 ? s << 4 : s));
@@ -135,25 +135,36 @@ function trak(t: SynthTrack, base: number, chunkOffsets: number[], movieTs: numb
   }
   const offsets = chunkOffsets.map((o) => o + base);
   const co = t.co64
-    ? fullBox('co64', 0, 0, u32(offsets.length), u64(...offsets))
-    : fullBox('stco', 0, 0, u32(offsets.length, ...offsets));
+    ? fullBox('co64', 0, 0, u32(offsets.length), u64(offsets))
+    : fullBox('stco', 0, 0, u32(offsets.length, offsets));
   const stts = runs(t.samples.map((s) => s.duration));
   const stbl: Buffer[] = [
     fullBox('stsd', 0, 0, u32(1), t.entry),
-    fullBox('stts', 0, 0, u32(stts.length), ...stts.map(([c, d]) => u32(c, d))),
+    fullBox(
+      'stts',
+      0,
+      0,
+      u32(stts.length),
+      stts.map(([c, d]) => u32(c, d)),
+    ),
   ];
   if (t.ctts !== undefined) {
     const ctts = runs(t.samples.map((s) => s.cts ?? 0));
     stbl.push(
-      fullBox('ctts', t.ctts, 0, u32(ctts.length), ...ctts.map(([c, o]) => Buffer.concat([u32(c), i32(o)]))),
+      fullBox(
+        'ctts',
+        t.ctts,
+        0,
+        u32(ctts.length),
+        ctts.map(([c, o]) => Buffer.concat([u32(c), i32(o)])),
+      ),
     );
   }
   stbl.push(fullBox('stsc', 0, 0, u32(stscEntries.length), ...stsc), sizeBox, co);
   const keys = t.samples.flatMap((s, i) => (s.key === false ? [] : [i + 1]));
   const stssMode = t.stss ?? 'auto';
   if (stssMode === 'empty') stbl.push(fullBox('stss', 0, 0, u32(0)));
-  else if (stssMode === 'auto' && keys.length < n)
-    stbl.push(fullBox('stss', 0, 0, u32(keys.length, ...keys)));
+  else if (stssMode === 'auto' && keys.length < n) stbl.push(fullBox('stss', 0, 0, u32(keys.length, keys)));
   const parts: Buffer[] = [
     fullBox(
       'tkhd',
@@ -210,7 +221,7 @@ export function buildMp4(spec: FileSpec): { file: Buffer; offsets: number[][] } 
       at += 3;
     });
   }
-  const mdat = box('mdat', ...payload);
+  const mdat = box('mdat', payload);
   const ftyp = box('ftyp', ascii('isom'), u32(512), ascii('isomiso2avc1mp41'));
   const moovAt = (base: number): Buffer =>
     box(
