@@ -308,3 +308,30 @@ test('real clip: 250 pictures survive packetization at 1400 bytes', () => {
     ),
   );
 });
+
+test('real RTP from ffmpeg (single NAL, STAP-A, FU-A): 50 access units, keyframe first and every 25', () => {
+  const fixture = JSON.parse(
+    readFileSync(new URL('./fixtures/ffmpeg-h264-rtp.json', import.meta.url), 'utf8'),
+  ) as {
+    packets: { seq: number; ts: number; marker: boolean; payload: string }[];
+  };
+  const d = new H264Depacketizer();
+  const aus = pushAll(
+    d,
+    fixture.packets.map((p) => ({
+      payload: Buffer.from(p.payload, 'hex'),
+      marker: p.marker,
+      sequenceNumber: p.seq,
+      timestamp: p.ts,
+    })),
+  );
+  assert.equal(aus.length, 50);
+  assert.deepEqual(
+    aus.flatMap((a, i) => (a.keyframe ? [i] : [])),
+    [0, 25],
+  );
+  assert.equal(d.stats.lostPackets + d.stats.droppedAccessUnits + d.stats.malformedPackets, 0);
+  assert.ok(d.sps && d.pps, 'in-band parameter sets tracked');
+  const ticks = aus.slice(1).map((a, i) => a.pts - aus[i]!.pts);
+  assert.ok(ticks.every((t) => t === 3600));
+});
