@@ -64,8 +64,18 @@ function readerSdp(source: SessionDescription, media: SessionDescription['media'
   };
   delete sd.lineOrder;
   for (const m of sd.media) delete m.lineOrder;
-  for (const dir of ['control', 'sendonly', 'recvonly', 'sendrecv', 'inactive', 'tool', 'range'])
-    removeAttribute(sd, dir);
+  for (const name of [
+    'control',
+    'sendonly',
+    'recvonly',
+    'sendrecv',
+    'inactive',
+    'tool',
+    'range',
+    'ssrc',
+    'ssrc-group',
+  ])
+    removeAttribute(sd, name);
   setAttribute(sd, 'tool', 'rtspkit');
   setAttribute(sd, 'control', '*');
   return serializeSdp(sd);

@@ -36,6 +36,8 @@ export const SUPPORTED_METHODS = [
   'SET_PARAMETER',
 ] as const;
 
+const UDP_BYE_DELAY_MS = 200;
+
 /** Statistics GET_PARAMETER answers (text/parameters, RFC 2326 §10.8). */
 const KNOWN_PARAMETERS = ['packets_received', 'packets_lost', 'jitter', 'bytes'] as const;
 
@@ -297,7 +299,15 @@ export class RtspServer {
       this.clock.monotonicMs(),
     );
     s.onStreamEnded = (sess, reason) => {
-      this.endSession(sess, reason, true);
+      if (sess.transport === 'tcp') {
+        this.endSession(sess, reason, true);
+        return;
+      }
+      // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
+      // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
+      setTimeout(() => {
+        this.endSession(sess, reason, true);
+      }, UDP_BYE_DELAY_MS).unref();
     };
     this.sessions.set(id, s);
     conn.sessions.add(s);

@@ -174,17 +174,16 @@ export class ServerSession implements StreamReader {
     const wanted = this.tracks;
     return new Promise((resolve) => {
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
         if (done) return;
         done = true;
-        if (timer !== undefined) clearTimeout(timer);
+        clearTimeout(timer);
         const starts = stream.readerStarts(this);
         resolve(Array.from({ length: this.trackCount }, (_, i) => starts[i]));
       };
       let known = 0;
       // The timer is armed first: addReader may report every start synchronously (GOP cache).
-      timer = setTimeout(finish, maxWaitMs);
+      const timer = setTimeout(finish, maxWaitMs);
       stream.addReader(this, () => {
         known++;
         if (known === wanted.length) finish();

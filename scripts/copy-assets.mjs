@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Copies what tsc does not emit (test fixtures, web assets: every non-.ts file under src/ and test/)
+// next to the compiled JavaScript in dist/, so code finds them relative to itself.
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+function walk(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) walk(full);
+    else if (!e.name.endsWith('.ts')) {
+      const out = join(root, 'dist', full.slice(root.length + 1));
+      mkdirSync(dirname(out), { recursive: true });
+      cpSync(full, out);
+    }
+  }
+}
+for (const d of ['src', 'test']) walk(join(root, d));
