@@ -8,7 +8,7 @@ import { mediaFormats } from '../sdp/formats.js';
 import { parseSdp } from '../sdp/parse.js';
 import { serializeSdp } from '../sdp/serialize.js';
 import type { SessionDescription } from '../sdp/types.js';
-import type { PublishedMedia } from './paths.js';
+import type { PublishedMedia } from '../media/published-media.js';
 
 export type AnnouncedMedia = PublishedMedia;
 

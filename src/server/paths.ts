@@ -2,16 +2,10 @@
  * Live paths: a path has at most one publisher (the session that ANNOUNCEd it) and, once it
  * RECORDs, a Stream that readers attach to.
  */
+import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
 
-export interface PublishedMedia {
-  /** The SDP readers get from DESCRIBE, before Content-Base/`o=` are personalised. */
-  describeSdp: (baseUrl: string) => string;
-  /** Per track: payload type and the stream track info. */
-  tracks: readonly { payloadType: number; encodingName: string; clockRate: number }[];
-  /** The publisher's own `a=control` per track, to resolve its SETUP URLs. */
-  controls: readonly (string | undefined)[];
-}
+export type { PublishedMedia };
 
 export interface LivePath {
   name: string;
