@@ -21,7 +21,10 @@ describe('rtsp server protocol', () => {
   };
 
   before(async () => {
-    ({ server, url } = await startTestServer({ maxReaderBacklogBytes: 64 * 1024 }));
+    ({ server, url } = await startTestServer({
+      maxReaderBacklogBytes: 64 * 1024,
+      senderReportIntervalMs: 200,
+    }));
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -229,6 +232,35 @@ describe('rtsp server protocol', () => {
       'an RTCP BYE (PT 203) arrived',
     );
     assert.equal(server.sessions.has(id), false);
+  });
+
+  test('RTCP sender reports reach readers with the SSRC announced in SETUP', async () => {
+    const pub = await FakePublisher.start(server.port, 'sr');
+    pub.sendFrame(true);
+    const c = await connect();
+    const s = await c.request('SETUP', `${url('sr')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const ssrc = parseInt(/ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport')!)![1]!, 16);
+    assert.equal((await c.request('PLAY', url('sr'), { Session: sessionId(s) })).statusCode, 200);
+    const timer = setInterval(() => {
+      pub.sendFrame(false);
+    }, 40);
+    try {
+      await c.until(
+        () => c.frames.some((f) => f.channel === 1 && f.payload[1] === 200),
+        4000,
+        'a sender report',
+      );
+    } finally {
+      clearInterval(timer);
+    }
+    const sr = c.frames.find((f) => f.channel === 1 && f.payload[1] === 200)!.payload;
+    assert.equal(sr.readUInt32BE(4), ssrc, 'SR SSRC');
+    const ntpSeconds = sr.readUInt32BE(8) - 2_208_988_800;
+    assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
+    assert.equal(c.frames.find((f) => f.channel === 0)!.payload.readUInt32BE(8), ssrc, 'RTP SSRC');
+    pub.client.close();
   });
 
   test('a UDP session can be controlled from another connection; TCP sessions die with theirs', async () => {
