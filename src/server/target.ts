@@ -1,48 +1,32 @@
 /**
  * What a request URL names on this server: a path, maybe a track, maybe a query.
- * Accepts the three shapes clients send (interop notes): `path/trackID=0?query` (GStreamer),
- * `path?query/trackID=0` (ffmpeg with a query) and `path/` or `path` (aggregate, or the single
- * track of ffmpeg's single-stream SETUP).
+ * The URL shapes clients send (interop notes) are split by rtsp/url.ts `splitTrackUrl`:
+ * `path/trackID=0?query` (GStreamer), `path?query/trackID=0` (ffmpeg with a query), `path/` or
+ * `path` (aggregate, or the single track of ffmpeg's single-stream SETUP), and the publishers'
+ * own `streamid=N` (ffmpeg) and `stream=N` (GStreamer).
  */
+import { isParseError } from '../base/errors.js';
+import { splitTrackUrl } from '../rtsp/url.js';
+
 export interface RequestTarget {
-  /** Path without leading or trailing slashes, e.g. `live/cam1`. */
+  /** Path without leading or trailing slashes, percent-decoded, e.g. `live/cam1`. */
   path: string;
   track: number | undefined;
   query: string;
 }
 
-const TRACK_RE = /\/trackID=(\d{1,3})$/;
-
 export function parseRequestTarget(uri: string): RequestTarget | undefined {
-  let rest: string;
-  if (uri.startsWith('/')) rest = uri;
-  else {
-    const m = /^(?:rtsps?|rtspu|rtsph?):\/\/[^/?#]*(.*)$/i.exec(uri);
-    if (m === null) return undefined;
-    rest = m[1]!;
-  }
-  let path = rest;
-  let query = '';
-  const q = rest.indexOf('?');
-  if (q >= 0) {
-    path = rest.slice(0, q);
-    query = rest.slice(q + 1);
-  }
-  let track: number | undefined;
-  let m = TRACK_RE.exec(path);
-  if (m !== null) {
-    track = Number(m[1]);
-    path = path.slice(0, m.index);
-  } else if ((m = TRACK_RE.exec('/' + query)) !== null) {
-    // ffmpeg appends the control to the whole URL: `path?query/trackID=0`.
-    track = Number(m[1]);
-    query = query.slice(0, Math.max(0, query.length - m[0].length + 1)).replace(/\/$/, '');
-  }
-  let decoded: string;
+  // RFC 2326 §6.1: an absolute URL (a path only inside an HTTP tunnel); `*` names no path.
+  if (!/^(rtsps?|rtspu):\/\//i.test(uri) && !uri.startsWith('/')) return undefined;
   try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return undefined;
+    const t = splitTrackUrl(uri);
+    return {
+      path: decodeURIComponent(t.path).replace(/^\/+|\/+$/g, ''),
+      track: t.trackId,
+      query: t.query ?? '',
+    };
+  } catch (err) {
+    if (isParseError(err) || err instanceof URIError) return undefined;
+    throw err;
   }
-  return { path: decoded.replace(/^\/+|\/+$/g, ''), track, query };
 }
