@@ -18,7 +18,7 @@ import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { UdpPair, normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type Reply } from './connection.js';
-import { PathRegistry, type LivePath } from './paths.js';
+import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
@@ -488,12 +488,7 @@ export class RtspServer {
     const live = this.paths.get(session.path);
     if (live === undefined || live.publisherSessionId !== session.id) return reply(454);
     if (live.stream === undefined) {
-      live.stream = new Stream(live.media.tracks, {
-        clock: this.clock,
-        writeCoalesceMs: this.opts.writeCoalesceMs,
-        gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
-        maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
-      });
+      live.stream = this.newStream(live.media);
       live.sinceMs = this.clock.monotonicMs();
       this.logger.info(
         { session: session.id, path: session.path, transport: session.transport },
@@ -503,6 +498,35 @@ export class RtspServer {
     session.stream = live.stream;
     session.state = 'recording';
     return reply(200, this.sessionHeaders(session));
+  }
+
+  private newStream(media: PublishedMedia): Stream {
+    return new Stream(media.tracks, {
+      clock: this.clock,
+      writeCoalesceMs: this.opts.writeCoalesceMs,
+      gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
+      maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
+    });
+  }
+
+  /**
+   * Serves a path fed by a source inside the server (a looping file, the demo) rather than by an
+   * RTSP publisher. Returns the Stream the source writes to; false when the path is taken.
+   */
+  addSourcePath(name: string, media: PublishedMedia): Stream | false {
+    const owner = `source:${name}`;
+    if (!this.paths.claim(name, owner, media, this.clock.monotonicMs())) return false;
+    const live = this.paths.get(name)!;
+    live.stream = this.newStream(media);
+    this.logger.info({ path: name, tracks: media.tracks.length }, 'source path added');
+    return live.stream;
+  }
+
+  removeSourcePath(name: string, reason = 'source removed'): void {
+    const live = this.paths.release(name, `source:${name}`);
+    if (live === undefined) return;
+    live.stream?.end(reason);
+    this.logger.info({ path: name, reason }, 'source path removed');
   }
 
   private teardown(session: ServerSession | undefined): Reply {
