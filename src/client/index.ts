@@ -1,0 +1,5 @@
+/** The RTSP client (L3): RtspClient for playing and recording sessions, Publisher for pushing media. */
+export * from './client.js';
+export * from './errors.js';
+export * from './publisher.js';
+export * from './tracks.js';
