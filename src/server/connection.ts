@@ -11,6 +11,12 @@ import { RtspHeaders as Headers } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeInterleavedHeader, serializeResponse } from '../rtsp/message.js';
 import { statusForParseError } from '../rtsp/status.js';
+import {
+  Base64StreamDecoder,
+  looksLikeHttpTunnel,
+  parseTunnelRequest,
+  serializeTunnelGetResponse,
+} from '../rtsp/tunnel.js';
 import type { InterleavedSink, ServerSession } from './session.js';
 
 export interface Reply {
@@ -26,7 +32,17 @@ export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply> | Reply;
   handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void;
   closed(conn: ServerConnection): void;
+  /** RTSP over HTTP: register the GET side of a tunnel; false if the cookie is taken. */
+  tunnelOpened(conn: ServerConnection, cookie: string): boolean;
+  /** RTSP over HTTP: the GET side a POST with this cookie feeds. */
+  tunnelFor(cookie: string): ServerConnection | undefined;
 }
+
+/**
+ * 'first': deciding from the first bytes; 'rtsp': plain RTSP; 'tunnel-out': the GET side of an
+ * HTTP tunnel (RTSP arrives through feed() from the POST side); 'tunnel-in': the POST side.
+ */
+type ConnectionMode = 'first' | 'rtsp' | 'tunnel-out' | 'tunnel-in';
 
 interface ChannelBinding {
   session: ServerSession;
@@ -42,6 +58,11 @@ export class ServerConnection implements InterleavedSink {
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private closed = false;
+  private mode: ConnectionMode = 'first';
+  private head: Buffer = Buffer.alloc(0);
+  private tunnelOut: ServerConnection | undefined;
+  private readonly tunnelInputs = new Set<ServerConnection>();
+  private base64: Base64StreamDecoder | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -54,7 +75,7 @@ export class ServerConnection implements InterleavedSink {
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
-      this.onData(chunk);
+      this.onSocketData(chunk);
     });
     socket.on('error', (err) => {
       this.log.debug({ err: err.message }, 'connection error');
@@ -62,6 +83,8 @@ export class ServerConnection implements InterleavedSink {
     socket.on('close', () => {
       this.closed = true;
       this.log.info({}, 'connection closed');
+      for (const input of this.tunnelInputs) input.destroy();
+      this.tunnelOut?.tunnelInputs.delete(this);
       this.handlers.closed(this);
     });
   }
@@ -105,7 +128,88 @@ export class ServerConnection implements InterleavedSink {
     this.sessions.delete(session);
   }
 
-  private onData(chunk: Buffer): void {
+  /** True for the GET side of an RTSP-over-HTTP tunnel: media must go interleaved. */
+  get isTunnel(): boolean {
+    return this.mode === 'tunnel-out';
+  }
+
+  private onSocketData(chunk: Buffer): void {
+    switch (this.mode) {
+      case 'rtsp':
+        this.feed(chunk);
+        return;
+      case 'tunnel-in':
+        this.feedTunnel(chunk);
+        return;
+      case 'tunnel-out':
+        return; // Clients send nothing more on the GET side.
+      case 'first':
+        this.decide(chunk);
+    }
+  }
+
+  /** RTSP or HTTP tunnel, from the first bytes of the connection. */
+  private decide(chunk: Buffer): void {
+    this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    if (this.head.length < 5 && this.head.indexOf('\n') < 0) return;
+    if (!looksLikeHttpTunnel(this.head)) {
+      this.mode = 'rtsp';
+      const head = this.head;
+      this.head = Buffer.alloc(0);
+      this.feed(head);
+      return;
+    }
+    let req;
+    try {
+      req = parseTunnelRequest(this.head);
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      this.log.warn({ code: err.code }, 'bad HTTP tunnel request');
+      this.socket.end('HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (req === undefined) return;
+    const rest = this.head.subarray(req.headBytes);
+    this.head = Buffer.alloc(0);
+    if (req.method === 'GET') {
+      if (!this.handlers.tunnelOpened(this, req.cookie)) {
+        this.socket.end('HTTP/1.0 409 Conflict\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.mode = 'tunnel-out';
+      this.log.info({ path: req.path }, 'http tunnel opened');
+      this.socket.write(serializeTunnelGetResponse());
+      return;
+    }
+    const out = this.handlers.tunnelFor(req.cookie);
+    if (out === undefined) {
+      this.socket.end('HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.mode = 'tunnel-in';
+    this.tunnelOut = out;
+    out.tunnelInputs.add(this);
+    this.base64 = new Base64StreamDecoder();
+    // The server never answers the POST: its body is the client's half of the RTSP conversation.
+    if (rest.length > 0) this.feedTunnel(rest);
+  }
+
+  private feedTunnel(chunk: Buffer): void {
+    let bytes: Buffer;
+    try {
+      bytes = this.base64!.push(chunk);
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      this.log.warn({ code: err.code }, 'bad base64 in HTTP tunnel, closing it');
+      this.tunnelOut?.destroy();
+      this.destroy();
+      return;
+    }
+    if (bytes.length > 0) this.tunnelOut?.feed(bytes);
+  }
+
+  /** RTSP bytes, from the socket or (tunnel) decoded from the POST side. */
+  feed(chunk: Buffer): void {
     let messages;
     try {
       messages = this.framer.push(chunk);

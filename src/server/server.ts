@@ -100,6 +100,8 @@ export class RtspServer {
   private readonly opts: Required_;
   private readonly tcp: net.Server;
   private readonly connections = new Set<ServerConnection>();
+  /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
+  private readonly tunnels = new Map<string, ServerConnection>();
   private udp: UdpPair | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastSrMs = 0;
@@ -174,12 +176,19 @@ export class RtspServer {
       handleRequest: (c, req) => this.handleRequest(c, req),
       handleInterleaved: (c, channel, payload) => this.handleInterleaved(c, channel, payload),
       closed: (c) => this.connectionClosed(c),
+      tunnelOpened: (c, cookie) => {
+        if (this.tunnels.has(cookie)) return false;
+        this.tunnels.set(cookie, c);
+        return true;
+      },
+      tunnelFor: (cookie) => this.tunnels.get(cookie),
     });
     this.connections.add(conn);
   }
 
   private connectionClosed(conn: ServerConnection): void {
     this.connections.delete(conn);
+    for (const [cookie, c] of this.tunnels) if (c === conn) this.tunnels.delete(cookie);
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
       if (s.transport === 'tcp' || s.state === 'init' || s.mode === 'record')
@@ -366,7 +375,7 @@ export class RtspServer {
       (s) =>
         (s.profile === 'AVP' || s.profile === 'AVPF') &&
         s.delivery !== 'multicast' &&
-        (s.lowerTransport === 'TCP' || this.udp !== undefined) &&
+        (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.isTunnel)) &&
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
     if (chosen === undefined) return reply(461);

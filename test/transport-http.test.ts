@@ -1,0 +1,191 @@
+// RTSP over HTTP tunnelling on the RTSP port: raw protocol checks, then ffprobe and GStreamer.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RtspFramer } from '../src/rtsp/framer.js';
+import type { RtspResponse } from '../src/rtsp/message.js';
+import { FakePublisher } from './support/fake-publisher.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { parseProbe, run, waitFor } from './support/process.js';
+import { startTestServer } from './support/server.js';
+import type { RtspServer } from '../src/server/server.js';
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+describe('RTSP over HTTP', () => {
+  let server: RtspServer;
+  let url: (p: string) => string;
+  let dir: string;
+  before(async () => {
+    ({ server, url } = await startTestServer());
+    dir = mkdtempSync(join(tmpdir(), 'rtspkit-http-'));
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('requests in base64 split anywhere on the POST are answered on the GET side', async () => {
+    const pub = await FakePublisher.start(server.port, 'tun');
+    pub.sendFrame(true);
+    const get = await connect(server.port);
+    let head = '';
+    const framer = new RtspFramer();
+    const responses: RtspResponse[] = [];
+    let frames = 0;
+    get.on('data', (chunk: Buffer) => {
+      if (!head.includes('\r\n\r\n')) {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        chunk = Buffer.from(head.slice(end + 4), 'latin1');
+        head = head.slice(0, end + 4);
+      }
+      for (const m of framer.push(chunk)) {
+        if (m.kind === 'response') responses.push(m);
+        else if (m.kind === 'interleaved') frames++;
+      }
+    });
+    get.write(
+      'GET /tun HTTP/1.0\r\nx-sessioncookie: c00kie1\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n',
+    );
+    await waitFor(() => head.includes('\r\n\r\n'), 3000, 'the GET answer');
+    assert.match(head, /^HTTP\/1\.0 200 OK\r\n/);
+    assert.match(head, /Content-Type: application\/x-rtsp-tunnelled/);
+
+    const post = await connect(server.port);
+    post.write(
+      'POST /tun HTTP/1.0\r\nx-sessioncookie: c00kie1\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n',
+    );
+    const send = async (text: string): Promise<RtspResponse> => {
+      const before = responses.length;
+      const b64 = Buffer.from(text).toString('base64');
+      // Split inside 4-character groups, with pauses so the pieces arrive apart.
+      for (let i = 0; i < b64.length; i += 7) {
+        post.write(b64.slice(i, i + 7));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await waitFor(() => responses.length > before, 3000, 'a response');
+      return responses[before]!;
+    };
+    const o = await send('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n');
+    assert.equal(o.statusCode, 200);
+    assert.equal(o.headers.get('CSeq'), '1');
+    const udp = await send(
+      `SETUP ${url('tun')}/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n`,
+    );
+    assert.equal(udp.statusCode, 461, 'inside a tunnel media must go interleaved');
+    const s = await send(
+      `SETUP ${url('tun')}/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`,
+    );
+    assert.equal(s.statusCode, 200);
+    const id = s.headers.get('Session')!.split(';')[0]!;
+    const p = await send(`PLAY ${url('tun')} RTSP/1.0\r\nCSeq: 4\r\nSession: ${id}\r\n\r\n`);
+    assert.equal(p.statusCode, 200);
+    await waitFor(() => frames >= 3, 3000, 'media on the GET side');
+    // The POST side may close and reopen (QuickTime does); the GET side lives on.
+    post.destroy();
+    pub.sendFrame(false);
+    await waitFor(() => frames >= 4, 3000, `media after the POST closed (frames ${frames})`);
+    get.destroy();
+    await waitFor(() => !server.sessions.has(id), 3000, 'the session ends with the GET side');
+    pub.client.close();
+  });
+
+  test('a POST with an unknown cookie is refused', async () => {
+    const post = await connect(server.port);
+    let answer = '';
+    post.on('data', (d: Buffer) => (answer += d.toString()));
+    post.write('POST /x HTTP/1.0\r\nx-sessioncookie: nobody\r\nContent-Length: 32767\r\n\r\n');
+    await waitFor(() => answer.length > 0, 3000, 'an answer');
+    assert.match(answer, /^HTTP\/1\.0 404/);
+  });
+
+  const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia('h264_base_aac.mp4');
+  test(
+    'ffprobe (-rtsp_transport http) and GStreamer (rtsph://) read through the tunnel',
+    { skip },
+    async () => {
+      const path = 'tunnelled';
+      const pub = run(
+        'ffmpeg',
+        ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath('h264_base_aac.mp4'), '-t', '4'].concat(
+          ['-map', '0', '-c', 'copy', '-f', 'rtsp', '-rtsp_transport', 'tcp', url(path)],
+        ),
+        { timeoutMs: 30_000 },
+      );
+      await waitFor(() => server.paths.get(path)?.stream !== undefined, 10_000, 'the publish');
+      const probe = run(
+        'ffprobe',
+        ['-v', 'error', '-rtsp_transport', 'http', '-count_frames', '-of', 'json'].concat([
+          '-show_entries',
+          'stream=codec_name,width,height,nb_read_frames',
+          url(path),
+        ]),
+        { timeoutMs: 30_000 },
+      );
+      const out = join(dir, 'gst.h264');
+      const gst = run(
+        'gst-launch-1.0',
+        ['rtspsrc', `location=${url(path).replace(/^rtsp:/, 'rtsph:')}`, 'name=src']
+          .concat([
+            'src.',
+            '!',
+            'application/x-rtp,media=video',
+            '!',
+            'queue',
+            '!',
+            'rtph264depay',
+            '!',
+            'h264parse',
+          ])
+          .concat([
+            '!',
+            'video/x-h264,stream-format=byte-stream',
+            '!',
+            'filesink',
+            'buffer-mode=unbuffered',
+            `location=${out}`,
+          ])
+          .concat(['src.', '!', 'application/x-rtp,media=audio', '!', 'fakesink']),
+        { timeoutMs: 30_000 },
+      );
+      assert.equal((await pub.done).code, 0);
+      const r = await probe.done;
+      assert.equal(r.code, 0, r.stderr);
+      const [video, audio] = parseProbe(r.stdout);
+      assert.equal(video?.codec_name, 'h264');
+      assert.equal(video.width, 640);
+      assert.equal(audio?.codec_name, 'aac');
+      assert.ok(Number(video.nb_read_frames) >= 50, `ffprobe decoded ${video.nb_read_frames} frames`);
+      await gst.done;
+      const g = await run(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_frames',
+          '-of',
+          'json',
+          '-show_entries',
+          'stream=codec_name,nb_read_frames',
+          out,
+        ],
+        {
+          timeoutMs: 20_000,
+        },
+      ).done;
+      const [gv] = parseProbe(g.stdout);
+      assert.equal(gv?.codec_name, 'h264');
+      assert.ok(Number(gv.nb_read_frames) >= 50, `GStreamer wrote ${gv.nb_read_frames} frames`);
+    },
+  );
+});
