@@ -65,9 +65,9 @@ export function serializeTunnelGetResponse(): Buffer {
   );
 }
 
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64 = new Int16Array(256).fill(-1);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
-  B64[c.charCodeAt(0)] = i;
+for (let i = 0; i < B64_ALPHABET.length; i++) B64[B64_ALPHABET.charCodeAt(i)] = i;
 
 /**
  * Decodes base64 that arrives split anywhere (even inside a 4-character group). Whitespace and
