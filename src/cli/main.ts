@@ -3,7 +3,9 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, defaultConfig, loadConfigFile, splitHostPort, type Config } from '../config/config.js';
-import { startApp } from '../app.js';
+import { startApp, type AppOptions } from '../app.js';
+import { selfSignedCertificate } from '../config/tls.js';
+import { registerClientCommands } from './client-commands.js';
 
 function portArg(value: string): number {
   const n = Number(value);
@@ -19,6 +21,10 @@ interface ServeOptions {
   rtpPort?: number;
   udp: boolean;
   logLevel?: Config['logLevel'];
+  rtspsPort?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -32,7 +38,15 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.rtpPort !== undefined) config = { ...config, rtpPort: opts.rtpPort };
   if (!opts.udp) config = { ...config, rtpPort: null };
   if (opts.logLevel !== undefined) config = { ...config, logLevel: opts.logLevel };
-  const app = await startApp(config);
+  if (opts.rtspsPort !== undefined) {
+    const cur = splitHostPort(config.rtspsAddress);
+    config = { ...config, rtspsAddress: `${opts.host ?? cur.host}:${opts.rtspsPort}` };
+  }
+  if (opts.tlsCert !== undefined) config = { ...config, tlsCert: opts.tlsCert };
+  if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
+  const appOptions: AppOptions = {};
+  if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
+  const app = await startApp(config, appOptions);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -58,9 +72,15 @@ program
   .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', portArg)
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
   .option('--log-level <level>', 'debug, info, warn, error or silent')
+  .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
+  .option('--tls-cert <file>', 'PEM certificate for RTSPS')
+  .option('--tls-key <file>', 'PEM private key for RTSPS')
+  .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
   .action(async (opts: ServeOptions) => {
     await serve(opts);
   });
+
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -416,7 +416,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #rejectAll(err: RtspClientError): void {
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
-      p.reject(err);
+      p.reject(new RtspClientError(err.code, `${p.method} ${p.url}: ${err.message}`, { cause: err.cause }));
     }
     this.#pending.clear();
   }
@@ -658,6 +658,15 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     options: Parameters<RtspClient['request']>[2] = {},
   ): Promise<RtspResponse> {
     const res = await this.request(method, url, options);
+    if (res.statusCode === 401) {
+      const hint =
+        this.#credentials().username === undefined
+          ? 'credentials required: put user:password@ in the URL'
+          : 'wrong user name or password';
+      throw new RtspClientError('RTSP_401', `${method} ${safeUrl(url)}: 401 ${res.reason} (${hint})`, {
+        response: res,
+      });
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) throw statusError(method, safeUrl(url), res);
     return res;
   }

@@ -1,0 +1,404 @@
+/**
+ * Client commands of the `rtspkit` command line: `probe` (what a URL offers) and `play` (record a stream to
+ * a file).
+ *
+ * Exit codes, shared by the commands: 0 success; 1 other failure; 2 bad URL or arguments; 3 the server
+ * cannot be reached (refused, unreachable, no answer); 4 unknown path (404); 5 authentication failed (401,
+ * wrong or missing user name/password). Failures print one line `rtspkit: <message>` on stderr.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { buildAdtsHeader } from '../codec/aac.js';
+import { H264NalType, h264NalType, isH264Vcl } from '../codec/h264.js';
+import { H265NalType, h265NalType, isH265Vcl } from '../codec/h265.js';
+import { joinAnnexB } from '../codec/nal.js';
+import type { AccessUnit } from '../format/access-unit.js';
+import { parseAacFmtp } from '../format/aac.js';
+import { parseH264Fmtp } from '../format/h264.js';
+import { parseH265Fmtp } from '../format/h265.js';
+import { RtspClient, type ClientTransport } from '../client/client.js';
+import { RtspClientError } from '../client/errors.js';
+import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/tracks.js';
+import { stripCredentials } from '../rtsp/url.js';
+
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  BadInput: 2,
+  Unreachable: 3,
+  NotFound: 4,
+  Unauthorized: 5,
+} as const;
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'TIMEOUT',
+  'CLOSED',
+]);
+
+/** The exit code for an error of the client. */
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof RtspClientError)) return ExitCode.Failure;
+  if (err.code === 'BAD_URL' || err.code === 'UNSUPPORTED') return ExitCode.BadInput;
+  if (UNREACHABLE.has(err.code)) return ExitCode.Unreachable;
+  if (err.code === 'RTSP_404') return ExitCode.NotFound;
+  if (err.code === 'RTSP_401' || err.code === 'RTSP_403') return ExitCode.Unauthorized;
+  return ExitCode.Failure;
+}
+
+function fail(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`rtspkit: ${message.split('\n')[0]}\n`);
+  process.exitCode = exitCodeFor(err);
+}
+
+function secondsArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+function transportOption(): Option {
+  return new Option('-t, --transport <transport>', 'RTP transport').choices(['udp', 'tcp']);
+}
+
+function safeUrl(url: string): string {
+  try {
+    return stripCredentials(url);
+  } catch {
+    return url;
+  }
+}
+
+// --- probe ---
+
+interface ProbeOptions {
+  transport?: ClientTransport;
+  json?: boolean;
+  timeout?: number;
+  insecure?: boolean;
+}
+
+async function probe(url: string, opts: ProbeOptions): Promise<void> {
+  const client = new RtspClient(url, {
+    timeoutMs: (opts.timeout ?? 10) * 1000,
+    rejectUnauthorized: opts.insecure !== true,
+    udpFallback: false,
+  });
+  client.on('error', () => undefined); // faults also reject the pending request, reported below
+  try {
+    await client.connect();
+    try {
+      await client.options();
+    } catch (e) {
+      // A camera that refuses OPTIONS may still DESCRIBE; connection faults end the probe.
+      if (!(e instanceof RtspClientError) || !e.code.startsWith('RTSP_')) throw e;
+    }
+    const d = await client.describe();
+    let transport: string | undefined;
+    if (opts.transport !== undefined) {
+      await client.setup({ transport: opts.transport });
+      transport = client.transport;
+      await client.teardown();
+    }
+    const tracks = d.tracks.map(summarizeTrack);
+    if (opts.json === true) {
+      const out: Record<string, unknown> = {
+        url: safeUrl(client.url),
+        server: client.serverName ?? null,
+        methods: client.publicMethods ?? [],
+        sessionName: d.sdp.sessionName,
+        tracks,
+      };
+      if (transport !== undefined) out.transport = transport;
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      const lines = [`URL:     ${safeUrl(client.url)}`];
+      if (client.serverName !== undefined) lines.push(`Server:  ${client.serverName}`);
+      lines.push(`Methods: ${(client.publicMethods ?? []).join(', ') || '(not announced)'}`);
+      if (transport !== undefined) lines.push(`Transport: ${transport} accepted`);
+      for (const t of tracks) lines.push(`Track ${t.index}: ${formatTrackSummary(t)}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+  } catch (e) {
+    fail(e);
+  } finally {
+    client.close();
+  }
+}
+
+// --- play ---
+
+type OutputKind = 'h264' | 'h265' | 'aac';
+
+const OUTPUT_KINDS: Readonly<Record<string, OutputKind>> = {
+  '.h264': 'h264',
+  '.264': 'h264',
+  '.h265': 'h265',
+  '.265': 'h265',
+  '.hevc': 'h265',
+  '.aac': 'aac',
+};
+
+const ENCODING_OF: Readonly<Record<OutputKind, string>> = {
+  h264: 'H264',
+  h265: 'H265',
+  aac: 'MPEG4-GENERIC',
+};
+
+/** Writes access units of one track as an elementary stream: Annex-B H.264/H.265 or ADTS AAC. */
+export class ElementaryStreamWriter {
+  #started = false;
+  readonly #params = new Map<number, Buffer>();
+  readonly #paramTypes: readonly number[];
+  readonly #adts: { objectType: number; sampleRate: number; channelConfiguration: number } | undefined;
+  bytesWritten = 0;
+  unitsWritten = 0;
+
+  constructor(
+    readonly kind: OutputKind,
+    track: ClientTrack,
+    private readonly write: (b: Buffer) => void,
+  ) {
+    if (kind === 'h264') {
+      this.#paramTypes = [H264NalType.Sps, H264NalType.Pps];
+      const f = parseH264Fmtp(track.fmtp);
+      this.#note([...f.sps, ...f.pps]);
+    } else if (kind === 'h265') {
+      this.#paramTypes = [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps];
+      const f = parseH265Fmtp(track.fmtp);
+      this.#note([...f.vps, ...f.sps, ...f.pps]);
+    } else {
+      this.#paramTypes = [];
+      const cfg = parseAacFmtp(track.fmtp).audioConfig;
+      if (cfg === undefined) throw new Error('the AAC track has no usable config in its SDP');
+      this.#adts = {
+        objectType: cfg.objectType,
+        sampleRate: cfg.sampleRate,
+        channelConfiguration: cfg.channelConfiguration,
+      };
+    }
+  }
+
+  #type(nal: Buffer): number {
+    return this.kind === 'h264' ? h264NalType(nal) : h265NalType(nal);
+  }
+
+  #note(nalus: readonly Buffer[]): void {
+    for (const n of nalus) {
+      const t = this.#type(n);
+      if (this.#paramTypes.includes(t)) this.#params.set(t, n);
+    }
+  }
+
+  push(au: AccessUnit): void {
+    if (this.kind === 'aac') {
+      const payload = au.payload;
+      if (payload === undefined || this.#adts === undefined) return;
+      this.#emit(Buffer.concat([buildAdtsHeader(this.#adts, payload.length), payload]));
+      return;
+    }
+    const nalus = au.nalus;
+    if (nalus === undefined) return;
+    this.#note(nalus);
+    // A decoder needs a keyframe first; start there.
+    if (!this.#started && !au.keyframe) return;
+    this.#started = true;
+    let out: readonly Buffer[] = nalus;
+    if (au.keyframe) {
+      // Parameter sets may come only in the SDP: put them in front of every keyframe that lacks them.
+      const present = new Set(nalus.map((n) => this.#type(n)));
+      const missing = this.#paramTypes.filter((t) => !present.has(t)).map((t) => this.#params.get(t));
+      const isVcl = this.kind === 'h264' ? isH264Vcl : isH265Vcl;
+      const sets = missing.filter((b): b is Buffer => b !== undefined);
+      if (sets.length > 0) {
+        let at = nalus.findIndex((n) => isVcl(this.#type(n)));
+        if (at < 0) at = nalus.length;
+        out = [...nalus.slice(0, at), ...sets, ...nalus.slice(at)];
+      }
+    }
+    this.#emit(joinAnnexB(out));
+  }
+
+  #emit(b: Buffer): void {
+    this.write(b);
+    this.bytesWritten += b.length;
+    this.unitsWritten++;
+  }
+}
+
+interface PlayOptions {
+  output: string;
+  duration?: number;
+  transport?: ClientTransport;
+  timeout?: number;
+  insecure?: boolean;
+}
+
+function formatClock(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const mm = String(Math.floor(s / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return `${mm}:${ss}`;
+}
+
+async function play(url: string, opts: PlayOptions): Promise<void> {
+  const ext = extname(opts.output).toLowerCase();
+  const kind = OUTPUT_KINDS[ext];
+  if (kind === undefined) {
+    fail(
+      new RtspClientError(
+        'BAD_URL',
+        `cannot write ${ext || 'files without extension'}: supported outputs are ${Object.keys(OUTPUT_KINDS).join(', ')}`,
+      ),
+    );
+    return;
+  }
+  const client = new RtspClient(url, {
+    timeoutMs: (opts.timeout ?? 10) * 1000,
+    rejectUnauthorized: opts.insecure !== true,
+  });
+  let fd: number | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let stopTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const tty = process.stderr.isTTY;
+
+  const stop = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(statusTimer);
+    clearTimeout(stopTimer);
+    if (tty) process.stderr.write('\n');
+    try {
+      client.flush();
+    } catch {
+      // nothing pending
+    }
+    if (reason !== 'closed') {
+      try {
+        await Promise.race([client.teardown(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      } catch {
+        // the server may be gone already
+      }
+    }
+    client.close();
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    resolveDone();
+  };
+
+  try {
+    await client.connect();
+    try {
+      await client.options();
+    } catch (e) {
+      if (!(e instanceof RtspClientError) || !e.code.startsWith('RTSP_')) throw e;
+    }
+    const d = await client.describe();
+    const track = d.tracks.find((t) => t.encodingName.toUpperCase() === ENCODING_OF[kind]);
+    if (track === undefined) {
+      const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
+      throw new RtspClientError('NO_TRACK', `no ${kind} track to write to ${ext} (the stream has: ${have})`);
+    }
+    fd = openSync(opts.output, 'w');
+    const out = fd;
+    const writer = new ElementaryStreamWriter(kind, track, (b) => {
+      writeSync(out, b);
+    });
+    client.on('accessUnit', (t, au) => {
+      if (t.index === track.index && !stopping) writer.push(au);
+    });
+    client.on('transportFallback', (reason) => {
+      process.stderr.write(`rtspkit: ${reason}\n`);
+    });
+    client.on('error', (e) => {
+      fail(e);
+      void stop('error');
+    });
+    client.on('close', () => {
+      void stop('closed');
+    });
+    await client.setup({ transport: opts.transport ?? 'udp', tracks: [track.index] });
+    await client.play();
+    const startMs = performance.now();
+    let lastBytes = 0;
+    let lastMs = startMs;
+    if (tty) {
+      statusTimer = setInterval(() => {
+        const now = performance.now();
+        const s = client.stats()[0];
+        const bytes = s?.bytesReceived ?? 0;
+        const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastMs);
+        lastBytes = bytes;
+        lastMs = now;
+        process.stderr.write(
+          `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  lost ${s?.packetsLost ?? 0}  ` +
+            `written ${(writer.bytesWritten / 1e6).toFixed(1)} MB (${writer.unitsWritten} units) `,
+        );
+      }, 1000);
+    }
+    if (opts.duration !== undefined) {
+      stopTimer = setTimeout(() => void stop('duration'), opts.duration * 1000);
+    }
+    const onSignal = (): void => {
+      void stop('signal');
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    await done;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (writer.unitsWritten === 0 && process.exitCode === undefined) {
+      process.stderr.write('rtspkit: nothing was received\n');
+      process.exitCode = ExitCode.Failure;
+    }
+  } catch (e) {
+    fail(e);
+    await stop('error');
+  }
+}
+
+/** Adds `probe` and `play` to the program. */
+export function registerClientCommands(program: Command): void {
+  program
+    .command('probe')
+    .description(
+      'show the tracks (codec, profile, size, frame rate, audio format) and methods of an RTSP URL',
+    )
+    .argument('<url>', 'rtsp:// or rtsps:// URL, with user:password@ when needed')
+    .addOption(transportOption().argParser((v) => v as ClientTransport))
+    .option('--json', 'print JSON')
+    .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
+    .option('-k, --insecure', 'rtsps: accept any server certificate')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 other failure, 2 bad URL, 3 server unreachable, 4 unknown path, 5 wrong or missing password.' +
+        '\nWith --transport, the transport is also checked with SETUP (then TEARDOWN).',
+    )
+    .action(async (url: string, opts: ProbeOptions) => {
+      await probe(url, opts);
+    });
+
+  program
+    .command('play')
+    .description('record a stream to a file (elementary stream: .h264/.264, .h265/.265/.hevc, .aac)')
+    .argument('<url>', 'rtsp:// or rtsps:// URL')
+    .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')
+    .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C or the end)', secondsArg)
+    .addOption(transportOption().default('udp'))
+    .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
+    .option('-k, --insecure', 'rtsps: accept any server certificate')
+    .addHelpText('after', '\nExit codes as for probe. The file stays valid when interrupted.')
+    .action(async (url: string, opts: PlayOptions) => {
+      await play(url, opts);
+    });
+}
