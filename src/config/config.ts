@@ -15,6 +15,11 @@ export const configSchema = z
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** RTSP listen address, e.g. ":8554" or "127.0.0.1:8554". */
     rtspAddress: hostPort.default(':8554'),
+    /** RTSPS (RTSP over TLS) listen address; used when a certificate is configured. */
+    rtspsAddress: hostPort.default(':8322'),
+    /** PEM certificate and key files for RTSPS. */
+    tlsCert: z.string().min(1).nullable().default(null),
+    tlsKey: z.string().min(1).nullable().default(null),
     /** UDP port for RTP (RTCP on the next port); null disables RTP over UDP. */
     rtpPort: z.number().int().min(0).max(65534).nullable().default(8000),
     /** Seconds advertised in `Session: id;timeout=N`. */

@@ -68,11 +68,13 @@ export class ServerConnection implements InterleavedSink {
     private readonly socket: net.Socket,
     readonly id: number,
     logger: Logger,
+    /** Over TLS (rtsps). */
+    readonly secure: boolean,
     private readonly handlers: ConnectionHandlers,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
-    this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
+    this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}`, tls: secure }, 'connection opened');
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
       this.onSocketData(chunk);
@@ -128,9 +130,12 @@ export class ServerConnection implements InterleavedSink {
     this.sessions.delete(session);
   }
 
-  /** True for the GET side of an RTSP-over-HTTP tunnel: media must go interleaved. */
-  get isTunnel(): boolean {
-    return this.mode === 'tunnel-out';
+  /**
+   * Media must go interleaved on this connection: inside an HTTP tunnel, and inside TLS (plain
+   * RTP over UDP would leave the protection of rtsps).
+   */
+  get interleavedOnly(): boolean {
+    return this.mode === 'tunnel-out' || this.secure;
   }
 
   private onSocketData(chunk: Buffer): void {

@@ -3,6 +3,7 @@
  * state machine of Appendix A, and wires publishers and readers to live Streams.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
@@ -63,6 +64,8 @@ export interface RtspServerOptions {
   logger?: Logger;
   clock?: Clock;
   serverName?: string;
+  /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }
 
 interface Required_ {
@@ -99,6 +102,7 @@ export class RtspServer {
   readonly clock: Clock;
   private readonly opts: Required_;
   private readonly tcp: net.Server;
+  private readonly tlsServer: tls.Server | undefined;
   private readonly connections = new Set<ServerConnection>();
   /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
   private readonly tunnels = new Map<string, ServerConnection>();
@@ -125,9 +129,21 @@ export class RtspServer {
       serverName: options.serverName ?? 'rtspkit',
     };
     this.tcp = net.createServer((socket) => {
-      this.accept(socket);
+      this.accept(socket, false);
     });
+    if (options.tls !== undefined) {
+      this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
+        this.accept(socket, true);
+      });
+      // A failed handshake (a plain-RTSP client on the TLS port, a bad certificate) is the client's problem.
+      this.tlsServer.on('tlsClientError', (err) => {
+        this.logger.debug({ err: err.message }, 'tls handshake failed');
+      });
+    }
+    this.tlsPort = options.tls?.port ?? 0;
   }
+
+  private tlsPort: number;
 
   async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
     if (this.opts.udpRtpPort !== false) {
@@ -137,23 +153,32 @@ export class RtspServer {
         logger: this.logger,
       });
     }
-    await new Promise<void>((resolve, reject) => {
-      this.tcp.once('error', reject);
-      this.tcp.listen(this.opts.port, this.opts.host, () => {
-        this.tcp.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.tcp, this.opts.port, this.opts.host);
+    if (this.tlsServer !== undefined) {
+      await listenOn(this.tlsServer, this.tlsPort, this.opts.host);
+      const a = this.tlsServer.address();
+      if (typeof a === 'object' && a !== null) this.tlsPort = a.port;
+    }
     this.sweepTimer = setInterval(() => {
       this.sweep();
     }, 1000);
     this.sweepTimer.unref();
     const port = this.port;
     this.logger.info(
-      { port, udpRtpPort: this.udp?.rtpPort, udpRtcpPort: this.udp?.rtcpPort },
+      {
+        port,
+        rtspsPort: this.tlsServer !== undefined ? this.tlsPort : undefined,
+        udpRtpPort: this.udp?.rtpPort,
+        udpRtcpPort: this.udp?.rtcpPort,
+      },
       'rtsp server listening',
     );
     return { port, udpRtpPort: this.udp?.rtpPort };
+  }
+
+  /** The RTSPS port once listening (undefined without TLS). */
+  get rtspsPort(): number | undefined {
+    return this.tlsServer !== undefined ? this.tlsPort : undefined;
   }
 
   get port(): number {
@@ -167,12 +192,13 @@ export class RtspServer {
     for (const c of this.connections) c.destroy();
     this.udp?.close();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    if (this.tlsServer !== undefined) await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
   }
 
   // ---- connections ----
 
-  private accept(socket: net.Socket): void {
-    const conn = new ServerConnection(socket, this.nextConnectionId++, this.logger, {
+  private accept(socket: net.Socket, secure: boolean): void {
+    const conn = new ServerConnection(socket, this.nextConnectionId++, this.logger, secure, {
       handleRequest: (c, req) => this.handleRequest(c, req),
       handleInterleaved: (c, channel, payload) => this.handleInterleaved(c, channel, payload),
       closed: (c) => this.connectionClosed(c),
@@ -375,7 +401,7 @@ export class RtspServer {
       (s) =>
         (s.profile === 'AVP' || s.profile === 'AVPF') &&
         s.delivery !== 'multicast' &&
-        (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.isTunnel)) &&
+        (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.interleavedOnly)) &&
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
     if (chosen === undefined) return reply(461);
@@ -711,6 +737,16 @@ export class RtspServer {
       });
     }
   }
+}
+
+function listenOn(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */

@@ -18,6 +18,9 @@ export function hasTool(cmd: string, versionArg = '-version'): boolean {
   return ok;
 }
 
+/** How each tool is asked for its version (to tell whether it is installed). */
+const VERSION_ARG: Record<string, string> = { openssl: 'version' };
+
 export const requireTools = process.env.RTSPKIT_REQUIRE_TOOLS === '1';
 
 /**
@@ -25,7 +28,9 @@ export const requireTools = process.env.RTSPKIT_REQUIRE_TOOLS === '1';
  * (skip) when one is missing locally; throws (fails the file) when one is missing in CI.
  */
 export function skipUnless(...tools: string[]): string | false {
-  const missing = tools.filter((t) => !hasTool(t, t.startsWith('gst-') ? '--version' : '-version'));
+  const missing = tools.filter(
+    (t) => !hasTool(t, VERSION_ARG[t] ?? (t.startsWith('gst-') ? '--version' : '-version')),
+  );
   if (missing.length === 0) return false;
   const reason = `needs ${missing.join(', ')} (not installed)`;
   if (requireTools) throw new Error(`RTSPKIT_REQUIRE_TOOLS=1 but ${reason}`);
