@@ -30,12 +30,12 @@ async function settle(
   quietMs: number,
   maxMs: number,
 ): Promise<void> {
-  let closed = false;
-  client.once('close', () => (closed = true));
+  const state = { closed: false };
+  client.once('close', () => (state.closed = true));
   const start = Date.now();
   let last = counter();
   let lastChange = Date.now();
-  while (!closed && Date.now() - lastChange < quietMs && Date.now() - start < maxMs) {
+  while (!state.closed && Date.now() - lastChange < quietMs && Date.now() - start < maxMs) {
     await new Promise((r) => setTimeout(r, 50));
     if (counter() !== last) {
       last = counter();
