@@ -1,0 +1,217 @@
+// RtspClient and the probe/play commands against gst-rtsp-server (../shared/peers/gst_server.py), a server
+// nobody here wrote: play over udp and tcp, digest auth, probe output and exit codes, a recorded file that
+// ffprobe decodes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RtspClient } from '../src/client/index.js';
+import type { AccessUnit } from '../src/format/access-unit.js';
+import { mediaPath, repoRoot, requireTools, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { parseProbe, run, waitFor, type Run } from './support/process.js';
+
+const GST_SERVER = join(repoRoot(), '..', 'shared', 'peers', 'gst_server.py');
+const CLIP = 'h264_base_aac.mp4';
+
+function skipReason(): string | false {
+  const tools = skipUnless('ffprobe') || skipUnlessMedia(CLIP);
+  if (tools !== false) return tools;
+  if (existsSync('/usr/bin/python3') && existsSync(GST_SERVER)) return false;
+  if (requireTools)
+    throw new Error('RTSPKIT_REQUIRE_TOOLS=1 but gst_server.py or /usr/bin/python3 is missing');
+  return 'needs /usr/bin/python3 and ../shared/peers/gst_server.py';
+}
+
+/** A TCP port free right now (bound on port 0, then released). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+interface Gst {
+  proc: Run;
+  port: number;
+}
+
+async function startGst(extra: string[] = []): Promise<Gst> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    // Server-side RTP/RTCP ports next to the RTSP port; a clash makes gst exit, and we retry elsewhere.
+    const proc = run(
+      '/usr/bin/python3',
+      [GST_SERVER, '--file', mediaPath(CLIP), '--port', String(port)]
+        .concat(['--udp-ports', `${port + 2}-${port + 41}`, '--max-seconds', '60'])
+        .concat(extra),
+      { timeoutMs: 70_000 },
+    );
+    let stderr = '';
+    let exited = false;
+    proc.child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    void proc.done.then(() => (exited = true));
+    await waitFor(() => /ready pid=\d+/.test(stderr) || exited, 20_000, 'gst_server.py to be ready');
+    if (!exited) return { proc, port };
+    if (attempt >= 2) throw new Error(`gst_server.py failed: ${stderr}`);
+  }
+}
+
+async function stopGst(g: Gst | undefined): Promise<void> {
+  if (g === undefined) return;
+  g.proc.kill('SIGTERM');
+  await g.proc.done;
+}
+
+function cli(args: string[], timeoutMs = 30_000): Run {
+  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
+    timeoutMs,
+  });
+}
+
+describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
+  let gst: Gst | undefined;
+  let auth: Gst | undefined;
+  let dir: string;
+  before(async () => {
+    [gst, auth] = await Promise.all([
+      startGst(),
+      startGst(['--auth', 'user:pass', '--auth-method', 'digest']),
+    ]);
+    dir = mkdtempSync(join(tmpdir(), 'rtspkit-client-'));
+  });
+  after(async () => {
+    await Promise.all([stopGst(gst), stopGst(auth)]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    test(`plays over ${transport}: keyframe first, ~25 fps video and audio`, async () => {
+      const client = new RtspClient(`rtsp://127.0.0.1:${gst!.port}/live`, { udpFallback: false });
+      client.on('error', () => undefined);
+      const video: AccessUnit[] = [];
+      let audio = 0;
+      client.on('accessUnit', (t, au) => {
+        if (t.type === 'video') video.push(au);
+        else audio++;
+      });
+      await client.options();
+      assert.ok(client.publicMethods?.includes('GET_PARAMETER'));
+      const d = await client.describe();
+      assert.deepEqual(
+        d.tracks.map((t) => t.encodingName),
+        ['H264', 'MPEG4-GENERIC'],
+      );
+      await client.setup({ transport });
+      await client.play();
+      await waitFor(() => video.length >= 50, 15_000, '50 video access units');
+      assert.equal(client.transport, transport);
+      assert.equal(video[0]!.keyframe, true);
+      // 25 fps: consecutive frames 3600 ticks of 90 kHz apart (the relay may put a cached keyframe first,
+      // with a gap after it, so the rule is asked of most frames, not all).
+      const deltas = video.slice(1, 50).map((au, i) => au.pts - video[i]!.pts);
+      const regular = deltas.filter((d) => d === 3600).length;
+      assert.ok(regular >= deltas.length - 2, `frame intervals ${deltas.join(' ')}`);
+      assert.ok(audio > 0);
+      assert.equal(client.stats()[0]!.packetsLost, 0);
+      await client.teardown();
+      client.close();
+    });
+  }
+
+  test('digest auth: the right password plays, a wrong one fails with RTSP_401', async () => {
+    const good = new RtspClient(`rtsp://user:pass@127.0.0.1:${auth!.port}/live`);
+    good.on('error', () => undefined);
+    let aus = 0;
+    good.on('accessUnit', () => aus++);
+    await good.describe();
+    await good.setup({ transport: 'tcp' });
+    await good.play();
+    await waitFor(() => aus > 10, 15_000, 'access units with digest auth');
+    await good.teardown();
+    good.close();
+
+    const bad = new RtspClient(`rtsp://user:nope@127.0.0.1:${auth!.port}/live`);
+    bad.on('error', () => undefined);
+    await assert.rejects(bad.describe(), { code: 'RTSP_401' });
+    bad.close();
+  });
+
+  test('probe prints the codecs, 640x360 and the methods; --json too', async () => {
+    const text = await cli(['probe', `rtsp://user:pass@127.0.0.1:${auth!.port}/live`]).done;
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /Track 0: video h264 \(Constrained Baseline, level 3\.0\) 640x360 25 fps/);
+    assert.match(text.stdout, /Track 1: audio aac \(LC\) 48000 Hz 2 ch/);
+    assert.match(text.stdout, /Methods: .*DESCRIBE.*GET_PARAMETER/);
+    assert.doesNotMatch(text.stdout, /pass/, 'no password in the output');
+
+    const json = await cli(['probe', '--json', '--transport', 'udp', `rtsp://127.0.0.1:${gst!.port}/live`])
+      .done;
+    assert.equal(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout) as {
+      tracks: { codec: string; width?: number; height?: number; sampleRate?: number; channels?: number }[];
+      transport: string;
+    };
+    assert.deepEqual(
+      out.tracks.map((t) => t.codec),
+      ['h264', 'aac'],
+    );
+    assert.deepEqual([out.tracks[0]!.width, out.tracks[0]!.height], [640, 360]);
+    assert.deepEqual([out.tracks[1]!.sampleRate, out.tracks[1]!.channels], [48000, 2]);
+    assert.equal(out.transport, 'udp');
+  });
+
+  test('probe failures: exit code and one readable line', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['probe', `rtsp://127.0.0.1:${gst!.port}/nope`], 4, /404 Not Found \(unknown path\)/],
+      [['probe', `rtsp://user:wrong@127.0.0.1:${auth!.port}/live`], 5, /401 .*wrong user name or password/],
+      [['probe', `rtsp://127.0.0.1:${auth!.port}/live`], 5, /credentials required/],
+      [['probe', `rtsp://127.0.0.1:${await freePort()}/live`], 3, /connection refused/],
+      [['probe', 'rtsp//127.0.0.1/live'], 2, /bad URL/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await cli(args).done;
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    }
+  });
+
+  test('play writes H.264 and AAC files that ffprobe decodes, also when stopped with SIGINT', async () => {
+    const h264 = join(dir, 'out.h264');
+    const r = await cli(['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', h264, '--duration', '3']).done;
+    assert.equal(r.code, 0, r.stderr);
+    const aac = join(dir, 'out.aac');
+    const p = cli(['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', aac, '--transport', 'tcp']);
+    await waitFor(() => existsSync(aac), 15_000, 'the output file');
+    await new Promise((res) => setTimeout(res, 2500));
+    p.kill('SIGINT');
+    const r2 = await p.done;
+    assert.equal(r2.code, 0, r2.stderr);
+
+    for (const [file, codec, min] of [
+      [h264, 'h264', 40],
+      [aac, 'aac', 50],
+    ] as const) {
+      const probe = await run(
+        'ffprobe',
+        ['-v', 'error', '-count_frames', '-of', 'json'].concat([
+          '-show_entries',
+          'stream=codec_name,width,height,sample_rate,channels,nb_read_frames',
+          file,
+        ]),
+        { timeoutMs: 30_000 },
+      ).done;
+      assert.equal(probe.code, 0, probe.stderr);
+      assert.equal(probe.stderr, '', `ffprobe reads ${file} without errors`);
+      const [s] = parseProbe(probe.stdout);
+      assert.equal(s?.codec_name, codec);
+      assert.ok(Number(s.nb_read_frames) >= min, `${file}: ${s.nb_read_frames} frames`);
+      if (codec === 'h264') assert.deepEqual([s.width, s.height], [640, 360]);
+    }
+  });
+});
