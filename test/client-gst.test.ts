@@ -49,15 +49,18 @@ async function startGst(extra: string[] = []): Promise<Gst> {
         .concat(extra),
       { timeoutMs: 70_000 },
     );
-    let stderr = '';
-    let exited = false;
-    proc.child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    const state = { stderr: '', exited: false };
+    proc.child.stderr!.on('data', (d: string) => {
+      state.stderr += d;
     });
-    void proc.done.then(() => (exited = true));
-    await waitFor(() => /ready pid=\d+/.test(stderr) || exited, 20_000, 'gst_server.py to be ready');
-    if (!exited) return { proc, port };
-    if (attempt >= 2) throw new Error(`gst_server.py failed: ${stderr}`);
+    void proc.done.then(() => (state.exited = true));
+    await waitFor(
+      () => /ready pid=\d+/.test(state.stderr) || state.exited,
+      20_000,
+      'gst_server.py to be ready',
+    );
+    if (!state.exited) return { proc, port };
+    if (attempt >= 2) throw new Error(`gst_server.py failed: ${state.stderr}`);
   }
 }
 
