@@ -59,8 +59,29 @@ async function startGst(extra: string[] = []): Promise<Gst> {
       20_000,
       'gst_server.py to be ready',
     );
-    if (!state.exited) return { proc, port };
+    if (!state.exited) {
+      await describable(port, extra.includes('--auth') ? 'user:pass@' : '');
+      return { proc, port };
+    }
     if (attempt >= 2) throw new Error(`gst_server.py failed: ${state.stderr}`);
+  }
+}
+
+/** A shared live media answers DESCRIBE (400 before) only once its pipeline has data: wait for that. */
+async function describable(port: number, userinfo: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const c = new RtspClient(`rtsp://${userinfo}127.0.0.1:${port}/live`, { timeoutMs: 5000 });
+    c.on('error', () => undefined);
+    try {
+      await c.describe();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    } finally {
+      c.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
