@@ -3,7 +3,11 @@
 // channels, keepalive without waiting, server requests, timeouts and typed errors).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { RtspClient, type RtspClientOptions } from '../src/client/index.js';
 import { digestHa1, digestResponse } from '../src/auth/digest.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
@@ -16,7 +20,8 @@ import {
 } from '../src/rtsp/message.js';
 import { parseAuthorization } from '../src/rtsp/auth-header.js';
 import { serializeRtpPacket } from '../src/rtp/packet.js';
-import { waitFor } from './support/process.js';
+import { run, waitFor } from './support/process.js';
+import { hasTool } from './support/tools.js';
 
 interface Reply {
   status: number;
@@ -358,3 +363,58 @@ test('typed errors: TIMEOUT, ECONNREFUSED, RTSP_404, BAD_URL', async () => {
 
   await assert.rejects(client('rtsp//nope').connect(), { code: 'BAD_URL' });
 });
+
+test(
+  'rtsps: TLS with a self-signed certificate, refused unless verification is off',
+  { skip: hasTool('openssl', 'version') ? false : 'needs openssl to make a certificate' },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtspkit-tls-'));
+    try {
+      const gen = run(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ]),
+        { timeoutMs: 30_000 },
+      );
+      assert.equal((await gen.done).code, 0);
+      const plain = await scripted((req) =>
+        req.method === 'DESCRIBE'
+          ? {
+              status: 200,
+              headers: { 'Content-Type': 'application/sdp', 'Content-Base': 'rtsps://127.0.0.1/cam/' },
+              body: SDP,
+            }
+          : { status: 200 },
+      );
+      // TLS terminates here and the bytes go on to the scripted server.
+      const front = tls.createServer(
+        { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+        (s) => {
+          const back = net.connect(plain.port, '127.0.0.1');
+          s.pipe(back).pipe(s);
+          s.on('error', () => back.destroy());
+          back.on('error', () => s.destroy());
+        },
+      );
+      servers.push(front);
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      const port = (front.address() as net.AddressInfo).port;
+
+      const strict = client(`rtsps://127.0.0.1:${port}/cam`);
+      await assert.rejects(strict.describe(), (e: { code: string }) => /CERT|SELF_SIGNED/.test(e.code));
+      strict.close();
+
+      const lax = client(`rtsps://127.0.0.1:${port}/cam`, { rejectUnauthorized: false });
+      const d = await lax.describe();
+      assert.equal(d.tracks[0]!.controlUrl, 'rtsps://127.0.0.1/cam/trackID=0');
+      assert.equal(plain.requests[0]!.uri, `rtsps://127.0.0.1:${port}/cam`);
+      lax.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
