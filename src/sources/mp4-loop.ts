@@ -1,0 +1,623 @@
+/**
+ * A live source that plays an MP4 file in a loop, paced in real time, into a Stream: the demo
+ * stream, and any "camera from a file" path.
+ *
+ *   const src = await Mp4LoopSource.open({ file: 'media/demo.mp4', logger });
+ *   const stream = new Stream(src.media.tracks);   // src.media.describeSdp() answers DESCRIBE
+ *   src.start(stream);
+ *   ...
+ *   await src.stop();                              // the owner ends the stream
+ *
+ * Supported tracks: H.264, H.265 (RFC 6184 / RFC 7798, packetization-mode 1), AAC (RFC 3640
+ * AAC-hbr, one AU per packet) and Opus (RFC 7587); others are skipped with a warning.
+ *
+ * Pacing. One timer drives the source: each tick sends every sample whose decode time is due
+ * against `clock.monotonicMs()`, all tracks merged in decode (dts) order, then re-arms itself for the
+ * next due sample, waiting at most TICK_MS (so a clock that jumps, like a test's ManualClock, is
+ * polled). A sample is thus sent within ~1 ms of its time, which matters because the server's RTCP
+ * sender reports map RTP time to the time packets reach the Stream: a coarse fixed tick would make
+ * that mapping jitter by the tick, and ffmpeg re-times its packets by every sender report. There is
+ * never more than one timer pending, and samples due together go out in one tick. Sample bytes are
+ * read ahead asynchronously into a small bounded queue (READ_AHEAD_SAMPLES / READ_AHEAD_BYTES), so a
+ * tick never waits on the disk; a tick that finds the head sample more than MAX_LAG_MS late (event
+ * loop stalled, disk too slow) shifts the wall-clock anchor instead of bursting the backlog. RTP
+ * timestamps do not depend on the anchor, so such a shift is invisible to players except as jitter.
+ *
+ * Timestamps. A packet's RTP timestamp is its sample's presentation time (pts, RFC 6184 §5.1: with
+ * B-frames timestamps are not monotonic in decode order, as in any H.264 RTP stream), converted from
+ * the track's MP4 timescale to the RTP clock (90 kHz video, sample rate for AAC, 48 kHz Opus), plus a
+ * random per-track base. Timestamps and sequence numbers continue across loops: loop k adds k times
+ * the LOOP PERIOD to every track. The period is one value in seconds for the whole file, the span of
+ * the presentation timeline over all tracks (earliest pts of any track to the latest sample end),
+ * converted to each track's clock. A per-track duration would let audio and video drift apart by
+ * their length difference on every loop (AAC is coded in 1024-sample frames, so its length never
+ * matches the video's exactly); a shared period keeps them in sync forever, at the cost of a short
+ * gap in the shorter track at the loop point (the demo: ~27 ms of video; no time ever goes back).
+ * The last sample of a track counts with at least the duration of the one before it: encoders
+ * shorten the last AAC frame's stts entry to trim padding, while the decoded frame stays whole.
+ *
+ * The MP4 edit list is applied by the reader (AAC priming samples get negative pts): those samples
+ * are sent too, as every RTSP server does; there is no edit list over RTP.
+ *
+ * Parameter sets. H.264/H.265 samples are split from their length-prefixed form into NAL units, and
+ * every keyframe lacking SPS/PPS (VPS) gets those of avcC/hvcC put first (after an access unit
+ * delimiter), so that each GOP the Stream caches starts with its parameter sets.
+ *
+ * Errors. A file that cannot be opened or holds no supported track makes `open` reject with a clear
+ * Error. A read error while playing (file truncated, replaced, disk error) is logged, stops the
+ * source and ends the stream (`stream.end(reason)`); the process never crashes. A malformed sample
+ * (bad NAL lengths) is skipped with a warning. Without `loop`, the stream ends at the end of the file.
+ *
+ * Sender reports: the server derives them from the time each packet reaches the Stream, so their
+ * RTP/NTP mapping is exact to the timer's precision (~1 ms) for audio and video alike. With
+ * B-frames, video is sent at its dts but stamped with its pts, which shifts the video mapping by the
+ * reorder delay (a few frames); letting a source give each packet's reference time to the Stream
+ * (the due time of its pts) would make the mapping exact.
+ */
+import { basename } from 'node:path';
+import { randomInt } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import type { Logger } from '../base/logger.js';
+import { nullLogger } from '../base/logger.js';
+import { ParseError } from '../base/errors.js';
+import { H264NalType, h264NalType, isH264Keyframe, isH264Vcl } from '../codec/h264.js';
+import { H265NalType, h265NalType, isH265Keyframe, isH265Vcl } from '../codec/h265.js';
+import { Mp4Reader, type Mp4SampleInfo, type Mp4Track } from '../container/mp4/reader.js';
+import { splitLengthPrefixed } from '../container/mp4/nal.js';
+import { ptsOf } from '../container/mp4/sample-table.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, type AccessUnit, type Packetizer } from '../format/access-unit.js';
+import { AacPacketizer, aacFmtp } from '../format/aac.js';
+import { H264Packetizer, h264Fmtp } from '../format/h264.js';
+import { H265Packetizer, h265Fmtp } from '../format/h265.js';
+import { OPUS_RTPMAP, OpusPacketizer, opusFmtp } from '../format/opus.js';
+import { serializeRtpPacket } from '../rtp/packet.js';
+import { addAttribute, setFramerate } from '../sdp/attributes.js';
+import { createMediaDescription, createSessionDescription } from '../sdp/build.js';
+import { addMediaFormat } from '../sdp/formats.js';
+import { serializeSdp } from '../sdp/serialize.js';
+import type { PublishedMedia, PublishedTrack } from '../media/published-media.js';
+import type { Stream } from '../media/stream.js';
+import { fileByteSource, type FileByteSource } from './file-source.js';
+
+/** Longest wait of the pacing timer (it usually wakes at the next sample's time). */
+const TICK_MS = 10;
+/** Read-ahead bounds: at least one sample, at most this many or this many bytes queued. */
+const READ_AHEAD_SAMPLES = 128;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** A head sample later than this re-anchors the wall clock instead of sending a burst. */
+const MAX_LAG_MS = 1000;
+/** Samples skipped as malformed are logged one by one up to this count, then only counted. */
+const MAX_SAMPLE_WARNINGS = 10;
+const FIRST_DYNAMIC_PT = 96;
+const TWO_32 = 2 ** 32;
+
+export interface Mp4LoopSourceOptions {
+  file: string;
+  /** Play the file again and again (default true); false ends the stream at the end of the file. */
+  loop?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+  /** Maximum RTP payload size (default 1400). */
+  maxPayloadBytes?: number;
+}
+
+/** One played track: its place in the Stream, its RTP format and its timing. */
+interface LoopTrack {
+  readonly mp4: Mp4Track;
+  readonly published: PublishedTrack;
+  readonly packetizer: Packetizer;
+  /** Builds the access unit of one sample; throws ParseError on a malformed sample. */
+  readonly accessUnit: (data: Buffer, pts: number) => AccessUnit;
+  /** Random initial RTP timestamp (RFC 3550 §5.1). */
+  readonly timestampBase: number;
+  /** Loop period in this track's RTP clock (fractional; rounded per loop, so no drift). */
+  readonly periodRtpTicks: number;
+  seq: number;
+}
+
+interface Queued {
+  track: LoopTrack;
+  /** Stream track index. */
+  index: number;
+  info: Mp4SampleInfo;
+  loop: number;
+  data: Buffer;
+}
+
+export class Mp4LoopSource {
+  readonly media: PublishedMedia;
+  /** Loop period: the presentation span of the file over all tracks, in seconds. */
+  readonly periodSeconds: number;
+
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly loop: boolean;
+  /** Earliest decode time of the file, seconds: the anchor's origin. */
+  private readonly startSeconds: number;
+  private readonly trackIds: number[];
+  private readonly byId: Map<number, { track: LoopTrack; index: number }>;
+
+  private stream: Stream | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private anchorMs = 0;
+  private stopped = false;
+  private closing: Promise<void> | undefined;
+
+  // read-ahead
+  private samples: Generator<Mp4SampleInfo, void, undefined>;
+  private readLoop = 0;
+  private readDone = false;
+  private reading: Promise<void> | undefined;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+
+  private sentLoop = 0;
+  private completedLoops = 0;
+  private badSamples = 0;
+
+  private constructor(
+    private readonly source: FileByteSource,
+    private readonly reader: Mp4Reader,
+    tracks: LoopTrack[],
+    media: PublishedMedia,
+    periodSeconds: number,
+    startSeconds: number,
+    options: Mp4LoopSourceOptions,
+    logger: Logger,
+  ) {
+    this.media = media;
+    this.periodSeconds = periodSeconds;
+    this.startSeconds = startSeconds;
+    this.clock = options.clock ?? systemClock;
+    this.logger = logger;
+    this.loop = options.loop ?? true;
+    this.trackIds = tracks.map((t) => t.mp4.id);
+    this.byId = new Map(tracks.map((track, index) => [track.mp4.id, { track, index }]));
+    this.samples = reader.samples(0, this.trackIds);
+  }
+
+  /**
+   * Opens the file and prepares its tracks. Rejects with an Error naming the file when it cannot be
+   * read, is not a progressive MP4, or has no track in a supported codec (h264, h265, aac, opus).
+   */
+  static async open(options: Mp4LoopSourceOptions): Promise<Mp4LoopSource> {
+    const file = options.file;
+    const logger = (options.logger ?? nullLogger).child({ source: 'mp4-loop', file });
+    let source: FileByteSource;
+    try {
+      source = await fileByteSource(file);
+    } catch (e) {
+      throw new Error(`cannot open ${file}: ${errorMessage(e)}`, { cause: e });
+    }
+    try {
+      let reader: Mp4Reader;
+      try {
+        reader = await Mp4Reader.open(source);
+      } catch (e) {
+        throw new Error(`${file} is not a playable MP4 file: ${errorMessage(e)}`, { cause: e });
+      }
+      const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+      const played: Mp4Track[] = [];
+      for (const t of reader.tracks) {
+        if (!isSupported(t)) {
+          logger.warn(
+            { trackId: t.id, codec: t.codec, fourcc: t.fourcc },
+            'track skipped: unsupported codec',
+          );
+        } else if (t.samples.count === 0) {
+          logger.warn({ trackId: t.id, codec: t.codec }, 'track skipped: no samples');
+        } else {
+          played.push(t);
+        }
+      }
+      if (played.length === 0) {
+        const found = reader.tracks.map((t) => (t.codec === 'unknown' ? t.fourcc : t.codec)).join(', ');
+        throw new Error(
+          `${file} has no playable track (supported: h264, h265, aac, opus; found: ${found || 'none'})`,
+        );
+      }
+      // The presentation span of the file: earliest pts of any track to the latest sample end.
+      let first = Infinity;
+      let end = -Infinity;
+      let firstDts = Infinity;
+      for (const t of played) {
+        const span = presentationSpan(t);
+        first = Math.min(first, span.firstPts / t.timescale);
+        end = Math.max(end, span.end / t.timescale);
+        firstDts = Math.min(firstDts, t.samples.dts[0]! / t.timescale);
+      }
+      const period = end - first;
+      if (!(period > 0) || !Number.isFinite(period))
+        throw new Error(`${file} cannot be looped: its samples span no time`);
+
+      const tracks = played.map((t, i) => makeTrack(t, FIRST_DYNAMIC_PT + i, period, maxPayloadBytes));
+      const media = describe(tracks, basename(file));
+      logger.info(
+        {
+          tracks: tracks.map((t) => `${t.published.encodingName}/${t.published.clockRate}`),
+          periodSeconds: Number(period.toFixed(6)),
+        },
+        'mp4 loop source opened',
+      );
+      return new Mp4LoopSource(source, reader, tracks, media, period, firstDts, options, logger);
+    } catch (e) {
+      await source.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Completed loops: how many times the whole file has been sent. */
+  get loops(): number {
+    return this.completedLoops;
+  }
+
+  /** Starts sending into `stream`, whose tracks must be `media.tracks` in this order. */
+  start(stream: Stream): void {
+    if (this.stopped) throw new Error('Mp4LoopSource: start after stop');
+    if (this.stream !== undefined) throw new Error('Mp4LoopSource: already started');
+    if (stream.tracks.length !== this.media.tracks.length)
+      throw new Error(
+        `Mp4LoopSource: the stream has ${stream.tracks.length} tracks, the file ${this.media.tracks.length}`,
+      );
+    this.stream = stream;
+    this.anchorMs = this.clock.monotonicMs();
+    this.fill();
+    this.arm(this.anchorMs);
+  }
+
+  /** Stops the timer and the reads, and closes the file. Does not end the stream. Idempotent. */
+  stop(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue = [];
+    this.queuedBytes = 0;
+    await this.reading?.catch(() => undefined);
+    await this.source.close().catch((e: unknown) => {
+      this.logger.warn({ err: errorMessage(e) }, 'closing the file failed');
+    });
+  }
+
+  // ---- pacing ----
+
+  /** Wall-clock (monotonic) time at which a sample is due. */
+  private dueMs(q: Queued): number {
+    const t = q.loop * this.periodSeconds + q.info.dtsTicks / q.info.timescale - this.startSeconds;
+    return this.anchorMs + t * 1000;
+  }
+
+  private tick(): void {
+    const stream = this.stream;
+    if (this.stopped || stream === undefined) return;
+    if (stream.ended) {
+      this.logger.debug({}, 'stream ended: source stops');
+      void this.stop();
+      return;
+    }
+    try {
+      const now = this.clock.monotonicMs();
+      for (let q = this.queue[0]; q !== undefined; q = this.queue[0]) {
+        const due = this.dueMs(q);
+        if (due > now) break;
+        if (now - due > MAX_LAG_MS) {
+          this.anchorMs += now - due;
+          this.logger.warn({ lateMs: Math.round(now - due) }, 'source fell behind: wall-clock anchor moved');
+        }
+        this.queue.shift(); // at most READ_AHEAD_SAMPLES long
+        this.queuedBytes -= q.data.length;
+        this.send(stream, q);
+      }
+      if (this.readDone && this.reading === undefined && this.queue.length === 0) {
+        this.completedLoops = this.readLoop + 1;
+        this.logger.info({ loops: this.completedLoops }, 'end of file: stream ends');
+        void this.stop();
+        stream.end('end of file');
+        return;
+      }
+      this.fill();
+      this.arm(now);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Sets the one pacing timer: for the head sample's time, at most TICK_MS from now. */
+  private arm(now: number): void {
+    if (this.stopped) return;
+    const head = this.queue[0];
+    const waitMs = head === undefined ? TICK_MS : Math.min(TICK_MS, Math.max(0, this.dueMs(head) - now));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+    }, Math.ceil(waitMs));
+  }
+
+  private send(stream: Stream, q: Queued): void {
+    if (q.loop > this.sentLoop) {
+      this.sentLoop = q.loop;
+      this.completedLoops = q.loop;
+      this.logger.debug({ loops: q.loop }, 'loop');
+    }
+    const t = q.track;
+    const pts =
+      Math.round(q.loop * t.periodRtpTicks) +
+      Math.round((q.info.ptsTicks * t.published.clockRate) / q.info.timescale);
+    let au: AccessUnit;
+    try {
+      au = t.accessUnit(q.data, pts);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      this.badSamples++;
+      if (this.badSamples <= MAX_SAMPLE_WARNINGS)
+        this.logger.warn(
+          { trackId: q.info.trackId, sample: q.info.index, err: e.message, skipped: this.badSamples },
+          'malformed sample skipped',
+        );
+      return;
+    }
+    for (const out of t.packetizer.packetize(au)) {
+      const packet = serializeRtpPacket({
+        marker: out.marker,
+        payloadType: t.published.payloadType,
+        sequenceNumber: t.seq,
+        timestamp: mod32(t.timestampBase + out.pts),
+        ssrc: 0, // the Stream sets its own
+        csrcs: [],
+        payload: out.payload,
+      });
+      t.seq = (t.seq + 1) & 0xffff;
+      stream.ingestRtp(q.index, packet);
+    }
+  }
+
+  // ---- read-ahead ----
+
+  /** A method, so that the checks after an await are not narrowed away. */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private wantsMore(): boolean {
+    const queued = this.queue.length;
+    return queued === 0 || (queued < READ_AHEAD_SAMPLES && this.queuedBytes < READ_AHEAD_BYTES);
+  }
+
+  /** Starts an asynchronous read-ahead unless one runs or the queue is full. */
+  private fill(): void {
+    if (this.reading !== undefined || this.readDone || this.stopped || !this.wantsMore()) return;
+    const p = this.readAhead()
+      .catch((e: unknown) => {
+        this.fail(e);
+      })
+      .finally(() => {
+        if (this.reading === p) this.reading = undefined;
+      });
+    this.reading = p;
+  }
+
+  private async readAhead(): Promise<void> {
+    while (!this.stopped && this.wantsMore()) {
+      const info = this.nextSample();
+      if (info === undefined) {
+        this.readDone = true;
+        return;
+      }
+      if (info.size === 0) continue;
+      const loop = this.readLoop;
+      const { track, index } = this.byId.get(info.trackId)!;
+      const data = await this.reader.readSample(track.mp4, info.index);
+      if (this.isStopped()) return; // stop() during the read: the queue is gone
+      this.queue.push({ track, index, info, loop, data });
+      this.queuedBytes += data.length;
+    }
+  }
+
+  private nextSample(): Mp4SampleInfo | undefined {
+    let r = this.samples.next();
+    if (r.done === true) {
+      if (!this.loop) return undefined;
+      this.readLoop++;
+      this.samples = this.reader.samples(0, this.trackIds);
+      r = this.samples.next();
+      if (r.done === true) return undefined;
+    }
+    return r.value;
+  }
+
+  private fail(e: unknown): void {
+    if (this.stopped) return;
+    const reason = `file source error: ${errorMessage(e)}`;
+    this.logger.error({ err: errorMessage(e) }, 'mp4 loop source failed: stream ends');
+    void this.stop();
+    this.stream?.end(reason);
+  }
+}
+
+function isSupported(t: Mp4Track): boolean {
+  switch (t.codec) {
+    case 'h264':
+    case 'h265':
+      return t.nalLengthSize !== undefined;
+    case 'aac':
+    case 'opus':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Earliest pts and latest end (pts + duration) of a track, in its timescale. */
+function presentationSpan(t: Mp4Track): { firstPts: number; end: number } {
+  const s = t.samples;
+  let firstPts = Infinity;
+  let end = -Infinity;
+  for (let i = 0; i < s.count; i++) {
+    const pts = ptsOf(s, i);
+    let duration = s.duration[i]!;
+    // The last sample: encoders trim its stts delta (AAC padding), the decoded frame is whole.
+    if (i === s.count - 1 && i > 0) duration = Math.max(duration, s.duration[i - 1]!);
+    firstPts = Math.min(firstPts, pts);
+    end = Math.max(end, pts + duration);
+  }
+  return { firstPts, end };
+}
+
+function makeTrack(
+  t: Mp4Track,
+  payloadType: number,
+  periodSeconds: number,
+  maxPayloadBytes: number,
+): LoopTrack {
+  const base = (
+    published: PublishedTrack,
+    packetizer: Packetizer,
+    accessUnit: LoopTrack['accessUnit'],
+  ): LoopTrack => ({
+    mp4: t,
+    published,
+    packetizer,
+    accessUnit,
+    timestampBase: randomInt(0, TWO_32 - 1),
+    periodRtpTicks: periodSeconds * published.clockRate,
+    seq: randomInt(0, 0x10000),
+  });
+  const ps = t.parameterSets ?? { vps: [], sps: [], pps: [] };
+  switch (t.codec) {
+    case 'h264': {
+      const params = [...ps.sps, ...ps.pps];
+      const nalLength = t.nalLengthSize!;
+      return base(
+        { payloadType, encodingName: 'H264', clockRate: 90000 },
+        new H264Packetizer({ maxPayloadBytes, parameterSets: params }),
+        (data, pts) => {
+          let nalus = splitLengthPrefixed(data, nalLength);
+          if (isH264Keyframe(nalus))
+            nalus = withParameterSets(nalus, params, h264NalType, H264NalType.Aud, isH264Vcl);
+          return { pts, clockRate: 90000, keyframe: isH264Keyframe(nalus), nalus };
+        },
+      );
+    }
+    case 'h265': {
+      const params = [...ps.vps, ...ps.sps, ...ps.pps];
+      const nalLength = t.nalLengthSize!;
+      return base(
+        { payloadType, encodingName: 'H265', clockRate: 90000 },
+        new H265Packetizer({ maxPayloadBytes, parameterSets: params }),
+        (data, pts) => {
+          let nalus = splitLengthPrefixed(data, nalLength);
+          if (isH265Keyframe(nalus))
+            nalus = withParameterSets(nalus, params, h265NalType, H265NalType.Aud, isH265Vcl);
+          return { pts, clockRate: 90000, keyframe: isH265Keyframe(nalus), nalus };
+        },
+      );
+    }
+    case 'aac': {
+      const clockRate = t.aac?.sampleRate ?? t.sampleRate ?? t.timescale;
+      return base(
+        { payloadType, encodingName: 'MPEG4-GENERIC', clockRate },
+        new AacPacketizer({ clockRate, maxPayloadBytes }),
+        (payload, pts) => ({ pts, clockRate, keyframe: true, payload }),
+      );
+    }
+    case 'opus':
+      return base(
+        { payloadType, encodingName: OPUS_RTPMAP.encodingName, clockRate: OPUS_RTPMAP.clockRate },
+        new OpusPacketizer(),
+        (payload, pts) => ({ pts, clockRate: OPUS_RTPMAP.clockRate, keyframe: true, payload }),
+      );
+    default:
+      throw new Error(`unsupported codec ${t.codec}`);
+  }
+}
+
+/**
+ * Puts the parameter sets a keyframe lacks in front of it (after an access unit delimiter, which
+ * must come first: H.264 §7.4.1.2.3, H.265 §7.4.2.4.4), so the Stream's GOP cache starts with them.
+ */
+function withParameterSets(
+  nalus: readonly Buffer[],
+  params: readonly Buffer[],
+  nalType: (nal: Uint8Array) => number,
+  audType: number,
+  isVcl: (type: number) => boolean,
+): Buffer[] {
+  const present = new Set(nalus.map(nalType));
+  const missing = params.filter((p) => !present.has(nalType(p)));
+  if (missing.length === 0) return [...nalus];
+  const types = new Set(params.map(nalType));
+  // In front of the first NAL unit that is neither the delimiter nor an in-band parameter set.
+  let at = nalus.findIndex((n) => {
+    const t = nalType(n);
+    return t !== audType && !types.has(t);
+  });
+  if (at < 0) at = nalus.findIndex((n) => isVcl(nalType(n)));
+  if (at < 0) at = nalus.length;
+  return [...nalus.slice(0, at), ...missing, ...nalus.slice(at)];
+}
+
+/** The SDP readers get (see server/media-description.ts): trackID=N controls, aggregate `*`, c=0.0.0.0. */
+function describe(tracks: readonly LoopTrack[], name: string): PublishedMedia {
+  const sd = createSessionDescription({
+    sessionId: String(randomInt(1, 2 ** 31)),
+    sessionVersion: '1',
+    sessionName: name,
+    range: 'npt=now-',
+  });
+  tracks.forEach((t, i) => {
+    const p = t.published;
+    const md = createMediaDescription({ type: t.mp4.kind === 'video' ? 'video' : 'audio' });
+    const ps = t.mp4.parameterSets;
+    switch (t.mp4.codec) {
+      case 'h264':
+        addMediaFormat(md, { ...p, fmtp: h264Fmtp(ps?.sps[0], ps?.pps ?? []) });
+        break;
+      case 'h265':
+        addMediaFormat(md, { ...p, fmtp: h265Fmtp(ps?.vps[0], ps?.sps[0], ps?.pps[0]) });
+        break;
+      case 'aac':
+        addMediaFormat(md, {
+          ...p,
+          channels: t.mp4.aac?.channelConfiguration || t.mp4.channels || 1,
+          fmtp: aacFmtp(t.mp4.codecConfig),
+        });
+        break;
+      default: // opus: rtpmap always opus/48000/2, mono/stereo in sprop-stereo (RFC 7587 §7)
+        addMediaFormat(md, { ...p, channels: 2, fmtp: opusFmtp(t.mp4.channels ?? 2) });
+    }
+    if (t.mp4.kind === 'video') {
+      const fps = frameRate(t.mp4);
+      if (fps !== undefined) setFramerate(md, fps);
+    }
+    addAttribute(md, 'control', `trackID=${i}`);
+    sd.media.push(md);
+  });
+  const text = serializeSdp(sd);
+  return {
+    describeSdp: () => text,
+    tracks: tracks.map((t) => t.published),
+    controls: tracks.map((_, i) => `trackID=${i}`),
+  };
+}
+
+/** Average frame rate over the track, to 3 decimals; undefined for a single frame. */
+function frameRate(t: Mp4Track): number | undefined {
+  const s = t.samples;
+  if (s.count < 2) return undefined;
+  const span = s.dts[s.count - 1]! - s.dts[0]!;
+  if (!(span > 0)) return undefined;
+  return Math.round((((s.count - 1) * t.timescale) / span) * 1000) / 1000;
+}
+
+function mod32(x: number): number {
+  return ((x % TWO_32) + TWO_32) % TWO_32;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
