@@ -2,7 +2,6 @@
  * One RTSP control connection: frames what arrives, answers requests strictly in order
  * (a held PLAY reply holds the ones behind it), and carries interleaved RTP/RTCP.
  */
-import type net from 'node:net';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { RtspFramer } from '../rtsp/framer.js';
@@ -17,6 +16,7 @@ import {
   parseTunnelRequest,
   serializeTunnelGetResponse,
 } from '../rtsp/tunnel.js';
+import type { ByteChannel } from '../transport/websocket.js';
 import type { InterleavedSink, ServerSession } from './session.js';
 
 export interface Reply {
@@ -36,13 +36,21 @@ export interface ConnectionHandlers {
   tunnelOpened(conn: ServerConnection, cookie: string): boolean;
   /** RTSP over HTTP: the GET side a POST with this cookie feeds. */
   tunnelFor(cookie: string): ServerConnection | undefined;
+  /** A WebSocket upgrade request arrived (its HTTP head is `head`): hand the socket over. */
+  websocketUpgrade(conn: ServerConnection, head: Buffer): void;
 }
 
 /**
  * 'first': deciding from the first bytes; 'rtsp': plain RTSP; 'tunnel-out': the GET side of an
  * HTTP tunnel (RTSP arrives through feed() from the POST side); 'tunnel-in': the POST side.
  */
-type ConnectionMode = 'first' | 'rtsp' | 'tunnel-out' | 'tunnel-in';
+type ConnectionMode = 'first' | 'rtsp' | 'tunnel-out' | 'tunnel-in' | 'handed-off';
+
+/** The HTTP head is complete and asks to upgrade to WebSocket. */
+function isWebSocketUpgrade(head: Buffer): boolean {
+  const end = head.indexOf('\r\n\r\n');
+  return end > 0 && /^upgrade:[ \t]*websocket[ \t]*\r?$/im.test(head.subarray(0, end).toString('latin1'));
+}
 
 interface ChannelBinding {
   session: ServerSession;
@@ -65,17 +73,16 @@ export class ServerConnection implements InterleavedSink {
   private base64: Base64StreamDecoder | undefined;
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: ByteChannel,
     readonly id: number,
     logger: Logger,
-    /** Over TLS (rtsps). */
-    readonly secure: boolean,
+    /** Over TLS (rtsps), or a WebSocket: media must go interleaved. */
+    private readonly interleavedTransportOnly: boolean,
     private readonly handlers: ConnectionHandlers,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
-    this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}`, tls: secure }, 'connection opened');
-    socket.setNoDelay(true);
+    this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
     socket.on('data', (chunk) => {
       this.onSocketData(chunk);
     });
@@ -135,7 +142,7 @@ export class ServerConnection implements InterleavedSink {
    * RTP over UDP would leave the protection of rtsps).
    */
   get interleavedOnly(): boolean {
-    return this.mode === 'tunnel-out' || this.secure;
+    return this.mode === 'tunnel-out' || this.interleavedTransportOnly;
   }
 
   private onSocketData(chunk: Buffer): void {
@@ -147,7 +154,8 @@ export class ServerConnection implements InterleavedSink {
         this.feedTunnel(chunk);
         return;
       case 'tunnel-out':
-        return; // Clients send nothing more on the GET side.
+      case 'handed-off':
+        return; // Clients send nothing more on the GET side; a WebSocket has its own reader.
       case 'first':
         this.decide(chunk);
     }
@@ -162,6 +170,13 @@ export class ServerConnection implements InterleavedSink {
       const head = this.head;
       this.head = Buffer.alloc(0);
       this.feed(head);
+      return;
+    }
+    if (isWebSocketUpgrade(this.head)) {
+      const head = this.head;
+      this.head = Buffer.alloc(0);
+      this.mode = 'handed-off';
+      this.handlers.websocketUpgrade(this, head);
       return;
     }
     let req;

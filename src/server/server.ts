@@ -4,6 +4,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import http from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
@@ -18,6 +20,7 @@ import { senderReportFor } from '../rtp/clock-map.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { UdpPair, normalizeAddress } from '../transport/udp.js';
+import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type Reply } from './connection.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
@@ -103,6 +106,9 @@ export class RtspServer {
   private readonly opts: Required_;
   private readonly tcp: net.Server;
   private readonly tlsServer: tls.Server | undefined;
+  private readonly websocketServer: WebSocketServer;
+  /** Not listening: sniffed WebSocket upgrades are handed to it. */
+  private readonly websocketHttp: http.Server;
   private readonly connections = new Set<ServerConnection>();
   /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
   private readonly tunnels = new Map<string, ServerConnection>();
@@ -129,11 +135,32 @@ export class RtspServer {
       serverName: options.serverName ?? 'rtspkit',
     };
     this.tcp = net.createServer((socket) => {
-      this.accept(socket, false);
+      socket.setNoDelay(true);
+      this.accept(socket, false, socket);
+    });
+    this.websocketServer = new WebSocketServer({
+      noServer: true,
+      maxPayload: 1024 * 1024,
+      handleProtocols: (protocols) => (protocols.has(RTSP_WS_SUBPROTOCOL) ? RTSP_WS_SUBPROTOCOL : false),
+    });
+    this.websocketHttp = http.createServer((_req, res) => {
+      res.writeHead(426, { Connection: 'close' }).end();
+    });
+    this.websocketHttp.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.includes(RTSP_WS_SUBPROTOCOL)) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.websocketServer.handleUpgrade(req, socket, head, (ws) => {
+        this.acceptWebSocket(ws, req);
+      });
     });
     if (options.tls !== undefined) {
       this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
-        this.accept(socket, true);
+        socket.setNoDelay(true);
+        // Inside TLS media goes interleaved: plain RTP over UDP would leave its protection.
+        this.accept(socket, true, socket);
       });
       // A failed handshake (a plain-RTSP client on the TLS port, a bad certificate) is the client's problem.
       this.tlsServer.on('tlsClientError', (err) => {
@@ -190,17 +217,19 @@ export class RtspServer {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
     for (const c of this.connections) c.destroy();
+    this.websocketServer.close();
     this.udp?.close();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-    if (this.tlsServer !== undefined) await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
+    if (this.tlsServer !== undefined)
+      await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
   }
 
   // ---- connections ----
 
-  private accept(socket: net.Socket, secure: boolean): void {
-    const conn = new ServerConnection(socket, this.nextConnectionId++, this.logger, secure, {
+  private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
+    const conn = new ServerConnection(channel, this.nextConnectionId++, this.logger, interleavedOnly, {
       handleRequest: (c, req) => this.handleRequest(c, req),
-      handleInterleaved: (c, channel, payload) => this.handleInterleaved(c, channel, payload),
+      handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
       closed: (c) => this.connectionClosed(c),
       tunnelOpened: (c, cookie) => {
         if (this.tunnels.has(cookie)) return false;
@@ -208,8 +237,27 @@ export class RtspServer {
         return true;
       },
       tunnelFor: (cookie) => this.tunnels.get(cookie),
+      websocketUpgrade: (_c, head) => {
+        if (socket === undefined) {
+          channel.destroy();
+          return;
+        }
+        // The bytes read so far go back, and node's HTTP parser and `ws` take the socket from here.
+        // Paused, so that the bytes put back are not emitted before the HTTP server listens.
+        socket.pause();
+        socket.removeAllListeners('data');
+        socket.unshift(head);
+        this.websocketHttp.emit('connection', socket);
+        socket.resume();
+      },
     });
     this.connections.add(conn);
+  }
+
+  /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */
+  private acceptWebSocket(ws: WebSocket, req: http.IncomingMessage): void {
+    const channel = new WebSocketChannel(ws, req.socket.remoteAddress, req.socket.remotePort);
+    this.accept(channel, true);
   }
 
   private connectionClosed(conn: ServerConnection): void {

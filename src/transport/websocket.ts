@@ -1,0 +1,63 @@
+/**
+ * RTSP over WebSocket (ONVIF Streaming, subprotocol `rtsp.onvif.org`): RTSP messages and `$`
+ * interleaved frames travel in binary WebSocket messages. This adapts a `ws` WebSocket to the
+ * byte-stream shape an RTSP connection is written against; message boundaries carry no meaning.
+ */
+import { EventEmitter } from 'node:events';
+import type { WebSocket } from 'ws';
+
+export const RTSP_WS_SUBPROTOCOL = 'rtsp.onvif.org';
+
+/** What an RTSP control connection needs of its carrier: a TCP socket, a TLS socket or a WebSocket. */
+export interface ByteChannel {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** Bytes accepted but not yet sent. */
+  readonly writableLength: number;
+  write(bytes: Buffer | string): unknown;
+  end(): unknown;
+  end(bytes: Buffer | string): unknown;
+  destroy(): unknown;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+export class WebSocketChannel extends EventEmitter implements ByteChannel {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string | undefined,
+    readonly remotePort: number | undefined,
+  ) {
+    super();
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      const chunk = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data);
+      this.emit('data', chunk);
+    });
+    ws.on('error', (err) => this.emit('error', err));
+    ws.on('close', () => this.emit('close'));
+  }
+
+  get writableLength(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  write(bytes: Buffer | string): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, { binary: true });
+    return true;
+  }
+
+  end(bytes?: Buffer | string): void {
+    if (bytes !== undefined) this.write(bytes);
+    this.ws.close(1000);
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+}
