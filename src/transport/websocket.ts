@@ -15,6 +15,8 @@ export interface ByteChannel {
   /** Bytes accepted but not yet sent. */
   readonly writableLength: number;
   write(bytes: Buffer | string): unknown;
+  // Two signatures on purpose: net.Socket's `end(callback?)` is not assignable to `end(bytes?)`.
+  // eslint-disable-next-line @typescript-eslint/unified-signatures
   end(): unknown;
   end(bytes: Buffer | string): unknown;
   destroy(): unknown;
