@@ -16,8 +16,8 @@ export interface ByteChannel {
   readonly writableLength: number;
   write(bytes: Buffer | string): unknown;
   // Two signatures on purpose: net.Socket's `end(callback?)` is not assignable to `end(bytes?)`.
-  // eslint-disable-next-line @typescript-eslint/unified-signatures
   end(): unknown;
+  // eslint-disable-next-line @typescript-eslint/unified-signatures
   end(bytes: Buffer | string): unknown;
   destroy(): unknown;
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
