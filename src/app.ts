@@ -1,7 +1,9 @@
 /** Wires configuration, logging and the RTSP server together. */
 import type { Config } from './config/config.js';
 import { splitHostPort } from './config/config.js';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
+import { Mp4LoopSource } from './sources/mp4-loop.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
@@ -10,6 +12,9 @@ export interface App {
   server: RtspServer;
   close(): Promise<void>;
 }
+
+/** The demo clip shipped in the package (made by scripts/make-demo.sh). */
+export const DEMO_CLIP = fileURLToPath(new URL('../../media/demo.mp4', import.meta.url));
 
 export interface AppOptions {
   /** TLS material made elsewhere (`--tls-self-signed`); else tlsCert/tlsKey of the config. */
@@ -38,8 +43,28 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(tls !== undefined ? { tls } : {}),
   });
   await server.listen();
+  const sources: Mp4LoopSource[] = [];
+  const fileSources = Object.entries(config.paths).map(([name, p]) => ({ name, file: p.source, loop: p.loop }));
+  if (config.demo) fileSources.push({ name: 'demo', file: DEMO_CLIP, loop: true });
+  try {
+    for (const { name, file, loop } of fileSources) {
+      const source = await Mp4LoopSource.open({ file, loop, clock: server.clock, logger });
+      const stream = server.addSourcePath(name, source.media);
+      if (stream === false) throw new Error(`path ${name} is defined twice`);
+      source.start(stream);
+      sources.push(source);
+      logger.info({ path: name, file }, 'file source started');
+    }
+  } catch (err) {
+    await Promise.all(sources.map((s) => s.stop()));
+    await server.close();
+    throw err;
+  }
   return {
     server,
-    close: () => server.close(),
+    close: async () => {
+      await Promise.all(sources.map((s) => s.stop()));
+      await server.close();
+    },
   };
 }

@@ -25,6 +25,7 @@ interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsSelfSigned?: boolean;
+  demo?: boolean;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -44,6 +45,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   if (opts.tlsCert !== undefined) config = { ...config, tlsCert: opts.tlsCert };
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
+  if (opts.demo === true) config = { ...config, demo: true };
   const appOptions: AppOptions = {};
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   const app = await startApp(config, appOptions);
@@ -75,6 +77,7 @@ program
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
   .option('--tls-cert <file>', 'PEM certificate for RTSPS')
   .option('--tls-key <file>', 'PEM private key for RTSPS')
+  .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
   .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
   .action(async (opts: ServeOptions) => {
     await serve(opts);

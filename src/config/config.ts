@@ -10,6 +10,14 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected "host:port" or ":port"');
 
+const pathSchema = z
+  .object({
+    /** An MP4 file played in a loop as this path's live stream (a "camera from a file"). */
+    source: z.string().min(1),
+    loop: z.boolean().default(true),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -42,6 +50,12 @@ export const configSchema = z
       .int()
       .min(64 * 1024)
       .default(4 * 1024 * 1024),
+    /** Paths fed by the server itself, by name (publishers need no entry). */
+    paths: z
+      .record(z.string().regex(/^[\w.~-]+(\/[\w.~-]+)*$/, 'expected a path like "cam1" or "site/cam1"'), pathSchema)
+      .default({}),
+    /** Serve the built-in demo clip at /demo (what `npm start` does). */
+    demo: z.boolean().default(false),
   })
   .strict();
 
