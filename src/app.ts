@@ -27,7 +27,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let tls: RtspServerOptions['tls'];
   const material =
     options.tls ??
-    (config.tlsCert !== null && config.tlsKey !== null ? loadTlsFiles(config.tlsCert, config.tlsKey) : undefined);
+    (config.tlsCert !== null && config.tlsKey !== null
+      ? loadTlsFiles(config.tlsCert, config.tlsKey)
+      : undefined);
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
   const server = new RtspServer({
     host,
@@ -39,12 +41,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     writeCoalesceMs: config.writeCoalesceMs,
     gopCacheMaxBytes: config.gopCacheMaxBytes,
     maxReaderBacklogBytes: config.maxReaderBacklogBytes,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxSessions: config.maxSessions,
+    maxReadersPerPath: config.maxReadersPerPath,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    idleTimeoutMs: config.idleTimeout * 1000,
     logger,
     ...(tls !== undefined ? { tls } : {}),
   });
   await server.listen();
   const sources: Mp4LoopSource[] = [];
-  const fileSources = Object.entries(config.paths).map(([name, p]) => ({ name, file: p.source, loop: p.loop }));
+  const fileSources = Object.entries(config.paths).map(([name, p]) => ({
+    name,
+    file: p.source,
+    loop: p.loop,
+  }));
   if (config.demo) fileSources.push({ name: 'demo', file: DEMO_CLIP, loop: true });
   try {
     for (const { name, file, loop } of fileSources) {

@@ -50,9 +50,21 @@ export const configSchema = z
       .int()
       .min(64 * 1024)
       .default(4 * 1024 * 1024),
+    /** Limits (0: none for the per-address and per-path ones). */
+    maxConnections: z.number().int().min(1).default(4096),
+    maxConnectionsPerIp: z.number().int().min(0).default(0),
+    maxSessions: z.number().int().min(1).default(4096),
+    maxReadersPerPath: z.number().int().min(0).default(0),
+    /** Seconds a started request may take to arrive whole (slowloris). */
+    requestTimeout: z.number().min(1).max(600).default(10),
+    /** Seconds a connection without sessions may stay silent. */
+    idleTimeout: z.number().min(1).max(3600).default(60),
     /** Paths fed by the server itself, by name (publishers need no entry). */
     paths: z
-      .record(z.string().regex(/^[\w.~-]+(\/[\w.~-]+)*$/, 'expected a path like "cam1" or "site/cam1"'), pathSchema)
+      .record(
+        z.string().regex(/^[\w.~-]+(\/[\w.~-]+)*$/, 'expected a path like "cam1" or "site/cam1"'),
+        pathSchema,
+      )
       .default({}),
     /** Serve the built-in demo clip at /demo (what `npm start` does). */
     demo: z.boolean().default(false),

@@ -71,6 +71,12 @@ export class ServerConnection implements InterleavedSink {
   private tunnelOut: ServerConnection | undefined;
   private readonly tunnelInputs = new Set<ServerConnection>();
   private base64: Base64StreamDecoder | undefined;
+  /** Monotonic ms of the last bytes received. */
+  lastDataMs = 0;
+  /** Since when an incomplete message has been waiting for its end (slowloris), or undefined. */
+  partialSinceMs: number | undefined;
+  /** The clock reading, injected by the server, for the two timestamps above. */
+  now: () => number = () => 0;
 
   constructor(
     private readonly socket: ByteChannel,
@@ -137,6 +143,11 @@ export class ServerConnection implements InterleavedSink {
     this.sessions.delete(session);
   }
 
+  /** The GET side of a tunnel receives nothing itself: its liveness is its POST side's. */
+  get carriesTunnel(): boolean {
+    return this.mode === 'tunnel-out' || this.mode === 'tunnel-in';
+  }
+
   /**
    * Media must go interleaved on this connection: inside an HTTP tunnel, and inside TLS (plain
    * RTP over UDP would leave the protection of rtsps).
@@ -146,6 +157,7 @@ export class ServerConnection implements InterleavedSink {
   }
 
   private onSocketData(chunk: Buffer): void {
+    this.lastDataMs = this.now();
     switch (this.mode) {
       case 'rtsp':
         this.feed(chunk);
@@ -164,6 +176,7 @@ export class ServerConnection implements InterleavedSink {
   /** RTSP or HTTP tunnel, from the first bytes of the connection. */
   private decide(chunk: Buffer): void {
     this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    this.partialSinceMs ??= this.now();
     if (this.head.length < 5 && this.head.indexOf('\n') < 0) return;
     if (!looksLikeHttpTunnel(this.head)) {
       this.mode = 'rtsp';
@@ -243,6 +256,7 @@ export class ServerConnection implements InterleavedSink {
       });
       return;
     }
+    this.partialSinceMs = this.framer.bufferedBytes > 0 ? (this.partialSinceMs ?? this.now()) : undefined;
     for (const m of messages) {
       if (m.kind === 'interleaved') this.handlers.handleInterleaved(this, m.channel, m.payload);
       else if (m.kind === 'request') this.onRequest(m);

@@ -67,6 +67,16 @@ export interface RtspServerOptions {
   logger?: Logger;
   clock?: Clock;
   serverName?: string;
+  /** Connections in all, and from one address (0: no limit). Defaults 4096 and 0. */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  /** Sessions in all (503 beyond), readers of one path (453 beyond, 0: no limit). Defaults 4096 and 0. */
+  maxSessions?: number;
+  maxReadersPerPath?: number;
+  /** A request that has started must be complete within this time (slowloris). Default 10000. */
+  requestTimeoutMs?: number;
+  /** A connection with no session that sends nothing for this long is closed. Default 60000. */
+  idleTimeoutMs?: number;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }
@@ -84,6 +94,12 @@ interface Required_ {
   gopCacheMaxBytes: number;
   maxReaderBacklogBytes: number;
   serverName: string;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxSessions: number;
+  maxReadersPerPath: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 function newSessionId(): string {
@@ -133,8 +149,15 @@ export class RtspServer {
       gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
       maxReaderBacklogBytes: options.maxReaderBacklogBytes ?? 4 * 1024 * 1024,
       serverName: options.serverName ?? 'rtspkit',
+      maxConnections: options.maxConnections ?? 4096,
+      maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
+      maxSessions: options.maxSessions ?? 4096,
+      maxReadersPerPath: options.maxReadersPerPath ?? 0,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     };
     this.tcp = net.createServer((socket) => {
+      if (!this.admit(socket)) return;
       socket.setNoDelay(true);
       this.accept(socket, false, socket);
     });
@@ -158,6 +181,7 @@ export class RtspServer {
     });
     if (options.tls !== undefined) {
       this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
+        if (!this.admit(socket)) return;
         socket.setNoDelay(true);
         // Inside TLS media goes interleaved: plain RTP over UDP would leave its protection.
         this.accept(socket, true, socket);
@@ -226,6 +250,30 @@ export class RtspServer {
 
   // ---- connections ----
 
+  /** Connection limits, checked before anything is read. */
+  private admit(socket: net.Socket): boolean {
+    const ip = normalizeAddress(socket.remoteAddress ?? '');
+    let refusal: string | undefined;
+    if (this.connections.size >= this.opts.maxConnections) refusal = 'too many connections';
+    else if (this.opts.maxConnectionsPerIp > 0) {
+      let fromIp = 0;
+      for (const c of this.connections) if (normalizeAddress(c.remoteAddress) === ip) fromIp++;
+      if (fromIp >= this.opts.maxConnectionsPerIp) refusal = 'too many connections from this address';
+    }
+    if (refusal === undefined) return true;
+    this.connectionsRefused++;
+    this.logger.warn({ remote: ip, reason: refusal }, 'connection refused');
+    socket.destroy();
+    return false;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Connections closed at once by the limits. */
+  connectionsRefused = 0;
+
   private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
     const conn = new ServerConnection(channel, this.nextConnectionId++, this.logger, interleavedOnly, {
       handleRequest: (c, req) => this.handleRequest(c, req),
@@ -251,6 +299,8 @@ export class RtspServer {
         socket.resume();
       },
     });
+    conn.now = () => this.clock.monotonicMs();
+    conn.lastDataMs = this.clock.monotonicMs();
     this.connections.add(conn);
   }
 
@@ -355,6 +405,8 @@ export class RtspServer {
       return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
     }
     if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
+    if (this.sessions.size >= this.opts.maxSessions)
+      return reply(503, undefined, undefined, 'Service Unavailable: too many sessions');
     const session = this.createSession(conn, t.path, 'record', media.tracks.length);
     if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
       this.endSession(session, 'path busy');
@@ -454,6 +506,16 @@ export class RtspServer {
     );
     if (chosen === undefined) return reply(461);
 
+    if (session === undefined) {
+      if (this.sessions.size >= this.opts.maxSessions)
+        return reply(503, undefined, undefined, 'Service Unavailable: too many sessions');
+      if (this.opts.maxReadersPerPath > 0) {
+        let readers = 0;
+        for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
+        if (readers >= this.opts.maxReadersPerPath)
+          return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
+      }
+    }
     session ??= this.createSession(conn, t.path, 'play', trackCount);
     const ssrc = live.stream?.counters[track]?.ssrc;
     let trackSetup: TrackSetup;
@@ -753,6 +815,15 @@ export class RtspServer {
       if (idle > limitMs) this.endSession(s, 'session timeout');
       else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
         this.endSession(s, 'no packets from publisher');
+    }
+    for (const c of this.connections) {
+      if (c.partialSinceMs !== undefined && now - c.partialSinceMs > this.opts.requestTimeoutMs) {
+        this.logger.warn({ conn: c.id, remote: c.remoteAddress }, 'request not completed in time, closing');
+        c.destroy();
+      } else if (c.sessions.size === 0 && !c.carriesTunnel && now - c.lastDataMs > this.opts.idleTimeoutMs) {
+        this.logger.info({ conn: c.id, remote: c.remoteAddress }, 'idle connection closed');
+        c.destroy();
+      }
     }
     if (now - this.lastSrMs >= this.opts.senderReportIntervalMs) {
       this.lastSrMs = now;

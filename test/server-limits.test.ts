@@ -1,0 +1,81 @@
+// Limits and timeouts that keep one client from holding the server: half-sent requests, idle
+// connections, connection, session and reader caps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { RawClient, sessionId } from './support/raw-client.js';
+import { FakePublisher } from './support/fake-publisher.js';
+import { waitFor } from './support/process.js';
+import { startTestServer } from './support/server.js';
+
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
+test('a half-sent request (slowloris) and an idle connection are closed; a busy one is not', async () => {
+  const { server } = await startTestServer({ requestTimeoutMs: 1000, idleTimeoutMs: 2000 });
+  try {
+    const slow = net.connect(server.port, '127.0.0.1');
+    slow.on('error', () => undefined);
+    slow.write('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: sl');
+    const idle = net.connect(server.port, '127.0.0.1');
+    idle.on('error', () => undefined);
+    const busy = await RawClient.connect(server.port);
+    const started = Date.now();
+    await closed(slow);
+    assert.ok(Date.now() - started < 4000, 'slowloris closed within the request timeout and a sweep');
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await busy.request('OPTIONS', '*')).statusCode, 200);
+    }
+    assert.ok(
+      idle.destroyed ||
+        (await Promise.race([
+          closed(idle).then(() => true),
+          new Promise((r) => setTimeout(() => r(false), 2000)),
+        ])),
+    );
+    assert.equal(busy.closed, false, 'a connection that keeps talking stays');
+    busy.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('connection, per-address, session and per-path reader limits', async () => {
+  const { server, url } = await startTestServer({
+    maxConnections: 6,
+    maxConnectionsPerIp: 4,
+    maxSessions: 3,
+    maxReadersPerPath: 1,
+  });
+  try {
+    const clients = [];
+    for (let i = 0; i < 4; i++) clients.push(await RawClient.connect(server.port));
+    const fifth = await RawClient.connect(server.port);
+    await fifth.until(() => fifth.closed, 3000, 'the fifth connection from one address to be closed');
+    assert.ok(server.connectionsRefused >= 1);
+
+    const [pubConn, r1, r2] = clients as [RawClient, RawClient, RawClient];
+    pubConn.close();
+    await waitFor(() => server.connectionCount === 3, 2000, 'the publisher connection to be gone');
+    const pub = await FakePublisher.start(server.port, 'limited');
+    pub.sendFrame(true);
+    const s1 = await r1.request('SETUP', `${url('limited')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(s1.statusCode, 200);
+    assert.ok(sessionId(s1));
+    const s2 = await r2.request('SETUP', `${url('limited')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(s2.statusCode, 453, 'one reader per path');
+    pub.client.close();
+    for (const c of clients) c.close();
+  } finally {
+    await server.close();
+  }
+});
