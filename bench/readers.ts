@@ -1,0 +1,415 @@
+// The reader side of `npm run bench:fanout`, run as its own process so that its CPU is not the server's.
+//
+//   node dist/bench/readers.js --url rtsp://127.0.0.1:P/bench --count N [--ramp 50] [--timeout-ms 15000]
+//
+// Opens N RTSP sessions over TCP interleaved (DESCRIBE, SETUP per track, PLAY), at most `--ramp` setups in
+// flight at once. Per reader it checks RTP sequence numbers per channel (gaps are lost packets), counts bytes,
+// and times the setup (connect to PLAY reply) and the first keyframe (PLAY request to the first video packet
+// that starts a keyframe: SPS/IDR, or the aggregate/fragment that carries one).
+//
+// Talks to the parent as JSON lines: stdout gets {"type":"ready",...} once every setup has ended, and
+// {"type":"report",...} after "stop" arrives on stdin; "mark" on stdin starts the measurement window.
+// The process exits after the report, or when stdin closes (the parent is gone).
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseSdp } from '../src/sdp/parse.js';
+import { getControl } from '../src/sdp/attributes.js';
+import { getRtpmaps } from '../src/sdp/formats.js';
+import { parseTransport } from '../src/rtsp/transport.js';
+import { parseSession } from '../src/rtsp/session.js';
+import { parseRtspUrl, resolveControlUrl, resolveSessionUrl } from '../src/rtsp/url.js';
+import type { InterleavedFrame } from '../src/rtsp/message.js';
+import { RtspConn } from './rtsp-conn.js';
+
+export interface ReadyMessage {
+  type: 'ready';
+  requested: number;
+  playing: number;
+  failed: number;
+  failures: Record<string, number>;
+  rampMs: number;
+}
+
+export interface ReportMessage {
+  type: 'report';
+  requested: number;
+  playing: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** Readers whose connection ended after PLAY, before "stop". */
+  closedAfterPlay: number;
+  closeReasons: Record<string, number>;
+  windowMs: number;
+  /** Over the window: `$` frame bytes (headers included), RTP packets, sequence gaps, duplicates, reorders. */
+  windowBytes: number;
+  windowRtpPackets: number;
+  windowLost: number;
+  windowDuplicates: number;
+  windowReordered: number;
+  /** Readers that received nothing in the window. */
+  windowSilentReaders: number;
+  windowMinReaderBytes: number;
+  windowMaxReaderBytes: number;
+  /** Since PLAY, for the whole run. */
+  totalRtpPackets: number;
+  totalLost: number;
+  /** Per playing reader, ms: connect to PLAY reply; PLAY request to first RTP packet / first keyframe. */
+  setupMs: number[];
+  /** Per playing reader, ms: connect to DESCRIBE reply; PLAY request to PLAY reply. */
+  describeMs: number[];
+  playReplyMs: number[];
+  firstPacketMs: number[];
+  firstKeyframeMs: number[];
+  /** Readers whose first video packet started a keyframe (instant start), and readers that saw no keyframe. */
+  firstVideoIsKeyframe: number;
+  noKeyframe: number;
+  /** CPU time of this process over the window. */
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+interface Args {
+  url: string;
+  count: number;
+  ramp: number;
+  timeoutMs: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { url: '', count: 1, ramp: 50, timeoutMs: 15_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (v === undefined) throw new Error(`missing value after ${a}`);
+    i++;
+    if (a === '--url') out.url = v;
+    else if (a === '--count') out.count = Number(v);
+    else if (a === '--ramp') out.ramp = Number(v);
+    else if (a === '--timeout-ms') out.timeoutMs = Number(v);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (out.url === '') throw new Error('--url is required');
+  for (const k of ['count', 'ramp', 'timeoutMs'] as const) {
+    if (!Number.isInteger(out[k]) || out[k] < 1) throw new Error(`--${k} must be a positive integer`);
+  }
+  return out;
+}
+
+type Codec = 'h264' | 'h265' | 'other';
+
+/** Does this RTP payload start a keyframe: parameter sets or an IRAP picture (RFC 6184 §5.6-5.8, RFC 7798 §4.4). */
+function startsKeyframe(codec: Codec, p: Buffer): boolean {
+  if (p.length < 2) return false;
+  if (codec === 'h264') {
+    const t = p[0]! & 0x1f;
+    if (t === 5 || t === 7) return true;
+    if (t === 24) {
+      // STAP-A: [size:16][NAL]...
+      for (let o = 1; o + 3 <= p.length;) {
+        const size = p.readUInt16BE(o);
+        const nt = p[o + 2]! & 0x1f;
+        if (nt === 5 || nt === 7) return true;
+        o += 2 + size;
+      }
+      return false;
+    }
+    if (t === 28) return (p[1]! & 0x80) !== 0 && (p[1]! & 0x1f) === 5;
+    return false;
+  }
+  if (codec === 'h265') {
+    const t = (p[0]! >> 1) & 0x3f;
+    if ((t >= 16 && t <= 21) || (t >= 32 && t <= 34)) return true;
+    if (t === 48) {
+      for (let o = 2; o + 4 <= p.length;) {
+        const size = p.readUInt16BE(o);
+        const nt = (p[o + 2]! >> 1) & 0x3f;
+        if ((nt >= 16 && nt <= 21) || (nt >= 32 && nt <= 34)) return true;
+        o += 2 + size;
+      }
+      return false;
+    }
+    if (t === 49 && p.length >= 3) {
+      const ft = p[2]! & 0x3f;
+      return (p[2]! & 0x80) !== 0 && ft >= 16 && ft <= 21;
+    }
+    return false;
+  }
+  return false;
+}
+
+/** Offset of the payload in an RTP packet (RFC 3550 §5.1, §5.3.1), or -1 when malformed. */
+function rtpPayloadOffset(pkt: Buffer): number {
+  if (pkt.length < 12 || pkt[0]! >> 6 !== 2) return -1;
+  let off = 12 + 4 * (pkt[0]! & 0x0f);
+  if ((pkt[0]! & 0x10) !== 0) {
+    if (pkt.length < off + 4) return -1;
+    off += 4 + 4 * pkt.readUInt16BE(off + 2);
+  }
+  return off <= pkt.length ? off : -1;
+}
+
+interface Channel {
+  rtp: boolean;
+  codec: Codec;
+  video: boolean;
+  lastSeq: number;
+}
+
+class Reader {
+  conn: RtspConn | undefined;
+  state: 'idle' | 'setup' | 'playing' | 'failed' | 'closed' = 'idle';
+  failure = '';
+  sessionId = '';
+  sessionUrl = '';
+  keepaliveEveryMs = 20_000;
+  nextKeepaliveAt = 0;
+  channels: (Channel | undefined)[] = [];
+  setupStart = 0;
+  setupMs = -1;
+  describeMs = -1;
+  playReplyMs = -1;
+  playSentAt = 0;
+  firstPacketMs = -1;
+  firstKeyframeMs = -1;
+  firstVideoSeen = false;
+  firstVideoIsKeyframe = false;
+  rtpPackets = 0;
+  lost = 0;
+  // window counters, reset by mark()
+  wBytes = 0;
+  wPackets = 0;
+  wLost = 0;
+  wDup = 0;
+  wReorder = 0;
+
+  onFrame(f: InterleavedFrame): void {
+    const p = f.payload;
+    this.wBytes += p.length + 4;
+    const ch = this.channels[f.channel];
+    if (ch === undefined || !ch.rtp || p.length < 12) return;
+    this.rtpPackets++;
+    this.wPackets++;
+    const seq = p.readUInt16BE(2);
+    if (ch.lastSeq >= 0) {
+      const d = (seq - ch.lastSeq) & 0xffff;
+      if (d === 0) this.wDup++;
+      else if (d >= 0x8000) this.wReorder++;
+      else {
+        if (d > 1) {
+          this.lost += d - 1;
+          this.wLost += d - 1;
+        }
+        ch.lastSeq = seq;
+      }
+    } else {
+      ch.lastSeq = seq;
+    }
+    if (this.firstPacketMs < 0) this.firstPacketMs = performance.now() - this.playSentAt;
+    if (ch.video && this.firstKeyframeMs < 0) {
+      const off = rtpPayloadOffset(p);
+      const key = off >= 0 && startsKeyframe(ch.codec, p.subarray(off));
+      if (!this.firstVideoSeen) {
+        this.firstVideoSeen = true;
+        this.firstVideoIsKeyframe = key;
+      }
+      if (key) this.firstKeyframeMs = performance.now() - this.playSentAt;
+    }
+  }
+
+  async setup(url: string, port: number, host: string, timeoutMs: number): Promise<void> {
+    this.state = 'setup';
+    this.setupStart = performance.now();
+    const conn = await RtspConn.connect(port, host, timeoutMs);
+    this.conn = conn;
+    conn.onClose = (err) => {
+      if (this.state === 'playing') {
+        this.state = 'closed';
+        this.failure = err.message;
+      }
+    };
+    const desc = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, timeoutMs);
+    if (desc.statusCode !== 200) throw new Error(`DESCRIBE ${desc.statusCode}`);
+    this.describeMs = performance.now() - this.setupStart;
+    const sdp = parseSdp(desc.body.toString('utf8'));
+    const base = {
+      requestUrl: url,
+      ...(desc.headers.get('Content-Base') !== undefined
+        ? { contentBase: desc.headers.get('Content-Base')! }
+        : {}),
+      ...(getControl(sdp) !== undefined ? { sessionControl: getControl(sdp)! } : {}),
+    };
+    this.sessionUrl = resolveSessionUrl(base);
+    let i = 0;
+    for (const md of sdp.media) {
+      const control = getControl(md);
+      const trackUrl = resolveControlUrl({
+        ...base,
+        ...(control !== undefined ? { mediaControl: control } : {}),
+      });
+      const enc = (getRtpmaps(md)[0]?.encodingName ?? '').toUpperCase();
+      const codec: Codec = enc === 'H264' ? 'h264' : enc === 'H265' ? 'h265' : 'other';
+      const headers: Record<string, string> = {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`,
+      };
+      if (this.sessionId !== '') headers.Session = this.sessionId;
+      const res = await conn.request('SETUP', trackUrl, headers, timeoutMs);
+      if (res.statusCode !== 200) throw new Error(`SETUP ${res.statusCode}`);
+      const session = parseSession(res.headers.get('Session') ?? '');
+      this.sessionId = session.id;
+      if (session.timeoutS !== undefined && session.timeoutS > 0)
+        this.keepaliveEveryMs = Math.max(1000, (session.timeoutS * 1000) / 3);
+      const spec = parseTransport(res.headers.get('Transport') ?? '')[0];
+      const rtpCh = spec?.interleaved?.rtp ?? 2 * i;
+      const rtcpCh = spec?.interleaved?.rtcp ?? rtpCh + 1;
+      this.channels[rtpCh] = { rtp: true, codec, video: md.type === 'video', lastSeq: -1 };
+      this.channels[rtcpCh] = { rtp: false, codec, video: false, lastSeq: -1 };
+      i++;
+    }
+    conn.onFrame = (f) => this.onFrame(f);
+    this.playSentAt = performance.now();
+    const play = await conn.request(
+      'PLAY',
+      this.sessionUrl,
+      { Session: this.sessionId, Range: 'npt=0.000-' },
+      timeoutMs,
+    );
+    if (play.statusCode !== 200) throw new Error(`PLAY ${play.statusCode}`);
+    this.playReplyMs = performance.now() - this.playSentAt;
+    this.setupMs = performance.now() - this.setupStart;
+    this.nextKeepaliveAt = performance.now() + this.keepaliveEveryMs * (0.5 + Math.random() / 2);
+    this.state = 'playing';
+  }
+
+  mark(): void {
+    this.wBytes = 0;
+    this.wPackets = 0;
+    this.wLost = 0;
+    this.wDup = 0;
+    this.wReorder = 0;
+  }
+}
+
+function countReason(map: Record<string, number>, reason: string): void {
+  const key = reason.replace(/\d{4,}/g, 'N').slice(0, 80);
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const url = parseRtspUrl(args.url);
+  const host = url.host;
+  const port = url.port;
+  const readers = Array.from({ length: args.count }, () => new Reader());
+  const failures: Record<string, number> = {};
+  const send = (msg: ReadyMessage | ReportMessage): Promise<void> =>
+    new Promise((resolve) => process.stdout.write(`${JSON.stringify(msg)}\n`, () => resolve()));
+
+  let stopped = false;
+  const lines = createInterface({ input: process.stdin });
+  let markAt = performance.now();
+  let markCpu = process.cpuUsage();
+  let stopResolve: () => void = () => undefined;
+  const stopSignal = new Promise<void>((resolve) => (stopResolve = resolve));
+  lines.on('line', (line) => {
+    if (line.trim() === 'mark') {
+      for (const r of readers) r.mark();
+      markAt = performance.now();
+      markCpu = process.cpuUsage();
+    } else if (line.trim() === 'stop') {
+      stopped = true;
+      stopResolve();
+    }
+  });
+  lines.on('close', () => {
+    // The parent went away: end at once.
+    for (const r of readers) r.conn?.close();
+    process.exit(3);
+  });
+
+  // Keepalives (OPTIONS with the session), staggered; one timer for all readers.
+  const keepalive = setInterval(() => {
+    const now = performance.now();
+    for (const r of readers) {
+      if (r.state === 'playing' && now >= r.nextKeepaliveAt) {
+        r.nextKeepaliveAt = now + r.keepaliveEveryMs;
+        r.conn?.send('OPTIONS', r.sessionUrl, { Session: r.sessionId });
+      }
+    }
+  }, 1000);
+
+  // Ramp: at most `ramp` setups in flight; every reader is tried once.
+  const rampStart = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (!stopped && next < readers.length) {
+      const r = readers[next++]!;
+      try {
+        await r.setup(args.url, port, host, args.timeoutMs);
+      } catch (err) {
+        r.state = 'failed';
+        r.failure = err instanceof Error ? err.message : String(err);
+        countReason(failures, r.failure);
+        r.conn?.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(args.ramp, readers.length) }, () => worker()));
+  const rampMs = performance.now() - rampStart;
+  const playingAtReady = readers.filter((r) => r.state === 'playing').length;
+  await send({
+    type: 'ready',
+    requested: args.count,
+    playing: playingAtReady,
+    failed: args.count - playingAtReady,
+    failures,
+    rampMs,
+  });
+
+  await stopSignal;
+  const windowMs = performance.now() - markAt;
+  const cpu = process.cpuUsage(markCpu);
+  clearInterval(keepalive);
+
+  const played = readers.filter((r) => r.setupMs >= 0);
+  const closeReasons: Record<string, number> = {};
+  for (const r of played) if (r.state === 'closed') countReason(closeReasons, r.failure);
+  const wBytes = played.map((r) => r.wBytes);
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const report: ReportMessage = {
+    type: 'report',
+    requested: args.count,
+    playing: played.length,
+    failed: args.count - played.length,
+    failures,
+    closedAfterPlay: played.filter((r) => r.state === 'closed').length,
+    closeReasons,
+    windowMs,
+    windowBytes: sum(wBytes),
+    windowRtpPackets: sum(played.map((r) => r.wPackets)),
+    windowLost: sum(played.map((r) => r.wLost)),
+    windowDuplicates: sum(played.map((r) => r.wDup)),
+    windowReordered: sum(played.map((r) => r.wReorder)),
+    windowSilentReaders: wBytes.filter((b) => b === 0).length,
+    windowMinReaderBytes: wBytes.length > 0 ? Math.min(...wBytes) : 0,
+    windowMaxReaderBytes: wBytes.length > 0 ? Math.max(...wBytes) : 0,
+    totalRtpPackets: sum(played.map((r) => r.rtpPackets)),
+    totalLost: sum(played.map((r) => r.lost)),
+    setupMs: played.map((r) => r.setupMs),
+    describeMs: played.map((r) => r.describeMs),
+    playReplyMs: played.map((r) => r.playReplyMs),
+    firstPacketMs: played.filter((r) => r.firstPacketMs >= 0).map((r) => r.firstPacketMs),
+    firstKeyframeMs: played.filter((r) => r.firstKeyframeMs >= 0).map((r) => r.firstKeyframeMs),
+    firstVideoIsKeyframe: played.filter((r) => r.firstVideoIsKeyframe).length,
+    noKeyframe: played.filter((r) => r.firstKeyframeMs < 0).length,
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
+  };
+  for (const r of readers) r.conn?.close();
+  await send(report);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`readers: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
