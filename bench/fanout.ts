@@ -202,8 +202,12 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Scratch directories of runs in progress, removed on exit. */
+const scratchDirs = new Set<string>();
+
 function killAllNow(): void {
   for (const p of live) signalPid(p.pid, 'SIGKILL');
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
 }
 
 process.on('exit', killAllNow);
@@ -414,6 +418,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
   const result: RunResult = { server: v.label, readers: n, seconds: o.seconds };
   const procs: Proc[] = [];
   const workDir = mkdtempSync(join(tmpdir(), 'rtspkit-fanout-'));
+  scratchDirs.add(workDir);
   try {
     const port = await freePort();
     const readyBudgetS = 60 + Math.ceil(n / 10);
@@ -520,6 +525,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
   } finally {
     for (const p of procs.reverse()) await p.stop();
     rmSync(workDir, { recursive: true, force: true });
+    scratchDirs.delete(workDir);
   }
   return result;
 }
