@@ -9,7 +9,8 @@
  *   await src.stop();                              // the owner ends the stream
  *
  * Supported tracks: H.264, H.265 (RFC 6184 / RFC 7798, packetization-mode 1), AAC (RFC 3640
- * AAC-hbr, one AU per packet) and Opus (RFC 7587); others are skipped with a warning.
+ * AAC-hbr, one AU per packet) and Opus (RFC 7587); others are skipped with a warning. Opening,
+ * packetizing and the SDP are shared with the VOD engine (mp4-rtp.ts).
  *
  * Pacing. One timer drives the source: each tick sends every sample whose decode time is due
  * against `clock.monotonicMs()`, all tracks merged in decode (dts) order, then re-arms itself for the
@@ -39,9 +40,8 @@
  * The MP4 edit list is applied by the reader (AAC priming samples get negative pts): those samples
  * are sent too, as every RTSP server does; there is no edit list over RTP.
  *
- * Parameter sets. H.264/H.265 samples are split from their length-prefixed form into NAL units, and
- * every keyframe lacking SPS/PPS (VPS) gets those of avcC/hvcC put first (after an access unit
- * delimiter), so that each GOP the Stream caches starts with its parameter sets.
+ * Parameter sets. Every keyframe lacking SPS/PPS (VPS) gets those of avcC/hvcC put first (see
+ * mp4-rtp.ts), so that each GOP the Stream caches starts with its parameter sets.
  *
  * Errors. A file that cannot be opened or holds no supported track makes `open` reject with a clear
  * Error. A read error while playing (file truncated, replaced, disk error) is logged, stops the
@@ -54,31 +54,25 @@
  * reorder delay (a few frames); letting a source give each packet's reference time to the Stream
  * (the due time of its pts) would make the mapping exact.
  */
-import { basename } from 'node:path';
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { ParseError } from '../base/errors.js';
-import { H264NalType, h264NalType, isH264Keyframe, isH264Vcl } from '../codec/h264.js';
-import { H265NalType, h265NalType, isH265Keyframe, isH265Vcl } from '../codec/h265.js';
-import { Mp4Reader, type Mp4SampleInfo, type Mp4Track } from '../container/mp4/reader.js';
-import { splitLengthPrefixed } from '../container/mp4/nal.js';
-import { ptsOf } from '../container/mp4/sample-table.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, type AccessUnit, type Packetizer } from '../format/access-unit.js';
-import { AacPacketizer, aacFmtp } from '../format/aac.js';
-import { H264Packetizer, h264Fmtp } from '../format/h264.js';
-import { H265Packetizer, h265Fmtp } from '../format/h265.js';
-import { OPUS_RTPMAP, OpusPacketizer, opusFmtp } from '../format/opus.js';
-import { serializeRtpPacket } from '../rtp/packet.js';
-import { addAttribute, setFramerate } from '../sdp/attributes.js';
-import { createMediaDescription, createSessionDescription } from '../sdp/build.js';
-import { addMediaFormat } from '../sdp/formats.js';
-import { serializeSdp } from '../sdp/serialize.js';
-import type { PublishedMedia, PublishedTrack } from '../media/published-media.js';
+import type { Mp4Reader, Mp4SampleInfo } from '../container/mp4/reader.js';
+import type { AccessUnit, Packetizer } from '../format/access-unit.js';
+import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
-import { fileByteSource, type FileByteSource } from './file-source.js';
+import type { FileByteSource } from './file-source.js';
+import {
+  describeMp4,
+  errorMessage,
+  openMp4ForRtp,
+  presentationSpan,
+  rtpPackets,
+  type Mp4RtpTrack,
+} from './mp4-rtp.js';
 
 /** Longest wait of the pacing timer (it usually wakes at the next sample's time). */
 const TICK_MS = 10;
@@ -89,7 +83,6 @@ const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 const MAX_LAG_MS = 1000;
 /** Samples skipped as malformed are logged one by one up to this count, then only counted. */
 const MAX_SAMPLE_WARNINGS = 10;
-const FIRST_DYNAMIC_PT = 96;
 const TWO_32 = 2 ** 32;
 
 export interface Mp4LoopSourceOptions {
@@ -104,11 +97,8 @@ export interface Mp4LoopSourceOptions {
 
 /** One played track: its place in the Stream, its RTP format and its timing. */
 interface LoopTrack {
-  readonly mp4: Mp4Track;
-  readonly published: PublishedTrack;
+  readonly rtp: Mp4RtpTrack;
   readonly packetizer: Packetizer;
-  /** Builds the access unit of one sample; throws ParseError on a malformed sample. */
-  readonly accessUnit: (data: Buffer, pts: number) => AccessUnit;
   /** Random initial RTP timestamp (RFC 3550 §5.1). */
   readonly timestampBase: number;
   /** Loop period in this track's RTP clock (fractional; rounded per loop, so no drift). */
@@ -172,8 +162,8 @@ export class Mp4LoopSource {
     this.clock = options.clock ?? systemClock;
     this.logger = logger;
     this.loop = options.loop ?? true;
-    this.trackIds = tracks.map((t) => t.mp4.id);
-    this.byId = new Map(tracks.map((track, index) => [track.mp4.id, { track, index }]));
+    this.trackIds = tracks.map((t) => t.rtp.mp4.id);
+    this.byId = new Map(tracks.map((track, index) => [track.rtp.mp4.id, { track, index }]));
     this.samples = reader.samples(0, this.trackIds);
   }
 
@@ -184,44 +174,13 @@ export class Mp4LoopSource {
   static async open(options: Mp4LoopSourceOptions): Promise<Mp4LoopSource> {
     const file = options.file;
     const logger = (options.logger ?? nullLogger).child({ source: 'mp4-loop', file });
-    let source: FileByteSource;
+    const { source, reader, tracks: played } = await openMp4ForRtp(file, logger, options.maxPayloadBytes);
     try {
-      source = await fileByteSource(file);
-    } catch (e) {
-      throw new Error(`cannot open ${file}: ${errorMessage(e)}`, { cause: e });
-    }
-    try {
-      let reader: Mp4Reader;
-      try {
-        reader = await Mp4Reader.open(source);
-      } catch (e) {
-        throw new Error(`${file} is not a playable MP4 file: ${errorMessage(e)}`, { cause: e });
-      }
-      const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-      const played: Mp4Track[] = [];
-      for (const t of reader.tracks) {
-        if (!isSupported(t)) {
-          logger.warn(
-            { trackId: t.id, codec: t.codec, fourcc: t.fourcc },
-            'track skipped: unsupported codec',
-          );
-        } else if (t.samples.count === 0) {
-          logger.warn({ trackId: t.id, codec: t.codec }, 'track skipped: no samples');
-        } else {
-          played.push(t);
-        }
-      }
-      if (played.length === 0) {
-        const found = reader.tracks.map((t) => (t.codec === 'unknown' ? t.fourcc : t.codec)).join(', ');
-        throw new Error(
-          `${file} has no playable track (supported: h264, h265, aac, opus; found: ${found || 'none'})`,
-        );
-      }
       // The presentation span of the file: earliest pts of any track to the latest sample end.
       let first = Infinity;
       let end = -Infinity;
       let firstDts = Infinity;
-      for (const t of played) {
+      for (const { mp4: t } of played) {
         const span = presentationSpan(t);
         first = Math.min(first, span.firstPts / t.timescale);
         end = Math.max(end, span.end / t.timescale);
@@ -231,11 +190,11 @@ export class Mp4LoopSource {
       if (!(period > 0) || !Number.isFinite(period))
         throw new Error(`${file} cannot be looped: its samples span no time`);
 
-      const tracks = played.map((t, i) => makeTrack(t, FIRST_DYNAMIC_PT + i, period, maxPayloadBytes));
-      const media = describe(tracks, basename(file));
+      const tracks = played.map((rtp) => makeLoopTrack(rtp, period));
+      const media = describeMp4(played, file, 'npt=now-');
       logger.info(
         {
-          tracks: tracks.map((t) => `${t.published.encodingName}/${t.published.clockRate}`),
+          tracks: played.map((t) => `${t.published.encodingName}/${t.published.clockRate}`),
           periodSeconds: Number(period.toFixed(6)),
         },
         'mp4 loop source opened',
@@ -345,12 +304,12 @@ export class Mp4LoopSource {
       this.logger.debug({ loops: q.loop }, 'loop');
     }
     const t = q.track;
+    const clockRate = t.rtp.published.clockRate;
     const pts =
-      Math.round(q.loop * t.periodRtpTicks) +
-      Math.round((q.info.ptsTicks * t.published.clockRate) / q.info.timescale);
+      Math.round(q.loop * t.periodRtpTicks) + Math.round((q.info.ptsTicks * clockRate) / q.info.timescale);
     let au: AccessUnit;
     try {
-      au = t.accessUnit(q.data, pts);
+      au = t.rtp.accessUnit(q.data, pts);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       this.badSamples++;
@@ -361,19 +320,10 @@ export class Mp4LoopSource {
         );
       return;
     }
-    for (const out of t.packetizer.packetize(au)) {
-      const packet = serializeRtpPacket({
-        marker: out.marker,
-        payloadType: t.published.payloadType,
-        sequenceNumber: t.seq,
-        timestamp: mod32(t.timestampBase + out.pts),
-        ssrc: 0, // the Stream sets its own
-        csrcs: [],
-        payload: out.payload,
-      });
-      t.seq = (t.seq + 1) & 0xffff;
-      stream.ingestRtp(q.index, packet);
-    }
+    // The Stream sets its own SSRC.
+    const packets = rtpPackets(t.packetizer, au, t.rtp.published.payloadType, t.seq, t.timestampBase, 0);
+    t.seq = (t.seq + packets.length) & 0xffff;
+    for (const packet of packets) stream.ingestRtp(q.index, packet);
   }
 
   // ---- read-ahead ----
@@ -411,7 +361,7 @@ export class Mp4LoopSource {
       if (info.size === 0) continue;
       const loop = this.readLoop;
       const { track, index } = this.byId.get(info.trackId)!;
-      const data = await this.reader.readSample(track.mp4, info.index);
+      const data = await this.reader.readSample(track.rtp.mp4, info.index);
       if (this.isStopped()) return; // stop() during the read: the queue is gone
       this.queue.push({ track, index, info, loop, data });
       this.queuedBytes += data.length;
@@ -439,185 +389,12 @@ export class Mp4LoopSource {
   }
 }
 
-function isSupported(t: Mp4Track): boolean {
-  switch (t.codec) {
-    case 'h264':
-    case 'h265':
-      return t.nalLengthSize !== undefined;
-    case 'aac':
-    case 'opus':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** Earliest pts and latest end (pts + duration) of a track, in its timescale. */
-function presentationSpan(t: Mp4Track): { firstPts: number; end: number } {
-  const s = t.samples;
-  let firstPts = Infinity;
-  let end = -Infinity;
-  for (let i = 0; i < s.count; i++) {
-    const pts = ptsOf(s, i);
-    let duration = s.duration[i]!;
-    // The last sample: encoders trim its stts delta (AAC padding), the decoded frame is whole.
-    if (i === s.count - 1 && i > 0) duration = Math.max(duration, s.duration[i - 1]!);
-    firstPts = Math.min(firstPts, pts);
-    end = Math.max(end, pts + duration);
-  }
-  return { firstPts, end };
-}
-
-function makeTrack(
-  t: Mp4Track,
-  payloadType: number,
-  periodSeconds: number,
-  maxPayloadBytes: number,
-): LoopTrack {
-  const base = (
-    published: PublishedTrack,
-    packetizer: Packetizer,
-    accessUnit: LoopTrack['accessUnit'],
-  ): LoopTrack => ({
-    mp4: t,
-    published,
-    packetizer,
-    accessUnit,
-    timestampBase: randomInt(0, TWO_32 - 1),
-    periodRtpTicks: periodSeconds * published.clockRate,
-    seq: randomInt(0, 0x10000),
-  });
-  const ps = t.parameterSets ?? { vps: [], sps: [], pps: [] };
-  switch (t.codec) {
-    case 'h264': {
-      const params = [...ps.sps, ...ps.pps];
-      const nalLength = t.nalLengthSize!;
-      return base(
-        { payloadType, encodingName: 'H264', clockRate: 90000 },
-        new H264Packetizer({ maxPayloadBytes, parameterSets: params }),
-        (data, pts) => {
-          let nalus = splitLengthPrefixed(data, nalLength);
-          if (isH264Keyframe(nalus))
-            nalus = withParameterSets(nalus, params, h264NalType, H264NalType.Aud, isH264Vcl);
-          return { pts, clockRate: 90000, keyframe: isH264Keyframe(nalus), nalus };
-        },
-      );
-    }
-    case 'h265': {
-      const params = [...ps.vps, ...ps.sps, ...ps.pps];
-      const nalLength = t.nalLengthSize!;
-      return base(
-        { payloadType, encodingName: 'H265', clockRate: 90000 },
-        new H265Packetizer({ maxPayloadBytes, parameterSets: params }),
-        (data, pts) => {
-          let nalus = splitLengthPrefixed(data, nalLength);
-          if (isH265Keyframe(nalus))
-            nalus = withParameterSets(nalus, params, h265NalType, H265NalType.Aud, isH265Vcl);
-          return { pts, clockRate: 90000, keyframe: isH265Keyframe(nalus), nalus };
-        },
-      );
-    }
-    case 'aac': {
-      const clockRate = t.aac?.sampleRate ?? t.sampleRate ?? t.timescale;
-      return base(
-        { payloadType, encodingName: 'MPEG4-GENERIC', clockRate },
-        new AacPacketizer({ clockRate, maxPayloadBytes }),
-        (payload, pts) => ({ pts, clockRate, keyframe: true, payload }),
-      );
-    }
-    case 'opus':
-      return base(
-        { payloadType, encodingName: OPUS_RTPMAP.encodingName, clockRate: OPUS_RTPMAP.clockRate },
-        new OpusPacketizer(),
-        (payload, pts) => ({ pts, clockRate: OPUS_RTPMAP.clockRate, keyframe: true, payload }),
-      );
-    default:
-      throw new Error(`unsupported codec ${t.codec}`);
-  }
-}
-
-/**
- * Puts the parameter sets a keyframe lacks in front of it (after an access unit delimiter, which
- * must come first: H.264 §7.4.1.2.3, H.265 §7.4.2.4.4), so the Stream's GOP cache starts with them.
- */
-function withParameterSets(
-  nalus: readonly Buffer[],
-  params: readonly Buffer[],
-  nalType: (nal: Uint8Array) => number,
-  audType: number,
-  isVcl: (type: number) => boolean,
-): Buffer[] {
-  const present = new Set(nalus.map(nalType));
-  const missing = params.filter((p) => !present.has(nalType(p)));
-  if (missing.length === 0) return [...nalus];
-  const types = new Set(params.map(nalType));
-  // In front of the first NAL unit that is neither the delimiter nor an in-band parameter set.
-  let at = nalus.findIndex((n) => {
-    const t = nalType(n);
-    return t !== audType && !types.has(t);
-  });
-  if (at < 0) at = nalus.findIndex((n) => isVcl(nalType(n)));
-  if (at < 0) at = nalus.length;
-  return [...nalus.slice(0, at), ...missing, ...nalus.slice(at)];
-}
-
-/** The SDP readers get (see server/media-description.ts): trackID=N controls, aggregate `*`, c=0.0.0.0. */
-function describe(tracks: readonly LoopTrack[], name: string): PublishedMedia {
-  const sd = createSessionDescription({
-    sessionId: String(randomInt(1, 2 ** 31)),
-    sessionVersion: '1',
-    sessionName: name,
-    range: 'npt=now-',
-  });
-  tracks.forEach((t, i) => {
-    const p = t.published;
-    const md = createMediaDescription({ type: t.mp4.kind === 'video' ? 'video' : 'audio' });
-    const ps = t.mp4.parameterSets;
-    switch (t.mp4.codec) {
-      case 'h264':
-        addMediaFormat(md, { ...p, fmtp: h264Fmtp(ps?.sps[0], ps?.pps ?? []) });
-        break;
-      case 'h265':
-        addMediaFormat(md, { ...p, fmtp: h265Fmtp(ps?.vps[0], ps?.sps[0], ps?.pps[0]) });
-        break;
-      case 'aac':
-        addMediaFormat(md, {
-          ...p,
-          channels: t.mp4.aac?.channelConfiguration || t.mp4.channels || 1,
-          fmtp: aacFmtp(t.mp4.codecConfig),
-        });
-        break;
-      default: // opus: rtpmap always opus/48000/2, mono/stereo in sprop-stereo (RFC 7587 §7)
-        addMediaFormat(md, { ...p, channels: 2, fmtp: opusFmtp(t.mp4.channels ?? 2) });
-    }
-    if (t.mp4.kind === 'video') {
-      const fps = frameRate(t.mp4);
-      if (fps !== undefined) setFramerate(md, fps);
-    }
-    addAttribute(md, 'control', `trackID=${i}`);
-    sd.media.push(md);
-  });
-  const text = serializeSdp(sd);
+function makeLoopTrack(rtp: Mp4RtpTrack, periodSeconds: number): LoopTrack {
   return {
-    describeSdp: () => text,
-    tracks: tracks.map((t) => t.published),
-    controls: tracks.map((_, i) => `trackID=${i}`),
+    rtp,
+    packetizer: rtp.createPacketizer(),
+    timestampBase: randomInt(0, TWO_32 - 1),
+    periodRtpTicks: periodSeconds * rtp.published.clockRate,
+    seq: randomInt(0, 0x10000),
   };
-}
-
-/** Average frame rate over the track, to 3 decimals; undefined for a single frame. */
-function frameRate(t: Mp4Track): number | undefined {
-  const s = t.samples;
-  if (s.count < 2) return undefined;
-  const span = s.dts[s.count - 1]! - s.dts[0]!;
-  if (!(span > 0)) return undefined;
-  return Math.round((((s.count - 1) * t.timescale) / span) * 1000) / 1000;
-}
-
-function mod32(x: number): number {
-  return ((x % TWO_32) + TWO_32) % TWO_32;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
