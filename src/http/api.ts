@@ -1,0 +1,377 @@
+/**
+ * The HTTP side of rtspkit (node:http, JSON): the control API, `/metrics` and the web page.
+ *
+ *   GET    /                   the web page (live paths, refreshed every 2 s)
+ *   GET    /metrics            Prometheus text format
+ *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP URL
+ *   POST   /v1/paths           {"name": "cam1", "source": "/srv/clip.mp4", "loop": true} → 201
+ *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
+ *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path)
+ *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
+ *   GET    /v1/sessions/ID     one session
+ *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
+ *
+ * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
+ * 415, 422, 500).
+ *
+ * Protection. `authorize(req)` is called for every request when given (the auth work plugs the
+ * RTSP users and their `api` right in here; a false answer is 401 with a Basic challenge). Without
+ * it the API is open, which is why it listens on 127.0.0.1 by default; and while it listens on a
+ * loopback address without `authorize`, a request whose Host is not a loopback name is refused
+ * (403): otherwise any web site could reach it through DNS rebinding. Cross-site requests from a
+ * browser cannot mutate anything either: POST needs `Content-Type: application/json` and DELETE is
+ * not a "simple" method, so both need a CORS preflight, which is never granted.
+ *
+ * Limits: request bodies up to `maxBodyBytes` (413 beyond), headers and body within 10 s.
+ */
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { z } from 'zod';
+import type { Logger } from '../base/logger.js';
+import type { RtspServer } from '../server/server.js';
+import { FilePaths } from './file-paths.js';
+import { Metrics } from './metrics.js';
+import { ServerSampler } from './stats.js';
+import { isFilePath, listPaths, listSessions, pathView, sessionView } from './views.js';
+
+export const DEFAULT_API_PORT = 9997;
+
+export interface ApiServerOptions {
+  server: RtspServer;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 9997; 0 picks a free port. */
+  port?: number;
+  /** Decides whether a request may proceed (credentials, the `api` right). Open when absent. */
+  authorize?: (req: http.IncomingMessage) => Promise<boolean>;
+  /** Failed authentications so far, for rtspkit_auth_failures_total (absent: not exported). */
+  authFailures?: () => number;
+  /** Largest request body accepted, bytes. Default 65536. */
+  maxBodyBytes?: number;
+  /** prom-client's process metrics on /metrics. Default true. */
+  processMetrics?: boolean;
+  logger?: Logger;
+}
+
+/** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
+const PATH_NAME = /^[\w.~-]+(\/[\w.~-]+)*$/;
+
+const addPathBody = z
+  .object({
+    name: z.string().max(200).regex(PATH_NAME, 'expected a path like "cam1" or "site/cam1"'),
+    /** An MP4 file on the server's disk (relative to its working directory). */
+    source: z.string().min(1).max(4096),
+    loop: z.boolean().default(true),
+  })
+  .strict();
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface WebPage {
+  body: Buffer;
+  csp: string;
+}
+
+/** Reads the page and allows exactly its inline script and style (by hash) in the CSP. */
+function loadWebPage(): WebPage {
+  const html = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
+  const hashes = (tag: string): string[] =>
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map(
+      (m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`,
+    );
+  const csp = [
+    "default-src 'none'",
+    `script-src ${hashes('script').join(' ')}`,
+    `style-src ${hashes('style').join(' ')}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { body: Buffer.from(html), csp };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function isLoopbackBind(host: string): boolean {
+  return isLoopbackHost(host) || host === '::ffff:127.0.0.1';
+}
+
+/** The hostname part of a Host header (IPv6 keeps its brackets), or undefined when malformed. */
+function hostnameOf(hostHeader: string | undefined): string | undefined {
+  if (hostHeader === undefined || hostHeader === '') return undefined;
+  try {
+    return new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ApiServer {
+  readonly sampler: ServerSampler;
+  readonly metrics: Metrics;
+  readonly files: FilePaths;
+  private readonly server: RtspServer;
+  private readonly http: http.Server;
+  private readonly host: string;
+  private readonly requestedPort: number;
+  private readonly maxBodyBytes: number;
+  private readonly logger: Logger;
+  private readonly authorize: ((req: http.IncomingMessage) => Promise<boolean>) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private page: WebPage | undefined;
+
+  constructor(options: ApiServerOptions) {
+    this.server = options.server;
+    this.host = options.host ?? '127.0.0.1';
+    this.requestedPort = options.port ?? DEFAULT_API_PORT;
+    this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+    this.logger = options.logger ?? options.server.logger;
+    this.authorize = options.authorize;
+    this.sampler = new ServerSampler(this.server);
+    this.files = new FilePaths(this.server, this.logger);
+    this.metrics = new Metrics(this.server, this.sampler, {
+      ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
+      ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
+    });
+    this.http = http.createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.logger.warn({ err: (err as Error).message, url: req.url }, 'api request failed');
+        if (!res.headersSent) this.sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    this.http.maxConnections = 256;
+  }
+
+  async listen(): Promise<{ port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.http.once('error', onError);
+      this.http.listen(this.requestedPort, this.host, () => {
+        this.http.off('error', onError);
+        resolve();
+      });
+    });
+    this.sampler.sample();
+    this.timer = setInterval(() => {
+      this.sampler.sample();
+      this.files.reap();
+    }, 1000);
+    this.timer.unref();
+    this.logger.info({ address: this.host, port: this.port }, 'http api listening');
+    return { port: this.port };
+  }
+
+  get port(): number {
+    const a = this.http.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  /** Stops listening, drops open HTTP connections and stops the file sources added through the API. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    await closed;
+    await this.files.close();
+  }
+
+  // ---- requests ----
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      await this.route(req, res);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      if (err.status === 413) res.setHeader('Connection', 'close');
+      this.sendJson(res, err.status, { error: err.message }, err.headers);
+    }
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (this.authorize === undefined && isLoopbackBind(this.host)) {
+      const hostname = hostnameOf(req.headers.host);
+      if (hostname === undefined || !isLoopbackHost(hostname))
+        throw new HttpError(403, 'this API answers on a loopback address only; use localhost or 127.0.0.1');
+    }
+    if (this.authorize !== undefined && !(await this.authorize(req)))
+      throw new HttpError(401, 'authentication required', { 'WWW-Authenticate': 'Basic realm="rtspkit"' });
+
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    let pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
+
+    if (pathname === '/' || pathname === '/index.html') {
+      allow(method, ['GET']);
+      this.sendPage(res);
+      return;
+    }
+    if (pathname === '/metrics') {
+      allow(method, ['GET']);
+      const body = await this.metrics.render();
+      res.writeHead(200, { 'Content-Type': this.metrics.contentType, 'Cache-Control': 'no-store' });
+      res.end(body);
+      return;
+    }
+    if (pathname === '/v1/paths') {
+      allow(method, ['GET', 'POST']);
+      if (method === 'GET')
+        this.sendJson(res, 200, { items: listPaths(this.server, this.sampler, this.rtspBase(req)) });
+      else await this.addPath(req, res);
+      return;
+    }
+    if (pathname.startsWith('/v1/paths/')) {
+      allow(method, ['GET', 'DELETE']);
+      const name = decodeSegments(pathname.slice('/v1/paths/'.length));
+      const live = this.server.paths.get(name);
+      if (live === undefined) throw new HttpError(404, `no path ${name}`);
+      if (method === 'GET') {
+        this.sendJson(res, 200, pathView(this.server, this.sampler, live, this.rtspBase(req)));
+        return;
+      }
+      if (!isFilePath(live))
+        throw new HttpError(
+          409,
+          `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId}); kick that session instead`,
+        );
+      await this.files.remove(name);
+      this.logger.info({ path: name }, 'path removed through the api');
+      res.writeHead(204).end();
+      return;
+    }
+    if (pathname === '/v1/sessions') {
+      allow(method, ['GET']);
+      this.sendJson(res, 200, { items: listSessions(this.server) });
+      return;
+    }
+    if (pathname.startsWith('/v1/sessions/')) {
+      allow(method, ['GET', 'DELETE']);
+      const id = decodeSegments(pathname.slice('/v1/sessions/'.length));
+      const session = this.server.sessions.get(id);
+      if (session === undefined) throw new HttpError(404, `no session ${id}`);
+      if (method === 'GET') {
+        this.sendJson(res, 200, sessionView(this.server, session));
+        return;
+      }
+      this.server.endSession(session, 'kicked through the api', true);
+      this.logger.info({ session: id, path: session.path }, 'session kicked through the api');
+      res.writeHead(204).end();
+      return;
+    }
+    throw new HttpError(404, 'not found');
+  }
+
+  private async addPath(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') throw new HttpError(415, 'expected Content-Type: application/json');
+    const raw = await this.readBody(req);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'the body is not valid JSON');
+    }
+    const parsed = addPathBody.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      throw new HttpError(400, `${key}${issue.message}`);
+    }
+    const { name, source, loop } = parsed.data;
+    const result = await this.files.add(name, resolvePath(source), loop);
+    if (!result.ok) throw new HttpError(result.reason === 'taken' ? 409 : 422, result.message);
+    const live = this.server.paths.get(name)!;
+    const location = `/v1/paths/${name.split('/').map(encodeURIComponent).join('/')}`;
+    this.sendJson(res, 201, pathView(this.server, this.sampler, live, this.rtspBase(req)), {
+      Location: location,
+    });
+  }
+
+  private readBody(req: http.IncomingMessage): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > this.maxBodyBytes)
+      return Promise.reject(new HttpError(413, `request body larger than ${this.maxBodyBytes} bytes`));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.maxBodyBytes) {
+          req.removeAllListeners('data');
+          req.pause();
+          reject(new HttpError(413, `request body larger than ${this.maxBodyBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+  }
+
+  /** rtsp://HOST:PORT as the HTTP client reaches this machine, for the URLs the page shows. */
+  private rtspBase(req: http.IncomingMessage): string | undefined {
+    const hostname = hostnameOf(req.headers.host);
+    if (hostname === undefined) return undefined;
+    return `rtsp://${hostname}:${this.server.port}`;
+  }
+
+  private sendPage(res: http.ServerResponse): void {
+    this.page ??= loadWebPage();
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': this.page.csp,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-cache',
+    });
+    res.end(this.page.body);
+  }
+
+  private sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, {
+      ...headers,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(bytes.length),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(bytes);
+  }
+}
+
+function allow(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method))
+    throw new HttpError(405, `method ${method} not allowed here`, {
+      Allow: allowed.includes('GET') ? [...allowed, 'HEAD'].join(', ') : allowed.join(', '),
+    });
+}
+
+function decodeSegments(rest: string): string {
+  try {
+    return rest.split('/').map(decodeURIComponent).join('/');
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the URL');
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Paths added through the API, each fed by an MP4 played in a loop (Mp4LoopSource), as the config's
+ * `paths` are. The API owns the sources it opened: it stops them when their path is removed or the
+ * API closes, and drops a path whose source ended by itself (end of a non-looping file, read error),
+ * so that its name is free again.
+ */
+import type { Logger } from '../base/logger.js';
+import type { RtspServer } from '../server/server.js';
+import type { Stream } from '../media/stream.js';
+import { Mp4LoopSource } from '../sources/mp4-loop.js';
+
+export type AddResult = { ok: true } | { ok: false; reason: 'taken' | 'unreadable'; message: string };
+
+export class FilePaths {
+  private readonly sources = new Map<string, { source: Mp4LoopSource; stream: Stream }>();
+  /** Names being opened: a second request for the same name is refused at once. */
+  private readonly opening = new Set<string>();
+
+  constructor(
+    private readonly server: RtspServer,
+    private readonly logger: Logger,
+  ) {}
+
+  owns(name: string): boolean {
+    return this.sources.has(name);
+  }
+
+  async add(name: string, file: string, loop: boolean): Promise<AddResult> {
+    const taken: AddResult = { ok: false, reason: 'taken', message: `path ${name} already exists` };
+    if (this.opening.has(name) || this.server.paths.get(name) !== undefined) return taken;
+    this.opening.add(name);
+    let source: Mp4LoopSource;
+    try {
+      source = await Mp4LoopSource.open({ file, loop, clock: this.server.clock, logger: this.logger });
+    } catch (e) {
+      return { ok: false, reason: 'unreadable', message: (e as Error).message };
+    } finally {
+      this.opening.delete(name);
+    }
+    const stream = this.server.addSourcePath(name, source.media);
+    if (stream === false) {
+      await source.stop();
+      return taken;
+    }
+    source.start(stream);
+    this.sources.set(name, { source, stream });
+    this.logger.info({ path: name, file }, 'file source added through the api');
+    return { ok: true };
+  }
+
+  /** Removes a file-fed path: ours (the source is stopped) or the config's (its source stops itself). */
+  async remove(name: string, reason = 'removed through the api'): Promise<void> {
+    const ours = this.sources.get(name);
+    this.sources.delete(name);
+    // Only the path our source feeds: the name may have been freed and claimed again meanwhile.
+    const live = this.server.paths.get(name);
+    if (ours === undefined || live?.stream === ours.stream) this.server.removeSourcePath(name, reason);
+    await ours?.source.stop();
+  }
+
+  /** Drops our paths whose stream has ended or that someone else removed. Called every second. */
+  reap(): void {
+    for (const [name, { stream }] of [...this.sources]) {
+      if (stream.ended || this.server.paths.get(name)?.stream !== stream)
+        void this.remove(name, 'source ended');
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sources.keys()].map((name) => this.remove(name, 'api closing')));
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `/metrics` in the Prometheus text exposition format (version 0.0.4), with prom-client.
+ *
+ * Everything is read from the server's state when scraped (one pass over paths and sessions), so the
+ * media path carries no metrics code. Counters that describe a path (`*_total{path}`) are the path's
+ * own counters: they restart from zero when a path is published again, which Prometheus' rate()
+ * treats as a counter reset; a path that goes away takes its series with it.
+ *
+ * Each Metrics has its own Registry (not prom-client's global one), so that several servers in one
+ * process (tests) do not share series. prom-client's default process metrics (CPU, memory, event
+ * loop lag, GC, handles) are registered on it too.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RtspServer } from '../server/server.js';
+import type { ServerSampler } from './stats.js';
+import { streamBytesIn, streamPacketsIn } from './stats.js';
+
+export interface MetricsOptions {
+  /** Failed RTSP/API authentications so far (Authorizer.authFailures), when auth is configured. */
+  authFailures?: () => number;
+  /** Register prom-client's process metrics (default true). */
+  processMetrics?: boolean;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly connections: Gauge;
+  private readonly sessions: Gauge<'transport' | 'mode'>;
+  private readonly pathReaders: Gauge<'path'>;
+  private readonly pathPublishers: Gauge<'path'>;
+  private readonly packetsIn: Counter<'path'>;
+  private readonly bytesIn: Counter<'path'>;
+  private readonly bytesOut: Counter;
+  private readonly dropped: Counter<'path'>;
+  private readonly receiverLost: Gauge<'path'>;
+  private readonly publisherLost: Gauge<'path'>;
+  private readonly refused: Counter;
+  private readonly authFailures: Counter | undefined;
+
+  constructor(
+    private readonly server: RtspServer,
+    private readonly sampler: ServerSampler,
+    private readonly options: MetricsOptions = {},
+  ) {
+    const registers = [this.registry];
+    this.connections = new Gauge({
+      name: 'rtspkit_connections',
+      help: 'Open RTSP connections (TCP, TLS, WebSocket, HTTP tunnel halves).',
+      registers,
+    });
+    this.sessions = new Gauge({
+      name: 'rtspkit_sessions',
+      help: 'RTSP sessions by transport and mode (play: readers, record: publishers).',
+      labelNames: ['transport', 'mode'],
+      registers,
+    });
+    this.pathReaders = new Gauge({
+      name: 'rtspkit_path_readers',
+      help: 'Readers attached to a live path.',
+      labelNames: ['path'],
+      registers,
+    });
+    this.pathPublishers = new Gauge({
+      name: 'rtspkit_path_publishers',
+      help: 'Publishers of a path (1 while a publisher or a file source holds it).',
+      labelNames: ['path'],
+      registers,
+    });
+    this.packetsIn = new Counter({
+      name: 'rtspkit_rtp_packets_in_total',
+      help: 'RTP packets received on a path since it was published.',
+      labelNames: ['path'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'rtspkit_rtp_bytes_in_total',
+      help: 'RTP bytes (headers included) received on a path since it was published.',
+      labelNames: ['path'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'rtspkit_rtp_bytes_out_total',
+      help:
+        'Media bytes sent to readers (RTP, plus the 4-byte interleave header over TCP), live and ended ' +
+        'sessions; sessions shorter than the 1 s sampling interval may be missed.',
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'rtspkit_reader_dropped_packets_total',
+      help: 'Packets not sent to slow readers of a path (they skip to the next keyframe).',
+      labelNames: ['path'],
+      registers,
+    });
+    this.receiverLost = new Gauge({
+      name: 'rtspkit_receiver_packets_lost',
+      help: "Cumulative packets lost reported by a path's current readers in RTCP receiver reports.",
+      labelNames: ['path'],
+      registers,
+    });
+    this.publisherLost = new Gauge({
+      name: 'rtspkit_publisher_packets_lost',
+      help: "Packets lost between a path's publisher and the server (RTP sequence gaps).",
+      labelNames: ['path'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'rtspkit_connections_refused_total',
+      help: 'Connections closed at once by the connection limits.',
+      registers,
+    });
+    if (options.authFailures !== undefined) {
+      this.authFailures = new Counter({
+        name: 'rtspkit_auth_failures_total',
+        help: 'Requests refused for missing or wrong credentials.',
+        registers,
+      });
+    }
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Reads the server's state into the metrics and renders them. */
+  async render(): Promise<string> {
+    this.refresh();
+    return this.registry.metrics();
+  }
+
+  private refresh(): void {
+    const server = this.server;
+    this.connections.set(server.connectionCount);
+
+    this.sessions.reset();
+    for (const transport of ['tcp', 'udp'])
+      for (const mode of ['play', 'record']) this.sessions.set({ transport, mode }, 0);
+    const lostByPath = new Map<string, number>();
+    const publisherLostByPath = new Map<string, number>();
+    for (const s of server.sessions.values()) {
+      this.sessions.inc({ transport: s.transport, mode: s.mode });
+      let lost = 0;
+      for (const t of s.trackStats) lost += t.packetsLost;
+      const m = s.mode === 'play' ? lostByPath : publisherLostByPath;
+      m.set(s.path, (m.get(s.path) ?? 0) + lost);
+    }
+
+    for (const g of [this.pathReaders, this.pathPublishers, this.receiverLost, this.publisherLost]) g.reset();
+    for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
+    for (const p of server.paths.list()) {
+      const path = p.name;
+      const stream = p.stream;
+      this.pathPublishers.set({ path }, 1);
+      this.pathReaders.set({ path }, stream?.readerCount ?? 0);
+      this.packetsIn.inc({ path }, stream !== undefined ? streamPacketsIn(stream) : 0);
+      this.bytesIn.inc({ path }, stream !== undefined ? streamBytesIn(stream) : 0);
+      this.dropped.inc({ path }, stream?.droppedPackets ?? 0);
+      this.receiverLost.set({ path }, lostByPath.get(path) ?? 0);
+      this.publisherLost.set({ path }, publisherLostByPath.get(path) ?? 0);
+    }
+
+    this.bytesOut.reset();
+    this.bytesOut.inc(this.sampler.bytesOutTotal());
+    this.refused.reset();
+    this.refused.inc(server.connectionsRefused);
+    if (this.authFailures !== undefined && this.options.authFailures !== undefined) {
+      this.authFailures.reset();
+      this.authFailures.inc(this.options.authFailures());
+    }
+  }
+}

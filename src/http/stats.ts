@@ -1,0 +1,104 @@
+/**
+ * What the HTTP API and /metrics derive from the server's state without touching the media path:
+ * per-path bitrate and the bytes sent by sessions that have ended. Both come from sampling, once a
+ * second, counters the server already keeps (Stream.counters[].bytesIn, ServerSession.bytesSent);
+ * nothing is added per packet.
+ *
+ * Bitrate: the bytes received on a path (all tracks, RTP headers included) over a sliding window of
+ * the last WINDOW_SAMPLES samples, so that a GOP arriving in a burst does not make it jump every
+ * second. `undefined` until two samples of the same stream exist (a path that was re-published gets
+ * a new Stream and starts again).
+ *
+ * Bytes out: a running total of `bytesSent` of sessions that have ended, read from the session
+ * object itself once it is no longer in `server.sessions` (its counters stop when it ends, so the
+ * value is final). A session that starts and ends between two samples is not seen, and its bytes
+ * are not counted: with a 1 s sample that is only sessions shorter than a second. An `onSessionEnded`
+ * hook in the server would make the total exact.
+ */
+import type { RtspServer } from '../server/server.js';
+import type { ServerSession } from '../server/session.js';
+import type { Stream } from '../media/stream.js';
+
+const WINDOW_SAMPLES = 5;
+
+interface PathSamples {
+  stream: Stream;
+  /** [monotonic ms, bytes in] oldest first. */
+  samples: [number, number][];
+}
+
+export function streamBytesIn(stream: Stream): number {
+  let n = 0;
+  for (const c of stream.counters) n += c.bytesIn;
+  return n;
+}
+
+export function streamPacketsIn(stream: Stream): number {
+  let n = 0;
+  for (const c of stream.counters) n += c.packetsIn;
+  return n;
+}
+
+export class ServerSampler {
+  private readonly paths = new Map<string, PathSamples>();
+  /** Sessions seen at the last reconciliation. */
+  private readonly known = new Map<string, ServerSession>();
+  private endedBytesSent = 0;
+
+  constructor(private readonly server: RtspServer) {}
+
+  /** One sample (the API calls it every second): path byte counters and the set of live sessions. */
+  sample(): void {
+    const now = this.server.clock.monotonicMs();
+    const live = new Set<string>();
+    for (const p of this.server.paths.list()) {
+      const stream = p.stream;
+      if (stream === undefined) continue;
+      live.add(p.name);
+      let entry = this.paths.get(p.name);
+      if (entry?.stream !== stream) {
+        entry = { stream, samples: [] };
+        this.paths.set(p.name, entry);
+      }
+      const last = entry.samples[entry.samples.length - 1];
+      // Two samples in the same millisecond would divide by zero: keep the first.
+      if (last !== undefined && now <= last[0]) continue;
+      entry.samples.push([now, streamBytesIn(stream)]);
+      if (entry.samples.length > WINDOW_SAMPLES) entry.samples.shift();
+    }
+    for (const name of this.paths.keys()) if (!live.has(name)) this.paths.delete(name);
+    this.reconcileSessions();
+  }
+
+  /** Bits per second received on `path` over the last few seconds; undefined before two samples. */
+  bitrateBps(path: string): number | undefined {
+    const entry = this.paths.get(path);
+    if (entry === undefined || entry.samples.length < 2) return undefined;
+    if (this.server.paths.get(path)?.stream !== entry.stream) return undefined;
+    const [t0, b0] = entry.samples[0]!;
+    const [t1, b1] = entry.samples[entry.samples.length - 1]!;
+    return Math.round(((b1 - b0) * 8 * 1000) / (t1 - t0));
+  }
+
+  /**
+   * Bytes sent to readers since the sampler started: ended sessions (as far as seen) plus the live
+   * ones. Never decreases, as a Prometheus counter must not.
+   */
+  bytesOutTotal(): number {
+    this.reconcileSessions();
+    let live = 0;
+    for (const s of this.server.sessions.values()) live += s.bytesSent;
+    return this.endedBytesSent + live;
+  }
+
+  private reconcileSessions(): void {
+    const current = this.server.sessions;
+    for (const [id, s] of this.known) {
+      if (current.get(id) !== s) {
+        this.endedBytesSent += s.bytesSent;
+        this.known.delete(id);
+      }
+    }
+    for (const [id, s] of current) this.known.set(id, s);
+  }
+}
