@@ -7,9 +7,12 @@ import { Mp4LoopSource } from './sources/mp4-loop.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
+import { ApiServer } from './http/api.js';
 
 export interface App {
   server: RtspServer;
+  /** The HTTP API, /metrics and the web page, when `api` is on. */
+  api: ApiServer | undefined;
   close(): Promise<void>;
 }
 
@@ -72,9 +75,23 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await server.close();
     throw err;
   }
+  let api: ApiServer | undefined;
+  if (config.api) {
+    const address = splitHostPort(config.apiAddress);
+    api = new ApiServer({ server, host: address.host, port: address.port, logger });
+    try {
+      await api.listen();
+    } catch (err) {
+      await Promise.all(sources.map((s) => s.stop()));
+      await server.close();
+      throw err;
+    }
+  }
   return {
     server,
+    api,
     close: async () => {
+      await api?.close();
       await Promise.all(sources.map((s) => s.stop()));
       await server.close();
     },

@@ -26,6 +26,8 @@ interface ServeOptions {
   tlsKey?: string;
   tlsSelfSigned?: boolean;
   demo?: boolean;
+  api?: boolean;
+  apiPort?: number;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -46,6 +48,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsCert !== undefined) config = { ...config, tlsCert: opts.tlsCert };
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
   if (opts.demo === true) config = { ...config, demo: true };
+  if (opts.api === true) config = { ...config, api: true };
+  if (opts.apiPort !== undefined) {
+    const cur = splitHostPort(config.apiAddress);
+    config = { ...config, api: true, apiAddress: `${cur.host}:${opts.apiPort}` };
+  }
   const appOptions: AppOptions = {};
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   const app = await startApp(config, appOptions);
@@ -79,6 +86,8 @@ program
   .option('--tls-key <file>', 'PEM private key for RTSPS')
   .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
   .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
+  .option('--api', 'serve the HTTP API, /metrics and the web page on 127.0.0.1:9997 (config apiAddress)')
+  .option('--api-port <port>', 'port of the HTTP API (implies --api)', portArg)
   .action(async (opts: ServeOptions) => {
     await serve(opts);
   });

@@ -68,6 +68,10 @@ export const configSchema = z
       .default({}),
     /** Serve the built-in demo clip at /demo (what `npm start` does). */
     demo: z.boolean().default(false),
+    /** The HTTP API, /metrics and the web page (src/http). Open to whoever can reach it until auth covers it. */
+    api: z.boolean().default(false),
+    /** Where the HTTP API listens; the default is loopback only (":9997" would be every interface). */
+    apiAddress: hostPort.default('127.0.0.1:9997'),
   })
   .strict();
 
