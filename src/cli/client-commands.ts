@@ -1,10 +1,11 @@
 /**
- * Client commands of the `rtspkit` command line: `probe` (what a URL offers) and `play` (record a stream to
- * a file).
+ * Client commands of the `rtspkit` command line: `probe` (what a URL offers), `play` (record a stream to
+ * a file) and `publish` (push an MP4 file in real time with ANNOUNCE/RECORD).
  *
- * Exit codes, shared by the commands: 0 success; 1 other failure; 2 bad URL or arguments; 3 the server
- * cannot be reached (refused, unreachable, no answer); 4 unknown path (404); 5 authentication failed (401,
- * wrong or missing user name/password). Failures print one line `rtspkit: <message>` on stderr.
+ * Exit codes, shared by the commands: 0 success; 1 other failure; 2 bad URL, arguments or input file;
+ * 3 the server cannot be reached (refused, unreachable, no answer, connection lost); 4 unknown path (404);
+ * 5 authentication failed (401, wrong or missing user name/password); 6 refused by the server (403, e.g. a
+ * path already being published). Failures print one line `rtspkit: <message>` on stderr.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -18,9 +19,12 @@ import { parseAacFmtp } from '../format/aac.js';
 import { parseH264Fmtp } from '../format/h264.js';
 import { parseH265Fmtp } from '../format/h265.js';
 import { RtspClient, type ClientTransport } from '../client/client.js';
+import { Publisher } from '../client/publisher.js';
+import { Stream } from '../media/stream.js';
+import { Mp4LoopSource } from '../sources/mp4-loop.js';
 import { RtspClientError } from '../client/errors.js';
 import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/tracks.js';
-import { stripCredentials } from '../rtsp/url.js';
+import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -29,6 +33,7 @@ export const ExitCode = {
   Unreachable: 3,
   NotFound: 4,
   Unauthorized: 5,
+  Refused: 6,
 } as const;
 
 const UNREACHABLE = new Set([
@@ -48,14 +53,19 @@ export function exitCodeFor(err: unknown): number {
   if (err.code === 'BAD_URL' || err.code === 'UNSUPPORTED') return ExitCode.BadInput;
   if (UNREACHABLE.has(err.code)) return ExitCode.Unreachable;
   if (err.code === 'RTSP_404') return ExitCode.NotFound;
-  if (err.code === 'RTSP_401' || err.code === 'RTSP_403') return ExitCode.Unauthorized;
+  if (err.code === 'RTSP_401') return ExitCode.Unauthorized;
+  if (err.code === 'RTSP_403') return ExitCode.Refused;
   return ExitCode.Failure;
 }
 
-function fail(err: unknown): void {
+const EXIT_CODES_HELP =
+  '\nExit codes: 0 ok, 1 other failure, 2 bad URL, arguments or file, 3 server unreachable or connection lost,' +
+  '\n4 unknown path, 5 wrong or missing password, 6 refused by the server (403, e.g. path busy).';
+
+function fail(err: unknown, exitCode = exitCodeFor(err)): void {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`rtspkit: ${message.split('\n')[0]}\n`);
-  process.exitCode = exitCodeFor(err);
+  process.exitCode = exitCode;
 }
 
 function secondsArg(value: string): number {
@@ -367,7 +377,124 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
   }
 }
 
-/** Adds `probe` and `play` to the program. */
+// --- publish ---
+
+interface PublishOptions {
+  loop?: boolean;
+  transport?: ClientTransport;
+  timeout?: number;
+  insecure?: boolean;
+}
+
+/**
+ * Streams an MP4 file to `url` in real time: Mp4LoopSource paces the file's RTP packets into a Stream (the
+ * source's only sink type), whose single reader forwards them to the Publisher. The Stream waits for the
+ * first keyframe (the file starts with one) and drops nothing else while the connection keeps up.
+ */
+async function publish(file: string, url: string, opts: PublishOptions): Promise<void> {
+  try {
+    parseRtspUrl(url);
+  } catch (e) {
+    fail(new RtspClientError('BAD_URL', `bad URL ${JSON.stringify(safeUrl(url))}: ${(e as Error).message}`));
+    return;
+  }
+  let source: Mp4LoopSource;
+  try {
+    source = await Mp4LoopSource.open({ file, loop: opts.loop === true });
+  } catch (e) {
+    fail(e, ExitCode.BadInput);
+    return;
+  }
+  let publisher: Publisher;
+  try {
+    publisher = await Publisher.start(url, source.media.describeSdp(safeUrl(url)), {
+      transport: opts.transport ?? 'tcp',
+      timeoutMs: (opts.timeout ?? 10) * 1000,
+      rejectUnauthorized: opts.insecure !== true,
+    });
+  } catch (e) {
+    await source.stop();
+    fail(e);
+    return;
+  }
+  const client = publisher.client;
+  const tty = process.stderr.isTTY;
+  let packets = 0;
+  let bytes = 0;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const state = { finishing: false };
+  const stream = new Stream(source.media.tracks);
+  let statusTimer: NodeJS.Timeout | undefined;
+
+  const finish = async (reason: 'eof' | 'signal' | 'closed' | 'error', err?: unknown): Promise<void> => {
+    if (state.finishing) return;
+    state.finishing = true;
+    clearInterval(statusTimer);
+    if (tty) process.stderr.write('\n');
+    await source.stop();
+    stream.end(reason);
+    if (err !== undefined) fail(err);
+    if (reason === 'closed') {
+      client.close();
+    } else {
+      await Promise.race([publisher.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      client.close();
+    }
+    resolveDone();
+  };
+
+  stream.addReader({
+    transport: 'udp',
+    rtpChannels: [],
+    tracks: source.media.tracks.map((_, i) => i),
+    get backlogBytes() {
+      return client.writableLength;
+    },
+    writeInterleaved: () => undefined,
+    sendRtp: (track, packet) => {
+      if (state.finishing) return;
+      packets++;
+      bytes += packet.length;
+      publisher.sendRtp(track, packet);
+    },
+    sendRtcp: () => undefined,
+    streamEnded: (reason) => {
+      if (reason === 'end of file') void finish('eof');
+      else if (reason.startsWith('file source error')) void finish('error', new Error(reason));
+    },
+  });
+  client.on('error', (e) => void finish('error', e));
+  client.on('close', () => {
+    void finish('closed', new RtspClientError('CLOSED', 'the server closed the connection'));
+  });
+  const onSignal = (): void => {
+    void finish('signal');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const startMs = performance.now();
+  let lastBytes = 0;
+  let lastMs = startMs;
+  if (tty) {
+    statusTimer = setInterval(() => {
+      const now = performance.now();
+      const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastMs);
+      lastBytes = bytes;
+      lastMs = now;
+      process.stderr.write(
+        `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  sent ${packets} packets ` +
+          `(${client.transport ?? '?'}) loops ${source.loops} `,
+      );
+    }, 1000);
+  }
+  source.start(stream);
+  await done;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+}
+
+/** Adds `probe`, `play` and `publish` to the program. */
 export function registerClientCommands(program: Command): void {
   program
     .command('probe')
@@ -381,8 +508,7 @@ export function registerClientCommands(program: Command): void {
     .option('-k, --insecure', 'rtsps: accept any server certificate')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 other failure, 2 bad URL, 3 server unreachable, 4 unknown path, 5 wrong or missing password.' +
-        '\nWith --transport, the transport is also checked with SETUP (then TEARDOWN).',
+      EXIT_CODES_HELP + '\nWith --transport, the transport is also checked with SETUP (then TEARDOWN).',
     )
     .action(async (url: string, opts: ProbeOptions) => {
       await probe(url, opts);
@@ -400,5 +526,24 @@ export function registerClientCommands(program: Command): void {
     .addHelpText('after', '\nExit codes as for probe. The file stays valid when interrupted.')
     .action(async (url: string, opts: PlayOptions) => {
       await play(url, opts);
+    });
+
+  program
+    .command('publish')
+    .description(
+      'stream an MP4 file (H.264/H.265, AAC/Opus) to an RTSP server in real time (ANNOUNCE/RECORD)',
+    )
+    .argument('<file>', 'MP4 file')
+    .argument('<url>', 'rtsp:// or rtsps:// URL to publish to, with user:password@ when needed')
+    .option('--loop', 'play the file again and again (default: stop at its end)')
+    .addOption(transportOption().default('tcp'))
+    .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
+    .option('-k, --insecure', 'rtsps: accept any server certificate')
+    .addHelpText(
+      'after',
+      `${EXIT_CODES_HELP}\nAt the end of the file (without --loop) or on Ctrl-C: TEARDOWN, exit 0.`,
+    )
+    .action(async (file: string, url: string, opts: PublishOptions) => {
+      await publish(file, url, opts);
     });
 }

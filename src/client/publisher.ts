@@ -77,8 +77,21 @@ export class Publisher {
     return this.#tracks.map((t) => t.track);
   }
 
-  /** Sends a ready RTP packet on track `index`; false when it could not be queued (closed). */
+  /**
+   * Sends a ready RTP packet on track `index`; false when it could not be queued (closed). Its SSRC and
+   * timestamp feed this track's sender reports (the timestamp taken as sampled now: real-time senders).
+   */
   sendRtp(index: number, packet: Buffer): boolean {
+    const t = this.#tracks[index];
+    if (t !== undefined && packet.length >= 12) {
+      const ssrc = packet.readUInt32BE(8);
+      if (ssrc !== t.ssrc) {
+        t.ssrc = ssrc;
+        t.stats = new RtpSenderStats();
+      }
+      const headerBytes = 12 + (packet[0]! & 0x0f) * 4;
+      t.stats.onPacketSent(Math.max(0, packet.length - headerBytes), packet.readUInt32BE(4), Date.now());
+    }
     return this.client.sendRtp(index, packet);
   }
 
