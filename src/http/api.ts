@@ -60,7 +60,11 @@ const PATH_NAME = /^[\w.~-]+(\/[\w.~-]+)*$/;
 
 const addPathBody = z
   .object({
-    name: z.string().max(200).regex(PATH_NAME, 'expected a path like "cam1" or "site/cam1"'),
+    name: z
+      .string()
+      .max(200)
+      .regex(PATH_NAME, 'expected a path like "cam1" or "site/cam1"')
+      .refine((n) => !n.split('/').some((seg) => /^\.+$/.test(seg)), 'a path segment cannot be only dots'),
     /** An MP4 file on the server's disk (relative to its working directory). */
     source: z.string().min(1).max(4096),
     loop: z.boolean().default(true),
