@@ -29,7 +29,7 @@ async function remux(file: string, out: string): Promise<number[]> {
         return {
           codec: 'aac',
           aac: {
-            objectType: a.objectType,
+            objectType: a.audioObjectType,
             sampleRate: a.sampleRate,
             channelConfiguration: a.channelConfiguration,
           },
