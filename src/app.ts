@@ -1,6 +1,8 @@
 /** Wires configuration, logging and the RTSP server together. */
 import type { Config } from './config/config.js';
 import { splitHostPort } from './config/config.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
 import { Mp4LoopSource } from './sources/mp4-loop.js';
@@ -16,8 +18,15 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The package's root folder, from src/ (tsx) or dist/src/ (compiled) alike. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** The demo clip shipped in the package (made by scripts/make-demo.sh). */
-export const DEMO_CLIP = fileURLToPath(new URL('../../media/demo.mp4', import.meta.url));
+export const DEMO_CLIP = join(packageRoot(), 'media', 'demo.mp4');
 
 export interface AppOptions {
   /** TLS material made elsewhere (`--tls-self-signed`); else tlsCert/tlsKey of the config. */

@@ -62,7 +62,12 @@ export const configSchema = z
     /** Paths fed by the server itself, by name (publishers need no entry). */
     paths: z
       .record(
-        z.string().regex(/^[\w.~-]+(\/[\w.~-]+)*$/, 'expected a path like "cam1" or "site/cam1"'),
+        z
+          .string()
+          .regex(
+            /^(?!\.\.?(\/|$))[\w.~-]+(\/(?!\.\.?(\/|$))[\w.~-]+)*$/,
+            'expected a path like "cam1" or "site/cam1"',
+          ),
         pathSchema,
       )
       .default({}),
