@@ -1,0 +1,478 @@
+/**
+ * Who may do what: the server asks the Authorizer once per request, before acting on it.
+ *
+ * Decision order for a request without credentials: the anonymous user (when configured, its IP list
+ * allows the client and its rights cover the action and path) is let in; otherwise 401 with challenges
+ * (Digest SHA-256, Digest MD5 last for ffmpeg, Basic unless disabled; see src/auth/server.ts). The
+ * external hook is not asked about anonymous access.
+ *
+ * With credentials: a user from the config is checked locally (password, then IP list and rights: 403 when
+ * the password is right but the IP or the right is not); a name not in the config goes to the external
+ * hook when there is one (2xx allows, anything else, a timeout or an error denies with 401), else 401.
+ * Unknown users and wrong passwords both get 401, so names cannot be probed.
+ *
+ * Digest with the hook: the hook gets no password and answers 2xx with JSON `{"ha1": "<hex>",
+ * "algorithm": "MD5" | "SHA-256"}` (HA1 = H(user:realm:password)); the server checks the response locally.
+ *
+ * Cost per request: Digest is a few hashes and an HMAC. Basic against a scrypt hash runs scrypt off the
+ * event loop once per (user, password, stored form) and caches the outcome (keyed by a SHA-256 of those,
+ * bounded); clear passwords from the config are turned into HA1s at construction and not kept.
+ * Passwords are never logged.
+ */
+import { BlockList, isIP } from 'node:net';
+import { createHash, randomBytes, scrypt } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import type { Logger } from '../base/logger.js';
+import { nullLogger } from '../base/logger.js';
+import { isParseError } from '../base/errors.js';
+import type { AuthCredentials } from '../rtsp/auth-header.js';
+import { parseAuthorization, serializeWwwAuthenticate } from '../rtsp/auth-header.js';
+import type { PathMatcher } from '../auth/access.js';
+import { compilePathPattern } from '../auth/access.js';
+import type { DigestFamily, StoredPassword } from '../auth/password.js';
+import {
+  digestFamily,
+  isImplicitClear,
+  parseStoredPassword,
+  passwordMethods,
+  scryptMatches,
+  SCRYPT_PARAMS,
+  storedHa1,
+  verifyPassword,
+  withoutClear,
+} from '../auth/password.js';
+import type { DigestAuthorization } from '../auth/server.js';
+import {
+  checkNonce,
+  createNonce,
+  digestUserhash,
+  NONCE_RANDOM_BYTES,
+  parseBasicAuthorization,
+  parseDigestAuthorization,
+  serverChallenges,
+  verifyDigest,
+} from '../auth/server.js';
+
+export type Action = 'read' | 'publish' | 'api';
+
+export interface Permission {
+  action: Action;
+  /** Path pattern (see src/auth/access.ts): `cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`; absent: every path. */
+  path?: string;
+}
+
+export interface AuthUser {
+  name: string;
+  /** A stored form (src/auth/password.ts: scrypt:, sha256:, digest-md5:, digest-sha256:, digest:, plain:). */
+  password: string;
+  permissions: Permission[];
+  /** Addresses or CIDR blocks (`10.0.0.0/8`, `::1`) the user may connect from; absent: anywhere. */
+  ips?: string[];
+}
+
+export interface AuthConfig {
+  users: AuthUser[];
+  /** Offer and accept Basic (the password crosses the network in clear unless over TLS). */
+  basic: boolean;
+  realm: string;
+  anonymous?: { permissions: Permission[]; ips?: string[] };
+  externalHook?: { url: string; timeoutMs?: number };
+}
+
+export interface AuthRequest {
+  method: string;
+  uri: string;
+  headers: { get(name: string): string | undefined };
+}
+
+export interface AuthContext {
+  ip: string;
+  action: Action;
+  /** The stream path, e.g. `cam1` or `site/cam2` (leading and trailing slashes ignored). */
+  path: string;
+  /** The query string of the request URL, without `?`, for the hook. */
+  query: string;
+}
+
+export interface AuthDenial {
+  statusCode: 401 | 403;
+  headers: [string, string][];
+}
+
+export interface AuthorizerOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Nonce HMAC key (16 bytes or more); random per process by default, so nonces die with a restart. */
+  secret?: Buffer;
+  /** How long a nonce is good for; then a right answer gets 401 stale=true. Default 10 minutes. */
+  nonceLifetimeMs?: number;
+  /** Random bytes for nonces (tests inject a fixed source). */
+  random?: (size: number) => Buffer;
+  /** Entries in the Basic password cache. Default 1024. */
+  cacheSize?: number;
+}
+
+export const DEFAULT_NONCE_LIFETIME_MS = 10 * 60_000;
+export const DEFAULT_HOOK_TIMEOUT_MS = 3000;
+const HOOK_BODY_LIMIT_BYTES = 16 * 1024;
+
+interface CompiledRights {
+  rights: { action: Action; match: PathMatcher }[];
+  ips: BlockList | undefined;
+}
+
+interface LocalUser extends CompiledRights {
+  name: string;
+  stored: StoredPassword;
+  /** Cache key part: the stored form as configured (a config change invalidates cached outcomes). */
+  storedSpec: string;
+}
+
+type Checked = { ok: true; user: string; local?: LocalUser } | { ok: false; denial: AuthDenial };
+
+function addressBlocks(list: string[] | undefined): BlockList | undefined {
+  if (list === undefined) return undefined;
+  const blocks = new BlockList();
+  for (const entry of list) {
+    const [addr = '', prefix] = entry.trim().split('/');
+    const family = isIP(addr);
+    if (family === 0) throw new RangeError(`invalid IP allow-list entry ${JSON.stringify(entry)}`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    const max = family === 4 ? 32 : 128;
+    const bits = prefix === undefined ? max : Number(prefix);
+    if (!Number.isInteger(bits) || bits < 0 || bits > max || (prefix !== undefined && !/^\d+$/.test(prefix)))
+      throw new RangeError(`invalid prefix length in ${JSON.stringify(entry)}`);
+    blocks.addSubnet(addr, bits, type);
+  }
+  return blocks;
+}
+
+function compileRights(permissions: Permission[], ips: string[] | undefined): CompiledRights {
+  return {
+    rights: permissions.map((p) => ({
+      action: p.action,
+      match: p.path === undefined ? () => true : compilePathPattern(p.path),
+    })),
+    ips: addressBlocks(ips),
+  };
+}
+
+function ipAllowed(rights: CompiledRights, ip: string): boolean {
+  if (rights.ips === undefined) return true;
+  const family = isIP(ip);
+  if (family === 0) return false;
+  return rights.ips.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function mayDo(rights: CompiledRights, ctx: AuthContext): boolean {
+  return rights.rights.some((r) => r.action === ctx.action && r.match(ctx.path));
+}
+
+const scryptAsync = (password: string, salt: Buffer, keylen: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, SCRYPT_PARAMS, (err, key) => {
+      if (err) reject(err);
+      else resolve(key);
+    });
+  });
+
+/**
+ * A user with every right on every path, from `--user NAME:PASSWORD` (the password may hold colons; it
+ * is kept as `plain:` and turned into HA1s by the Authorizer).
+ */
+export function userFromCli(spec: string): AuthUser {
+  const colon = spec.indexOf(':');
+  if (colon <= 0) throw new RangeError('--user wants NAME:PASSWORD');
+  return {
+    name: spec.slice(0, colon),
+    password: `plain:${spec.slice(colon + 1)}`,
+    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }],
+  };
+}
+
+export class Authorizer {
+  /** Requests denied for wrong, unknown or malformed credentials, a forbidden IP or a missing right. */
+  authFailures = 0;
+  /** Password hashes actually computed for Basic (cache misses), for metrics and tests. */
+  passwordChecks = 0;
+
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly secret: Buffer;
+  private readonly nonceLifetimeMs: number;
+  private readonly random: (size: number) => Buffer;
+  private readonly cacheSize: number;
+  private readonly users = new Map<string, LocalUser>();
+  /** H(user:realm) → user, for RFC 7616 userhash, per hash family. */
+  private readonly userhashes = new Map<string, LocalUser>();
+  private readonly anonymous: CompiledRights | undefined;
+  /** Outcomes of Basic password checks by SHA-256(user, stored form, password); in flight too. */
+  private readonly basicCache = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly config: AuthConfig,
+    opts: AuthorizerOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? nullLogger;
+    this.secret = opts.secret ?? randomBytes(32);
+    if (this.secret.length < 16) throw new RangeError('the auth secret needs 16 bytes or more');
+    this.nonceLifetimeMs = opts.nonceLifetimeMs ?? DEFAULT_NONCE_LIFETIME_MS;
+    this.random = opts.random ?? randomBytes;
+    this.cacheSize = opts.cacheSize ?? 1024;
+    for (const u of config.users) {
+      if (this.users.has(u.name)) throw new RangeError(`user ${JSON.stringify(u.name)} is configured twice`);
+      if (isImplicitClear(u.password))
+        this.log.warn(
+          { user: u.name },
+          'password stored in clear; store a hashed form (see src/auth/password.ts)',
+        );
+      const stored = withoutClear(parseStoredPassword(u.password), u.name, config.realm);
+      const local: LocalUser = {
+        name: u.name,
+        stored,
+        storedSpec: u.password,
+        ...compileRights(u.permissions, u.ips),
+      };
+      this.users.set(u.name, local);
+      for (const family of ['MD5', 'SHA-256'] as const)
+        this.userhashes.set(digestUserhash(family, u.name, config.realm), local);
+      const methods = passwordMethods(stored);
+      if (methods.digest.length === 0 && !config.basic)
+        this.log.warn(
+          { user: u.name },
+          'password form allows only Basic, which is off: the user cannot log in',
+        );
+      else if (!methods.digest.includes('MD5'))
+        this.log.info({ user: u.name }, 'no MD5 HA1 for this user: ffmpeg (Digest MD5 only) needs Basic');
+    }
+    this.anonymous =
+      config.anonymous === undefined
+        ? undefined
+        : compileRights(config.anonymous.permissions, config.anonymous.ips);
+  }
+
+  /** undefined: allowed. Otherwise the reply to send (401 with challenges, or 403). */
+  async check(req: AuthRequest, ctx: AuthContext): Promise<AuthDenial | undefined> {
+    const header = req.headers.get('authorization')?.trim();
+    if (header === undefined || header === '') {
+      if (this.anonymous !== undefined && ipAllowed(this.anonymous, ctx.ip) && mayDo(this.anonymous, ctx))
+        return undefined;
+      return this.challenge(false);
+    }
+    let creds: AuthCredentials;
+    try {
+      creds = parseAuthorization(header);
+    } catch (e) {
+      return this.fail(e, ctx, 'malformed Authorization');
+    }
+    const scheme = creds.scheme.toLowerCase();
+    let checked: Checked;
+    try {
+      if (scheme === 'digest') checked = await this.checkDigest(req, ctx, parseDigestAuthorization(creds));
+      else if (scheme === 'basic' && this.config.basic)
+        checked = await this.checkBasic(ctx, parseBasicAuthorization(creds));
+      else return this.fail(undefined, ctx, `${creds.scheme} credentials not accepted`);
+    } catch (e) {
+      return this.fail(e, ctx, 'malformed credentials');
+    }
+    if (!checked.ok) return checked.denial;
+    const local = checked.local;
+    if (local !== undefined) {
+      if (!ipAllowed(local, ctx.ip)) return this.forbid(ctx, local.name, 'IP not allowed');
+      if (!mayDo(local, ctx)) return this.forbid(ctx, local.name, 'no right');
+    }
+    return undefined;
+  }
+
+  /** The 401 for a request without (acceptable) credentials, with a fresh nonce. */
+  challenge(stale: boolean): AuthDenial {
+    const nonce = createNonce(this.secret, this.clock.wallMs(), this.random(NONCE_RANDOM_BYTES));
+    const headers = serverChallenges({
+      realm: this.config.realm,
+      nonce,
+      stale,
+      basic: this.config.basic,
+    }).map((c): [string, string] => ['WWW-Authenticate', serializeWwwAuthenticate(c)]);
+    return { statusCode: 401, headers };
+  }
+
+  private fail(err: unknown, ctx: AuthContext, why: string, user?: string): AuthDenial {
+    if (err !== undefined && !isParseError(err))
+      throw err instanceof Error ? err : new Error('non-Error thrown', { cause: err });
+    this.authFailures++;
+    this.log.info({ ip: ctx.ip, action: ctx.action, path: ctx.path, user, why }, 'authentication failed');
+    return this.challenge(false);
+  }
+
+  private forbid(ctx: AuthContext, user: string, why: string): AuthDenial {
+    this.authFailures++;
+    this.log.info({ ip: ctx.ip, action: ctx.action, path: ctx.path, user, why }, 'not authorized');
+    return { statusCode: 403, headers: [] };
+  }
+
+  private async checkBasic(ctx: AuthContext, c: { username: string; password: string }): Promise<Checked> {
+    const local = this.users.get(c.username);
+    if (local !== undefined) {
+      if (await this.basicPasswordOk(local, c.password)) return { ok: true, user: local.name, local };
+      return { ok: false, denial: this.fail(undefined, ctx, 'wrong password', c.username) };
+    }
+    if (this.config.externalHook !== undefined) {
+      const res = await this.askHook(ctx, { user: c.username, password: c.password });
+      if (res !== undefined) return { ok: true, user: c.username };
+      return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', c.username) };
+    }
+    return { ok: false, denial: this.fail(undefined, ctx, 'unknown user', c.username) };
+  }
+
+  private basicPasswordOk(user: LocalUser, password: string): Promise<boolean> {
+    const key = createHash('sha256')
+      .update(user.name)
+      .update('\0')
+      .update(user.storedSpec)
+      .update('\0')
+      .update(password)
+      .digest('base64');
+    const hit = this.basicCache.get(key);
+    if (hit !== undefined) {
+      // Refresh its place: the map's order is least recently used first.
+      this.basicCache.delete(key);
+      this.basicCache.set(key, hit);
+      return hit;
+    }
+    const stored = user.stored;
+    this.passwordChecks++;
+    const outcome =
+      stored.kind === 'scrypt'
+        ? scryptAsync(password, stored.salt, stored.hash.length).then((k) => scryptMatches(stored, k))
+        : Promise.resolve(
+            verifyPassword(stored, password, { username: user.name, realm: this.config.realm }),
+          );
+    const guarded = outcome.catch((e: unknown) => {
+      this.basicCache.delete(key);
+      this.log.error({ user: user.name, err: e }, 'password check failed');
+      return false;
+    });
+    this.basicCache.set(key, guarded);
+    while (this.basicCache.size > this.cacheSize) {
+      const oldest = this.basicCache.keys().next().value;
+      if (oldest === undefined) break;
+      this.basicCache.delete(oldest);
+    }
+    return guarded;
+  }
+
+  private async checkDigest(req: AuthRequest, ctx: AuthContext, d: DigestAuthorization): Promise<Checked> {
+    const nonce = checkNonce(this.secret, d.nonce, this.clock.wallMs(), this.nonceLifetimeMs);
+    if (nonce === 'invalid')
+      return { ok: false, denial: this.fail(undefined, ctx, 'unknown nonce', d.username) };
+    if (d.realm !== this.config.realm)
+      return { ok: false, denial: this.fail(undefined, ctx, 'wrong realm', d.username) };
+    const family = digestFamily(d.algorithm);
+    const local = d.userhash ? this.userhashes.get(d.username.toLowerCase()) : this.users.get(d.username);
+    const name = local?.name ?? d.username;
+    let ha1: string | undefined;
+    if (local !== undefined) {
+      ha1 = storedHa1(local.stored, family, local.name, this.config.realm);
+      if (ha1 === undefined)
+        return { ok: false, denial: this.fail(undefined, ctx, `no ${family} HA1 stored for Digest`, name) };
+    } else if (this.config.externalHook !== undefined && !d.userhash) {
+      ha1 = await this.hookHa1(ctx, d.username, family);
+      if (ha1 === undefined)
+        return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', name) };
+    } else {
+      return { ok: false, denial: this.fail(undefined, ctx, 'unknown user', name) };
+    }
+    // With userhash, the response is computed over the hashed name as sent (RFC 7616 §3.4.4 keeps HA1 over
+    // the real name, which storedHa1 gives).
+    const verdict = verifyDigest({
+      method: req.method,
+      requestUri: req.uri,
+      realm: this.config.realm,
+      authorization: d,
+      secret: { ha1 },
+      nonce,
+    });
+    if (verdict === 'stale') {
+      this.log.debug({ ip: ctx.ip, user: name }, 'nonce expired: 401 stale=true');
+      return { ok: false, denial: this.challenge(true) };
+    }
+    if (verdict !== 'ok') return { ok: false, denial: this.fail(undefined, ctx, verdict, name) };
+    return local === undefined ? { ok: true, user: name } : { ok: true, user: name, local };
+  }
+
+  private async hookHa1(ctx: AuthContext, user: string, family: DigestFamily): Promise<string | undefined> {
+    const body = await this.askHook(ctx, { user, realm: this.config.realm, algorithm: family });
+    if (body === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      this.log.warn({ user }, 'auth hook allowed Digest without JSON {ha1, algorithm}: denied');
+      return undefined;
+    }
+    const { ha1, algorithm } = (parsed ?? {}) as { ha1?: unknown; algorithm?: unknown };
+    const len = family === 'MD5' ? 32 : 64;
+    const algo = typeof algorithm === 'string' ? algorithm.toUpperCase() : 'MD5';
+    if (typeof ha1 !== 'string' || !new RegExp(`^[0-9a-fA-F]{${len}}$`).test(ha1) || algo !== family) {
+      this.log.warn({ user, family }, `auth hook answer lacks a ${family} HA1: denied`);
+      return undefined;
+    }
+    return ha1.toLowerCase();
+  }
+
+  /** POSTs to the hook; the response body (possibly empty) on 2xx, undefined on anything else. */
+  private async askHook(ctx: AuthContext, who: Record<string, string>): Promise<string | undefined> {
+    const hook = this.config.externalHook!;
+    const timeoutMs = hook.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    const payload = JSON.stringify({
+      ...who,
+      ip: ctx.ip,
+      action: ctx.action,
+      path: ctx.path,
+      query: ctx.query,
+    });
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: payload,
+        signal,
+        redirect: 'error',
+      });
+      const text = await readLimited(res, HOOK_BODY_LIMIT_BYTES);
+      if (res.status < 200 || res.status > 299) {
+        this.log.debug({ user: who.user, status: res.status }, 'auth hook denied');
+        return undefined;
+      }
+      return text;
+    } catch (e) {
+      this.log.warn(
+        { user: who.user, url: hook.url, err: signal.aborted ? `timeout after ${timeoutMs} ms` : String(e) },
+        'auth hook failed: denied',
+      );
+      return undefined;
+    }
+  }
+}
+
+/** The body as text, reading at most `limit` bytes (the rest is cancelled). */
+async function readLimited(res: Response, limit: number): Promise<string> {
+  if (res.body === null) return '';
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size >= limit) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
