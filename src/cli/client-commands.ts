@@ -25,6 +25,8 @@ import { Mp4LoopSource } from '../sources/mp4-loop.js';
 import { RtspClientError } from '../client/errors.js';
 import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
+import { ParseError } from '../base/errors.js';
+import { TsMuxer, type TsTrack } from '../container/mpegts/index.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -156,6 +158,9 @@ const OUTPUT_KINDS: Readonly<Record<string, OutputKind>> = {
   '.aac': 'aac',
 };
 
+/** Containers that take every track: MPEG-TS. */
+const CONTAINER_EXTENSIONS = ['.ts'];
+
 const ENCODING_OF: Readonly<Record<OutputKind, string>> = {
   h264: 'H264',
   h265: 'H265',
@@ -243,6 +248,91 @@ export class ElementaryStreamWriter {
   }
 }
 
+/** The codec of a track as the MPEG-TS writer knows it, or undefined when it cannot be written there. */
+export function tsTrackFor(track: ClientTrack): TsTrack | undefined {
+  try {
+    switch (track.encodingName.toUpperCase()) {
+      case 'H264': {
+        const f = parseH264Fmtp(track.fmtp);
+        return { codec: 'h264', parameterSets: [...f.sps, ...f.pps] };
+      }
+      case 'H265': {
+        const f = parseH265Fmtp(track.fmtp);
+        return { codec: 'h265', parameterSets: [...f.vps, ...f.sps, ...f.pps] };
+      }
+      case 'MPEG4-GENERIC': {
+        const cfg = parseAacFmtp(track.fmtp).audioConfig;
+        if (cfg === undefined || cfg.objectType < 1 || cfg.objectType > 4) return undefined;
+        return {
+          codec: 'aac',
+          aac: {
+            objectType: cfg.objectType,
+            sampleRate: cfg.sampleRate,
+            channelConfiguration: cfg.channelConfiguration,
+          },
+        };
+      }
+      case 'OPUS': {
+        const stereo = track.fmtp['sprop-stereo'] ?? track.fmtp.stereo;
+        return { codec: 'opus', channels: stereo === '0' ? 1 : 2 };
+      }
+      default:
+        return undefined;
+    }
+  } catch (e) {
+    if (e instanceof ParseError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Writes the access units of several tracks into one MPEG-TS file. Tracks are put on one timeline by
+ * the arrival of their first access unit: each track's pts counts from its first unit, shifted by the
+ * time that unit arrived after the first unit of any track. (Our server and most cameras start every
+ * track together, from the same cached keyframe or the same instant, so this keeps them within a few
+ * tens of ms; RTCP sender reports would make it exact.) Every write is a whole number of 188-byte
+ * packets, so a file cut at any moment stays readable.
+ */
+export class TsRecorder {
+  readonly #mux: TsMuxer;
+  readonly #indexOf = new Map<number, number>();
+  readonly #anchors = new Map<number, { pts: number; offsetTicks: number }>();
+  #firstArrivalMs: number | undefined;
+  bytesWritten = 0;
+  unitsWritten = 0;
+
+  constructor(
+    readonly tracks: readonly ClientTrack[],
+    configs: readonly TsTrack[],
+    private readonly write: (b: Buffer) => void,
+  ) {
+    this.#mux = new TsMuxer(configs);
+    tracks.forEach((t, i) => this.#indexOf.set(t.index, i));
+  }
+
+  push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
+    const i = this.#indexOf.get(track.index);
+    if (i === undefined) return;
+    this.#firstArrivalMs ??= arrivalMs;
+    let anchor = this.#anchors.get(i);
+    if (anchor === undefined) {
+      anchor = {
+        pts: au.pts,
+        offsetTicks: Math.round(((arrivalMs - this.#firstArrivalMs) * au.clockRate) / 1000),
+      };
+      this.#anchors.set(i, anchor);
+    }
+    const shift = anchor.offsetTicks - anchor.pts;
+    const mapped: AccessUnit = { ...au, pts: au.pts + shift };
+    if (au.dts !== undefined) mapped.dts = au.dts + shift;
+    const bytes = this.#mux.writeAccessUnit(i, mapped);
+    if (bytes.length === 0) return;
+    this.write(bytes);
+    this.bytesWritten += bytes.length;
+    this.unitsWritten++;
+  }
+}
+
 interface PlayOptions {
   output: string;
   duration?: number;
@@ -261,11 +351,12 @@ function formatClock(ms: number): string {
 async function play(url: string, opts: PlayOptions): Promise<void> {
   const ext = extname(opts.output).toLowerCase();
   const kind = OUTPUT_KINDS[ext];
-  if (kind === undefined) {
+  const container = CONTAINER_EXTENSIONS.includes(ext);
+  if (kind === undefined && !container) {
     fail(
       new RtspClientError(
         'BAD_URL',
-        `cannot write ${ext || 'files without extension'}: supported outputs are ${Object.keys(OUTPUT_KINDS).join(', ')}`,
+        `cannot write ${ext || 'files without extension'}: supported outputs are ${[...CONTAINER_EXTENSIONS, ...Object.keys(OUTPUT_KINDS)].join(', ')}`,
       ),
     );
     return;
@@ -314,18 +405,52 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
       if (!(e instanceof RtspClientError) || !e.code.startsWith('RTSP_')) throw e;
     }
     const d = await client.describe();
-    const track = d.tracks.find((t) => t.encodingName.toUpperCase() === ENCODING_OF[kind]);
-    if (track === undefined) {
-      const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
-      throw new RtspClientError('NO_TRACK', `no ${kind} track to write to ${ext} (the stream has: ${have})`);
+    let writer: { bytesWritten: number; unitsWritten: number };
+    let chosen: ClientTrack[];
+    let onUnit: (t: ClientTrack, au: AccessUnit) => void;
+    if (kind === undefined) {
+      const configs = new Map<ClientTrack, TsTrack>();
+      for (const t of d.tracks) {
+        const c = tsTrackFor(t);
+        if (c !== undefined) configs.set(t, c);
+      }
+      chosen = [...configs.keys()];
+      if (chosen.length === 0) {
+        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
+        throw new RtspClientError(
+          'NO_TRACK',
+          `no track MPEG-TS can carry (h264, hevc, aac, opus; the stream has: ${have})`,
+        );
+      }
+      fd = openSync(opts.output, 'w');
+      const out = fd;
+      const rec = new TsRecorder(chosen, [...configs.values()], (b) => {
+        writeSync(out, b);
+      });
+      writer = rec;
+      onUnit = (t, au) => rec.push(t, au, performance.now());
+    } else {
+      const track = d.tracks.find((t) => t.encodingName.toUpperCase() === ENCODING_OF[kind]);
+      if (track === undefined) {
+        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
+        throw new RtspClientError(
+          'NO_TRACK',
+          `no ${kind} track to write to ${ext} (the stream has: ${have})`,
+        );
+      }
+      chosen = [track];
+      fd = openSync(opts.output, 'w');
+      const out = fd;
+      const es = new ElementaryStreamWriter(kind, track, (b) => {
+        writeSync(out, b);
+      });
+      writer = es;
+      onUnit = (t, au) => {
+        if (t.index === track.index) es.push(au);
+      };
     }
-    fd = openSync(opts.output, 'w');
-    const out = fd;
-    const writer = new ElementaryStreamWriter(kind, track, (b) => {
-      writeSync(out, b);
-    });
     client.on('accessUnit', (t, au) => {
-      if (t.index === track.index && !stopping) writer.push(au);
+      if (!stopping) onUnit(t, au);
     });
     client.on('transportFallback', (reason) => {
       process.stderr.write(`rtspkit: ${reason}\n`);
@@ -337,7 +462,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     client.on('close', () => {
       void stop('closed');
     });
-    await client.setup({ transport: opts.transport ?? 'udp', tracks: [track.index] });
+    await client.setup({ transport: opts.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
     await client.play();
     const startMs = performance.now();
     let lastBytes = 0;
@@ -345,13 +470,14 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     if (tty) {
       statusTimer = setInterval(() => {
         const now = performance.now();
-        const s = client.stats()[0];
-        const bytes = s?.bytesReceived ?? 0;
+        const all = client.stats();
+        const bytes = all.reduce((n, x) => n + x.bytesReceived, 0);
+        const lost = all.reduce((n, x) => n + x.packetsLost, 0);
         const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastMs);
         lastBytes = bytes;
         lastMs = now;
         process.stderr.write(
-          `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  lost ${s?.packetsLost ?? 0}  ` +
+          `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  lost ${lost}  ` +
             `written ${(writer.bytesWritten / 1e6).toFixed(1)} MB (${writer.unitsWritten} units) `,
         );
       }, 1000);
@@ -516,7 +642,9 @@ export function registerClientCommands(program: Command): void {
 
   program
     .command('play')
-    .description('record a stream to a file (elementary stream: .h264/.264, .h265/.265/.hevc, .aac)')
+    .description(
+      'record a stream to a file: .ts (MPEG-TS, every H.264/H.265/AAC/Opus track) or one elementary stream (.h264/.264, .h265/.265/.hevc, .aac)',
+    )
     .argument('<url>', 'rtsp:// or rtsps:// URL')
     .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')
     .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C or the end)', secondsArg)
