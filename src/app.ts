@@ -6,6 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
 import { Mp4LoopSource } from './sources/mp4-loop.js';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from './base/logger.js';
+import { Authorizer, type AuthConfig } from './server/auth.js';
+import { normalizeAddress } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
@@ -33,6 +37,42 @@ export interface AppOptions {
   tls?: TlsMaterial;
 }
 
+/** Auth is on when the config names users, anonymous rights or a hook. */
+function createAuthorizer(config: Config, logger: Logger): Authorizer | undefined {
+  const a = config.auth;
+  if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
+  const authConfig: AuthConfig = {
+    users: a.users.map((u) => ({
+      name: u.name,
+      password: u.password,
+      permissions: u.permissions.map((p) =>
+        p.path !== undefined ? { action: p.action, path: p.path } : { action: p.action },
+      ),
+      ...(u.ips !== undefined ? { ips: u.ips } : {}),
+    })),
+    basic: a.basic,
+    realm: a.realm,
+  };
+  if (a.anonymous !== undefined)
+    authConfig.anonymous = {
+      permissions: a.anonymous.permissions.map((p) =>
+        p.path !== undefined ? { action: p.action, path: p.path } : { action: p.action },
+      ),
+      ...(a.anonymous.ips !== undefined ? { ips: a.anonymous.ips } : {}),
+    };
+  if (a.hook !== undefined)
+    authConfig.externalHook = {
+      url: a.hook.url,
+      ...(a.hook.timeoutMs !== undefined ? { timeoutMs: a.hook.timeoutMs } : {}),
+    };
+  return new Authorizer(authConfig, { logger });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel);
   const { host, port } = splitHostPort(config.rtspAddress);
@@ -43,6 +83,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ? loadTlsFiles(config.tlsCert, config.tlsKey)
       : undefined);
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
+  const authorizer = createAuthorizer(config, logger);
   const server = new RtspServer({
     host,
     port,
@@ -61,6 +102,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     idleTimeoutMs: config.idleTimeout * 1000,
     logger,
     ...(tls !== undefined ? { tls } : {}),
+    ...(authorizer !== undefined ? { authorizer } : {}),
   });
   await server.listen();
   const sources: Mp4LoopSource[] = [];
@@ -87,7 +129,26 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let api: ApiServer | undefined;
   if (config.api) {
     const address = splitHostPort(config.apiAddress);
-    api = new ApiServer({ server, host: address.host, port: address.port, logger });
+    api = new ApiServer({
+      server,
+      host: address.host,
+      port: address.port,
+      logger,
+      ...(authorizer !== undefined
+        ? {
+            authorize: async (req: IncomingMessage) =>
+              (await authorizer.check(
+                {
+                  method: req.method ?? 'GET',
+                  uri: req.url ?? '/',
+                  headers: { get: (name: string) => headerValue(req, name) },
+                },
+                { ip: normalizeAddress(req.socket.remoteAddress ?? ''), action: 'api', path: '', query: '' },
+              )) === undefined,
+            authFailures: () => authorizer.authFailures,
+          }
+        : {}),
+    });
     try {
       await api.listen();
     } catch (err) {

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, defaultConfig, loadConfigFile, splitHostPort, type Config } from '../config/config.js';
 import { startApp, type AppOptions } from '../app.js';
 import { selfSignedCertificate } from '../config/tls.js';
+import { userFromCli } from '../server/auth.js';
 import { registerClientCommands } from './client-commands.js';
 
 function portArg(value: string): number {
@@ -28,6 +29,7 @@ interface ServeOptions {
   demo?: boolean;
   api?: boolean;
   apiPort?: number;
+  user?: string[];
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -48,6 +50,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsCert !== undefined) config = { ...config, tlsCert: opts.tlsCert };
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
   if (opts.demo === true) config = { ...config, demo: true };
+  if (opts.user !== undefined && opts.user.length > 0)
+    config = {
+      ...config,
+      auth: { ...config.auth, users: [...config.auth.users, ...opts.user.map(userFromCli)] },
+    };
   if (opts.api === true) config = { ...config, api: true };
   if (opts.apiPort !== undefined) {
     const cur = splitHostPort(config.apiAddress);
@@ -84,6 +91,11 @@ program
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
   .option('--tls-cert <file>', 'PEM certificate for RTSPS')
   .option('--tls-key <file>', 'PEM private key for RTSPS')
+  .option(
+    '--user <name:password>',
+    'add a user with every right and turn authentication on (repeatable)',
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+  )
   .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
   .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
   .option('--api', 'serve the HTTP API, /metrics and the web page on 127.0.0.1:9997 (config apiAddress)')

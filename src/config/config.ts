@@ -10,6 +10,46 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected "host:port" or ":port"');
 
+const permissionSchema = z
+  .object({
+    action: z.enum(['read', 'publish', 'api']),
+    /** Path pattern: `cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`; absent: every path. */
+    path: z.string().min(1).optional(),
+  })
+  .strict();
+
+const authSchema = z
+  .object({
+    /** Offer and accept Basic (the password crosses the network in clear unless over TLS). */
+    basic: z.boolean().default(true),
+    realm: z.string().min(1).default('rtspkit'),
+    users: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            /** A stored form: scrypt:, sha256:, digest-md5:, digest-sha256:, digest:, or plain: (trials). */
+            password: z.string().min(1),
+            permissions: z.array(permissionSchema).default([{ action: 'read' }, { action: 'publish' }]),
+            /** Addresses or CIDR blocks the user may connect from. */
+            ips: z.array(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Rights of requests without credentials. */
+    anonymous: z
+      .object({ permissions: z.array(permissionSchema), ips: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
+    /** An HTTP endpoint asked to allow (2xx) or deny; for Digest it answers the user's HA1. */
+    hook: z
+      .object({ url: z.url(), timeoutMs: z.number().int().min(100).max(30000).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const pathSchema = z
   .object({
     /** An MP4 file played in a loop as this path's live stream (a "camera from a file"). */
@@ -71,6 +111,8 @@ export const configSchema = z
         pathSchema,
       )
       .default({}),
+    /** Authentication; without users, anonymous rights or a hook, everyone may read and publish. */
+    auth: authSchema.default({ basic: true, realm: 'rtspkit', users: [] }),
     /** Serve the built-in demo clip at /demo (what `npm start` does). */
     demo: z.boolean().default(false),
     /** The HTTP API, /metrics and the web page (src/http). Open to whoever can reach it until auth covers it. */

@@ -9,11 +9,8 @@
  * second. `undefined` until two samples of the same stream exist (a path that was re-published gets
  * a new Stream and starts again).
  *
- * Bytes out: a running total of `bytesSent` of sessions that have ended, read from the session
- * object itself once it is no longer in `server.sessions` (its counters stop when it ends, so the
- * value is final). A session that starts and ends between two samples is not seen, and its bytes
- * are not counted: with a 1 s sample that is only sessions shorter than a second. An `onSessionEnded`
- * hook in the server would make the total exact.
+ * Bytes out: the live sessions' `bytesSent` plus a running total of those of ended sessions, added
+ * when the server reports the end (`sessionEnded`), so the total is exact and never decreases.
  */
 import type { RtspServer } from '../server/server.js';
 import type { ServerSession } from '../server/session.js';
@@ -41,11 +38,19 @@ export function streamPacketsIn(stream: Stream): number {
 
 export class ServerSampler {
   private readonly paths = new Map<string, PathSamples>();
-  /** Sessions seen at the last reconciliation. */
-  private readonly known = new Map<string, ServerSession>();
   private endedBytesSent = 0;
+  private readonly onSessionEnded = (s: ServerSession): void => {
+    this.endedBytesSent += s.bytesSent;
+  };
 
-  constructor(private readonly server: RtspServer) {}
+  constructor(private readonly server: RtspServer) {
+    server.on('sessionEnded', this.onSessionEnded);
+  }
+
+  /** Stops listening to the server. */
+  dispose(): void {
+    this.server.off('sessionEnded', this.onSessionEnded);
+  }
 
   /** One sample (the API calls it every second): path byte counters and the set of live sessions. */
   sample(): void {
@@ -67,7 +72,6 @@ export class ServerSampler {
       if (entry.samples.length > WINDOW_SAMPLES) entry.samples.shift();
     }
     for (const name of this.paths.keys()) if (!live.has(name)) this.paths.delete(name);
-    this.reconcileSessions();
   }
 
   /** Bits per second received on `path` over the last few seconds; undefined before two samples. */
@@ -85,20 +89,8 @@ export class ServerSampler {
    * ones. Never decreases, as a Prometheus counter must not.
    */
   bytesOutTotal(): number {
-    this.reconcileSessions();
     let live = 0;
     for (const s of this.server.sessions.values()) live += s.bytesSent;
     return this.endedBytesSent + live;
-  }
-
-  private reconcileSessions(): void {
-    const current = this.server.sessions;
-    for (const [id, s] of this.known) {
-      if (current.get(id) !== s) {
-        this.endedBytesSent += s.bytesSent;
-        this.known.delete(id);
-      }
-    }
-    for (const [id, s] of current) this.known.set(id, s);
   }
 }

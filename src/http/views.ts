@@ -51,6 +51,8 @@ export interface SessionView {
   jitterMs: number;
   /** Milliseconds since the last request, RTCP report or packet. */
   idleMs: number;
+  /** When the session was made (ISO 8601). */
+  startedAt: string;
 }
 
 const CODEC_NAMES: Record<string, string> = {
@@ -151,6 +153,7 @@ export function sessionView(server: RtspServer, s: ServerSession): SessionView {
     packetsLost,
     jitterMs: Math.round(jitterS * 1e6) / 1e3,
     idleMs: Math.max(0, Math.round(server.clock.monotonicMs() - s.lastActivityMs)),
+    startedAt: new Date(s.createdAtWallMs).toISOString(),
   };
 }
 

@@ -34,7 +34,8 @@ export interface StreamReader {
   readonly tracks: readonly number[];
   /** Bytes written but not yet accepted by the kernel. */
   readonly backlogBytes: number;
-  writeInterleaved(bytes: Buffer): void;
+  /** `bytes` holds `packets` framed RTP packets. */
+  writeInterleaved(bytes: Buffer, packets: number): void;
   sendRtp(track: number, packet: Buffer): void;
   sendRtcp(track: number, packet: Buffer): void;
   /** The stream ended (publisher left); the reader should end its session. */
@@ -365,7 +366,11 @@ export class Stream {
   private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
     if (e.pendingStarts > 0) this.recordStarts(e, items);
     if (e.reader.transport === 'tcp') {
-      if (framed !== undefined && framed.length > 0) e.reader.writeInterleaved(framed);
+      if (framed !== undefined && framed.length > 0) {
+        let packets = 0;
+        for (const q of items) if (e.wants[q.track] === true) packets++;
+        e.reader.writeInterleaved(framed, packets);
+      }
       return;
     }
     for (const q of items) if (e.wants[q.track] === true) e.reader.sendRtp(q.track, q.packet);

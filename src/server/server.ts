@@ -2,6 +2,7 @@
  * The RTSP server (RFC 2326): accepts connections, runs the method handlers and the session
  * state machine of Appendix A, and wires publishers and readers to live Streams.
  */
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
@@ -25,6 +26,7 @@ import { ServerConnection, type Reply } from './connection.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
+import type { Action, Authorizer } from './auth.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
 
 export const SUPPORTED_METHODS = [
@@ -77,6 +79,8 @@ export interface RtspServerOptions {
   requestTimeoutMs?: number;
   /** A connection with no session that sends nothing for this long is closed. Default 60000. */
   idleTimeoutMs?: number;
+  /** Who may read and publish; absent: everyone may. */
+  authorizer?: Authorizer;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }
@@ -114,11 +118,17 @@ function reply(statusCode: number, headers?: Record<string, string>, body?: Buff
   return r;
 }
 
-export class RtspServer {
+export interface RtspServerEvents {
+  /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
+  sessionEnded: [session: ServerSession, reason: string];
+}
+
+export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly paths = new PathRegistry();
   readonly sessions = new Map<string, ServerSession>();
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly authorizer: Authorizer | undefined;
   private readonly opts: Required_;
   private readonly tcp: net.Server;
   private readonly tlsServer: tls.Server | undefined;
@@ -134,6 +144,8 @@ export class RtspServer {
   private nextConnectionId = 1;
 
   constructor(options: RtspServerOptions = {}) {
+    super();
+    this.authorizer = options.authorizer;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.opts = {
@@ -328,6 +340,18 @@ export class RtspServer {
     const session = this.sessionFor(req);
     if (session === 'unknown') return reply(454);
     if (session !== undefined) session.lastActivityMs = this.clock.monotonicMs();
+    const action = this.authorizer !== undefined ? actionFor(req, session) : undefined;
+    if (action !== undefined) {
+      const t = this.target(req);
+      const denial = await this.authorizer!.check(req, {
+        ip: normalizeAddress(conn.remoteAddress),
+        action,
+        path: t?.path ?? '',
+        query: t?.query ?? '',
+      });
+      if (denial !== undefined)
+        return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
+    }
     const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
@@ -432,6 +456,7 @@ export class RtspServer {
       this.udp,
       this.logger.child({ session: id }),
       this.clock.monotonicMs(),
+      this.clock.wallMs(),
     );
     s.onStreamEnded = (sess, reason) => {
       if (sess.transport === 'tcp') {
@@ -789,6 +814,7 @@ export class RtspServer {
       );
     }
     this.logger.info({ session: session.id, reason }, 'session closed');
+    this.emit('sessionEnded', session, reason);
     if (sendBye && session.transport === 'tcp') {
       // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
       session.sink?.end?.();
@@ -866,6 +892,26 @@ function listenOn(server: net.Server, port: number, host: string): Promise<void>
       resolve();
     });
   });
+}
+
+/**
+ * The right a request needs. Only requests that start something are checked: DESCRIBE (read),
+ * ANNOUNCE (publish) and a SETUP that makes a session (read, or publish with mode=record). Requests
+ * inside a session ride on its unguessable id, so a long session is not challenged again when a
+ * nonce expires (a keepalive answered 401 would end it with some clients).
+ */
+function actionFor(req: RtspRequest, session: ServerSession | undefined): Action | undefined {
+  switch (req.method) {
+    case 'DESCRIBE':
+      return 'read';
+    case 'ANNOUNCE':
+      return 'publish';
+    case 'SETUP':
+      if (session !== undefined) return undefined;
+      return /mode\s*=\s*"?(record|receive)/i.test(req.headers.get('Transport') ?? '') ? 'publish' : 'read';
+    default:
+      return undefined;
+  }
 }
 
 /** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */

@@ -58,7 +58,7 @@ export class ServerSession implements StreamReader {
   closed = false;
 
   private outputOpen = false;
-  private held: (Buffer | { track: number; packet: Buffer })[] = [];
+  private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
   private heldBytes = 0;
   private udpHandlers: { address: string; port: number; handler: DatagramHandler }[] = [];
 
@@ -72,6 +72,8 @@ export class ServerSession implements StreamReader {
     private readonly udp: UdpPair | undefined,
     readonly logger: Logger,
     nowMs: number,
+    /** Wall-clock ms (Unix) when the session was made, for people and the API. */
+    readonly createdAtWallMs: number,
   ) {
     this.lastActivityMs = nowMs;
     for (let i = 0; i < trackCount; i++)
@@ -104,11 +106,12 @@ export class ServerSession implements StreamReader {
     return this.transport === 'tcp' ? (this.sink?.writableLength ?? 0) : 0;
   }
 
-  writeInterleaved(bytes: Buffer): void {
+  writeInterleaved(bytes: Buffer, packets: number): void {
     if (!this.outputOpen) {
-      this.hold(bytes, bytes.length);
+      this.hold({ framed: bytes, packets }, bytes.length);
       return;
     }
+    this.packetsSent += packets;
     this.bytesSent += bytes.length;
     this.sink?.write(bytes);
   }
@@ -141,7 +144,7 @@ export class ServerSession implements StreamReader {
 
   // ---- output gating: nothing is sent before the PLAY reply ----
 
-  private hold(item: Buffer | { track: number; packet: Buffer }, size: number): void {
+  private hold(item: { framed: Buffer; packets: number } | { track: number; packet: Buffer }, size: number): void {
     if (this.heldBytes + size > MAX_HELD_BYTES) return;
     this.held.push(item);
     this.heldBytes += size;
@@ -154,7 +157,7 @@ export class ServerSession implements StreamReader {
     this.held = [];
     this.heldBytes = 0;
     for (const item of held) {
-      if (Buffer.isBuffer(item)) this.writeInterleaved(item);
+      if ('framed' in item) this.writeInterleaved(item.framed, item.packets);
       else this.sendRtp(item.track, item.packet);
     }
   }
