@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RtspClient } from '../src/client/index.js';
+import type { AccessUnit } from '../src/format/access-unit.js';
 import type { RtspServer } from '../src/server/server.js';
 import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
 import { parseProbe, run, waitFor, type Run } from './support/process.js';
@@ -73,7 +75,7 @@ async function probeTs(
 }
 
 describe('play to MPEG-TS from our server', { skip }, () => {
-  for (const transport of ['udp', 'tcp'] as const) {
+  for (const transport of ['udp', 'tcp', 'http'] as const) {
     test(`--duration 3 over ${transport}: video and audio, ~25 frames/s`, async (t) => {
       const file = join(dir, `duration-${transport}.ts`);
       const r = await cli(['play', url('live'), '-o', file, '--duration', '3', '--transport', transport])
@@ -104,5 +106,30 @@ describe('play to MPEG-TS from our server', { skip }, () => {
     assert.equal(probe.stderr, '');
     assert.ok(probe.video >= FPS && probe.audio >= 46, `${probe.video} video, ${probe.audio} audio frames`);
     t.diagnostic(`SIGINT: ${probe.video} video, ${probe.audio} audio frames`);
+  });
+
+  test('RtspClient with an rtsph:// URL plays through the HTTP tunnel', async () => {
+    const client = new RtspClient(url('live').replace(/^rtsp:/, 'rtsph:'));
+    client.on('error', () => undefined);
+    assert.equal(client.httpTunnel, true);
+    const video: AccessUnit[] = [];
+    let audio = 0;
+    client.on('accessUnit', (t, au) => {
+      if (t.type === 'video') video.push(au);
+      else audio++;
+    });
+    const d = await client.describe();
+    assert.deepEqual(
+      d.tracks.map((t) => t.encodingName),
+      ['H264', 'MPEG4-GENERIC'],
+    );
+    await client.setup({ transport: 'udp' }); // interleaved anyway inside the tunnel
+    assert.equal(client.transport, 'tcp');
+    await client.play();
+    await waitFor(() => video.length >= 50 && audio >= 50, 15_000, '2 s of media');
+    assert.equal(video[0]!.keyframe, true);
+    assert.equal(client.stats()[0]!.packetsLost, 0);
+    await client.teardown();
+    client.close();
   });
 });

@@ -76,8 +76,20 @@ function secondsArg(value: string): number {
   return n;
 }
 
+/** `-t http`: RTSP over HTTP (requests in a POST, replies and media on a GET), media interleaved. */
+type CliTransport = ClientTransport | 'http';
+
 function transportOption(): Option {
-  return new Option('-t, --transport <transport>', 'RTP transport').choices(['udp', 'tcp']);
+  return new Option(
+    '-t, --transport <transport>',
+    'RTP transport: udp, tcp (interleaved) or http (RTSP-over-HTTP tunnel, as rtsph:// URLs)',
+  ).choices(['udp', 'tcp', 'http']);
+}
+
+/** Client options and SETUP transport for a --transport value. */
+function transportChoice(t: CliTransport | undefined): { httpTunnel?: boolean; transport?: ClientTransport } {
+  if (t === 'http') return { httpTunnel: true, transport: 'tcp' };
+  return t === undefined ? {} : { transport: t };
 }
 
 function safeUrl(url: string): string {
@@ -91,17 +103,19 @@ function safeUrl(url: string): string {
 // --- probe ---
 
 interface ProbeOptions {
-  transport?: ClientTransport;
+  transport?: CliTransport;
   json?: boolean;
   timeout?: number;
   insecure?: boolean;
 }
 
 async function probe(url: string, opts: ProbeOptions): Promise<void> {
+  const choice = transportChoice(opts.transport);
   const client = new RtspClient(url, {
     timeoutMs: (opts.timeout ?? 10) * 1000,
     rejectUnauthorized: opts.insecure !== true,
     udpFallback: false,
+    ...(choice.httpTunnel === true ? { httpTunnel: true } : {}),
   });
   client.on('error', () => undefined); // faults also reject the pending request, reported below
   try {
@@ -114,9 +128,9 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
     }
     const d = await client.describe();
     let transport: string | undefined;
-    if (opts.transport !== undefined) {
-      await client.setup({ transport: opts.transport });
-      transport = client.transport;
+    if (choice.transport !== undefined) {
+      await client.setup({ transport: choice.transport });
+      transport = client.httpTunnel ? 'http' : client.transport;
       await client.teardown();
     }
     const tracks = d.tracks.map(summarizeTrack);
@@ -336,7 +350,7 @@ export class TsRecorder {
 interface PlayOptions {
   output: string;
   duration?: number;
-  transport?: ClientTransport;
+  transport?: CliTransport;
   timeout?: number;
   insecure?: boolean;
 }
@@ -361,9 +375,11 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     );
     return;
   }
+  const choice = transportChoice(opts.transport);
   const client = new RtspClient(url, {
     timeoutMs: (opts.timeout ?? 10) * 1000,
     rejectUnauthorized: opts.insecure !== true,
+    ...(choice.httpTunnel === true ? { httpTunnel: true } : {}),
   });
   let fd: number | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
@@ -462,7 +478,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     client.on('close', () => {
       void stop('closed');
     });
-    await client.setup({ transport: opts.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
+    await client.setup({ transport: choice.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
     await client.play();
     const startMs = performance.now();
     let lastBytes = 0;
@@ -507,7 +523,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
 
 interface PublishOptions {
   loop?: boolean;
-  transport?: ClientTransport;
+  transport?: CliTransport;
   timeout?: number;
   insecure?: boolean;
 }
@@ -534,7 +550,8 @@ async function publish(file: string, url: string, opts: PublishOptions): Promise
   let publisher: Publisher;
   try {
     publisher = await Publisher.start(url, source.media.describeSdp(safeUrl(url)), {
-      transport: opts.transport ?? 'tcp',
+      transport: transportChoice(opts.transport).transport ?? 'tcp',
+      ...(opts.transport === 'http' ? { httpTunnel: true } : {}),
       timeoutMs: (opts.timeout ?? 10) * 1000,
       rejectUnauthorized: opts.insecure !== true,
     });
@@ -627,8 +644,8 @@ export function registerClientCommands(program: Command): void {
     .description(
       'show the tracks (codec, profile, size, frame rate, audio format) and methods of an RTSP URL',
     )
-    .argument('<url>', 'rtsp:// or rtsps:// URL, with user:password@ when needed')
-    .addOption(transportOption().argParser((v) => v as ClientTransport))
+    .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL, with user:password@ when needed')
+    .addOption(transportOption())
     .option('--json', 'print JSON')
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
@@ -645,7 +662,7 @@ export function registerClientCommands(program: Command): void {
     .description(
       'record a stream to a file: .ts (MPEG-TS, every H.264/H.265/AAC/Opus track) or one elementary stream (.h264/.264, .h265/.265/.hevc, .aac)',
     )
-    .argument('<url>', 'rtsp:// or rtsps:// URL')
+    .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL')
     .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')
     .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C or the end)', secondsArg)
     .addOption(transportOption().default('udp'))
@@ -662,7 +679,7 @@ export function registerClientCommands(program: Command): void {
       'stream an MP4 file (H.264/H.265, AAC/Opus) to an RTSP server in real time (ANNOUNCE/RECORD)',
     )
     .argument('<file>', 'MP4 file')
-    .argument('<url>', 'rtsp:// or rtsps:// URL to publish to, with user:password@ when needed')
+    .argument('<url>', 'rtsp://, rtsps:// or rtsph:// URL to publish to, with user:password@ when needed')
     .option('--loop', 'play the file again and again (default: stop at its end)')
     .addOption(transportOption().default('tcp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)

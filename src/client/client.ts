@@ -72,6 +72,12 @@ export interface RtspClientOptions {
   maxRedirects?: number;
   /** Depacketize into 'accessUnit' events. Default true. */
   accessUnits?: boolean;
+  /**
+   * RTSP over HTTP (the QuickTime tunnel): requests go base64 in the body of a POST, replies and
+   * interleaved media come back on a GET, both to the URL's host and port. Media is then always
+   * interleaved. Default false; implied by rtsph:// URLs (whose default port is 80).
+   */
+  httpTunnel?: boolean;
   userAgent?: string;
   logger?: Logger;
 }
@@ -160,10 +166,31 @@ interface SetupTrack {
 }
 
 interface Connection {
+  /** Where the server's bytes come from (the GET side of an HTTP tunnel). */
   socket: net.Socket;
+  /** The POST side of an HTTP tunnel, which carries our bytes base64-encoded. */
+  post?: net.Socket;
   framer: RtspFramer;
   key: string;
+  /** Bytes that came after the tunnel's HTTP head, for the framer. */
+  leftover?: Buffer;
 }
+
+function writeTo(conn: Connection, bytes: Buffer): boolean {
+  if (conn.post !== undefined) return conn.post.write(bytes.toString('base64'), 'latin1');
+  return conn.socket.write(bytes);
+}
+
+function isOpen(conn: Connection | undefined): conn is Connection {
+  return conn !== undefined && !conn.socket.destroyed && conn.post?.destroyed !== true;
+}
+
+function destroyConn(conn: Connection | undefined): void {
+  conn?.socket.destroy();
+  conn?.post?.destroy();
+}
+
+const TUNNEL_HEAD_MAX_BYTES = 8192;
 
 type AuthState = { kind: 'basic' } | { kind: 'digest'; challenge: DigestChallenge; nonceCount: number };
 
@@ -219,7 +246,7 @@ async function bindUdpPair(host: string): Promise<{ rtp: dgram.Socket; rtcp: dgr
  */
 export class RtspClient extends EventEmitter<RtspClientEvents> {
   #url: string;
-  readonly #opts: Required<Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger'>> & {
+  readonly #opts: Required<Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel'>> & {
     keepaliveIntervalMs: number | undefined;
   };
   readonly #logger: Logger;
@@ -243,10 +270,22 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #lastSetup: SetupOptions | undefined;
   #lastPlay: PlayOptions | undefined;
   #closed = false;
+  readonly #tunnel: boolean;
   readonly #cname = `rtspkit-${randomBytes(4).toString('hex')}`;
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
+    this.#tunnel = options.httpTunnel ?? false;
+    // rtsph://host[:port]/path: RTSP over HTTP; the RTSP requests inside name rtsp://host:port/path.
+    if (/^rtsph:\/\//i.test(url)) {
+      try {
+        const u = parseRtspUrl(url);
+        url = serializeRtspUrl({ ...u, scheme: 'rtsp', explicitPort: true });
+        this.#tunnel = true;
+      } catch {
+        // reported as a bad URL by connect()
+      }
+    }
     this.#url = url;
     this.#logger = options.logger ?? nullLogger;
     this.#opts = {
@@ -295,7 +334,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   get connected(): boolean {
-    return this.#conn !== undefined && !this.#conn.socket.destroyed;
+    return isOpen(this.#conn);
   }
 
   // --- connection ---
@@ -305,7 +344,19 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (this.#closed) throw new RtspClientError('STATE', 'client is closed');
     if (this.#conn !== undefined) return;
     const u = this.#parsedUrl();
-    this.#conn = await this.#open(u);
+    this.#adopt(await this.#open(u));
+  }
+
+  /** Whether requests and media go through an HTTP tunnel. */
+  get httpTunnel(): boolean {
+    return this.#tunnel;
+  }
+
+  #adopt(conn: Connection): void {
+    this.#conn = conn;
+    const rest = conn.leftover;
+    delete conn.leftover;
+    if (rest !== undefined && rest.length > 0) this.#onData(conn, rest);
   }
 
   #parsedUrl(url = this.#url): RtspUrl {
@@ -329,7 +380,127 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     return u;
   }
 
-  #open(u: RtspUrl): Promise<Connection> {
+  async #open(u: RtspUrl): Promise<Connection> {
+    if (!this.#tunnel) return this.#openPlain(u);
+    const get = await this.#connectTcp(u);
+    try {
+      const cookie = randomBytes(12).toString('hex');
+      const path = `${u.path}${u.query === undefined ? '' : `?${u.query}`}` || '/';
+      const common =
+        `x-sessioncookie: ${cookie}\r\nUser-Agent: ${this.#opts.userAgent}\r\n` +
+        'Pragma: no-cache\r\nCache-Control: no-cache\r\n';
+      get.write(`GET ${path} HTTP/1.0\r\n${common}Accept: application/x-rtsp-tunnelled\r\n\r\n`, 'latin1');
+      const leftover = await this.#readHttpHead(get, u);
+      const post = await this.#connectTcp(u);
+      post.setNoDelay(true);
+      // The POST body never ends: the length is a formality (the tunnel's convention is 32767).
+      post.write(
+        `POST ${path} HTTP/1.0\r\n${common}Content-Type: application/x-rtsp-tunnelled\r\n` +
+          'Content-Length: 32767\r\nExpires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n',
+        'latin1',
+      );
+      post.on('data', () => undefined); // the server never answers the POST
+      const conn: Connection = { socket: get, post, framer: new RtspFramer(), key: connKey(u), leftover };
+      this.#wire(conn);
+      return conn;
+    } catch (e) {
+      get.destroy();
+      throw e;
+    }
+  }
+
+  /** Reads the HTTP response head of the tunnel's GET; resolves with the bytes after it. */
+  #readHttpHead(socket: net.Socket, u: RtspUrl): Promise<Buffer> {
+    const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
+    return new Promise((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      const done = (err: RtspClientError | undefined, rest?: Buffer): void => {
+        clearTimeout(timer);
+        socket.removeListener('data', onData);
+        socket.removeListener('error', onError);
+        socket.removeListener('close', onClose);
+        if (err !== undefined) reject(err);
+        else resolve(rest ?? Buffer.alloc(0));
+      };
+      const onData = (chunk: Buffer): void => {
+        buf = Buffer.concat([buf, chunk]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > TUNNEL_HEAD_MAX_BYTES)
+            done(new RtspClientError('PROTOCOL', `HTTP tunnel to ${where}: reply head too large`));
+          return;
+        }
+        const statusLine = buf.subarray(0, buf.indexOf('\r\n')).toString('latin1');
+        const m = /^HTTP\/1\.[01] (\d{3})\s*(.*)$/.exec(statusLine);
+        if (m === null) {
+          done(
+            new RtspClientError(
+              'PROTOCOL',
+              `HTTP tunnel to ${where}: not an HTTP reply (${JSON.stringify(statusLine.slice(0, 40))})`,
+            ),
+          );
+          return;
+        }
+        const status = Number(m[1]);
+        if (status !== 200) {
+          const hint =
+            status === 404 ? ' (unknown path)' : status === 401 ? ' (authentication required)' : '';
+          done(
+            new RtspClientError(
+              `RTSP_${status}`,
+              `HTTP tunnel GET ${safeUrl(this.#url)}: ${status} ${m[2] ?? ''}${hint}`.trimEnd(),
+            ),
+          );
+          return;
+        }
+        done(undefined, buf.subarray(end + 4));
+      };
+      const onError = (err: Error): void => done(socketError(err, `HTTP tunnel to ${where}`));
+      const onClose = (): void =>
+        done(
+          new RtspClientError(
+            'CLOSED',
+            `HTTP tunnel to ${where}: closed before the reply (no tunnel support?)`,
+          ),
+        );
+      const timer = setTimeout(() => {
+        done(
+          new RtspClientError('TIMEOUT', `HTTP tunnel to ${where}: no reply in ${this.#opts.timeoutMs} ms`),
+        );
+      }, this.#opts.timeoutMs);
+      socket.on('data', onData);
+      socket.once('error', onError);
+      socket.once('close', onClose);
+    });
+  }
+
+  #connectTcp(u: RtspUrl): Promise<net.Socket> {
+    const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: u.host, port: u.port }, () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        resolve(socket);
+      });
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(socketError(err, `cannot connect to ${where}`));
+      };
+      socket.once('error', onError);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new RtspClientError(
+            'TIMEOUT',
+            `cannot connect to ${where}: no answer in ${this.#opts.timeoutMs} ms`,
+          ),
+        );
+      }, this.#opts.timeoutMs);
+    });
+  }
+
+  #openPlain(u: RtspUrl): Promise<Connection> {
     const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
     return new Promise((resolve, reject) => {
       const onConnected = (): void => {
@@ -374,6 +545,25 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.#conn !== conn) return;
+      this.#onData(conn, chunk);
+    });
+    for (const s of conn.post === undefined ? [socket] : [socket, conn.post]) {
+      s.on('error', (err) => {
+        if (this.#conn !== conn) return;
+        this.#fail(socketError(err, 'connection'));
+      });
+      s.on('close', () => {
+        if (this.#conn !== conn) return;
+        this.#conn = undefined;
+        destroyConn(conn);
+        this.#rejectAll(new RtspClientError('CLOSED', 'the server closed the connection'));
+        this.close();
+      });
+    }
+  }
+
+  #onData(conn: Connection, chunk: Buffer): void {
+    {
       let messages;
       try {
         messages = conn.framer.push(chunk);
@@ -393,17 +583,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         else if (m.kind === 'request') this.#onServerRequest(m);
         else this.#onInterleaved(m.channel, m.payload);
       }
-    });
-    socket.on('error', (err) => {
-      if (this.#conn !== conn) return;
-      this.#fail(socketError(err, 'connection'));
-    });
-    socket.on('close', () => {
-      if (this.#conn !== conn) return;
-      this.#conn = undefined;
-      this.#rejectAll(new RtspClientError('CLOSED', 'the server closed the connection'));
-      this.close();
-    });
+    }
   }
 
   #fail(err: RtspClientError): void {
@@ -430,7 +610,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     for (const s of this.#setup.values()) closeUdp(s);
     const conn = this.#conn;
     this.#conn = undefined;
-    conn?.socket.destroy();
+    destroyConn(conn);
     this.emit('close');
   }
 
@@ -491,7 +671,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** Writes one request and waits for its reply (no auth retry, no redirect). */
   #send(method: string, url: string, headers: RtspHeaders, body?: Buffer): Promise<RtspResponse> {
     const conn = this.#conn;
-    if (conn === undefined || conn.socket.destroyed) {
+    if (!isOpen(conn)) {
       return Promise.reject(new RtspClientError('CLOSED', `${method}: not connected`));
     }
     const cseq = Number(headers.get('CSeq'));
@@ -502,21 +682,19 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         reject(new RtspClientError('TIMEOUT', `${method} ${url}: no reply in ${this.#opts.timeoutMs} ms`));
       }, this.#opts.timeoutMs);
       this.#pending.set(cseq, { method, url, resolve, reject, timer });
-      conn.socket.write(bytes);
+      writeTo(conn, bytes);
     });
   }
 
   /** Writes a request whose reply is not waited for (keepalive). */
   #sendNoWait(method: string, url: string): void {
     const conn = this.#conn;
-    if (conn === undefined || conn.socket.destroyed) return;
+    if (!isOpen(conn)) return;
     const headers = this.#headersFor(method, stripCredentials(url), {}, true);
     const cseq = Number(headers.get('CSeq'));
     this.#ignored.add(cseq);
     if (this.#ignored.size > 64) this.#ignored.delete(this.#ignored.values().next().value!);
-    conn.socket.write(
-      serializeRequest({ method, uri: stripCredentials(url), headers, body: Buffer.alloc(0) }),
-    );
+    writeTo(conn, serializeRequest({ method, uri: stripCredentials(url), headers, body: Buffer.alloc(0) }));
   }
 
   #onResponse(res: RtspResponse): void {
@@ -543,7 +721,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const known = ['OPTIONS', 'GET_PARAMETER', 'SET_PARAMETER', 'ANNOUNCE', 'REDIRECT'];
     const status = known.includes(req.method.toUpperCase()) ? 200 : 501;
     if (req.method.toUpperCase() === 'OPTIONS') headers.set('Public', known.join(', '));
-    conn?.socket.write(serializeResponse({ statusCode: status, headers, body: Buffer.alloc(0) }));
+    if (conn !== undefined)
+      writeTo(conn, serializeResponse({ statusCode: status, headers, body: Buffer.alloc(0) }));
     this.emit('serverRequest', req);
     if (req.method.toUpperCase() === 'REDIRECT') {
       const location = req.headers.get('Location');
@@ -645,9 +824,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#logger.debug({ location: stripCredentials(next) }, 'redirected to another server');
       const old = this.#conn;
       this.#conn = undefined;
-      old?.socket.destroy();
+      destroyConn(old);
       this.#auth = undefined;
-      this.#conn = await this.#open(u);
+      this.#adopt(await this.#open(u));
     }
     return next;
   }
@@ -745,7 +924,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (this.#tracks.length === 0)
       throw new RtspClientError('STATE', 'SETUP needs describe() or announce() first');
     const indexes = options.tracks ?? this.#tracks.map((t) => t.index);
-    const transport = options.transport ?? 'udp';
+    // Inside an HTTP tunnel media can only be interleaved.
+    const transport = this.#tunnel ? 'tcp' : (options.transport ?? 'udp');
     this.#lastSetup = { transport, tracks: indexes };
     try {
       for (const i of indexes) {
@@ -1045,10 +1225,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (st === undefined) throw new RtspClientError('STATE', `track ${index} is not set up`);
     if (st.channels !== undefined) {
       const conn = this.#conn;
-      if (conn === undefined || conn.socket.destroyed) return false;
-      return conn.socket.write(
-        serializeInterleaved(kind === 'rtp' ? st.channels.rtp : st.channels.rtcp, packet),
-      );
+      if (!isOpen(conn)) return false;
+      return writeTo(conn, serializeInterleaved(kind === 'rtp' ? st.channels.rtp : st.channels.rtcp, packet));
     }
     const u = st.udp;
     const port = kind === 'rtp' ? u?.serverRtpPort : u?.serverRtcpPort;
@@ -1059,7 +1237,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** Bytes queued on the control connection (TCP interleaved backpressure). */
   get writableLength(): number {
-    return this.#conn?.socket.writableLength ?? 0;
+    const conn = this.#conn;
+    return (conn?.post ?? conn?.socket)?.writableLength ?? 0;
   }
 
   // --- timers ---
