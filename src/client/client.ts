@@ -372,7 +372,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (u.scheme !== 'rtsp' && u.scheme !== 'rtsps') {
       throw new RtspClientError(
         'UNSUPPORTED',
-        `${u.scheme}:// URLs are not supported (use rtsp:// or rtsps://)`,
+        `${u.scheme}:// URLs are not supported (use rtsp://, rtsps:// or rtsph://)`,
       );
     }
     if (u.host === '')

@@ -4,7 +4,7 @@ import type { RtspResponse } from '../rtsp/message.js';
 /**
  * Codes: socket errors keep their errno name (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`,
  * `ECONNRESET`, ...); `TIMEOUT` (connect or reply took longer than `timeoutMs`); `CLOSED` (connection ended
- * with requests pending); `BAD_URL`; `UNSUPPORTED` (e.g. an HTTP tunnel URL); `PROTOCOL` (unparseable
+ * with requests pending); `BAD_URL`; `UNSUPPORTED` (e.g. an http:// URL); `PROTOCOL` (unparseable
  * reply); `BAD_SDP`; `TOO_MANY_REDIRECTS`; `RTSP_<status>` for a non-2xx reply (`RTSP_401`, `RTSP_404`,
  * `RTSP_461`, ...); `NO_MEDIA` (nothing received after PLAY, even over TCP); `STATE` (misuse of the API).
  */
