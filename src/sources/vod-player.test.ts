@@ -410,6 +410,49 @@ test('Scale -1 plays backwards by keyframes; the range may be given either way r
   assert.equal(player.positionS, 2);
 });
 
+test('PLAY without Range while playing: unchanged does nothing, a new scale applies at once', async (t) => {
+  const r = await rig(t, DEMO);
+  if (!r) return;
+  const { file, clock, sink, player, ends } = r;
+  const first = player.play({ startS: 0, endS: 6 });
+  await drive(clock, () => clock.monotonicMs() >= 1000);
+  const live = player.play({});
+  assert.deepEqual([live.startS, live.endS, live.scale, live.queued], [1, 6, 1, false]);
+  assert.equal(tsDelta(first.rtpInfo[0]!.rtptime, live.rtpInfo[0]!.rtptime), 90000);
+  assert.equal(live.rtpInfo[0]!.seq, (sink.of(0).at(-1)!.rtp.sequenceNumber + 1) & 0xffff);
+  assert.equal(player.state, 'playing');
+
+  await drive(clock, () => clock.monotonicMs() >= 2000);
+  const count = sink.of(0).length;
+  const ff = player.play({ scale: 2 });
+  // From the keyframe at the position (2 s), to the same end, keyframes only.
+  assert.deepEqual([ff.startS, ff.endS, ff.scale, ff.queued], [2, 6, 2, false]);
+  assert.ok(tsDelta(first.rtpInfo[0]!.rtptime, ff.rtpInfo[0]!.rtptime) >= 2 * 90000);
+  const audioBefore = sink.of(1).length;
+  await drive(clock, () => ends.length > 0);
+  assert.deepEqual(ends, [{ reason: 'end', positionS: 6 }]);
+  assert.ok(clock.monotonicMs() >= 4000 && clock.monotonicMs() <= 4100, '4 s of npt at scale 2');
+  assert.equal(sink.of(1).length, audioBefore, 'no audio at scale 2');
+  const fast = framesOf(file, 0, sink.of(0).slice(count));
+  assert.equal(fast.length, 4, 'keyframes 2, 3, 4, 5');
+  fast.forEach((f, i) => assert.equal(tsDelta(ff.rtpInfo[0]!.rtptime, f.ts), (i * 90000) / 2));
+  assertConsecutive(sink.of(0), 'video');
+});
+
+test('Scale 0.5: slow motion, every video frame, timestamps stretched, no audio', async (t) => {
+  const r = await rig(t, DEMO);
+  if (!r) return;
+  const { file, clock, sink, player, ends } = r;
+  const res = player.play({ startS: 5, endS: 6, scale: 0.5 });
+  assert.equal(res.scale, 0.5);
+  await drive(clock, () => ends.length > 0);
+  assert.ok(clock.monotonicMs() >= 2000 && clock.monotonicMs() <= 2100);
+  assert.equal(sink.of(1).length, 0);
+  const frames = framesOf(file, 0, sink.of(0));
+  assert.equal(frames.length, 25);
+  frames.forEach((f, i) => assert.equal(tsDelta(res.rtpInfo[0]!.rtptime, f.ts), i * 2 * FRAME));
+});
+
 test('Speed 2 delivers twice as fast with unchanged timestamps', async (t) => {
   const r = await rig(t, DEMO);
   if (!r) return;

@@ -64,7 +64,9 @@
  *
  * PLAY while playing: with a start it is queued (result.queued, no seq in its RTP-Info: the packets
  * before it are not counted yet); without a start it changes the scale, speed or end at once from
- * the current position, or does nothing if they are unchanged (a liveness PLAY). PLAY without a
+ * the current position (a new speed or end goes on exactly; a new scale restarts at the keyframe at
+ * or before the position; queued ranges and a pending pause point are kept), or does nothing if
+ * they are unchanged (a liveness PLAY: its result gives the position and the next packets). PLAY without a
  * start when ready resumes from the pause point (to the paused range's end, or to the end of the
  * file after a range that ended); with another scale it restarts at the keyframe at or before it.
  * PAUSE stops at once and drops the queue; PAUSE at a point takes effect when the timeline reaches
@@ -459,7 +461,10 @@ export class VodPlayer {
     const current = this.segments[0];
     if (current !== undefined) {
       if (req.startS !== undefined) return this.enqueue(req.startS, req.endS, scale, speed);
-      const endS = req.endS === undefined ? current.requestedEndS : this.clampTime(req.endS);
+      // The current end, unless the direction changes (then the file's end that way).
+      const sameWay = Math.sign(scale) === Math.sign(current.scale);
+      const endS =
+        req.endS !== undefined ? this.clampTime(req.endS) : sameWay ? current.requestedEndS : undefined;
       if (scale === current.scale && speed === current.speed && endS === current.requestedEndS)
         return this.describeNow(current);
       // A new scale, speed or end from the current position; the queued ranges follow it.
@@ -469,9 +474,17 @@ export class VodPlayer {
         scale: s.scale,
         speed: s.speed,
       }));
+      const pauseAtS = this.segments.find((s) => s.pauseAtEnd)?.endS;
       this.pause();
-      const result = this.play({ endS, scale, speed });
+      const result = this.play(endS === undefined ? { scale, speed } : { endS, scale, speed });
       for (const s of later) this.enqueue(s.startS, s.endS, s.scale, s.speed);
+      if (pauseAtS !== undefined) {
+        try {
+          this.pause(pauseAtS);
+        } catch {
+          // The new direction never reaches the pause point: it is dropped.
+        }
+      }
       return result;
     }
 
