@@ -535,7 +535,8 @@ export class VodPlayer {
     seg.endS = atS;
     seg.pauseAtEnd = true;
     this.segments.length = at + 1;
-    this.dropQueued((q) => q.seg !== seg || this.beyondEnd(seg, q.info));
+    const kept = new Set(this.segments);
+    this.dropQueued((q) => !kept.has(q.seg) || (q.seg === seg && this.beyondEnd(seg, q.info)));
     this.arm(this.clock.monotonicMs());
     return atS;
   }
