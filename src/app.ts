@@ -103,6 +103,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     ...(tls !== undefined ? { tls } : {}),
     ...(authorizer !== undefined ? { authorizer } : {}),
+    ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
   });
   await server.listen();
   const sources: Mp4LoopSource[] = [];

@@ -30,6 +30,7 @@ interface ServeOptions {
   api?: boolean;
   apiPort?: number;
   user?: string[];
+  media?: string;
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
@@ -50,6 +51,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsCert !== undefined) config = { ...config, tlsCert: opts.tlsCert };
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
   if (opts.demo === true) config = { ...config, demo: true };
+  if (opts.media !== undefined) config = { ...config, mediaDir: opts.media };
   if (opts.user !== undefined && opts.user.length > 0)
     config = {
       ...config,
@@ -96,6 +98,7 @@ program
     'add a user with every right and turn authentication on (repeatable)',
     (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
   )
+  .option('--media <dir>', 'serve the MP4 files of a folder on demand (seek, pause, scale)')
   .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
   .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
   .option('--api', 'serve the HTTP API, /metrics and the web page on 127.0.0.1:9997 (config apiAddress)')

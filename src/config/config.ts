@@ -113,6 +113,8 @@ export const configSchema = z
       .default({}),
     /** Authentication; without users, anonymous rights or a hook, everyone may read and publish. */
     auth: authSchema.default({ basic: true, realm: 'rtspkit', users: [] }),
+    /** A folder whose MP4 files are served on demand at rtsp://host/<relative path>. */
+    mediaDir: z.string().min(1).nullable().default(null),
     /** Serve the built-in demo clip at /demo (what `npm start` does). */
     demo: z.boolean().default(false),
     /** The HTTP API, /metrics and the web page (src/http). Open to whoever can reach it until auth covers it. */

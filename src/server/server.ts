@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -26,6 +26,11 @@ import { ServerConnection, type Reply } from './connection.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
+import { VodFiles } from './vod-files.js';
+import { VodPlayer, type VodFile } from '../sources/vod-player.js';
+import { parseRange, type RangeSpec } from '../rtsp/range.js';
+import { parseScale, parseSpeed } from '../rtsp/fields.js';
+import { serializeInterleaved } from '../rtsp/message.js';
 import type { Action, Authorizer } from './auth.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
 
@@ -79,6 +84,8 @@ export interface RtspServerOptions {
   requestTimeoutMs?: number;
   /** A connection with no session that sends nothing for this long is closed. Default 60000. */
   idleTimeoutMs?: number;
+  /** Folder whose MP4 files are served on demand at their relative path. */
+  mediaDir?: string;
   /** Who may read and publish; absent: everyone may. */
   authorizer?: Authorizer;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
@@ -129,6 +136,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly authorizer: Authorizer | undefined;
+  private readonly vodFiles: VodFiles | undefined;
   private readonly opts: Required_;
   private readonly tcp: net.Server;
   private readonly tlsServer: tls.Server | undefined;
@@ -146,6 +154,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   constructor(options: RtspServerOptions = {}) {
     super();
     this.authorizer = options.authorizer;
+    this.vodFiles =
+      options.mediaDir !== undefined
+        ? new VodFiles(options.mediaDir, options.logger ?? nullLogger)
+        : undefined;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.opts = {
@@ -254,6 +266,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
     for (const c of this.connections) c.destroy();
     this.websocketServer.close();
+    await this.vodFiles?.closeAll();
     this.udp?.close();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     if (this.tlsServer !== undefined)
@@ -366,8 +379,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'SETUP':
         return this.setup(conn, req, session);
       case 'PLAY':
+        if (session?.vod !== undefined) return this.playVod(req, session);
         return this.play(conn, req, session);
       case 'PAUSE':
+        if (session?.vod !== undefined) return this.pauseVod(req, session);
         return this.pause(session);
       case 'RECORD':
         return this.record(session);
@@ -405,13 +420,20 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return { Session: serializeSessionHeader({ id: s.id, timeoutS: this.opts.sessionTimeoutS }) };
   }
 
-  private describe(req: RtspRequest): Reply {
+  private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
     const live = this.paths.get(t.path);
-    if (live?.stream === undefined) return reply(404);
+    let media: PublishedMedia;
+    if (live?.stream !== undefined) media = live.media;
+    else {
+      const vod = await this.openVodFile(t.path);
+      if (vod === undefined) return reply(404);
+      media = vod.file.media;
+      this.vodFiles?.release(vod.realPath);
+    }
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
-    const sdp = live.media.describeSdp(base);
+    const sdp = media.describeSdp(base);
     return reply(200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
   }
 
@@ -475,7 +497,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return s;
   }
 
-  private setup(conn: ServerConnection, req: RtspRequest, existing: ServerSession | undefined): Reply {
+  private async setup(
+    conn: ServerConnection,
+    req: RtspRequest,
+    existing: ServerSession | undefined,
+  ): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
     const transportHeader = req.headers.get('Transport');
@@ -500,26 +526,41 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session === undefined) return reply(455);
     }
     let live: LivePath | undefined;
+    let media: PublishedMedia;
     let track: number | undefined;
+    let vod: { realPath: string; file: VodFile } | undefined;
     if (session?.mode === 'record') {
       // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
       live = this.paths.get(session.path);
       if (live?.publisherSessionId !== session.id) return reply(454);
+      media = live.media;
       track = announcedTrackFor(live.media, req.uri, t.track);
     } else {
       if (session !== undefined && session.path !== t.path) return reply(459);
-      live = this.paths.get(t.path);
-      if (live?.stream === undefined) return reply(404);
       track = t.track;
+      if (session?.vod !== undefined) {
+        media = session.vod.file.media;
+      } else {
+        live = this.paths.get(t.path);
+        if (live?.stream !== undefined) media = live.media;
+        else if (session === undefined) {
+          vod = await this.openVodFile(t.path);
+          if (vod === undefined) return reply(404);
+          media = vod.file.media;
+        } else return reply(404);
+      }
     }
-    const trackCount = live.media.tracks.length;
+    const trackCount = media.tracks.length;
     if (track === undefined) {
       // ffmpeg SETUPs the aggregate URL for single-track media; otherwise take the next free track.
       const taken = session?.setups ?? [];
       track = Array.from({ length: trackCount }, (_, i) => i).find((i) => taken[i] === undefined);
       if (track === undefined) return reply(459);
     }
-    if (track >= trackCount) return reply(404);
+    if (track >= trackCount) {
+      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      return reply(404);
+    }
 
     const lower = session?.setups.find((s) => s !== undefined)?.kind;
     const chosen = specs.find(
@@ -529,7 +570,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.interleavedOnly)) &&
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
-    if (chosen === undefined) return reply(461);
+    if (chosen === undefined) {
+      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      return reply(461);
+    }
 
     if (session === undefined) {
       if (this.sessions.size >= this.opts.maxSessions)
@@ -541,8 +585,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
       }
     }
-    session ??= this.createSession(conn, t.path, 'play', trackCount);
-    const ssrc = live.stream?.counters[track]?.ssrc;
+    if (session === undefined) {
+      session = this.createSession(conn, t.path, 'play', trackCount);
+      if (vod !== undefined)
+        session.vod = { ...vod, ssrcs: media.tracks.map(() => randomInt(1, 0xffffffff)) };
+    }
+    const ssrc = session.vod !== undefined ? session.vod.ssrcs[track] : live?.stream?.counters[track]?.ssrc;
     let trackSetup: TrackSetup;
     const replySpec: TransportSpec = {
       protocol: chosen.protocol,
@@ -699,6 +747,138 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.logger.info({ path: name, reason }, 'source path removed');
   }
 
+  // ---- files on demand (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35) ----
+
+  /** The file a path names in the media folder, opened (shared); undefined when there is none. */
+  private async openVodFile(path: string): Promise<{ realPath: string; file: VodFile } | undefined> {
+    if (this.vodFiles === undefined) return undefined;
+    const realPath = await this.vodFiles.resolve(path);
+    if (realPath === undefined) return undefined;
+    try {
+      return { realPath, file: await this.vodFiles.acquire(realPath) };
+    } catch (err) {
+      this.vodFiles.release(realPath);
+      this.logger.warn({ path, err: (err as Error).message }, 'media file not playable');
+      return undefined;
+    }
+  }
+
+  private vodPlayer(session: ServerSession): VodPlayer {
+    const vod = session.vod!;
+    if (vod.player !== undefined) return vod.player;
+    const player = new VodPlayer(
+      vod.file,
+      {
+        sendRtp: (track, packet) => {
+          const s = session.setups[track];
+          if (s?.kind === 'tcp') session.writeInterleaved(serializeInterleaved(s.rtpChannel, packet), 1);
+          else session.sendRtp(track, packet);
+        },
+        sendRtcp: (track, packet) => {
+          session.sendRtcp(track, packet);
+        },
+      },
+      {
+        clock: this.clock,
+        logger: session.logger,
+        tracks: session.tracks,
+        ssrcs: vod.ssrcs,
+        cname: this.opts.serverName,
+        senderReportIntervalMs: this.opts.senderReportIntervalMs,
+      },
+    );
+    player.onEnd = ({ reason, positionS }) => {
+      if (session.closed) return;
+      session.state = 'ready';
+      session.logger.info({ reason, positionS }, 'playback paused by itself');
+      // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream).
+      if (reason === 'end') this.sendBye(session);
+    };
+    vod.player = player;
+    return player;
+  }
+
+  private playVod(req: RtspRequest, session: ServerSession): Reply {
+    if (session.state === 'init') return reply(455);
+    let range: { startS?: number; endS?: number } = {};
+    let scale: number | undefined;
+    let speed: number | undefined;
+    try {
+      const r = req.headers.get('Range');
+      if (r !== undefined) range = nptRange(parseRange(r));
+      const sc = req.headers.get('Scale');
+      if (sc !== undefined) scale = parseScale(sc);
+      const sp = req.headers.get('Speed');
+      if (sp !== undefined) speed = parseSpeed(sp);
+    } catch {
+      return reply(457);
+    }
+    const duration = session.vod!.file.durationS;
+    if (range.startS !== undefined && (range.startS < 0 || range.startS > duration)) return reply(457);
+    if (
+      range.endS !== undefined &&
+      range.startS !== undefined &&
+      range.endS < range.startS &&
+      (scale ?? 1) > 0
+    )
+      return reply(457);
+    if (scale === 0) return reply(400, undefined, undefined, 'Bad Request: Scale 0');
+    const player = this.vodPlayer(session);
+    const request: Parameters<VodPlayer['play']>[0] = {};
+    if (range.startS !== undefined) request.startS = range.startS;
+    if (range.endS !== undefined) request.endS = range.endS;
+    if (scale !== undefined) request.scale = scale;
+    if (speed !== undefined) request.speed = speed;
+    let result;
+    try {
+      result = player.play(request);
+    } catch (err) {
+      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
+    }
+    session.state = 'playing';
+    const headers = this.sessionHeaders(session);
+    headers.Range = `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
+    if (scale !== undefined) headers.Scale = String(result.scale);
+    if (speed !== undefined) headers.Speed = String(result.speed);
+    const base = req.uri.replace(/\/+$/, '').replace(/\/trackID=\d+$/, '');
+    headers['RTP-Info'] = result.rtpInfo
+      .map(
+        (i) =>
+          `url=${base}/trackID=${i.track}${i.seq !== undefined ? `;seq=${i.seq}` : ''};rtptime=${i.rtptime}`,
+      )
+      .join(',');
+    this.logger.info(
+      {
+        session: session.id,
+        path: session.path,
+        start: result.startS,
+        end: result.endS,
+        scale: result.scale,
+        queued: result.queued,
+      },
+      'file playback',
+    );
+    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
+  }
+
+  private pauseVod(req: RtspRequest, session: ServerSession): Reply {
+    if (session.state === 'init') return reply(455);
+    let atS: number | undefined;
+    const r = req.headers.get('Range');
+    if (r !== undefined) {
+      try {
+        atS = nptRange(parseRange(r)).startS;
+      } catch {
+        return reply(457);
+      }
+    }
+    const position = this.vodPlayer(session).pause(atS);
+    if (atS === undefined) session.state = 'ready';
+    const headers = this.sessionHeaders(session);
+    headers.Range = `npt=${position.toFixed(3)}-`;
+    return reply(200, headers);
+  }
+
   private teardown(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
     this.endSession(session, 'teardown');
@@ -799,6 +979,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (sendBye) this.sendBye(session);
     this.sessions.delete(session.id);
     session.stopReading();
+    if (session.vod !== undefined) {
+      session.vod.player?.stop();
+      this.vodFiles?.release(session.vod.realPath);
+    }
     session.release();
     for (const c of this.connections) c.unbindSession(session);
     if (session.mode === 'record') {
@@ -912,6 +1096,15 @@ function actionFor(req: RtspRequest, session: ServerSession | undefined): Action
     default:
       return undefined;
   }
+}
+
+/** Start and end (seconds) of an npt Range; other units are refused (ParseError-like). */
+function nptRange(r: RangeSpec): { startS?: number; endS?: number } {
+  if (r.unit !== 'npt') throw new RangeError('only npt ranges are served');
+  const out: { startS?: number; endS?: number } = {};
+  if (r.start !== undefined && r.start !== 'now') out.startS = r.start;
+  if (r.end !== undefined && r.end !== 'now') out.endS = r.end;
+  return out;
 }
 
 /** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */

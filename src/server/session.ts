@@ -5,6 +5,7 @@
 import type { Logger } from '../base/logger.js';
 import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
+import type { VodFile, VodPlayer } from '../sources/vod-player.js';
 import type { UdpPair, DatagramHandler } from '../transport/udp.js';
 
 export type SessionState = 'init' | 'ready' | 'playing' | 'recording';
@@ -56,6 +57,8 @@ export class ServerSession implements StreamReader {
   packetsSent = 0;
   bytesSent = 0;
   closed = false;
+  /** A file played on demand to this session alone (instead of a live stream). */
+  vod: { realPath: string; file: VodFile; ssrcs: number[]; player?: VodPlayer } | undefined;
 
   private outputOpen = false;
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
@@ -144,7 +147,10 @@ export class ServerSession implements StreamReader {
 
   // ---- output gating: nothing is sent before the PLAY reply ----
 
-  private hold(item: { framed: Buffer; packets: number } | { track: number; packet: Buffer }, size: number): void {
+  private hold(
+    item: { framed: Buffer; packets: number } | { track: number; packet: Buffer },
+    size: number,
+  ): void {
     if (this.heldBytes + size > MAX_HELD_BYTES) return;
     this.held.push(item);
     this.heldBytes += size;
