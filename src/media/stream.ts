@@ -17,6 +17,8 @@
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
+import { isParseError } from '../base/errors.js';
+import { parseRtpPacket } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 
 export interface StreamTrack {
@@ -413,14 +415,12 @@ function frameFor(e: ReaderEntry, items: readonly Queued[]): Buffer {
   return out;
 }
 
-/** The payload of an RTP packet (RFC 3550 §5.1: CSRCs, extension and padding skipped), or undefined if malformed. */
+/** The payload of an RTP packet, or undefined if malformed (the key-track packets only: once per packet). */
 function rtpPayload(p: Buffer): Buffer | undefined {
-  let off = 12 + (p[0]! & 0x0f) * 4;
-  if ((p[0]! & 0x10) !== 0) {
-    if (p.length < off + 4) return undefined;
-    off += 4 + p.readUInt16BE(off + 2) * 4;
+  try {
+    return parseRtpPacket(p).payload;
+  } catch (err) {
+    if (isParseError(err)) return undefined;
+    throw err;
   }
-  let end = p.length;
-  if ((p[0]! & 0x20) !== 0 && end > 0) end -= p[end - 1]!;
-  return off <= end ? p.subarray(off, end) : undefined;
 }
