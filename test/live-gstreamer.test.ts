@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { parseProbe, run, waitFor } from './support/process.js';
+import { gstRead, skipUnlessGstReader } from './support/gst.js';
+import { endsWithin, finishPublisher, parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { Stream } from '../src/media/stream.js';
 
 const CLIP = 'h264_base_aac.mp4';
-const skip = skipUnless('gst-launch-1.0', 'ffprobe') || skipUnlessMedia(CLIP);
+const skip = skipUnless('gst-launch-1.0', 'ffprobe') || skipUnlessGstReader() || skipUnlessMedia(CLIP);
 
 describe('GStreamer publishes and reads', { skip }, () => {
   let server: RtspServer;
@@ -27,7 +28,7 @@ describe('GStreamer publishes and reads', { skip }, () => {
   });
 
   for (const publishTransport of ['tcp', 'udp'] as const) {
-    test(`rtspclientsink over ${publishTransport}, rtspsrc over tcp and udp`, async () => {
+    test(`rtspclientsink over ${publishTransport}, rtspsrc over tcp and udp`, async (ctx) => {
       const path = `gst_${publishTransport}`;
       const pub = run(
         'gst-launch-1.0',
@@ -42,37 +43,7 @@ describe('GStreamer publishes and reads', { skip }, () => {
       const transports = ['tcp', 'udp'] as const;
       const outputs = transports.map((t) => join(dir, `${path}_${t}.h264`));
       const readers = transports.map((t, i) =>
-        run(
-          'gst-launch-1.0',
-          ['rtspsrc', `location=${url(path)}`, `protocols=${t}`, 'name=src']
-            .concat([
-              'src.',
-              '!',
-              'application/x-rtp,media=video',
-              '!',
-              'queue',
-              '!',
-              'rtph264depay',
-              '!',
-              'h264parse',
-            ])
-            .concat([
-              '!',
-              'video/x-h264,stream-format=byte-stream',
-              '!',
-              'filesink',
-              'buffer-mode=unbuffered',
-            ])
-            .concat([
-              `location=${outputs[i]!}`,
-              'src.',
-              '!',
-              'application/x-rtp,media=audio',
-              '!',
-              'fakesink',
-            ]),
-          { timeoutMs: 40_000 },
-        ),
+        gstRead(url(path), { protocols: t, videoOut: outputs[i]!, timeoutMs: 40_000 }),
       );
       const startByTransport = new Map<string, number>();
       const watch = setInterval(() => {
@@ -83,11 +54,17 @@ describe('GStreamer publishes and reads', { skip }, () => {
             startByTransport.set(s.transport, start);
         }
       }, 5);
-      const published = await pub.done;
-      assert.equal(published.code, 0, `rtspclientsink failed: ${published.stderr}`);
+      const published = await finishPublisher(pub, () => stream?.accessUnitsIn ?? 0, 247);
+      if (published.nudged) ctx.diagnostic('rtspclientsink did not reach EOS by itself; ended with SIGINT');
+      else assert.equal(published.code, 0, `rtspclientsink failed: ${published.stderr}`);
       // Readers stop by themselves: tcp when the server closes the connection, udp on RTCP BYE.
-      await Promise.all(readers.map((r) => r.done));
+      const ends = await Promise.all(readers.map((r) => endsWithin(r, 15_000)));
       clearInterval(watch);
+      for (const [i, e] of ends.entries()) {
+        const tail = e.stderr.slice(-2000);
+        assert.ok(!e.timedOut, `${transports[i]!} reader did not stop after the publisher left: ${tail}`);
+        assert.equal(e.code, 0, `${transports[i]!} reader failed: ${tail}`);
+      }
       const sent = stream!.accessUnitsIn;
       assert.ok(Math.abs(sent - 250) <= 3, `server received ${sent} frames of 250`);
       for (const [i, t] of transports.entries()) {
@@ -107,7 +84,7 @@ describe('GStreamer publishes and reads', { skip }, () => {
         const r = await probe.done;
         const [video] = parseProbe(r.stdout);
         assert.equal(video?.codec_name, 'h264', `${t}: ${r.stderr}`);
-        assert.equal(video.width, 640);
+        assert.equal(video.width, 640, `${t}: ${ends[i]!.stderr.slice(-2000)}`);
         assert.equal(video.height, 360);
         const start = startByTransport.get(t);
         assert.ok(start !== undefined, `no ${t} reader session seen`);

@@ -1,6 +1,7 @@
 // RFC 2326 behaviour of the server, driven by a plain client over real sockets on 127.0.0.1.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { FakePublisher, isContiguous, sequences } from './support/fake-publisher.js';
 import { startTestServer } from './support/server.js';
@@ -24,6 +25,7 @@ describe('rtsp server protocol', () => {
     ({ server, url } = await startTestServer({
       maxReaderBacklogBytes: 64 * 1024,
       senderReportIntervalMs: 200,
+      endedReaderGraceMs: 1000,
     }));
   });
   after(async () => {
@@ -225,13 +227,64 @@ describe('rtsp server protocol', () => {
     const id = sessionId(s1);
     assert.equal((await c.request('PLAY', url('byetest'), { Session: id })).statusCode, 200);
     pub.client.close();
-    await c.until(() => c.closed, 3000, 'reader connection closed');
-    const rtcp = c.frames.filter((f) => f.channel === 1).map((f) => f.payload);
-    assert.ok(
-      rtcp.some((p) => p.includes(Buffer.from([0xcb]), 1)),
-      'an RTCP BYE (PT 203) arrived',
-    );
+    const isBye = (f: { channel: number; payload: Buffer }): boolean =>
+      f.channel === 1 && f.payload.includes(Buffer.from([0xcb]), 1);
+    await c.until(() => c.frames.some(isBye), 3000, 'an RTCP BYE (PT 203)');
+    // The session waits for the client's TEARDOWN (rtspsrc sends PAUSE first).
+    assert.equal((await c.request('PAUSE', url('byetest'), { Session: id })).statusCode, 200);
+    assert.equal((await c.request('TEARDOWN', url('byetest'), { Session: id })).statusCode, 200);
     assert.equal(server.sessions.has(id), false);
+
+    // A client that ignores BYE loses its session and its connection after the grace period.
+    const pub2 = await FakePublisher.start(server.port, 'byetest');
+    pub2.sendFrame(true);
+    const d = await connect();
+    const s2 = await d.request('SETUP', `${url('byetest')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal((await d.request('PLAY', url('byetest'), { Session: sessionId(s2) })).statusCode, 200);
+    pub2.client.close();
+    await d.until(() => d.frames.some(isBye), 3000, 'an RTCP BYE');
+    assert.equal(d.closed, false);
+    await d.until(() => d.closed, 3000, 'the connection closed after the grace period');
+    assert.equal(server.sessions.has(sessionId(s2)), false);
+  });
+
+  test('a UDP reader whose publisher left gets BYE and keeps its session until TEARDOWN', async () => {
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r));
+    let bye = false;
+    rtcp.on('message', (m) => {
+      if (m.includes(Buffer.from([0xcb]), 1)) bye = true;
+    });
+    try {
+      const pub = await FakePublisher.start(server.port, 'udpbye');
+      pub.sendFrame(true);
+      const c = await connect();
+      const s1 = await c.request('SETUP', `${url('udpbye')}/trackID=0`, {
+        Transport: `RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}`,
+      });
+      const id = sessionId(s1);
+      assert.equal((await c.request('PLAY', url('udpbye'), { Session: id })).statusCode, 200);
+      pub.client.close();
+      await waitFor(() => bye, 3000, 'RTCP BYE');
+      // What rtspsrc does on BYE: PAUSE, then TEARDOWN. PLAY cannot resume a stream that is gone.
+      assert.equal((await c.request('GET_PARAMETER', url('udpbye'), { Session: id })).statusCode, 200);
+      assert.equal((await c.request('PAUSE', url('udpbye'), { Session: id })).statusCode, 200);
+      const again = await FakePublisher.start(server.port, 'udpbye');
+      assert.equal((await c.request('PLAY', url('udpbye'), { Session: id })).statusCode, 404);
+      again.client.close();
+      assert.equal((await c.request('TEARDOWN', url('udpbye'), { Session: id })).statusCode, 200);
+      assert.equal(server.sessions.has(id), false);
+      assert.equal((await c.request('GET_PARAMETER', url('udpbye'), { Session: id })).statusCode, 454);
+      const other = await c.request('TEARDOWN', url('udpbye'), { Session: 'F00DF00DF00DF00D' });
+      assert.equal(other.statusCode, 454);
+    } finally {
+      rtp.close();
+      rtcp.close();
+    }
   });
 
   test('RTCP sender reports reach readers with the SSRC announced in SETUP', async () => {

@@ -9,6 +9,7 @@ import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
 import { FakePublisher } from './support/fake-publisher.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -109,7 +110,10 @@ describe('RTSP over HTTP', () => {
     assert.match(answer, /^HTTP\/1\.0 404/);
   });
 
-  const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia('h264_base_aac.mp4');
+  const skip =
+    skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') ||
+    skipUnlessGstReader() ||
+    skipUnlessMedia('h264_base_aac.mp4');
   test(
     'ffprobe (-rtsp_transport http) and GStreamer (rtsph://) read through the tunnel',
     { skip },
@@ -133,31 +137,7 @@ describe('RTSP over HTTP', () => {
         { timeoutMs: 30_000 },
       );
       const out = join(dir, 'gst.h264');
-      const gst = run(
-        'gst-launch-1.0',
-        ['rtspsrc', `location=${url(path).replace(/^rtsp:/, 'rtsph:')}`, 'name=src']
-          .concat([
-            'src.',
-            '!',
-            'application/x-rtp,media=video',
-            '!',
-            'queue',
-            '!',
-            'rtph264depay',
-            '!',
-            'h264parse',
-          ])
-          .concat([
-            '!',
-            'video/x-h264,stream-format=byte-stream',
-            '!',
-            'filesink',
-            'buffer-mode=unbuffered',
-            `location=${out}`,
-          ])
-          .concat(['src.', '!', 'application/x-rtp,media=audio', '!', 'fakesink']),
-        { timeoutMs: 30_000 },
-      );
+      const gst = gstRead(url(path).replace(/^rtsp:/, 'rtsph:'), { videoOut: out, timeoutMs: 30_000 });
       assert.equal((await pub.done).code, 0);
       const r = await probe.done;
       assert.equal(r.code, 0, r.stderr);

@@ -9,6 +9,7 @@ import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
 import { selfSignedCertificate } from '../src/config/tls.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -58,7 +59,10 @@ describe('RTSPS', { skip: skipTls }, () => {
     socket.destroy();
   });
 
-  const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia('h264_base_aac.mp4');
+  const skip =
+    skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') ||
+    skipUnlessGstReader() ||
+    skipUnlessMedia('h264_base_aac.mp4');
   test('ffmpeg publishes to rtsps://, ffprobe and GStreamer read it', { skip }, async () => {
     const path = 'secure';
     const pub = run(
@@ -87,31 +91,11 @@ describe('RTSPS', { skip: skipTls }, () => {
       { timeoutMs: 30_000 },
     );
     const out = join(dir, 'gst.h264');
-    const gst = run(
-      'gst-launch-1.0',
-      ['rtspsrc', `location=${tlsUrl(path)}`, 'tls-validation-flags=0', 'name=src']
-        .concat([
-          'src.',
-          '!',
-          'application/x-rtp,media=video',
-          '!',
-          'queue',
-          '!',
-          'rtph264depay',
-          '!',
-          'h264parse',
-        ])
-        .concat([
-          '!',
-          'video/x-h264,stream-format=byte-stream',
-          '!',
-          'filesink',
-          'buffer-mode=unbuffered',
-          `location=${out}`,
-        ])
-        .concat(['src.', '!', 'application/x-rtp,media=audio', '!', 'fakesink']),
-      { timeoutMs: 30_000 },
-    );
+    const gst = gstRead(tlsUrl(path), {
+      videoOut: out,
+      props: ['tls-validation-flags=0'],
+      timeoutMs: 30_000,
+    });
     const published = await pub.done;
     assert.equal(published.code, 0, published.stderr);
     const r = await probe.done;

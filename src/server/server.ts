@@ -66,6 +66,8 @@ export interface RtspServerOptions {
   udpReadTimeoutS?: number;
   /** How long PLAY may wait for the first packet of each track before answering. Default 3000. */
   playStartWaitMs?: number;
+  /** How long a reader whose stream ended may take to answer RTCP BYE with TEARDOWN. Default 5000. */
+  endedReaderGraceMs?: number;
   /** Interval of our RTCP sender reports. Default 5000. */
   senderReportIntervalMs?: number;
   writeCoalesceMs?: number;
@@ -100,6 +102,7 @@ interface Required_ {
   sessionTimeoutGraceS: number;
   udpReadTimeoutS: number;
   playStartWaitMs: number;
+  endedReaderGraceMs: number;
   senderReportIntervalMs: number;
   writeCoalesceMs: number;
   gopCacheMaxBytes: number;
@@ -168,6 +171,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,
       udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
       playStartWaitMs: options.playStartWaitMs ?? 3000,
+      endedReaderGraceMs: options.endedReaderGraceMs ?? 5000,
       senderReportIntervalMs: options.senderReportIntervalMs ?? 5000,
       writeCoalesceMs: options.writeCoalesceMs ?? 0,
       gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
@@ -480,15 +484,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.clock.monotonicMs(),
       this.clock.wallMs(),
     );
-    s.onStreamEnded = (sess, reason) => {
+    s.onStreamEnded = (sess, publisherReason) => {
+      const reason = `publisher left (${publisherReason})`;
       if (sess.transport === 'tcp') {
-        this.endSession(sess, reason, true);
+        this.detachEndedReader(sess, reason);
         return;
       }
       // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
       // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
       setTimeout(() => {
-        this.endSession(sess, reason, true);
+        this.detachEndedReader(sess, reason);
       }, UDP_BYE_DELAY_MS).unref();
     };
     this.sessions.set(id, s);
@@ -665,7 +670,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (session === undefined) return reply(454);
     if (session.mode !== 'play' || session.state === 'init') return reply(455);
     const live = this.paths.get(session.path);
-    if (live?.stream === undefined) return reply(404);
+    // A session set up for a stream that has ended does not carry over to a new publisher,
+    // whose tracks may differ: the client sets up again.
+    if (
+      live?.stream === undefined ||
+      session.streamGone ||
+      (session.stream !== undefined && session.stream !== live.stream)
+    )
+      return reply(404);
     const headers = this.sessionHeaders(session);
     headers.Range = 'npt=now-';
     if (session.state === 'playing') return reply(200, headers);
@@ -1003,6 +1015,31 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
       session.sink?.end?.();
     }
+  }
+
+  /**
+   * A reader whose live stream ended gets RTCP BYE and no more media. ffmpeg, GStreamer and
+   * live555 answer BYE with TEARDOWN (rtspsrc sends PAUSE first and reports 454 or a closed
+   * connection as an error), so the session waits for it; a client that ignores BYE is ended
+   * after `endedReaderGraceMs`, its interleaved connection closed.
+   */
+  private detachEndedReader(session: ServerSession, reason: string): void {
+    if (session.closed || session.streamGone) return;
+    this.sendBye(session);
+    session.stopReading();
+    session.stream = undefined;
+    session.streamGone = true;
+    session.state = 'ready';
+    this.logger.info(
+      { session: session.id, path: session.path, reason, bytes: session.bytesSent },
+      'read ended',
+    );
+    setTimeout(() => {
+      if (session.closed) return;
+      const sink = session.transport === 'tcp' ? session.sink : undefined;
+      this.endSession(session, `${reason}; no TEARDOWN after RTCP BYE`);
+      sink?.end?.();
+    }, this.opts.endedReaderGraceMs).unref();
   }
 
   private sendBye(session: ServerSession): void {

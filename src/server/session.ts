@@ -57,6 +57,12 @@ export class ServerSession implements StreamReader {
   packetsSent = 0;
   bytesSent = 0;
   closed = false;
+  /**
+   * The live stream this UDP reader played has ended (publisher left). The session stays until
+   * TEARDOWN or its timeout, as gst-rtsp-server keeps it: rtspsrc answers RTCP BYE with PAUSE and
+   * TEARDOWN and reports an error if they get 454.
+   */
+  streamGone = false;
   /** A file played on demand to this session alone (instead of a live stream). */
   vod: { realPath: string; file: VodFile; ssrcs: number[]; player?: VodPlayer } | undefined;
 

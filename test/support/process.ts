@@ -71,3 +71,48 @@ export function parseProbe(json: string): ProbedStream[] {
   const parsed = JSON.parse(json) as { streams?: ProbedStream[] };
   return parsed.streams ?? [];
 }
+
+/**
+ * Waits for a publisher that should stop by itself at the end of its file. GStreamer's
+ * rtspclientsink sometimes never reaches EOS on a busy machine (seen against gst-rtsp-server
+ * too: 3 of 8 runs under two CPU hogs), so once the server has every frame and none has come
+ * for `idleMs`, the publisher gets SIGINT, which makes it send TEARDOWN at once.
+ */
+export async function finishPublisher(
+  pub: Run,
+  framesIn: () => number,
+  expectedFrames: number,
+  idleMs = 3000,
+): Promise<{ code: number | null; stderr: string; nudged: boolean }> {
+  let nudged = false;
+  let last = -1;
+  let lastChangeMs = Date.now();
+  const timer = setInterval(() => {
+    const n = framesIn();
+    if (n !== last) {
+      last = n;
+      lastChangeMs = Date.now();
+    } else if (!nudged && n >= expectedFrames && Date.now() - lastChangeMs > idleMs) {
+      nudged = true;
+      pub.kill('SIGINT');
+    }
+  }, 100);
+  const r = await pub.done;
+  clearInterval(timer);
+  return { code: r.code, stderr: r.stderr, nudged };
+}
+
+/** Waits for a process to end by itself within `timeoutMs`; otherwise kills it and says so. */
+export async function endsWithin(
+  proc: Run,
+  timeoutMs: number,
+): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill('SIGKILL');
+  }, timeoutMs);
+  const r = await proc.done;
+  clearTimeout(timer);
+  return { code: r.code, stderr: r.stderr, timedOut };
+}
