@@ -38,6 +38,7 @@ test('there are fixtures from every source', () => {
     'ffmpeg-announce-',
     'ffmpeg-rtp-',
     'gstreamer-describe-',
+    'live555-describe-',
     'rfc2326-',
     'rfc8866-',
     'camera-',
@@ -278,4 +279,40 @@ test('camera-style SDPs: vendor attributes, ONVIF metadata, odd line order, unkn
   assert.equal(getFramerate(mjpeg), 12.5);
   assert.deepEqual(getFrameSize(mjpeg, 26), { width: 704, height: 576 });
   assert.equal(getDirection(odd, mjpeg), 'sendonly');
+});
+
+test('live555MediaServer DESCRIBE, H.264 elementary stream file', () => {
+  const sd = parsed('live555-describe-h264-es.sdp');
+  assert.equal(sd.origin?.sessionId, '1706155151750134');
+  assert.equal(sd.sessionName, 'H.264 Video, streamed by the LIVE555 Media Server');
+  assert.equal(sd.information, 'test.264');
+  assert.equal(getAttribute(sd, 'tool'), 'LIVE555 Streaming Media v2023.06.14');
+  assert.equal(getControl(sd), '*');
+  assert.deepEqual(getRange(sd), { unit: 'npt', start: 'now' });
+  assert.equal(getAttribute(sd, 'x-qt-text-inf'), 'test.264');
+  const video = sd.media[0]!;
+  assert.deepEqual(video.bandwidths, [{ type: 'AS', bandwidth: 500 }]);
+  assert.equal(getControl(video), 'track1');
+  const fmtp = getFmtp(video, 96)!;
+  assert.equal(fmtp.get('profile-level-id'), '64001F');
+  assert.equal(fmtp.get('sprop-parameter-sets'), 'J2QAH6wTFsBQBbsBagICAoAAE4gAA9CQcDAAXcAAF3Be98FA,KO4fLA==');
+  const h264 = mediaFormats(video)[0]!;
+  assert.equal(h264.encodingName, 'H264');
+  assert.equal(h264.clockRate, 90000);
+});
+
+test('live555MediaServer DESCRIBE, Matroska H.264 + AC-3 with a file duration', () => {
+  const sd = parsed('live555-describe-mkv-h264-ac3.sdp');
+  assert.deepEqual(getRange(sd), {
+    unit: 'npt',
+    start: '0',
+    startSeconds: 0,
+    end: '15.438',
+    endSeconds: 15.438,
+  });
+  assert.deepEqual(sd.media.map(getControl), ['track1', 'track2']);
+  const ac3 = mediaFormats(sd.media[1]!)[0]!;
+  assert.equal(ac3.encodingName, 'AC3');
+  assert.equal(ac3.clockRate, 44100);
+  assert.deepEqual(sd.media[1]!.bandwidths, [{ type: 'AS', bandwidth: 48 }]);
 });
