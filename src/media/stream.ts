@@ -1,10 +1,12 @@
 /**
  * A live stream: one publisher, N readers.
  *
- * Packets are rewritten once on the way in (our SSRC per track, sequence numbers shifted by a
- * per-track offset so that upstream loss stays visible) and the same bytes go to every reader.
- * Readers over TCP that share the same interleaved channels share one framed buffer per flush,
- * so the cost per reader is one socket write per flush, not one per packet.
+ * Packets are rewritten once on the way in (sequence numbers shifted by a per-track offset so
+ * that upstream loss stays visible). Each reader then has its own SSRC and its own random
+ * sequence-number base per track (RFC 3550 §5.1, §8: a receiver sees one source that started
+ * when it joined): the framed bytes of a flush are built once per set of interleaved channels,
+ * then copied and patched per reader (6 bytes a packet), so the cost per reader is one copy and
+ * one socket write per flush, not one per packet.
  *
  * Flushes are coalesced: packets ingested during one event-loop turn (or within
  * `writeCoalesceMs`) go out together.
@@ -34,6 +36,8 @@ export interface StreamReader {
   readonly rtpChannels: readonly (number | undefined)[];
   /** Tracks this reader set up. */
   readonly tracks: readonly number[];
+  /** The SSRC this reader was promised per track (SETUP's Transport); random where absent. */
+  readonly ssrcs?: readonly (number | undefined)[];
   /** Bytes written but not yet accepted by the kernel. */
   readonly backlogBytes: number;
   /** `bytes` holds `packets` framed RTP packets. */
@@ -61,7 +65,7 @@ export interface StreamOptions {
 export interface TrackCounters {
   packetsIn: number;
   bytesIn: number;
-  /** Our outgoing SSRC for the track. */
+  /** The SSRC of the rewritten packets (readers get their own; see ReaderEntry.ssrcs). */
   ssrc: number;
   lastRtpTimestamp: number | undefined;
   /** Monotonic ms when the last packet was ingested. */
@@ -81,11 +85,27 @@ interface ReaderEntry {
   droppedPackets: number;
   /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
   startAccessUnit: number | undefined;
+  /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
+  ssrcs: number[];
+  seqDeltas: number[];
+  /** Per track: RTP packets and payload octets sent, for this reader's sender reports. */
+  packetsSent: number[];
+  octetsSent: number[];
 }
 
 interface Queued {
   track: number;
   packet: Buffer;
+  /** RTP payload octets (what RTCP SR counts, RFC 3550 §6.4.1). */
+  payloadBytes: number;
+}
+
+/** Per-reader sender-report inputs for one track. */
+export interface ReaderTrackSending {
+  reader: StreamReader;
+  ssrc: number;
+  packetsSent: number;
+  octetsSent: number;
 }
 
 const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
@@ -177,7 +197,7 @@ export class Stream {
     counters.lastRtpTimestamp = timestamp;
     counters.lastArrivalMs = this.clock.monotonicMs();
 
-    const item: Queued = { track, packet };
+    const item: Queued = { track, packet, payloadBytes: rtpPayloadLength(packet) };
     if (track === this.frameTrack) {
       if (timestamp !== this.auTimestamp || this.accessUnitsIn === 0) {
         this.auTimestamp = timestamp;
@@ -197,9 +217,19 @@ export class Stream {
     this.scheduleFlush();
   }
 
-  /** Sends an RTCP packet of ours (a sender report) to every reader of the track. */
-  broadcastRtcp(track: number, packet: Buffer): void {
-    for (const e of this.readers.values()) if (e.wants[track] === true) e.reader.sendRtcp(track, packet);
+  /** Every reader receiving `track`, with its SSRC and counts: the inputs of its sender report. */
+  readersOfTrack(track: number): ReaderTrackSending[] {
+    const out: ReaderTrackSending[] = [];
+    for (const e of this.readers.values()) {
+      if (e.wants[track] !== true || e.state === 'waiting') continue;
+      out.push({
+        reader: e.reader,
+        ssrc: e.ssrcs[track]!,
+        packetsSent: e.packetsSent[track]!,
+        octetsSent: e.octetsSent[track]!,
+      });
+    }
+    return out;
   }
 
   /**
@@ -223,6 +253,10 @@ export class Stream {
       onStart,
       droppedPackets: 0,
       startAccessUnit: undefined,
+      ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomInt(1, 0xffffffff)),
+      seqDeltas: this.tracks.map(() => randomInt(0, 0x10000)),
+      packetsSent: this.tracks.map(() => 0),
+      octetsSent: this.tracks.map(() => 0),
     };
     this.readers.set(reader, entry);
     if (this.keyTrack < 0) {
@@ -365,23 +399,52 @@ export class Stream {
     }
   }
 
+  /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
   private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
     if (e.pendingStarts > 0) this.recordStarts(e, items);
+    for (const q of items) {
+      if (e.wants[q.track] !== true) continue;
+      e.packetsSent[q.track]!++;
+      e.octetsSent[q.track]! += q.payloadBytes;
+    }
     if (e.reader.transport === 'tcp') {
-      if (framed !== undefined && framed.length > 0) {
-        let packets = 0;
-        for (const q of items) if (e.wants[q.track] === true) packets++;
-        e.reader.writeInterleaved(framed, packets);
+      if (framed === undefined || framed.length === 0) return;
+      const own = Buffer.allocUnsafe(framed.length);
+      framed.copy(own);
+      const channels = e.reader.rtpChannels;
+      let packets = 0;
+      let o = 0;
+      for (const q of items) {
+        if (channels[q.track] === undefined) continue;
+        personalize(own, o + 4, q, e);
+        o += 4 + q.packet.length;
+        packets++;
       }
+      e.reader.writeInterleaved(own, packets);
       return;
     }
-    for (const q of items) if (e.wants[q.track] === true) e.reader.sendRtp(q.track, q.packet);
+    // UDP: one allocation per flush for this reader; each datagram is a view of it.
+    let total = 0;
+    for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
+    if (total === 0) return;
+    const own = Buffer.allocUnsafe(total);
+    let o = 0;
+    for (const q of items) {
+      if (e.wants[q.track] !== true) continue;
+      q.packet.copy(own, o);
+      personalize(own, o, q, e);
+      e.reader.sendRtp(q.track, own.subarray(o, o + q.packet.length));
+      o += q.packet.length;
+    }
   }
 
   private recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
     for (const q of items) {
       if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
-      const start = { seq: q.packet.readUInt16BE(2), rtptime: q.packet.readUInt32BE(4) };
+      const start = {
+        seq: (q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff,
+        rtptime: q.packet.readUInt32BE(4),
+      };
       e.starts[q.track] = start;
       e.pendingStarts--;
       e.onStart?.(q.track, start);
@@ -413,6 +476,20 @@ function frameFor(e: ReaderEntry, items: readonly Queued[]): Buffer {
     o += 4 + q.packet.length;
   }
   return out;
+}
+
+/** Gives the RTP packet copied at `at` the reader's sequence number and SSRC. */
+function personalize(out: Buffer, at: number, q: Queued, e: ReaderEntry): void {
+  out.writeUInt16BE((q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff, at + 2);
+  out.writeUInt32BE(e.ssrcs[q.track]!, at + 8);
+}
+
+/** Payload octets of a well-formed RTP packet (header, CSRCs, extension and padding excluded). */
+function rtpPayloadLength(p: Buffer): number {
+  let header = 12 + 4 * (p[0]! & 0x0f);
+  if ((p[0]! & 0x10) !== 0 && p.length >= header + 4) header += 4 + 4 * p.readUInt16BE(header + 2);
+  const padding = (p[0]! & 0x20) !== 0 ? p[p.length - 1]! : 0;
+  return Math.max(0, p.length - header - padding);
 }
 
 /** The payload of an RTP packet, or undefined if malformed (the key-track packets only: once per packet). */

@@ -595,7 +595,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (vod !== undefined)
         session.vod = { ...vod, ssrcs: media.tracks.map(() => randomInt(1, 0xffffffff)) };
     }
-    const ssrc = session.vod !== undefined ? session.vod.ssrcs[track] : live?.stream?.counters[track]?.ssrc;
+    // Every reader has its own SSRC per track (the stream patches it into each packet it sends).
+    const ssrc =
+      session.vod !== undefined
+        ? session.vod.ssrcs[track]
+        : session.mode === 'play'
+          ? (session.ssrcs[track] ??= randomInt(1, 0xffffffff))
+          : undefined;
     let trackSetup: TrackSetup;
     const replySpec: TransportSpec = {
       protocol: chosen.protocol,
@@ -1044,7 +1050,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private sendBye(session: ServerSession): void {
     for (const track of session.tracks) {
-      const ssrc = session.stream?.counters[track]?.ssrc ?? 0;
+      const ssrc = session.vod?.ssrcs[track] ?? session.ssrcs[track] ?? 0;
       session.sendRtcp(
         track,
         serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]),
@@ -1086,20 +1092,23 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       stream.counters.forEach((c, track) => {
         if (c.lastRtpTimestamp === undefined) return;
         const clockRate = stream.tracks[track]!.clockRate;
-        const sr = senderReportFor({
-          ssrc: c.ssrc,
-          clockRate,
-          lastRtpTimestamp: c.lastRtpTimestamp,
-          lastWallMs: wallMs - (nowMs - c.lastArrivalMs),
-          nowMs: wallMs,
-          packetCount: c.packetsIn,
-          octetCount: c.bytesIn,
-        });
-        const sdes: RtcpPacket = {
-          type: 'sdes',
-          chunks: [{ ssrc: c.ssrc, items: [{ type: 1, text: this.opts.serverName }] }],
-        };
-        stream.broadcastRtcp(track, serializeRtcpCompound([sr, sdes]));
+        // One report per reader: its own SSRC and what it was sent (RFC 3550 §6.4.1).
+        for (const r of stream.readersOfTrack(track)) {
+          const sr = senderReportFor({
+            ssrc: r.ssrc,
+            clockRate,
+            lastRtpTimestamp: c.lastRtpTimestamp,
+            lastWallMs: wallMs - (nowMs - c.lastArrivalMs),
+            nowMs: wallMs,
+            packetCount: r.packetsSent,
+            octetCount: r.octetsSent,
+          });
+          const sdes: RtcpPacket = {
+            type: 'sdes',
+            chunks: [{ ssrc: r.ssrc, items: [{ type: 1, text: this.opts.serverName }] }],
+          };
+          r.reader.sendRtcp(track, serializeRtcpCompound([sr, sdes]));
+        }
       });
     }
   }

@@ -48,6 +48,8 @@ export class ServerSession implements StreamReader {
   state: SessionState = 'init';
   readonly setups: (TrackSetup | undefined)[] = [];
   lastActivityMs: number;
+  /** Reader sessions: the SSRC announced in SETUP per track (the stream sends with it). */
+  readonly ssrcs: (number | undefined)[] = [];
   /** The stream this session reads from or publishes to, once PLAYing / RECORDing. */
   stream: Stream | undefined;
   /** Per track, for GET_PARAMETER: what we received (publisher) or what the reader reported (RTCP RR). */

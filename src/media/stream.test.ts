@@ -1,0 +1,119 @@
+// Stream fan-out: per-reader SSRC and sequence numbers, shared bytes otherwise, and SR counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRtpPacket, serializeRtpPacket } from '../rtp/packet.js';
+import { RtspFramer } from '../rtsp/framer.js';
+import { Stream, type StreamReader } from './stream.js';
+
+/** A reader that keeps what it is given: framed bytes (TCP) or datagrams (UDP). */
+class Reader implements StreamReader {
+  readonly backlogBytes = 0;
+  readonly framed: Buffer[] = [];
+  readonly datagrams: { track: number; packet: Buffer }[] = [];
+  constructor(
+    readonly transport: 'tcp' | 'udp',
+    readonly tracks: readonly number[],
+    readonly rtpChannels: readonly (number | undefined)[] = [],
+    readonly ssrcs: readonly (number | undefined)[] = [],
+  ) {}
+  writeInterleaved(bytes: Buffer): void {
+    this.framed.push(Buffer.from(bytes));
+  }
+  sendRtp(track: number, packet: Buffer): void {
+    this.datagrams.push({ track, packet: Buffer.from(packet) });
+  }
+  sendRtcp(): void {}
+  streamEnded(): void {}
+  /** The RTP packets received, in order, with their track. */
+  packets(): { track: number; seq: number; ssrc: number; timestamp: number; payload: string }[] {
+    const raw: { track: number; packet: Buffer }[] = [];
+    if (this.transport === 'udp') raw.push(...this.datagrams);
+    else {
+      const framer = new RtspFramer();
+      for (const m of this.framed.flatMap((b) => framer.push(b))) {
+        if (m.kind !== 'interleaved') continue;
+        raw.push({ track: this.rtpChannels.indexOf(m.channel), packet: m.payload });
+      }
+    }
+    return raw.map(({ track, packet }) => {
+      const p = parseRtpPacket(packet);
+      return {
+        track,
+        seq: p.sequenceNumber,
+        ssrc: p.ssrc,
+        timestamp: p.timestamp,
+        payload: p.payload.toString('hex'),
+      };
+    });
+  }
+}
+
+function packet(seq: number, timestamp: number, payload: number[]): Buffer {
+  return serializeRtpPacket({
+    marker: true,
+    payloadType: 96,
+    sequenceNumber: seq,
+    timestamp,
+    ssrc: 0x11111111,
+    csrcs: [],
+    payload: Buffer.from(payload),
+  });
+}
+
+test('each reader has its own SSRC and sequence base; payload and timestamps are shared', () => {
+  // PCMA: no keyframes, so readers start at once.
+  const stream = new Stream([
+    { encodingName: 'PCMA', clockRate: 8000 },
+    { encodingName: 'PCMU', clockRate: 8000 },
+  ]);
+  const a = new Reader('tcp', [0, 1], [0, 2], [0xaaaa0001, 0xaaaa0002]);
+  const b = new Reader('tcp', [0, 1], [0, 2]);
+  const u = new Reader('udp', [0]);
+  for (const r of [a, b, u]) stream.addReader(r);
+  for (let i = 0; i < 5; i++) {
+    stream.ingestRtp(0, packet((65533 + i) & 0xffff, 160 * i, [i]));
+    stream.ingestRtp(1, packet(100 + i, 160 * i, [0x80 + i]));
+    if (i === 2) stream.flushNow();
+  }
+  stream.flushNow();
+
+  const got = [a, b, u].map((r) => r.packets());
+  assert.deepEqual(
+    got.map((ps) => ps.length),
+    [10, 10, 5],
+  );
+  // The SSRC promised in SETUP is kept; the others are random and all differ.
+  assert.deepEqual([...new Set(got[0]!.map((p) => p.ssrc))], [0xaaaa0001, 0xaaaa0002]);
+  const ssrcs = got.flatMap((ps) => [...new Set(ps.map((p) => p.ssrc))]);
+  assert.equal(new Set(ssrcs).size, ssrcs.length, 'no SSRC shared between readers or tracks');
+  for (const ps of got) {
+    for (const track of [0, 1]) {
+      const t = ps.filter((p) => p.track === track);
+      if (t.length === 0) continue;
+      // Contiguous across the 16-bit wrap of the input, from the reader's own base.
+      for (let i = 1; i < t.length; i++) assert.equal(t[i]!.seq, (t[i - 1]!.seq + 1) & 0xffff);
+      assert.deepEqual(
+        t.map((p) => p.timestamp),
+        [0, 160, 320, 480, 640],
+      );
+      assert.deepEqual(
+        t.map((p) => p.payload),
+        [0, 1, 2, 3, 4].map((i) => (track === 0 ? i : 0x80 + i).toString(16).padStart(2, '0')),
+      );
+    }
+  }
+  // RTP-Info reports the reader's own numbers.
+  assert.equal(stream.readerStarts(a)[0]?.seq, got[0]!.find((p) => p.track === 0)!.seq);
+  assert.equal(stream.readerStarts(u)[0]?.seq, got[2]![0]!.seq);
+  assert.notEqual(got[0]![0]!.seq, got[1]![0]!.seq, 'random bases (1 in 65536 to collide)');
+
+  // Sender-report inputs: per reader, packets and payload octets of what it was sent.
+  const track0 = stream.readersOfTrack(0);
+  assert.equal(track0.length, 3);
+  const ofA = track0.find((r) => r.reader === a)!;
+  assert.deepEqual([ofA.ssrc, ofA.packetsSent, ofA.octetsSent], [0xaaaa0001, 5, 5]);
+  assert.deepEqual(
+    stream.readersOfTrack(1).map((r) => r.reader),
+    [a, b],
+  );
+});
