@@ -824,12 +824,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     try {
       const r = req.headers.get('Range');
       if (r !== undefined) range = nptRange(parseRange(r));
+    } catch {
+      return reply(457);
+    }
+    // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
+    try {
       const sc = req.headers.get('Scale');
       if (sc !== undefined) scale = parseScale(sc);
       const sp = req.headers.get('Speed');
       if (sp !== undefined) speed = parseSpeed(sp);
     } catch {
-      return reply(457);
+      return reply(400);
     }
     const duration = session.vod!.file.durationS;
     if (range.startS !== undefined && (range.startS < 0 || range.startS > duration)) return reply(457);
@@ -840,7 +845,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       (scale ?? 1) > 0
     )
       return reply(457);
-    if (scale === 0) return reply(400, undefined, undefined, 'Bad Request: Scale 0');
     const player = this.vodPlayer(session);
     const request: Parameters<VodPlayer['play']>[0] = {};
     if (range.startS !== undefined) request.startS = range.startS;
@@ -885,12 +889,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const r = req.headers.get('Range');
     if (r !== undefined) {
       try {
-        atS = nptRange(parseRange(r)).startS;
+        // RFC 2326 §10.6 writes the pause point without a dash (`Range: npt=37`): read it as `npt=37-`.
+        const [spec = '', ...params] = r.split(';');
+        const point = /^\s*npt\s*=[^-]*$/i.test(spec) ? [`${spec.trim()}-`, ...params].join(';') : r;
+        atS = nptRange(parseRange(point)).startS;
       } catch {
         return reply(457);
       }
     }
-    const position = this.vodPlayer(session).pause(atS);
+    let position: number;
+    try {
+      position = this.vodPlayer(session).pause(atS);
+    } catch (err) {
+      // §10.6: a point outside the pending PLAY ranges.
+      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
+    }
     if (atS === undefined) session.state = 'ready';
     const headers = this.sessionHeaders(session);
     headers.Range = `npt=${position.toFixed(3)}-`;
