@@ -2,6 +2,8 @@
  * One RTSP control connection: frames what arrives, answers requests strictly in order
  * (a held PLAY reply holds the ones behind it), and carries interleaved RTP/RTCP.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { RtspFramer } from '../rtsp/framer.js';
@@ -110,6 +112,21 @@ export class ServerConnection implements InterleavedSink {
 
   write(bytes: Buffer): void {
     if (!this.closed) this.socket.write(bytes);
+  }
+
+  /**
+   * Writes bytes the caller wants to reuse: true when they are no longer referenced once this
+   * returns. On a plain TCP socket that is when the kernel took them all at once (nothing left
+   * queued); TLS and WebSocket channels get a copy.
+   */
+  writeTransient(bytes: Buffer): boolean {
+    if (this.closed) return true;
+    if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)) {
+      this.socket.write(bytes);
+      return this.socket.writableLength === 0;
+    }
+    this.socket.write(Buffer.from(bytes));
+    return true;
   }
 
   writeInterleaved(channel: number, packet: Buffer): void {

@@ -30,6 +30,8 @@ export type TrackSetup = UdpTrackSetup | TcpTrackSetup;
 export interface InterleavedSink {
   readonly writableLength: number;
   write(bytes: Buffer): void;
+  /** As write, for bytes the caller reuses: true when they are no longer referenced. */
+  writeTransient(bytes: Buffer): boolean;
   writeInterleaved(channel: number, packet: Buffer): void;
   end?(): void;
 }
@@ -125,6 +127,16 @@ export class ServerSession implements StreamReader {
     this.packetsSent += packets;
     this.bytesSent += bytes.length;
     this.sink?.write(bytes);
+  }
+
+  writeInterleavedTransient(bytes: Buffer, packets: number): boolean {
+    if (!this.outputOpen) {
+      this.hold({ framed: Buffer.from(bytes), packets }, bytes.length);
+      return true;
+    }
+    this.packetsSent += packets;
+    this.bytesSent += bytes.length;
+    return this.sink?.writeTransient(bytes) ?? true;
   }
 
   sendRtp(track: number, packet: Buffer): void {
