@@ -91,6 +91,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     sessionTimeoutS: config.sessionTimeout,
     sessionTimeoutGraceS: config.sessionTimeoutGrace,
     udpReadTimeoutS: config.udpReadTimeout,
+    multicast:
+      config.multicastRange === null
+        ? false
+        : { range: config.multicastRange, rtpPort: config.multicastRtpPort, ttl: config.multicastTtl },
     writeCoalesceMs: config.writeCoalesceMs,
     gopCacheMaxBytes: config.gopCacheMaxBytes,
     maxReaderBacklogBytes: config.maxReaderBacklogBytes,

@@ -350,14 +350,26 @@ describe('rtsp server protocol', () => {
     const pub = await FakePublisher.start(server.port, 'tr');
     pub.sendFrame(true);
     const c = await connect();
+    // Multicast is served from the configured range (default 239.255.0.0/16, port 8002, ttl 16).
     const mc = await c.request('SETUP', `${url('tr')}/trackID=0`, { Transport: 'RTP/AVP;multicast' });
-    assert.equal(mc.statusCode, 461);
+    assert.equal(mc.statusCode, 200);
+    assert.match(
+      mc.headers.get('Transport')!,
+      /^RTP\/AVP;multicast;destination=239\.255\.\d+\.\d+;ttl=16;port=8002-8003;ssrc=[0-9A-F]{8}$/,
+    );
+    // Mixing multicast and unicast in one session is refused.
+    const mixed = await c.request('SETUP', `${url('tr')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      Session: sessionId(mc),
+    });
+    assert.equal(mixed.statusCode, 461);
+    await c.request('TEARDOWN', url('tr'), { Session: sessionId(mc) });
     const savp = await c.request('SETUP', `${url('tr')}/trackID=0`, {
       Transport: 'RTP/SAVP;unicast;client_port=4000-4001',
     });
     assert.equal(savp.statusCode, 461);
     const alt = await c.request('SETUP', `${url('tr')}/trackID=0`, {
-      Transport: 'RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=0-1',
+      Transport: 'RTP/SAVP;multicast,RTP/AVP/TCP;unicast;interleaved=0-1',
     });
     assert.equal(alt.statusCode, 200, 'the first usable alternative is chosen');
     assert.match(alt.headers.get('Transport')!, /^RTP\/AVP\/TCP;unicast;interleaved=0-1/);

@@ -70,6 +70,16 @@ export const configSchema = z
     tlsKey: z.string().min(1).nullable().default(null),
     /** UDP port for RTP (RTCP on the next port); null disables RTP over UDP. */
     rtpPort: z.number().int().min(0).max(65534).nullable().default(8000),
+    /** UDP multicast: groups from this IPv4 range (inside 224.0.0.0/4); null turns multicast off. */
+    multicastRange: z
+      .string()
+      .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'a.b.c.d/prefix')
+      .nullable()
+      .default('239.255.0.0/16'),
+    /** Even UDP port of the first track's RTP to a group; track i uses +2i (RTCP the next port). */
+    multicastRtpPort: z.number().int().min(1024).max(65500).multipleOf(2).default(8002),
+    /** IP TTL of multicast packets. */
+    multicastTtl: z.number().int().min(1).max(255).default(16),
     /** Seconds advertised in `Session: id;timeout=N`. */
     sessionTimeout: z.number().int().min(1).max(3600).default(60),
     /** Extra seconds tolerated beyond sessionTimeout. */

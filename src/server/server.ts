@@ -18,6 +18,13 @@ import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/
 import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
 import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { senderReportFor } from '../rtp/clock-map.js';
+import {
+  DEFAULT_MULTICAST,
+  MulticastGroup,
+  formatIpv4,
+  parseMulticastRange,
+  type MulticastOptions,
+} from './multicast.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { UdpPair, normalizeAddress } from '../transport/udp.js';
@@ -66,6 +73,8 @@ export interface RtspServerOptions {
   udpReadTimeoutS?: number;
   /** How long PLAY may wait for the first packet of each track before answering. Default 3000. */
   playStartWaitMs?: number;
+  /** UDP multicast delivery (group range, first port, ttl); false turns it off. Default on, 239.255.0.0/16. */
+  multicast?: Partial<MulticastOptions> | false;
   /** How long a reader whose stream ended may take to answer RTCP BYE with TEARDOWN. Default 5000. */
   endedReaderGraceMs?: number;
   /** Interval of our RTCP sender reports. Default 5000. */
@@ -102,6 +111,7 @@ interface Required_ {
   sessionTimeoutGraceS: number;
   udpReadTimeoutS: number;
   playStartWaitMs: number;
+  multicast: MulticastOptions | undefined;
   endedReaderGraceMs: number;
   senderReportIntervalMs: number;
   writeCoalesceMs: number;
@@ -136,6 +146,10 @@ export interface RtspServerEvents {
 export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly paths = new PathRegistry();
   readonly sessions = new Map<string, ServerSession>();
+  /** UDP multicast groups by live path. */
+  private readonly multicastGroups = new Map<string, MulticastGroup>();
+  private multicastRange: { first: number; last: number } | undefined;
+  private nextMulticastAddress = 0;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly authorizer: Authorizer | undefined;
@@ -172,6 +186,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
       playStartWaitMs: options.playStartWaitMs ?? 3000,
       endedReaderGraceMs: options.endedReaderGraceMs ?? 5000,
+      multicast: options.multicast === false ? undefined : { ...DEFAULT_MULTICAST, ...options.multicast },
       senderReportIntervalMs: options.senderReportIntervalMs ?? 5000,
       writeCoalesceMs: options.writeCoalesceMs ?? 0,
       gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
@@ -184,6 +199,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     };
+    // A bad range fails at start, not at the first multicast SETUP.
+    if (this.opts.multicast !== undefined)
+      this.multicastRange = parseMulticastRange(this.opts.multicast.range);
     this.tcp = net.createServer((socket) => {
       if (!this.admit(socket)) return;
       socket.setNoDelay(true);
@@ -567,11 +585,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(404);
     }
 
-    const lower = session?.setups.find((s) => s !== undefined)?.kind;
+    const firstKind = session?.setups.find((s) => s !== undefined)?.kind;
+    const lower = firstKind === 'multicast' ? 'udp' : firstKind;
     const chosen = specs.find(
       (s) =>
         (s.profile === 'AVP' || s.profile === 'AVPF') &&
-        s.delivery !== 'multicast' &&
+        (s.delivery !== 'multicast' ||
+          (this.opts.multicast !== undefined &&
+            s.lowerTransport === 'UDP' &&
+            session?.mode !== 'record' &&
+            !recording &&
+            live?.stream !== undefined &&
+            session?.vod === undefined &&
+            vod === undefined)) &&
         (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.interleavedOnly)) &&
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
@@ -626,7 +652,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       conn.bindChannels(session, track, rtp, rtcp);
       session.sink = conn;
       replySpec.interleaved = { rtp, rtcp };
+    } else if (chosen.delivery === 'multicast') {
+      if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
+      const group = await this.multicastGroupFor(session.path, trackCount);
+      group.members.add(session.id);
+      const ports = group.portsOf(track);
+      trackSetup = { kind: 'multicast', address: group.address, rtpPort: ports.rtp, rtcpPort: ports.rtcp };
+      replySpec.delivery = 'multicast';
+      replySpec.destination = group.address;
+      replySpec.port = ports;
+      replySpec.ttl = group.ttl;
+      session.ssrcs[track] = group.ssrcs[track];
     } else {
+      if (session.isMulticast) return reply(461);
       const clientRtp = chosen.clientPort?.rtp;
       if (clientRtp === undefined) return reply(461);
       const clientRtcp = chosen.clientPort?.rtcp ?? clientRtp + 1;
@@ -687,6 +725,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const headers = this.sessionHeaders(session);
     headers.Range = 'npt=now-';
     if (session.state === 'playing') return reply(200, headers);
+    if (session.isMulticast) {
+      const group = this.multicastGroups.get(session.path);
+      if (group === undefined) return reply(404);
+      // The first member starts the group; later ones join what is already being sent.
+      if (!group.sending) {
+        group.sending = true;
+        live.stream.addReader(group);
+      }
+      session.stream = live.stream;
+      session.state = 'playing';
+      this.logger.info({ session: session.id, path: session.path, transport: 'multicast' }, 'read started');
+      return reply(200, headers);
+    }
     if (session.transport === 'tcp') session.sink = conn;
     session.state = 'playing';
     const starts = await session.startReading(live.stream, this.opts.playStartWaitMs);
@@ -1010,6 +1061,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (sendBye) this.sendBye(session);
     this.sessions.delete(session.id);
     session.stopReading();
+    if (session.isMulticast) this.leaveMulticast(session);
     if (session.vod !== undefined) {
       session.vod.player?.stop();
       this.vodFiles?.release(session.vod.realPath);
@@ -1059,6 +1111,65 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.endSession(session, `${reason}; no TEARDOWN after RTCP BYE`);
       sink?.end?.();
     }, this.opts.endedReaderGraceMs).unref();
+  }
+
+  /** The path's multicast group, made at its first multicast SETUP: the next free address of the range. */
+  private async multicastGroupFor(path: string, trackCount: number): Promise<MulticastGroup> {
+    const existing = this.multicastGroups.get(path);
+    if (existing !== undefined) return existing;
+    const opts = this.opts.multicast!;
+    this.multicastRange ??= parseMulticastRange(opts.range);
+    const { first, last } = this.multicastRange;
+    const used = new Set([...this.multicastGroups.values()].map((g) => g.address));
+    let address = formatIpv4(first + (this.nextMulticastAddress % (last - first + 1)));
+    for (let i = 0; used.has(address) && i <= last - first; i++) {
+      this.nextMulticastAddress++;
+      address = formatIpv4(first + (this.nextMulticastAddress % (last - first + 1)));
+    }
+    this.nextMulticastAddress++;
+    const group: MulticastGroup = new MulticastGroup(
+      address,
+      opts.rtpPort,
+      opts.ttl,
+      trackCount,
+      Array.from({ length: trackCount }, () => randomInt(1, 0xffffffff)),
+      (reason) => {
+        this.multicastEnded(path, group, `publisher left (${reason})`);
+      },
+      this.logger,
+    );
+    this.multicastGroups.set(path, group);
+    await group.open();
+    this.logger.info({ path, group: address, port: opts.rtpPort, ttl: opts.ttl }, 'multicast group opened');
+    return group;
+  }
+
+  private leaveMulticast(session: ServerSession): void {
+    const group = this.multicastGroups.get(session.path);
+    if (group === undefined || !group.members.delete(session.id) || group.members.size > 0) return;
+    session.stream?.removeReader(group);
+    this.closeMulticast(session.path, group);
+  }
+
+  private closeMulticast(path: string, group: MulticastGroup): void {
+    if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
+    group.close();
+    this.logger.info({ path, group: group.address }, 'multicast group closed');
+  }
+
+  /** The publisher left: BYE to the group, and each member waits for its TEARDOWN like a unicast reader. */
+  private multicastEnded(path: string, group: MulticastGroup, reason: string): void {
+    for (const track of group.tracks) {
+      group.sendRtcp(
+        track,
+        serializeRtcpCompound([{ type: 'bye', ssrcs: [group.ssrcs[track]!], reason: 'stream ended' }]),
+      );
+    }
+    for (const id of group.members) {
+      const s = this.sessions.get(id);
+      if (s !== undefined) this.detachEndedReader(s, reason);
+    }
+    this.closeMulticast(path, group);
   }
 
   private sendBye(session: ServerSession): void {

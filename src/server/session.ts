@@ -24,7 +24,15 @@ export interface TcpTrackSetup {
   rtcpChannel: number;
 }
 
-export type TrackSetup = UdpTrackSetup | TcpTrackSetup;
+/** Multicast: the path's group sends (see multicast.ts); the session only holds it open. */
+export interface MulticastTrackSetup {
+  kind: 'multicast';
+  address: string;
+  rtpPort: number;
+  rtcpPort: number;
+}
+
+export type TrackSetup = UdpTrackSetup | TcpTrackSetup | MulticastTrackSetup;
 
 /** What a session needs from the TCP connection that carries its interleaved data. */
 export interface InterleavedSink {
@@ -96,7 +104,11 @@ export class ServerSession implements StreamReader {
   // ---- StreamReader ----
 
   get transport(): 'tcp' | 'udp' {
-    return this.setups.some((s) => s?.kind === 'udp') ? 'udp' : 'tcp';
+    return this.setups.some((s) => s !== undefined && s.kind !== 'tcp') ? 'udp' : 'tcp';
+  }
+
+  get isMulticast(): boolean {
+    return this.setups.some((s) => s?.kind === 'multicast');
   }
 
   get rtpChannels(): (number | undefined)[] {
@@ -155,7 +167,7 @@ export class ServerSession implements StreamReader {
     const s = this.setups[track];
     if (s === undefined) return;
     if (s.kind === 'tcp') this.sink?.writeInterleaved(s.rtcpChannel, packet);
-    else this.udp?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
+    else if (s.kind === 'udp') this.udp?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
   }
 
   streamEnded(reason: string): void {
