@@ -27,6 +27,7 @@ import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { ParseError } from '../base/errors.js';
 import { TsMuxer, type TsTrack } from '../container/mpegts/index.js';
+import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -172,8 +173,9 @@ const OUTPUT_KINDS: Readonly<Record<string, OutputKind>> = {
   '.aac': 'aac',
 };
 
-/** Containers that take every track: MPEG-TS. */
-const CONTAINER_EXTENSIONS = ['.ts'];
+/** Containers that take every track: MPEG-TS and fragmented MP4. */
+const CONTAINER_EXTENSIONS = ['.ts', '.mp4', '.m4v'];
+const FMP4_EXTENSIONS = ['.mp4', '.m4v'];
 
 const ENCODING_OF: Readonly<Record<OutputKind, string>> = {
   h264: 'H264',
@@ -300,18 +302,40 @@ export function tsTrackFor(track: ClientTrack): TsTrack | undefined {
 }
 
 /**
- * Writes the access units of several tracks into one MPEG-TS file. Tracks are put on one timeline by
- * the arrival of their first access unit: each track's pts counts from its first unit, shifted by the
- * time that unit arrived after the first unit of any track. (Our server and most cameras start every
- * track together, from the same cached keyframe or the same instant, so this keeps them within a few
- * tens of ms; RTCP sender reports would make it exact.) Every write is a whole number of 188-byte
- * packets, so a file cut at any moment stays readable.
+ * Puts several tracks on one timeline by the arrival of their first access unit: each track's pts
+ * counts from its first unit, shifted by the time that unit arrived after the first unit of any track.
+ * (Our server and most cameras start every track together, from the same cached keyframe or the same
+ * instant, so this keeps them within a few tens of ms; RTCP sender reports would make it exact.)
+ */
+class TimelineAligner {
+  readonly #anchors = new Map<number, { pts: number; offsetTicks: number }>();
+  #firstArrivalMs: number | undefined;
+
+  map(i: number, au: AccessUnit, arrivalMs: number): AccessUnit {
+    this.#firstArrivalMs ??= arrivalMs;
+    let anchor = this.#anchors.get(i);
+    if (anchor === undefined) {
+      anchor = {
+        pts: au.pts,
+        offsetTicks: Math.round(((arrivalMs - this.#firstArrivalMs) * au.clockRate) / 1000),
+      };
+      this.#anchors.set(i, anchor);
+    }
+    const shift = anchor.offsetTicks - anchor.pts;
+    const mapped: AccessUnit = { ...au, pts: au.pts + shift };
+    if (au.dts !== undefined) mapped.dts = au.dts + shift;
+    return mapped;
+  }
+}
+
+/**
+ * Writes the access units of several tracks into one MPEG-TS file, on one timeline (TimelineAligner).
+ * Every write is a whole number of 188-byte packets, so a file cut at any moment stays readable.
  */
 export class TsRecorder {
   readonly #mux: TsMuxer;
   readonly #indexOf = new Map<number, number>();
-  readonly #anchors = new Map<number, { pts: number; offsetTicks: number }>();
-  #firstArrivalMs: number | undefined;
+  readonly #timeline = new TimelineAligner();
   bytesWritten = 0;
   unitsWritten = 0;
 
@@ -327,24 +351,90 @@ export class TsRecorder {
   push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
     const i = this.#indexOf.get(track.index);
     if (i === undefined) return;
-    this.#firstArrivalMs ??= arrivalMs;
-    let anchor = this.#anchors.get(i);
-    if (anchor === undefined) {
-      anchor = {
-        pts: au.pts,
-        offsetTicks: Math.round(((arrivalMs - this.#firstArrivalMs) * au.clockRate) / 1000),
-      };
-      this.#anchors.set(i, anchor);
-    }
-    const shift = anchor.offsetTicks - anchor.pts;
-    const mapped: AccessUnit = { ...au, pts: au.pts + shift };
-    if (au.dts !== undefined) mapped.dts = au.dts + shift;
-    const bytes = this.#mux.writeAccessUnit(i, mapped);
+    const bytes = this.#mux.writeAccessUnit(i, this.#timeline.map(i, au, arrivalMs));
     if (bytes.length === 0) return;
     this.write(bytes);
     this.bytesWritten += bytes.length;
     this.unitsWritten++;
   }
+}
+
+/** The codec of a track as the fMP4 writer knows it, or undefined when it cannot be written there. */
+export function fmp4TrackFor(track: ClientTrack): Fmp4Track | undefined {
+  try {
+    const timescale = track.clockRate;
+    switch (track.encodingName.toUpperCase()) {
+      case 'H264': {
+        const f = parseH264Fmtp(track.fmtp);
+        return { codec: 'h264', timescale, parameterSets: [...f.sps, ...f.pps] };
+      }
+      case 'H265': {
+        const f = parseH265Fmtp(track.fmtp);
+        return { codec: 'h265', timescale, parameterSets: [...f.vps, ...f.sps, ...f.pps] };
+      }
+      case 'MPEG4-GENERIC': {
+        const f = parseAacFmtp(track.fmtp);
+        if (f.config === undefined || f.audioConfig === undefined) return undefined;
+        return { codec: 'aac', timescale, audioSpecificConfig: f.config };
+      }
+      case 'OPUS': {
+        const stereo = track.fmtp['sprop-stereo'] ?? track.fmtp.stereo;
+        return { codec: 'opus', timescale, channels: stereo === '0' ? 1 : 2 };
+      }
+      default:
+        return undefined;
+    }
+  } catch (e) {
+    if (e instanceof ParseError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Writes the access units of several tracks into one fragmented MP4 file, on one timeline
+ * (TimelineAligner). The init segment and each moof+mdat fragment go out in one write each, so a
+ * process killed at any moment leaves a file that is valid up to its last whole fragment; `finish`
+ * writes the fragment in progress (Ctrl-C, --duration, end of stream).
+ */
+export class Fmp4Recorder {
+  readonly #mux: Fmp4Muxer;
+  readonly #indexOf = new Map<number, number>();
+  readonly #timeline = new TimelineAligner();
+  bytesWritten = 0;
+  unitsWritten = 0;
+
+  constructor(
+    readonly tracks: readonly ClientTrack[],
+    configs: readonly Fmp4Track[],
+    private readonly write: (b: Buffer) => void,
+  ) {
+    this.#mux = new Fmp4Muxer(configs);
+    tracks.forEach((t, i) => this.#indexOf.set(t.index, i));
+  }
+
+  push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
+    const i = this.#indexOf.get(track.index);
+    if (i === undefined) return;
+    this.#emit(this.#mux.push(i, this.#timeline.map(i, au, arrivalMs)));
+    this.unitsWritten = this.#mux.stats.samples;
+  }
+
+  finish(): void {
+    this.#emit(this.#mux.flush());
+    this.unitsWritten = this.#mux.stats.samples;
+  }
+
+  #emit(bytes: Buffer | undefined): void {
+    if (bytes === undefined) return;
+    this.write(bytes);
+    this.bytesWritten += bytes.length;
+  }
+}
+
+/** Writes all of `b` at the end of the file (one write call for a regular file). */
+function writeAll(fd: number, b: Buffer): void {
+  let at = 0;
+  while (at < b.length) at += writeSync(fd, b, at, b.length - at);
 }
 
 interface PlayOptions {
@@ -382,6 +472,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     ...(choice.httpTunnel === true ? { httpTunnel: true } : {}),
   });
   let fd: number | undefined;
+  let finishOutput: (() => void) | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -408,6 +499,11 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
       }
     }
     client.close();
+    try {
+      finishOutput?.();
+    } catch (e) {
+      fail(e);
+    }
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
     resolveDone();
@@ -424,7 +520,31 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     let writer: { bytesWritten: number; unitsWritten: number };
     let chosen: ClientTrack[];
     let onUnit: (t: ClientTrack, au: AccessUnit) => void;
-    if (kind === undefined) {
+    if (kind === undefined && FMP4_EXTENSIONS.includes(ext)) {
+      const configs = new Map<ClientTrack, Fmp4Track>();
+      for (const t of d.tracks) {
+        const c = fmp4TrackFor(t);
+        if (c !== undefined) configs.set(t, c);
+      }
+      chosen = [...configs.keys()];
+      if (chosen.length === 0) {
+        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
+        throw new RtspClientError(
+          'NO_TRACK',
+          `no track MP4 can carry (h264, hevc, aac, opus; the stream has: ${have})`,
+        );
+      }
+      fd = openSync(opts.output, 'w');
+      const out = fd;
+      const rec = new Fmp4Recorder(chosen, [...configs.values()], (b) => {
+        writeAll(out, b);
+      });
+      writer = rec;
+      finishOutput = () => {
+        rec.finish();
+      };
+      onUnit = (t, au) => rec.push(t, au, performance.now());
+    } else if (kind === undefined) {
       const configs = new Map<ClientTrack, TsTrack>();
       for (const t of d.tracks) {
         const c = tsTrackFor(t);
@@ -660,7 +780,7 @@ export function registerClientCommands(program: Command): void {
   program
     .command('play')
     .description(
-      'record a stream to a file: .ts (MPEG-TS, every H.264/H.265/AAC/Opus track) or one elementary stream (.h264/.264, .h265/.265/.hevc, .aac)',
+      'record a stream to a file: .ts (MPEG-TS) or .mp4/.m4v (fragmented MP4, readable when cut), with every H.264/H.265/AAC/Opus track, or one elementary stream (.h264/.264, .h265/.265/.hevc, .aac)',
     )
     .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL')
     .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')

@@ -1,0 +1,372 @@
+/**
+ * Fragmented MP4 writer (ISO/IEC 14496-12 §8.8), sans-I/O: access units in, bytes to append out.
+ *
+ *   const mux = new Fmp4Muxer([{ codec: 'h264', timescale: 90000, parameterSets: [sps, pps] },
+ *                              { codec: 'aac', timescale: 48000, audioSpecificConfig: asc }]);
+ *   for (const au of units) { const b = mux.push(i, au); if (b) out.write(b); }
+ *   const last = mux.flush(); if (last) out.write(last);
+ *
+ * The first bytes returned are the init segment (ftyp + moov), then one `moof`+`mdat` per fragment. A
+ * file cut between two returned buffers is a valid fMP4 holding every fragment written so far, so a
+ * recorder that writes each buffer whole loses at most the fragment being built.
+ *
+ * Fragments. A fragment is cut when a keyframe arrives on the first video track (so fragments start at
+ * random access points) or when the pending samples of that track (of track 0 without video) span
+ * `maxFragmentSeconds` (1 s by default). Each fragment holds every complete sample of every track.
+ *
+ * Timing. The timescale of each track is its RTP clock rate; access units carry pts in ticks of their
+ * clockRate on a timeline shared by all tracks (the caller aligns the tracks; values must be >= 0). A
+ * sample's duration is the decode-time difference to the next sample of its track, so the last
+ * sample of each track is held back until the next one (or `flush`, which reuses the previous duration).
+ * Decode time is `dts ?? pts`, forced to increase by at least one tick (RTP gives no dts: a stream with
+ * B-frames and no dts gets tiny durations and negative composition offsets, valid but not pretty).
+ * tfdt carries each fragment's first decode time, so fragments continue each other exactly.
+ *
+ * Codecs. H.264 `avc1`/`avcC`, H.265 `hvc1`/`hvcC`: samples are 4-byte length-prefixed NAL units
+ * (access units come as NAL units, or as an Annex-B `payload`, which is split). Access unit delimiters
+ * are dropped (not allowed in MP4 samples, ISO/IEC 14496-15 §5.3.2), as are in-band parameter sets
+ * identical to those of the sample entry (`hvc1` requires them out of band); changed ones are kept so a
+ * decoder still follows them. The parameter sets of the sample entry are the in-band ones of the first
+ * keyframe, else the configured ones (the SDP's). Video before a track's first keyframe is dropped,
+ * and so is every track's media before the first keyframe of the first video track (the file starts
+ * with a picture, all tracks together). AAC `mp4a`/`esds` with the AudioSpecificConfig; Opus
+ * `Opus`/`dOps` (pre-skip 0: RTP does not carry it).
+ */
+import { ParseError } from '../../base/errors.js';
+import { parseAudioSpecificConfig } from '../../codec/aac.js';
+import {
+  buildAvcDecoderConfigurationRecord,
+  H264NalType,
+  h264NalType,
+  parseH264Sps,
+} from '../../codec/h264.js';
+import {
+  buildHevcDecoderConfigurationRecord,
+  H265NalType,
+  h265NalType,
+  parseH265Sps,
+} from '../../codec/h265.js';
+import { joinLengthPrefixed, splitAnnexB } from '../../codec/nal.js';
+import type { AccessUnit } from '../../format/access-unit.js';
+import {
+  avc1Entry,
+  fragment,
+  hvc1Entry,
+  initSegment,
+  mp4aEntry,
+  opusEntry,
+  type FragmentSample,
+  type InitTrack,
+} from './boxes.js';
+
+/** Longest wait for the parameter sets of every video track before giving up (FMP4_NO_PARAMETER_SETS). */
+const MAX_INIT_WAIT_SECONDS = 10;
+
+export type Fmp4Codec = 'h264' | 'h265' | 'aac' | 'opus';
+
+export interface Fmp4Track {
+  codec: Fmp4Codec;
+  /** Ticks per second of the track: its RTP clock rate (90000 for video, the sample rate for AAC/Opus). */
+  timescale: number;
+  /** H.264: SPS and PPS; H.265: VPS, SPS and PPS (e.g. from the SDP). In-band ones of the first keyframe win. */
+  parameterSets?: readonly Uint8Array[];
+  /** AAC: the AudioSpecificConfig (the SDP's `config`). Required for AAC. */
+  audioSpecificConfig?: Uint8Array;
+  /** Opus: 1 or 2 (default 2). */
+  channels?: number;
+}
+
+export interface Fmp4MuxerOptions {
+  /** Longest fragment without a keyframe, in seconds of the first video track (default 1). */
+  maxFragmentSeconds?: number;
+}
+
+export interface Fmp4MuxerStats {
+  fragments: number;
+  /** Samples written in fragments. */
+  samples: number;
+  /** Access units dropped: video before its first keyframe, any track before the first video keyframe. */
+  skippedBeforeKeyframe: number;
+}
+
+interface PendingSample {
+  dts: number;
+  pts: number;
+  data: Buffer;
+  keyframe: boolean;
+}
+
+interface TrackState {
+  config: Fmp4Track;
+  video: boolean;
+  /** Parameter sets by NAL type, in the order of the sample entry (VPS, SPS, PPS). */
+  params: Map<number, Buffer[]>;
+  paramTypes: readonly number[];
+  started: boolean;
+  /** The newest sample, waiting for the next one to know its duration. */
+  held: PendingSample | undefined;
+  /** Complete samples not yet in a fragment. */
+  ready: FragmentSample[];
+  /** Decode time of ready[0], or of `held` when ready is empty. */
+  readyStartDts: number | undefined;
+  lastDts: number | undefined;
+  lastDuration: number | undefined;
+}
+
+/** Bytes equal? */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+export class Fmp4Muxer {
+  readonly #tracks: TrackState[];
+  /** Index of the track whose keyframes cut fragments (the first video track, else 0). */
+  readonly #timing: number;
+  readonly #maxFragmentSeconds: number;
+  #initWritten = false;
+  #sequence = 0;
+  readonly stats: Fmp4MuxerStats = { fragments: 0, samples: 0, skippedBeforeKeyframe: 0 };
+
+  constructor(tracks: readonly Fmp4Track[], options: Fmp4MuxerOptions = {}) {
+    if (tracks.length === 0) throw new RangeError('Fmp4Muxer needs at least one track');
+    this.#maxFragmentSeconds = options.maxFragmentSeconds ?? 1;
+    this.#tracks = tracks.map((config) => {
+      if (!Number.isInteger(config.timescale) || config.timescale <= 0)
+        throw new RangeError(`bad timescale ${config.timescale}`);
+      if (config.codec === 'aac' && config.audioSpecificConfig === undefined)
+        throw new RangeError('an AAC track needs its AudioSpecificConfig');
+      const video = config.codec === 'h264' || config.codec === 'h265';
+      const paramTypes =
+        config.codec === 'h264'
+          ? [H264NalType.Sps, H264NalType.Pps]
+          : config.codec === 'h265'
+            ? [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps]
+            : [];
+      const state: TrackState = {
+        config,
+        video,
+        params: new Map(),
+        paramTypes,
+        started: !video,
+        held: undefined,
+        ready: [],
+        readyStartDts: undefined,
+        lastDts: undefined,
+        lastDuration: undefined,
+      };
+      if (video) this.#noteParams(state, config.parameterSets ?? []);
+      return state;
+    });
+    const firstVideo = this.#tracks.findIndex((t) => t.video);
+    this.#timing = firstVideo < 0 ? 0 : firstVideo;
+  }
+
+  #nalType(t: TrackState, nal: Uint8Array): number {
+    return t.config.codec === 'h264' ? h264NalType(nal) : h265NalType(nal);
+  }
+
+  /** Replaces the track's parameter sets with those among `nalus`, type by type. */
+  #noteParams(t: TrackState, nalus: readonly Uint8Array[]): void {
+    for (const type of t.paramTypes) {
+      const found = nalus.filter((n) => this.#nalType(t, n) === type).map((n) => Buffer.from(n));
+      if (found.length > 0) t.params.set(type, found);
+    }
+  }
+
+  /** True when every video track has an SPS and a PPS (and a VPS for H.265): the init segment can be built. */
+  get canInit(): boolean {
+    return this.#tracks.every(
+      (t) => !t.video || t.paramTypes.every((p) => (t.params.get(p) ?? []).length > 0),
+    );
+  }
+
+  /**
+   * ftyp + moov. Throws ParseError('FMP4_NO_PARAMETER_SETS') while a video track lacks parameter sets,
+   * ParseError from the SPS/AudioSpecificConfig parsers when they are malformed.
+   */
+  initSegment(): Buffer {
+    return initSegment(this.#tracks.map((t, i) => this.#initTrack(t, i + 1)));
+  }
+
+  #initTrack(t: TrackState, trackId: number): InitTrack {
+    const c = t.config;
+    const base = { trackId, timescale: c.timescale };
+    const list = (type: number): Buffer[] => {
+      const l = t.params.get(type) ?? [];
+      if (l.length === 0)
+        throw new ParseError(
+          'FMP4_NO_PARAMETER_SETS',
+          `track ${trackId} (${c.codec}) has no parameter sets yet`,
+        );
+      return l;
+    };
+    switch (c.codec) {
+      case 'h264': {
+        const sps = list(H264NalType.Sps);
+        const info = parseH264Sps(sps[0]!);
+        const avcC = buildAvcDecoderConfigurationRecord(sps, list(H264NalType.Pps));
+        return {
+          ...base,
+          handler: 'vide',
+          width: info.width,
+          height: info.height,
+          sampleEntry: avc1Entry(info.width, info.height, avcC),
+        };
+      }
+      case 'h265': {
+        const sps = list(H265NalType.Sps);
+        const info = parseH265Sps(sps[0]!);
+        const hvcC = buildHevcDecoderConfigurationRecord(list(H265NalType.Vps), sps, list(H265NalType.Pps));
+        return {
+          ...base,
+          handler: 'vide',
+          width: info.width,
+          height: info.height,
+          sampleEntry: hvc1Entry(info.width, info.height, hvcC),
+        };
+      }
+      case 'aac': {
+        const asc = c.audioSpecificConfig!;
+        const info = parseAudioSpecificConfig(asc);
+        return { ...base, handler: 'soun', sampleEntry: mp4aEntry(info.channels || 2, info.sampleRate, asc) };
+      }
+      case 'opus':
+        return { ...base, handler: 'soun', sampleEntry: opusEntry(c.channels ?? 2) };
+    }
+  }
+
+  /**
+   * Adds one access unit of track `index`. Returns the bytes to append (the init segment before the
+   * first fragment, then a finished fragment), or undefined when nothing is due yet.
+   */
+  push(index: number, au: AccessUnit): Buffer | undefined {
+    const t = this.#tracks[index];
+    if (t === undefined) throw new RangeError(`no track ${index}`);
+    const timescale = t.config.timescale;
+    const toTicks = (v: number): number =>
+      au.clockRate === timescale ? v : Math.round((v * timescale) / au.clockRate);
+    let data: Buffer;
+    if (t.video) {
+      const nalus = au.nalus ?? (au.payload === undefined ? [] : splitAnnexB(au.payload));
+      if (!t.started) {
+        if (!au.keyframe) {
+          this.stats.skippedBeforeKeyframe++;
+          return undefined;
+        }
+        // The sample entry takes the parameter sets of the first keyframe, when it has them.
+        if (!this.#initWritten) this.#noteParams(t, nalus);
+        t.started = true;
+      }
+      data = joinLengthPrefixed(this.#sampleNalus(t, nalus));
+    } else {
+      if (au.payload === undefined) return undefined;
+      data = au.payload;
+    }
+    // Nothing before the first keyframe of the timing track: the file starts with a picture.
+    if (!this.#tracks[this.#timing]!.started) {
+      this.stats.skippedBeforeKeyframe++;
+      return undefined;
+    }
+    const pts = toTicks(au.pts);
+    let dts = toTicks(au.dts ?? au.pts);
+    if (t.lastDts !== undefined && dts <= t.lastDts) dts = t.lastDts + 1;
+    const out: Buffer[] = [];
+    // A keyframe of the timing track closes the fragment before it is added.
+    if (index === this.#timing && t.video && au.keyframe && t.held !== undefined) {
+      this.#complete(t, dts);
+      const f = this.#cut();
+      if (f !== undefined) out.push(f);
+    } else if (t.held !== undefined) {
+      this.#complete(t, dts);
+    }
+    t.held = { dts, pts, data, keyframe: au.keyframe };
+    const readyStart = (t.readyStartDts ??= dts);
+    t.lastDts = dts;
+    if (out.length === 0 && index === this.#timing) {
+      const span = (dts - readyStart) / timescale;
+      if (span >= this.#maxFragmentSeconds) {
+        const f = this.#cut();
+        if (f !== undefined) out.push(f);
+      }
+    }
+    return out.length === 0 ? undefined : Buffer.concat(out);
+  }
+
+  /** The NAL units a sample keeps: no AUD, no parameter set equal to one of the sample entry. */
+  #sampleNalus(t: TrackState, nalus: readonly Buffer[]): Buffer[] {
+    const aud = t.config.codec === 'h264' ? H264NalType.Aud : H265NalType.Aud;
+    return nalus.filter((n) => {
+      const type = this.#nalType(t, n);
+      if (type === aud) return false;
+      if (!t.paramTypes.includes(type)) return true;
+      return !(t.params.get(type) ?? []).some((p) => same(p, n));
+    });
+  }
+
+  /** Moves the held sample of `t` to its ready list, ending at decode time `nextDts`. */
+  #complete(t: TrackState, nextDts: number): void {
+    const h = t.held;
+    if (h === undefined) return;
+    const duration = nextDts - h.dts;
+    t.ready.push({
+      durationTicks: duration,
+      data: h.data,
+      keyframe: h.keyframe,
+      compositionOffset: h.pts - h.dts,
+    });
+    t.lastDuration = duration;
+    t.held = undefined;
+  }
+
+  /** A fragment of every ready sample, preceded by the init segment the first time. */
+  #cut(): Buffer | undefined {
+    if (this.#tracks.every((t) => t.ready.length === 0)) return undefined;
+    const parts: Buffer[] = [];
+    if (!this.#initWritten) {
+      if (!this.canInit) {
+        // Another video track may still bring its parameter sets in band; wait for them, boundedly.
+        const t = this.#tracks[this.#timing]!;
+        const waited = ((t.lastDts ?? 0) - (t.readyStartDts ?? 0)) / t.config.timescale;
+        if (waited < MAX_INIT_WAIT_SECONDS) return undefined;
+        this.initSegment(); // throws FMP4_NO_PARAMETER_SETS naming the track
+      }
+      parts.push(this.initSegment());
+      this.#initWritten = true;
+    }
+    this.#sequence++;
+    const tracks = this.#tracks.map((t, i) => ({
+      trackId: i + 1,
+      baseMediaDecodeTime: t.readyStartDts ?? 0,
+      samples: t.ready,
+    }));
+    parts.push(fragment(this.#sequence, tracks));
+    this.stats.fragments++;
+    for (const t of this.#tracks) {
+      this.stats.samples += t.ready.length;
+      t.ready = [];
+      t.readyStartDts = t.held?.dts;
+    }
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Ends the recording: the held samples get the previous duration of their track (or a codec default)
+   * and go into a last fragment. Returns its bytes (with the init segment if none was written yet), or
+   * undefined when there is nothing to write.
+   */
+  flush(): Buffer | undefined {
+    for (const t of this.#tracks) {
+      const h = t.held;
+      if (h === undefined) continue;
+      this.#complete(t, h.dts + (t.lastDuration ?? this.#defaultDuration(t)));
+    }
+    return this.#cut();
+  }
+
+  #defaultDuration(t: TrackState): number {
+    const c = t.config;
+    if (c.codec === 'aac') return 1024; // samples per AAC-LC frame; timescale = sample rate for RTP
+    if (c.codec === 'opus') return Math.round((c.timescale * 20) / 1000); // 20 ms, the usual packet
+    return Math.round(c.timescale / 25);
+  }
+}
