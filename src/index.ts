@@ -34,4 +34,5 @@ export type { AccessUnit } from './format/access-unit.js';
 export type { RtpPacket } from './rtp/packet.js';
 export type { RtcpPacket } from './rtp/rtcp.js';
 export { TsMuxer, type TsCodec, type TsTrack } from './container/mpegts/index.js';
+export { Fmp4Muxer, type Fmp4Codec, type Fmp4Track, type Fmp4MuxerOptions } from './container/fmp4/index.js';
 export type { Logger } from './base/logger.js';
