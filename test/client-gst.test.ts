@@ -113,9 +113,14 @@ describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const transport of ['udp', 'tcp'] as const) {
-    test(`plays over ${transport}: keyframe first, ~25 fps video and audio`, async () => {
-      const client = new RtspClient(`rtsp://127.0.0.1:${gst!.port}/live`, { udpFallback: false });
+  for (const via of ['udp', 'tcp', 'http'] as const) {
+    test(`plays over ${via}: keyframe first, ~25 fps video and audio`, async () => {
+      // http: the QuickTime tunnel (GET + POST with x-sessioncookie), media interleaved in the GET.
+      const transport = via === 'http' ? 'tcp' : via;
+      const client = new RtspClient(`rtsp://127.0.0.1:${gst!.port}/live`, {
+        udpFallback: false,
+        httpTunnel: via === 'http',
+      });
       client.on('error', () => undefined);
       const video: AccessUnit[] = [];
       let audio = 0;
