@@ -46,9 +46,7 @@ function ffprobe(target: string, extra: string[] = []): Run {
 }
 
 describe('publish an MP4 file', { skip: skipUnless('ffprobe') || skipUnlessMedia(CLIP) }, () => {
-  // Not 'http' yet: publishing through the tunnel sometimes ends with "the server closed the connection"
-  // at TEARDOWN (1 run in CI); see issue 5.
-  for (const transport of ['tcp', 'udp'] as const) {
+  for (const transport of ['tcp', 'udp', 'http'] as const) {
     test(`over ${transport}: ffprobe reads back every frame sent, then TEARDOWN and exit 0`, async (t) => {
       const path = `cli_publish_${transport}`;
       const pub = cli(['publish', mediaPath(CLIP), url(path), '--transport', transport]);

@@ -169,3 +169,38 @@ describe('RTSP over HTTP', () => {
     },
   );
 });
+
+describe('RTSP over HTTP outlives the request timeout', () => {
+  test('GET and POST stay open past requestTimeoutMs (only an incomplete RTSP message is timed)', async () => {
+    const { server } = await startTestServer({ requestTimeoutMs: 300 });
+    try {
+      const get = await connect(server.port);
+      let text = '';
+      const closed = { get: false, post: false };
+      get.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      get.on('close', () => (closed.get = true));
+      get.write(
+        'GET /t HTTP/1.0\r\nx-sessioncookie: longlived\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n',
+      );
+      await waitFor(() => text.includes('\r\n\r\n'), 3000, 'the GET answer');
+      const post = await connect(server.port);
+      post.on('close', () => (closed.post = true));
+      post.write(
+        'POST /t HTTP/1.0\r\nx-sessioncookie: longlived\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n',
+      );
+      const options = async (cseq: number): Promise<void> => {
+        post.write(Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: ${cseq}\r\n\r\n`).toString('base64'));
+        await waitFor(() => text.includes(`CSeq: ${cseq}\r\n`), 3000, `the answer to CSeq ${cseq}`);
+      };
+      await options(1);
+      // The sweep runs once a second: give it two chances to (wrongly) close the tunnel.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.deepEqual(closed, { get: false, post: false }, 'the tunnel is still open');
+      await options(2);
+      get.destroy();
+      post.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});

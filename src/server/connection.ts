@@ -205,6 +205,7 @@ export class ServerConnection implements InterleavedSink {
     if (isWebSocketUpgrade(this.head)) {
       const head = this.head;
       this.head = Buffer.alloc(0);
+      this.partialSinceMs = undefined;
       this.mode = 'handed-off';
       this.handlers.websocketUpgrade(this, head);
       return;
@@ -221,6 +222,9 @@ export class ServerConnection implements InterleavedSink {
     if (req === undefined) return;
     const rest = this.head.subarray(req.headBytes);
     this.head = Buffer.alloc(0);
+    // The HTTP head is complete. Both sides then stay open for the session's life: an incomplete RTSP
+    // message is timed on the GET side's framer (feed), never by the endless POST body.
+    this.partialSinceMs = undefined;
     if (req.method === 'GET') {
       if (!this.handlers.tunnelOpened(this, req.cookie)) {
         this.socket.end('HTTP/1.0 409 Conflict\r\nConnection: close\r\n\r\n');
