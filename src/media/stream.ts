@@ -1,9 +1,8 @@
 /**
  * A live stream: one publisher, N readers.
  *
- * Packets are rewritten once on the way in (sequence numbers shifted by a per-track offset so
- * that upstream loss stays visible). Each reader then has its own SSRC and its own random
- * sequence-number base per track (RFC 3550 §5.1, §8: a receiver sees one source that started
+ * Packets are kept as the publisher sent them. Each reader has its own SSRC and its own random
+ * sequence-number offset per track, so upstream loss stays visible (RFC 3550 §5.1, §8: a receiver sees one source that started
  * when it joined): the framed bytes of a flush are built once per set of interleaved channels,
  * then copied and patched per reader (6 bytes a packet), so the cost per reader is one copy and
  * one socket write per flush, not one per packet.
@@ -70,8 +69,6 @@ export interface StreamOptions {
 export interface TrackCounters {
   packetsIn: number;
   bytesIn: number;
-  /** The SSRC of the rewritten packets (readers get their own; see ReaderEntry.ssrcs). */
-  ssrc: number;
   lastRtpTimestamp: number | undefined;
   /** Monotonic ms when the last packet was ingested. */
   lastArrivalMs: number;
@@ -134,7 +131,6 @@ export class Stream {
   private readonly gopCacheMaxBytes: number;
   private readonly maxReaderBacklogBytes: number;
   private readonly writeCoalesceMs: number;
-  private readonly seqOffsets: (number | undefined)[];
   private readonly keyTrack: number;
   private readonly keyProbe: KeyframeProbe | undefined;
 
@@ -169,11 +165,9 @@ export class Stream {
     this.counters = tracks.map(() => ({
       packetsIn: 0,
       bytesIn: 0,
-      ssrc: randomInt(1, 0xffffffff),
       lastRtpTimestamp: undefined,
       lastArrivalMs: 0,
     }));
-    this.seqOffsets = tracks.map(() => undefined);
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
@@ -189,21 +183,13 @@ export class Stream {
   }
 
   /**
-   * Takes one RTP packet from the publisher. The buffer is rewritten in place and kept
-   * (shared with readers): the caller must not reuse it.
+   * Takes one RTP packet from the publisher. The buffer is kept (readers copy it before patching
+   * their own SSRC and sequence number in): the caller must not reuse it.
    */
   ingestRtp(track: number, packet: Buffer): void {
     if (this.ended || track < 0 || track >= this.tracks.length) return;
     if (packet.length < 12 || packet[0]! >> 6 !== 2) return;
     const counters = this.counters[track]!;
-    const inSeq = packet.readUInt16BE(2);
-    let offset = this.seqOffsets[track];
-    if (offset === undefined) {
-      offset = randomInt(0, 0x10000);
-      this.seqOffsets[track] = offset;
-    }
-    packet.writeUInt16BE((inSeq + offset) & 0xffff, 2);
-    packet.writeUInt32BE(counters.ssrc, 8);
     const timestamp = packet.readUInt32BE(4);
     counters.packetsIn++;
     counters.bytesIn += packet.length;

@@ -1118,8 +1118,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const existing = this.multicastGroups.get(path);
     if (existing !== undefined) return existing;
     const opts = this.opts.multicast!;
-    this.multicastRange ??= parseMulticastRange(opts.range);
-    const { first, last } = this.multicastRange;
+    // Parsed in the constructor whenever multicast is on.
+    const { first, last } = this.multicastRange!;
     const used = new Set([...this.multicastGroups.values()].map((g) => g.address));
     let address = formatIpv4(first + (this.nextMulticastAddress % (last - first + 1)));
     for (let i = 0; used.has(address) && i <= last - first; i++) {
