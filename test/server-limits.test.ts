@@ -45,6 +45,39 @@ test('a half-sent request (slowloris) and an idle connection are closed; a busy 
   }
 });
 
+test('a publisher whose every TCP read ends mid-frame is not taken for a slowloris', async () => {
+  const { server } = await startTestServer({ requestTimeoutMs: 300 });
+  try {
+    const pub = await FakePublisher.start(server.port, 'split');
+    // Each write carries the tail of one frame and the head of the next, for 1.5 s (5 request timeouts).
+    const pending: Buffer[] = [];
+    const raw = pub.client.socket;
+    const realWrite = raw.write.bind(raw);
+    raw.write = (chunk: Buffer) => {
+      pending.push(chunk);
+      return true;
+    };
+    let carry = Buffer.alloc(0);
+    const endAt = Date.now() + 1500;
+    let i = 0;
+    while (Date.now() < endAt) {
+      pub.sendFrame(i++ % 25 === 0);
+      const all = Buffer.concat([carry, ...pending.splice(0)]);
+      const cut = all.length - 7;
+      realWrite(all.subarray(0, cut));
+      carry = all.subarray(cut);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    realWrite(carry);
+    const stream = server.paths.get('split')?.stream;
+    await waitFor(() => stream?.accessUnitsIn === pub.frames, 2000, 'every frame to arrive');
+    assert.equal(pub.client.closed, false, 'the publisher connection stays open');
+    pub.client.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test('connection, per-address, session and per-path reader limits', async () => {
   const { server, url } = await startTestServer({
     maxConnections: 6,

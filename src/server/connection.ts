@@ -277,7 +277,10 @@ export class ServerConnection implements InterleavedSink {
       });
       return;
     }
-    this.partialSinceMs = this.framer.bufferedBytes > 0 ? (this.partialSinceMs ?? this.now()) : undefined;
+    // Slowloris guard: only a message that makes no progress is timed. A publisher's interleaved stream
+    // ends most reads mid-frame, so the clock restarts with every complete message.
+    if (this.framer.bufferedBytes === 0) this.partialSinceMs = undefined;
+    else if (messages.length > 0 || this.partialSinceMs === undefined) this.partialSinceMs = this.now();
     for (const m of messages) {
       if (m.kind === 'interleaved') this.handlers.handleInterleaved(this, m.channel, m.payload);
       else if (m.kind === 'request') this.onRequest(m);
