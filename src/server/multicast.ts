@@ -94,6 +94,25 @@ export class MulticastGroup implements StreamReader {
     this.onEnded(reason);
   }
 
+  /**
+   * Sends the last RTCP packets (BYE) and closes once they are on the wire: a dgram socket closed
+   * right after send() drops what it had not sent yet.
+   */
+  closeAfter(rtcpByTrack: readonly Buffer[]): void {
+    if (this.closed) return;
+    this.closed = true;
+    let pending = rtcpByTrack.length;
+    if (pending === 0) {
+      this.socket.close();
+      return;
+    }
+    rtcpByTrack.forEach((packet, track) => {
+      this.socket.send(packet, this.portsOf(track).rtcp, this.address, () => {
+        if (--pending === 0) this.socket.close();
+      });
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -1159,17 +1159,20 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** The publisher left: BYE to the group, and each member waits for its TEARDOWN like a unicast reader. */
   private multicastEnded(path: string, group: MulticastGroup, reason: string): void {
-    for (const track of group.tracks) {
-      group.sendRtcp(
-        track,
-        serializeRtcpCompound([{ type: 'bye', ssrcs: [group.ssrcs[track]!], reason: 'stream ended' }]),
-      );
-    }
     for (const id of group.members) {
       const s = this.sessions.get(id);
       if (s !== undefined) this.detachEndedReader(s, reason);
     }
-    this.closeMulticast(path, group);
+    if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
+    const byes = group.tracks.map((track) =>
+      serializeRtcpCompound([{ type: 'bye', ssrcs: [group.ssrcs[track]!], reason: 'stream ended' }]),
+    );
+    // As for unicast UDP: receivers read RTP and RTCP on separate sockets, so the BYE waits for the
+    // last RTP packets to land (ffmpeg ends the stream at the BYE).
+    setTimeout(() => {
+      group.closeAfter(byes);
+    }, UDP_BYE_DELAY_MS).unref();
+    this.logger.info({ path, group: group.address }, 'multicast group closed');
   }
 
   private sendBye(session: ServerSession): void {

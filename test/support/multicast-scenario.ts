@@ -43,7 +43,15 @@ async function main(): Promise<void> {
       ),
     );
     const gstOut = join(dir, 'gst.h264');
-    const gst = gstRead(url('mc'), { protocols: 'udp-mcast', videoOut: gstOut, timeoutMs: 40_000 });
+    // GStreamer hears its own RTCP looped back by the group, takes it for an SSRC collision and sends
+    // RTCP BYE for its old SSRC; ffmpeg ends a stream at any BYE, whoever sent it. So GStreamer sends
+    // no RTCP here (do-rtcp=false); it still ends at the server's BYE.
+    const gst = gstRead(url('mc'), {
+      protocols: 'udp-mcast',
+      videoOut: gstOut,
+      props: ['do-rtcp=false'],
+      timeoutMs: 40_000,
+    });
     // While all three play: how many multicast sessions, how many readers the stream feeds.
     let peakSessions = 0;
     let readersAtPeak = -1;
