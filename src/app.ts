@@ -9,7 +9,7 @@ import { Mp4LoopSource } from './sources/mp4-loop.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
-import { normalizeAddress } from './transport/udp.js';
+import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
@@ -88,6 +88,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     host,
     port,
     udpRtpPort: config.rtpPort ?? false,
+    ...(config.rtpPortRange !== null && config.rtpPort !== null
+      ? { udpPortRange: parsePortRange(config.rtpPortRange) }
+      : {}),
     sessionTimeoutS: config.sessionTimeout,
     sessionTimeoutGraceS: config.sessionTimeoutGrace,
     udpReadTimeoutS: config.udpReadTimeout,

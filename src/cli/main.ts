@@ -20,6 +20,7 @@ interface ServeOptions {
   port?: number;
   host?: string;
   rtpPort?: number;
+  rtpPortRange?: string;
   udp: boolean;
   logLevel?: Config['logLevel'];
   rtspsPort?: number;
@@ -42,6 +43,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     config = { ...config, rtspAddress: `${opts.host ?? cur.host}:${opts.port ?? cur.port}` };
   }
   if (opts.rtpPort !== undefined) config = { ...config, rtpPort: opts.rtpPort };
+  if (opts.rtpPortRange !== undefined) config = { ...config, rtpPortRange: opts.rtpPortRange };
   if (!opts.udp) config = { ...config, rtpPort: null };
   if (opts.logLevel !== undefined) config = { ...config, logLevel: opts.logLevel };
   if (opts.rtspsPort !== undefined) {
@@ -88,6 +90,10 @@ program
   .option('-p, --port <port>', 'RTSP TCP port (default 8554)', portArg)
   .option('--host <address>', 'address to listen on (default all)')
   .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', portArg)
+  .option(
+    '--rtp-port-range <first-last>',
+    'UDP server ports from this range, a pair per track of each UDP session (instead of --rtp-port)',
+  )
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
   .option('--log-level <level>', 'debug, info, warn, error or silent')
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)

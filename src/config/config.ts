@@ -70,6 +70,15 @@ export const configSchema = z
     tlsKey: z.string().min(1).nullable().default(null),
     /** UDP port for RTP (RTCP on the next port); null disables RTP over UDP. */
     rtpPort: z.number().int().min(0).max(65534).nullable().default(8000),
+    /**
+     * UDP unicast server ports from a range, "first-last": an even/odd pair per track of each UDP
+     * session instead of the one shared rtpPort pair (for firewalls that open a range). null: shared pair.
+     */
+    rtpPortRange: z
+      .string()
+      .regex(/^\d{4,5}-\d{4,5}$/, 'expected "first-last", e.g. "20000-20999"')
+      .nullable()
+      .default(null),
     /** UDP multicast: groups from this IPv4 range (inside 224.0.0.0/4); null turns multicast off. */
     multicastRange: z
       .string()

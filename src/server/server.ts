@@ -27,7 +27,7 @@ import {
 } from './multicast.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
-import { UdpPair, normalizeAddress } from '../transport/udp.js';
+import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type Reply } from './connection.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
@@ -65,6 +65,11 @@ export interface RtspServerOptions {
   port?: number;
   /** Even UDP port for RTP (RTCP is the next one); 0 picks a free pair; false disables UDP. Default 8000. */
   udpRtpPort?: number | false;
+  /**
+   * Server ports for UDP unicast from this range, an even/odd pair per track of each session (what a
+   * firewall that opens a port range needs); when set, the shared udpRtpPort pair is not bound.
+   */
+  udpPortRange?: { first: number; last: number };
   /** Session timeout advertised in `Session: id;timeout=N`. Default 60. */
   sessionTimeoutS?: number;
   /** Extra seconds granted beyond the advertised timeout (clients that refresh exactly on time). Default 5. */
@@ -107,6 +112,7 @@ interface Required_ {
   host: string;
   port: number;
   udpRtpPort: number | false;
+  udpPortRange: { first: number; last: number } | undefined;
   sessionTimeoutS: number;
   sessionTimeoutGraceS: number;
   udpReadTimeoutS: number;
@@ -164,6 +170,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
   private readonly tunnels = new Map<string, ServerConnection>();
   private udp: UdpPair | undefined;
+  private udpPorts: UdpPortRange | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastSrMs = 0;
   private nextConnectionId = 1;
@@ -181,6 +188,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       host: options.host ?? '0.0.0.0',
       port: options.port ?? 8554,
       udpRtpPort: options.udpRtpPort ?? 8000,
+      udpPortRange: options.udpPortRange,
       sessionTimeoutS: options.sessionTimeoutS ?? 60,
       sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,
       udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
@@ -199,7 +207,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     };
-    // A bad range fails at start, not at the first multicast SETUP.
+    // A bad range fails at start, not at the first SETUP.
+    if (this.opts.udpPortRange !== undefined) {
+      const { first, last } = this.opts.udpPortRange;
+      this.udpPorts = new UdpPortRange(first, last, this.opts.host, this.logger);
+    }
     if (this.opts.multicast !== undefined)
       this.multicastRange = parseMulticastRange(this.opts.multicast.range);
     this.tcp = net.createServer((socket) => {
@@ -243,7 +255,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private tlsPort: number;
 
   async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
-    if (this.opts.udpRtpPort !== false) {
+    if (this.udpPorts === undefined && this.opts.udpRtpPort !== false) {
       this.udp = await UdpPair.bind({
         host: this.opts.host,
         rtpPort: this.opts.udpRtpPort,
@@ -267,6 +279,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         rtspsPort: this.tlsServer !== undefined ? this.tlsPort : undefined,
         udpRtpPort: this.udp?.rtpPort,
         udpRtcpPort: this.udp?.rtcpPort,
+        udpPortRange:
+          this.udpPorts !== undefined ? `${this.udpPorts.first}-${this.udpPorts.last}` : undefined,
       },
       'rtsp server listening',
     );
@@ -598,7 +612,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
             live?.stream !== undefined &&
             session?.vod === undefined &&
             vod === undefined)) &&
-        (s.lowerTransport === 'TCP' || (this.udp !== undefined && !conn.interleavedOnly)) &&
+        (s.lowerTransport === 'TCP' ||
+          ((this.udp !== undefined || this.udpPorts !== undefined) && !conn.interleavedOnly)) &&
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
     if (chosen === undefined) {
@@ -673,15 +688,24 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         // RFC 2326 §16: never send media to an address other than the requester's.
         return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
       }
+      let pair: UdpPair | undefined;
+      if (this.udpPorts !== undefined) {
+        pair = await this.udpPorts.allocate();
+        if (pair === undefined)
+          return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
+        session.releaseTrackPorts(track);
+      }
+      const serverPair = pair ?? this.udp!;
       trackSetup = {
         kind: 'udp',
         clientAddress: remote,
         clientRtpPort: clientRtp,
         clientRtcpPort: clientRtcp,
+        ...(pair !== undefined ? { pair } : {}),
       };
       replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
-      replySpec.serverPort = { rtp: this.udp!.rtpPort, rtcp: this.udp!.rtcpPort };
-      this.routeUdpTrack(session, track, remote, clientRtp, clientRtcp);
+      replySpec.serverPort = { rtp: serverPair.rtpPort, rtcp: serverPair.rtcpPort };
+      this.routeUdpTrack(session, track, remote, clientRtp, clientRtcp, pair);
     }
     if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
@@ -696,14 +720,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     address: string,
     rtpPort: number,
     rtcpPort: number,
+    pair: UdpPair | undefined,
   ): void {
     const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
       session.lastActivityMs = this.clock.monotonicMs();
       if (kind === 'rtp') this.ingestFromPublisher(session, track, msg);
       else this.onRtcpFromPeer(session, track, msg);
     };
-    session.routeUdp(address, rtpPort, onRtp);
-    if (rtcpPort !== rtpPort) session.routeUdp(address, rtcpPort, onRtp);
+    session.routeUdp(address, rtpPort, onRtp, pair);
+    if (rtcpPort !== rtpPort) session.routeUdp(address, rtcpPort, onRtp, pair);
   }
 
   private async play(

@@ -16,6 +16,8 @@ export interface UdpTrackSetup {
   clientAddress: string;
   clientRtpPort: number;
   clientRtcpPort: number;
+  /** The track's own server ports when they come from a port range; else the server's shared pair. */
+  pair?: UdpPair;
 }
 
 export interface TcpTrackSetup {
@@ -81,7 +83,7 @@ export class ServerSession implements StreamReader {
   private outputOpen = false;
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
   private heldBytes = 0;
-  private udpHandlers: { address: string; port: number; handler: DatagramHandler }[] = [];
+  private udpHandlers: { udp: UdpPair; address: string; port: number; handler: DatagramHandler }[] = [];
 
   constructor(
     readonly id: string,
@@ -157,17 +159,19 @@ export class ServerSession implements StreamReader {
       return;
     }
     const s = this.setups[track];
-    if (s?.kind !== 'udp' || this.udp === undefined) return;
+    if (s?.kind !== 'udp') return;
+    const udp = s.pair ?? this.udp;
+    if (udp === undefined) return;
     this.packetsSent++;
     this.bytesSent += packet.length;
-    this.udp.sendRtp(packet, s.clientRtpPort, s.clientAddress);
+    udp.sendRtp(packet, s.clientRtpPort, s.clientAddress);
   }
 
   sendRtcp(track: number, packet: Buffer): void {
     const s = this.setups[track];
     if (s === undefined) return;
     if (s.kind === 'tcp') this.sink?.writeInterleaved(s.rtcpChannel, packet);
-    else if (s.kind === 'udp') this.udp?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
+    else if (s.kind === 'udp') (s.pair ?? this.udp)?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
   }
 
   streamEnded(reason: string): void {
@@ -239,16 +243,29 @@ export class ServerSession implements StreamReader {
 
   // ---- UDP routing ----
 
-  routeUdp(address: string, port: number, handler: DatagramHandler): void {
-    if (this.udp === undefined) return;
-    this.udp.route(address, port, handler);
-    this.udpHandlers.push({ address, port, handler });
+  /** Routes datagrams from address:port to `handler`, on the track's own pair or the shared one. */
+  routeUdp(address: string, port: number, handler: DatagramHandler, pair?: UdpPair): void {
+    const udp = pair ?? this.udp;
+    if (udp === undefined) return;
+    udp.route(address, port, handler);
+    this.udpHandlers.push({ udp, address, port, handler });
+  }
+
+  /** Closes a track's own pair (a SETUP that replaces it, or the session's end). */
+  releaseTrackPorts(track: number): void {
+    const s = this.setups[track];
+    if (s?.kind === 'udp' && s.pair !== undefined) {
+      const pair = s.pair;
+      this.udpHandlers = this.udpHandlers.filter((r) => r.udp !== pair);
+      pair.close();
+    }
   }
 
   release(): void {
     this.closed = true;
-    for (const r of this.udpHandlers) this.udp?.unroute(r.address, r.port, r.handler);
+    for (const r of this.udpHandlers) r.udp.unroute(r.address, r.port, r.handler);
     this.udpHandlers = [];
+    for (let t = 0; t < this.setups.length; t++) this.releaseTrackPorts(t);
     this.held = [];
   }
 }

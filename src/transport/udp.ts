@@ -115,11 +115,79 @@ export class UdpPair {
     return this.rtp.getSendQueueSize();
   }
 
+  /** Called once the pair is closed (the port range frees its ports). */
+  onClose: (() => void) | undefined;
+  private closed = false;
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.rtp.close();
     this.rtcp.close();
     this.routes.clear();
+    this.onClose?.();
   }
+}
+
+/**
+ * Per-session UDP ports (RFC 2326 §12.39 server_port) from a configured range, as firewalls that open a
+ * port range expect: each UDP track of a session binds its own even/odd pair, closed with the session.
+ * The shared pair (UdpPair.bind with one port) costs two sockets for any number of readers; a range costs
+ * two per track but lets each session be told apart by port, and caps UDP sessions at (size / 2).
+ */
+export class UdpPortRange {
+  private readonly inUse = new Set<number>();
+  /** Where the next search starts, so a just-closed pair is not reused at once (late datagrams). */
+  private next: number;
+
+  constructor(
+    readonly first: number,
+    readonly last: number,
+    private readonly host: string,
+    private readonly logger: Logger,
+  ) {
+    if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1024 || last > 65535 || last <= first)
+      throw new Error(`bad UDP port range ${first}-${last}`);
+    this.next = first + (first % 2);
+  }
+
+  /** Pairs a range can hold. */
+  get capacity(): number {
+    const start = this.first + (this.first % 2);
+    return Math.max(0, Math.floor((this.last - start + 1) / 2));
+  }
+
+  get pairsInUse(): number {
+    return this.inUse.size;
+  }
+
+  /** Binds the next free even/odd pair; undefined when every pair is taken (or bound by others). */
+  async allocate(): Promise<UdpPair | undefined> {
+    const start = this.first + (this.first % 2);
+    const count = this.capacity;
+    for (let i = 0; i < count; i++) {
+      const port = start + ((this.next - start + 2 * i) % (2 * count));
+      if (this.inUse.has(port)) continue;
+      this.inUse.add(port);
+      try {
+        const pair = await UdpPair.bind({ host: this.host, rtpPort: port, logger: this.logger });
+        this.next = port + 2 > this.last - 1 ? start : port + 2;
+        pair.onClose = () => this.inUse.delete(port);
+        return pair;
+      } catch {
+        // Taken by another program: try the next pair.
+        this.inUse.delete(port);
+      }
+    }
+    return undefined;
+  }
+}
+
+/** `a-b` → { first, last }; throws on a malformed range. */
+export function parsePortRange(text: string): { first: number; last: number } {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  if (m === null) throw new Error(`port range ${JSON.stringify(text)} is not "first-last"`);
+  return { first: Number(m[1]), last: Number(m[2]) };
 }
 
 /** `::ffff:127.0.0.1` (IPv4-mapped, as TCP sockets on a dual-stack listener report it) → `127.0.0.1`. */
