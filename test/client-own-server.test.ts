@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { RtspClient, Publisher, type ClientTransport } from '../src/client/index.js';
 import type { AccessUnit } from '../src/format/access-unit.js';
 import type { RtspServer } from '../src/server/server.js';
+import { ServerConnection } from '../src/server/connection.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
@@ -48,9 +49,11 @@ describe(
   'client plays what ffmpeg publishes',
   { skip: skipUnless('ffmpeg') || skipUnlessMedia(CLIP) },
   () => {
-    for (const transport of ['udp', 'tcp'] as const) {
-      test(`over ${transport}: keyframe first, every video access unit the server sent`, async () => {
-        const path = `ffmpeg_${transport}`;
+    // ws: RTSP over a WebSocket (rtsp.onvif.org) to the RTSP port, from a ws:// URL; media interleaved.
+    for (const via of ['udp', 'tcp', 'ws'] as const) {
+      test(`over ${via}: keyframe first, every video access unit the server sent`, async () => {
+        const transport = via === 'ws' ? 'tcp' : via;
+        const path = `ffmpeg_${via}`;
         const pub = run(
           'ffmpeg',
           ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-t', String(SECONDS)].concat([
@@ -68,7 +71,9 @@ describe(
         );
         await waitFor(() => server.paths.get(path)?.stream !== undefined, 10_000, 'the publish');
         const stream = server.paths.get(path)!.stream!;
-        const client = new RtspClient(url(path), { udpFallback: false });
+        const client = new RtspClient(via === 'ws' ? url(path).replace(/^rtsp:/, 'ws:') : url(path), {
+          udpFallback: false,
+        });
         client.on('error', () => undefined);
         const video: AccessUnit[] = [];
         let audio = 0;
@@ -85,7 +90,13 @@ describe(
         await client.setup({ transport });
         await client.play();
         assert.equal(client.transport, transport);
+        assert.equal(client.webSocket, via === 'ws');
         const session = server.sessions.get(client.sessionId!)!;
+        assert.equal(
+          session.sink instanceof ServerConnection && session.sink.isWebSocket,
+          via === 'ws',
+          'the session runs over a WebSocket',
+        );
         let startAu: number | undefined;
         const watch = setInterval(() => {
           startAu ??= session.stream?.readerStartAccessUnit(session);

@@ -46,7 +46,7 @@ function ffprobe(target: string, extra: string[] = []): Run {
 }
 
 describe('publish an MP4 file', { skip: skipUnless('ffprobe') || skipUnlessMedia(CLIP) }, () => {
-  for (const transport of ['tcp', 'udp', 'http'] as const) {
+  for (const transport of ['tcp', 'udp', 'http', 'ws'] as const) {
     test(`over ${transport}: ffprobe reads back every frame sent, then TEARDOWN and exit 0`, async (t) => {
       const path = `cli_publish_${transport}`;
       const pub = cli(['publish', mediaPath(CLIP), url(path), '--transport', transport]);

@@ -77,20 +77,30 @@ function secondsArg(value: string): number {
   return n;
 }
 
-/** `-t http`: RTSP over HTTP (requests in a POST, replies and media on a GET), media interleaved. */
-type CliTransport = ClientTransport | 'http';
+/**
+ * `-t http`: RTSP over HTTP (requests in a POST, replies and media on a GET); `-t ws`: RTSP over a
+ * WebSocket (rtsp.onvif.org). Media is interleaved in both.
+ */
+type CliTransport = ClientTransport | 'http' | 'ws';
 
 function transportOption(): Option {
   return new Option(
     '-t, --transport <transport>',
-    'RTP transport: udp, tcp (interleaved) or http (RTSP-over-HTTP tunnel, as rtsph:// URLs)',
-  ).choices(['udp', 'tcp', 'http']);
+    'RTP transport: udp, tcp (interleaved), http (RTSP-over-HTTP tunnel, as rtsph:// URLs) or ws (RTSP over WebSocket, as ws:// URLs)',
+  ).choices(['udp', 'tcp', 'http', 'ws']);
+}
+
+interface TransportChoice {
+  /** Client options for the carrier. */
+  carrier: { httpTunnel?: true; webSocket?: true };
+  transport?: ClientTransport;
 }
 
 /** Client options and SETUP transport for a --transport value. */
-function transportChoice(t: CliTransport | undefined): { httpTunnel?: boolean; transport?: ClientTransport } {
-  if (t === 'http') return { httpTunnel: true, transport: 'tcp' };
-  return t === undefined ? {} : { transport: t };
+function transportChoice(t: CliTransport | undefined): TransportChoice {
+  if (t === 'http') return { carrier: { httpTunnel: true }, transport: 'tcp' };
+  if (t === 'ws') return { carrier: { webSocket: true }, transport: 'tcp' };
+  return t === undefined ? { carrier: {} } : { carrier: {}, transport: t };
 }
 
 function safeUrl(url: string): string {
@@ -116,7 +126,7 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
     timeoutMs: (opts.timeout ?? 10) * 1000,
     rejectUnauthorized: opts.insecure !== true,
     udpFallback: false,
-    ...(choice.httpTunnel === true ? { httpTunnel: true } : {}),
+    ...choice.carrier,
   });
   client.on('error', () => undefined); // faults also reject the pending request, reported below
   try {
@@ -131,7 +141,7 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
     let transport: string | undefined;
     if (choice.transport !== undefined) {
       await client.setup({ transport: choice.transport });
-      transport = client.httpTunnel ? 'http' : client.transport;
+      transport = client.httpTunnel ? 'http' : client.webSocket ? 'ws' : client.transport;
       await client.teardown();
     }
     const tracks = d.tracks.map(summarizeTrack);
@@ -469,7 +479,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
   const client = new RtspClient(url, {
     timeoutMs: (opts.timeout ?? 10) * 1000,
     rejectUnauthorized: opts.insecure !== true,
-    ...(choice.httpTunnel === true ? { httpTunnel: true } : {}),
+    ...choice.carrier,
   });
   let fd: number | undefined;
   let finishOutput: (() => void) | undefined;
@@ -671,7 +681,7 @@ async function publish(file: string, url: string, opts: PublishOptions): Promise
   try {
     publisher = await Publisher.start(url, source.media.describeSdp(safeUrl(url)), {
       transport: transportChoice(opts.transport).transport ?? 'tcp',
-      ...(opts.transport === 'http' ? { httpTunnel: true } : {}),
+      ...transportChoice(opts.transport).carrier,
       timeoutMs: (opts.timeout ?? 10) * 1000,
       rejectUnauthorized: opts.insecure !== true,
     });

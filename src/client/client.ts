@@ -19,6 +19,8 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { WebSocket } from 'ws';
+import { RTSP_WS_SUBPROTOCOL, WebSocketChannel } from '../transport/websocket.js';
 import tls from 'node:tls';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
@@ -78,6 +80,12 @@ export interface RtspClientOptions {
    * interleaved. Default false; implied by rtsph:// URLs (whose default port is 80).
    */
   httpTunnel?: boolean;
+  /**
+   * RTSP over WebSocket (ONVIF, subprotocol rtsp.onvif.org): requests, replies and interleaved media in
+   * binary messages of one WebSocket to the URL's host, port and path. Media is then always interleaved.
+   * Default false; implied by ws:// and wss:// URLs.
+   */
+  webSocket?: boolean;
   userAgent?: string;
   logger?: Logger;
 }
@@ -165,9 +173,12 @@ interface SetupTrack {
   rtpInfo?: RtpInfo;
 }
 
+/** What carries the RTSP conversation: a TCP or TLS socket, or a WebSocket. */
+type ControlSocket = net.Socket | WebSocketChannel;
+
 interface Connection {
   /** Where the server's bytes come from (the GET side of an HTTP tunnel). */
-  socket: net.Socket;
+  socket: ControlSocket;
   /** The POST side of an HTTP tunnel, which carries our bytes base64-encoded. */
   post?: net.Socket;
   framer: RtspFramer;
@@ -246,7 +257,9 @@ async function bindUdpPair(host: string): Promise<{ rtp: dgram.Socket; rtcp: dgr
  */
 export class RtspClient extends EventEmitter<RtspClientEvents> {
   #url: string;
-  readonly #opts: Required<Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel'>> & {
+  readonly #opts: Required<
+    Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel' | 'webSocket'>
+  > & {
     keepaliveIntervalMs: number | undefined;
   };
   readonly #logger: Logger;
@@ -271,11 +284,20 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #lastPlay: PlayOptions | undefined;
   #closed = false;
   readonly #tunnel: boolean;
+  readonly #webSocket: boolean;
   readonly #cname = `rtspkit-${randomBytes(4).toString('hex')}`;
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
     this.#tunnel = options.httpTunnel ?? false;
+    this.#webSocket = options.webSocket ?? false;
+    // ws://host:port/path (wss: over TLS): RTSP over WebSocket; the requests inside name rtsp://host:port/path.
+    const ws = /^(wss?):\/\//i.exec(url);
+    if (ws !== null) {
+      const scheme = ws[1]!.toLowerCase() === 'wss' ? 'rtsps' : 'rtsp';
+      url = `${scheme}${url.slice(ws[1]!.length)}`;
+      this.#webSocket = true;
+    }
     // rtsph://host[:port]/path: RTSP over HTTP; the RTSP requests inside name rtsp://host:port/path.
     if (/^rtsph:\/\//i.test(url)) {
       try {
@@ -352,6 +374,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     return this.#tunnel;
   }
 
+  /** Whether requests and media go through a WebSocket. */
+  get webSocket(): boolean {
+    return this.#webSocket;
+  }
+
   #adopt(conn: Connection): void {
     this.#conn = conn;
     const rest = conn.leftover;
@@ -372,7 +399,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (u.scheme !== 'rtsp' && u.scheme !== 'rtsps') {
       throw new RtspClientError(
         'UNSUPPORTED',
-        `${u.scheme}:// URLs are not supported (use rtsp://, rtsps:// or rtsph://)`,
+        `${u.scheme}:// URLs are not supported (use rtsp://, rtsps://, rtsph://, ws:// or wss://)`,
       );
     }
     if (u.host === '')
@@ -381,6 +408,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   async #open(u: RtspUrl): Promise<Connection> {
+    if (this.#webSocket) return this.#openWebSocket(u);
     if (!this.#tunnel) return this.#openPlain(u);
     const get = await this.#connectTcp(u);
     try {
@@ -540,9 +568,57 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     });
   }
 
+  #openWebSocket(u: RtspUrl): Promise<Connection> {
+    const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
+    const path = `${u.path}${u.query === undefined ? '' : `?${u.query}`}` || '/';
+    const wsUrl = `${u.scheme === 'rtsps' ? 'wss' : 'ws'}://${where}${path}`;
+    return new Promise((resolve, reject) => {
+      let local: string | undefined;
+      const ws = new WebSocket(wsUrl, RTSP_WS_SUBPROTOCOL, {
+        handshakeTimeout: this.#opts.timeoutMs,
+        rejectUnauthorized: this.#opts.rejectUnauthorized,
+        headers: { 'User-Agent': this.#opts.userAgent },
+      });
+      const fail = (err: RtspClientError): void => {
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(err);
+      };
+      ws.once('upgrade', (res) => {
+        local = res.socket.localAddress;
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        const hint = status === 404 ? ' (unknown path)' : status === 401 ? ' (authentication required)' : '';
+        fail(new RtspClientError(`RTSP_${status}`, `WebSocket to ${where}: HTTP ${status}${hint}`));
+      });
+      ws.once('error', (err) => {
+        fail(socketError(err, `WebSocket to ${where}`));
+      });
+      ws.once('open', () => {
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('unexpected-response');
+        if (ws.protocol !== RTSP_WS_SUBPROTOCOL) {
+          fail(
+            new RtspClientError(
+              'PROTOCOL',
+              `WebSocket to ${where}: the server did not accept the ${RTSP_WS_SUBPROTOCOL} subprotocol`,
+            ),
+          );
+          return;
+        }
+        const channel = new WebSocketChannel(ws, u.host, u.port, local);
+        const conn: Connection = { socket: channel, framer: new RtspFramer(), key: connKey(u) };
+        this.#wire(conn);
+        resolve(conn);
+      });
+    });
+  }
+
   #wire(conn: Connection): void {
     const { socket } = conn;
-    socket.setNoDelay(true);
+    if (socket instanceof net.Socket) socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.#conn !== conn) return;
       this.#onData(conn, chunk);
@@ -925,7 +1001,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       throw new RtspClientError('STATE', 'SETUP needs describe() or announce() first');
     const indexes = options.tracks ?? this.#tracks.map((t) => t.index);
     // Inside an HTTP tunnel media can only be interleaved.
-    const transport = this.#tunnel ? 'tcp' : (options.transport ?? 'udp');
+    const transport = this.#tunnel || this.#webSocket ? 'tcp' : (options.transport ?? 'udp');
     this.#lastSetup = { transport, tracks: indexes };
     try {
       for (const i of indexes) {

@@ -18,7 +18,7 @@ import {
   parseTunnelRequest,
   serializeTunnelGetResponse,
 } from '../rtsp/tunnel.js';
-import type { ByteChannel } from '../transport/websocket.js';
+import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import type { InterleavedSink, ServerSession } from './session.js';
 
 export interface Reply {
@@ -104,6 +104,11 @@ export class ServerConnection implements InterleavedSink {
       this.tunnelOut?.tunnelInputs.delete(this);
       this.handlers.closed(this);
     });
+  }
+
+  /** RTSP over WebSocket (rtsp.onvif.org), rather than a TCP or TLS socket. */
+  get isWebSocket(): boolean {
+    return this.socket instanceof WebSocketChannel;
   }
 
   get writableLength(): number {

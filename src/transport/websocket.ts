@@ -30,6 +30,8 @@ export class WebSocketChannel extends EventEmitter implements ByteChannel {
     private readonly ws: WebSocket,
     readonly remoteAddress: string | undefined,
     readonly remotePort: number | undefined,
+    /** Our end's address (a client uses it for nothing but logs and UDP, which a WebSocket never carries). */
+    readonly localAddress?: string,
   ) {
     super();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -42,6 +44,10 @@ export class WebSocketChannel extends EventEmitter implements ByteChannel {
     });
     ws.on('error', (err) => this.emit('error', err));
     ws.on('close', () => this.emit('close'));
+  }
+
+  get destroyed(): boolean {
+    return this.ws.readyState === this.ws.CLOSING || this.ws.readyState === this.ws.CLOSED;
   }
 
   get writableLength(): number {
