@@ -88,6 +88,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     host,
     port,
     udpRtpPort: config.rtpPort ?? false,
+    ...(config.rtspHttpAddress !== null
+      ? { httpTunnelPort: splitHostPort(config.rtspHttpAddress).port }
+      : {}),
     ...(config.rtpPortRange !== null && config.rtpPort !== null
       ? { udpPortRange: parsePortRange(config.rtpPortRange) }
       : {}),

@@ -12,6 +12,8 @@ import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { ServerConnection } from '../src/server/connection.js';
+import { RtspClient } from '../src/client/index.js';
 import type { RtspServer } from '../src/server/server.js';
 
 function connect(port: number): Promise<net.Socket> {
@@ -115,7 +117,7 @@ describe('RTSP over HTTP', () => {
     skipUnlessGstReader() ||
     skipUnlessMedia('h264_base_aac.mp4');
   test(
-    'ffprobe (-rtsp_transport http) and GStreamer (rtsph://) read through the tunnel',
+    'ffprobe (-rtsp_transport http) and GStreamer (rtsph://, protocols=tcp+http) read through the tunnel',
     { skip },
     async () => {
       const path = 'tunnelled';
@@ -137,7 +139,20 @@ describe('RTSP over HTTP', () => {
         { timeoutMs: 30_000 },
       );
       const out = join(dir, 'gst.h264');
-      const gst = gstRead(url(path).replace(/^rtsp:/, 'rtsph:'), { videoOut: out, timeoutMs: 30_000 });
+      // GStreamer 1.22 tunnels only for rtsph:// URLs; `protocols=http` alone leaves it "no protocols
+      // left" (http is a flag on top of tcp), so both are given.
+      const gst = gstRead(url(path).replace(/^rtsp:/, 'rtsph:'), {
+        protocols: 'tcp+http',
+        videoOut: out,
+        timeoutMs: 30_000,
+      });
+      // Both readers' sessions run over a tunnel (their media goes out on the GET side).
+      const tunnelled = new Set<string>();
+      const watch = setInterval(() => {
+        for (const s of server.sessions.values())
+          if (s.mode === 'play' && s.sink instanceof ServerConnection && s.sink.carriesTunnel)
+            tunnelled.add(s.id);
+      }, 20);
       assert.equal((await pub.done).code, 0);
       const r = await probe.done;
       assert.equal(r.code, 0, r.stderr);
@@ -147,6 +162,8 @@ describe('RTSP over HTTP', () => {
       assert.equal(audio?.codec_name, 'aac');
       assert.ok(Number(video.nb_read_frames) >= 50, `ffprobe decoded ${video.nb_read_frames} frames`);
       await gst.done;
+      clearInterval(watch);
+      assert.equal(tunnelled.size, 2, 'ffprobe and GStreamer sessions went through the tunnel');
       const g = await run(
         'ffprobe',
         [
@@ -199,6 +216,36 @@ describe('RTSP over HTTP outlives the request timeout', () => {
       await options(2);
       get.destroy();
       post.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('RTSP over HTTP on an extra port', () => {
+  test('a client tunnels to httpTunnelPort and plays what is published on the RTSP port', async () => {
+    const { server } = await startTestServer({ httpTunnelPort: 0 });
+    try {
+      const tunnelPort = server.httpTunnelPort;
+      assert.ok(tunnelPort !== undefined && tunnelPort !== server.port, `tunnel port ${tunnelPort}`);
+      const pub = await FakePublisher.start(server.port, 'extra');
+      pub.sendFrame(true);
+      const client = new RtspClient(`rtsph://127.0.0.1:${tunnelPort}/extra`);
+      client.on('error', () => undefined);
+      let units = 0;
+      client.on('accessUnit', (track) => {
+        if (track.type === 'video') units++;
+      });
+      await client.describe();
+      await client.setup({});
+      await client.play();
+      const session = server.sessions.get(client.sessionId!);
+      assert.ok(session?.sink instanceof ServerConnection && session.sink.carriesTunnel, 'tunnelled');
+      for (let i = 0; i < 10; i++) pub.sendFrame(i % 5 === 0);
+      await waitFor(() => units >= 10, 5000, 'the frames through the tunnel');
+      await client.teardown();
+      client.close();
+      pub.client.close();
     } finally {
       await server.close();
     }

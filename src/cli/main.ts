@@ -24,6 +24,7 @@ interface ServeOptions {
   udp: boolean;
   logLevel?: Config['logLevel'];
   rtspsPort?: number;
+  httpTunnelPort?: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsSelfSigned?: boolean;
@@ -46,6 +47,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.rtpPortRange !== undefined) config = { ...config, rtpPortRange: opts.rtpPortRange };
   if (!opts.udp) config = { ...config, rtpPort: null };
   if (opts.logLevel !== undefined) config = { ...config, logLevel: opts.logLevel };
+  if (opts.httpTunnelPort !== undefined)
+    config = { ...config, rtspHttpAddress: `${opts.host ?? ''}:${opts.httpTunnelPort}` };
   if (opts.rtspsPort !== undefined) {
     const cur = splitHostPort(config.rtspsAddress);
     config = { ...config, rtspsAddress: `${opts.host ?? cur.host}:${opts.rtspsPort}` };
@@ -96,6 +99,7 @@ program
   )
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
   .option('--log-level <level>', 'debug, info, warn, error or silent')
+  .option('--http-tunnel-port <port>', 'an extra port for RTSP over HTTP tunnels (e.g. 8080)', portArg)
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
   .option('--tls-cert <file>', 'PEM certificate for RTSPS')
   .option('--tls-key <file>', 'PEM private key for RTSPS')

@@ -63,6 +63,8 @@ export const configSchema = z
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** RTSP listen address, e.g. ":8554" or "127.0.0.1:8554". */
     rtspAddress: hostPort.default(':8554'),
+    /** An extra address for RTSP over HTTP tunnels (e.g. ":8080"); null: tunnels on the RTSP port only. */
+    rtspHttpAddress: hostPort.nullable().default(null),
     /** RTSPS (RTSP over TLS) listen address; used when a certificate is configured. */
     rtspsAddress: hostPort.default(':8322'),
     /** PEM certificate and key files for RTSPS. */

@@ -70,6 +70,11 @@ export interface RtspServerOptions {
    * firewall that opens a port range needs); when set, the shared udpRtpPort pair is not bound.
    */
   udpPortRange?: { first: number; last: number };
+  /**
+   * A second TCP port for RTSP over HTTP (the QuickTime tunnel), e.g. 80 or 8080 where firewalls let
+   * only web ports through; 0 picks one. The RTSP port detects tunnels by itself too.
+   */
+  httpTunnelPort?: number;
   /** Session timeout advertised in `Session: id;timeout=N`. Default 60. */
   sessionTimeoutS?: number;
   /** Extra seconds granted beyond the advertised timeout (clients that refresh exactly on time). Default 5. */
@@ -113,6 +118,7 @@ interface Required_ {
   port: number;
   udpRtpPort: number | false;
   udpPortRange: { first: number; last: number } | undefined;
+  httpTunnelPort: number | undefined;
   sessionTimeoutS: number;
   sessionTimeoutGraceS: number;
   udpReadTimeoutS: number;
@@ -163,6 +169,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly opts: Required_;
   private readonly tcp: net.Server;
   private readonly tlsServer: tls.Server | undefined;
+  private readonly tunnelTcp: net.Server | undefined;
   private readonly websocketServer: WebSocketServer;
   /** Not listening: sniffed WebSocket upgrades are handed to it. */
   private readonly websocketHttp: http.Server;
@@ -189,6 +196,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       port: options.port ?? 8554,
       udpRtpPort: options.udpRtpPort ?? 8000,
       udpPortRange: options.udpPortRange,
+      httpTunnelPort: options.httpTunnelPort,
       sessionTimeoutS: options.sessionTimeoutS ?? 60,
       sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,
       udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
@@ -214,11 +222,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     if (this.opts.multicast !== undefined)
       this.multicastRange = parseMulticastRange(this.opts.multicast.range);
-    this.tcp = net.createServer((socket) => {
+    const onTcpConnection = (socket: net.Socket): void => {
       if (!this.admit(socket)) return;
       socket.setNoDelay(true);
       this.accept(socket, false, socket);
-    });
+    };
+    this.tcp = net.createServer(onTcpConnection);
+    // The same connection handling: RTSP, the HTTP tunnel and WebSocket are told apart by their first bytes.
+    if (options.httpTunnelPort !== undefined) this.tunnelTcp = net.createServer(onTcpConnection);
     this.websocketServer = new WebSocketServer({
       noServer: true,
       maxPayload: 1024 * 1024,
@@ -263,6 +274,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       });
     }
     await listenOn(this.tcp, this.opts.port, this.opts.host);
+    if (this.tunnelTcp !== undefined)
+      await listenOn(this.tunnelTcp, this.opts.httpTunnelPort ?? 0, this.opts.host);
     if (this.tlsServer !== undefined) {
       await listenOn(this.tlsServer, this.tlsPort, this.opts.host);
       const a = this.tlsServer.address();
@@ -277,6 +290,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       {
         port,
         rtspsPort: this.tlsServer !== undefined ? this.tlsPort : undefined,
+        httpTunnelPort: this.httpTunnelPort,
         udpRtpPort: this.udp?.rtpPort,
         udpRtcpPort: this.udp?.rtcpPort,
         udpPortRange:
@@ -285,6 +299,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       'rtsp server listening',
     );
     return { port, udpRtpPort: this.udp?.rtpPort };
+  }
+
+  /** The extra HTTP-tunnel port once listening (undefined when not configured). */
+  get httpTunnelPort(): number | undefined {
+    const a = this.tunnelTcp?.address();
+    return typeof a === 'object' && a !== null ? a.port : undefined;
   }
 
   /** The RTSPS port once listening (undefined without TLS). */
@@ -305,6 +325,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     await this.vodFiles?.closeAll();
     this.udp?.close();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    if (this.tunnelTcp !== undefined)
+      await new Promise<void>((resolve) => this.tunnelTcp!.close(() => resolve()));
     if (this.tlsServer !== undefined)
       await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
   }

@@ -40,7 +40,7 @@ def main() -> int:
     src = Gst.ElementFactory.make("rtspsrc", "src")
     src.set_property("location", args.url)
     if args.protocols:
-        src.set_property("protocols", args.protocols)
+        Gst.util_set_object_arg(src, "protocols", args.protocols)  # flags: "tcp+http"
     for prop in args.prop:
         name, _, value = prop.partition("=")
         Gst.util_set_object_arg(src, name, value)
