@@ -269,10 +269,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     );
     return { ok: true, changes };
   };
-  // One at a time: a reload that arrives while one is being applied waits for it.
+  // One at a time: a reload that arrives while one is being applied waits for it. Reloads come from
+  // signals and file events with nobody to catch for them, so an unexpected fault is logged, not thrown.
   let queue: Promise<unknown> = Promise.resolve();
   const serialized = (task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> => {
-    const run = queue.then(task, task);
+    const run = queue.then(task).catch((err: unknown): ReloadOutcome => {
+      const error = err instanceof Error ? err.message : String(err);
+      logger.error({ err: error }, 'config reload failed');
+      return { ok: false, error };
+    });
     queue = run;
     return run;
   };
