@@ -1,22 +1,34 @@
 /**
- * Calls back when a config file changes. The folder is watched rather than the file: editors and
- * deployment tools save by writing a new file and renaming it over the old one, after which a watch
- * on the file itself would follow the old inode and hear nothing more. Events come in bursts (a write
- * may be several `change` events, a save a `rename` and a `change`), so they are debounced: one call
- * once the file has been quiet for `debounceMs`.
+ * Calls back when a config file's content changes. The folder is watched rather than the file:
+ * editors and deployment tools save by writing a new file and renaming it over the old one, after
+ * which a watch on the file itself would follow the old inode and hear nothing more; Kubernetes
+ * mounts a ConfigMap as a symlink through `..data`, and an update renames that link, an event for
+ * another name in the folder. So any event in the folder counts, and the file is read again to see
+ * whether its content changed: a touched file or a busy folder costs a read, never a reload.
+ * Events come in bursts (a write may be several `change` events, a save a `rename` and a `change`),
+ * so the check waits until the folder has been quiet for `debounceMs`.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export interface ConfigWatcher {
   close(): void;
 }
 
 export interface WatchOptions {
-  /** Quiet time after the last event before calling back. Default 300 ms. */
+  /** Quiet time after the last event before the file is read again. Default 300 ms. */
   debounceMs?: number;
-  /** The watch itself failed (folder removed, too many watches); the file is no longer watched. */
+  /** The watch itself failed (folder removed, no inotify slots left); the file is no longer watched. */
   onError?: (err: Error) => void;
+}
+
+/** The file's text; undefined while it cannot be read (being replaced, deleted). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Throws when the folder cannot be watched (missing, no inotify slots left). */
@@ -27,16 +39,19 @@ export function watchConfigFile(
 ): ConfigWatcher {
   const debounceMs = options.debounceMs ?? 300;
   const full = resolve(path);
-  const name = basename(full);
+  let lastText = readText(full);
   let timer: NodeJS.Timeout | undefined;
-  const watcher: FSWatcher = watch(dirname(full), { persistent: false }, (_event, filename) => {
-    // Some platforms give no file name: any event in the folder may be ours.
-    if (filename !== null && filename !== name) return;
+  const check = (): void => {
+    timer = undefined;
+    const text = readText(full);
+    if (text === lastText) return;
+    lastText = text;
+    // A deleted file is a change too: the reload reports it and keeps the config in force.
+    onChange();
+  };
+  const watcher: FSWatcher = watch(dirname(full), { persistent: false }, () => {
     if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      onChange();
-    }, debounceMs);
+    timer = setTimeout(check, debounceMs);
   });
   watcher.on('error', (err) => {
     if (timer !== undefined) clearTimeout(timer);
