@@ -225,8 +225,10 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_00
 
 /** The JSON log lines with this message. */
 function logLines(text: string, msg: string): Record<string, unknown>[] {
+  // The last piece is a line still being written (or empty).
   return text
     .split('\n')
+    .slice(0, -1)
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((entry) => entry.msg === msg);
@@ -255,29 +257,34 @@ test(
   },
 );
 
+const serverText = (paths: string[]): string =>
+  configText({ paths, users: [] }).replace('logLevel: silent', 'logLevel: info');
+
 test('rtspkit serve reloads its config file on SIGHUP', { skip, timeout: 20_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtspkit-hup-'));
   const file = join(dir, 'x.yml');
-  const text = (paths: string[]): string =>
-    configText({ paths, users: [] }).replace('logLevel: silent', 'logLevel: info');
-  writeFileSync(file, text(['a']));
-  // The harness's own RTSPKIT_ variables are not options.
-  const server = cli(['serve', '--config', file], { RTSPKIT_REQUIRE_TOOLS: '1', RTSPKIT_MEDIA_DIR: dir });
+  writeFileSync(file, serverText(['a']));
+  // The harness's own RTSPKIT_ variables are not options. No watcher: only the signal reloads.
+  const server = cli(['serve', '--config', file, '--no-watch'], {
+    RTSPKIT_REQUIRE_TOOLS: '1',
+    RTSPKIT_MEDIA_DIR: dir,
+  });
   try {
     await waitFor(
       () => logLines(server.stdout(), 'file source started').length === 1,
       10_000,
       'the server to start',
     );
-    writeFileSync(file, text(['a', 'b']));
+    writeFileSync(file, serverText(['a', 'b']));
     server.child.kill('SIGHUP');
     await waitFor(
       () => logLines(server.stdout(), 'config reloaded').some((l) => l.trigger === 'SIGHUP'),
       10_000,
       'the reload log line',
     );
-    const reload = logLines(server.stdout(), 'config reloaded').find((l) => l.trigger === 'SIGHUP')!;
-    assert.deepEqual(reload.pathsAdded, ['b']);
+    const reloads = logLines(server.stdout(), 'config reloaded');
+    assert.equal(reloads.length, 1);
+    assert.deepEqual(reloads[0]!.pathsAdded, ['b']);
     assert.equal(server.child.exitCode, null, 'SIGHUP did not stop the server');
     writeFileSync(file, 'paths: [\n');
     server.child.kill('SIGHUP');
@@ -291,6 +298,34 @@ test('rtspkit serve reloads its config file on SIGHUP', { skip, timeout: 20_000 
       'config reload refused; the previous config stays in force',
     )[0]!;
     assert.match(String(refusal.err), /x\.yml:\d+:\d+: /);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.stderr());
+  } finally {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rtspkit serve reloads its config file when it is saved', { skip, timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-save-'));
+  const file = join(dir, 'x.yml');
+  writeFileSync(file, serverText(['a']));
+  const server = cli(['serve', '--config', file]);
+  try {
+    await waitFor(
+      () => logLines(server.stdout(), 'file source started').length === 1,
+      10_000,
+      'the server to start',
+    );
+    writeAtomically(file, serverText(['b']));
+    await waitFor(
+      () => logLines(server.stdout(), 'config reloaded').length > 0,
+      10_000,
+      'the reload log line',
+    );
+    const [reload] = logLines(server.stdout(), 'config reloaded');
+    assert.equal(reload!.trigger, 'file changed');
+    assert.deepEqual([reload!.pathsAdded, reload!.pathsRemoved], [['b'], ['a']]);
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0, server.stderr());
   } finally {

@@ -22,6 +22,7 @@ interface ServeOptions {
   host?: string;
   rtpPort?: number;
   udp: boolean;
+  watch: boolean;
   logLevel?: Config['logLevel'];
   rtspsPort?: number;
   tlsCert?: string;
@@ -78,21 +79,22 @@ async function serve(opts: ServeOptions): Promise<void> {
   let watcher: { close(): void } | undefined;
   if (path !== undefined) {
     process.on('SIGHUP', () => void app.reload('SIGHUP'));
-    try {
-      watcher = watchConfigFile(path, () => void app.reload('file changed'), {
-        onError: (err) => {
-          logger.warn(
-            { file: path, err: err.message },
-            'config file no longer watched; SIGHUP still reloads',
-          );
-        },
-      });
-    } catch (err) {
-      logger.warn(
-        { file: path, err: (err as Error).message },
-        'config file not watched; SIGHUP still reloads',
-      );
-    }
+    if (opts.watch)
+      try {
+        watcher = watchConfigFile(path, () => void app.reload('file changed'), {
+          onError: (err) => {
+            logger.warn(
+              { file: path, err: err.message },
+              'config file no longer watched; SIGHUP still reloads',
+            );
+          },
+        });
+      } catch (err) {
+        logger.warn(
+          { file: path, err: (err as Error).message },
+          'config file not watched; SIGHUP still reloads',
+        );
+      }
   }
   let stopping = false;
   const stop = (signal: string): void => {
@@ -119,6 +121,7 @@ program
   .option('--host <address>', 'address to listen on (default all)')
   .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', portArg)
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
+  .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads it)')
   .option('--log-level <level>', 'debug, info, warn, error or silent')
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
   .option('--tls-cert <file>', 'PEM certificate for RTSPS')
