@@ -246,8 +246,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       if (api !== undefined && (authorizer === undefined) !== (nextAuthorizer === undefined))
         logger.warn({}, 'the HTTP API turns authentication on or off at restart');
     }
-    for (const name of [...changes.fileSources.removed, ...changes.fileSources.changed])
-      await stopFileSource(name, 'removed from the config');
+    for (const name of changes.fileSources.removed) await stopFileSource(name, 'removed from the config');
+    for (const name of changes.fileSources.changed) await stopFileSource(name, 'changed in the config');
     for (const [name, source] of opened) {
       if (!startFileSource(name, nextSpecs.get(name)!, source)) {
         logger.warn({ path: name }, 'config path not started: the name is in use (publisher or API path)');
