@@ -1,11 +1,21 @@
 /** Wires configuration, logging and the RTSP server together. */
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config/config.js';
 import { splitHostPort } from './config/config.js';
+import {
+  configInForce,
+  diffConfig,
+  fileSourcesOf,
+  serverLimitsOf,
+  type ConfigChanges,
+  type FileSourceSpec,
+} from './config/reload.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
 import { Mp4LoopSource } from './sources/mp4-loop.js';
+import type { Stream } from './media/stream.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
@@ -19,8 +29,23 @@ export interface App {
   server: RtspServer;
   /** The HTTP API, /metrics and the web page, when `api` is on. */
   api: ApiServer | undefined;
+  /** The config in force (options that wait for a restart keep their value from the start). */
+  readonly config: Config;
+  /**
+   * Reads the config again (AppOptions.loadConfig) and applies what changed; see apply.
+   * Never throws: a refused config is logged and reported in the outcome.
+   */
+  reload(trigger?: string): Promise<ReloadOutcome>;
+  /**
+   * Applies a new config to the running server, sparing the sessions the change does not concern.
+   * All or nothing: the new config is checked (its users' passwords, its files opened) before
+   * anything changes, and on any error the old one stays in force.
+   */
+  apply(next: Config, trigger?: string): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
+
+export type ReloadOutcome = { ok: true; changes: ConfigChanges } | { ok: false; error: string };
 
 /** The package's root folder, from src/ (tsx) or dist/src/ (compiled) alike. */
 function packageRoot(): string {
@@ -35,10 +60,12 @@ export const DEMO_CLIP = join(packageRoot(), 'media', 'demo.mp4');
 export interface AppOptions {
   /** TLS material made elsewhere (`--tls-self-signed`); else tlsCert/tlsKey of the config. */
   tls?: TlsMaterial;
+  /** Makes the config again for `reload()` (the file, the environment, the command line); throws ConfigError. */
+  loadConfig?: () => Config;
 }
 
 /** Auth is on when the config names users, anonymous rights or a hook. */
-function createAuthorizer(config: Config, logger: Logger): Authorizer | undefined {
+function createAuthorizer(config: Config, logger: Logger, secret: Buffer): Authorizer | undefined {
   const a = config.auth;
   if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
   const authConfig: AuthConfig = {
@@ -65,12 +92,17 @@ function createAuthorizer(config: Config, logger: Logger): Authorizer | undefine
       url: a.hook.url,
       ...(a.hook.timeoutMs !== undefined ? { timeoutMs: a.hook.timeoutMs } : {}),
     };
-  return new Authorizer(authConfig, { logger });
+  return new Authorizer(authConfig, { logger, secret });
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+interface RunningFileSource extends FileSourceSpec {
+  source: Mp4LoopSource;
+  stream: Stream;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -83,7 +115,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ? loadTlsFiles(config.tlsCert, config.tlsKey)
       : undefined);
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
-  const authorizer = createAuthorizer(config, logger);
+  // One secret for the life of the process: Digest nonces given out before a reload stay valid after it.
+  const authSecret = randomBytes(32);
+  const authorizer = createAuthorizer(config, logger, authSecret);
+  const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   const server = new RtspServer({
     host,
     port,
@@ -94,49 +129,61 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(config.rtpPortRange !== null && config.rtpPort !== null
       ? { udpPortRange: parsePortRange(config.rtpPortRange) }
       : {}),
-    sessionTimeoutS: config.sessionTimeout,
-    sessionTimeoutGraceS: config.sessionTimeoutGrace,
-    udpReadTimeoutS: config.udpReadTimeout,
     multicast:
       config.multicastRange === null
         ? false
         : { range: config.multicastRange, rtpPort: config.multicastRtpPort, ttl: config.multicastTtl },
-    writeCoalesceMs: config.writeCoalesceMs,
-    gopCacheMaxBytes: config.gopCacheMaxBytes,
-    maxReaderBacklogBytes: config.maxReaderBacklogBytes,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxSessions: config.maxSessions,
-    maxReadersPerPath: config.maxReadersPerPath,
-    requestTimeoutMs: config.requestTimeout * 1000,
-    idleTimeoutMs: config.idleTimeout * 1000,
+    ...serverLimitsOf(config),
     logger,
     ...(tls !== undefined ? { tls } : {}),
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
   });
   await server.listen();
-  const sources: Mp4LoopSource[] = [];
-  const fileSources = Object.entries(config.paths).map(([name, p]) => ({
-    name,
-    file: p.source,
-    loop: p.loop,
-  }));
-  if (config.demo) fileSources.push({ name: 'demo', file: DEMO_CLIP, loop: true });
+
+  const fileSources = new Map<string, RunningFileSource>();
+  const openFileSource = async (spec: FileSourceSpec): Promise<Mp4LoopSource> =>
+    Mp4LoopSource.open({ file: spec.file, loop: spec.loop, clock: server.clock, logger });
+  /** False when the name is taken (a publisher, a path added through the API). */
+  const startFileSource = (name: string, spec: FileSourceSpec, source: Mp4LoopSource): boolean => {
+    const stream = server.addSourcePath(name, source.media);
+    if (stream === false) return false;
+    source.start(stream);
+    fileSources.set(name, { ...spec, source, stream });
+    logger.info({ path: name, file: spec.file }, 'file source started');
+    return true;
+  };
+  const stopFileSource = async (name: string, reason: string): Promise<void> => {
+    const running = fileSources.get(name);
+    if (running === undefined) return;
+    fileSources.delete(name);
+    // Only the path our source feeds: a source that ended may have left the name to someone else.
+    if (server.paths.get(name)?.stream === running.stream) server.removeSourcePath(name, reason);
+    await running.source.stop();
+  };
+  const stopAllFileSources = async (reason: string): Promise<void> => {
+    await Promise.all([...fileSources.keys()].map((name) => stopFileSource(name, reason)));
+  };
+
   try {
-    for (const { name, file, loop } of fileSources) {
-      const source = await Mp4LoopSource.open({ file, loop, clock: server.clock, logger });
-      const stream = server.addSourcePath(name, source.media);
-      if (stream === false) throw new Error(`path ${name} is defined twice`);
-      source.start(stream);
-      sources.push(source);
-      logger.info({ path: name, file }, 'file source started');
+    for (const [name, spec] of fileSourceSpecs) {
+      const source = await openFileSource(spec);
+      if (!startFileSource(name, spec, source)) {
+        await source.stop();
+        throw new Error(`path ${name} is defined twice`);
+      }
     }
   } catch (err) {
-    await Promise.all(sources.map((s) => s.stop()));
+    await stopAllFileSources('server closing');
     await server.close();
     throw err;
   }
+
+  // The API checks against the latest authorizer. A reload that turns auth off leaves the API with
+  // the last one until restart, and one that turns auth on leaves an API started without it open
+  // (loopback, Host checked) until restart: a reload never lowers the API's protection by surprise.
+  let apiAuthorizer = authorizer;
+  let retiredAuthFailures = 0;
   let api: ApiServer | undefined;
   if (config.api) {
     const address = splitHostPort(config.apiAddress);
@@ -148,7 +195,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ...(authorizer !== undefined
         ? {
             authorize: async (req: IncomingMessage) =>
-              (await authorizer.check(
+              (await (apiAuthorizer ?? authorizer).check(
                 {
                   method: req.method ?? 'GET',
                   uri: req.url ?? '/',
@@ -156,24 +203,115 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
                 },
                 { ip: normalizeAddress(req.socket.remoteAddress ?? ''), action: 'api', path: '', query: '' },
               )) === undefined,
-            authFailures: () => authorizer.authFailures,
+            authFailures: () => retiredAuthFailures + (apiAuthorizer ?? authorizer).authFailures,
           }
         : {}),
     });
     try {
       await api.listen();
     } catch (err) {
-      await Promise.all(sources.map((s) => s.stop()));
+      await stopAllFileSources('server closing');
       await server.close();
       throw err;
     }
   }
+
+  let inForce = config;
+  const apply = async (next: Config, trigger: string): Promise<ReloadOutcome> => {
+    const refuse = (error: string): ReloadOutcome => {
+      logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
+      return { ok: false, error };
+    };
+    let changes: ConfigChanges;
+    let nextSpecs: Map<string, FileSourceSpec>;
+    let nextAuthorizer: Authorizer | undefined;
+    try {
+      changes = diffConfig(inForce, next, DEMO_CLIP);
+      nextSpecs = fileSourcesOf(next, DEMO_CLIP);
+      nextAuthorizer = changes.auth ? createAuthorizer(next, logger, authSecret) : server.authorizer;
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
+    // Open every new file first: one that cannot be played refuses the whole config.
+    const opened = new Map<string, Mp4LoopSource>();
+    try {
+      for (const name of [...changes.fileSources.added, ...changes.fileSources.changed])
+        opened.set(name, await openFileSource(nextSpecs.get(name)!));
+    } catch (err) {
+      await Promise.all([...opened.values()].map((s) => s.stop()));
+      return refuse((err as Error).message);
+    }
+
+    if (changes.logLevel) logger.level = next.logLevel;
+    if (changes.limits) server.updateLimits(serverLimitsOf(next));
+    if (changes.auth) {
+      if (server.authorizer !== undefined && nextAuthorizer !== undefined)
+        retiredAuthFailures += server.authorizer.authFailures;
+      server.authorizer = nextAuthorizer;
+      if (nextAuthorizer !== undefined) apiAuthorizer = nextAuthorizer;
+      if (api !== undefined && (authorizer === undefined) !== (nextAuthorizer === undefined))
+        logger.warn({}, 'the HTTP API turns authentication on or off at restart');
+    }
+    for (const name of changes.fileSources.removed) await stopFileSource(name, 'removed from the config');
+    for (const name of changes.fileSources.changed) await stopFileSource(name, 'changed in the config');
+    for (const [name, source] of opened) {
+      if (!startFileSource(name, nextSpecs.get(name)!, source)) {
+        logger.warn({ path: name }, 'config path not started: the name is in use (publisher or API path)');
+        await source.stop();
+      }
+    }
+    if (changes.needRestart.length > 0)
+      logger.warn({ options: changes.needRestart }, 'changed options take effect at restart');
+    inForce = configInForce(inForce, next);
+    logger.info(
+      {
+        trigger,
+        changed: changes.changed,
+        pathsAdded: changes.fileSources.added,
+        pathsRemoved: changes.fileSources.removed,
+        pathsChanged: changes.fileSources.changed,
+      },
+      'config reloaded',
+    );
+    return { ok: true, changes };
+  };
+  // One at a time: a reload that arrives while one is being applied waits for it. Reloads come from
+  // signals and file events with nobody to catch for them, so an unexpected fault is logged, not thrown.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = (task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> => {
+    const run = queue.then(task).catch((err: unknown): ReloadOutcome => {
+      const error = err instanceof Error ? err.message : String(err);
+      logger.error({ err: error }, 'config reload failed');
+      return { ok: false, error };
+    });
+    queue = run;
+    return run;
+  };
+
   return {
     server,
     api,
+    get config() {
+      return inForce;
+    },
+    apply: (next, trigger = 'apply') => serialized(() => apply(next, trigger)),
+    reload: (trigger = 'reload') =>
+      serialized(async () => {
+        let next: Config;
+        try {
+          if (options.loadConfig === undefined) throw new Error('no config to reload from');
+          next = options.loadConfig();
+        } catch (err) {
+          const error = (err as Error).message;
+          logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
+          return { ok: false, error };
+        }
+        return apply(next, trigger);
+      }),
     close: async () => {
+      await queue;
       await api?.close();
-      await Promise.all(sources.map((s) => s.stop()));
+      await stopAllFileSources('server closing');
       await server.close();
     },
   };

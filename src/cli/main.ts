@@ -2,7 +2,8 @@
 /** The `rtspkit` command line. */
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, defaultConfig, loadConfigFile, splitHostPort, type Config } from '../config/config.js';
+import { ConfigError, loadConfigFile, parseConfig, splitHostPort, type Config } from '../config/config.js';
+import { watchConfigFile } from '../config/watch.js';
 import { startApp, type AppOptions } from '../app.js';
 import { selfSignedCertificate } from '../config/tls.js';
 import { userFromCli } from '../server/auth.js';
@@ -22,6 +23,7 @@ interface ServeOptions {
   rtpPort?: number;
   rtpPortRange?: string;
   udp: boolean;
+  watch: boolean;
   logLevel?: Config['logLevel'];
   rtspsPort?: number;
   httpTunnelPort?: number;
@@ -35,10 +37,10 @@ interface ServeOptions {
   media?: string;
 }
 
-async function serve(opts: ServeOptions): Promise<void> {
-  let config: Config;
-  const path = opts.config ?? (existsSync('rtspkit.yml') ? 'rtspkit.yml' : undefined);
-  config = path !== undefined ? loadConfigFile(path) : defaultConfig();
+/** The file, then the environment's RTSPKIT_CONFIG_* variables, then the command line's flags. */
+function buildConfig(path: string | undefined, opts: ServeOptions): Config {
+  let config =
+    path !== undefined ? loadConfigFile(path, process.env) : parseConfig('', '(no config file)', process.env);
   if (opts.port !== undefined || opts.host !== undefined) {
     const cur = splitHostPort(config.rtspAddress);
     config = { ...config, rtspAddress: `${opts.host ?? cur.host}:${opts.port ?? cur.port}` };
@@ -67,14 +69,44 @@ async function serve(opts: ServeOptions): Promise<void> {
     const cur = splitHostPort(config.apiAddress);
     config = { ...config, api: true, apiAddress: `${cur.host}:${opts.apiPort}` };
   }
-  const appOptions: AppOptions = {};
+  return config;
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  const path = opts.config ?? (existsSync('rtspkit.yml') ? 'rtspkit.yml' : undefined);
+  const config = buildConfig(path, opts);
+  const appOptions: AppOptions = { loadConfig: () => buildConfig(path, opts) };
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   const app = await startApp(config, appOptions);
+  const logger = app.server.logger;
+  // Reload on SIGHUP and when the file changes, only with a config file: without one, SIGHUP keeps
+  // its default meaning (the terminal went away: stop).
+  let watcher: { close(): void } | undefined;
+  if (path !== undefined) {
+    process.on('SIGHUP', () => void app.reload('SIGHUP'));
+    if (opts.watch)
+      try {
+        watcher = watchConfigFile(path, () => void app.reload('file changed'), {
+          onError: (err) => {
+            logger.warn(
+              { file: path, err: err.message },
+              'config file no longer watched; SIGHUP still reloads',
+            );
+          },
+        });
+      } catch (err) {
+        logger.warn(
+          { file: path, err: (err as Error).message },
+          'config file not watched; SIGHUP still reloads',
+        );
+      }
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     app.server.logger.info({ signal }, 'shutting down');
+    watcher?.close();
     void app.close().then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
@@ -98,6 +130,7 @@ program
     'UDP server ports from this range, a pair per track of each UDP session (instead of --rtp-port)',
   )
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
+  .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads it)')
   .option('--log-level <level>', 'debug, info, warn, error or silent')
   .option('--http-tunnel-port <port>', 'an extra port for RTSP over HTTP tunnels (e.g. 8080)', portArg)
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { applyConfigEnv, ConfigEnvError, type Env } from './env.js';
 
 const hostPort = z
   .string()
@@ -155,8 +156,11 @@ export function defaultConfig(): Config {
   return configSchema.parse({});
 }
 
-/** Parses and validates YAML text; `source` names the file in messages. */
-export function parseConfig(text: string, source = 'rtspkit.yml'): Config {
+/**
+ * Parses and validates YAML text, with the `RTSPKIT_CONFIG_*` variables of `env` over the file's
+ * values (see env.ts); `source` names the file in messages.
+ */
+export function parseConfig(text: string, source = 'rtspkit.yml', env: Env = {}): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -164,10 +168,22 @@ export function parseConfig(text: string, source = 'rtspkit.yml'): Config {
     const pos = e.linePos?.[0];
     throw new ConfigError(`${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`);
   }
-  const raw: unknown = doc.toJS() ?? {};
-  const result = configSchema.safeParse(raw);
+  let overrides;
+  try {
+    overrides = applyConfigEnv(doc.toJS() ?? {}, env, configSchema);
+  } catch (err) {
+    if (err instanceof ConfigEnvError) throw new ConfigError(`environment: ${err.message}`);
+    throw err;
+  }
+  const result = configSchema.safeParse(overrides.raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  const fromEnv = overrides.applied
+    .filter((o) => o.path.every((k, i) => issue.path[i] === k))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  if (fromEnv !== undefined)
+    throw new ConfigError(`environment: ${fromEnv.variable}: ${key}${issue.message}`);
   const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
   let where = source;
   const offset = node?.range?.[0];
@@ -175,18 +191,17 @@ export function parseConfig(text: string, source = 'rtspkit.yml'): Config {
     const { line, col } = lineCounter.linePos(offset);
     where += `:${line}:${col}`;
   }
-  const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
   throw new ConfigError(`${where}: ${key}${issue.message}`);
 }
 
-export function loadConfigFile(path: string): Config {
+export function loadConfigFile(path: string, env: Env = {}): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, env);
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {

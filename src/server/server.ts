@@ -138,6 +138,24 @@ interface Required_ {
   idleTimeoutMs: number;
 }
 
+/** The options `updateLimits` can change on a running server. */
+export const RELOADABLE_SERVER_LIMITS = [
+  'sessionTimeoutS',
+  'sessionTimeoutGraceS',
+  'udpReadTimeoutS',
+  'writeCoalesceMs',
+  'gopCacheMaxBytes',
+  'maxReaderBacklogBytes',
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'maxSessions',
+  'maxReadersPerPath',
+  'requestTimeoutMs',
+  'idleTimeoutMs',
+] as const satisfies readonly (keyof Required_)[];
+
+export type ReloadableServerLimits = Pick<Required_, (typeof RELOADABLE_SERVER_LIMITS)[number]>;
+
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
   return randomBytes(8).toString('hex').toUpperCase();
@@ -164,7 +182,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private nextMulticastAddress = 0;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly authorizer: Authorizer | undefined;
+  /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
+  authorizer: Authorizer | undefined;
   private readonly vodFiles: VodFiles | undefined;
   private readonly opts: Required_;
   private readonly tcp: net.Server;
@@ -475,7 +494,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   private sessionHeaders(s: ServerSession): Record<string, string> {
-    return { Session: serializeSessionHeader({ id: s.id, timeoutS: this.opts.sessionTimeoutS }) };
+    return { Session: serializeSessionHeader({ id: s.id, timeoutS: s.timeoutS }) };
   }
 
   private async describe(req: RtspRequest): Promise<Reply> {
@@ -538,6 +557,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.clock.monotonicMs(),
       this.clock.wallMs(),
     );
+    s.timeoutS = this.opts.sessionTimeoutS;
     s.onStreamEnded = (sess, publisherReason) => {
       const reason = `publisher left (${publisherReason})`;
       if (sess.transport === 'tcp') {
@@ -861,6 +881,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (live === undefined) return;
     live.stream?.end(reason);
     this.logger.info({ path: name, reason }, 'source path removed');
+  }
+
+  /**
+   * Changes limits and timeouts while running (config reload). Checks made from now on use them;
+   * a session keeps the timeout it was given in its Session header, which its client paces its
+   * keepalives by; the stream options apply to paths started afterwards.
+   */
+  updateLimits(limits: Partial<ReloadableServerLimits>): void {
+    for (const key of RELOADABLE_SERVER_LIMITS) {
+      const value = limits[key];
+      if (value !== undefined) this.opts[key] = value;
+    }
   }
 
   // ---- files on demand (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35) ----
@@ -1235,11 +1267,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Once a second: expire sessions and send sender reports. */
   private sweep(): void {
     const now = this.clock.monotonicMs();
-    const limitMs = (this.opts.sessionTimeoutS + this.opts.sessionTimeoutGraceS) * 1000;
     const udpLimitMs = this.opts.udpReadTimeoutS * 1000;
     for (const s of [...this.sessions.values()]) {
       const idle = now - s.lastActivityMs;
-      if (idle > limitMs) this.endSession(s, 'session timeout');
+      if (idle > (s.timeoutS + this.opts.sessionTimeoutGraceS) * 1000) this.endSession(s, 'session timeout');
       else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
         this.endSession(s, 'no packets from publisher');
     }

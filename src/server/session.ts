@@ -60,6 +60,8 @@ export class ServerSession implements StreamReader {
   state: SessionState = 'init';
   readonly setups: (TrackSetup | undefined)[] = [];
   lastActivityMs: number;
+  /** Seconds advertised in this session's Session header; kept when the server's option changes. */
+  timeoutS = 60;
   /** Reader sessions: the SSRC announced in SETUP per track (the stream sends with it). */
   readonly ssrcs: (number | undefined)[] = [];
   /** The stream this session reads from or publishes to, once PLAYing / RECORDing. */

@@ -1,0 +1,126 @@
+/**
+ * What a config reload changes, worked out without touching anything: every option is in exactly
+ * one class (a test checks it), so a new option has to say how it reloads.
+ *
+ * - limits: updated in place on the server (RtspServer.updateLimits);
+ * - auth: a new Authorizer for new requests; sessions already made ride on their id and keep going;
+ * - file sources (`paths`, `demo`): new ones start, removed ones stop (their readers get RTCP BYE),
+ *   changed ones restart; other paths are left alone;
+ * - logLevel: changed at once;
+ * - restart: sockets and things opened once at start (listen addresses, ports, TLS files, multicast,
+ *   the media folder, the API), which a running server keeps until it restarts.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ReloadableServerLimits } from '../server/server.js';
+import { ConfigError, type Config } from './config.js';
+
+export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'restart';
+
+export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
+  logLevel: 'logLevel',
+  rtspAddress: 'restart',
+  rtspsAddress: 'restart',
+  tlsCert: 'restart',
+  tlsKey: 'restart',
+  rtpPort: 'restart',
+  rtpPortRange: 'restart',
+  rtspHttpAddress: 'restart',
+  multicastRange: 'restart',
+  multicastRtpPort: 'restart',
+  multicastTtl: 'restart',
+  sessionTimeout: 'limits',
+  sessionTimeoutGrace: 'limits',
+  udpReadTimeout: 'limits',
+  writeCoalesceMs: 'limits',
+  gopCacheMaxBytes: 'limits',
+  maxReaderBacklogBytes: 'limits',
+  maxConnections: 'limits',
+  maxConnectionsPerIp: 'limits',
+  maxSessions: 'limits',
+  maxReadersPerPath: 'limits',
+  requestTimeout: 'limits',
+  idleTimeout: 'limits',
+  paths: 'fileSources',
+  demo: 'fileSources',
+  auth: 'auth',
+  mediaDir: 'restart',
+  api: 'restart',
+  apiAddress: 'restart',
+};
+
+/** The server's reloadable options from a config (seconds in the file, as the server takes them). */
+export function serverLimitsOf(config: Config): ReloadableServerLimits {
+  return {
+    sessionTimeoutS: config.sessionTimeout,
+    sessionTimeoutGraceS: config.sessionTimeoutGrace,
+    udpReadTimeoutS: config.udpReadTimeout,
+    writeCoalesceMs: config.writeCoalesceMs,
+    gopCacheMaxBytes: config.gopCacheMaxBytes,
+    maxReaderBacklogBytes: config.maxReaderBacklogBytes,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxSessions: config.maxSessions,
+    maxReadersPerPath: config.maxReadersPerPath,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    idleTimeoutMs: config.idleTimeout * 1000,
+  };
+}
+
+export interface FileSourceSpec {
+  file: string;
+  loop: boolean;
+}
+
+/** The paths the server feeds from files: `paths`, and `demo` at /demo. */
+export function fileSourcesOf(config: Config, demoClip: string): Map<string, FileSourceSpec> {
+  const out = new Map<string, FileSourceSpec>();
+  for (const [name, p] of Object.entries(config.paths)) out.set(name, { file: p.source, loop: p.loop });
+  if (config.demo) {
+    if (out.has('demo'))
+      throw new ConfigError('paths: "demo" is taken by the demo clip (demo: true); rename the path');
+    out.set('demo', { file: demoClip, loop: true });
+  }
+  return out;
+}
+
+export interface ConfigChanges {
+  /** Options whose value differs, by name. */
+  changed: (keyof Config)[];
+  logLevel: boolean;
+  auth: boolean;
+  limits: boolean;
+  fileSources: { added: string[]; removed: string[]; changed: string[] };
+  /** Options that differ but take effect only at restart. */
+  needRestart: (keyof Config)[];
+}
+
+export function diffConfig(current: Config, next: Config, demoClip: string): ConfigChanges {
+  const changed = (Object.keys(RELOAD_CLASS) as (keyof Config)[]).filter(
+    (key) => !isDeepStrictEqual(current[key], next[key]),
+  );
+  const inClass = (c: ReloadClass): boolean => changed.some((key) => RELOAD_CLASS[key] === c);
+  const before = fileSourcesOf(current, demoClip);
+  const after = fileSourcesOf(next, demoClip);
+  return {
+    changed,
+    logLevel: inClass('logLevel'),
+    auth: inClass('auth'),
+    limits: inClass('limits'),
+    fileSources: {
+      added: [...after.keys()].filter((name) => !before.has(name)),
+      removed: [...before.keys()].filter((name) => !after.has(name)),
+      changed: [...after.keys()].filter(
+        (name) => before.has(name) && !isDeepStrictEqual(before.get(name), after.get(name)),
+      ),
+    },
+    needRestart: changed.filter((key) => RELOAD_CLASS[key] === 'restart'),
+  };
+}
+
+/** The config in force after a reload: the new one, except what waits for a restart. */
+export function configInForce(current: Config, next: Config): Config {
+  const out = { ...next };
+  for (const key of Object.keys(RELOAD_CLASS) as (keyof Config)[])
+    if (RELOAD_CLASS[key] === 'restart') (out as Record<string, unknown>)[key] = current[key];
+  return out;
+}
