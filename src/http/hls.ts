@@ -16,6 +16,7 @@
  * recording path, a path without a track fMP4 carries, a segment outside the window; 400 for a
  * malformed segment name.
  */
+import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { HlsSegmenterOptions } from '../container/hls/index.js';
 import { HlsMuxer } from '../media/hls-muxer.js';
@@ -171,11 +172,17 @@ export class HlsServer {
     if (running !== undefined) return running;
     if (!hasHlsTrack(live.media.tracks.map((t) => t.encodingName)))
       return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
-    const muxer = HlsMuxer.create(stream, live.media, {
-      ...this.#segmenter,
-      clock: this.#server.clock,
-      logger: this.#logger,
-    });
+    let muxer: HlsMuxer | undefined;
+    try {
+      muxer = HlsMuxer.create(stream, live.media, {
+        ...this.#segmenter,
+        clock: this.#server.clock,
+        logger: this.#logger,
+      });
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      return `path ${name} cannot be read as HLS: ${err.message}`;
+    }
     if (muxer === undefined) return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
     const entry: Entry = { muxer, lastRequestMs: this.#server.clock.monotonicMs() };
     muxer.onStopped = (reason) => {
