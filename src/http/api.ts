@@ -5,7 +5,7 @@
  *   GET    /metrics            Prometheus text format
  *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
  *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
- *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP URL
+ *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
  *   POST   /v1/paths           {"name": "cam1", "source": "/srv/clip.mp4", "loop": true} → 201
  *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
  *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path)
