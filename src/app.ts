@@ -192,6 +192,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       host: address.host,
       port: address.port,
       logger,
+      hls: { idleTimeoutMs: config.hlsIdleTimeout * 1000 },
       ...(authorizer !== undefined
         ? {
             authorize: async (req: IncomingMessage) =>

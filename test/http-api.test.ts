@@ -436,7 +436,7 @@ test('open API on loopback: only loopback Host names (DNS rebinding); an authori
   }
 });
 
-test('GET / serves the web page, its inline code allowed by hash in the CSP', async () => {
+test('GET / serves the web page, its inline code allowed by hash in the CSP; /hls.js is served', async () => {
   const { port, close } = await setup();
   try {
     const r = await httpRequest(port, 'GET', '/');
@@ -448,12 +448,17 @@ test('GET / serves the web page, its inline code allowed by hash in the CSP', as
     const csp = String(r.headers['content-security-policy']);
     const script = /<script>([\s\S]*?)<\/script>/.exec(r.body)![1]!;
     const hash = createHash('sha256').update(script).digest('base64');
-    assert.ok(csp.includes(`script-src 'sha256-${hash}'`), csp);
+    // 'self': the page loads hls.js from /hls.js; nothing else outside the page runs.
+    assert.ok(csp.includes(`script-src 'self' 'sha256-${hash}'`), csp);
     assert.ok(csp.includes("default-src 'none'"), csp);
     assert.doesNotMatch(csp, /unsafe-inline/);
     const head = await httpRequest(port, 'HEAD', '/');
     assert.equal(head.status, 200);
     assert.equal(head.body, '');
+    const hlsJs = await httpRequest(port, 'GET', '/hls.js');
+    assert.equal(hlsJs.status, 200);
+    assert.equal(hlsJs.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.ok(hlsJs.body.length > 100_000, `hls.js is ${hlsJs.body.length} bytes`);
   } finally {
     await close();
   }

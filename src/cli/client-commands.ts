@@ -27,7 +27,8 @@ import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { ParseError } from '../base/errors.js';
 import { TsMuxer, type TsTrack } from '../container/mpegts/index.js';
-import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { Fmp4Muxer, fmp4TrackFor, type Fmp4Track } from '../container/fmp4/index.js';
+import { TimelineAligner } from '../container/timeline.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -312,33 +313,6 @@ export function tsTrackFor(track: ClientTrack): TsTrack | undefined {
 }
 
 /**
- * Puts several tracks on one timeline by the arrival of their first access unit: each track's pts
- * counts from its first unit, shifted by the time that unit arrived after the first unit of any track.
- * (Our server and most cameras start every track together, from the same cached keyframe or the same
- * instant, so this keeps them within a few tens of ms; RTCP sender reports would make it exact.)
- */
-class TimelineAligner {
-  readonly #anchors = new Map<number, { pts: number; offsetTicks: number }>();
-  #firstArrivalMs: number | undefined;
-
-  map(i: number, au: AccessUnit, arrivalMs: number): AccessUnit {
-    this.#firstArrivalMs ??= arrivalMs;
-    let anchor = this.#anchors.get(i);
-    if (anchor === undefined) {
-      anchor = {
-        pts: au.pts,
-        offsetTicks: Math.round(((arrivalMs - this.#firstArrivalMs) * au.clockRate) / 1000),
-      };
-      this.#anchors.set(i, anchor);
-    }
-    const shift = anchor.offsetTicks - anchor.pts;
-    const mapped: AccessUnit = { ...au, pts: au.pts + shift };
-    if (au.dts !== undefined) mapped.dts = au.dts + shift;
-    return mapped;
-  }
-}
-
-/**
  * Writes the access units of several tracks into one MPEG-TS file, on one timeline (TimelineAligner).
  * Every write is a whole number of 188-byte packets, so a file cut at any moment stays readable.
  */
@@ -366,37 +340,6 @@ export class TsRecorder {
     this.write(bytes);
     this.bytesWritten += bytes.length;
     this.unitsWritten++;
-  }
-}
-
-/** The codec of a track as the fMP4 writer knows it, or undefined when it cannot be written there. */
-export function fmp4TrackFor(track: ClientTrack): Fmp4Track | undefined {
-  try {
-    const timescale = track.clockRate;
-    switch (track.encodingName.toUpperCase()) {
-      case 'H264': {
-        const f = parseH264Fmtp(track.fmtp);
-        return { codec: 'h264', timescale, parameterSets: [...f.sps, ...f.pps] };
-      }
-      case 'H265': {
-        const f = parseH265Fmtp(track.fmtp);
-        return { codec: 'h265', timescale, parameterSets: [...f.vps, ...f.sps, ...f.pps] };
-      }
-      case 'MPEG4-GENERIC': {
-        const f = parseAacFmtp(track.fmtp);
-        if (f.config === undefined || f.audioConfig === undefined) return undefined;
-        return { codec: 'aac', timescale, audioSpecificConfig: f.config };
-      }
-      case 'OPUS': {
-        const stereo = track.fmtp['sprop-stereo'] ?? track.fmtp.stereo;
-        return { codec: 'opus', timescale, channels: stereo === '0' ? 1 : 2 };
-      }
-      default:
-        return undefined;
-    }
-  } catch (e) {
-    if (e instanceof ParseError) return undefined;
-    throw e;
   }
 }
 

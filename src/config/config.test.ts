@@ -28,3 +28,9 @@ test('paths and addresses', () => {
   assert.deepEqual(c.paths['site/cam1'], { source: '/srv/a.mp4', loop: true });
   assert.deepEqual(splitHostPort(':8554'), { host: '0.0.0.0', port: 8554 });
 });
+
+test('hlsIdleTimeout: seconds, 20 by default, at least 1', () => {
+  assert.equal(defaultConfig().hlsIdleTimeout, 20);
+  assert.equal(parseConfig('hlsIdleTimeout: 5').hlsIdleTimeout, 5);
+  assert.throws(() => parseConfig('hlsIdleTimeout: 0'), ConfigError);
+});

@@ -143,6 +143,8 @@ export const configSchema = z
     api: z.boolean().default(false),
     /** Where the HTTP API listens; the default is loopback only (":9997" would be every interface). */
     apiAddress: hostPort.default('127.0.0.1:9997'),
+    /** Seconds without an HTTP request after which a path's HLS muxer stops (a player asks every second or two). */
+    hlsIdleTimeout: z.number().min(1).max(3600).default(20),
   })
   .strict();
 

@@ -46,6 +46,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   mediaDir: 'restart',
   api: 'restart',
   apiAddress: 'restart',
+  hlsIdleTimeout: 'restart',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */

@@ -3,7 +3,9 @@
  *
  *   GET    /                   the web page (live paths, refreshed every 2 s)
  *   GET    /metrics            Prometheus text format
- *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP URL
+ *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
+ *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
+ *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
  *   POST   /v1/paths           {"name": "cam1", "source": "/srv/clip.mp4", "loop": true} → 201
  *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
  *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path)
@@ -27,11 +29,13 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
 import type { RtspServer } from '../server/server.js';
 import { FilePaths } from './file-paths.js';
+import { HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
 import { isFilePath, listPaths, listSessions, pathView, sessionView } from './views.js';
@@ -52,6 +56,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** prom-client's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
+  /** HLS muxers: idle timeout, first-segment wait, segment lengths and window. */
+  hls?: Omit<HlsServerOptions, 'server' | 'logger'>;
   logger?: Logger;
 }
 
@@ -86,6 +92,19 @@ interface WebPage {
   csp: string;
 }
 
+/**
+ * hls.js's browser build, found through Node's resolution from this module, so it is the copy
+ * npm installed next to rtspkit whether rtspkit is this checkout or a dependency of something else.
+ * Undefined when the package is missing (the page then says it cannot play).
+ */
+function loadHlsJs(): Buffer | undefined {
+  try {
+    return readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the page and allows exactly its inline script and style (by hash) in the CSP. */
 function loadWebPage(): WebPage {
   const html = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
@@ -95,9 +114,12 @@ function loadWebPage(): WebPage {
     );
   const csp = [
     "default-src 'none'",
-    `script-src ${hashes('script').join(' ')}`,
+    // 'self' for /hls.js; media-src blob: for the MediaSource object URL hls.js gives the <video>
+    // (it runs without a worker, so no worker-src is needed).
+    `script-src 'self' ${hashes('script').join(' ')}`,
     `style-src ${hashes('style').join(' ')}`,
     "connect-src 'self'",
+    "media-src 'self' blob:",
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -128,6 +150,7 @@ export class ApiServer {
   readonly sampler: ServerSampler;
   readonly metrics: Metrics;
   readonly files: FilePaths;
+  readonly hls: HlsServer;
   private readonly server: RtspServer;
   private readonly http: http.Server;
   private readonly host: string;
@@ -137,6 +160,7 @@ export class ApiServer {
   private readonly authorize: ((req: http.IncomingMessage) => Promise<boolean>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private page: WebPage | undefined;
+  private hlsJs: Buffer | undefined;
 
   constructor(options: ApiServerOptions) {
     this.server = options.server;
@@ -147,7 +171,9 @@ export class ApiServer {
     this.authorize = options.authorize;
     this.sampler = new ServerSampler(this.server);
     this.files = new FilePaths(this.server, this.logger);
+    this.hls = new HlsServer({ ...options.hls, server: this.server, logger: this.logger });
     this.metrics = new Metrics(this.server, this.sampler, {
+      hlsMuxers: () => this.hls.muxerCount,
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });
@@ -174,6 +200,7 @@ export class ApiServer {
     this.timer = setInterval(() => {
       this.sampler.sample();
       this.files.reap();
+      this.hls.reap();
     }, 1000);
     this.timer.unref();
     this.logger.info({ address: this.host, port: this.port }, 'http api listening');
@@ -190,6 +217,7 @@ export class ApiServer {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.sampler.dispose();
+    this.hls.close();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     await closed;
@@ -226,6 +254,30 @@ export class ApiServer {
       this.sendPage(res);
       return;
     }
+    if (pathname.startsWith('/hls/')) {
+      allow(method, ['GET']);
+      const reply = await this.hls.handle(pathname.slice('/hls/'.length));
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        'Content-Length': String(reply.body.length),
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(reply.body);
+      return;
+    }
+    if (pathname === '/hls.js') {
+      allow(method, ['GET']);
+      this.hlsJs ??= loadHlsJs();
+      if (this.hlsJs === undefined) throw new HttpError(404, 'hls.js is not installed');
+      res.writeHead(200, {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Content-Length': String(this.hlsJs.length),
+        'Cache-Control': 'public, max-age=3600',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(this.hlsJs);
+      return;
+    }
     if (pathname === '/metrics') {
       allow(method, ['GET']);
       const body = await this.metrics.render();
@@ -236,7 +288,9 @@ export class ApiServer {
     if (pathname === '/v1/paths') {
       allow(method, ['GET', 'POST']);
       if (method === 'GET')
-        this.sendJson(res, 200, { items: listPaths(this.server, this.sampler, this.rtspBase(req)) });
+        this.sendJson(res, 200, {
+          items: listPaths(this.server, this.sampler, this.rtspBase(req), this.hls),
+        });
       else await this.addPath(req, res);
       return;
     }
@@ -246,7 +300,7 @@ export class ApiServer {
       const live = this.server.paths.get(name);
       if (live === undefined) throw new HttpError(404, `no path ${name}`);
       if (method === 'GET') {
-        this.sendJson(res, 200, pathView(this.server, this.sampler, live, this.rtspBase(req)));
+        this.sendJson(res, 200, pathView(this.server, this.sampler, live, this.rtspBase(req), this.hls));
         return;
       }
       if (!isFilePath(live))
@@ -302,7 +356,7 @@ export class ApiServer {
     if (!result.ok) throw new HttpError(result.reason === 'taken' ? 409 : 422, result.message);
     const live = this.server.paths.get(name)!;
     const location = `/v1/paths/${name.split('/').map(encodeURIComponent).join('/')}`;
-    this.sendJson(res, 201, pathView(this.server, this.sampler, live, this.rtspBase(req)), {
+    this.sendJson(res, 201, pathView(this.server, this.sampler, live, this.rtspBase(req), this.hls), {
       Location: location,
     });
   }

@@ -18,6 +18,8 @@ import { streamBytesIn, streamPacketsIn } from './stats.js';
 export interface MetricsOptions {
   /** Failed RTSP/API authentications so far (Authorizer.authFailures), when auth is configured. */
   authFailures?: () => number;
+  /** HLS muxers running now (absent: not exported). */
+  hlsMuxers?: () => number;
   /** Register prom-client's process metrics (default true). */
   processMetrics?: boolean;
 }
@@ -36,6 +38,7 @@ export class Metrics {
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
   private readonly authFailures: Counter | undefined;
+  private readonly hlsMuxers: Gauge | undefined;
 
   constructor(
     private readonly server: RtspServer,
@@ -115,6 +118,13 @@ export class Metrics {
         registers,
       });
     }
+    if (options.hlsMuxers !== undefined) {
+      this.hlsMuxers = new Gauge({
+        name: 'rtspkit_hls_muxers',
+        help: 'Paths being muxed to HLS now (each one is also a reader of its path).',
+        registers,
+      });
+    }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -163,6 +173,8 @@ export class Metrics {
     this.bytesOut.inc(this.sampler.bytesOutTotal());
     this.refused.reset();
     this.refused.inc(server.connectionsRefused);
+    if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
+      this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {
       this.authFailures.reset();
       this.authFailures.inc(this.options.authFailures());

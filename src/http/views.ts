@@ -4,6 +4,7 @@ import type { LivePath } from '../server/paths.js';
 import type { ServerSession } from '../server/session.js';
 import { ServerConnection } from '../server/connection.js';
 import { normalizeAddress } from '../transport/udp.js';
+import { hasHlsTrack, hlsPlaylistUrl } from './hls.js';
 import { streamBytesIn, streamPacketsIn, type ServerSampler } from './stats.js';
 
 export interface PathView {
@@ -16,6 +17,7 @@ export interface PathView {
   ready: boolean;
   codecs: string[];
   tracks: { codec: string; encodingName: string; clockRate: number }[];
+  /** Stream readers: RTSP readers, plus the path's HLS muxer while one runs. */
   readers: number;
   /** Bits per second received over the last few seconds; null until measured. */
   bitrateBps: number | null;
@@ -29,6 +31,15 @@ export interface PathView {
   since: string;
   /** The URL a player opens, with the host the HTTP client used; null when unknown. */
   rtspUrl: string | null;
+  /** The HLS playlist (relative to the API's origin); null without an H.264/H.265/AAC/Opus track. */
+  hlsUrl: string | null;
+  /** An HLS muxer runs for the path (someone played it as HLS lately). */
+  hlsActive: boolean;
+}
+
+/** What the views ask of the HLS side. */
+export interface HlsState {
+  isActive(pathName: string): boolean;
 }
 
 export interface SessionView {
@@ -91,6 +102,7 @@ export function pathView(
   sampler: ServerSampler,
   p: LivePath,
   rtspBase: string | undefined,
+  hls?: HlsState,
 ): PathView {
   const stream = p.stream;
   const tracks = p.media.tracks.map((t) => ({
@@ -115,6 +127,8 @@ export function pathView(
     readerPacketsLost: readerPacketsLost(server, p.name),
     since: new Date(Math.round(sinceWallMs)).toISOString(),
     rtspUrl: rtspBase !== undefined ? `${rtspBase}/${p.name}` : null,
+    hlsUrl: hasHlsTrack(p.media.tracks.map((t) => t.encodingName)) ? hlsPlaylistUrl(p.name) : null,
+    hlsActive: hls?.isActive(p.name) ?? false,
   };
 }
 
@@ -161,11 +175,12 @@ export function listPaths(
   server: RtspServer,
   sampler: ServerSampler,
   rtspBase: string | undefined,
+  hls?: HlsState,
 ): PathView[] {
   return server.paths
     .list()
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((p) => pathView(server, sampler, p, rtspBase));
+    .map((p) => pathView(server, sampler, p, rtspBase, hls));
 }
 
 export function listSessions(server: RtspServer): SessionView[] {

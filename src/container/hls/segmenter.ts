@@ -1,0 +1,162 @@
+/**
+ * Live HLS segments in fMP4 (RFC 8216 §3.3), sans-I/O: access units in, an init segment and numbered
+ * media segments out, with a sliding window for the playlist.
+ *
+ * Cutting. Fmp4Muxer makes a fragment (moof + mdat) at every keyframe of the first video track, and
+ * after `maxFragmentSeconds` without one; a segment is one or more whole fragments. A segment ends at
+ * a keyframe once it spans `targetSegmentSeconds`, so every segment starts with a random access point
+ * and the playlist can say EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1). With a GOP longer than the target,
+ * segments are a GOP long. A stream that sends no keyframe for `maxSegmentSeconds` is cut anyway, at a
+ * fragment boundary, to bound memory: that segment does not start with a keyframe and the playlist
+ * then drops EXT-X-INDEPENDENT-SEGMENTS while it is listed. Audio-only streams cut at any fragment.
+ *
+ * Durations are decode-time differences of the track that cuts (the first video track, else track 0).
+ *
+ * Target duration. §6.2.1 says EXT-X-TARGETDURATION must not change, and §4.3.3.1 that it must cover
+ * every EXTINF (rounded). The segment length is only known once the publisher's GOP is seen, so the
+ * value is the configured target raised to the longest segment made so far: it grows at most a few
+ * times early on (hls.js and ffmpeg follow it), and never shrinks.
+ *
+ * Window. The playlist lists the newest `windowSegments` segments; the `retainedSegments` before them
+ * stay readable, for a player that loaded the previous playlist just before it slid (§6.2.2 asks that
+ * a segment stay available for a while after it leaves the playlist).
+ */
+import type { AccessUnit } from '../../format/access-unit.js';
+import { childBoxes } from '../mp4/boxes.js';
+import { Fmp4Muxer, type Fmp4Track } from '../fmp4/muxer.js';
+import { serializeMediaPlaylist, targetDurationFor } from './playlist.js';
+
+export interface HlsSegment {
+  /** The media sequence number (§3.3): 0, 1, 2, ... */
+  sequence: number;
+  durationSeconds: number;
+  /** One or more moof + mdat fragments. */
+  bytes: Buffer;
+  /** Starts with a keyframe of the cutting track. */
+  independent: boolean;
+}
+
+export interface HlsSegmenterOptions {
+  /** Shortest segment; segments end at the first keyframe after it (default 1). */
+  targetSegmentSeconds?: number;
+  /** Segments listed in the playlist (default 6). */
+  windowSegments?: number;
+  /** Segments kept readable after they leave the playlist (default 2). */
+  retainedSegments?: number;
+  /** Longest segment without a keyframe before it is cut anyway (default 10, at least 4 targets). */
+  maxSegmentSeconds?: number;
+}
+
+export interface PlaylistUris {
+  init: string;
+  segment: (sequence: number) => string;
+}
+
+const DEFAULT_TARGET_SEGMENT_SECONDS = 1;
+const DEFAULT_WINDOW_SEGMENTS = 6;
+const DEFAULT_RETAINED_SEGMENTS = 2;
+
+export class HlsSegmenter {
+  readonly #mux: Fmp4Muxer;
+  /** Index of the track whose keyframes and decode times cut segments (as Fmp4Muxer's fragments). */
+  readonly #cutTrack: number;
+  readonly #cutTrackIsVideo: boolean;
+  readonly #targetSeconds: number;
+  readonly #maxSeconds: number;
+  readonly #windowSegments: number;
+  readonly #keptSegments: number;
+  #init: Buffer | undefined;
+  #parts: Buffer[] = [];
+  #segmentStartSeconds: number | undefined;
+  #segmentIndependent = true;
+  /** Oldest first: the retained segments, then the window. */
+  #segments: HlsSegment[] = [];
+  #nextSequence = 0;
+  #longestSeconds = 0;
+
+  constructor(tracks: readonly Fmp4Track[], options: HlsSegmenterOptions = {}) {
+    this.#targetSeconds = options.targetSegmentSeconds ?? DEFAULT_TARGET_SEGMENT_SECONDS;
+    if (!(this.#targetSeconds > 0))
+      throw new RangeError(`bad target segment duration ${this.#targetSeconds}`);
+    this.#maxSeconds = Math.max(options.maxSegmentSeconds ?? 10, 4 * this.#targetSeconds);
+    this.#windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS;
+    if (!Number.isInteger(this.#windowSegments) || this.#windowSegments < 1)
+      throw new RangeError(`bad window ${this.#windowSegments}`);
+    this.#keptSegments = this.#windowSegments + (options.retainedSegments ?? DEFAULT_RETAINED_SEGMENTS);
+    // Fragments of at most one target: a segment of a long GOP is then several fragments, which
+    // players take as they come (hls.js appends each moof + mdat to the SourceBuffer).
+    this.#mux = new Fmp4Muxer(tracks, { maxFragmentSeconds: this.#targetSeconds });
+    const firstVideo = tracks.findIndex((t) => t.codec === 'h264' || t.codec === 'h265');
+    this.#cutTrack = Math.max(0, firstVideo);
+    this.#cutTrackIsVideo = firstVideo >= 0;
+  }
+
+  /** ftyp + moov, once the first fragment is made; undefined before. */
+  get initSegment(): Buffer | undefined {
+    return this.#init;
+  }
+
+  /** Segments still readable (retained ones and the window), oldest first. */
+  get segments(): readonly HlsSegment[] {
+    return this.#segments;
+  }
+
+  segment(sequence: number): HlsSegment | undefined {
+    const first = this.#segments[0];
+    if (first === undefined) return undefined;
+    return this.#segments[sequence - first.sequence];
+  }
+
+  /**
+   * Adds one access unit of track `index` (pts on the timeline shared by the tracks, as Fmp4Muxer
+   * wants it). Returns the segment it completes, if any. Throws what Fmp4Muxer throws (ParseError for
+   * malformed parameter sets).
+   */
+  push(index: number, au: AccessUnit): HlsSegment | undefined {
+    const atCutTrack = index === this.#cutTrack;
+    const timeSeconds = (au.dts ?? au.pts) / au.clockRate;
+    if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo))
+      this.#segmentStartSeconds = timeSeconds;
+    let bytes = this.#mux.push(index, au);
+    if (bytes === undefined || this.#segmentStartSeconds === undefined) return undefined;
+    if (this.#init === undefined) {
+      const boxes = childBoxes(bytes, 0, bytes.length);
+      const firstMoof = boxes.find((b) => b.type === 'moof');
+      if (firstMoof === undefined) return undefined;
+      this.#init = bytes.subarray(0, firstMoof.start);
+      bytes = bytes.subarray(firstMoof.start);
+    }
+    this.#parts.push(bytes);
+    // Fmp4Muxer cuts only on units of this track: the fragment ends where `au` starts.
+    const elapsedSeconds = timeSeconds - this.#segmentStartSeconds;
+    const atKeyframe = au.keyframe || !this.#cutTrackIsVideo;
+    if (!(atKeyframe && elapsedSeconds >= this.#targetSeconds) && elapsedSeconds < this.#maxSeconds)
+      return undefined;
+    const segment: HlsSegment = {
+      sequence: this.#nextSequence++,
+      durationSeconds: elapsedSeconds,
+      bytes: Buffer.concat(this.#parts),
+      independent: this.#segmentIndependent,
+    };
+    this.#parts = [];
+    this.#segmentStartSeconds = timeSeconds;
+    this.#segmentIndependent = atKeyframe;
+    this.#longestSeconds = Math.max(this.#longestSeconds, elapsedSeconds);
+    this.#segments.push(segment);
+    if (this.#segments.length > this.#keptSegments) this.#segments.shift();
+    return segment;
+  }
+
+  /** The media playlist of the window, or undefined while there is no segment yet. */
+  playlist(uris: PlaylistUris): string | undefined {
+    const listed = this.#segments.slice(-this.#windowSegments);
+    if (listed.length === 0) return undefined;
+    return serializeMediaPlaylist({
+      targetDurationSeconds: targetDurationFor([this.#longestSeconds], this.#targetSeconds),
+      mediaSequence: listed[0]!.sequence,
+      initUri: uris.init,
+      independentSegments: listed.every((s) => s.independent),
+      segments: listed.map((s) => ({ uri: uris.segment(s.sequence), durationSeconds: s.durationSeconds })),
+    });
+  }
+}

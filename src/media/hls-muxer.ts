@@ -1,0 +1,219 @@
+/**
+ * HLS for one live path: a reader of the path's Stream that turns RTP into access units (the payload
+ * formats' depacketizers), puts the tracks on one timeline and cuts fMP4 segments in memory
+ * (container/hls). What it holds is bounded by the segment window; the HTTP side (http/hls.ts) decides
+ * when one starts and stops.
+ *
+ * As a Stream reader it is like a UDP reader whose socket never backs up: every packet is handled
+ * as it is delivered, inside the Stream's flush, so there is no queue to grow and nothing to slow
+ * down; the cost is the depacketize + mux work (a copy of each access unit), small next to the
+ * socket writes of an RTSP reader. It starts at the Stream's cached keyframe, so the first segment
+ * starts with a picture and is ready one GOP (or one target duration) later.
+ *
+ * Tracks: H.264, H.265, AAC (MPEG4-GENERIC) and Opus, as far as fMP4 carries them; others (G.711,
+ * MJPEG, LATM) are left out, and a path with none of the four cannot be read as HLS.
+ */
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
+import { isParseError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import { nullLogger } from '../base/logger.js';
+import { fmp4TrackFor, type Fmp4Track } from '../container/fmp4/index.js';
+import {
+  HlsSegmenter,
+  type HlsSegment,
+  type HlsSegmenterOptions,
+  type PlaylistUris,
+} from '../container/hls/index.js';
+import { TimelineAligner } from '../container/timeline.js';
+import type { Depacketizer } from '../format/access-unit.js';
+import { createDepacketizer } from '../format/registry.js';
+import { parseRtpPacket } from '../rtp/packet.js';
+import { mediaFormats, parseSdp } from '../sdp/index.js';
+import type { PublishedMedia } from './published-media.js';
+import type { Stream, StreamReader } from './stream.js';
+
+export interface HlsMuxerOptions extends HlsSegmenterOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface MuxedTrack {
+  /** The Stream's track index. */
+  streamTrack: number;
+  /** The fMP4 track index. */
+  fmp4Track: number;
+  encodingName: string;
+  depacketizer: Depacketizer;
+}
+
+export interface HlsMuxerStats {
+  accessUnits: number;
+  segments: number;
+}
+
+/** The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. */
+function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
+  const sdp = parseSdp(media.describeSdp('rtsp://127.0.0.1/'));
+  const tracks: MuxedTrack[] = [];
+  const configs: Fmp4Track[] = [];
+  sdp.media.forEach((md, streamTrack) => {
+    const format = mediaFormats(md)[0];
+    if (format === undefined || streamTrack >= media.tracks.length) return;
+    const description = {
+      encodingName: format.encodingName,
+      clockRate: format.clockRate,
+      fmtp: format.fmtp.toRecord(),
+    };
+    const config = fmp4TrackFor(description);
+    if (config === undefined) return;
+    let depacketizer: Depacketizer;
+    try {
+      depacketizer = createDepacketizer(description.encodingName, description.clockRate, description.fmtp);
+    } catch (err) {
+      if (isParseError(err)) return;
+      throw err;
+    }
+    tracks.push({ streamTrack, fmp4Track: configs.length, encodingName: format.encodingName, depacketizer });
+    configs.push(config);
+  });
+  return { tracks, configs };
+}
+
+export class HlsMuxer {
+  readonly stream: Stream;
+  /** rtpmap encoding names of the tracks in the segments, e.g. ['H264', 'MPEG4-GENERIC']. */
+  readonly encodingNames: readonly string[];
+  readonly stats: HlsMuxerStats = { accessUnits: 0, segments: 0 };
+  /** Set once stopped: why (the stream ended, a malformed stream, stopped by its owner). */
+  stoppedReason: string | undefined;
+  /** Called once when the muxer stops by itself (stream ended, malformed media). */
+  onStopped: ((reason: string) => void) | undefined;
+
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #segmenter: HlsSegmenter;
+  readonly #aligner = new TimelineAligner();
+  readonly #byStreamTrack = new Map<number, MuxedTrack>();
+  readonly #reader: StreamReader;
+  readonly #waiters = new Set<(ready: boolean) => void>();
+
+  /** Undefined when no track of `media` can go into fMP4. */
+  static create(stream: Stream, media: PublishedMedia, options: HlsMuxerOptions = {}): HlsMuxer | undefined {
+    const { tracks, configs } = muxableTracks(media);
+    if (tracks.length === 0) return undefined;
+    return new HlsMuxer(stream, tracks, configs, options);
+  }
+
+  private constructor(
+    stream: Stream,
+    tracks: readonly MuxedTrack[],
+    configs: readonly Fmp4Track[],
+    options: HlsMuxerOptions,
+  ) {
+    this.stream = stream;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? nullLogger;
+    this.#segmenter = new HlsSegmenter(configs, options);
+    for (const t of tracks) this.#byStreamTrack.set(t.streamTrack, t);
+    this.encodingNames = tracks.map((t) => t.encodingName);
+    this.#reader = {
+      transport: 'udp',
+      rtpChannels: [],
+      tracks: tracks.map((t) => t.streamTrack),
+      backlogBytes: 0,
+      writeInterleaved: () => undefined,
+      sendRtp: (track, packet) => {
+        this.#onRtp(track, packet);
+      },
+      sendRtcp: () => undefined,
+      streamEnded: (reason) => {
+        this.#stop(`stream ended: ${reason}`, true);
+      },
+    };
+  }
+
+  /** Joins the Stream (at its cached keyframe when there is one). */
+  start(): void {
+    this.stream.addReader(this.#reader);
+  }
+
+  /** Leaves the Stream and drops the segments; waiting requests get `false`. */
+  stop(reason = 'stopped'): void {
+    this.#stop(reason, false);
+  }
+
+  get initSegment(): Buffer | undefined {
+    return this.#segmenter.initSegment;
+  }
+
+  segment(sequence: number): HlsSegment | undefined {
+    return this.#segmenter.segment(sequence);
+  }
+
+  get segmentCount(): number {
+    return this.#segmenter.segments.length;
+  }
+
+  /** The media playlist, or undefined before the first segment. */
+  playlist(uris: PlaylistUris): string | undefined {
+    return this.#segmenter.playlist(uris);
+  }
+
+  /**
+   * Resolves true once there is a segment (at once when there is one), false when the muxer stops
+   * or `timeoutMs` passes first.
+   */
+  waitForFirstSegment(timeoutMs: number): Promise<boolean> {
+    if (this.#segmenter.segments.length > 0) return Promise.resolve(true);
+    if (this.stoppedReason !== undefined) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ready: boolean): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve(ready);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#waiters.add(done);
+    });
+  }
+
+  #onRtp(streamTrack: number, packet: Buffer): void {
+    if (this.stoppedReason !== undefined) return;
+    const track = this.#byStreamTrack.get(streamTrack);
+    if (track === undefined) return;
+    let rtp;
+    try {
+      rtp = parseRtpPacket(packet);
+    } catch (err) {
+      if (isParseError(err)) return; // the Stream checked the version only; the depacketizer counts loss
+      throw err;
+    }
+    const arrivalMs = this.#clock.monotonicMs();
+    for (const au of track.depacketizer.push(rtp)) {
+      this.stats.accessUnits++;
+      let segment: HlsSegment | undefined;
+      try {
+        segment = this.#segmenter.push(track.fmp4Track, this.#aligner.map(track.fmp4Track, au, arrivalMs));
+      } catch (err) {
+        if (!isParseError(err)) throw err;
+        // Malformed parameter sets (the init segment cannot be built): nothing playable will come.
+        this.#logger.warn({ err: err.message, code: err.code }, 'hls: cannot mux the stream');
+        this.#stop(`cannot mux: ${err.message}`, true);
+        return;
+      }
+      if (segment !== undefined) {
+        this.stats.segments++;
+        for (const w of [...this.#waiters]) w(true);
+      }
+    }
+  }
+
+  #stop(reason: string, notify: boolean): void {
+    if (this.stoppedReason !== undefined) return;
+    this.stoppedReason = reason;
+    this.stream.removeReader(this.#reader);
+    for (const w of [...this.#waiters]) w(false);
+    if (notify) this.onStopped?.(reason);
+  }
+}

@@ -1,0 +1,145 @@
+// The web page in a real browser: headless Debian Chromium (driven by playwright-core) opens the
+// API's page with no live path; ffmpeg then publishes h264_base_aac.mp4, the page lists it on its
+// next refresh, "play" plays it through hls.js and the server's HLS (the <video>'s currentTime passes
+// 1 s), and when ffmpeg is killed the row goes and the player says the stream ended. The page must
+// run without a script error or a CSP violation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ApiServer } from '../src/http/api.js';
+import { startTestServer } from './support/server.js';
+import { run, type Run } from './support/process.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+
+const CLIP = 'h264_base_aac.mp4';
+const PLAY_TIMEOUT_MS = 30_000;
+
+/** The Chromium binary on PATH (Debian's package installs /usr/bin/chromium). */
+function chromiumPath(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'chromium');
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return '/usr/bin/chromium';
+}
+
+/**
+ * Waits until `expression` (JavaScript run in the page) is truthy; returns its value. Polled from here:
+ * page.waitForFunction evaluates its predicate with eval, which the page's CSP (rightly) forbids,
+ * while page.evaluate goes through the debugger protocol. Browser-side code is passed as text because
+ * this project's TypeScript has no DOM types.
+ */
+async function pagePoll<T>(page: Page, expression: string, timeoutMs: number, what: string): Promise<T> {
+  const deadlineMs = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await page.evaluate<T>(expression);
+    if (value) return value;
+    if (performance.now() > deadlineMs) {
+      const status = await page.evaluate<string>("document.getElementById('player-status').textContent");
+      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what} (player status: ${status})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function publish(rtspUrl: string): Run {
+  return run(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-v', 'error', '-re', '-stream_loop', '-1', '-i', mediaPath(CLIP)],
+      ...['-map', '0', '-c', 'copy', '-f', 'rtsp', '-rtsp_transport', 'tcp', rtspUrl],
+    ],
+    { timeoutMs: 55_000 },
+  );
+}
+
+const skip = skipUnless('ffmpeg', 'chromium') || skipUnlessMedia(CLIP);
+
+test(
+  'the web page lists a path published by ffmpeg and plays it in headless Chromium (hls.js, fMP4 HLS)',
+  { skip, timeout: 60_000 },
+  async (t) => {
+    const { server, url } = await startTestServer();
+    const api = new ApiServer({ server, port: 0, processMetrics: false });
+    await api.listen();
+    let ffmpeg: Run | undefined;
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch({
+        executablePath: chromiumPath(),
+        headless: true,
+        // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+        timeout: 20_000,
+      });
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      // Failed requests are checked by URL below (the console only says "Failed to load resource").
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource'))
+          problems.push(`console: ${msg.text()}`);
+      });
+      let published = true;
+      page.on('response', (res) => {
+        // Once the publisher is gone, hls.js may reload the playlist before the page's next refresh
+        // stops it: a 404 for the ended path's HLS is the expected answer then.
+        const endedHls = !published && new URL(res.url()).pathname.startsWith('/hls/live/');
+        if (res.status() >= 400 && !endedHls) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+      });
+      await page.goto(`http://127.0.0.1:${api.port}/`);
+      await pagePoll(page, "!document.getElementById('empty').hidden", 5000, 'the empty list');
+      const mse = await page.evaluate<{ h264: boolean; aac: boolean }>(`({
+        h264: MediaSource.isTypeSupported('video/mp4; codecs="avc1.42C01E"'),
+        aac: MediaSource.isTypeSupported('audio/mp4; codecs="mp4a.40.2"'),
+      })`);
+      assert.deepEqual(mse, { h264: true, aac: true }, 'this Chromium cannot decode H.264/AAC in MSE');
+
+      ffmpeg = publish(url('live'));
+      // The page refreshes every 2 s: the button appears once the path is live.
+      await page.getByRole('button', { name: 'play live' }).click({ timeout: 15_000 });
+      const clickedMs = performance.now();
+      await pagePoll(
+        page,
+        "document.querySelector('video').currentTime > 1",
+        PLAY_TIMEOUT_MS,
+        'the video to play past 1 s',
+      );
+      const playingMs = performance.now() - clickedMs;
+      const video = await page.evaluate<{ width: number; height: number; frames: number }>(`(() => {
+        const v = document.querySelector('video');
+        return { width: v.videoWidth, height: v.videoHeight, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+      })()`);
+      t.diagnostic(
+        `currentTime passed 1 s ${playingMs.toFixed(0)} ms after the click; ` +
+          `${video.frames} frames decoded, ${video.width}x${video.height}`,
+      );
+      assert.equal(video.width, 640);
+      assert.equal(video.height, 360);
+      assert.ok(video.frames > 0);
+      assert.equal(api.hls.muxerCount, 1);
+
+      // The publisher goes: the row goes on the next refresh and the player says why it stopped.
+      published = false;
+      ffmpeg.kill('SIGKILL');
+      await ffmpeg.done;
+      await pagePoll(
+        page,
+        "document.getElementById('player-status').textContent === 'the stream ended' && " +
+          "document.querySelectorAll('#paths tr').length === 0",
+        10_000,
+        'the page to drop the ended stream',
+      );
+      assert.equal(api.hls.muxerCount, 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser?.close();
+      ffmpeg?.kill('SIGKILL');
+      await ffmpeg?.done;
+      await api.close();
+      await server.close();
+    }
+  },
+);
