@@ -23,7 +23,7 @@ import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
-import { ApiServer } from './http/api.js';
+import { ApiServer, type ApiAccess } from './http/api.js';
 
 export interface App {
   server: RtspServer;
@@ -195,14 +195,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       hls: { idleTimeoutMs: config.hlsIdleTimeout * 1000 },
       ...(authorizer !== undefined
         ? {
-            authorize: async (req: IncomingMessage) =>
+            authorize: async (req: IncomingMessage, target: ApiAccess) =>
               (await (apiAuthorizer ?? authorizer).check(
                 {
                   method: req.method ?? 'GET',
                   uri: req.url ?? '/',
                   headers: { get: (name: string) => headerValue(req, name) },
                 },
-                { ip: normalizeAddress(req.socket.remoteAddress ?? ''), action: 'api', path: '', query: '' },
+                {
+                  ip: normalizeAddress(req.socket.remoteAddress ?? ''),
+                  action: target.action,
+                  path: target.path,
+                  query: '',
+                },
               )) === undefined,
             authFailures: () => retiredAuthFailures + (apiAuthorizer ?? authorizer).authFailures,
           }

@@ -14,6 +14,8 @@ import type { RtspServer } from '../src/server/server.js';
 import { FakePublisher } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { startTestServer } from './support/server.js';
+import { startApp } from '../src/app.js';
+import { parseConfig } from '../src/config/config.js';
 
 // ---- helpers ----
 
@@ -540,5 +542,42 @@ test('/metrics without an auth counter leaves rtspkit_auth_failures_total out', 
     assert.equal(seriesValue(samples, 'rtspkit_connections'), 0);
   } finally {
     await close();
+  }
+});
+
+test('with users: HLS needs the read right on its path, the rest of the API the api right', async () => {
+  const config = parseConfig(
+    [
+      'logLevel: silent',
+      "rtspAddress: '127.0.0.1:0'",
+      'rtpPort: null',
+      'multicastRange: null',
+      'api: true',
+      "apiAddress: '127.0.0.1:0'",
+      'auth:',
+      '  users:',
+      '    - { name: viewer, password: "plain:v", permissions: [{ action: read, path: "cam*" }] }',
+      '    - { name: admin, password: "plain:a", permissions: [{ action: api }] }',
+    ].join('\n'),
+  );
+  const app = await startApp(config);
+  try {
+    const port = app.api!.port;
+    const as = (user: string, password: string): Record<string, string> => ({
+      Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    });
+    const viewer = as('viewer', 'v');
+    const admin = as('admin', 'a');
+    // Past the check, an unpublished path is 404; refused, it is 401.
+    assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: viewer })).status, 404);
+    assert.equal((await httpRequest(port, 'GET', '/hls/other/index.m3u8', { headers: viewer })).status, 401);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: viewer })).status, 401);
+    assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: admin })).status, 401);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: admin })).status, 200);
+    assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8')).status, 401);
+    const lib = await httpRequest(port, 'GET', '/hls.js');
+    assert.equal(lib.status, 200, 'hls.js is a public library');
+  } finally {
+    await app.close();
   }
 });

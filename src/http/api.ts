@@ -16,8 +16,9 @@
  * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
  * 415, 422, 500).
  *
- * Protection. `authorize(req)` is called for every request when given (the auth work plugs the
- * RTSP users and their `api` right in here; a false answer is 401 with a Basic challenge). Without
+ * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
+ * users in here: `/hls/<path>/...` needs the `read` right on that path, everything else but /hls.js the
+ * `api` right; a false answer is 401 with a Basic challenge). Without
  * it the API is open, which is why it listens on 127.0.0.1 by default; and while it listens on a
  * loopback address without `authorize`, a request whose Host is not a loopback name is refused
  * (403): otherwise any web site could reach it through DNS rebinding. Cross-site requests from a
@@ -40,6 +41,32 @@ import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
 import { isFilePath, listPaths, listSessions, pathView, sessionView } from './views.js';
 
+/**
+ * The right a request needs: watching a path as HLS is reading it (the `read` right on that path, as
+ * over RTSP), so a user who may only watch can use a player; everything else is the API (`api`).
+ * hls.js itself is a public library: undefined, no check.
+ */
+export interface ApiAccess {
+  action: 'api' | 'read';
+  path: string;
+}
+
+function accessFor(pathname: string): ApiAccess | undefined {
+  if (pathname === '/hls.js') return undefined;
+  if (pathname.startsWith('/hls/')) {
+    const rest = pathname.slice('/hls/'.length);
+    const slash = rest.lastIndexOf('/');
+    try {
+      // As HlsServer.handle names it; a malformed name is checked against the api right (then 400s).
+      if (slash > 0)
+        return { action: 'read', path: rest.slice(0, slash).split('/').map(decodeURIComponent).join('/') };
+    } catch {
+      // fall through
+    }
+  }
+  return { action: 'api', path: '' };
+}
+
 export const DEFAULT_API_PORT = 9997;
 
 export interface ApiServerOptions {
@@ -49,7 +76,7 @@ export interface ApiServerOptions {
   /** Default 9997; 0 picks a free port. */
   port?: number;
   /** Decides whether a request may proceed (credentials, the `api` right). Open when absent. */
-  authorize?: (req: http.IncomingMessage) => Promise<boolean>;
+  authorize?: (req: http.IncomingMessage, target: ApiAccess) => Promise<boolean>;
   /** Failed authentications so far, for rtspkit_auth_failures_total (absent: not exported). */
   authFailures?: () => number;
   /** Largest request body accepted, bytes. Default 65536. */
@@ -157,7 +184,8 @@ export class ApiServer {
   private readonly requestedPort: number;
   private readonly maxBodyBytes: number;
   private readonly logger: Logger;
-  private readonly authorize: ((req: http.IncomingMessage) => Promise<boolean>) | undefined;
+  private readonly authorize:
+    ((req: http.IncomingMessage, target: ApiAccess) => Promise<boolean>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private page: WebPage | undefined;
   private hlsJs: Buffer | undefined;
@@ -242,12 +270,12 @@ export class ApiServer {
       if (hostname === undefined || !isLoopbackHost(hostname))
         throw new HttpError(403, 'this API answers on a loopback address only; use localhost or 127.0.0.1');
     }
-    if (this.authorize !== undefined && !(await this.authorize(req)))
-      throw new HttpError(401, 'authentication required', { 'WWW-Authenticate': 'Basic realm="rtspkit"' });
-
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     let pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
+    const access = accessFor(pathname);
+    if (this.authorize !== undefined && access !== undefined && !(await this.authorize(req, access)))
+      throw new HttpError(401, 'authentication required', { 'WWW-Authenticate': 'Basic realm="rtspkit"' });
 
     if (pathname === '/' || pathname === '/index.html') {
       allow(method, ['GET']);
