@@ -500,6 +500,7 @@ test('/metrics: Prometheus text with the server state, bytes out kept after a re
       stream.counters[0]!.bytesIn + stream.counters[1]!.bytesIn,
     );
     assert.equal(v('rtspkit_rtp_bytes_out_total'), sentBytes);
+    assert.equal(v('rtspkit_rtp_packets_out_total'), rtpFrames().length);
     assert.equal(v('rtspkit_reader_dropped_packets_total', { path: 'cam' }), 0);
     assert.equal(v('rtspkit_receiver_packets_lost', { path: 'cam' }), 3);
     assert.equal(v('rtspkit_publisher_packets_lost', { path: 'cam' }), 0);
@@ -507,6 +508,7 @@ test('/metrics: Prometheus text with the server state, bytes out kept after a re
     assert.equal(v('rtspkit_auth_failures_total'), 5);
     assert.equal(types.get('rtspkit_rtp_packets_in_total'), 'counter');
     assert.equal(types.get('rtspkit_rtp_bytes_out_total'), 'counter');
+    assert.equal(types.get('rtspkit_rtp_packets_out_total'), 'counter');
     assert.equal(types.get('rtspkit_sessions'), 'gauge');
     // prom-client's process metrics.
     assert.ok((v('process_cpu_user_seconds_total') ?? -1) >= 0);
@@ -517,6 +519,7 @@ test('/metrics: Prometheus text with the server state, bytes out kept after a re
     await reader.until(() => !server.sessions.has(readerId), 5000, 'the reader session ended');
     const after = parsePrometheus((await httpRequest(port, 'GET', '/metrics')).body).samples;
     assert.equal(seriesValue(after, 'rtspkit_rtp_bytes_out_total'), sentBytes);
+    assert.equal(seriesValue(after, 'rtspkit_rtp_packets_out_total'), rtpFrames().length);
     assert.equal(seriesValue(after, 'rtspkit_sessions', { transport: 'tcp', mode: 'play' }), 0);
     assert.equal(seriesValue(after, 'rtspkit_path_readers', { path: 'cam' }), 0);
     assert.equal(seriesValue(after, 'rtspkit_receiver_packets_lost', { path: 'cam' }), 0);

@@ -33,6 +33,7 @@ export class Metrics {
   private readonly packetsIn: Counter<'path'>;
   private readonly bytesIn: Counter<'path'>;
   private readonly bytesOut: Counter;
+  private readonly packetsOut: Counter;
   private readonly dropped: Counter<'path'>;
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
@@ -86,6 +87,11 @@ export class Metrics {
       help:
         'Media bytes sent to readers (RTP, plus the 4-byte interleave header over TCP), live and ended ' +
         'sessions; sessions shorter than the 1 s sampling interval may be missed.',
+      registers,
+    });
+    this.packetsOut = new Counter({
+      name: 'rtspkit_rtp_packets_out_total',
+      help: 'RTP packets sent to readers, live and ended sessions (sampled as rtspkit_rtp_bytes_out_total).',
       registers,
     });
     this.dropped = new Counter({
@@ -171,6 +177,8 @@ export class Metrics {
 
     this.bytesOut.reset();
     this.bytesOut.inc(this.sampler.bytesOutTotal());
+    this.packetsOut.reset();
+    this.packetsOut.inc(this.sampler.packetsOutTotal());
     this.refused.reset();
     this.refused.inc(server.connectionsRefused);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)

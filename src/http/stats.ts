@@ -9,7 +9,7 @@
  * second. `undefined` until two samples of the same stream exist (a path that was re-published gets
  * a new Stream and starts again).
  *
- * Bytes out: the live sessions' `bytesSent` plus a running total of those of ended sessions, added
+ * Bytes (and packets) out: the live sessions' `bytesSent` (`packetsSent`) plus a running total of those of ended sessions, added
  * when the server reports the end (`sessionEnded`), so the total is exact and never decreases.
  */
 import type { RtspServer } from '../server/server.js';
@@ -39,8 +39,10 @@ export function streamPacketsIn(stream: Stream): number {
 export class ServerSampler {
   private readonly paths = new Map<string, PathSamples>();
   private endedBytesSent = 0;
+  private endedPacketsSent = 0;
   private readonly onSessionEnded = (s: ServerSession): void => {
     this.endedBytesSent += s.bytesSent;
+    this.endedPacketsSent += s.packetsSent;
   };
 
   constructor(private readonly server: RtspServer) {
@@ -92,5 +94,12 @@ export class ServerSampler {
     let live = 0;
     for (const s of this.server.sessions.values()) live += s.bytesSent;
     return this.endedBytesSent + live;
+  }
+
+  /** RTP packets sent to readers, counted as bytesOutTotal is. */
+  packetsOutTotal(): number {
+    let live = 0;
+    for (const s of this.server.sessions.values()) live += s.packetsSent;
+    return this.endedPacketsSent + live;
   }
 }
