@@ -313,74 +313,93 @@ export function tsTrackFor(track: ClientTrack): TsTrack | undefined {
 }
 
 /**
- * Writes the access units of several tracks into one MPEG-TS file, on one timeline (TimelineAligner).
- * Every write is a whole number of 188-byte packets, so a file cut at any moment stays readable.
+ * Writes the access units of several tracks into one container file, on one timeline (TimelineAligner),
+ * each write a whole unit of the container so that a file cut at any moment stays readable.
  */
-export class TsRecorder {
-  readonly #mux: TsMuxer;
+abstract class ContainerRecorder {
   readonly #indexOf = new Map<number, number>();
   readonly #timeline = new TimelineAligner();
   bytesWritten = 0;
-  unitsWritten = 0;
 
   constructor(
     readonly tracks: readonly ClientTrack[],
-    configs: readonly TsTrack[],
     private readonly write: (b: Buffer) => void,
   ) {
-    this.#mux = new TsMuxer(configs);
     tracks.forEach((t, i) => this.#indexOf.set(t.index, i));
+  }
+
+  /** Access units in the file so far. */
+  abstract get unitsWritten(): number;
+
+  /** The bytes ready to write after `au` of muxer track `i`, if any. */
+  protected abstract muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined;
+
+  /** What the muxer still holds, at the end. */
+  protected flushMuxer(): Buffer | undefined {
+    return undefined;
   }
 
   push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
     const i = this.#indexOf.get(track.index);
     if (i === undefined) return;
-    const bytes = this.#mux.writeAccessUnit(i, this.#timeline.map(i, au, arrivalMs));
-    if (bytes.length === 0) return;
+    this.#emit(this.muxAccessUnit(i, this.#timeline.map(i, au, arrivalMs)));
+  }
+
+  finish(): void {
+    this.#emit(this.flushMuxer());
+  }
+
+  #emit(bytes: Buffer | undefined): void {
+    if (bytes === undefined || bytes.length === 0) return;
     this.write(bytes);
     this.bytesWritten += bytes.length;
-    this.unitsWritten++;
+  }
+}
+
+/** MPEG-TS: every write is a whole number of 188-byte packets. */
+export class TsRecorder extends ContainerRecorder {
+  readonly #mux: TsMuxer;
+  #units = 0;
+
+  constructor(tracks: readonly ClientTrack[], configs: readonly TsTrack[], write: (b: Buffer) => void) {
+    super(tracks, write);
+    this.#mux = new TsMuxer(configs);
+  }
+
+  get unitsWritten(): number {
+    return this.#units;
+  }
+
+  protected muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined {
+    const bytes = this.#mux.writeAccessUnit(i, au);
+    if (bytes.length > 0) this.#units++;
+    return bytes;
   }
 }
 
 /**
- * Writes the access units of several tracks into one fragmented MP4 file, on one timeline
- * (TimelineAligner). The init segment and each moof+mdat fragment go out in one write each, so a
- * process killed at any moment leaves a file that is valid up to its last whole fragment; `finish`
- * writes the fragment in progress (Ctrl-C, --duration, end of stream).
+ * Fragmented MP4: the init segment and each moof+mdat fragment go out in one write each, so a process
+ * killed at any moment leaves a file valid up to its last whole fragment; `finish` writes the fragment
+ * in progress (Ctrl-C, --duration, end of stream).
  */
-export class Fmp4Recorder {
+export class Fmp4Recorder extends ContainerRecorder {
   readonly #mux: Fmp4Muxer;
-  readonly #indexOf = new Map<number, number>();
-  readonly #timeline = new TimelineAligner();
-  bytesWritten = 0;
-  unitsWritten = 0;
 
-  constructor(
-    readonly tracks: readonly ClientTrack[],
-    configs: readonly Fmp4Track[],
-    private readonly write: (b: Buffer) => void,
-  ) {
+  constructor(tracks: readonly ClientTrack[], configs: readonly Fmp4Track[], write: (b: Buffer) => void) {
+    super(tracks, write);
     this.#mux = new Fmp4Muxer(configs);
-    tracks.forEach((t, i) => this.#indexOf.set(t.index, i));
   }
 
-  push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
-    const i = this.#indexOf.get(track.index);
-    if (i === undefined) return;
-    this.#emit(this.#mux.push(i, this.#timeline.map(i, au, arrivalMs)));
-    this.unitsWritten = this.#mux.stats.samples;
+  get unitsWritten(): number {
+    return this.#mux.stats.samples;
   }
 
-  finish(): void {
-    this.#emit(this.#mux.flush());
-    this.unitsWritten = this.#mux.stats.samples;
+  protected muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined {
+    return this.#mux.push(i, au);
   }
 
-  #emit(bytes: Buffer | undefined): void {
-    if (bytes === undefined) return;
-    this.write(bytes);
-    this.bytesWritten += bytes.length;
+  protected override flushMuxer(): Buffer | undefined {
+    return this.#mux.flush();
   }
 }
 

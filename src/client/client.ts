@@ -502,14 +502,26 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     });
   }
 
-  #connectTcp(u: RtspUrl): Promise<net.Socket> {
+  /** A TCP socket to the URL's host and port, or a TLS one for rtsps://, once connected. */
+  #connectSocket(u: RtspUrl, useTls: boolean): Promise<net.Socket> {
     const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: u.host, port: u.port }, () => {
+      const onConnected = (): void => {
         clearTimeout(timer);
         socket.removeListener('error', onError);
         resolve(socket);
-      });
+      };
+      const socket = useTls
+        ? tls.connect(
+            {
+              host: u.host,
+              port: u.port,
+              rejectUnauthorized: this.#opts.rejectUnauthorized,
+              ...(net.isIP(u.host) === 0 ? { servername: u.host } : {}),
+            },
+            onConnected,
+          )
+        : net.connect({ host: u.host, port: u.port }, onConnected);
       const onError = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
@@ -528,44 +540,15 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     });
   }
 
-  #openPlain(u: RtspUrl): Promise<Connection> {
-    const where = `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
-    return new Promise((resolve, reject) => {
-      const onConnected = (): void => {
-        clearTimeout(timer);
-        socket.removeListener('error', onError);
-        const conn: Connection = { socket, framer: new RtspFramer(), key: connKey(u) };
-        this.#wire(conn);
-        resolve(conn);
-      };
-      const socket =
-        u.scheme === 'rtsps'
-          ? tls.connect(
-              {
-                host: u.host,
-                port: u.port,
-                rejectUnauthorized: this.#opts.rejectUnauthorized,
-                ...(net.isIP(u.host) === 0 ? { servername: u.host } : {}),
-              },
-              onConnected,
-            )
-          : net.connect({ host: u.host, port: u.port }, onConnected);
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(socketError(err, `cannot connect to ${where}`));
-      };
-      socket.once('error', onError);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(
-          new RtspClientError(
-            'TIMEOUT',
-            `cannot connect to ${where}: no answer in ${this.#opts.timeoutMs} ms`,
-          ),
-        );
-      }, this.#opts.timeoutMs);
-    });
+  #connectTcp(u: RtspUrl): Promise<net.Socket> {
+    return this.#connectSocket(u, false);
+  }
+
+  async #openPlain(u: RtspUrl): Promise<Connection> {
+    const socket = await this.#connectSocket(u, u.scheme === 'rtsps');
+    const conn: Connection = { socket, framer: new RtspFramer(), key: connKey(u) };
+    this.#wire(conn);
+    return conn;
   }
 
   #openWebSocket(u: RtspUrl): Promise<Connection> {
