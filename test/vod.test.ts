@@ -73,6 +73,8 @@ describe('files on demand', () => {
     const first = c.frames.find((f) => f.channel === 0)!.payload;
     assert.equal(first.readUInt16BE(2), Number(info[1]), 'RTP-Info seq is the first packet');
     assert.equal(first.readUInt32BE(4), Number(info[2]), 'RTP-Info rtptime is the first packet');
+    const ssrc = /;ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport') ?? '')?.[1];
+    assert.equal(first.readUInt32BE(8), parseInt(ssrc ?? 'x', 16), 'the SSRC SETUP announced');
     await new Promise((r) => setTimeout(r, 600));
     const paused = await c.request('PAUSE', url('sub/demo.mp4'), { Session: id });
     assert.equal(paused.statusCode, 200);

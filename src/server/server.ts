@@ -675,16 +675,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     if (session === undefined) {
       session = this.createSession(conn, t.path, 'play', trackCount);
-      if (vod !== undefined)
-        session.vod = { ...vod, ssrcs: media.tracks.map(() => randomInt(1, 0xffffffff)) };
+      if (vod !== undefined) session.vod = vod;
     }
-    // Every reader has its own SSRC per track (the stream patches it into each packet it sends).
-    const ssrc =
-      session.vod !== undefined
-        ? session.vod.ssrcs[track]
-        : session.mode === 'play'
-          ? (session.ssrcs[track] ??= randomInt(1, 0xffffffff))
-          : undefined;
+    // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
+    // it sends a live reader; a file's player sends with it.
+    const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomInt(1, 0xffffffff)) : undefined;
     let trackSetup: TrackSetup;
     const replySpec: TransportSpec = {
       protocol: chosen.protocol,
@@ -930,7 +925,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         clock: this.clock,
         logger: session.logger,
         tracks: session.tracks,
-        ssrcs: vod.ssrcs,
+        ssrcs: session.ssrcs,
         cname: this.opts.serverName,
         senderReportIntervalMs: this.opts.senderReportIntervalMs,
       },
@@ -1256,7 +1251,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private sendBye(session: ServerSession): void {
     for (const track of session.tracks) {
-      const ssrc = session.vod?.ssrcs[track] ?? session.ssrcs[track] ?? 0;
+      const ssrc = session.ssrcs[track] ?? 0;
       session.sendRtcp(
         track,
         serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]),

@@ -80,7 +80,7 @@ export class ServerSession implements StreamReader {
    */
   streamGone = false;
   /** A file played on demand to this session alone (instead of a live stream). */
-  vod: { realPath: string; file: VodFile; ssrcs: number[]; player?: VodPlayer } | undefined;
+  vod: { realPath: string; file: VodFile; player?: VodPlayer } | undefined;
 
   private outputOpen = false;
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
