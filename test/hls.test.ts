@@ -133,7 +133,7 @@ test(
 );
 
 test(
-  'an HLS muxer nobody asks for stops after the idle timeout; one whose stream ends stops at once',
+  'an HLS muxer nobody asks for stops after the idle timeout; one whose stream ends finishes its playlist',
   { skip: skipUnlessMedia(CLIP), timeout: 30_000 },
   async () => {
     const { api, server, close } = await setup(1500);
@@ -145,10 +145,27 @@ test(
       await waitFor(() => api.hls.muxerCount === 0, 5000, 'the idle muxer to stop');
       assert.equal(stream.readerCount, 0);
 
-      assert.equal((await get(port, '/hls/cam/one/index.m3u8')).status, 200);
+      const live = await get(port, '/hls/cam/one/index.m3u8');
+      assert.equal(live.status, 200);
+      assert.ok(!live.body.toString().includes('#EXT-X-ENDLIST'));
       assert.equal(api.hls.muxerCount, 1);
       server.removeSourcePath('cam/one');
-      assert.equal(api.hls.muxerCount, 0);
+      assert.equal(api.hls.muxerCount, 0, 'no muxer runs once the stream ended');
+      // The playlist ends (RFC 8216 §4.3.3.4) and its segments stay readable, so a player plays to the end.
+      const ended = await get(port, '/hls/cam/one/index.m3u8');
+      assert.equal(ended.status, 200);
+      const text = ended.body.toString();
+      assert.ok(text.trimEnd().endsWith('#EXT-X-ENDLIST'), text);
+      const names = segmentNames(text);
+      assert.ok(names.length >= 1);
+      assert.equal((await get(port, `/hls/cam/one/${names[names.length - 1]!}`)).status, 200);
+      // Until nobody asks for it any more.
+      await waitFor(
+        () => !api.hls.isActive('cam/one') && api.hls.muxerCount === 0,
+        1000,
+        'the ended muxer not to count as running',
+      );
+      await new Promise((r) => setTimeout(r, 2600));
       assert.equal((await get(port, '/hls/cam/one/index.m3u8')).status, 404);
     } finally {
       await close();

@@ -9,8 +9,10 @@
  * the init segment of a muxer that has no segment yet are held until it has one, at most
  * `firstSegmentWaitMs` (then 503 with Retry-After). A muxer that has had no request for
  * `idleTimeoutMs` is stopped: a player reloads the playlist every target duration (§6.3.4), so only
- * a muxer nobody plays goes idle. A muxer also stops when its stream ends; a new publisher on the same
- * path gets a new muxer, whose segments count from 0 again (hence no caching of any reply).
+ * a muxer nobody plays goes idle. When its stream ends, a muxer makes its last segment and its playlist
+ * gets EXT-X-ENDLIST (players play to the end and stop); it stays readable until the idle timeout. A
+ * new publisher on the same path gets a new muxer, whose segments count from 0 again (hence no caching
+ * of any reply).
  *
  * Errors are JSON `{"error": "..."}` as on the rest of the API: 404 for an unknown or not yet
  * recording path, a path without a track fMP4 carries, a segment outside the window; 400 for a
@@ -99,13 +101,16 @@ export class HlsServer {
     this.#logger = options.logger;
   }
 
-  /** Muxers running now. */
+  /** Muxers running now (not those kept, ended, for the last requests of their players). */
   get muxerCount(): number {
-    return this.#entries.size;
+    let n = 0;
+    for (const e of this.#entries.values()) if (!e.muxer.ended) n++;
+    return n;
   }
 
   isActive(pathName: string): boolean {
-    return this.#entries.has(pathName);
+    const e = this.#entries.get(pathName);
+    return e !== undefined && !e.muxer.ended;
   }
 
   /**
@@ -161,11 +166,13 @@ export class HlsServer {
     const live = this.#server.paths.get(name);
     const stream = live?.stream;
     const current = this.#entries.get(name);
-    if (
-      current !== undefined &&
-      (current.muxer.stream !== stream || current.muxer.stoppedReason !== undefined)
-    )
-      this.#drop(name, current, 'the path has a new stream');
+    if (current !== undefined) {
+      const replaced = stream !== undefined && !stream.ended && current.muxer.stream !== stream;
+      if (replaced) this.#drop(name, current, 'the path has a new stream');
+      else if (current.muxer.ended) return current;
+      else if (current.muxer.stoppedReason !== undefined)
+        this.#drop(name, current, current.muxer.stoppedReason);
+    }
     if (live === undefined) return `no live path ${name}`;
     if (stream === undefined || stream.ended) return `path ${name} is not recording yet`;
     const running = this.#entries.get(name);
@@ -185,8 +192,9 @@ export class HlsServer {
     }
     if (muxer === undefined) return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
     const entry: Entry = { muxer, lastRequestMs: this.#server.clock.monotonicMs() };
+    // A muxer whose stream ended with segments stays, its playlist ended, until nobody asks for it.
     muxer.onStopped = (reason) => {
-      if (this.#entries.get(name) === entry) this.#drop(name, entry, reason);
+      if (this.#entries.get(name) === entry && !muxer.ended) this.#drop(name, entry, reason);
     };
     this.#entries.set(name, entry);
     this.muxersStarted++;

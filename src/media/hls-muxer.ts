@@ -87,6 +87,11 @@ export class HlsMuxer {
   readonly stats: HlsMuxerStats = { accessUnits: 0, segments: 0 };
   /** Set once stopped: why (the stream ended, a malformed stream, stopped by its owner). */
   stoppedReason: string | undefined;
+  /**
+   * The stream ended and the segments are complete: the playlist says EXT-X-ENDLIST and stays readable
+   * (its owner decides for how long), rather than vanishing under a player mid-segment.
+   */
+  ended = false;
   /** Called once when the muxer stops by itself (stream ended, malformed media). */
   onStopped: ((reason: string) => void) | undefined;
 
@@ -128,7 +133,7 @@ export class HlsMuxer {
       },
       sendRtcp: () => undefined,
       streamEnded: (reason) => {
-        this.#stop(`stream ended: ${reason}`, true);
+        this.#finish(reason);
       },
     };
   }
@@ -207,6 +212,20 @@ export class HlsMuxer {
         for (const w of [...this.#waiters]) w(true);
       }
     }
+  }
+
+  #finish(reason: string): void {
+    if (this.stoppedReason !== undefined) return;
+    let last;
+    try {
+      last = this.#segmenter.finish();
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+    }
+    if (last !== undefined) this.stats.segments++;
+    this.ended = this.#segmenter.segments.length > 0;
+    if (this.ended) for (const w of [...this.#waiters]) w(true);
+    this.#stop(`stream ended: ${reason}`, true);
   }
 
   #stop(reason: string, notify: boolean): void {

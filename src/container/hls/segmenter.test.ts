@@ -119,3 +119,18 @@ test('bad options are refused', () => {
   assert.throws(() => new HlsSegmenter(TRACKS, { targetSegmentSeconds: 0 }), RangeError);
   assert.throws(() => new HlsSegmenter(TRACKS, { windowSegments: 0 }), RangeError);
 });
+
+test('finish: what the muxer holds becomes the last segment and the playlist ends', () => {
+  const seg = new HlsSegmenter(TRACKS, { targetSegmentSeconds: 1, windowSegments: 6 });
+  feed(seg, 2.5, 25);
+  assert.equal(seg.segments.length, 2);
+  const last = seg.finish();
+  assert.ok(last !== undefined);
+  assert.equal(last.sequence, 2);
+  assert.ok(Math.abs(last.durationSeconds - 0.48) < 0.05, `last segment ${last.durationSeconds} s`);
+  assert.equal(childBoxes(last.bytes, 0, last.bytes.length)[0]!.type, 'moof');
+  const text = seg.playlist({ init: 'init.mp4', segment: (n) => `seg${n}.m4s` })!;
+  assert.ok(text.endsWith('#EXT-X-ENDLIST\n'), text);
+  assert.equal(seg.push(0, video(100, true)), undefined, 'nothing is added after the end');
+  assert.equal(seg.finish(), undefined);
+});

@@ -73,6 +73,9 @@ export class HlsSegmenter {
   #segments: HlsSegment[] = [];
   #nextSequence = 0;
   #longestSeconds = 0;
+  /** Decode time of the newest unit of the cutting track, for the last segment's duration. */
+  #lastCutTimeSeconds: number | undefined;
+  #ended = false;
 
   constructor(tracks: readonly Fmp4Track[], options: HlsSegmenterOptions = {}) {
     this.#targetSeconds = options.targetSegmentSeconds ?? DEFAULT_TARGET_SEGMENT_SECONDS;
@@ -113,35 +116,69 @@ export class HlsSegmenter {
    * malformed parameter sets).
    */
   push(index: number, au: AccessUnit): HlsSegment | undefined {
+    if (this.#ended) return undefined;
     const atCutTrack = index === this.#cutTrack;
     const timeSeconds = (au.dts ?? au.pts) / au.clockRate;
     if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo))
       this.#segmentStartSeconds = timeSeconds;
-    let bytes = this.#mux.push(index, au);
-    if (bytes === undefined || this.#segmentStartSeconds === undefined) return undefined;
-    if (this.#init === undefined) {
-      const boxes = childBoxes(bytes, 0, bytes.length);
-      const firstMoof = boxes.find((b) => b.type === 'moof');
-      if (firstMoof === undefined) return undefined;
-      this.#init = bytes.subarray(0, firstMoof.start);
-      bytes = bytes.subarray(firstMoof.start);
-    }
-    this.#parts.push(bytes);
+    const bytes = this.#mux.push(index, au);
+    if (atCutTrack && this.#segmentStartSeconds !== undefined) this.#lastCutTimeSeconds = timeSeconds;
+    if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
+      return undefined;
     // Fmp4Muxer cuts only on units of this track: the fragment ends where `au` starts.
     const elapsedSeconds = timeSeconds - this.#segmentStartSeconds;
     const atKeyframe = au.keyframe || !this.#cutTrackIsVideo;
     if (!(atKeyframe && elapsedSeconds >= this.#targetSeconds) && elapsedSeconds < this.#maxSeconds)
       return undefined;
+    const segment = this.#cut(elapsedSeconds);
+    this.#segmentStartSeconds = timeSeconds;
+    this.#segmentIndependent = atKeyframe;
+    return segment;
+  }
+
+  /**
+   * The stream ended: what the muxer holds becomes the last segment (returned, if any), and the
+   * playlist says EXT-X-ENDLIST (§4.3.3.4) so players play to the end rather than wait for more.
+   */
+  finish(): HlsSegment | undefined {
+    if (this.#ended) return undefined;
+    this.#ended = true;
+    const bytes = this.#mux.flush();
+    if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
+      return undefined;
+    const elapsedSeconds = Math.max(
+      0,
+      (this.#lastCutTimeSeconds ?? this.#segmentStartSeconds) - this.#segmentStartSeconds,
+    );
+    return this.#cut(elapsedSeconds);
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Keeps the fragment bytes of the segment in progress (the first ones also give the init segment). */
+  #take(bytes: Buffer): boolean {
+    if (this.#init === undefined) {
+      const boxes = childBoxes(bytes, 0, bytes.length);
+      const firstMoof = boxes.find((b) => b.type === 'moof');
+      if (firstMoof === undefined) return false;
+      this.#init = bytes.subarray(0, firstMoof.start);
+      bytes = bytes.subarray(firstMoof.start);
+    }
+    this.#parts.push(bytes);
+    return true;
+  }
+
+  #cut(durationSeconds: number): HlsSegment {
     const segment: HlsSegment = {
       sequence: this.#nextSequence++,
-      durationSeconds: elapsedSeconds,
+      durationSeconds,
       bytes: Buffer.concat(this.#parts),
       independent: this.#segmentIndependent,
     };
     this.#parts = [];
-    this.#segmentStartSeconds = timeSeconds;
-    this.#segmentIndependent = atKeyframe;
-    this.#longestSeconds = Math.max(this.#longestSeconds, elapsedSeconds);
+    this.#longestSeconds = Math.max(this.#longestSeconds, durationSeconds);
     this.#segments.push(segment);
     if (this.#segments.length > this.#keptSegments) this.#segments.shift();
     return segment;
@@ -156,6 +193,7 @@ export class HlsSegmenter {
       mediaSequence: listed[0]!.sequence,
       initUri: uris.init,
       independentSegments: listed.every((s) => s.independent),
+      ended: this.#ended,
       segments: listed.map((s) => ({ uri: uris.segment(s.sequence), durationSeconds: s.durationSeconds })),
     });
   }
