@@ -26,6 +26,9 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const READERS = fileURLToPath(new URL('./readers.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./floor.js', import.meta.url));
+const MEMLOG = fileURLToPath(new URL('./memlog.js', import.meta.url));
+/** As in memlog.ts (not imported: importing it would start its timer here). */
+const MEM_LOG_PREFIX = 'rtspkit-bench-mem ';
 
 type ServerKind = 'rtspkit' | 'gst' | 'floor';
 
@@ -48,6 +51,8 @@ interface Options {
   out: string | undefined;
   /** Directory for `node --cpu-prof` profiles of the rtspkit server (written when it exits). */
   cpuProf: string | undefined;
+  /** Preload bench/memlog.js into the rtspkit server: process.memoryUsage() idle / window start / end. */
+  memLog: boolean;
 }
 
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
@@ -71,6 +76,7 @@ function parseOptions(argv: string[]): Options {
     json: false,
     out: undefined,
     cpuProf: undefined,
+    memLog: false,
   };
   const intList = (v: string, what: string, min: number): number[] => {
     const xs = v.split(',').map((s) => Number(s.trim()));
@@ -82,6 +88,10 @@ function parseOptions(argv: string[]): Options {
     const a = argv[i]!;
     if (a === '--json') {
       o.json = true;
+      continue;
+    }
+    if (a === '--mem-log') {
+      o.memLog = true;
       continue;
     }
     if (a === '-h' || a === '--help') {
@@ -190,8 +200,10 @@ class Proc {
       });
     });
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      this.#stderr.push(line);
-      if (this.#stderr.length > 40) this.#stderr.shift();
+      if (!line.startsWith(MEM_LOG_PREFIX)) {
+        this.#stderr.push(line);
+        if (this.#stderr.length > 40) this.#stderr.shift();
+      }
       for (const l of this.#stderrListeners) l(line);
     });
   }
@@ -387,6 +399,10 @@ export interface RunResult {
   deliveredMbps?: number;
   loadavgBefore?: number[];
   loadavgAfter?: number[];
+  /** With --mem-log (rtspkit): process.memoryUsage() of the server, bytes. */
+  memIdle?: NodeJS.MemoryUsage;
+  memStart?: NodeJS.MemoryUsage;
+  memEnd?: NodeJS.MemoryUsage;
 }
 
 async function startServer(
@@ -428,6 +444,7 @@ async function startServer(
       process.execPath,
       [
         ...(o.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []),
+        ...(o.memLog ? ['--import', MEMLOG] : []),
         CLI,
         'serve',
         '-c',
@@ -491,6 +508,11 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const maxSeconds = readyBudgetS + o.seconds + o.warmupS + 120;
     const server = await startServer(v, port, workDir, maxSeconds, o);
     procs.push(server);
+    let lastMem: NodeJS.MemoryUsage | undefined;
+    server.onStderrLine((line) => {
+      if (line.startsWith(MEM_LOG_PREFIX))
+        lastMem = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage;
+    });
 
     const publishUrl = `rtsp://${HOST}:${port}/${v.kind === 'gst' ? 'pub' : 'bench'}`;
     const readUrl = `rtsp://${HOST}:${port}/bench`;
@@ -522,6 +544,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     });
     await sleep(2000); // a keyframe or two into the stream
     result.rssIdleKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memIdle = lastMem;
 
     const readers = new Proc(
       'readers',
@@ -571,6 +594,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const pubCpu0 = cpuSeconds(ffmpeg.pid);
     const rdCpu0 = cpuSeconds(readers.pid);
     result.rssStartKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memStart = lastMem;
     readers.child.stdin!.write('mark\n');
     const rssSamples = [result.rssStartKB];
     const end = t0 + o.seconds * 1000;
@@ -585,6 +609,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     result.publisherCpuPct = ((cpuSeconds(ffmpeg.pid) - pubCpu0) / wallS) * 100;
     result.readersCpuPct = ((cpuSeconds(readers.pid) - rdCpu0) / wallS) * 100;
     result.rssEndKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memEnd = lastMem;
     rssSamples.push(result.rssEndKB);
     result.rssSamplesKB = rssSamples;
     result.rssMaxKB = Math.max(...rssSamples);
@@ -721,6 +746,22 @@ function describeFailures(results: readonly RunResult[]): string {
       );
     if (rep.windowDuplicates + rep.windowReordered > 0)
       notes.push(`${rep.windowDuplicates} duplicate and ${rep.windowReordered} reordered packets`);
+    if (r.memIdle !== undefined && r.memEnd !== undefined) {
+      const perReaderKB = (k: keyof NodeJS.MemoryUsage): string =>
+        fmt((r.memEnd![k] - r.memIdle![k]) / 1024 / r.readers, 1);
+      const rest =
+        (r.memEnd.rss -
+          r.memEnd.heapTotal -
+          r.memEnd.external -
+          (r.memIdle.rss - r.memIdle.heapTotal - r.memIdle.external)) /
+        1024 /
+        r.readers;
+      notes.push(
+        `memory growth idle -> end, KB per reader: rss ${perReaderKB('rss')}, heapTotal ${perReaderKB('heapTotal')} ` +
+          `(heapUsed ${perReaderKB('heapUsed')}), external ${perReaderKB('external')} ` +
+          `(arrayBuffers ${perReaderKB('arrayBuffers')}), rest ${fmt(rest, 1)}`,
+      );
+    }
     if (notes.length > 0) out.push(`${r.server} N=${r.readers}: ${notes.join('; ')}`);
   }
   return out.join('\n');
