@@ -1,7 +1,8 @@
 // `npm run bench:fanout`: live fan-out of one published stream to N readers, measured from outside the server.
 //
-//   npm run bench:fanout -- [--readers 1,100,500] [--seconds 20] [--server rtspkit|gst|both]
-//                           [--transport tcp] [--coalesce 0,20] [--warmup 3] [--ramp 50] [--json] [--out FILE]
+//   npm run bench:fanout -- [--readers 1,100,500] [--seconds 20] [--server rtspkit|gst|floor|both|all|LIST]
+//                           [--transport tcp|udp|http] [--coalesce 0,20] [--warmup 3] [--ramp 50]
+//                           [--rtp-port-range A-B] [--json] [--out FILE]
 //
 // For each server and each N: the server runs as its own process (rtspkit through its CLI; gst-rtsp-server
 // through ../shared/peers/gst_server.py in publish -> relay mode), ffmpeg publishes the clip in real time over
@@ -11,26 +12,35 @@
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ReadyMessage, ReportMessage } from './readers.js';
+import type { ReaderTransport, ReadyMessage, ReportMessage } from './readers.js';
 import { RtspConn } from './rtsp-conn.js';
 
 const HOST = '127.0.0.1';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const READERS = fileURLToPath(new URL('./readers.js', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./floor.js', import.meta.url));
+const MEMLOG = fileURLToPath(new URL('./memlog.js', import.meta.url));
+/** As in memlog.ts (not imported: importing it would start its timer here). */
+const MEM_LOG_PREFIX = 'rtspkit-bench-mem ';
 
-type ServerKind = 'rtspkit' | 'gst';
+type ServerKind = 'rtspkit' | 'gst' | 'floor';
 
 interface Options {
   readers: number[];
   seconds: number;
   servers: ServerKind[];
-  transport: 'tcp';
+  transport: ReaderTransport;
+  /** rtspkit: serve UDP from this port range (rtpPortRange) instead of one shared pair. */
+  rtpPortRange: string | undefined;
+  /** Local ports the UDP readers bind their pairs from. */
+  readerUdpPorts: string;
   /** rtspkit writeCoalesceMs values; undefined = the server's default. */
   coalesce: (number | undefined)[];
   clip: string;
@@ -41,10 +51,14 @@ interface Options {
   out: string | undefined;
   /** Directory for `node --cpu-prof` profiles of the rtspkit server (written when it exits). */
   cpuProf: string | undefined;
+  /** Preload bench/memlog.js into the rtspkit server: process.memoryUsage() idle / window start / end. */
+  memLog: boolean;
 }
 
-const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20] [--server rtspkit|gst|both]
-       [--transport tcp] [--coalesce MS[,MS...]] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE] [--cpu-prof DIR]`;
+const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
+       [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
+       [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
+       [--cpu-prof DIR]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -52,6 +66,8 @@ function parseOptions(argv: string[]): Options {
     seconds: 20,
     servers: ['rtspkit'],
     transport: 'tcp',
+    rtpPortRange: undefined,
+    readerUdpPorts: '40000-59999',
     coalesce: [undefined],
     clip: join(REPO, '../shared/media/h264_base_aac.mp4'),
     gstServer: join(REPO, '../shared/peers/gst_server.py'),
@@ -60,6 +76,7 @@ function parseOptions(argv: string[]): Options {
     json: false,
     out: undefined,
     cpuProf: undefined,
+    memLog: false,
   };
   const intList = (v: string, what: string, min: number): number[] => {
     const xs = v.split(',').map((s) => Number(s.trim()));
@@ -71,6 +88,10 @@ function parseOptions(argv: string[]): Options {
     const a = argv[i]!;
     if (a === '--json') {
       o.json = true;
+      continue;
+    }
+    if (a === '--mem-log') {
+      o.memLog = true;
       continue;
     }
     if (a === '-h' || a === '--help') {
@@ -88,12 +109,23 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--server':
         if (v === 'both') o.servers = ['rtspkit', 'gst'];
-        else if (v === 'rtspkit' || v === 'gst') o.servers = [v];
-        else throw new Error(`--server: rtspkit, gst or both`);
+        else if (v === 'all') o.servers = ['rtspkit', 'gst', 'floor'];
+        else {
+          const kinds = v.split(',');
+          if (kinds.some((k) => k !== 'rtspkit' && k !== 'gst' && k !== 'floor'))
+            throw new Error(`--server: rtspkit, gst, floor, both, all or a comma list`);
+          o.servers = kinds as ServerKind[];
+        }
         break;
       case '--transport':
-        if (v !== 'tcp') throw new Error('--transport: only tcp (interleaved) is implemented so far');
+        if (v !== 'tcp' && v !== 'udp' && v !== 'http') throw new Error('--transport: tcp, udp or http');
         o.transport = v;
+        break;
+      case '--rtp-port-range':
+        o.rtpPortRange = v;
+        break;
+      case '--reader-udp-ports':
+        o.readerUdpPorts = v;
         break;
       case '--coalesce':
         o.coalesce = intList(v, a, 0);
@@ -168,8 +200,10 @@ class Proc {
       });
     });
     createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      this.#stderr.push(line);
-      if (this.#stderr.length > 40) this.#stderr.shift();
+      if (!line.startsWith(MEM_LOG_PREFIX)) {
+        this.#stderr.push(line);
+        if (this.#stderr.length > 40) this.#stderr.shift();
+      }
       for (const l of this.#stderrListeners) l(line);
     });
   }
@@ -233,6 +267,28 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An even UDP port whose odd neighbour is free too (rtspkit's rtpPort: RTP there, RTCP on the next). */
+async function freeUdpPortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10000 + 2 * Math.floor(Math.random() * 5000);
+    const sockets = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    const ok = await Promise.all(
+      sockets.map(
+        (s, k) =>
+          new Promise<boolean>((resolve) => {
+            s.once('error', () => resolve(false));
+            s.bind(port + k, HOST, () => resolve(true));
+          }),
+      ),
+    );
+    await Promise.all(
+      sockets.map((s) => new Promise<void>((r) => s.close(() => r()))).map((p) => within(p, 500)),
+    );
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error('no free UDP port pair for rtspkit');
 }
 
 function freePort(): Promise<number> {
@@ -343,6 +399,10 @@ export interface RunResult {
   deliveredMbps?: number;
   loadavgBefore?: number[];
   loadavgAfter?: number[];
+  /** With --mem-log (rtspkit): process.memoryUsage() of the server, bytes. */
+  memIdle?: NodeJS.MemoryUsage;
+  memStart?: NodeJS.MemoryUsage;
+  memEnd?: NodeJS.MemoryUsage;
 }
 
 async function startServer(
@@ -352,18 +412,39 @@ async function startServer(
   maxSeconds: number,
   o: Options,
 ): Promise<Proc> {
+  if (v.kind === 'floor') {
+    const p = new Proc(
+      'floor',
+      process.execPath,
+      [FLOOR, '--host', HOST, '--port', String(port), '--coalesce-ms', String(v.coalesceMs ?? 0)],
+      { cwd: workDir },
+    );
+    await waitUntil('floor to listen', 15_000, async () => {
+      if (p.exited) throw new Error(`floor exited (${p.exitInfo}): ${p.stderrTail()}`);
+      return canConnect(port);
+    });
+    return p;
+  }
   if (v.kind === 'rtspkit') {
-    // An explicit config file (in a scratch cwd, so no stray ./rtspkit.yml is picked up).
+    // An explicit config file (in a scratch cwd, so no stray ./rtspkit.yml is picked up). UDP only for
+    // UDP runs: one shared server pair (rtpPort, a free even port) unless --rtp-port-range is given.
     const cfg = join(workDir, 'rtspkit.yml');
+    let udpConfig = '';
+    if (o.transport === 'udp')
+      udpConfig =
+        o.rtpPortRange !== undefined
+          ? `rtpPortRange: "${o.rtpPortRange}"\n`
+          : `rtpPort: ${await freeUdpPortPair()}\n`;
     writeFileSync(
       cfg,
-      `logLevel: warn\n${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
+      `logLevel: warn\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
     );
     const p = new Proc(
       'rtspkit',
       process.execPath,
       [
         ...(o.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []),
+        ...(o.memLog ? ['--import', MEMLOG] : []),
         CLI,
         'serve',
         '-c',
@@ -372,7 +453,7 @@ async function startServer(
         HOST,
         '--port',
         String(port),
-        '--no-udp',
+        ...(o.transport === 'udp' ? [] : ['--no-udp']),
       ],
       {
         cwd: workDir,
@@ -384,7 +465,9 @@ async function startServer(
     });
     return p;
   }
-  const udpBase = 30000 + 2 * Math.floor(Math.random() * 4000);
+  // gst-rtsp-server takes server ports per stream of the shared media from this pool (below the readers'
+  // --reader-udp-ports and the ephemeral range's busy end).
+  const udpBase = 20000 + 2 * Math.floor(Math.random() * 4000);
   let ready = false;
   const p = new Proc(
     'gst',
@@ -425,6 +508,11 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const maxSeconds = readyBudgetS + o.seconds + o.warmupS + 120;
     const server = await startServer(v, port, workDir, maxSeconds, o);
     procs.push(server);
+    let lastMem: NodeJS.MemoryUsage | undefined;
+    server.onStderrLine((line) => {
+      if (line.startsWith(MEM_LOG_PREFIX))
+        lastMem = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage;
+    });
 
     const publishUrl = `rtsp://${HOST}:${port}/${v.kind === 'gst' ? 'pub' : 'bench'}`;
     const readUrl = `rtsp://${HOST}:${port}/bench`;
@@ -456,11 +544,24 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     });
     await sleep(2000); // a keyframe or two into the stream
     result.rssIdleKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memIdle = lastMem;
 
     const readers = new Proc(
       'readers',
       process.execPath,
-      [READERS, '--url', readUrl, '--count', String(n), '--ramp', String(o.ramp)],
+      [
+        READERS,
+        '--url',
+        readUrl,
+        '--count',
+        String(n),
+        '--ramp',
+        String(o.ramp),
+        '--transport',
+        o.transport,
+        '--udp-ports',
+        o.readerUdpPorts,
+      ],
       {
         stdin: 'pipe',
       },
@@ -493,6 +594,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const pubCpu0 = cpuSeconds(ffmpeg.pid);
     const rdCpu0 = cpuSeconds(readers.pid);
     result.rssStartKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memStart = lastMem;
     readers.child.stdin!.write('mark\n');
     const rssSamples = [result.rssStartKB];
     const end = t0 + o.seconds * 1000;
@@ -507,6 +609,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     result.publisherCpuPct = ((cpuSeconds(ffmpeg.pid) - pubCpu0) / wallS) * 100;
     result.readersCpuPct = ((cpuSeconds(readers.pid) - rdCpu0) / wallS) * 100;
     result.rssEndKB = rssKB(server.pid);
+    if (lastMem !== undefined) result.memEnd = lastMem;
     rssSamples.push(result.rssEndKB);
     result.rssSamplesKB = rssSamples;
     result.rssMaxKB = Math.max(...rssSamples);
@@ -551,6 +654,7 @@ function table(results: readonly RunResult[]): string {
     'setup p50/p99 ms',
     'PLAY rep p50/p99',
     'TTFK p50/p99 ms',
+    'added p50/p99 ms',
     'key 1st',
     'rdrs CPU %',
     'load1',
@@ -577,6 +681,7 @@ function table(results: readonly RunResult[]): string {
       `${fmt(percentile(rep.setupMs, 50))}/${fmt(percentile(rep.setupMs, 99))}`,
       `${fmt(percentile(rep.playReplyMs, 50))}/${fmt(percentile(rep.playReplyMs, 99))}`,
       `${fmt(percentile(rep.firstKeyframeMs, 50))}/${fmt(percentile(rep.firstKeyframeMs, 99))}`,
+      `${fmt(rep.addedDelayMs.p50, 1)}/${fmt(rep.addedDelayMs.p99, 1)}`,
       `${rep.playing > 0 ? Math.round((100 * rep.firstVideoIsKeyframe) / rep.playing) : 0}%`,
       fmt(r.readersCpuPct, 0),
       fmt(r.loadavgBefore?.[0], 2),
@@ -596,6 +701,17 @@ function ratios(results: readonly RunResult[]): string {
   const out: string[] = [];
   const ns = [...new Set(results.map((r) => r.readers))];
   for (const n of ns) {
+    // rtspkit against the floor with the same window.
+    for (const r of results) {
+      if (r.readers !== n || !r.server.startsWith('rtspkit') || r.report === undefined) continue;
+      const floor = results.find(
+        (f) => f.readers === n && f.server === r.server.replace('rtspkit', 'floor') && f.report !== undefined,
+      );
+      if (floor !== undefined)
+        out.push(
+          `N=${n} ${r.server}/${floor.server}: CPU ${fmt((r.serverCpuPct ?? NaN) / (floor.serverCpuPct ?? NaN), 2)}`,
+        );
+    }
     const gst = results.find((r) => r.readers === n && r.server === 'gst' && r.report !== undefined);
     if (gst === undefined) continue;
     for (const r of results) {
@@ -624,8 +740,28 @@ function describeFailures(results: readonly RunResult[]): string {
     if (rep.windowSilentReaders > 0)
       notes.push(`${rep.windowSilentReaders} readers got nothing in the window`);
     if (rep.noKeyframe > 0) notes.push(`${rep.noKeyframe} readers saw no keyframe`);
+    if (rep.udpRcvbufErrors !== undefined && rep.udpRcvbufErrors > 0)
+      notes.push(
+        `${rep.udpRcvbufErrors} datagrams dropped on full receive buffers (host-wide RcvbufErrors over the run)`,
+      );
     if (rep.windowDuplicates + rep.windowReordered > 0)
       notes.push(`${rep.windowDuplicates} duplicate and ${rep.windowReordered} reordered packets`);
+    if (r.memIdle !== undefined && r.memEnd !== undefined) {
+      const perReaderKB = (k: keyof NodeJS.MemoryUsage): string =>
+        fmt((r.memEnd![k] - r.memIdle![k]) / 1024 / r.readers, 1);
+      const rest =
+        (r.memEnd.rss -
+          r.memEnd.heapTotal -
+          r.memEnd.external -
+          (r.memIdle.rss - r.memIdle.heapTotal - r.memIdle.external)) /
+        1024 /
+        r.readers;
+      notes.push(
+        `memory growth idle -> end, KB per reader: rss ${perReaderKB('rss')}, heapTotal ${perReaderKB('heapTotal')} ` +
+          `(heapUsed ${perReaderKB('heapUsed')}), external ${perReaderKB('external')} ` +
+          `(arrayBuffers ${perReaderKB('arrayBuffers')}), rest ${fmt(rest, 1)}`,
+      );
+    }
     if (notes.length > 0) out.push(`${r.server} N=${r.readers}: ${notes.join('; ')}`);
   }
   return out.join('\n');
@@ -638,7 +774,7 @@ async function main(): Promise<void> {
     if (kind === 'gst') variants.push({ kind, coalesceMs: undefined, label: 'gst' });
     else
       for (const c of o.coalesce)
-        variants.push({ kind, coalesceMs: c, label: c === undefined ? 'rtspkit' : `rtspkit c=${c}ms` });
+        variants.push({ kind, coalesceMs: c, label: c === undefined ? kind : `${kind} c=${c}ms` });
   }
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   process.stderr.write(
@@ -671,9 +807,9 @@ async function main(): Promise<void> {
     const fails = describeFailures(results);
     if (fails !== '') process.stdout.write(`\nnotes:\n${fails}\n`);
     process.stdout.write(
-      '\nMbit/s: sum over readers of `$` frame bytes in the window. lost: RTP sequence gaps in the window ' +
+      '\nMbit/s: sum over readers of `$` frame bytes in the window (UDP: datagram bytes). lost: RTP sequence gaps in the window ' +
         '(whole run in parentheses when different). CPU %: server utime+stime / wall time (100 = one core). ' +
-        'KB/rdr: (RSS end - idle) / N, for N >= 50 (GC noise of a few MB hides it below). setup: connect to PLAY reply (at most --ramp setups in flight). PLAY rep: PLAY request to reply. TTFK: PLAY request to first keyframe packet. key 1st: readers whose ' +
+        "KB/rdr: (RSS end - idle) / N, for N >= 50 (GC noise of a few MB hides it below). setup: connect to PLAY reply (at most --ramp setups in flight). PLAY rep: PLAY request to reply. TTFK: PLAY request to first keyframe packet. added: video packets' arrival delay minus the reader's smallest, over the window, pooled. key 1st: readers whose " +
         'first video packet started a keyframe. load1: 1-min load average at the window start.\n',
     );
   }

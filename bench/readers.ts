@@ -1,15 +1,21 @@
 // The reader side of `npm run bench:fanout`, run as its own process so that its CPU is not the server's.
 //
 //   node dist/bench/readers.js --url rtsp://127.0.0.1:P/bench --count N [--ramp 50] [--timeout-ms 15000]
+//                              [--transport tcp|udp|http] [--udp-ports 40000-59999] [--udp-rcvbuf-bytes B]
 //
-// Opens N RTSP sessions over TCP interleaved (DESCRIBE, SETUP per track, PLAY), at most `--ramp` setups in
-// flight at once. Per reader it checks RTP sequence numbers per channel (gaps are lost packets), counts bytes,
-// and times the setup (connect to PLAY reply) and the first keyframe (PLAY request to the first video packet
-// that starts a keyframe: SPS/IDR, or the aggregate/fragment that carries one).
+// Opens N RTSP sessions (DESCRIBE, SETUP per track, PLAY), at most `--ramp` setups in flight at once, with
+// media over TCP interleaved, over UDP (each reader binds an even/odd pair of local ports per track from
+// --udp-ports and SETUPs `client_port=a-b`) or through the HTTP tunnel (GET + base64 POST, media interleaved
+// on the GET). Per reader it checks RTP sequence numbers per track (gaps are lost packets), counts bytes,
+// times the setup (connect to PLAY reply) and the first keyframe (PLAY request to the first video packet
+// that starts a keyframe: SPS/IDR, or the aggregate/fragment that carries one), and, in the window, how late
+// each video packet is: delay = arrival - (first arrival + (RTP timestamp - first timestamp) / clock rate),
+// reported as delay minus that reader's smallest delay in the window (what a coalescing window adds).
 //
 // Talks to the parent as JSON lines: stdout gets {"type":"ready",...} once every setup has ended, and
 // {"type":"report",...} after "stop" arrives on stdin; "mark" on stdin starts the measurement window.
 // The process exits after the report, or when stdin closes (the parent is gone).
+import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseSdp } from '../src/sdp/parse.js';
@@ -19,6 +25,7 @@ import { parseTransport } from '../src/rtsp/transport.js';
 import { parseSession } from '../src/rtsp/session.js';
 import { parseRtspUrl, resolveControlUrl, resolveSessionUrl } from '../src/rtsp/url.js';
 import type { InterleavedFrame } from '../src/rtsp/message.js';
+import { readFileSync } from 'node:fs';
 import { RtspConn } from './rtsp-conn.js';
 
 export interface ReadyMessage {
@@ -63,20 +70,44 @@ export interface ReportMessage {
   /** Readers whose first video packet started a keyframe (instant start), and readers that saw no keyframe. */
   firstVideoIsKeyframe: number;
   noKeyframe: number;
+  /**
+   * Over the window, video RTP packets: arrival delay minus the reader's smallest delay, ms, pooled over
+   * readers (p50/p90/p99/max), and how many packets that covers.
+   */
+  addedDelayMs: { p50: number; p90: number; p99: number; max: number; packets: number };
+  /** UDP: datagrams dropped by the kernel for this process's sockets over the run (/proc/net/snmp RcvbufErrors). */
+  udpRcvbufErrors?: number;
   /** CPU time of this process over the window. */
   cpuUserMs: number;
   cpuSystemMs: number;
 }
+
+export type ReaderTransport = 'tcp' | 'udp' | 'http';
 
 interface Args {
   url: string;
   count: number;
   ramp: number;
   timeoutMs: number;
+  transport: ReaderTransport;
+  udpPortFirst: number;
+  udpPortLast: number;
+  udpRcvbufBytes: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { url: '', count: 1, ramp: 50, timeoutMs: 15_000 };
+  const out: Args = {
+    url: '',
+    count: 1,
+    ramp: 50,
+    timeoutMs: 15_000,
+    transport: 'tcp',
+    udpPortFirst: 40000,
+    udpPortLast: 59999,
+    // Asked for per RTP socket; the kernel caps it at net.core.rmem_max (4 MB here) and only charges what
+    // is queued. A readers process that falls behind loses datagrams here, not in the server.
+    udpRcvbufBytes: 1 << 20,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -86,6 +117,15 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--count') out.count = Number(v);
     else if (a === '--ramp') out.ramp = Number(v);
     else if (a === '--timeout-ms') out.timeoutMs = Number(v);
+    else if (a === '--transport') {
+      if (v !== 'tcp' && v !== 'udp' && v !== 'http') throw new Error('--transport: tcp, udp or http');
+      out.transport = v;
+    } else if (a === '--udp-ports') {
+      const m = /^(\d+)-(\d+)$/.exec(v);
+      if (m === null) throw new Error('--udp-ports: FIRST-LAST');
+      out.udpPortFirst = Number(m[1]) + (Number(m[1]) % 2);
+      out.udpPortLast = Number(m[2]);
+    } else if (a === '--udp-rcvbuf-bytes') out.udpRcvbufBytes = Number(v);
     else throw new Error(`unknown argument ${a}`);
   }
   if (out.url === '') throw new Error('--url is required');
@@ -152,11 +192,75 @@ interface Channel {
   rtp: boolean;
   codec: Codec;
   video: boolean;
+  clockRate: number;
   lastSeq: number;
+  /** Latency reference: the first packet's arrival (ms) and RTP timestamp, and the unwrapped timestamp. */
+  firstArrivalMs: number;
+  lastTs: number;
+  tsUnwrapped: number;
+}
+
+function newChannel(rtp: boolean, codec: Codec, video: boolean, clockRate: number): Channel {
+  return { rtp, codec, video, clockRate, lastSeq: -1, firstArrivalMs: -1, lastTs: 0, tsUnwrapped: 0 };
+}
+
+/** Even/odd local UDP port pairs handed out in order from the --udp-ports range; taken pairs are skipped. */
+class UdpPortPairs {
+  #next: number;
+  constructor(
+    first: number,
+    readonly last: number,
+    readonly rcvbufBytes: number,
+  ) {
+    this.#next = first;
+  }
+
+  async bind(): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket; port: number }> {
+    while (this.#next + 1 <= this.last) {
+      const port = this.#next;
+      this.#next += 2;
+      const rtp = dgram.createSocket({ type: 'udp4', recvBufferSize: this.rcvbufBytes });
+      const rtcp = dgram.createSocket('udp4');
+      try {
+        await bindSocket(rtp, port);
+        await bindSocket(rtcp, port + 1);
+        return { rtp, rtcp, port };
+      } catch {
+        rtp.close();
+        rtcp.close();
+      }
+    }
+    throw new Error('no free UDP port pair left in --udp-ports');
+  }
+}
+
+function bindSocket(s: dgram.Socket, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, '127.0.0.1', () => {
+      s.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** RcvbufErrors of /proc/net/snmp's Udp line: datagrams the kernel dropped on full receive buffers (host-wide). */
+export function udpRcvbufErrors(): number {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('RcvbufErrors')]);
+  } catch {
+    return NaN;
+  }
 }
 
 class Reader {
   conn: RtspConn | undefined;
+  udpSockets: dgram.Socket[] = [];
   state: 'idle' | 'setup' | 'playing' | 'failed' | 'closed' = 'idle';
   failure = '';
   sessionId = '';
@@ -181,12 +285,32 @@ class Reader {
   wLost = 0;
   wDup = 0;
   wReorder = 0;
+  /** Video packets' arrival delays in the window (ms, against the first packet's mapping); undefined outside. */
+  wDelaysMs: number[] | undefined;
 
+  /** `$` frames: counted with their 4-byte header, as they travel. */
   onFrame(f: InterleavedFrame): void {
-    const p = f.payload;
-    this.wBytes += p.length + 4;
-    const ch = this.channels[f.channel];
+    this.wBytes += 4;
+    this.onPacket(f.channel, f.payload);
+  }
+
+  /** One RTP/RTCP packet on a channel (interleaved channel, or 2 × track (+1) for UDP datagrams). */
+  onPacket(channel: number, p: Buffer): void {
+    this.wBytes += p.length;
+    const ch = this.channels[channel];
     if (ch === undefined || !ch.rtp || p.length < 12) return;
+    const now = performance.now();
+    if (ch.video) {
+      const ts = p.readUInt32BE(4);
+      if (ch.firstArrivalMs < 0) {
+        ch.firstArrivalMs = now;
+        ch.lastTs = ts;
+      } else {
+        ch.tsUnwrapped += (ts - ch.lastTs) | 0; // signed 32-bit step: wraparound-safe
+        ch.lastTs = ts;
+        this.wDelaysMs?.push(now - ch.firstArrivalMs - (ch.tsUnwrapped * 1000) / ch.clockRate);
+      }
+    }
     this.rtpPackets++;
     this.wPackets++;
     const seq = p.readUInt16BE(2);
@@ -204,7 +328,7 @@ class Reader {
     } else {
       ch.lastSeq = seq;
     }
-    if (this.firstPacketMs < 0) this.firstPacketMs = performance.now() - this.playSentAt;
+    if (this.firstPacketMs < 0) this.firstPacketMs = now - this.playSentAt;
     if (ch.video && this.firstKeyframeMs < 0) {
       const off = rtpPayloadOffset(p);
       const key = off >= 0 && startsKeyframe(ch.codec, p.subarray(off));
@@ -212,14 +336,25 @@ class Reader {
         this.firstVideoSeen = true;
         this.firstVideoIsKeyframe = key;
       }
-      if (key) this.firstKeyframeMs = performance.now() - this.playSentAt;
+      if (key) this.firstKeyframeMs = now - this.playSentAt;
     }
   }
 
-  async setup(url: string, port: number, host: string, timeoutMs: number): Promise<void> {
+  async setup(
+    url: string,
+    port: number,
+    host: string,
+    path: string,
+    timeoutMs: number,
+    transport: ReaderTransport,
+    udpPorts: UdpPortPairs,
+  ): Promise<void> {
     this.state = 'setup';
     this.setupStart = performance.now();
-    const conn = await RtspConn.connect(port, host, timeoutMs);
+    const conn =
+      transport === 'http'
+        ? await RtspConn.connectTunnel(port, host, path, timeoutMs)
+        : await RtspConn.connect(port, host, timeoutMs);
     this.conn = conn;
     conn.onClose = (err) => {
       if (this.state === 'playing') {
@@ -246,11 +381,20 @@ class Reader {
         ...base,
         ...(control !== undefined ? { mediaControl: control } : {}),
       });
-      const enc = (getRtpmaps(md)[0]?.encodingName ?? '').toUpperCase();
+      const rtpmap = getRtpmaps(md)[0];
+      const enc = (rtpmap?.encodingName ?? '').toUpperCase();
+      const clockRate = rtpmap?.clockRate ?? 90000;
       const codec: Codec = enc === 'H264' ? 'h264' : enc === 'H265' ? 'h265' : 'other';
-      const headers: Record<string, string> = {
-        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`,
-      };
+      let transportHeader = `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`;
+      if (transport === 'udp') {
+        const pair = await udpPorts.bind();
+        this.udpSockets.push(pair.rtp, pair.rtcp);
+        const rtpChannel = 2 * i;
+        pair.rtp.on('message', (msg) => this.onPacket(rtpChannel, msg));
+        pair.rtcp.on('message', () => undefined);
+        transportHeader = `RTP/AVP;unicast;client_port=${pair.port}-${pair.port + 1}`;
+      }
+      const headers: Record<string, string> = { Transport: transportHeader };
       if (this.sessionId !== '') headers.Session = this.sessionId;
       const res = await conn.request('SETUP', trackUrl, headers, timeoutMs);
       if (res.statusCode !== 200) throw new Error(`SETUP ${res.statusCode}`);
@@ -259,10 +403,10 @@ class Reader {
       if (session.timeoutS !== undefined && session.timeoutS > 0)
         this.keepaliveEveryMs = Math.max(1000, (session.timeoutS * 1000) / 3);
       const spec = parseTransport(res.headers.get('Transport') ?? '')[0];
-      const rtpCh = spec?.interleaved?.rtp ?? 2 * i;
-      const rtcpCh = spec?.interleaved?.rtcp ?? rtpCh + 1;
-      this.channels[rtpCh] = { rtp: true, codec, video: md.type === 'video', lastSeq: -1 };
-      this.channels[rtcpCh] = { rtp: false, codec, video: false, lastSeq: -1 };
+      const rtpCh = transport === 'udp' ? 2 * i : (spec?.interleaved?.rtp ?? 2 * i);
+      const rtcpCh = transport === 'udp' ? rtpCh + 1 : (spec?.interleaved?.rtcp ?? rtpCh + 1);
+      this.channels[rtpCh] = newChannel(true, codec, md.type === 'video', clockRate);
+      this.channels[rtcpCh] = newChannel(false, codec, false, clockRate);
       i++;
     }
     conn.onFrame = (f) => this.onFrame(f);
@@ -281,6 +425,7 @@ class Reader {
   }
 
   mark(): void {
+    this.wDelaysMs = [];
     this.wBytes = 0;
     this.wPackets = 0;
     this.wLost = 0;
@@ -299,6 +444,9 @@ async function main(): Promise<void> {
   const url = parseRtspUrl(args.url);
   const host = url.host;
   const port = url.port;
+  const path = `${url.path}${url.query === undefined ? '' : `?${url.query}`}` || '/';
+  const udpPorts = new UdpPortPairs(args.udpPortFirst, args.udpPortLast, args.udpRcvbufBytes);
+  const rcvbufErrorsAtStart = udpRcvbufErrors();
   const readers = Array.from({ length: args.count }, () => new Reader());
   const failures: Record<string, number> = {};
   const send = (msg: ReadyMessage | ReportMessage): Promise<void> =>
@@ -344,7 +492,7 @@ async function main(): Promise<void> {
     while (!stopped && next < readers.length) {
       const r = readers[next++]!;
       try {
-        await r.setup(args.url, port, host, args.timeoutMs);
+        await r.setup(args.url, port, host, path, args.timeoutMs, args.transport, udpPorts);
       } catch (err) {
         r.state = 'failed';
         r.failure = err instanceof Error ? err.message : String(err);
@@ -369,6 +517,19 @@ async function main(): Promise<void> {
   const windowMs = performance.now() - markAt;
   const cpu = process.cpuUsage(markCpu);
   clearInterval(keepalive);
+  for (const r of readers) {
+    const ds = r.wDelaysMs;
+    r.wDelaysMs = undefined;
+    if (ds !== undefined && ds.length > 0) {
+      let min = Infinity;
+      for (const d of ds) if (d < min) min = d;
+      for (let k = 0; k < ds.length; k++) ds[k] = ds[k]! - min;
+      r.wDelaysMs = ds;
+    }
+  }
+  const added = Float64Array.from(readers.flatMap((r) => r.wDelaysMs ?? [])).sort();
+  const at = (q: number): number =>
+    added.length === 0 ? NaN : added[Math.min(added.length - 1, Math.ceil(q * added.length) - 1)]!;
 
   const played = readers.filter((r) => r.setupMs >= 0);
   const closeReasons: Record<string, number> = {};
@@ -401,10 +562,21 @@ async function main(): Promise<void> {
     firstKeyframeMs: played.filter((r) => r.firstKeyframeMs >= 0).map((r) => r.firstKeyframeMs),
     firstVideoIsKeyframe: played.filter((r) => r.firstVideoIsKeyframe).length,
     noKeyframe: played.filter((r) => r.firstKeyframeMs < 0).length,
+    addedDelayMs: {
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      max: added.length > 0 ? added[added.length - 1]! : NaN,
+      packets: added.length,
+    },
+    ...(args.transport === 'udp' ? { udpRcvbufErrors: udpRcvbufErrors() - rcvbufErrorsAtStart } : {}),
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
   };
-  for (const r of readers) r.conn?.close();
+  for (const r of readers) {
+    r.conn?.close();
+    for (const u of r.udpSockets) u.close();
+  }
   await send(report);
   process.exit(0);
 }

@@ -1,5 +1,9 @@
 // A minimal RTSP client connection for the fan-out benchmark: one request at a time, `$` frames to a callback.
 // Deliberately independent of src/client so the benchmark measures the server, not our own client.
+// Plain RTSP over one TCP socket, or the QuickTime HTTP tunnel: a GET whose reply body carries the server's
+// bytes (responses and `$` frames) and a POST whose body carries our requests, base64-encoded, tied by
+// x-sessioncookie (the form src/client/client.ts uses).
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import { RtspHeaders } from '../src/rtsp/headers.js';
@@ -16,6 +20,8 @@ interface Pending {
 
 export class RtspConn {
   readonly #socket: net.Socket;
+  /** The POST side of an HTTP tunnel; requests go there base64-encoded. */
+  readonly #post: net.Socket | undefined;
   readonly #framer = new RtspFramer();
   #cseq = 0;
   #pending: Pending | undefined;
@@ -25,9 +31,10 @@ export class RtspConn {
   /** Called once when the connection closes or fails, after any pending request was rejected. */
   onClose: ((err: Error) => void) | undefined;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, post?: net.Socket, leftover?: Buffer) {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => {
+    this.#post = post;
+    const onData = (chunk: Buffer): void => {
       let messages;
       try {
         messages = this.#framer.push(chunk);
@@ -48,12 +55,19 @@ export class RtspConn {
         }
         // Requests from the server (e.g. ANNOUNCE, GET_PARAMETER) are not expected here and are ignored.
       }
-    });
+    };
+    socket.on('data', onData);
     socket.on('error', (err) => this.#fail(err));
     socket.on('close', () => this.#fail(new Error('connection closed')));
+    if (post !== undefined) {
+      post.on('data', () => undefined); // the server never answers the POST
+      post.on('error', (err) => this.#fail(err));
+      post.on('close', () => this.#fail(new Error('tunnel POST closed')));
+    }
+    if (leftover !== undefined && leftover.length > 0) onData(leftover);
   }
 
-  static connect(port: number, host: string, timeoutMs: number): Promise<RtspConn> {
+  static #connectSocket(port: number, host: string, timeoutMs: number): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ port, host, noDelay: true });
       const timer = setTimeout(() => {
@@ -63,13 +77,81 @@ export class RtspConn {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new RtspConn(socket));
+        resolve(socket);
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);
       });
     });
+  }
+
+  /** Opens an HTTP tunnel to `path`: GET (waits for its 200 head), then POST. */
+  static async connectTunnel(port: number, host: string, path: string, timeoutMs: number): Promise<RtspConn> {
+    const cookie = randomBytes(12).toString('hex');
+    const common = `x-sessioncookie: ${cookie}\r\nUser-Agent: ${USER_AGENT}\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n`;
+    const get = await RtspConn.#connectSocket(port, host, timeoutMs);
+    let leftover: Buffer;
+    try {
+      get.write(`GET ${path} HTTP/1.0\r\n${common}Accept: application/x-rtsp-tunnelled\r\n\r\n`, 'latin1');
+      leftover = await new Promise<Buffer>((resolve, reject) => {
+        let head = Buffer.alloc(0);
+        const timer = setTimeout(
+          () => finish(new Error(`tunnel GET: no reply in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const finish = (err: Error | undefined, rest?: Buffer): void => {
+          clearTimeout(timer);
+          get.off('data', onData);
+          get.off('error', finish);
+          get.off('close', onClose);
+          if (err !== undefined) reject(err);
+          else resolve(rest!);
+        };
+        const onClose = (): void => finish(new Error('tunnel GET closed before its reply'));
+        const onData = (chunk: Buffer): void => {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) {
+            if (head.length > 8192) finish(new Error('tunnel GET: reply head too large'));
+            return;
+          }
+          const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1', 0, 20));
+          if (status?.[1] !== '200')
+            finish(new Error(`tunnel GET: ${head.toString('latin1', 0, Math.min(end, 40))}`));
+          else finish(undefined, head.subarray(end + 4));
+        };
+        get.on('data', onData);
+        get.on('error', finish);
+        get.on('close', onClose);
+      });
+    } catch (err) {
+      get.destroy();
+      throw err;
+    }
+    let post: net.Socket;
+    try {
+      post = await RtspConn.#connectSocket(port, host, timeoutMs);
+    } catch (err) {
+      get.destroy();
+      throw err;
+    }
+    // The POST body never ends; the length is the tunnel's customary formality.
+    post.write(
+      `POST ${path} HTTP/1.0\r\n${common}Content-Type: application/x-rtsp-tunnelled\r\n` +
+        'Content-Length: 32767\r\nExpires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n',
+      'latin1',
+    );
+    return new RtspConn(get, post, leftover);
+  }
+
+  #write(bytes: Buffer): void {
+    if (this.#post !== undefined) this.#post.write(bytes.toString('base64'), 'latin1');
+    else this.#socket.write(bytes);
+  }
+
+  static async connect(port: number, host: string, timeoutMs: number): Promise<RtspConn> {
+    return new RtspConn(await RtspConn.#connectSocket(port, host, timeoutMs));
   }
 
   get closed(): boolean {
@@ -101,7 +183,7 @@ export class RtspConn {
         reject(new Error(`${method} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending = { resolve, reject, timer };
-      this.#socket.write(bytes);
+      this.#write(bytes);
     });
   }
 
@@ -109,7 +191,7 @@ export class RtspConn {
   send(method: string, uri: string, headers: Record<string, string>): void {
     if (this.#closedError !== undefined || this.#pending !== undefined) return;
     this.#cseq++;
-    this.#socket.write(
+    this.#write(
       serializeRequest({
         method,
         uri,
@@ -125,6 +207,7 @@ export class RtspConn {
 
   close(): void {
     this.#socket.destroy();
+    this.#post?.destroy();
   }
 
   #fail(err: Error): void {
@@ -137,6 +220,7 @@ export class RtspConn {
       p.reject(err);
     }
     this.#socket.destroy();
+    this.#post?.destroy();
     this.onClose?.(err);
   }
 }

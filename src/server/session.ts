@@ -130,9 +130,22 @@ export class ServerSession implements StreamReader {
     return out;
   }
 
+  /**
+   * TCP: the connection's unsent bytes. UDP: what waits in user space behind the RTP socket's
+   * kernel send buffer (dgram queues without limit). On loopback the kernel charges a datagram to
+   * the sender until the receiver reads it, so slow readers fill that buffer and the queue grew to
+   * GBs at 1000 UDP readers. A shared pair's queue is every UDP reader's: past the stream's bound
+   * they all shed (and rejoin at a keyframe once it has drained) instead of queueing without end.
+   */
   get backlogBytes(): number {
     if (!this.outputOpen) return this.heldBytes;
-    return this.transport === 'tcp' ? (this.sink?.writableLength ?? 0) : 0;
+    if (this.transport === 'tcp') return this.sink?.writableLength ?? 0;
+    let queued = 0;
+    for (const s of this.setups) {
+      if (s?.kind !== 'udp') continue;
+      queued = Math.max(queued, (s.pair ?? this.udp)?.sendQueueBytes ?? 0);
+    }
+    return queued;
   }
 
   writeInterleaved(bytes: Buffer, packets: number): void {
