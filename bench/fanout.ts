@@ -53,12 +53,17 @@ interface Options {
   cpuProf: string | undefined;
   /** Preload bench/memlog.js into the rtspkit server: process.memoryUsage() idle / window start / end. */
   memLog: boolean;
+  /**
+   * Node options of the rtspkit server: by default those `npm start` uses (--max-semi-space-size=2, see
+   * the README's Performance section); `--node-args ''` runs it with Node's defaults.
+   */
+  rtspkitNodeArgs: string[];
 }
 
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
-       [--cpu-prof DIR]`;
+       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -77,6 +82,7 @@ function parseOptions(argv: string[]): Options {
     out: undefined,
     cpuProf: undefined,
     memLog: false,
+    rtspkitNodeArgs: ['--max-semi-space-size=2'],
   };
   const intList = (v: string, what: string, min: number): number[] => {
     const xs = v.split(',').map((s) => Number(s.trim()));
@@ -144,6 +150,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--cpu-prof':
         o.cpuProf = v;
+        break;
+      case '--node-args':
+        o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
         break;
       case '--out':
         o.out = v;
@@ -443,6 +452,7 @@ async function startServer(
       'rtspkit',
       process.execPath,
       [
+        ...o.rtspkitNodeArgs,
         ...(o.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []),
         ...(o.memLog ? ['--import', MEMLOG] : []),
         CLI,
