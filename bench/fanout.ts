@@ -69,7 +69,7 @@ function parseOptions(argv: string[]): Options {
   const o: Options = {
     readers: [1, 100, 500],
     seconds: 20,
-    servers: ['rtspkit'],
+    servers: ['rtspkit', 'gst'],
     transport: 'tcp',
     rtpPortRange: undefined,
     readerUdpPorts: '40000-59999',
