@@ -10,31 +10,41 @@
 // plays and a warm-up, a window of --seconds is measured: bytes and RTP sequence gaps from the readers; the
 // server's CPU (utime+stime from /proc/PID/stat over wall time, in % of one core) and RSS (VmRSS) from /proc.
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import dgram from 'node:dgram';
-import net from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ReaderTransport, ReadyMessage, ReportMessage } from './readers.js';
-import { RtspConn } from './rtsp-conn.js';
+import { HOST, canConnect, describeOk, freePort, freeUdpPortPair } from './probe.js';
+import {
+  MEM_LOG_PREFIX,
+  Proc,
+  killAllNow,
+  killAllOnExit,
+  rssKB,
+  scratchDirs,
+  sleep,
+  waitUntil,
+} from './proc.js';
+import { fmt, markdownTable, p50p99, percentile } from './stats.js';
+import {
+  ReadersLink,
+  assertAlive,
+  intList,
+  measureWindow,
+  parseRunnerOptions,
+  type RunnerOptions,
+} from './runner.js';
 
-const HOST = '127.0.0.1';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const READERS = fileURLToPath(new URL('./readers.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./floor.js', import.meta.url));
 const MEMLOG = fileURLToPath(new URL('./memlog.js', import.meta.url));
-/** As in memlog.ts (not imported: importing it would start its timer here). */
-const MEM_LOG_PREFIX = 'rtspkit-bench-mem ';
 
 type ServerKind = 'rtspkit' | 'gst' | 'floor';
 
-interface Options {
-  readers: number[];
-  seconds: number;
+interface Options extends RunnerOptions {
   servers: ServerKind[];
   transport: ReaderTransport;
   /** rtspkit: serve UDP from this port range (rtpPortRange) instead of one shared pair. */
@@ -43,12 +53,6 @@ interface Options {
   readerUdpPorts: string;
   /** rtspkit writeCoalesceMs values; undefined = the server's default. */
   coalesce: (number | undefined)[];
-  clip: string;
-  gstServer: string;
-  warmupS: number;
-  ramp: number;
-  json: boolean;
-  out: string | undefined;
   /** Directory for `node --cpu-prof` profiles of the rtspkit server (written when it exits). */
   cpuProf: string | undefined;
   /** Preload bench/memlog.js into the rtspkit server: process.memoryUsage() idle / window start / end. */
@@ -84,299 +88,55 @@ function parseOptions(argv: string[]): Options {
     memLog: false,
     rtspkitNodeArgs: ['--max-semi-space-size=2'],
   };
-  const intList = (v: string, what: string, min: number): number[] => {
-    const xs = v.split(',').map((s) => Number(s.trim()));
-    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min))
-      throw new Error(`${what}: expected a comma-separated list of integers >= ${min}`);
-    return xs;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') {
-      o.json = true;
-      continue;
-    }
-    if (a === '--mem-log') {
+  parseRunnerOptions(
+    argv,
+    o,
+    USAGE,
+    (a) => {
+      if (a !== '--mem-log') return false;
       o.memLog = true;
-      continue;
-    }
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const v = argv[++i];
-    if (v === undefined) throw new Error(`missing value after ${a}\n${USAGE}`);
-    switch (a) {
-      case '--readers':
-        o.readers = intList(v, a, 1);
-        break;
-      case '--seconds':
-        o.seconds = intList(v, a, 1)[0]!;
-        break;
-      case '--server':
-        if (v === 'both') o.servers = ['rtspkit', 'gst'];
-        else if (v === 'all') o.servers = ['rtspkit', 'gst', 'floor'];
-        else {
-          const kinds = v.split(',');
-          if (kinds.some((k) => k !== 'rtspkit' && k !== 'gst' && k !== 'floor'))
-            throw new Error(`--server: rtspkit, gst, floor, both, all or a comma list`);
-          o.servers = kinds as ServerKind[];
-        }
-        break;
-      case '--transport':
-        if (v !== 'tcp' && v !== 'udp' && v !== 'http') throw new Error('--transport: tcp, udp or http');
-        o.transport = v;
-        break;
-      case '--rtp-port-range':
-        o.rtpPortRange = v;
-        break;
-      case '--reader-udp-ports':
-        o.readerUdpPorts = v;
-        break;
-      case '--coalesce':
-        o.coalesce = intList(v, a, 0);
-        break;
-      case '--warmup':
-        o.warmupS = intList(v, a, 0)[0]!;
-        break;
-      case '--ramp':
-        o.ramp = intList(v, a, 1)[0]!;
-        break;
-      case '--clip':
-        o.clip = v;
-        break;
-      case '--gst-server':
-        o.gstServer = v;
-        break;
-      case '--cpu-prof':
-        o.cpuProf = v;
-        break;
-      case '--node-args':
-        o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
-        break;
-      case '--out':
-        o.out = v;
-        break;
-      default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
-    }
-  }
+      return true;
+    },
+    (a, v) => {
+      switch (a) {
+        case '--server':
+          if (v === 'both') o.servers = ['rtspkit', 'gst'];
+          else if (v === 'all') o.servers = ['rtspkit', 'gst', 'floor'];
+          else {
+            const kinds = v.split(',');
+            if (kinds.some((k) => k !== 'rtspkit' && k !== 'gst' && k !== 'floor'))
+              throw new Error(`--server: rtspkit, gst, floor, both, all or a comma list`);
+            o.servers = kinds as ServerKind[];
+          }
+          return true;
+        case '--transport':
+          if (v !== 'tcp' && v !== 'udp' && v !== 'http') throw new Error('--transport: tcp, udp or http');
+          o.transport = v;
+          return true;
+        case '--rtp-port-range':
+          o.rtpPortRange = v;
+          return true;
+        case '--reader-udp-ports':
+          o.readerUdpPorts = v;
+          return true;
+        case '--coalesce':
+          o.coalesce = intList(v, a, 0);
+          return true;
+        case '--cpu-prof':
+          o.cpuProf = v;
+          return true;
+        case '--node-args':
+          o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
+          return true;
+        default:
+          return false;
+      }
+    },
+  );
   return o;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Child processes: tracked, ended by PID.
-
-class Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  exited = false;
-  exitInfo = '';
-  readonly exit: Promise<void>;
-  #stderr: string[] = [];
-  #stderrListeners: ((line: string) => void)[] = [];
-
-  constructor(
-    readonly name: string,
-    cmd: string,
-    args: string[],
-    opts: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {},
-  ) {
-    // `ulimit -n` soft limit raised to the hard limit for N sockets; exec keeps the PID the real process's.
-    this.child = spawn(
-      'bash',
-      ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bash', cmd, ...args],
-      {
-        stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      },
-    );
-    if (this.child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
-    this.pid = this.child.pid;
-    live.add(this);
-    this.exit = new Promise<void>((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exited = true;
-        this.exitInfo = signal !== null ? `signal ${signal}` : `code ${code}`;
-        live.delete(this);
-        resolve();
-      });
-      this.child.on('error', (err) => {
-        this.exited = true;
-        this.exitInfo = err.message;
-        live.delete(this);
-        resolve();
-      });
-    });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      if (!line.startsWith(MEM_LOG_PREFIX)) {
-        this.#stderr.push(line);
-        if (this.#stderr.length > 40) this.#stderr.shift();
-      }
-      for (const l of this.#stderrListeners) l(line);
-    });
-  }
-
-  onStderrLine(listener: (line: string) => void): void {
-    this.#stderrListeners.push(listener);
-  }
-
-  stderrTail(lines = 8): string {
-    return this.#stderr.slice(-lines).join('\n');
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`. */
-  async stop(graceMs = 3000): Promise<void> {
-    if (this.exited) return;
-    signalPid(this.pid, 'SIGTERM');
-    if (await within(this.exit, graceMs)) return;
-    signalPid(this.pid, 'SIGKILL');
-    await within(this.exit, 2000);
-  }
-}
-
-const live = new Set<Proc>();
-
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Scratch directories of runs in progress, removed on exit. */
-const scratchDirs = new Set<string>();
-
-function killAllNow(): void {
-  for (const p of live) signalPid(p.pid, 'SIGKILL');
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-}
-
-process.on('exit', killAllNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    process.stderr.write(`\nbench:fanout: ${sig}, ending ${live.size} child process(es)\n`);
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Small helpers.
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** True when `p` settles within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** An even UDP port whose odd neighbour is free too (rtspkit's rtpPort: RTP there, RTCP on the next). */
-async function freeUdpPortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 10000 + 2 * Math.floor(Math.random() * 5000);
-    const sockets = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
-    const ok = await Promise.all(
-      sockets.map(
-        (s, k) =>
-          new Promise<boolean>((resolve) => {
-            s.once('error', () => resolve(false));
-            s.bind(port + k, HOST, () => resolve(true));
-          }),
-      ),
-    );
-    await Promise.all(
-      sockets.map((s) => new Promise<void>((r) => s.close(() => r()))).map((p) => within(p, 500)),
-    );
-    if (ok.every(Boolean)) return port;
-  }
-  throw new Error('no free UDP port pair for rtspkit');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: HOST });
-    s.setTimeout(1000, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function describeOk(port: number, url: string): Promise<boolean> {
-  let conn: RtspConn | undefined;
-  try {
-    conn = await RtspConn.connect(port, HOST, 2000);
-    const res = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, 3000);
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  } finally {
-    conn?.close();
-  }
-}
-
-let clkTck = 100;
-try {
-  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep 100, the Linux default
-}
-
-/** utime + stime of a process, in seconds (proc(5): fields 14 and 15, counted after the `(comm)` field). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
-}
-
-function rssKB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m !== null ? Number(m[1]) : NaN;
-}
-
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
+killAllOnExit('bench:fanout');
 
 // ---------------------------------------------------------------------------------------------------------
 // One measured run: one server, one N.
@@ -550,7 +310,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     await waitUntil('the published stream to be readable (DESCRIBE 200)', 30_000, async () => {
       if (ffmpeg.exited) throw new Error(`ffmpeg exited (${ffmpeg.exitInfo}): ${ffmpeg.stderrTail()}`);
       if (server.exited) throw new Error(`server exited (${server.exitInfo}): ${server.stderrTail()}`);
-      return describeOk(port, readUrl);
+      return describeOk(port, readUrl, 3000);
     });
     await sleep(2000); // a keyframe or two into the stream
     result.rssIdleKB = rssKB(server.pid);
@@ -577,60 +337,32 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       },
     );
     procs.push(readers);
-    const messages: (ReadyMessage | ReportMessage)[] = [];
-    createInterface({ input: readers.child.stdout! }).on('line', (line) => {
-      try {
-        messages.push(JSON.parse(line) as ReadyMessage | ReportMessage);
-      } catch {
-        process.stderr.write(`readers: ${line}\n`);
-      }
-    });
-    const alive = (): void => {
-      for (const p of [server, ffmpeg, readers])
-        if (p.exited) throw new Error(`${p.name} exited (${p.exitInfo}): ${p.stderrTail()}`);
-    };
-    await waitUntil(`${n} readers to set up`, readyBudgetS * 1000, () => {
-      alive();
-      return messages.some((m) => m.type === 'ready');
-    });
-    result.ready = messages.find((m): m is ReadyMessage => m.type === 'ready')!;
+    const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
+    const alive = (): void => assertAlive([server, ffmpeg, readers]);
+    result.ready = await link.ready(n, readyBudgetS * 1000, alive);
     await sleep(o.warmupS * 1000);
     alive();
 
     // The window.
-    result.loadavgBefore = loadavg();
-    const t0 = performance.now();
-    const cpu0 = cpuSeconds(server.pid);
-    const pubCpu0 = cpuSeconds(ffmpeg.pid);
-    const rdCpu0 = cpuSeconds(readers.pid);
-    result.rssStartKB = rssKB(server.pid);
-    if (lastMem !== undefined) result.memStart = lastMem;
-    readers.child.stdin!.write('mark\n');
-    const rssSamples = [result.rssStartKB];
-    const end = t0 + o.seconds * 1000;
-    for (let now = performance.now(); now < end; now = performance.now()) {
-      await sleep(Math.min(1000, end - now));
-      alive();
-      rssSamples.push(rssKB(server.pid));
-    }
-    const t1 = performance.now();
-    const wallS = (t1 - t0) / 1000;
-    result.serverCpuPct = ((cpuSeconds(server.pid) - cpu0) / wallS) * 100;
-    result.publisherCpuPct = ((cpuSeconds(ffmpeg.pid) - pubCpu0) / wallS) * 100;
-    result.readersCpuPct = ((cpuSeconds(readers.pid) - rdCpu0) / wallS) * 100;
-    result.rssEndKB = rssKB(server.pid);
-    if (lastMem !== undefined) result.memEnd = lastMem;
-    rssSamples.push(result.rssEndKB);
-    result.rssSamplesKB = rssSamples;
-    result.rssMaxKB = Math.max(...rssSamples);
-    result.loadavgAfter = loadavg();
-    readers.child.stdin!.write('stop\n');
-    await waitUntil('the readers report', 20_000, () => {
-      if (readers.exited && !messages.some((m) => m.type === 'report'))
-        throw new Error(`readers exited (${readers.exitInfo}) without a report: ${readers.stderrTail()}`);
-      return messages.some((m) => m.type === 'report');
-    });
-    const report = messages.find((m): m is ReportMessage => m.type === 'report')!;
+    await measureWindow(
+      result,
+      server,
+      [
+        [server, 'serverCpuPct'],
+        [ffmpeg, 'publisherCpuPct'],
+        [readers, 'readersCpuPct'],
+      ],
+      o.seconds,
+      link,
+      alive,
+      () => {
+        if (lastMem !== undefined) result.memStart = lastMem;
+      },
+      () => {
+        if (lastMem !== undefined) result.memEnd = lastMem;
+      },
+    );
+    const report = await link.report();
     result.report = report;
     result.deliveredMbps = (report.windowBytes * 8) / (report.windowMs / 1000) / 1e6;
   } catch (err) {
@@ -645,10 +377,6 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
 
 // ---------------------------------------------------------------------------------------------------------
 // Output.
-
-function fmt(x: number | undefined, digits = 0): string {
-  return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
-}
 
 function table(results: readonly RunResult[]): string {
   const head = [
@@ -688,23 +416,16 @@ function table(results: readonly RunResult[]): string {
       fmt(r.serverCpuPct, 1),
       `${mb(r.rssIdleKB)}/${mb(r.rssStartKB)}/${mb(r.rssEndKB)}`,
       fmt(growth, 1),
-      `${fmt(percentile(rep.setupMs, 50))}/${fmt(percentile(rep.setupMs, 99))}`,
-      `${fmt(percentile(rep.playReplyMs, 50))}/${fmt(percentile(rep.playReplyMs, 99))}`,
-      `${fmt(percentile(rep.firstKeyframeMs, 50))}/${fmt(percentile(rep.firstKeyframeMs, 99))}`,
+      p50p99(rep.setupMs),
+      p50p99(rep.playReplyMs),
+      p50p99(rep.firstKeyframeMs),
       `${fmt(rep.addedDelayMs.p50, 1)}/${fmt(rep.addedDelayMs.p99, 1)}`,
       `${rep.playing > 0 ? Math.round((100 * rep.firstVideoIsKeyframe) / rep.playing) : 0}%`,
       fmt(r.readersCpuPct, 0),
       fmt(r.loadavgBefore?.[0], 2),
     ];
   });
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => (r.length === head.length ? r[i]!.length : 0))),
-  );
-  const line = (cells: string[]): string =>
-    cells.length === head.length
-      ? `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-      : `| ${cells.join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
 
 function ratios(results: readonly RunResult[]): string {

@@ -17,15 +17,22 @@
 // The process exits after the report, or when stdin closes (the parent is gone).
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { parseSdp } from '../src/sdp/parse.js';
-import { getControl } from '../src/sdp/attributes.js';
 import { getRtpmaps } from '../src/sdp/formats.js';
-import { parseTransport } from '../src/rtsp/transport.js';
-import { parseSession } from '../src/rtsp/session.js';
-import { parseRtspUrl, resolveControlUrl, resolveSessionUrl } from '../src/rtsp/url.js';
+import { parseRtspUrl } from '../src/rtsp/url.js';
 import type { InterleavedFrame } from '../src/rtsp/message.js';
 import { readFileSync } from 'node:fs';
+import {
+  closeTotals,
+  countRtp,
+  describeTracks,
+  setupTrack,
+  driveReaders,
+  packetTotals,
+  resetWindow,
+  sendLine,
+  type DrivenReader,
+  type PacketTotals,
+} from './reader-driver.js';
 import { RtspConn } from './rtsp-conn.js';
 
 export interface ReadyMessage {
@@ -37,7 +44,7 @@ export interface ReadyMessage {
   rampMs: number;
 }
 
-export interface ReportMessage {
+export interface ReportMessage extends PacketTotals {
   type: 'report';
   requested: number;
   playing: number;
@@ -47,19 +54,6 @@ export interface ReportMessage {
   closedAfterPlay: number;
   closeReasons: Record<string, number>;
   windowMs: number;
-  /** Over the window: `$` frame bytes (headers included), RTP packets, sequence gaps, duplicates, reorders. */
-  windowBytes: number;
-  windowRtpPackets: number;
-  windowLost: number;
-  windowDuplicates: number;
-  windowReordered: number;
-  /** Readers that received nothing in the window. */
-  windowSilentReaders: number;
-  windowMinReaderBytes: number;
-  windowMaxReaderBytes: number;
-  /** Since PLAY, for the whole run. */
-  totalRtpPackets: number;
-  totalLost: number;
   /** Per playing reader, ms: connect to PLAY reply; PLAY request to first RTP packet / first keyframe. */
   setupMs: number[];
   /** Per playing reader, ms: connect to DESCRIBE reply; PLAY request to PLAY reply. */
@@ -258,7 +252,7 @@ export function udpRcvbufErrors(): number {
   }
 }
 
-class Reader {
+class Reader implements DrivenReader {
   conn: RtspConn | undefined;
   udpSockets: dgram.Socket[] = [];
   state: 'idle' | 'setup' | 'playing' | 'failed' | 'closed' = 'idle';
@@ -311,23 +305,7 @@ class Reader {
         this.wDelaysMs?.push(now - ch.firstArrivalMs - (ch.tsUnwrapped * 1000) / ch.clockRate);
       }
     }
-    this.rtpPackets++;
-    this.wPackets++;
-    const seq = p.readUInt16BE(2);
-    if (ch.lastSeq >= 0) {
-      const d = (seq - ch.lastSeq) & 0xffff;
-      if (d === 0) this.wDup++;
-      else if (d >= 0x8000) this.wReorder++;
-      else {
-        if (d > 1) {
-          this.lost += d - 1;
-          this.wLost += d - 1;
-        }
-        ch.lastSeq = seq;
-      }
-    } else {
-      ch.lastSeq = seq;
-    }
+    countRtp(this, ch, p.readUInt16BE(2));
     if (this.firstPacketMs < 0) this.firstPacketMs = now - this.playSentAt;
     if (ch.video && this.firstKeyframeMs < 0) {
       const off = rtpPayloadOffset(p);
@@ -355,32 +333,9 @@ class Reader {
       transport === 'http'
         ? await RtspConn.connectTunnel(port, host, path, timeoutMs)
         : await RtspConn.connect(port, host, timeoutMs);
-    this.conn = conn;
-    conn.onClose = (err) => {
-      if (this.state === 'playing') {
-        this.state = 'closed';
-        this.failure = err.message;
-      }
-    };
-    const desc = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, timeoutMs);
-    if (desc.statusCode !== 200) throw new Error(`DESCRIBE ${desc.statusCode}`);
-    this.describeMs = performance.now() - this.setupStart;
-    const sdp = parseSdp(desc.body.toString('utf8'));
-    const base = {
-      requestUrl: url,
-      ...(desc.headers.get('Content-Base') !== undefined
-        ? { contentBase: desc.headers.get('Content-Base')! }
-        : {}),
-      ...(getControl(sdp) !== undefined ? { sessionControl: getControl(sdp)! } : {}),
-    };
-    this.sessionUrl = resolveSessionUrl(base);
+    const tracks = await describeTracks(this, conn, url, timeoutMs);
     let i = 0;
-    for (const md of sdp.media) {
-      const control = getControl(md);
-      const trackUrl = resolveControlUrl({
-        ...base,
-        ...(control !== undefined ? { mediaControl: control } : {}),
-      });
+    for (const { md, trackUrl } of tracks) {
       const rtpmap = getRtpmaps(md)[0];
       const enc = (rtpmap?.encodingName ?? '').toUpperCase();
       const clockRate = rtpmap?.clockRate ?? 90000;
@@ -394,15 +349,7 @@ class Reader {
         pair.rtcp.on('message', () => undefined);
         transportHeader = `RTP/AVP;unicast;client_port=${pair.port}-${pair.port + 1}`;
       }
-      const headers: Record<string, string> = { Transport: transportHeader };
-      if (this.sessionId !== '') headers.Session = this.sessionId;
-      const res = await conn.request('SETUP', trackUrl, headers, timeoutMs);
-      if (res.statusCode !== 200) throw new Error(`SETUP ${res.statusCode}`);
-      const session = parseSession(res.headers.get('Session') ?? '');
-      this.sessionId = session.id;
-      if (session.timeoutS !== undefined && session.timeoutS > 0)
-        this.keepaliveEveryMs = Math.max(1000, (session.timeoutS * 1000) / 3);
-      const spec = parseTransport(res.headers.get('Transport') ?? '')[0];
+      const spec = await setupTrack(this, trackUrl, transportHeader, timeoutMs);
       const rtpCh = transport === 'udp' ? 2 * i : (spec?.interleaved?.rtp ?? 2 * i);
       const rtcpCh = transport === 'udp' ? rtpCh + 1 : (spec?.interleaved?.rtcp ?? rtpCh + 1);
       this.channels[rtpCh] = newChannel(true, codec, md.type === 'video', clockRate);
@@ -426,17 +373,8 @@ class Reader {
 
   mark(): void {
     this.wDelaysMs = [];
-    this.wBytes = 0;
-    this.wPackets = 0;
-    this.wLost = 0;
-    this.wDup = 0;
-    this.wReorder = 0;
+    resetWindow(this);
   }
-}
-
-function countReason(map: Record<string, number>, reason: string): void {
-  const key = reason.replace(/\d{4,}/g, 'N').slice(0, 80);
-  map[key] = (map[key] ?? 0) + 1;
 }
 
 async function main(): Promise<void> {
@@ -448,75 +386,24 @@ async function main(): Promise<void> {
   const udpPorts = new UdpPortPairs(args.udpPortFirst, args.udpPortLast, args.udpRcvbufBytes);
   const rcvbufErrorsAtStart = udpRcvbufErrors();
   const readers = Array.from({ length: args.count }, () => new Reader());
-  const failures: Record<string, number> = {};
-  const send = (msg: ReadyMessage | ReportMessage): Promise<void> =>
-    new Promise((resolve) => process.stdout.write(`${JSON.stringify(msg)}\n`, () => resolve()));
-
-  let stopped = false;
-  const lines = createInterface({ input: process.stdin });
-  let markAt = performance.now();
-  let markCpu = process.cpuUsage();
-  let stopResolve: () => void = () => undefined;
-  const stopSignal = new Promise<void>((resolve) => (stopResolve = resolve));
-  lines.on('line', (line) => {
-    if (line.trim() === 'mark') {
-      for (const r of readers) r.mark();
-      markAt = performance.now();
-      markCpu = process.cpuUsage();
-    } else if (line.trim() === 'stop') {
-      stopped = true;
-      stopResolve();
-    }
-  });
-  lines.on('close', () => {
-    // The parent went away: end at once.
-    for (const r of readers) r.conn?.close();
-    process.exit(3);
-  });
-
-  // Keepalives (OPTIONS with the session), staggered; one timer for all readers.
-  const keepalive = setInterval(() => {
-    const now = performance.now();
-    for (const r of readers) {
-      if (r.state === 'playing' && now >= r.nextKeepaliveAt) {
-        r.nextKeepaliveAt = now + r.keepaliveEveryMs;
-        r.conn?.send('OPTIONS', r.sessionUrl, { Session: r.sessionId });
-      }
-    }
-  }, 1000);
-
   // Ramp: at most `ramp` setups in flight; every reader is tried once.
-  const rampStart = performance.now();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (!stopped && next < readers.length) {
-      const r = readers[next++]!;
-      try {
-        await r.setup(args.url, port, host, path, args.timeoutMs, args.transport, udpPorts);
-      } catch (err) {
-        r.state = 'failed';
-        r.failure = err instanceof Error ? err.message : String(err);
-        countReason(failures, r.failure);
-        r.conn?.close();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(args.ramp, readers.length) }, () => worker()));
-  const rampMs = performance.now() - rampStart;
-  const playingAtReady = readers.filter((r) => r.state === 'playing').length;
-  await send({
-    type: 'ready',
-    requested: args.count,
-    playing: playingAtReady,
-    failed: args.count - playingAtReady,
-    failures,
-    rampMs,
-  });
-
-  await stopSignal;
-  const windowMs = performance.now() - markAt;
-  const cpu = process.cpuUsage(markCpu);
-  clearInterval(keepalive);
+  const { failures, windowMs, cpu } = await driveReaders(
+    readers,
+    args.ramp,
+    (r) => r.setup(args.url, port, host, path, args.timeoutMs, args.transport, udpPorts),
+    (failures, rampMs) => {
+      const playingAtReady = readers.filter((r) => r.state === 'playing').length;
+      const ready: ReadyMessage = {
+        type: 'ready',
+        requested: args.count,
+        playing: playingAtReady,
+        failed: args.count - playingAtReady,
+        failures,
+        rampMs,
+      };
+      return sendLine(ready);
+    },
+  );
   for (const r of readers) {
     const ds = r.wDelaysMs;
     r.wDelaysMs = undefined;
@@ -532,29 +419,15 @@ async function main(): Promise<void> {
     added.length === 0 ? NaN : added[Math.min(added.length - 1, Math.ceil(q * added.length) - 1)]!;
 
   const played = readers.filter((r) => r.setupMs >= 0);
-  const closeReasons: Record<string, number> = {};
-  for (const r of played) if (r.state === 'closed') countReason(closeReasons, r.failure);
-  const wBytes = played.map((r) => r.wBytes);
-  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   const report: ReportMessage = {
     type: 'report',
     requested: args.count,
     playing: played.length,
     failed: args.count - played.length,
     failures,
-    closedAfterPlay: played.filter((r) => r.state === 'closed').length,
-    closeReasons,
+    ...closeTotals(played),
     windowMs,
-    windowBytes: sum(wBytes),
-    windowRtpPackets: sum(played.map((r) => r.wPackets)),
-    windowLost: sum(played.map((r) => r.wLost)),
-    windowDuplicates: sum(played.map((r) => r.wDup)),
-    windowReordered: sum(played.map((r) => r.wReorder)),
-    windowSilentReaders: wBytes.filter((b) => b === 0).length,
-    windowMinReaderBytes: wBytes.length > 0 ? Math.min(...wBytes) : 0,
-    windowMaxReaderBytes: wBytes.length > 0 ? Math.max(...wBytes) : 0,
-    totalRtpPackets: sum(played.map((r) => r.rtpPackets)),
-    totalLost: sum(played.map((r) => r.lost)),
+    ...packetTotals(played),
     setupMs: played.map((r) => r.setupMs),
     describeMs: played.map((r) => r.describeMs),
     playReplyMs: played.map((r) => r.playReplyMs),
@@ -577,7 +450,7 @@ async function main(): Promise<void> {
     r.conn?.close();
     for (const u of r.udpSockets) u.close();
   }
-  await send(report);
+  await sendLine(report);
   process.exit(0);
 }
 

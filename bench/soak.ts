@@ -11,12 +11,12 @@
 // At the end: the server still answers OPTIONS and plays the demo, and the summary gives sessions served,
 // errors by kind and the server's RSS at start (after 10 s), at the end, and at most.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { RtspClient } from '../src/client/client.js';
+import { HOST, freePort } from './probe.js';
+import { rssKB, sleep } from './proc.js';
 
-const HOST = '127.0.0.1';
 const repo = join(import.meta.dirname, '..', '..');
 const media = join(repo, '..', 'shared', 'media');
 const CLIPS = ['h264_base_aac.mp4', 'h264_main_aac.mp4', 'h265_aac.mp4'];
@@ -57,24 +57,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.exit(130);
   });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const between = (lo: number, hi: number): number => lo + Math.random() * (hi - lo);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject);
-    s.listen(0, HOST, () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-function rssMB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m !== null ? Number(m[1]) / 1024 : NaN;
-}
+const rssMB = (pid: number): number => rssKB(pid) / 1024;
 
 const counts = {
   readerSessions: 0,

@@ -13,24 +13,50 @@
 // After every reader plays and a warm-up, a window of --seconds is measured: bytes, RTP packets and sequence
 // gaps from the readers; the server's CPU (utime+stime from /proc/PID/stat over wall time) and RSS (VmRSS).
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { getControl } from '../src/sdp/attributes.js';
-import { parseSdp } from '../src/sdp/parse.js';
 import { parseRange } from '../src/rtsp/range.js';
-import { parseSession } from '../src/rtsp/session.js';
-import { parseTransport } from '../src/rtsp/transport.js';
-import { parseRtspUrl, resolveControlUrl, resolveSessionUrl } from '../src/rtsp/url.js';
+import { parseRtspUrl } from '../src/rtsp/url.js';
 import type { InterleavedFrame } from '../src/rtsp/message.js';
+import { HOST, describeOk, freePort } from './probe.js';
+import {
+  Proc,
+  killAllNow,
+  killAllOnExit,
+  procStatus,
+  rssKB,
+  scratchDirs,
+  sleep,
+  waitUntil,
+  within,
+} from './proc.js';
+import {
+  closeTotals,
+  countRtp,
+  describeTracks,
+  setupTrack,
+  driveReaders,
+  packetTotals,
+  resetWindow,
+  sendLine,
+  type DrivenReader,
+  type PacketTotals,
+} from './reader-driver.js';
 import { RtspConn } from './rtsp-conn.js';
+import {
+  ReadersLink,
+  assertAlive,
+  intList,
+  measureWindow,
+  parseRunnerOptions,
+  type RunnerOptions,
+} from './runner.js';
+import { fmt, markdownTable, p50p99, percentile } from './stats.js';
 
-const HOST = '127.0.0.1';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -51,7 +77,7 @@ export interface ReadyMessage {
   rampMs: number;
 }
 
-export interface ReportMessage {
+export interface ReportMessage extends PacketTotals {
   type: 'report';
   requested: number;
   /** Readers whose PLAY was answered 200. */
@@ -62,17 +88,6 @@ export interface ReportMessage {
   closeReasons: Record<string, number>;
   byeReaders: number;
   windowMs: number;
-  /** Over the window: `$` frame bytes (headers included), RTP packets, sequence gaps, duplicates, reorders. */
-  windowBytes: number;
-  windowRtpPackets: number;
-  windowLost: number;
-  windowDuplicates: number;
-  windowReordered: number;
-  windowSilentReaders: number;
-  windowMinReaderBytes: number;
-  windowMaxReaderBytes: number;
-  totalRtpPackets: number;
-  totalLost: number;
   /** Per playing reader, ms: connect to DESCRIBE reply; PLAY request to reply; PLAY request to first RTP. */
   describeMs: number[];
   playReplyMs: number[];
@@ -117,7 +132,7 @@ interface Channel {
   lastSeq: number;
 }
 
-class Reader {
+class Reader implements DrivenReader {
   conn: RtspConn | undefined;
   state: 'idle' | 'setup' | 'playing' | 'failed' | 'closed' = 'idle';
   failure = '';
@@ -155,67 +170,23 @@ class Reader {
       return;
     }
     if (p.length < 12) return;
-    this.rtpPackets++;
-    this.wPackets++;
     if (this.firstPacketMs < 0) this.firstPacketMs = performance.now() - this.playSentAt;
-    const seq = p.readUInt16BE(2);
-    if (ch.lastSeq >= 0) {
-      const d = (seq - ch.lastSeq) & 0xffff;
-      if (d === 0) this.wDup++;
-      else if (d >= 0x8000) this.wReorder++;
-      else {
-        if (d > 1) {
-          this.lost += d - 1;
-          this.wLost += d - 1;
-        }
-        ch.lastSeq = seq;
-      }
-    } else {
-      ch.lastSeq = seq;
-    }
+    countRtp(this, ch, p.readUInt16BE(2));
   }
 
   async setup(url: string, port: number, host: string, timeoutMs: number): Promise<void> {
     this.state = 'setup';
     this.setupStart = performance.now();
     const conn = await RtspConn.connect(port, host, timeoutMs);
-    this.conn = conn;
-    conn.onClose = (err) => {
-      if (this.state === 'playing') {
-        this.state = 'closed';
-        this.failure = err.message;
-      }
-    };
-    const desc = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, timeoutMs);
-    if (desc.statusCode !== 200) throw new Error(`DESCRIBE ${desc.statusCode}`);
-    this.describeMs = performance.now() - this.setupStart;
-    const sdp = parseSdp(desc.body.toString('utf8'));
-    const base = {
-      requestUrl: url,
-      ...(desc.headers.get('Content-Base') !== undefined
-        ? { contentBase: desc.headers.get('Content-Base')! }
-        : {}),
-      ...(getControl(sdp) !== undefined ? { sessionControl: getControl(sdp)! } : {}),
-    };
-    this.sessionUrl = resolveSessionUrl(base);
+    const tracks = await describeTracks(this, conn, url, timeoutMs);
     let i = 0;
-    for (const md of sdp.media) {
-      const control = getControl(md);
-      const trackUrl = resolveControlUrl({
-        ...base,
-        ...(control !== undefined ? { mediaControl: control } : {}),
-      });
-      const headers: Record<string, string> = {
-        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`,
-      };
-      if (this.sessionId !== '') headers.Session = this.sessionId;
-      const res = await conn.request('SETUP', trackUrl, headers, timeoutMs);
-      if (res.statusCode !== 200) throw new Error(`SETUP ${res.statusCode}`);
-      const session = parseSession(res.headers.get('Session') ?? '');
-      this.sessionId = session.id;
-      if (session.timeoutS !== undefined && session.timeoutS > 0)
-        this.keepaliveEveryMs = Math.max(1000, (session.timeoutS * 1000) / 3);
-      const spec = parseTransport(res.headers.get('Transport') ?? '')[0];
+    for (const { trackUrl } of tracks) {
+      const spec = await setupTrack(
+        this,
+        trackUrl,
+        `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`,
+        timeoutMs,
+      );
       const rtpCh = spec?.interleaved?.rtp ?? 2 * i;
       const rtcpCh = spec?.interleaved?.rtcp ?? rtpCh + 1;
       this.channels[rtpCh] = { rtp: true, lastSeq: -1 };
@@ -246,17 +217,8 @@ class Reader {
   }
 
   mark(): void {
-    this.wBytes = 0;
-    this.wPackets = 0;
-    this.wLost = 0;
-    this.wDup = 0;
-    this.wReorder = 0;
+    resetWindow(this);
   }
-}
-
-function countReason(map: Record<string, number>, reason: string): void {
-  const key = reason.replace(/\d{4,}/g, 'N').slice(0, 80);
-  map[key] = (map[key] ?? 0) + 1;
 }
 
 async function childMain(): Promise<void> {
@@ -264,94 +226,32 @@ async function childMain(): Promise<void> {
   const url = parseRtspUrl(args.url);
   const step = args.count > 1 ? args.maxStartS / (args.count - 1) : 0;
   const readers = Array.from({ length: args.count }, (_, i) => new Reader(i * step));
-  const failures: Record<string, number> = {};
-  const send = (msg: ReadyMessage | ReportMessage): Promise<void> =>
-    new Promise((resolve) => process.stdout.write(`${JSON.stringify(msg)}\n`, () => resolve()));
-
-  let stopped = false;
-  let markAt = performance.now();
-  let markCpu = process.cpuUsage();
-  let stopResolve: () => void = () => undefined;
-  const stopSignal = new Promise<void>((resolve) => (stopResolve = resolve));
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    if (line.trim() === 'mark') {
-      for (const r of readers) r.mark();
-      markAt = performance.now();
-      markCpu = process.cpuUsage();
-    } else if (line.trim() === 'stop') {
-      stopped = true;
-      stopResolve();
-    }
-  });
-  lines.on('close', () => {
-    for (const r of readers) r.conn?.close();
-    process.exit(3);
-  });
-
-  const keepalive = setInterval(() => {
-    const now = performance.now();
-    for (const r of readers) {
-      if (r.state === 'playing' && now >= r.nextKeepaliveAt) {
-        r.nextKeepaliveAt = now + r.keepaliveEveryMs;
-        r.conn?.send('OPTIONS', r.sessionUrl, { Session: r.sessionId });
-      }
-    }
-  }, 1000);
-
   // At most `ramp` setups in flight; every reader is tried once, in order of its start position.
-  const rampStart = performance.now();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (!stopped && next < readers.length) {
-      const r = readers[next++]!;
-      try {
-        await r.setup(args.url, url.port, url.host, args.timeoutMs);
-      } catch (err) {
-        r.state = 'failed';
-        r.failure = err instanceof Error ? err.message : String(err);
-        countReason(failures, r.failure);
-        r.conn?.close();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(args.ramp, readers.length) }, () => worker()));
-  await send({
-    type: 'ready',
-    requested: args.count,
-    playing: readers.filter((r) => r.state === 'playing').length,
-    failures,
-    rampMs: performance.now() - rampStart,
-  });
-
-  await stopSignal;
-  const windowMs = performance.now() - markAt;
-  const cpu = process.cpuUsage(markCpu);
-  clearInterval(keepalive);
+  const { failures, windowMs, cpu } = await driveReaders(
+    readers,
+    args.ramp,
+    (r) => r.setup(args.url, url.port, url.host, args.timeoutMs),
+    (failures, rampMs) => {
+      const ready: ReadyMessage = {
+        type: 'ready',
+        requested: args.count,
+        playing: readers.filter((r) => r.state === 'playing').length,
+        failures,
+        rampMs,
+      };
+      return sendLine(ready);
+    },
+  );
   const played = readers.filter((r) => r.playReplyMs >= 0);
-  const closeReasons: Record<string, number> = {};
-  for (const r of played) if (r.state === 'closed') countReason(closeReasons, r.failure);
-  const wBytes = played.map((r) => r.wBytes);
-  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
   const report: ReportMessage = {
     type: 'report',
     requested: args.count,
     playing: played.length,
     failures,
-    closedAfterPlay: played.filter((r) => r.state === 'closed').length,
-    closeReasons,
+    ...closeTotals(played),
     byeReaders: played.filter((r) => r.bye).length,
     windowMs,
-    windowBytes: sum(wBytes),
-    windowRtpPackets: sum(played.map((r) => r.wPackets)),
-    windowLost: sum(played.map((r) => r.wLost)),
-    windowDuplicates: sum(played.map((r) => r.wDup)),
-    windowReordered: sum(played.map((r) => r.wReorder)),
-    windowSilentReaders: wBytes.filter((b) => b === 0).length,
-    windowMinReaderBytes: wBytes.length > 0 ? Math.min(...wBytes) : 0,
-    windowMaxReaderBytes: wBytes.length > 0 ? Math.max(...wBytes) : 0,
-    totalRtpPackets: sum(played.map((r) => r.rtpPackets)),
-    totalLost: sum(played.map((r) => r.lost)),
+    ...packetTotals(played),
     describeMs: played.map((r) => r.describeMs),
     playReplyMs: played.map((r) => r.playReplyMs),
     firstPacketMs: played.filter((r) => r.firstPacketMs >= 0).map((r) => r.firstPacketMs),
@@ -360,24 +260,16 @@ async function childMain(): Promise<void> {
     cpuSystemMs: cpu.system / 1000,
   };
   for (const r of readers) r.conn?.close();
-  await send(report);
+  await sendLine(report);
   process.exit(0);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Parent: options.
 
-interface Options {
-  readers: number[];
-  seconds: number;
+interface Options extends RunnerOptions {
   servers: ServerKind[];
   fileSeconds: number;
-  clip: string;
-  gstServer: string;
-  warmupS: number;
-  ramp: number;
-  json: boolean;
-  out: string | undefined;
 }
 
 const USAGE = `usage: node dist/bench/vod.js [--readers 100[,50,200]] [--seconds 20] [--server rtspkit|gst|both]
@@ -396,231 +288,29 @@ function parseOptions(argv: string[]): Options {
     json: false,
     out: undefined,
   };
-  const intList = (v: string, what: string, min: number): number[] => {
-    const xs = v.split(',').map((s) => Number(s.trim()));
-    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min))
-      throw new Error(`${what}: expected a comma-separated list of integers >= ${min}`);
-    return xs;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') {
-      o.json = true;
-      continue;
-    }
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const v = argv[++i];
-    if (v === undefined) throw new Error(`missing value after ${a}\n${USAGE}`);
-    switch (a) {
-      case '--readers':
-        o.readers = intList(v, a, 1);
-        break;
-      case '--seconds':
-        o.seconds = intList(v, a, 1)[0]!;
-        break;
-      case '--server':
-        if (v === 'both') o.servers = ['rtspkit', 'gst'];
-        else if (v === 'rtspkit' || v === 'gst') o.servers = [v];
-        else throw new Error(`--server: rtspkit, gst or both`);
-        break;
-      case '--file-seconds':
-        o.fileSeconds = intList(v, a, 10)[0]!;
-        break;
-      case '--warmup':
-        o.warmupS = intList(v, a, 0)[0]!;
-        break;
-      case '--ramp':
-        o.ramp = intList(v, a, 1)[0]!;
-        break;
-      case '--clip':
-        o.clip = v;
-        break;
-      case '--gst-server':
-        o.gstServer = v;
-        break;
-      case '--out':
-        o.out = v;
-        break;
-      default:
-        throw new Error(`unknown argument ${a}\n${USAGE}`);
-    }
-  }
+  parseRunnerOptions(
+    argv,
+    o,
+    USAGE,
+    () => false,
+    (a, v) => {
+      switch (a) {
+        case '--server':
+          if (v === 'both') o.servers = ['rtspkit', 'gst'];
+          else if (v === 'rtspkit' || v === 'gst') o.servers = [v];
+          else throw new Error(`--server: rtspkit, gst or both`);
+          return true;
+        case '--file-seconds':
+          o.fileSeconds = intList(v, a, 10)[0]!;
+          return true;
+        default:
+          return false;
+      }
+    },
+  );
   if (o.fileSeconds - o.seconds - o.warmupS - END_MARGIN_S < 0)
     throw new Error(`--file-seconds must be at least --seconds + --warmup + ${END_MARGIN_S}`);
   return o;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Child processes: tracked, ended by PID.
-
-class Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  exited = false;
-  exitInfo = '';
-  readonly exit: Promise<void>;
-  #stderr: string[] = [];
-  #stderrListeners: ((line: string) => void)[] = [];
-
-  constructor(
-    readonly name: string,
-    cmd: string,
-    args: string[],
-    opts: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {},
-  ) {
-    // `ulimit -n` soft limit raised to the hard limit; exec keeps the PID the real process's.
-    this.child = spawn(
-      'bash',
-      ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bash', cmd, ...args],
-      {
-        stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      },
-    );
-    if (this.child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);
-    this.pid = this.child.pid;
-    live.add(this);
-    this.exit = new Promise<void>((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exited = true;
-        this.exitInfo = signal !== null ? `signal ${signal}` : `code ${code}`;
-        live.delete(this);
-        resolve();
-      });
-      this.child.on('error', (err) => {
-        this.exited = true;
-        this.exitInfo = err.message;
-        live.delete(this);
-        resolve();
-      });
-    });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      this.#stderr.push(line);
-      if (this.#stderr.length > 40) this.#stderr.shift();
-      for (const l of this.#stderrListeners) l(line);
-    });
-  }
-
-  onStderrLine(listener: (line: string) => void): void {
-    this.#stderrListeners.push(listener);
-  }
-
-  stderrTail(lines = 8): string {
-    return this.#stderr.slice(-lines).join('\n');
-  }
-
-  /** All stderr lines kept (the last 40). */
-  stderrLines(): string[] {
-    return [...this.#stderr];
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`. */
-  async stop(graceMs = 3000): Promise<void> {
-    if (this.exited) return;
-    signalPid(this.pid, 'SIGTERM');
-    if (await within(this.exit, graceMs)) return;
-    signalPid(this.pid, 'SIGKILL');
-    await within(this.exit, 2000);
-  }
-}
-
-const live = new Set<Proc>();
-
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-const scratchDirs = new Set<string>();
-
-function killAllNow(): void {
-  for (const p of live) signalPid(p.pid, 'SIGKILL');
-  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Small helpers.
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-async function describeOk(port: number, url: string): Promise<boolean> {
-  let conn: RtspConn | undefined;
-  try {
-    conn = await RtspConn.connect(port, HOST, 2000);
-    const res = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, 5000);
-    return res.statusCode === 200;
-  } catch {
-    return false;
-  } finally {
-    conn?.close();
-  }
-}
-
-let clkTck = 100;
-try {
-  clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep 100, the Linux default
-}
-
-/** utime + stime of a process, in seconds (proc(5): fields 14 and 15, counted after the `(comm)` field). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
-}
-
-function procStatus(pid: number, field: 'VmRSS' | 'Threads'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m !== null ? Number(m[1]) : NaN;
-}
-const rssKB = (pid: number): number => procStatus(pid, 'VmRSS');
-
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -735,7 +425,7 @@ async function runOne(kind: ServerKind, n: number, media: Media, o: Options): Pr
     const srv = server;
     await waitUntil('the file to be described (DESCRIBE 200)', 20_000, async () => {
       if (srv.exited) throw new Error(`server exited (${srv.exitInfo}): ${srv.stderrTail()}`);
-      return describeOk(port, started.url);
+      return describeOk(port, started.url, 5000);
     });
     await sleep(1000);
     result.rssIdleKB = rssKB(srv.pid);
@@ -759,55 +449,28 @@ async function runOne(kind: ServerKind, n: number, media: Media, o: Options): Pr
       { stdin: 'pipe' },
     );
     procs.push(readers);
-    const messages: (ReadyMessage | ReportMessage)[] = [];
-    createInterface({ input: readers.child.stdout! }).on('line', (line) => {
-      try {
-        messages.push(JSON.parse(line) as ReadyMessage | ReportMessage);
-      } catch {
-        process.stderr.write(`readers: ${line}\n`);
-      }
-    });
-    const alive = (): void => {
-      for (const p of [srv, readers])
-        if (p.exited) throw new Error(`${p.name} exited (${p.exitInfo}): ${p.stderrTail()}`);
-    };
-    await waitUntil(`${n} readers to set up`, readyBudgetS * 1000, () => {
-      alive();
-      return messages.some((m) => m.type === 'ready');
-    });
-    result.ready = messages.find((m): m is ReadyMessage => m.type === 'ready')!;
+    const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
+    const alive = (): void => assertAlive([srv, readers]);
+    result.ready = await link.ready(n, readyBudgetS * 1000, alive);
     await sleep(o.warmupS * 1000);
     alive();
 
-    result.loadavgBefore = loadavg();
-    const t0 = performance.now();
-    const cpu0 = cpuSeconds(srv.pid);
-    const rdCpu0 = cpuSeconds(readers.pid);
-    result.rssStartKB = rssKB(srv.pid);
-    readers.child.stdin!.write('mark\n');
-    const rssSamples = [result.rssStartKB];
-    const end = t0 + o.seconds * 1000;
-    for (let now = performance.now(); now < end; now = performance.now()) {
-      await sleep(Math.min(1000, end - now));
-      alive();
-      rssSamples.push(rssKB(srv.pid));
-    }
-    const wallS = (performance.now() - t0) / 1000;
-    result.serverCpuPct = ((cpuSeconds(srv.pid) - cpu0) / wallS) * 100;
-    result.readersCpuPct = ((cpuSeconds(readers.pid) - rdCpu0) / wallS) * 100;
-    result.rssEndKB = rssKB(srv.pid);
-    result.threadsEnd = procStatus(srv.pid, 'Threads');
-    rssSamples.push(result.rssEndKB);
-    result.rssSamplesKB = rssSamples;
-    result.rssMaxKB = Math.max(...rssSamples);
-    result.loadavgAfter = loadavg();
-    readers.child.stdin!.write('stop\n');
-    await waitUntil('the readers report', 20_000, () => {
-      if (readers.exited && !messages.some((m) => m.type === 'report'))
-        throw new Error(`readers exited (${readers.exitInfo}) without a report: ${readers.stderrTail()}`);
-      return messages.some((m) => m.type === 'report');
-    });
-    const report = messages.find((m): m is ReportMessage => m.type === 'report')!;
+    await measureWindow(
+      result,
+      srv,
+      [
+        [srv, 'serverCpuPct'],
+        [readers, 'readersCpuPct'],
+      ],
+      o.seconds,
+      link,
+      alive,
+      undefined,
+      () => {
+        result.threadsEnd = procStatus(srv.pid, 'Threads');
+      },
+    );
+    const report = await link.report();
     result.report = report;
     result.deliveredMbps = (report.windowBytes * 8) / (report.windowMs / 1000) / 1e6;
   } catch (err) {
@@ -873,10 +536,6 @@ async function makeMedia(o: Options): Promise<Media> {
 // ---------------------------------------------------------------------------------------------------------
 // Output.
 
-function fmt(x: number | undefined, digits = 0): string {
-  return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
-}
-
 const rssPerReaderKB = (r: RunResult): number =>
   r.rssIdleKB !== undefined && r.rssEndKB !== undefined ? (r.rssEndKB - r.rssIdleKB) / r.readers : NaN;
 
@@ -903,7 +562,6 @@ function table(results: readonly RunResult[]): string {
       return [r.server, String(r.readers), `ERROR: ${r.error ?? '?'}`];
     const rep = r.report;
     const mb = (kb: number | undefined): string => fmt(kb === undefined ? undefined : kb / 1024, 1);
-    const pp = (xs: number[]): string => `${fmt(percentile(xs, 50))}/${fmt(percentile(xs, 99))}`;
     const active = rep.playing - rep.closedAfterPlay - rep.windowSilentReaders;
     return [
       r.server,
@@ -916,21 +574,14 @@ function table(results: readonly RunResult[]): string {
       `${mb(r.rssIdleKB)}/${mb(r.rssStartKB)}/${mb(r.rssEndKB)}`,
       fmt(rssPerReaderKB(r), 0),
       `${fmt(r.threadsIdle)}/${fmt(r.threadsEnd)}`,
-      pp(rep.describeMs),
-      pp(rep.playReplyMs),
-      pp(rep.firstPacketMs),
+      p50p99(rep.describeMs),
+      p50p99(rep.playReplyMs),
+      p50p99(rep.firstPacketMs),
       fmt(r.readersCpuPct, 0),
       fmt(r.loadavgBefore?.[0], 2),
     ];
   });
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => (r.length === head.length ? r[i]!.length : 0))),
-  );
-  const line = (cells: string[]): string =>
-    cells.length === head.length
-      ? `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
-      : `| ${cells.join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
 
 function ratios(results: readonly RunResult[]): string {
@@ -989,14 +640,7 @@ function notes(results: readonly RunResult[]): string {
 }
 
 async function main(): Promise<void> {
-  process.on('exit', killAllNow);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      process.stderr.write(`\nbench:vod: ${sig}, ending ${live.size} child process(es)\n`);
-      killAllNow();
-      process.exit(130);
-    });
-  }
+  killAllOnExit('bench:vod');
   const o = parseOptions(process.argv.slice(2));
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   const media = await makeMedia(o);
