@@ -403,6 +403,30 @@ export class Fmp4Recorder extends ContainerRecorder {
   }
 }
 
+/** The tracks a container can carry, with their configurations; NO_TRACK when there is none. */
+function containerTracks<C>(
+  tracks: readonly ClientTrack[],
+  trackFor: (t: ClientTrack) => C | undefined,
+  container: string,
+): { chosen: ClientTrack[]; configs: C[] } {
+  const chosen: ClientTrack[] = [];
+  const configs: C[] = [];
+  for (const t of tracks) {
+    const c = trackFor(t);
+    if (c === undefined) continue;
+    chosen.push(t);
+    configs.push(c);
+  }
+  if (chosen.length === 0) {
+    const have = tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
+    throw new RtspClientError(
+      'NO_TRACK',
+      `no track ${container} can carry (h264, hevc, aac, opus; the stream has: ${have})`,
+    );
+  }
+  return { chosen, configs };
+}
+
 /** Writes all of `b` at the end of the file (one write call for a regular file). */
 function writeAll(fd: number, b: Buffer): void {
   let at = 0;
@@ -492,50 +516,26 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     let writer: { bytesWritten: number; unitsWritten: number };
     let chosen: ClientTrack[];
     let onUnit: (t: ClientTrack, au: AccessUnit) => void;
-    if (kind === undefined && FMP4_EXTENSIONS.includes(ext)) {
-      const configs = new Map<ClientTrack, Fmp4Track>();
-      for (const t of d.tracks) {
-        const c = fmp4TrackFor(t);
-        if (c !== undefined) configs.set(t, c);
-      }
-      chosen = [...configs.keys()];
-      if (chosen.length === 0) {
-        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
-        throw new RtspClientError(
-          'NO_TRACK',
-          `no track MP4 can carry (h264, hevc, aac, opus; the stream has: ${have})`,
-        );
+    if (kind === undefined) {
+      let makeRecorder: (write: (b: Buffer) => void) => ContainerRecorder;
+      if (FMP4_EXTENSIONS.includes(ext)) {
+        const { chosen: tracks, configs } = containerTracks(d.tracks, fmp4TrackFor, 'MP4');
+        makeRecorder = (write) => new Fmp4Recorder(tracks, configs, write);
+        chosen = tracks;
+      } else {
+        const { chosen: tracks, configs } = containerTracks(d.tracks, tsTrackFor, 'MPEG-TS');
+        makeRecorder = (write) => new TsRecorder(tracks, configs, write);
+        chosen = tracks;
       }
       fd = openSync(opts.output, 'w');
       const out = fd;
-      const rec = new Fmp4Recorder(chosen, [...configs.values()], (b) => {
+      const rec = makeRecorder((b) => {
         writeAll(out, b);
       });
       writer = rec;
       finishOutput = () => {
         rec.finish();
       };
-      onUnit = (t, au) => rec.push(t, au, performance.now());
-    } else if (kind === undefined) {
-      const configs = new Map<ClientTrack, TsTrack>();
-      for (const t of d.tracks) {
-        const c = tsTrackFor(t);
-        if (c !== undefined) configs.set(t, c);
-      }
-      chosen = [...configs.keys()];
-      if (chosen.length === 0) {
-        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
-        throw new RtspClientError(
-          'NO_TRACK',
-          `no track MPEG-TS can carry (h264, hevc, aac, opus; the stream has: ${have})`,
-        );
-      }
-      fd = openSync(opts.output, 'w');
-      const out = fd;
-      const rec = new TsRecorder(chosen, [...configs.values()], (b) => {
-        writeSync(out, b);
-      });
-      writer = rec;
       onUnit = (t, au) => rec.push(t, au, performance.now());
     } else {
       const track = d.tracks.find((t) => t.encodingName.toUpperCase() === ENCODING_OF[kind]);
