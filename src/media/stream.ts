@@ -15,11 +15,10 @@
  * publisher or the other readers. A GOP cache (every packet since the last keyframe, bounded by
  * `gopCacheMaxBytes`) lets a new reader start at once at the latest keyframe.
  */
-import { randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
-import { parseRtpPacket } from '../rtp/packet.js';
+import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 
 export interface StreamTrack {
@@ -196,7 +195,7 @@ export class Stream {
     counters.lastRtpTimestamp = timestamp;
     counters.lastArrivalMs = this.clock.monotonicMs();
 
-    const item: Queued = { track, packet, payloadBytes: rtpPayloadLength(packet) };
+    const item: Queued = { track, packet, payloadBytes: readRtpPayloadLength(packet) };
     if (track === this.frameTrack) {
       if (timestamp !== this.auTimestamp || this.accessUnitsIn === 0) {
         this.auTimestamp = timestamp;
@@ -252,9 +251,9 @@ export class Stream {
       onStart,
       droppedPackets: 0,
       startAccessUnit: undefined,
-      ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomInt(1, 0xffffffff)),
+      ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomSsrc()),
       channels: reader.rtpChannels,
-      seqDeltas: this.tracks.map(() => randomInt(0, 0x10000)),
+      seqDeltas: this.tracks.map(() => randomSequenceNumber()),
       packetsSent: this.tracks.map(() => 0),
       octetsSent: this.tracks.map(() => 0),
     };
@@ -487,14 +486,6 @@ function frameFor(e: ReaderEntry, items: readonly Queued[]): Buffer {
 function personalize(out: Buffer, at: number, q: Queued, e: ReaderEntry): void {
   out.writeUInt16BE((q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff, at + 2);
   out.writeUInt32BE(e.ssrcs[q.track]!, at + 8);
-}
-
-/** Payload octets of a well-formed RTP packet (header, CSRCs, extension and padding excluded). */
-function rtpPayloadLength(p: Buffer): number {
-  let header = 12 + 4 * (p[0]! & 0x0f);
-  if ((p[0]! & 0x10) !== 0 && p.length >= header + 4) header += 4 + 4 * p.readUInt16BE(header + 2);
-  const padding = (p[0]! & 0x20) !== 0 ? p[p.length - 1]! : 0;
-  return Math.max(0, p.length - header - padding);
 }
 
 /** The payload of an RTP packet, or undefined if malformed (the key-track packets only: once per packet). */

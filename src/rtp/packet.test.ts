@@ -14,6 +14,7 @@ import {
   randomSequenceNumber,
   randomSsrc,
   readRtpMarker,
+  readRtpPayloadLength,
   readRtpPayloadType,
   readRtpSequence,
   readRtpSsrc,
@@ -407,4 +408,18 @@ test('the parser throws only ParseError on arbitrary and mutated bytes (property
     ),
     { numRuns: 2000 },
   );
+});
+
+test('readRtpPayloadLength agrees with parseRtpPacket (CSRCs, extension, padding)', () => {
+  const base = { marker: false, payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3 };
+  const cases = [
+    { ...base, csrcs: [], payload: Buffer.alloc(10, 1) },
+    { ...base, csrcs: [7, 8], payload: Buffer.alloc(5, 2) },
+    { ...base, csrcs: [9], extension: { profile: 0xbede, data: Buffer.alloc(8) }, payload: Buffer.alloc(3) },
+    { ...base, csrcs: [], padding: true, paddingLength: 4, payload: Buffer.alloc(6) },
+  ];
+  for (const c of cases) {
+    const bytes = serializeRtpPacket(c);
+    assert.equal(readRtpPayloadLength(bytes), parseRtpPacket(bytes).payload.length);
+  }
 });

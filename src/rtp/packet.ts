@@ -224,6 +224,18 @@ export function readRtpPayloadType(buf: Buffer): number {
 }
 
 /**
+ * Payload octets of a packet without parsing it (what an RTCP sender report counts, RFC 3550
+ * §6.4.1): the length minus header, CSRCs, extension and padding; 0 when those do not fit.
+ */
+export function readRtpPayloadLength(buf: Buffer): number {
+  requireHeader(buf);
+  let header = RTP_HEADER_BYTES + 4 * (buf[0]! & 0x0f);
+  if ((buf[0]! & 0x10) !== 0 && buf.length >= header + 4) header += 4 + 4 * buf.readUInt16BE(header + 2);
+  const padding = (buf[0]! & 0x20) !== 0 ? buf[buf.length - 1]! : 0;
+  return Math.max(0, buf.length - header - padding);
+}
+
+/**
  * Overwrites sequence number, timestamp and SSRC in place (the rest of the packet is untouched).
  * Values are reduced modulo 2^16 / 2^32, so callers may pass running counters.
  */
