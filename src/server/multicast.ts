@@ -36,6 +36,31 @@ function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
+/**
+ * Hands out group addresses from a range, round robin (a group just closed is not reused at once,
+ * so late packets of its stream do not reach the next one's members).
+ */
+export class MulticastAddresses {
+  private readonly first: number;
+  private readonly size: number;
+  private next = 0;
+
+  constructor(range: string) {
+    const { first, last } = parseMulticastRange(range);
+    this.first = first;
+    this.size = last - first + 1;
+  }
+
+  /** The next address not in `used`; undefined when the range is full. */
+  take(used: ReadonlySet<string>): string | undefined {
+    for (let i = 0; i < this.size; i++) {
+      const address = formatIpv4(this.first + (this.next++ % this.size));
+      if (!used.has(address)) return address;
+    }
+    return undefined;
+  }
+}
+
 export function formatIpv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -18,13 +18,8 @@ import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/
 import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
 import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { senderReportFor } from '../rtp/clock-map.js';
-import {
-  DEFAULT_MULTICAST,
-  MulticastGroup,
-  formatIpv4,
-  parseMulticastRange,
-  type MulticastOptions,
-} from './multicast.js';
+import { randomSsrc } from '../rtp/packet.js';
+import { DEFAULT_MULTICAST, MulticastAddresses, MulticastGroup, type MulticastOptions } from './multicast.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
@@ -156,6 +151,11 @@ export const RELOADABLE_SERVER_LIMITS = [
 
 export type ReloadableServerLimits = Pick<Required_, (typeof RELOADABLE_SERVER_LIMITS)[number]>;
 
+/** RTCP BYE for one of our SSRCs (RFC 3550 §6.6): the stream this reader got has ended. */
+function byePacket(ssrc: number): Buffer {
+  return serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]);
+}
+
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
   return randomBytes(8).toString('hex').toUpperCase();
@@ -178,8 +178,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly sessions = new Map<string, ServerSession>();
   /** UDP multicast groups by live path. */
   private readonly multicastGroups = new Map<string, MulticastGroup>();
-  private multicastRange: { first: number; last: number } | undefined;
-  private nextMulticastAddress = 0;
+  private multicastAddresses: MulticastAddresses | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
@@ -240,7 +239,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.udpPorts = new UdpPortRange(first, last, this.opts.host, this.logger);
     }
     if (this.opts.multicast !== undefined)
-      this.multicastRange = parseMulticastRange(this.opts.multicast.range);
+      this.multicastAddresses = new MulticastAddresses(this.opts.multicast.range);
     const onTcpConnection = (socket: net.Socket): void => {
       if (!this.admit(socket)) return;
       socket.setNoDelay(true);
@@ -552,7 +551,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       mode,
       trackCount,
       conn,
-      this.udp,
       this.logger.child({ session: id }),
       this.clock.monotonicMs(),
       this.clock.wallMs(),
@@ -679,7 +677,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
-    const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomInt(1, 0xffffffff)) : undefined;
+    const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomSsrc()) : undefined;
     let trackSetup: TrackSetup;
     const replySpec: TransportSpec = {
       protocol: chosen.protocol,
@@ -707,6 +705,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     } else if (chosen.delivery === 'multicast') {
       if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
       const group = await this.multicastGroupFor(session.path, trackCount);
+      if (group === undefined)
+        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free multicast group');
       group.members.add(session.id);
       const ports = group.portsOf(track);
       trackSetup = { kind: 'multicast', address: group.address, rtpPort: ports.rtp, rtcpPort: ports.rtcp };
@@ -725,24 +725,22 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         // RFC 2326 §16: never send media to an address other than the requester's.
         return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
       }
-      let pair: UdpPair | undefined;
-      if (this.udpPorts !== undefined) {
-        pair = await this.udpPorts.allocate();
-        if (pair === undefined)
-          return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
-        session.releaseTrackPorts(track);
-      }
-      const serverPair = pair ?? this.udp!;
+      // Chosen only when one of the two exists.
+      const pair = this.udpPorts !== undefined ? await this.udpPorts.allocate() : this.udp!;
+      if (pair === undefined)
+        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
+      session.releaseTrackPorts(track);
       trackSetup = {
         kind: 'udp',
         clientAddress: remote,
         clientRtpPort: clientRtp,
         clientRtcpPort: clientRtcp,
-        ...(pair !== undefined ? { pair } : {}),
+        pair,
+        ownsPair: pair !== this.udp,
       };
       replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
-      replySpec.serverPort = { rtp: serverPair.rtpPort, rtcp: serverPair.rtcpPort };
-      this.routeUdpTrack(session, track, remote, clientRtp, clientRtcp, pair);
+      replySpec.serverPort = { rtp: pair.rtpPort, rtcp: pair.rtcpPort };
+      this.routeUdpTrack(session, track, pair, remote, clientRtp, clientRtcp);
     }
     if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
@@ -754,18 +752,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private routeUdpTrack(
     session: ServerSession,
     track: number,
+    pair: UdpPair,
     address: string,
     rtpPort: number,
     rtcpPort: number,
-    pair: UdpPair | undefined,
   ): void {
     const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
       session.lastActivityMs = this.clock.monotonicMs();
       if (kind === 'rtp') this.ingestFromPublisher(session, track, msg);
       else this.onRtcpFromPeer(session, track, msg);
     };
-    session.routeUdp(address, rtpPort, onRtp, pair);
-    if (rtcpPort !== rtpPort) session.routeUdp(address, rtcpPort, onRtp, pair);
+    session.routeUdp(pair, address, rtpPort, onRtp);
+    if (rtcpPort !== rtpPort) session.routeUdp(pair, address, rtcpPort, onRtp);
   }
 
   private async play(
@@ -1188,25 +1186,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   /** The path's multicast group, made at its first multicast SETUP: the next free address of the range. */
-  private async multicastGroupFor(path: string, trackCount: number): Promise<MulticastGroup> {
+  private async multicastGroupFor(path: string, trackCount: number): Promise<MulticastGroup | undefined> {
     const existing = this.multicastGroups.get(path);
     if (existing !== undefined) return existing;
+    // Both are set whenever multicast is on (a multicast SETUP is chosen only then).
     const opts = this.opts.multicast!;
-    // Parsed in the constructor whenever multicast is on.
-    const { first, last } = this.multicastRange!;
-    const used = new Set([...this.multicastGroups.values()].map((g) => g.address));
-    let address = formatIpv4(first + (this.nextMulticastAddress % (last - first + 1)));
-    for (let i = 0; used.has(address) && i <= last - first; i++) {
-      this.nextMulticastAddress++;
-      address = formatIpv4(first + (this.nextMulticastAddress % (last - first + 1)));
-    }
-    this.nextMulticastAddress++;
+    const address = this.multicastAddresses!.take(
+      new Set([...this.multicastGroups.values()].map((g) => g.address)),
+    );
+    if (address === undefined) return undefined;
     const group: MulticastGroup = new MulticastGroup(
       address,
       opts.rtpPort,
       opts.ttl,
       trackCount,
-      Array.from({ length: trackCount }, () => randomInt(1, 0xffffffff)),
+      Array.from({ length: trackCount }, () => randomSsrc()),
       (reason) => {
         this.multicastEnded(path, group, `publisher left (${reason})`);
       },
@@ -1225,9 +1219,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.closeMulticast(session.path, group);
   }
 
-  private closeMulticast(path: string, group: MulticastGroup): void {
+  /** Closes a group; with `byes`, sends them first (200 ms later, as to unicast UDP readers). */
+  private closeMulticast(path: string, group: MulticastGroup, byes?: readonly Buffer[]): void {
     if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
-    group.close();
+    if (byes === undefined) group.close();
+    else
+      setTimeout(() => {
+        group.closeAfter(byes);
+      }, UDP_BYE_DELAY_MS).unref();
     this.logger.info({ path, group: group.address }, 'multicast group closed');
   }
 
@@ -1237,25 +1236,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       const s = this.sessions.get(id);
       if (s !== undefined) this.detachEndedReader(s, reason);
     }
-    if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
-    const byes = group.tracks.map((track) =>
-      serializeRtcpCompound([{ type: 'bye', ssrcs: [group.ssrcs[track]!], reason: 'stream ended' }]),
+    this.closeMulticast(
+      path,
+      group,
+      group.tracks.map((track) => byePacket(group.ssrcs[track]!)),
     );
-    // As for unicast UDP: receivers read RTP and RTCP on separate sockets, so the BYE waits for the
-    // last RTP packets to land (ffmpeg ends the stream at the BYE).
-    setTimeout(() => {
-      group.closeAfter(byes);
-    }, UDP_BYE_DELAY_MS).unref();
-    this.logger.info({ path, group: group.address }, 'multicast group closed');
   }
 
   private sendBye(session: ServerSession): void {
     for (const track of session.tracks) {
-      const ssrc = session.ssrcs[track] ?? 0;
-      session.sendRtcp(
-        track,
-        serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]),
-      );
+      session.sendRtcp(track, byePacket(session.ssrcs[track] ?? 0));
     }
   }
 

@@ -16,8 +16,10 @@ export interface UdpTrackSetup {
   clientAddress: string;
   clientRtpPort: number;
   clientRtcpPort: number;
-  /** The track's own server ports when they come from a port range; else the server's shared pair. */
-  pair?: UdpPair;
+  /** The server ports: the server's shared pair, or the track's own from a port range. */
+  pair: UdpPair;
+  /** The pair is the track's own (closed with it), not the shared one. */
+  ownsPair: boolean;
 }
 
 export interface TcpTrackSetup {
@@ -94,7 +96,6 @@ export class ServerSession implements StreamReader {
     readonly trackCount: number,
     /** The connection that created the session; TCP-interleaved sessions die with it. */
     public sink: InterleavedSink | undefined,
-    private readonly udp: UdpPair | undefined,
     readonly logger: Logger,
     nowMs: number,
     /** Wall-clock ms (Unix) when the session was made, for people and the API. */
@@ -141,10 +142,7 @@ export class ServerSession implements StreamReader {
     if (!this.outputOpen) return this.heldBytes;
     if (this.transport === 'tcp') return this.sink?.writableLength ?? 0;
     let queued = 0;
-    for (const s of this.setups) {
-      if (s?.kind !== 'udp') continue;
-      queued = Math.max(queued, (s.pair ?? this.udp)?.sendQueueBytes ?? 0);
-    }
+    for (const s of this.setups) if (s?.kind === 'udp') queued = Math.max(queued, s.pair.sendQueueBytes);
     return queued;
   }
 
@@ -175,18 +173,16 @@ export class ServerSession implements StreamReader {
     }
     const s = this.setups[track];
     if (s?.kind !== 'udp') return;
-    const udp = s.pair ?? this.udp;
-    if (udp === undefined) return;
     this.packetsSent++;
     this.bytesSent += packet.length;
-    udp.sendRtp(packet, s.clientRtpPort, s.clientAddress);
+    s.pair.sendRtp(packet, s.clientRtpPort, s.clientAddress);
   }
 
   sendRtcp(track: number, packet: Buffer): void {
     const s = this.setups[track];
     if (s === undefined) return;
     if (s.kind === 'tcp') this.sink?.writeInterleaved(s.rtcpChannel, packet);
-    else if (s.kind === 'udp') (s.pair ?? this.udp)?.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
+    else if (s.kind === 'udp') s.pair.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
   }
 
   streamEnded(reason: string): void {
@@ -258,10 +254,8 @@ export class ServerSession implements StreamReader {
 
   // ---- UDP routing ----
 
-  /** Routes datagrams from address:port to `handler`, on the track's own pair or the shared one. */
-  routeUdp(address: string, port: number, handler: DatagramHandler, pair?: UdpPair): void {
-    const udp = pair ?? this.udp;
-    if (udp === undefined) return;
+  /** Routes datagrams from address:port arriving on `udp` (the track's server pair) to `handler`. */
+  routeUdp(udp: UdpPair, address: string, port: number, handler: DatagramHandler): void {
     udp.route(address, port, handler);
     this.udpHandlers.push({ udp, address, port, handler });
   }
@@ -269,7 +263,7 @@ export class ServerSession implements StreamReader {
   /** Closes a track's own pair (a SETUP that replaces it, or the session's end). */
   releaseTrackPorts(track: number): void {
     const s = this.setups[track];
-    if (s?.kind === 'udp' && s.pair !== undefined) {
+    if (s?.kind === 'udp' && s.ownsPair) {
       const pair = s.pair;
       this.udpHandlers = this.udpHandlers.filter((r) => r.udp !== pair);
       pair.close();
