@@ -1,6 +1,7 @@
 // HlsMuxer on a real Stream fed with RTP from the payload formats' packetizers: segments appear,
 // the first one starts at the Stream's cached keyframe, tracks fMP4 cannot carry are left out, and the
 // muxer leaves the Stream when stopped or when the stream ends.
+import { parseFmtpParams } from '../sdp/fmtp.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../base/clock.js';
@@ -45,7 +46,8 @@ function publishedMedia(tracks: readonly TrackSpec[]): PublishedMedia {
     controls: tracks.map((_, i) => `trackID=${i}`),
     tracks: tracks.map((t, i) => {
       const [name, rate] = t.rtpmap.split('/');
-      return { payloadType: 96 + i, encodingName: name!, clockRate: Number(rate) };
+      const fmtp = t.fmtp !== undefined ? parseFmtpParams(t.fmtp).toRecord() : {};
+      return { payloadType: 96 + i, encodingName: name!, clockRate: Number(rate), fmtp };
     }),
   };
 }

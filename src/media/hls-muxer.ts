@@ -29,7 +29,6 @@ import { TimelineAligner } from '../container/timeline.js';
 import type { Depacketizer } from '../format/access-unit.js';
 import { createDepacketizer } from '../format/registry.js';
 import { parseRtpPacket } from '../rtp/packet.js';
-import { mediaFormats, parseSdp } from '../sdp/index.js';
 import type { PublishedMedia } from './published-media.js';
 import type { Stream, StreamReader } from './stream.js';
 
@@ -54,17 +53,9 @@ export interface HlsMuxerStats {
 
 /** The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. */
 function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
-  const sdp = parseSdp(media.describeSdp('rtsp://127.0.0.1/'));
   const tracks: MuxedTrack[] = [];
   const configs: Fmp4Track[] = [];
-  sdp.media.forEach((md, streamTrack) => {
-    const format = mediaFormats(md)[0];
-    if (format === undefined || streamTrack >= media.tracks.length) return;
-    const description = {
-      encodingName: format.encodingName,
-      clockRate: format.clockRate,
-      fmtp: format.fmtp.toRecord(),
-    };
+  media.tracks.forEach((description, streamTrack) => {
     const config = fmp4TrackFor(description);
     if (config === undefined) return;
     let depacketizer: Depacketizer;
@@ -74,7 +65,12 @@ function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: 
       if (isParseError(err)) return;
       throw err;
     }
-    tracks.push({ streamTrack, fmp4Track: configs.length, encodingName: format.encodingName, depacketizer });
+    tracks.push({
+      streamTrack,
+      fmp4Track: configs.length,
+      encodingName: description.encodingName,
+      depacketizer,
+    });
     configs.push(config);
   });
   return { tracks, configs };

@@ -4,6 +4,8 @@ export interface PublishedTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS, PCMU. */
   encodingName: string;
   clockRate: number;
+  /** The format's `a=fmtp` parameters (parameter sets, AAC config, ...), as in the SDP. */
+  fmtp: Readonly<Record<string, string>>;
 }
 
 export interface PublishedMedia {

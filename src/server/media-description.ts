@@ -26,6 +26,7 @@ export function parseAnnouncedSdp(text: string): AnnouncedMedia {
       payloadType: format.payloadType,
       encodingName: format.encodingName,
       clockRate: format.clockRate,
+      fmtp: format.fmtp.toRecord(),
     });
     controls.push(getControl(md));
     kept.push(md);

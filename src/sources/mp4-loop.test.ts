@@ -219,10 +219,19 @@ test('demo.mp4: H.264 + AAC tracks and the reader SDP', async (t) => {
   if (!existsSync(DEMO)) return t.skip(`${DEMO} is missing (scripts/make-demo.sh makes it)`);
   const source = await Mp4LoopSource.open({ file: DEMO });
   t.after(() => source.stop());
-  assert.deepEqual(source.media.tracks, [
-    { payloadType: 96, encodingName: 'H264', clockRate: 90000 },
-    { payloadType: 97, encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
-  ]);
+  assert.deepEqual(
+    source.media.tracks.map(({ payloadType, encodingName, clockRate }) => ({
+      payloadType,
+      encodingName,
+      clockRate,
+    })),
+    [
+      { payloadType: 96, encodingName: 'H264', clockRate: 90000 },
+      { payloadType: 97, encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
+    ],
+  );
+  // The fmtp the SDP carries travels with the track (the HLS muxer reads it there).
+  assert.equal(source.media.tracks[0]!.fmtp['packetization-mode'], '1');
   assert.deepEqual(source.media.controls, ['trackID=0', 'trackID=1']);
   // 10 s of video; AAC from -1024 (priming) to 480000 + a whole last frame: the shared loop period.
   assert.equal(Math.round(source.periodSeconds * 48000), 481280);

@@ -143,7 +143,12 @@ export function makeRtpTrack(t: Mp4Track, payloadType: number, maxPayloadBytes: 
       const nalLength = t.nalLengthSize!;
       return {
         mp4: t,
-        published: { payloadType, encodingName: 'H264', clockRate: 90000 },
+        published: {
+          payloadType,
+          encodingName: 'H264',
+          clockRate: 90000,
+          fmtp: h264Fmtp(ps.sps[0], ps.pps),
+        },
         createPacketizer: () => new H264Packetizer({ maxPayloadBytes, parameterSets: params }),
         accessUnit: (data, pts) => {
           let nalus = splitLengthPrefixed(data, nalLength);
@@ -158,7 +163,12 @@ export function makeRtpTrack(t: Mp4Track, payloadType: number, maxPayloadBytes: 
       const nalLength = t.nalLengthSize!;
       return {
         mp4: t,
-        published: { payloadType, encodingName: 'H265', clockRate: 90000 },
+        published: {
+          payloadType,
+          encodingName: 'H265',
+          clockRate: 90000,
+          fmtp: h265Fmtp(ps.vps[0], ps.sps[0], ps.pps[0]),
+        },
         createPacketizer: () => new H265Packetizer({ maxPayloadBytes, parameterSets: params }),
         accessUnit: (data, pts) => {
           let nalus = splitLengthPrefixed(data, nalLength);
@@ -172,7 +182,7 @@ export function makeRtpTrack(t: Mp4Track, payloadType: number, maxPayloadBytes: 
       const clockRate = t.aac?.sampleRate ?? t.sampleRate ?? t.timescale;
       return {
         mp4: t,
-        published: { payloadType, encodingName: 'MPEG4-GENERIC', clockRate },
+        published: { payloadType, encodingName: 'MPEG4-GENERIC', clockRate, fmtp: aacFmtp(t.codecConfig) },
         createPacketizer: () => new AacPacketizer({ clockRate, maxPayloadBytes }),
         accessUnit: (payload, pts) => ({ pts, clockRate, keyframe: true, payload }),
       };
@@ -180,7 +190,12 @@ export function makeRtpTrack(t: Mp4Track, payloadType: number, maxPayloadBytes: 
     case 'opus':
       return {
         mp4: t,
-        published: { payloadType, encodingName: OPUS_RTPMAP.encodingName, clockRate: OPUS_RTPMAP.clockRate },
+        published: {
+          payloadType,
+          encodingName: OPUS_RTPMAP.encodingName,
+          clockRate: OPUS_RTPMAP.clockRate,
+          fmtp: opusFmtp(t.channels ?? 2),
+        },
         createPacketizer: () => new OpusPacketizer(),
         accessUnit: (payload, pts) => ({ pts, clockRate: OPUS_RTPMAP.clockRate, keyframe: true, payload }),
       };
@@ -227,26 +242,15 @@ export function describeMp4(tracks: readonly Mp4RtpTrack[], file: string, range:
     range,
   });
   tracks.forEach((t, i) => {
-    const p = t.published;
     const md = createMediaDescription({ type: t.mp4.kind === 'video' ? 'video' : 'audio' });
-    const ps = t.mp4.parameterSets;
-    switch (t.mp4.codec) {
-      case 'h264':
-        addMediaFormat(md, { ...p, fmtp: h264Fmtp(ps?.sps[0], ps?.pps ?? []) });
-        break;
-      case 'h265':
-        addMediaFormat(md, { ...p, fmtp: h265Fmtp(ps?.vps[0], ps?.sps[0], ps?.pps[0]) });
-        break;
-      case 'aac':
-        addMediaFormat(md, {
-          ...p,
-          channels: t.mp4.aac?.channelConfiguration || t.mp4.channels || 1,
-          fmtp: aacFmtp(t.mp4.codecConfig),
-        });
-        break;
-      default: // opus: rtpmap always opus/48000/2, mono/stereo in sprop-stereo (RFC 7587 §7)
-        addMediaFormat(md, { ...p, channels: 2, fmtp: opusFmtp(t.mp4.channels ?? 2) });
-    }
+    // rtpmap channels: AAC's own count; Opus is always opus/48000/2, mono/stereo in its fmtp (RFC 7587 §7).
+    const channels =
+      t.mp4.codec === 'aac'
+        ? t.mp4.aac?.channelConfiguration || t.mp4.channels || 1
+        : t.mp4.codec === 'opus'
+          ? 2
+          : undefined;
+    addMediaFormat(md, channels !== undefined ? { ...t.published, channels } : t.published);
     if (t.mp4.kind === 'video') {
       const fps = frameRate(t.mp4);
       if (fps !== undefined) setFramerate(md, fps);
