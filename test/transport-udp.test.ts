@@ -7,7 +7,7 @@ import { serializeRtpPacket } from '../src/rtp/packet.js';
 import { parseTransport } from '../src/rtsp/transport.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { TEST_SDP } from './support/fake-publisher.js';
-import { parseProbe, run, waitFor } from './support/process.js';
+import { parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
@@ -140,33 +140,14 @@ test('ffmpeg publishes and ffprobe reads over UDP with ports from the range', { 
   const range = someRange(8);
   const { server, url } = await startTestServer({ udpPortRange: range });
   try {
-    const pub = run(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-c', 'copy'].concat([
-        '-f',
-        'rtsp',
-        '-rtsp_transport',
-        'udp',
-        url('ff'),
-      ]),
-      { timeoutMs: 40_000 },
-    );
+    const pub = publishFile(mediaPath(CLIP), url('ff'), 'udp');
     await waitFor(() => server.paths.get('ff')?.stream !== undefined, 15_000, 'the publish');
     const portsSeen = new Set<number>();
     const watch = setInterval(() => {
       for (const s of server.sessions.values())
-        for (const t of s.setups)
-          if (t?.kind === 'udp' && t.pair !== undefined) portsSeen.add(t.pair.rtpPort);
+        for (const t of s.setups) if (t?.kind === 'udp' && t.ownsPair) portsSeen.add(t.pair.rtpPort);
     }, 20);
-    const probe = await run(
-      'ffprobe',
-      ['-v', 'error', '-rtsp_transport', 'udp', '-count_frames', '-of', 'json'].concat([
-        '-show_entries',
-        'stream=codec_name,nb_read_frames',
-        url('ff'),
-      ]),
-      { timeoutMs: 40_000 },
-    ).done;
+    const probe = await probeFrames(url('ff'), ['-rtsp_transport', 'udp']).done;
     const published = await pub.done;
     clearInterval(watch);
     assert.equal(published.code, 0, published.stderr);

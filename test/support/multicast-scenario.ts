@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gstRead } from './gst.js';
-import { parseProbe, run, waitFor } from './process.js';
+import { parseProbe, probeFrames, publishFile, waitFor } from './process.js';
 import { startTestServer } from './server.js';
 import { mediaPath } from './tools.js';
 
@@ -19,29 +19,9 @@ async function main(): Promise<void> {
   });
   const dir = mkdtempSync(join(tmpdir(), 'rtspkit-mc-'));
   try {
-    const pub = run(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-c', 'copy'].concat([
-        '-f',
-        'rtsp',
-        '-rtsp_transport',
-        'tcp',
-        url('mc'),
-      ]),
-      { timeoutMs: 40_000 },
-    );
+    const pub = publishFile(mediaPath(CLIP), url('mc'), 'tcp');
     await waitFor(() => server.paths.get('mc')?.stream !== undefined, 15_000, 'the publish');
-    const probes = [0, 1].map(() =>
-      run(
-        'ffprobe',
-        ['-v', 'error', '-rtsp_transport', 'udp_multicast', '-count_frames', '-of', 'json'].concat([
-          '-show_entries',
-          'stream=codec_name,width,height,nb_read_frames',
-          url('mc'),
-        ]),
-        { timeoutMs: 40_000 },
-      ),
-    );
+    const probes = [0, 1].map(() => probeFrames(url('mc'), ['-rtsp_transport', 'udp_multicast']));
     const gstOut = join(dir, 'gst.h264');
     // GStreamer hears its own RTCP looped back by the group, takes it for an SSRC collision and sends
     // RTCP BYE for its old SSRC; ffmpeg ends a stream at any BYE, whoever sent it. So GStreamer sends
@@ -68,15 +48,7 @@ async function main(): Promise<void> {
     const probed = await Promise.all(probes.map((p) => p.done));
     const g = await gst.done;
     clearInterval(watch);
-    const gstProbe = await run(
-      'ffprobe',
-      ['-v', 'error', '-count_frames', '-of', 'json'].concat([
-        '-show_entries',
-        'stream=codec_name,width,height,nb_read_frames',
-        gstOut,
-      ]),
-      { timeoutMs: 20_000 },
-    ).done;
+    const gstProbe = await probeFrames(gstOut, [], 20_000).done;
     const result = {
       publisherCode: published.code,
       probes: probed.map((r) => ({

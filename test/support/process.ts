@@ -116,3 +116,32 @@ export async function endsWithin(
   clearTimeout(timer);
   return { code: r.code, stderr: r.stderr, timedOut };
 }
+
+/** ffmpeg publishing a file in real time (`-re`, stream copy) to an RTSP URL over `transport`. */
+export function publishFile(file: string, url: string, transport: 'tcp' | 'udp', timeoutMs = 40_000): Run {
+  return run(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'rtsp'].concat([
+      '-rtsp_transport',
+      transport,
+      url,
+    ]),
+    { timeoutMs },
+  );
+}
+
+/**
+ * ffprobe decoding `target` (a URL or a file) to the end: per stream codec, size and frames read
+ * (parse with parseProbe). `options` go before the target (e.g. `-rtsp_transport udp`).
+ */
+export function probeFrames(target: string, options: string[] = [], timeoutMs = 40_000): Run {
+  return run(
+    'ffprobe',
+    ['-v', 'error', ...options, '-count_frames', '-of', 'json'].concat([
+      '-show_entries',
+      'stream=codec_name,width,height,nb_read_frames',
+      target,
+    ]),
+    { timeoutMs },
+  );
+}
