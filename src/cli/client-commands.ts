@@ -11,8 +11,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildAdtsHeader } from '../codec/aac.js';
-import { H264NalType, h264NalType, isH264Vcl } from '../codec/h264.js';
-import { H265NalType, h265NalType, isH265Vcl } from '../codec/h265.js';
+import { H264_PARAMETER_SET_TYPES, h264NalType, isH264Vcl } from '../codec/h264.js';
+import { H265_PARAMETER_SET_TYPES, h265NalType, isH265Vcl } from '../codec/h265.js';
 import { joinAnnexB } from '../codec/nal.js';
 import type { AccessUnit } from '../format/access-unit.js';
 import { parseAacFmtp } from '../format/aac.js';
@@ -209,11 +209,11 @@ export class ElementaryStreamWriter {
     private readonly write: (b: Buffer) => void,
   ) {
     if (kind === 'h264') {
-      this.#paramTypes = [H264NalType.Sps, H264NalType.Pps];
+      this.#paramTypes = H264_PARAMETER_SET_TYPES;
       const f = parseH264Fmtp(track.fmtp);
       this.#note([...f.sps, ...f.pps]);
     } else if (kind === 'h265') {
-      this.#paramTypes = [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps];
+      this.#paramTypes = H265_PARAMETER_SET_TYPES;
       const f = parseH265Fmtp(track.fmtp);
       this.#note([...f.vps, ...f.sps, ...f.pps]);
     } else {

@@ -34,6 +34,9 @@ export const H264NalType = {
   FuB: 29,
 } as const;
 
+/** The parameter sets a decoder needs before a keyframe, in the order they go (SPS, PPS). */
+export const H264_PARAMETER_SET_TYPES: readonly number[] = [H264NalType.Sps, H264NalType.Pps];
+
 /** The 5-bit nal_unit_type of a NAL unit (first byte), or -1 for an empty buffer. */
 export function h264NalType(nal: Uint8Array): number {
   const b = nal[0];

@@ -33,6 +33,13 @@ export const H265NalType = {
   Paci: 50,
 } as const;
 
+/** The parameter sets a decoder needs before a keyframe, in the order they go (VPS, SPS, PPS). */
+export const H265_PARAMETER_SET_TYPES: readonly number[] = [
+  H265NalType.Vps,
+  H265NalType.Sps,
+  H265NalType.Pps,
+];
+
 /** The 6-bit nal_unit_type, or -1 for a NAL shorter than its 2-byte header. */
 export function h265NalType(nal: Uint8Array): number {
   if (nal.length < 2) return -1;

@@ -4,7 +4,14 @@
  * to the interleaved mode 2 and are counted as unsupported.
  */
 import { ParseError } from '../base/errors.js';
-import { H264NalType, h264NalType, h264ProfileLevelId, isH264Keyframe, isH264Vcl } from '../codec/h264.js';
+import {
+  H264NalType,
+  H264_PARAMETER_SET_TYPES,
+  h264NalType,
+  h264ProfileLevelId,
+  isH264Keyframe,
+  isH264Vcl,
+} from '../codec/h264.js';
 import { formatSpropList, parseSpropList } from '../codec/nal.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -74,7 +81,7 @@ export interface H264PacketizerOptions {
 export class H264Packetizer implements Packetizer {
   readonly clockRate = 90000;
   private readonly maxPayloadBytes: number;
-  private readonly params = new ParameterSetCache([H264NalType.Sps, H264NalType.Pps], h264NalType);
+  private readonly params = new ParameterSetCache(H264_PARAMETER_SET_TYPES, h264NalType);
 
   constructor(options: H264PacketizerOptions = {}) {
     this.maxPayloadBytes = checkMaxPayload(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 16);
@@ -108,7 +115,7 @@ export interface H264DepacketizerOptions extends NalDepacketizerOptions {
  * exposed as `sps` / `pps`. NAL units may be views into the packet payloads.
  */
 export class H264Depacketizer extends NalDepacketizerBase {
-  private readonly params = new ParameterSetCache([H264NalType.Sps, H264NalType.Pps], h264NalType);
+  private readonly params = new ParameterSetCache(H264_PARAMETER_SET_TYPES, h264NalType);
 
   constructor(options: H264DepacketizerOptions = {}) {
     super(options);

@@ -4,7 +4,14 @@
  * (FU, type 49). PACI (type 50) is counted as unsupported.
  */
 import { ParseError } from '../base/errors.js';
-import { H265NalType, h265NalType, isH265Keyframe, isH265Vcl, parseH265Sps } from '../codec/h265.js';
+import {
+  H265NalType,
+  H265_PARAMETER_SET_TYPES,
+  h265NalType,
+  isH265Keyframe,
+  isH265Vcl,
+  parseH265Sps,
+} from '../codec/h265.js';
 import { formatSpropList } from '../codec/nal.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -29,7 +36,7 @@ import {
 
 export const H265_RTPMAP: RtpMap = { encodingName: 'H265', clockRate: 90000 };
 
-const PARAM_TYPES = [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps];
+const PARAM_TYPES = H265_PARAMETER_SET_TYPES;
 
 const H265_SCHEME: NalScheme = {
   aggregationHeaderBytes: 2,

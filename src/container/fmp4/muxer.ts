@@ -37,12 +37,14 @@ import { parseAudioSpecificConfig } from '../../codec/aac.js';
 import {
   buildAvcDecoderConfigurationRecord,
   H264NalType,
+  H264_PARAMETER_SET_TYPES,
   h264NalType,
   parseH264Sps,
 } from '../../codec/h264.js';
 import {
   buildHevcDecoderConfigurationRecord,
   H265NalType,
+  H265_PARAMETER_SET_TYPES,
   h265NalType,
   parseH265Sps,
 } from '../../codec/h265.js';
@@ -138,9 +140,9 @@ export class Fmp4Muxer {
       const video = config.codec === 'h264' || config.codec === 'h265';
       const paramTypes =
         config.codec === 'h264'
-          ? [H264NalType.Sps, H264NalType.Pps]
+          ? H264_PARAMETER_SET_TYPES
           : config.codec === 'h265'
-            ? [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps]
+            ? H265_PARAMETER_SET_TYPES
             : [];
       const state: TrackState = {
         config,

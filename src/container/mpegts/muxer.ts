@@ -22,8 +22,8 @@
  * wants. Each PID has its own 4-bit continuity counter (§2.4.3.3).
  */
 import { buildAdtsHeader } from '../../codec/aac.js';
-import { H264NalType, h264NalType, isH264Vcl } from '../../codec/h264.js';
-import { H265NalType, h265NalType, isH265Vcl } from '../../codec/h265.js';
+import { H264NalType, H264_PARAMETER_SET_TYPES, h264NalType, isH264Vcl } from '../../codec/h264.js';
+import { H265NalType, H265_PARAMETER_SET_TYPES, h265NalType, isH265Vcl } from '../../codec/h265.js';
 import { joinAnnexB } from '../../codec/nal.js';
 import type { AccessUnit } from '../../format/access-unit.js';
 import { crc32Mpeg2 } from './crc32.js';
@@ -95,9 +95,9 @@ export class TsMuxer {
         throw new RangeError(`track ${i}: AAC needs its config (aac) for ADTS`);
       const paramTypes =
         config.codec === 'h264'
-          ? [H264NalType.Sps, H264NalType.Pps]
+          ? H264_PARAMETER_SET_TYPES
           : config.codec === 'h265'
-            ? [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps]
+            ? H265_PARAMETER_SET_TYPES
             : [];
       const st: TrackState = {
         config,
