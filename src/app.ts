@@ -223,11 +223,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 
   let inForce = config;
+  const refuse = (trigger: string, error: string): ReloadOutcome => {
+    logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
+    return { ok: false, error };
+  };
   const apply = async (next: Config, trigger: string): Promise<ReloadOutcome> => {
-    const refuse = (error: string): ReloadOutcome => {
-      logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
-      return { ok: false, error };
-    };
     let changes: ConfigChanges;
     let nextSpecs: Map<string, FileSourceSpec>;
     let nextAuthorizer: Authorizer | undefined;
@@ -236,7 +236,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       nextSpecs = fileSourcesOf(next, DEMO_CLIP);
       nextAuthorizer = changes.auth ? createAuthorizer(next, logger, authSecret) : server.authorizer;
     } catch (err) {
-      return refuse((err as Error).message);
+      return refuse(trigger, (err as Error).message);
     }
     // Open every new file first: one that cannot be played refuses the whole config.
     const opened = new Map<string, Mp4LoopSource>();
@@ -245,7 +245,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         opened.set(name, await openFileSource(nextSpecs.get(name)!));
     } catch (err) {
       await Promise.all([...opened.values()].map((s) => s.stop()));
-      return refuse((err as Error).message);
+      return refuse(trigger, (err as Error).message);
     }
 
     if (changes.logLevel) logger.level = next.logLevel;
@@ -308,9 +308,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           if (options.loadConfig === undefined) throw new Error('no config to reload from');
           next = options.loadConfig();
         } catch (err) {
-          const error = (err as Error).message;
-          logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
-          return { ok: false, error };
+          return refuse(trigger, (err as Error).message);
         }
         return apply(next, trigger);
       }),
