@@ -89,6 +89,9 @@ test('L0-L2 are sans-I/O: no sockets, files, timers, clocks or logger', () => {
     const text = readFileSync(file, 'utf8');
     for (const spec of importsOf(text)) {
       if (IO_MODULES.test(spec) || spec === 'pino') violations.push(`${relative(src, file)} imports ${spec}`);
+      // The Logger interface lives in L0 so that L3 engines can be handed one; L0-L2 code never logs.
+      if (spec.startsWith('.') && resolve(dirname(file), spec) === join(src, 'base', 'logger.js'))
+        violations.push(`${relative(src, file)} imports the logger`);
     }
     // base/clock.ts is where the system clock is defined, to be injected elsewhere.
     const call = IO_CALLS.exec(text);

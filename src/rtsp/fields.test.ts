@@ -113,3 +113,27 @@ test('property: the field parsers throw only ParseError', () => {
     { numRuns: 300 },
   );
 });
+
+test('property: CSeq, token lists and URL fields round-trip through serialize and parse', () => {
+  fc.assert(
+    fc.property(fc.nat({ max: 0xffffffff }), (n) => assert.equal(parseCSeq(serializeCSeq(n)), n)),
+    { numRuns: 300 },
+  );
+  const token = fc.stringMatching(/^[!-+\--~]{1,24}$/);
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 8 }), (items) => {
+      assert.deepEqual(parsePublic(serializePublic(items)), items);
+    }),
+    { numRuns: 300 },
+  );
+  const url = fc.tuple(fc.constantFrom('rtsp', 'rtsps', 'rtspu', 'http'), fc.stringMatching(/^[!-~]{1,40}$/));
+  fc.assert(
+    fc.property(url, ([scheme, rest]) => {
+      const text = `${scheme}://${rest}`;
+      assert.equal(parseContentBase(serializeContentBase(text)), text);
+      assert.equal(parseLocation(` ${serializeLocation(text)}\t`), text);
+      assert.equal(parseContentLocation(text), text);
+    }),
+    { numRuns: 300 },
+  );
+});

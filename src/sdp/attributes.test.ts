@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ParseError } from '../base/errors.js';
 import {
   addAttribute,
@@ -148,4 +149,39 @@ test('direction: media overrides session, default sendrecv, set replaces in plac
   assert.deepEqual(video!.attributes, [{ name: 'control', value: '1' }, { name: 'sendonly' }, { name: 'x' }]);
   setDirection(audio!, 'recvonly');
   assert.deepEqual(audio!.attributes, [{ name: 'recvonly' }]);
+});
+
+test('property: a=range round-trips through serializeRange and parseRange; parsers throw only ParseError', () => {
+  const npt = fc.oneof(
+    fc.nat({ max: 10_000_000 }).map((ms) => ({ text: (ms / 1000).toFixed(3), seconds: ms / 1000 })),
+    fc.tuple(fc.nat({ max: 99 }), fc.nat({ max: 59 }), fc.nat({ max: 59 })).map(([h, m, s]) => ({
+      text: `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`,
+      seconds: h * 3600 + m * 60 + s,
+    })),
+  );
+  fc.assert(
+    fc.property(npt, fc.option(npt, { nil: undefined }), (start, end) => {
+      const r = parseRange(
+        serializeRange({ unit: 'npt', start: start.text, ...(end ? { end: end.text } : {}) }),
+      );
+      assert.equal(r.unit, 'npt');
+      assert.equal(r.start, start.text);
+      assert.equal(r.startSeconds, start.seconds);
+      assert.equal(r.end, end?.text);
+      assert.equal(r.endSeconds, end?.seconds);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.stringMatching(/^(npt|smpte|clock)=[0-9:.now-]{0,20}$/)), (s) => {
+      for (const parse of [parseRange, parseNptTime]) {
+        try {
+          parse(s);
+        } catch (e) {
+          assert.ok(e instanceof ParseError, String(e));
+        }
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });

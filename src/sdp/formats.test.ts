@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ParseError } from '../base/errors.js';
 import {
   STATIC_PAYLOAD_TYPES,
@@ -146,4 +147,30 @@ test('addMediaFormat builds m= formats, rtpmap and fmtp', () => {
     ['MPEG4-GENERIC', 'PCMU', 'opus'],
   );
   assert.match(serializeSdp({ ...parseSdp('v=0\ns=x'), media: [md] }), /m=audio 0 RTP\/AVP 97 0 98\r\n/);
+});
+
+test('property: parseRtpmap(serializeRtpmap(r)) gives r back; parseRtpmap throws only ParseError', () => {
+  const rtpmap = fc.record(
+    {
+      payloadType: fc.nat({ max: 127 }),
+      encodingName: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
+      clockRate: fc.integer({ min: 1, max: 9_999_999_999 }),
+      channels: fc.integer({ min: 1, max: 999 }),
+    },
+    { requiredKeys: ['payloadType', 'encodingName', 'clockRate'] },
+  );
+  fc.assert(
+    fc.property(rtpmap, (r) => assert.deepEqual(parseRtpmap(serializeRtpmap(r)), { ...r })),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[0-9 ]{0,4}[A-Z0-9/ ]{0,16}$/)), (s) => {
+      try {
+        parseRtpmap(s);
+      } catch (e) {
+        assert.ok(e instanceof ParseError, String(e));
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
