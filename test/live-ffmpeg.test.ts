@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { parseProbe, run, waitFor } from './support/process.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, watchReaderStarts } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { Stream } from '../src/media/stream.js';
 
@@ -72,19 +72,10 @@ describe('ffmpeg publishes, ffprobe reads', { skip }, () => {
             { timeoutMs: 30_000 },
           ),
         );
-        // The first frame each reader gets, noted while its session is alive.
-        const startByTransport = new Map<string, number>();
-        const watch = setInterval(() => {
-          for (const s of server.sessions.values()) {
-            if (s.path !== path || s.mode !== 'play' || s.stream === undefined) continue;
-            const start = s.stream.readerStartAccessUnit(s);
-            if (start !== undefined && !startByTransport.has(s.transport))
-              startByTransport.set(s.transport, start);
-          }
-        }, 5);
+        const watch = watchReaderStarts(server, path);
         const published = await pub.done;
         const results = await Promise.all(readers.map((r) => r.done));
-        clearInterval(watch);
+        const startByTransport = watch.stop();
         assert.equal(published.code, 0, `ffmpeg publisher failed: ${published.stderr}`);
         const sent = stream!.accessUnitsIn;
         if (clip.video) assert.ok(Math.abs(sent - SECONDS * 25) <= 2, `server received ${sent} frames`);
