@@ -385,6 +385,31 @@ describe('rtsp server protocol', () => {
     pub.client.close();
   });
 
+  test('SETUP in a session: another path is 459, a URL naming nothing 404, the aggregate URL once tracks run out 459', async () => {
+    const pub = await FakePublisher.start(server.port, 'agg');
+    const other = await FakePublisher.start(server.port, 'agg2');
+    pub.sendFrame(true);
+    other.sendFrame(true);
+    const c = await connect();
+    const s = await c.request('SETUP', `${url('agg')}?token=abc/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(s.statusCode, 200);
+    const id = sessionId(s);
+    const tcp = (ch: number): Record<string, string> => ({
+      Transport: `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1}`,
+      Session: id,
+    });
+    assert.equal((await c.request('SETUP', `${url('agg2')}/trackID=1`, tcp(2))).statusCode, 459);
+    // GStreamer 1.22's first try with a Content-Base holding a query; it retries on 404 only.
+    assert.equal((await c.request('SETUP', url('trackID=1'), tcp(2))).statusCode, 404);
+    assert.equal((await c.request('SETUP', `${url('agg')}?token=abc/trackID=1`, tcp(2))).statusCode, 200);
+    assert.equal((await c.request('SETUP', `${url('agg')}/`, tcp(4))).statusCode, 459);
+    assert.equal((await c.request('PLAY', `${url('agg')}?token=abc/`, { Session: id })).statusCode, 200);
+    pub.client.close();
+    other.client.close();
+  });
+
   test('five readers get every packet while a stalled reader is cut off', async () => {
     const pub = await FakePublisher.start(server.port, 'fan');
     pub.sendFrame(true);
