@@ -7,6 +7,7 @@ import { FakePublisher, isContiguous, sequences } from './support/fake-publisher
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import { waitFor } from './support/process.js';
+import { serializeRtcpCompound } from '../src/rtp/rtcp.js';
 
 const PUBLIC =
   'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
@@ -472,6 +473,57 @@ describe('session timeout', () => {
       c.close();
       pub.client.close();
     } finally {
+      await server.close();
+    }
+  });
+  test('RTCP receiver reports (UDP) and interleaved data (TCP) keep a session alive without requests', async () => {
+    const { server, url } = await startTestServer({ sessionTimeoutS: 1, sessionTimeoutGraceS: 0 });
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r));
+    const clients: RawClient[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pub = await FakePublisher.start(server.port, 'alive');
+      clients.push(pub.client);
+      pub.sendFrame(true);
+      const setup = async (transport: string): Promise<{ c: RawClient; id: string; reply: string }> => {
+        const c = await RawClient.connect(server.port);
+        clients.push(c);
+        const s = await c.request('SETUP', `${url('alive')}/trackID=0`, { Transport: transport });
+        assert.equal(s.statusCode, 200, transport);
+        const id = sessionId(s);
+        assert.equal((await c.request('PLAY', url('alive'), { Session: id })).statusCode, 200);
+        return { c, id, reply: s.headers.get('Transport')! };
+      };
+      const udp = await setup(`RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}`);
+      const serverRtcpPort = Number(/server_port=\d+-(\d+)/.exec(udp.reply)![1]);
+      const tcp = await setup('RTP/AVP/TCP;unicast;interleaved=0-1');
+      const idle = await setup('RTP/AVP/TCP;unicast;interleaved=0-1');
+      const rr = serializeRtcpCompound([{ type: 'rr', ssrc: 0x5eed, reports: [] }]);
+      // The publisher's media keeps its own session alive the same way.
+      timer = setInterval(() => {
+        pub.sendFrame(false);
+        rtcp.send(rr, serverRtcpPort, '127.0.0.1');
+        tcp.c.sendInterleaved(1, rr);
+      }, 200);
+      await waitFor(() => !server.sessions.has(idle.id), 5000, 'the idle session to expire');
+      // Two more timeouts with nothing but media and reports.
+      await new Promise((r) => setTimeout(r, 2500));
+      for (const [name, id] of [
+        ['publisher', pub.session],
+        ['udp reader', udp.id],
+        ['tcp reader', tcp.id],
+      ] as const)
+        assert.ok(server.sessions.has(id), `${name} session still alive`);
+      clearInterval(timer);
+      await waitFor(() => !server.sessions.has(udp.id), 5000, 'the UDP session to expire once reports stop');
+    } finally {
+      clearInterval(timer);
+      for (const c of clients) c.close();
+      rtp.close();
+      rtcp.close();
       await server.close();
     }
   });
