@@ -21,6 +21,16 @@ const CLIPS: Clip[] = [
   { file: 'h264_main_aac.mp4', codecs: ['h264', 'aac'], video: true },
   { file: 'h265_aac.mp4', codecs: ['hevc', 'aac'], video: true },
   { file: 'h264_opus.mkv', codecs: ['h264', 'opus'], video: true },
+  // ffmpeg 5.1's RTSP muxer wants AAC's AudioSpecificConfig before any bitstream filter runs, so
+  // ADTS audio (MPEG-TS, raw .aac) cannot be stream-copied (-bsf:a aac_adtstoasc comes too late):
+  // it is re-encoded.
+  { file: 'h264_aac.ts', codecs: ['h264', 'aac'], video: true, encode: ['-c:v', 'copy', '-c:a', 'aac'] },
+  { file: 'h264.264', codecs: ['h264'], video: true },
+  { file: 'h265.265', codecs: ['hevc'], video: true },
+  // ffmpeg packs several AAC frames into one RTP packet, as many as -max_delay allows (30 ms gave
+  // two); 20 ms, less than one 21 ms frame, gives one, so the access units the server counts (one
+  // per RTP timestamp) are the frames ffprobe decodes.
+  { file: 'aac.aac', codecs: ['aac'], video: false, encode: ['-c:a', 'aac', '-max_delay', '20000'] },
   // ffmpeg's RTP JPEG packetizer drops frames whose Huffman tables are not the standard ones of
   // RFC 2435 §3.1.3 (the clip's are optimised), so this one is published re-encoded.
   {
