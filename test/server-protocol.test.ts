@@ -201,6 +201,11 @@ describe('rtsp server protocol', () => {
 
     // PAUSE stops delivery; PLAY resumes from the GOP cache.
     assert.equal((await c.request('PAUSE', url('cam1'), { Session: id })).statusCode, 200);
+    assert.equal(
+      (await c.request('PAUSE', url('cam1'), { Session: id })).statusCode,
+      455,
+      'PAUSE when Ready',
+    );
     const before = c.frames.length;
     pub.sendFrame(false);
     await new Promise((r) => setTimeout(r, 100));

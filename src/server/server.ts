@@ -823,7 +823,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private pause(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
-    if (session.state === 'init') return reply(455);
+    // RFC 2326 Appendix A.2: PAUSE is valid in Playing and Recording only. A reader whose stream
+    // ended is Ready but is answered 200: rtspsrc answers RTCP BYE with PAUSE, then TEARDOWN, and
+    // fails on an error status.
+    if (session.state === 'init' || (session.state === 'ready' && !session.streamGone)) return reply(455);
     if (session.state === 'playing') {
       session.stopReading();
       session.state = 'ready';
