@@ -2,12 +2,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { Writable } from 'node:stream';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { FakePublisher, isContiguous, sequences } from './support/fake-publisher.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import { waitFor } from './support/process.js';
 import { serializeRtcpCompound } from '../src/rtp/rtcp.js';
+import { createLogger } from '../src/log/logger.js';
 
 const PUBLIC =
   'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
@@ -532,4 +534,51 @@ describe('session timeout', () => {
       await server.close();
     }
   });
+});
+
+test('one structured log line per connection, session, publish and read, at start and at end', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n'))
+        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const { server, url } = await startTestServer({ logger: createLogger('info', sink) });
+  try {
+    const pub = await FakePublisher.start(server.port, 'logged');
+    pub.sendFrame(true);
+    const c = await RawClient.connect(server.port);
+    const s = await c.request('SETUP', `${url('logged')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = sessionId(s);
+    assert.equal((await c.request('PLAY', url('logged'), { Session: id })).statusCode, 200);
+    await c.until(() => c.frames.length > 0, 2000, 'media');
+    assert.equal((await c.request('TEARDOWN', url('logged'), { Session: id })).statusCode, 200);
+    c.close();
+    pub.client.close();
+    const count = (msg: string): number => lines.filter((l) => l.msg === msg).length;
+    await waitFor(() => count('connection closed') === 2, 3000, 'both connections closed in the log');
+    const expected: [string, string[]][] = [
+      ['connection opened', ['conn', 'remote']],
+      ['connection closed', ['conn']],
+      ['session created', ['session', 'path', 'mode', 'remote']],
+      ['session closed', ['session', 'reason']],
+      ['publish started', ['session', 'path', 'transport']],
+      ['publish ended', ['session', 'path', 'reason']],
+      ['read started', ['session', 'path', 'transport']],
+      ['read ended', ['session', 'path', 'reason', 'bytes']],
+    ];
+    for (const [msg, fields] of expected) {
+      const mine = lines.filter((l) => l.msg === msg);
+      const per = msg.startsWith('connection') || msg.startsWith('session') ? 2 : 1;
+      assert.equal(mine.length, per, `${msg}: ${JSON.stringify(mine)}`);
+      for (const l of mine) for (const f of fields) assert.ok(l[f] !== undefined, `${msg} has ${f}`);
+    }
+    assert.equal(lines.find((l) => l.msg === 'read ended')!.session, id);
+  } finally {
+    await server.close();
+  }
 });
