@@ -295,32 +295,40 @@ describe('rtsp server protocol', () => {
     }
   });
 
-  test('RTCP sender reports reach readers with the SSRC announced in SETUP', async () => {
+  test('RTCP sender reports reach readers on each track with the SSRC announced in SETUP', async () => {
     const pub = await FakePublisher.start(server.port, 'sr');
     pub.sendFrame(true);
     const c = await connect();
-    const s = await c.request('SETUP', `${url('sr')}/trackID=0`, {
-      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
-    });
-    const ssrc = parseInt(/ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport')!)![1]!, 16);
-    assert.equal((await c.request('PLAY', url('sr'), { Session: sessionId(s) })).statusCode, 200);
+    const ssrcs: number[] = [];
+    let id: string | undefined;
+    for (const track of [0, 1]) {
+      const s = await c.request('SETUP', `${url('sr')}/trackID=${track}`, {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * track}-${2 * track + 1}`,
+        ...(id !== undefined ? { Session: id } : {}),
+      });
+      id = sessionId(s);
+      ssrcs.push(parseInt(/ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport')!)![1]!, 16));
+    }
+    assert.notEqual(ssrcs[0], ssrcs[1]);
+    assert.equal((await c.request('PLAY', url('sr'), { Session: id! })).statusCode, 200);
+    const srOn = (channel: number): Buffer | undefined =>
+      c.frames.find((f) => f.channel === channel && f.payload[1] === 200)?.payload;
     const timer = setInterval(() => {
       pub.sendFrame(false);
     }, 40);
     try {
-      await c.until(
-        () => c.frames.some((f) => f.channel === 1 && f.payload[1] === 200),
-        4000,
-        'a sender report',
-      );
+      await c.until(() => srOn(1) !== undefined && srOn(3) !== undefined, 4000, 'a sender report per track');
     } finally {
       clearInterval(timer);
     }
-    const sr = c.frames.find((f) => f.channel === 1 && f.payload[1] === 200)!.payload;
-    assert.equal(sr.readUInt32BE(4), ssrc, 'SR SSRC');
-    const ntpSeconds = sr.readUInt32BE(8) - 2_208_988_800;
-    assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
-    assert.equal(c.frames.find((f) => f.channel === 0)!.payload.readUInt32BE(8), ssrc, 'RTP SSRC');
+    for (const track of [0, 1]) {
+      const sr = srOn(2 * track + 1)!;
+      assert.equal(sr.readUInt32BE(4), ssrcs[track], `SR SSRC of track ${track}`);
+      const ntpSeconds = sr.readUInt32BE(8) - 2_208_988_800;
+      assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
+      const rtp = c.frames.find((f) => f.channel === 2 * track)!.payload;
+      assert.equal(rtp.readUInt32BE(8), ssrcs[track], `RTP SSRC of track ${track}`);
+    }
     pub.client.close();
   });
 
