@@ -295,6 +295,54 @@ describe('rtsp server protocol', () => {
     }
   });
 
+  test('a UDP reader: RTP-Info names the first datagram of each track, which starts the cached keyframe', async () => {
+    const sockets = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const sock = createSocket('udp4');
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+        return sock;
+      }),
+    );
+    const firsts: (Buffer | undefined)[] = [undefined, undefined];
+    for (const track of [0, 1])
+      sockets[2 * track]!.on('message', (m) => {
+        firsts[track] ??= m;
+      });
+    try {
+      const pub = await FakePublisher.start(server.port, 'udpinfo');
+      pub.sendFrame(true);
+      pub.sendFrame(false);
+      await waitFor(() => (server.paths.get('udpinfo')?.stream?.accessUnitsIn ?? 0) >= 2, 2000, 'frames');
+      const c = await connect();
+      let id: string | undefined;
+      for (const track of [0, 1]) {
+        const ports = `${sockets[2 * track]!.address().port}-${sockets[2 * track + 1]!.address().port}`;
+        const s = await c.request('SETUP', `${url('udpinfo')}/trackID=${track}`, {
+          Transport: `RTP/AVP;unicast;client_port=${ports}`,
+          ...(id !== undefined ? { Session: id } : {}),
+        });
+        assert.equal(s.statusCode, 200);
+        id = sessionId(s);
+      }
+      const p = await c.request('PLAY', url('udpinfo'), { Session: id! });
+      assert.equal(p.statusCode, 200);
+      const infos = p.headers.get('RTP-Info')!.split(',');
+      await waitFor(() => firsts.every((f) => f !== undefined), 2000, 'a datagram on each track');
+      for (const track of [0, 1]) {
+        const m = /trackID=(\d);seq=(\d+);rtptime=(\d+)$/.exec(infos[track]!);
+        assert.ok(m, infos[track]);
+        assert.equal(Number(m[1]), track);
+        const first = firsts[track]!;
+        assert.equal(first.readUInt16BE(2), Number(m[2]), `seq of track ${track}`);
+        assert.equal(first.readUInt32BE(4), Number(m[3]), `rtptime of track ${track}`);
+      }
+      assert.equal(firsts[0]![12]! & 0x1f, 7, 'the video starts with the SPS of the cached keyframe');
+      pub.client.close();
+    } finally {
+      for (const sock of sockets) sock.close();
+    }
+  });
+
   test('RTCP sender reports reach readers on each track with the SSRC announced in SETUP', async () => {
     const pub = await FakePublisher.start(server.port, 'sr');
     pub.sendFrame(true);
