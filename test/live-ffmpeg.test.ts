@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { parseProbe, run, waitFor } from './support/process.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, watchReaderStarts } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { Stream } from '../src/media/stream.js';
 
@@ -21,6 +21,16 @@ const CLIPS: Clip[] = [
   { file: 'h264_main_aac.mp4', codecs: ['h264', 'aac'], video: true },
   { file: 'h265_aac.mp4', codecs: ['hevc', 'aac'], video: true },
   { file: 'h264_opus.mkv', codecs: ['h264', 'opus'], video: true },
+  // ffmpeg 5.1's RTSP muxer wants AAC's AudioSpecificConfig before any bitstream filter runs, so
+  // ADTS audio (MPEG-TS, raw .aac) cannot be stream-copied (-bsf:a aac_adtstoasc comes too late):
+  // it is re-encoded.
+  { file: 'h264_aac.ts', codecs: ['h264', 'aac'], video: true, encode: ['-c:v', 'copy', '-c:a', 'aac'] },
+  { file: 'h264.264', codecs: ['h264'], video: true },
+  { file: 'h265.265', codecs: ['hevc'], video: true },
+  // ffmpeg packs several AAC frames into one RTP packet, as many as -max_delay allows (30 ms gave
+  // two); 20 ms, less than one 21 ms frame, gives one, so the access units the server counts (one
+  // per RTP timestamp) are the frames ffprobe decodes.
+  { file: 'aac.aac', codecs: ['aac'], video: false, encode: ['-c:a', 'aac', '-max_delay', '20000'] },
   // ffmpeg's RTP JPEG packetizer drops frames whose Huffman tables are not the standard ones of
   // RFC 2435 §3.1.3 (the clip's are optimised), so this one is published re-encoded.
   {
@@ -72,19 +82,10 @@ describe('ffmpeg publishes, ffprobe reads', { skip }, () => {
             { timeoutMs: 30_000 },
           ),
         );
-        // The first frame each reader gets, noted while its session is alive.
-        const startByTransport = new Map<string, number>();
-        const watch = setInterval(() => {
-          for (const s of server.sessions.values()) {
-            if (s.path !== path || s.mode !== 'play' || s.stream === undefined) continue;
-            const start = s.stream.readerStartAccessUnit(s);
-            if (start !== undefined && !startByTransport.has(s.transport))
-              startByTransport.set(s.transport, start);
-          }
-        }, 5);
+        const watch = watchReaderStarts(server, path);
         const published = await pub.done;
         const results = await Promise.all(readers.map((r) => r.done));
-        clearInterval(watch);
+        const startByTransport = watch.stop();
         assert.equal(published.code, 0, `ffmpeg publisher failed: ${published.stderr}`);
         const sent = stream!.accessUnitsIn;
         if (clip.video) assert.ok(Math.abs(sent - SECONDS * 25) <= 2, `server received ${sent} frames`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { endsWithin, finishPublisher, parseProbe, run, waitFor } from './support/process.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, watchReaderStarts } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { Stream } from '../src/media/stream.js';
 
@@ -45,21 +45,13 @@ describe('GStreamer publishes and reads', { skip }, () => {
       const readers = transports.map((t, i) =>
         gstRead(url(path), { protocols: t, videoOut: outputs[i]!, timeoutMs: 40_000 }),
       );
-      const startByTransport = new Map<string, number>();
-      const watch = setInterval(() => {
-        for (const s of server.sessions.values()) {
-          if (s.path !== path || s.mode !== 'play' || s.stream === undefined) continue;
-          const start = s.stream.readerStartAccessUnit(s);
-          if (start !== undefined && !startByTransport.has(s.transport))
-            startByTransport.set(s.transport, start);
-        }
-      }, 5);
+      const watch = watchReaderStarts(server, path);
       const published = await finishPublisher(pub, () => stream?.accessUnitsIn ?? 0, 247);
       if (published.nudged) ctx.diagnostic('rtspclientsink did not reach EOS by itself; ended with SIGINT');
       else assert.equal(published.code, 0, `rtspclientsink failed: ${published.stderr}`);
       // Readers stop by themselves: tcp when the server closes the connection, udp on RTCP BYE.
       const ends = await Promise.all(readers.map((r) => endsWithin(r, 15_000)));
-      clearInterval(watch);
+      const startByTransport = watch.stop();
       for (const [i, e] of ends.entries()) {
         const tail = e.stderr.slice(-2000);
         assert.ok(!e.timedOut, `${transports[i]!} reader did not stop after the publisher left: ${tail}`);

@@ -2,11 +2,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { Writable } from 'node:stream';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { FakePublisher, isContiguous, sequences } from './support/fake-publisher.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 import { waitFor } from './support/process.js';
+import { serializeRtcpCompound } from '../src/rtp/rtcp.js';
+import { createLogger } from '../src/log/logger.js';
 
 const PUBLIC =
   'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
@@ -200,6 +203,11 @@ describe('rtsp server protocol', () => {
 
     // PAUSE stops delivery; PLAY resumes from the GOP cache.
     assert.equal((await c.request('PAUSE', url('cam1'), { Session: id })).statusCode, 200);
+    assert.equal(
+      (await c.request('PAUSE', url('cam1'), { Session: id })).statusCode,
+      455,
+      'PAUSE when Ready',
+    );
     const before = c.frames.length;
     pub.sendFrame(false);
     await new Promise((r) => setTimeout(r, 100));
@@ -287,32 +295,88 @@ describe('rtsp server protocol', () => {
     }
   });
 
-  test('RTCP sender reports reach readers with the SSRC announced in SETUP', async () => {
+  test('a UDP reader: RTP-Info names the first datagram of each track, which starts the cached keyframe', async () => {
+    const sockets = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const sock = createSocket('udp4');
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+        return sock;
+      }),
+    );
+    const firsts: (Buffer | undefined)[] = [undefined, undefined];
+    for (const track of [0, 1])
+      sockets[2 * track]!.on('message', (m) => {
+        firsts[track] ??= m;
+      });
+    try {
+      const pub = await FakePublisher.start(server.port, 'udpinfo');
+      pub.sendFrame(true);
+      pub.sendFrame(false);
+      await waitFor(() => (server.paths.get('udpinfo')?.stream?.accessUnitsIn ?? 0) >= 2, 2000, 'frames');
+      const c = await connect();
+      let id: string | undefined;
+      for (const track of [0, 1]) {
+        const ports = `${sockets[2 * track]!.address().port}-${sockets[2 * track + 1]!.address().port}`;
+        const s = await c.request('SETUP', `${url('udpinfo')}/trackID=${track}`, {
+          Transport: `RTP/AVP;unicast;client_port=${ports}`,
+          ...(id !== undefined ? { Session: id } : {}),
+        });
+        assert.equal(s.statusCode, 200);
+        id = sessionId(s);
+      }
+      const p = await c.request('PLAY', url('udpinfo'), { Session: id! });
+      assert.equal(p.statusCode, 200);
+      const infos = p.headers.get('RTP-Info')!.split(',');
+      await waitFor(() => firsts.every((f) => f !== undefined), 2000, 'a datagram on each track');
+      for (const track of [0, 1]) {
+        const m = /trackID=(\d);seq=(\d+);rtptime=(\d+)$/.exec(infos[track]!);
+        assert.ok(m, infos[track]);
+        assert.equal(Number(m[1]), track);
+        const first = firsts[track]!;
+        assert.equal(first.readUInt16BE(2), Number(m[2]), `seq of track ${track}`);
+        assert.equal(first.readUInt32BE(4), Number(m[3]), `rtptime of track ${track}`);
+      }
+      assert.equal(firsts[0]![12]! & 0x1f, 7, 'the video starts with the SPS of the cached keyframe');
+      pub.client.close();
+    } finally {
+      for (const sock of sockets) sock.close();
+    }
+  });
+
+  test('RTCP sender reports reach readers on each track with the SSRC announced in SETUP', async () => {
     const pub = await FakePublisher.start(server.port, 'sr');
     pub.sendFrame(true);
     const c = await connect();
-    const s = await c.request('SETUP', `${url('sr')}/trackID=0`, {
-      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
-    });
-    const ssrc = parseInt(/ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport')!)![1]!, 16);
-    assert.equal((await c.request('PLAY', url('sr'), { Session: sessionId(s) })).statusCode, 200);
+    const ssrcs: number[] = [];
+    let id: string | undefined;
+    for (const track of [0, 1]) {
+      const s = await c.request('SETUP', `${url('sr')}/trackID=${track}`, {
+        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * track}-${2 * track + 1}`,
+        ...(id !== undefined ? { Session: id } : {}),
+      });
+      id = sessionId(s);
+      ssrcs.push(parseInt(/ssrc=([0-9A-F]{8})/.exec(s.headers.get('Transport')!)![1]!, 16));
+    }
+    assert.notEqual(ssrcs[0], ssrcs[1]);
+    assert.equal((await c.request('PLAY', url('sr'), { Session: id! })).statusCode, 200);
+    const srOn = (channel: number): Buffer | undefined =>
+      c.frames.find((f) => f.channel === channel && f.payload[1] === 200)?.payload;
     const timer = setInterval(() => {
       pub.sendFrame(false);
     }, 40);
     try {
-      await c.until(
-        () => c.frames.some((f) => f.channel === 1 && f.payload[1] === 200),
-        4000,
-        'a sender report',
-      );
+      await c.until(() => srOn(1) !== undefined && srOn(3) !== undefined, 4000, 'a sender report per track');
     } finally {
       clearInterval(timer);
     }
-    const sr = c.frames.find((f) => f.channel === 1 && f.payload[1] === 200)!.payload;
-    assert.equal(sr.readUInt32BE(4), ssrc, 'SR SSRC');
-    const ntpSeconds = sr.readUInt32BE(8) - 2_208_988_800;
-    assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
-    assert.equal(c.frames.find((f) => f.channel === 0)!.payload.readUInt32BE(8), ssrc, 'RTP SSRC');
+    for (const track of [0, 1]) {
+      const sr = srOn(2 * track + 1)!;
+      assert.equal(sr.readUInt32BE(4), ssrcs[track], `SR SSRC of track ${track}`);
+      const ntpSeconds = sr.readUInt32BE(8) - 2_208_988_800;
+      assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
+      const rtp = c.frames.find((f) => f.channel === 2 * track)!.payload;
+      assert.equal(rtp.readUInt32BE(8), ssrcs[track], `RTP SSRC of track ${track}`);
+    }
     pub.client.close();
   });
 
@@ -385,6 +449,31 @@ describe('rtsp server protocol', () => {
     pub.client.close();
   });
 
+  test('SETUP in a session: another path is 459, a URL naming nothing 404, the aggregate URL once tracks run out 459', async () => {
+    const pub = await FakePublisher.start(server.port, 'agg');
+    const other = await FakePublisher.start(server.port, 'agg2');
+    pub.sendFrame(true);
+    other.sendFrame(true);
+    const c = await connect();
+    const s = await c.request('SETUP', `${url('agg')}?token=abc/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.equal(s.statusCode, 200);
+    const id = sessionId(s);
+    const tcp = (ch: number): Record<string, string> => ({
+      Transport: `RTP/AVP/TCP;unicast;interleaved=${ch}-${ch + 1}`,
+      Session: id,
+    });
+    assert.equal((await c.request('SETUP', `${url('agg2')}/trackID=1`, tcp(2))).statusCode, 459);
+    // GStreamer 1.22's first try with a Content-Base holding a query; it retries on 404 only.
+    assert.equal((await c.request('SETUP', url('trackID=1'), tcp(2))).statusCode, 404);
+    assert.equal((await c.request('SETUP', `${url('agg')}?token=abc/trackID=1`, tcp(2))).statusCode, 200);
+    assert.equal((await c.request('SETUP', `${url('agg')}/`, tcp(4))).statusCode, 459);
+    assert.equal((await c.request('PLAY', `${url('agg')}?token=abc/`, { Session: id })).statusCode, 200);
+    pub.client.close();
+    other.client.close();
+  });
+
   test('five readers get every packet while a stalled reader is cut off', async () => {
     const pub = await FakePublisher.start(server.port, 'fan');
     pub.sendFrame(true);
@@ -450,4 +539,102 @@ describe('session timeout', () => {
       await server.close();
     }
   });
+  test('RTCP receiver reports (UDP) and interleaved data (TCP) keep a session alive without requests', async () => {
+    const { server, url } = await startTestServer({ sessionTimeoutS: 1, sessionTimeoutGraceS: 0 });
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r));
+    const clients: RawClient[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pub = await FakePublisher.start(server.port, 'alive');
+      clients.push(pub.client);
+      pub.sendFrame(true);
+      const setup = async (transport: string): Promise<{ c: RawClient; id: string; reply: string }> => {
+        const c = await RawClient.connect(server.port);
+        clients.push(c);
+        const s = await c.request('SETUP', `${url('alive')}/trackID=0`, { Transport: transport });
+        assert.equal(s.statusCode, 200, transport);
+        const id = sessionId(s);
+        assert.equal((await c.request('PLAY', url('alive'), { Session: id })).statusCode, 200);
+        return { c, id, reply: s.headers.get('Transport')! };
+      };
+      const udp = await setup(`RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}`);
+      const serverRtcpPort = Number(/server_port=\d+-(\d+)/.exec(udp.reply)![1]);
+      const tcp = await setup('RTP/AVP/TCP;unicast;interleaved=0-1');
+      const idle = await setup('RTP/AVP/TCP;unicast;interleaved=0-1');
+      const rr = serializeRtcpCompound([{ type: 'rr', ssrc: 0x5eed, reports: [] }]);
+      // The publisher's media keeps its own session alive the same way.
+      timer = setInterval(() => {
+        pub.sendFrame(false);
+        rtcp.send(rr, serverRtcpPort, '127.0.0.1');
+        tcp.c.sendInterleaved(1, rr);
+      }, 200);
+      await waitFor(() => !server.sessions.has(idle.id), 5000, 'the idle session to expire');
+      // Two more timeouts with nothing but media and reports.
+      await new Promise((r) => setTimeout(r, 2500));
+      for (const [name, id] of [
+        ['publisher', pub.session],
+        ['udp reader', udp.id],
+        ['tcp reader', tcp.id],
+      ] as const)
+        assert.ok(server.sessions.has(id), `${name} session still alive`);
+      clearInterval(timer);
+      await waitFor(() => !server.sessions.has(udp.id), 5000, 'the UDP session to expire once reports stop');
+    } finally {
+      clearInterval(timer);
+      for (const c of clients) c.close();
+      rtp.close();
+      rtcp.close();
+      await server.close();
+    }
+  });
+});
+
+test('one structured log line per connection, session, publish and read, at start and at end', async () => {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n'))
+        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const { server, url } = await startTestServer({ logger: createLogger('info', sink) });
+  try {
+    const pub = await FakePublisher.start(server.port, 'logged');
+    pub.sendFrame(true);
+    const c = await RawClient.connect(server.port);
+    const s = await c.request('SETUP', `${url('logged')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = sessionId(s);
+    assert.equal((await c.request('PLAY', url('logged'), { Session: id })).statusCode, 200);
+    await c.until(() => c.frames.length > 0, 2000, 'media');
+    assert.equal((await c.request('TEARDOWN', url('logged'), { Session: id })).statusCode, 200);
+    c.close();
+    pub.client.close();
+    const count = (msg: string): number => lines.filter((l) => l.msg === msg).length;
+    await waitFor(() => count('connection closed') === 2, 3000, 'both connections closed in the log');
+    const expected: [string, string[]][] = [
+      ['connection opened', ['conn', 'remote']],
+      ['connection closed', ['conn']],
+      ['session created', ['session', 'path', 'mode', 'remote']],
+      ['session closed', ['session', 'reason']],
+      ['publish started', ['session', 'path', 'transport']],
+      ['publish ended', ['session', 'path', 'reason']],
+      ['read started', ['session', 'path', 'transport']],
+      ['read ended', ['session', 'path', 'reason', 'bytes']],
+    ];
+    for (const [msg, fields] of expected) {
+      const mine = lines.filter((l) => l.msg === msg);
+      const per = msg.startsWith('connection') || msg.startsWith('session') ? 2 : 1;
+      assert.equal(mine.length, per, `${msg}: ${JSON.stringify(mine)}`);
+      for (const l of mine) for (const f of fields) assert.ok(l[f] !== undefined, `${msg} has ${f}`);
+    }
+    assert.equal(lines.find((l) => l.msg === 'read ended')!.session, id);
+  } finally {
+    await server.close();
+  }
 });

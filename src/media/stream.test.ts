@@ -7,7 +7,8 @@ import { Stream, type StreamReader } from './stream.js';
 
 /** A reader that keeps what it is given: framed bytes (TCP) or datagrams (UDP). */
 class Reader implements StreamReader {
-  readonly backlogBytes = 0;
+  /** What the socket has not taken yet: set by a test to play a slow reader. */
+  backlogBytes = 0;
   readonly framed: Buffer[] = [];
   readonly datagrams: { track: number; packet: Buffer }[] = [];
   constructor(
@@ -116,4 +117,39 @@ test('each reader has its own SSRC and sequence base; payload and timestamps are
     stream.readersOfTrack(1).map((r) => r.reader),
     [a, b],
   );
+});
+
+test('TCP readers get one write per flush; a slow reader skips to the next keyframe, its drops counted', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 1000 });
+  const slow = new Reader('tcp', [0], [0]);
+  const fast = new Reader('tcp', [0], [0]);
+  let seq = 0;
+  const frame = (key: boolean, timestamp: number): void => {
+    // A keyframe as its parameter sets and IDR (NAL types 7, 8, 5); else one P slice (1).
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  for (const r of [slow, fast]) stream.addReader(r);
+  assert.deepEqual(
+    [slow, fast].map((r) => r.framed.length),
+    [1, 1],
+    'the cached keyframe in one write',
+  );
+  slow.backlogBytes = 2000;
+  frame(false, 3600);
+  frame(false, 7200);
+  slow.backlogBytes = 0;
+  frame(false, 10800); // drained, but a P frame cannot be decoded without what was skipped
+  frame(true, 14400);
+  frame(false, 18000);
+
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  assert.deepEqual(nalTypes(fast), [7, 8, 5, 1, 1, 1, 7, 8, 5, 1]);
+  assert.deepEqual(nalTypes(slow), [7, 8, 5, 7, 8, 5, 1], 'back at the next keyframe, parameter sets first');
+  assert.equal(stream.droppedPackets, 3);
+  assert.equal(fast.framed.length, 6, 'one write per flush');
+  assert.equal(slow.framed.length, 3);
 });

@@ -613,7 +613,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       media = live.media;
       track = announcedTrackFor(live.media, req.uri, t.track);
     } else {
-      if (session !== undefined && session.path !== t.path) return reply(459);
+      // A stream of another presentation cannot join this session (459); a URL that names nothing
+      // here is 404. GStreamer 1.22 resolves `trackID=N` against a Content-Base holding a query
+      // (`/cam?token=x/`) to `/trackID=N`, and retries with `/cam?token=x/trackID=N` only after a 404.
+      if (session !== undefined && session.path !== t.path)
+        return reply(this.paths.get(t.path)?.stream !== undefined ? 459 : 404);
       track = t.track;
       if (session?.vod !== undefined) {
         media = session.vod.file.media;
@@ -819,7 +823,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private pause(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
-    if (session.state === 'init') return reply(455);
+    // RFC 2326 Appendix A.2: PAUSE is valid in Playing and Recording only. A reader whose stream
+    // ended is Ready but is answered 200: rtspsrc answers RTCP BYE with PAUSE, then TEARDOWN, and
+    // fails on an error status.
+    if (session.state === 'init' || (session.state === 'ready' && !session.streamGone)) return reply(455);
     if (session.state === 'playing') {
       session.stopReading();
       session.state = 'ready';

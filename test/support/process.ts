@@ -5,14 +5,16 @@ export interface Run {
   child: ChildProcess;
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
   kill(signal?: NodeJS.Signals): void;
+  /** What the process has written so far. */
+  output(): { stdout: string; stderr: string };
 }
 
 export function run(
   cmd: string,
   args: string[],
-  options: { timeoutMs: number; stdin?: 'ignore' | 'pipe' },
+  options: { timeoutMs: number; stdin?: 'ignore' | 'pipe'; cwd?: string },
 ): Run {
-  const child = spawn(cmd, args, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], cwd: options.cwd });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -45,6 +47,7 @@ export function run(
     kill: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
+    output: () => ({ stdout, stderr }),
   };
 }
 

@@ -10,3 +10,25 @@ export async function startTestServer(
   await server.listen();
   return { server, url: (path) => `rtsp://127.0.0.1:${server.port}/${path}` };
 }
+
+/**
+ * Notes, for each reader transport of `path`, the first frame (in the stream's accessUnitsIn
+ * numbering) its first reader session got, while those sessions are alive: what a reader's frame
+ * count is compared with. `stop()` ends the watch and returns the map.
+ */
+export function watchReaderStarts(server: RtspServer, path: string): { stop(): Map<string, number> } {
+  const starts = new Map<string, number>();
+  const timer = setInterval(() => {
+    for (const s of server.sessions.values()) {
+      if (s.path !== path || s.mode !== 'play' || s.stream === undefined) continue;
+      const start = s.stream.readerStartAccessUnit(s);
+      if (start !== undefined && !starts.has(s.transport)) starts.set(s.transport, start);
+    }
+  }, 5);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return starts;
+    },
+  };
+}
