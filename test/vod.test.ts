@@ -4,7 +4,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
@@ -31,6 +39,15 @@ describe('files on demand', () => {
     writeFileSync(join(dir, 'secret.mp4'), 'outside the media folder');
     writeFileSync(join(dir, 'media', 'notes.txt'), 'not media');
     symlinkSync(join(dir, 'secret.mp4'), join(dir, 'media', 'link.mp4'));
+    mkdirSync(join(dir, 'outside'));
+    copyFileSync(join(repoRoot(), 'media', 'demo.mp4'), join(dir, 'outside', 'demo.mp4'));
+    symlinkSync(join(dir, 'outside'), join(dir, 'media', 'dirlink'));
+    // Not an MP4 inside (a clear 404 and a log line, not a crash), and the moov of a real one cut short.
+    writeFileSync(join(dir, 'media', 'broken.mp4'), Buffer.alloc(3000, 0x41));
+    writeFileSync(
+      join(dir, 'media', 'cut.mp4'),
+      readFileSync(join(repoRoot(), 'media', 'demo.mp4')).subarray(0, 2000),
+    );
     ({ server, url } = await startTestServer({ mediaDir: join(dir, 'media') }));
   });
   after(async () => {
@@ -47,13 +64,25 @@ describe('files on demand', () => {
     for (const bad of [
       '../secret.mp4',
       'sub/%2e%2e/%2e%2e/secret.mp4',
+      '%2E%2E/secret.mp4',
+      'sub/..%2f..%2fsecret.mp4',
+      '%252e%252e/secret.mp4',
+      'sub%5c..%5c..%5csecret.mp4',
       'link.mp4',
+      'dirlink/demo.mp4',
       'notes.txt',
       'sub/nothing.mp4',
       'sub',
+      'broken.mp4',
+      'cut.mp4',
     ]) {
       assert.equal((await c.request('DESCRIBE', url(bad))).statusCode, 404, bad);
+      const setup = await c.request('SETUP', `${url(bad)}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(setup.statusCode, 404, `SETUP ${bad}`);
     }
+    assert.equal((await c.request('DESCRIBE', url('sub/demo.mp4'))).statusCode, 200, 'still serving');
     c.close();
   });
 
