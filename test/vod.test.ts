@@ -44,10 +44,10 @@ describe('files on demand', () => {
     symlinkSync(join(dir, 'outside'), join(dir, 'media', 'dirlink'));
     // Not an MP4 inside (a clear 404 and a log line, not a crash), and the moov of a real one cut short.
     writeFileSync(join(dir, 'media', 'broken.mp4'), Buffer.alloc(3000, 0x41));
-    writeFileSync(
-      join(dir, 'media', 'cut.mp4'),
-      readFileSync(join(repoRoot(), 'media', 'demo.mp4')).subarray(0, 2000),
-    );
+    const demo = readFileSync(join(repoRoot(), 'media', 'demo.mp4'));
+    writeFileSync(join(dir, 'media', 'cut.mp4'), demo.subarray(0, 2000));
+    // The moov whole (faststart), the media cut after about 2 s.
+    writeFileSync(join(dir, 'media', 'short.mp4'), demo.subarray(0, SHORT_BYTES));
     ({ server, url } = await startTestServer({ mediaDir: join(dir, 'media') }));
   });
   after(async () => {
@@ -124,6 +124,44 @@ describe('files on demand', () => {
       457,
     );
     c.close();
+  });
+
+  test('a file cut short after its moov: DESCRIBE says 10 s, playback stops where the data ends, with RTCP BYE', async (t) => {
+    const c = await RawClient.connect(server.port);
+    t.after(() => c.close());
+    const d = await c.request('DESCRIBE', url('short.mp4'));
+    assert.equal(d.statusCode, 200);
+    const s = await c.request('SETUP', `${url('short.mp4')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = sessionId(s);
+    assert.equal((await c.request('PLAY', url('short.mp4'), { Session: id })).statusCode, 200);
+    const byes = (): number =>
+      c.frames.filter((f) => f.channel === 1 && parseRtcpCompound(f.payload).some((p) => p.type === 'bye'))
+        .length;
+    await c.until(() => byes() > 0, 10_000, 'RTCP BYE where the data ends');
+    const rtp = c.frames.filter((f) => f.channel === 0);
+    const lastTs = rtp.at(-1)!.payload.readUInt32BE(4);
+    const playedS = ((lastTs - rtp[0]!.payload.readUInt32BE(4)) | 0) / 90000;
+    // Every picture up to the last one whose bytes are all in the file (read-ahead does not cut it short).
+    const file = await VodFile.open(join(dir, 'media', 'short.mp4'));
+    const video = file.tracks[0]!.mp4;
+    let last = 0;
+    while (
+      last + 1 < video.samples.count &&
+      video.samples.offset[last + 1]! + video.samples.size[last + 1]! <= SHORT_BYTES
+    )
+      last++;
+    const info = sampleInfo(video, last);
+    const lastS = info.ptsTicks / info.timescale;
+    await file.close();
+    assert.ok(
+      lastS > 1 && Math.abs(playedS - lastS) < 0.001,
+      `played ${playedS} s; the data ends at ${lastS} s`,
+    );
+    // The session stays, paused, and answers.
+    assert.equal((await c.request('GET_PARAMETER', url('short.mp4'), { Session: id })).statusCode, 200);
+    assert.equal((await c.request('TEARDOWN', url('short.mp4'), { Session: id })).statusCode, 200);
   });
 
   // RFC 2326 §10.5 (queued PLAY), §10.6 (PAUSE at a point), §12.34 (Scale) and §12.35 (Speed), read back
@@ -388,6 +426,9 @@ describe('files on demand', () => {
     assert.match(g.stdout, /Got EOS|Execution ended/);
   });
 });
+
+/** short.mp4: demo.mp4 cut after this many bytes (the moov, then about 2 s of media). */
+const SHORT_BYTES = 250_000;
 
 /** How long "nothing more is sent" is watched for. */
 const QUIET_MS = 400;
