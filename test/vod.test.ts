@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { parseProbe, probeFrames, run } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { startApp } from '../src/app.js';
+import { defaultConfig } from '../src/config/config.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
@@ -424,6 +426,20 @@ describe('files on demand', () => {
     assert.equal(g.code, 0, `GStreamer did not end cleanly: ${g.stderr}`);
     assert.notEqual(g.signal, 'SIGKILL');
     assert.match(g.stdout, /Got EOS|Execution ended/);
+  });
+});
+
+test('rtspkit serve --media: a folder that is not there, or a file, stops the server with a clear error', async () => {
+  const base = { ...defaultConfig(), logLevel: 'silent' as const, rtspAddress: '127.0.0.1:0', rtpPort: null };
+  const missing = join(tmpdir(), 'rtspkit-no-such-folder');
+  await assert.rejects(startApp({ ...base, mediaDir: missing }), {
+    name: 'ConfigError',
+    message: new RegExp(`^mediaDir: cannot read ${missing}: ENOENT`),
+  });
+  const file = join(repoRoot(), 'media', 'demo.mp4');
+  await assert.rejects(startApp({ ...base, mediaDir: file }), {
+    name: 'ConfigError',
+    message: `mediaDir: ${file} is not a folder`,
   });
 });
 
