@@ -1,7 +1,7 @@
 /** Wires configuration, logging and the RTSP server together. */
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/config.js';
-import { splitHostPort } from './config/config.js';
+import { ConfigError, splitHostPort } from './config/config.js';
 import {
   configInForce,
   diffConfig,
@@ -10,7 +10,7 @@ import {
   type ConfigChanges,
   type FileSourceSpec,
 } from './config/reload.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
@@ -105,6 +105,17 @@ interface RunningFileSource extends FileSourceSpec {
   stream: Stream;
 }
 
+/** A media folder that is not there would answer 404 to every request without a word: refuse to start. */
+function checkMediaDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new ConfigError(`mediaDir: cannot read ${dir}: ${(err as Error).message}`);
+  }
+  if (!isDir) throw new ConfigError(`mediaDir: ${dir} is not a folder`);
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel);
   const { host, port } = splitHostPort(config.rtspAddress);
@@ -119,6 +130,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const authSecret = randomBytes(32);
   const authorizer = createAuthorizer(config, logger, authSecret);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
+  if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   const server = new RtspServer({
     host,
     port,

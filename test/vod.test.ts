@@ -4,12 +4,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { run } from './support/process.js';
+import { parseProbe, probeFrames, run } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { startApp } from '../src/app.js';
+import { defaultConfig } from '../src/config/config.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
@@ -31,6 +41,15 @@ describe('files on demand', () => {
     writeFileSync(join(dir, 'secret.mp4'), 'outside the media folder');
     writeFileSync(join(dir, 'media', 'notes.txt'), 'not media');
     symlinkSync(join(dir, 'secret.mp4'), join(dir, 'media', 'link.mp4'));
+    mkdirSync(join(dir, 'outside'));
+    copyFileSync(join(repoRoot(), 'media', 'demo.mp4'), join(dir, 'outside', 'demo.mp4'));
+    symlinkSync(join(dir, 'outside'), join(dir, 'media', 'dirlink'));
+    // Not an MP4 inside (a clear 404 and a log line, not a crash), and the moov of a real one cut short.
+    writeFileSync(join(dir, 'media', 'broken.mp4'), Buffer.alloc(3000, 0x41));
+    const demo = readFileSync(join(repoRoot(), 'media', 'demo.mp4'));
+    writeFileSync(join(dir, 'media', 'cut.mp4'), demo.subarray(0, 2000));
+    // The moov whole (faststart), the media cut after about 2 s.
+    writeFileSync(join(dir, 'media', 'short.mp4'), demo.subarray(0, SHORT_BYTES));
     ({ server, url } = await startTestServer({ mediaDir: join(dir, 'media') }));
   });
   after(async () => {
@@ -47,13 +66,25 @@ describe('files on demand', () => {
     for (const bad of [
       '../secret.mp4',
       'sub/%2e%2e/%2e%2e/secret.mp4',
+      '%2E%2E/secret.mp4',
+      'sub/..%2f..%2fsecret.mp4',
+      '%252e%252e/secret.mp4',
+      'sub%5c..%5c..%5csecret.mp4',
       'link.mp4',
+      'dirlink/demo.mp4',
       'notes.txt',
       'sub/nothing.mp4',
       'sub',
+      'broken.mp4',
+      'cut.mp4',
     ]) {
       assert.equal((await c.request('DESCRIBE', url(bad))).statusCode, 404, bad);
+      const setup = await c.request('SETUP', `${url(bad)}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(setup.statusCode, 404, `SETUP ${bad}`);
     }
+    assert.equal((await c.request('DESCRIBE', url('sub/demo.mp4'))).statusCode, 200, 'still serving');
     c.close();
   });
 
@@ -95,6 +126,44 @@ describe('files on demand', () => {
       457,
     );
     c.close();
+  });
+
+  test('a file cut short after its moov: DESCRIBE says 10 s, playback stops where the data ends, with RTCP BYE', async (t) => {
+    const c = await RawClient.connect(server.port);
+    t.after(() => c.close());
+    const d = await c.request('DESCRIBE', url('short.mp4'));
+    assert.equal(d.statusCode, 200);
+    const s = await c.request('SETUP', `${url('short.mp4')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = sessionId(s);
+    assert.equal((await c.request('PLAY', url('short.mp4'), { Session: id })).statusCode, 200);
+    const byes = (): number =>
+      c.frames.filter((f) => f.channel === 1 && parseRtcpCompound(f.payload).some((p) => p.type === 'bye'))
+        .length;
+    await c.until(() => byes() > 0, 10_000, 'RTCP BYE where the data ends');
+    const rtp = c.frames.filter((f) => f.channel === 0);
+    const lastTs = rtp.at(-1)!.payload.readUInt32BE(4);
+    const playedS = ((lastTs - rtp[0]!.payload.readUInt32BE(4)) | 0) / 90000;
+    // Every picture up to the last one whose bytes are all in the file (read-ahead does not cut it short).
+    const file = await VodFile.open(join(dir, 'media', 'short.mp4'));
+    const video = file.tracks[0]!.mp4;
+    let last = 0;
+    while (
+      last + 1 < video.samples.count &&
+      video.samples.offset[last + 1]! + video.samples.size[last + 1]! <= SHORT_BYTES
+    )
+      last++;
+    const info = sampleInfo(video, last);
+    const lastS = info.ptsTicks / info.timescale;
+    await file.close();
+    assert.ok(
+      lastS > 1 && Math.abs(playedS - lastS) < 0.001,
+      `played ${playedS} s; the data ends at ${lastS} s`,
+    );
+    // The session stays, paused, and answers.
+    assert.equal((await c.request('GET_PARAMETER', url('short.mp4'), { Session: id })).statusCode, 200);
+    assert.equal((await c.request('TEARDOWN', url('short.mp4'), { Session: id })).statusCode, 200);
   });
 
   // RFC 2326 §10.5 (queued PLAY), §10.6 (PAUSE at a point), §12.34 (Scale) and §12.35 (Speed), read back
@@ -276,6 +345,46 @@ describe('files on demand', () => {
     });
   });
 
+  const clips = ['h265_aac.mp4', 'h264_main_aac.mp4'];
+  test(
+    'every codec whole over RTSP: ffprobe decodes as many frames as from the file (H.265, B-frames, Opus)',
+    { skip: skipUnless('ffprobe') || skipUnlessMedia(...clips) },
+    async () => {
+      const files = [
+        ...clips.map((c) => mediaPath(c)),
+        join(repoRoot(), 'src', 'container', 'mp4', 'fixtures', 'opus.mp4'),
+      ];
+      const names = files.map((f, i) => {
+        const name = `codec${i}.mp4`;
+        copyFileSync(f, join(dir, 'media', name));
+        return name;
+      });
+      const counts = async (target: string, options: string[] = []): Promise<[string, number][]> => {
+        const r = await probeFrames(target, options).done;
+        assert.equal(r.code, 0, `${target}: ${r.stderr}`);
+        return parseProbe(r.stdout).map((s) => [s.codec_name, Number(s.nb_read_frames)]);
+      };
+      const served = await Promise.all(names.map((n) => counts(url(n), ['-rtsp_transport', 'tcp'])));
+      for (const [i, f] of files.entries()) {
+        const fromFile = await counts(f);
+        assert.deepEqual(
+          served[i]!.map(([codec]) => codec),
+          fromFile.map(([codec]) => codec),
+          f,
+        );
+        served[i]!.forEach(([codec, n], k) => {
+          const expected = fromFile[k]![1];
+          // AAC: the file's priming frame (before npt 0, dropped by its edit list) is sent too, for the decoder.
+          const extra = codec === 'aac' ? 1 : 0;
+          assert.ok(
+            n >= expected && n <= expected + extra,
+            `${f} ${codec}: ${n} frames over RTSP, ${expected} in the file`,
+          );
+        });
+      }
+    },
+  );
+
   const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia('h264_base_aac.mp4');
   test('ffprobe reads the duration, ffmpeg -ss 5 seeks, GStreamer plays to the end', { skip }, async () => {
     copyFileSync(mediaPath('h264_base_aac.mp4'), join(dir, 'media', 'clip.mp4'));
@@ -319,6 +428,23 @@ describe('files on demand', () => {
     assert.match(g.stdout, /Got EOS|Execution ended/);
   });
 });
+
+test('rtspkit serve --media: a folder that is not there, or a file, stops the server with a clear error', async () => {
+  const base = { ...defaultConfig(), logLevel: 'silent' as const, rtspAddress: '127.0.0.1:0', rtpPort: null };
+  const missing = join(tmpdir(), 'rtspkit-no-such-folder');
+  await assert.rejects(startApp({ ...base, mediaDir: missing }), {
+    name: 'ConfigError',
+    message: new RegExp(`^mediaDir: cannot read ${missing}: ENOENT`),
+  });
+  const file = join(repoRoot(), 'media', 'demo.mp4');
+  await assert.rejects(startApp({ ...base, mediaDir: file }), {
+    name: 'ConfigError',
+    message: `mediaDir: ${file} is not a folder`,
+  });
+});
+
+/** short.mp4: demo.mp4 cut after this many bytes (the moov, then about 2 s of media). */
+const SHORT_BYTES = 250_000;
 
 /** How long "nothing more is sent" is watched for. */
 const QUIET_MS = 400;

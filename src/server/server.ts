@@ -939,8 +939,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session.closed) return;
       session.state = 'ready';
       session.logger.info({ reason, positionS }, 'playback paused by itself');
-      // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream).
-      if (reason === 'end') this.sendBye(session);
+      // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
+      // they are when the file cannot be read on (cut short after its moov): nothing more will come.
+      if (reason === 'end' || reason === 'error') this.sendBye(session);
     };
     vod.player = player;
     return player;

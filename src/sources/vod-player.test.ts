@@ -521,6 +521,59 @@ test('sender reports after a seek map the RTP time of the next packets to the ti
   }
 });
 
+test('sender reports stay true across queued ranges, a forward seek, Scale 2 and Scale -1', async (t) => {
+  // A report at each PLAY and every 700 ms: each must map the RTP time of the packets after it to
+  // the wall time they are sent, through the switch to a queued range and through trick play.
+  const r = await rig(t, DEMO, { senderReportIntervalMs: 700 });
+  if (!r) return;
+  const { clock, sink, player, ends } = r;
+  const STEP_MS = 20;
+  const plays: number[] = [];
+  const playAt = (req: Parameters<VodPlayer['play']>[0]): void => {
+    plays.push(clock.monotonicMs());
+    player.play(req);
+  };
+  playAt({ startS: 0, endS: 2 });
+  player.play({ startS: 6, endS: 7 }); // queued: no new report, RTP time runs on from the first range
+  await drive(clock, () => ends.length > 0, STEP_MS);
+  await drive(clock, () => false, STEP_MS, 10);
+  playAt({ startS: 8.3 }); // forward, from the keyframe at 8
+  await drive(clock, () => clock.monotonicMs() >= plays[1]! + 1000, STEP_MS);
+  player.pause();
+  playAt({ startS: 1, scale: 2 }); // back, fast forward (keyframes at wall pace)
+  await drive(clock, () => clock.monotonicMs() >= plays[2]! + 1500, STEP_MS);
+  player.pause();
+  playAt({ startS: 9.5, endS: 6, scale: -1 }); // backwards by keyframes
+  await drive(clock, () => ends.length > 1, STEP_MS);
+  assert.deepEqual(
+    ends.map((e) => e.reason),
+    ['end', 'end'],
+  );
+
+  for (const track of [0, 1]) {
+    const srs = sink.srs.filter((s) => s.track === track);
+    const clockRate = track === 0 ? 90000 : 48000;
+    const sent = sink.of(track);
+    assert.ok(sent.length > 0);
+    // Audio is sent at scale 1 only: it has a report after the first two PLAYs, video after all four.
+    for (const at of track === 0 ? plays : plays.slice(0, 2))
+      assert.ok(
+        srs.some((s) => s.atMs >= at && s.atMs <= at + STEP_MS),
+        `track ${track}: a sender report right after the PLAY at ${at} ms`,
+      );
+    for (const s of sent) {
+      const sr = srs.filter((x) => x.atMs <= s.atMs).at(-1);
+      assert.ok(sr, `track ${track}: a report before the first packet`);
+      const mapped = rtpToWallMs(s.rtp.timestamp, sr.sr, clockRate);
+      // Audio starts up to a frame early (21 ms); packets go out within a step of their time.
+      assert.ok(
+        Math.abs(mapped - s.wallMs) <= 22 + STEP_MS,
+        `track ${track} ts ${s.rtp.timestamp} sent at ${s.atMs} ms: mapped ${mapped - s.wallMs} ms off`,
+      );
+    }
+  }
+});
+
 test('B-frames: a range starts at the keyframe, every frame of it once, pause/resume exact', async (t) => {
   const r = await rig(t, BFRAMES);
   if (!r) return;

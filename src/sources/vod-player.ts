@@ -309,6 +309,8 @@ interface Segment {
   readonly initial: readonly Run[];
   runs: Run[];
   readDone: boolean;
+  /** A sample could not be read (a file cut short): the range plays what was read, then fails. */
+  readError: unknown;
   pauseAtEnd: boolean;
   srPending: boolean;
   sentPackets: number;
@@ -660,6 +662,7 @@ export class VodPlayer {
       initial: runs.map((r) => ({ ...r })),
       runs: runs.map((r) => ({ ...r })),
       readDone: false,
+      readError: undefined,
       pauseAtEnd: false,
       srPending: true,
       sentPackets: 0,
@@ -814,6 +817,10 @@ export class VodPlayer {
           this.send(q);
         }
         if (this.queue[0]?.seg === seg || !seg.readDone) break;
+        if (seg.readError !== undefined) {
+          this.fail(seg.readError);
+          return;
+        }
         const endMs = dueMs(seg, mediaOf(seg, seg.endS));
         if (now < endMs) break;
         this.finish(seg, endMs);
@@ -858,6 +865,7 @@ export class VodPlayer {
     const head = this.queue[0];
     let at: number | undefined;
     if (head !== undefined && head.seg === seg) at = dueMs(seg, head.dueM);
+    else if (seg.readError !== undefined) at = nowMs;
     else if (seg.readDone) at = dueMs(seg, mediaOf(seg, seg.endS));
     const waitMs = at === undefined ? this.maxWaitMs : Math.min(this.maxWaitMs, Math.max(0, at - nowMs));
     this.timer = setTimeout(() => {
@@ -982,7 +990,12 @@ export class VodPlayer {
       try {
         data = await this.file.reader.readSample(next.st.mp4, next.info.index);
       } catch (e) {
-        if (this.isLive(seg)) throw e;
+        // The samples read before it are still sent (tick fails the range once they are out).
+        if (this.isLive(seg)) {
+          seg.readError = e;
+          seg.readDone = true;
+          return;
+        }
         continue; // the range is gone (paused, stopped): its failure does not matter
       }
       // Paused, sought or stopped during the read: the sample belongs to a range that is gone.

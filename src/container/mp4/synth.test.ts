@@ -94,6 +94,64 @@ test('ctts v1 negative offsets, an initial empty edit and media_time, NAL units 
   assert.equal(r.keyframeAtOrBefore(v, 0.5), 0);
 });
 
+test('avc3 and hev1: parameter sets in-band (none in avcC/hvcC), read like avc1 and hvc1', async () => {
+  const nal4 = (n: Buffer): Buffer => Buffer.concat([u32(n.length), n]);
+  const idr = Buffer.from([0x65, 0x88, 0x84]);
+  const vps = Buffer.from([0x40, 0x01, 0x0c]);
+  const sps265 = Buffer.from([0x42, 0x01, 0x01]);
+  const pps265 = Buffer.from([0x44, 0x01, 0xc1]);
+  const idr265 = Buffer.from([0x26, 0x01, 0xaf]); // IDR_W_RADL (19)
+  // HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1): Main, level 3.1, 4-byte lengths, no arrays.
+  const hvcC = box(
+    'hvcC',
+    u8(1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xf0, 0x00, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0),
+  );
+  const { file } = buildMp4({
+    tracks: [
+      {
+        id: 1,
+        handler: 'vide',
+        timescale: 90000,
+        entry: visualEntry('avc3', 320, 240, avcC(4, [], [])),
+        samples: [
+          { size: 0, duration: 3600, key: true, data: Buffer.concat([nal4(SPS), nal4(PPS), nal4(idr)]) },
+          { size: 0, duration: 3600, key: false, data: nal4(Buffer.from([0x41, 0x9a])) },
+        ],
+      },
+      {
+        id: 2,
+        handler: 'vide',
+        timescale: 90000,
+        entry: visualEntry('hev1', 320, 240, hvcC),
+        samples: [
+          {
+            size: 0,
+            duration: 3600,
+            key: true,
+            data: Buffer.concat([nal4(vps), nal4(sps265), nal4(pps265), nal4(idr265)]),
+          },
+        ],
+      },
+    ],
+  });
+  const r = await open(file);
+  const [avc, hevc] = r.tracks;
+  assert.deepEqual([avc!.fourcc, avc!.codec, avc!.nalLengthSize], ['avc3', 'h264', 4]);
+  assert.deepEqual(avc!.parameterSets, { vps: [], sps: [], pps: [] });
+  assert.deepEqual(
+    (await r.readNalUnits(avc!, 0)).map((n) => n[0]! & 0x1f),
+    [7, 8, 5],
+  );
+  assert.deepEqual([...avc!.samples.keyframes], [0]);
+  assert.deepEqual([hevc!.fourcc, hevc!.codec, hevc!.nalLengthSize], ['hev1', 'h265', 4]);
+  assert.deepEqual(hevc!.parameterSets, { vps: [], sps: [], pps: [] });
+  assert.equal(hevc!.hevc?.generalProfileIdc, 1);
+  assert.deepEqual(
+    (await r.readNalUnits(hevc!, 0)).map((n) => (n[0]! >> 1) & 0x3f),
+    [32, 33, 34, 19],
+  );
+});
+
 test('edit lists: v1, several media edits (approximate), rate != 1', async () => {
   const track = (elst: SynthTrack['elst'], elstVersion: 0 | 1): SynthTrack => ({
     id: 1,
