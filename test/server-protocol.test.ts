@@ -365,7 +365,13 @@ describe('rtsp server protocol', () => {
       pub.sendFrame(false);
     }, 40);
     try {
-      await c.until(() => srOn(1) !== undefined && srOn(3) !== undefined, 4000, 'a sender report per track');
+      await c.until(
+        () =>
+          srOn(3) !== undefined &&
+          c.frames.filter((f) => f.channel === 1 && f.payload[1] === 200).length >= 4,
+        4000,
+        'a sender report per track, four on the video track',
+      );
     } finally {
       clearInterval(timer);
     }
@@ -376,6 +382,22 @@ describe('rtsp server protocol', () => {
       assert.ok(Math.abs(ntpSeconds - Date.now() / 1000) < 5, 'NTP time is now');
       const rtp = c.frames.find((f) => f.channel === 2 * track)!.payload;
       assert.equal(rtp.readUInt32BE(8), ssrcs[track], `RTP SSRC of track ${track}`);
+    }
+    // Every report of a track places RTP time on the same line (RFC 3550 §6.4.1): the publisher's packets
+    // come on a 40 ms timer whose jitter must not move the mapping, or receivers' A/V sync wobbles.
+    const reports = c.frames
+      .filter((f) => f.channel === 1 && f.payload[1] === 200)
+      .map((f) => ({
+        ntpMs: (f.payload.readUInt32BE(8) + f.payload.readUInt32BE(12) / 2 ** 32) * 1000,
+        rtp: f.payload.readUInt32BE(16),
+      }));
+    for (let i = 1; i < reports.length; i++) {
+      const ntpStepMs = reports[i]!.ntpMs - reports[0]!.ntpMs;
+      const rtpStepMs = (((reports[i]!.rtp - reports[0]!.rtp) >>> 0) * 1000) / 90000;
+      assert.ok(
+        Math.abs(ntpStepMs - rtpStepMs) < 0.5,
+        `SR ${i}: ${ntpStepMs} ms of NTP for ${rtpStepMs} ms of RTP`,
+      );
     }
     pub.client.close();
   });

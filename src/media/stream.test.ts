@@ -153,3 +153,42 @@ test('TCP readers get one write per flush; a slow reader skips to the next keyfr
   assert.equal(fast.framed.length, 6, 'one write per flush');
   assert.equal(slow.framed.length, 3);
 });
+
+test("a track's RTP timing comes from its first packet, not each arrival, and from the publisher's SRs when sent", () => {
+  let nowMs = 1000;
+  const clock = { monotonicMs: () => nowMs, wallMs: () => 1.7e12 + nowMs };
+  const stream = new Stream(
+    [
+      { encodingName: 'PCMA', clockRate: 8000 },
+      { encodingName: 'PCMU', clockRate: 8000 },
+    ],
+    { clock },
+  );
+  assert.equal(stream.monotonicMsOfRtp(0, 0), undefined);
+  // 20 ms packets arriving with up to 7 ms of jitter: the timing stays on the first packet's line.
+  const jitterMs = [0, 7, 2, 5, 1, 6, 3];
+  jitterMs.forEach((j, i) => {
+    nowMs = 1000 + 20 * i + j;
+    stream.ingestRtp(0, packet(i, 5000 + 160 * i, [i]));
+  });
+  assert.equal(stream.monotonicMsOfRtp(0, 5000 + 160 * 6), 1120);
+  assert.equal(stream.monotonicMsOfRtp(0, 5000 - 8000), 0);
+  // A timestamp jump of an hour (a publisher restarting its timeline) takes the timing again.
+  nowMs = 1200;
+  stream.ingestRtp(0, packet(7, 5000 + 8000 * 3600, [7]));
+  assert.equal(stream.monotonicMsOfRtp(0, 5000 + 8000 * 3600), 1200);
+
+  // Sender reports: one offset moves the publisher's NTP clock onto ours, kept for every track, so its
+  // alignment of the two tracks (here 40 ms apart at the same RTP time) is what readers get.
+  nowMs = 2000;
+  stream.ingestSenderReport(0, 90_000, 5_000_000);
+  nowMs = 2500;
+  stream.ingestSenderReport(1, 90_000, 5_000_040);
+  assert.equal(stream.monotonicMsOfRtp(0, 90_000), 2000);
+  assert.equal(stream.monotonicMsOfRtp(1, 90_000), 2040);
+  assert.equal(stream.monotonicMsOfRtp(1, 90_000 + 8000), 3040);
+  // Once a track has the publisher's timing, arrivals far from it do not override it.
+  nowMs = 9000;
+  stream.ingestRtp(1, packet(0, 90_000, [0]));
+  assert.equal(stream.monotonicMsOfRtp(1, 90_000), 2040);
+});

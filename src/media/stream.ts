@@ -18,6 +18,7 @@
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
+import { tsDiff32 } from '../base/seq.js';
 import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 
@@ -71,7 +72,28 @@ export interface TrackCounters {
   lastRtpTimestamp: number | undefined;
   /** Monotonic ms when the last packet was ingested. */
   lastArrivalMs: number;
+  /**
+   * Where the track's RTP time sits on the monotonic clock: a timestamp and its instant, from the
+   * publisher's sender reports when it sends them, else from the first packet's arrival. Readers' sender
+   * reports extrapolate from it at the nominal clock rate, so they do not carry each packet's arrival
+   * jitter (receivers would see their A/V sync wobble by it at every report).
+   */
+  timing: RtpTiming | undefined;
 }
+
+export interface RtpTiming {
+  rtpTimestamp: number;
+  monotonicMs: number;
+  /** Set from the publisher's RTCP SR (RFC 3550 §6.4.1) rather than from packet arrival. */
+  fromSenderReport: boolean;
+}
+
+/**
+ * When a packet arrives this far from where the timing puts its timestamp, the publisher's timeline has
+ * jumped (restart, discontinuity) or drifted: the timing is taken again from this packet. B-frames'
+ * timestamps run a few frames ahead of arrival, well inside it.
+ */
+const TIMING_RESYNC_MS = 1000;
 
 type ReaderState = 'waiting' | 'live' | 'dropping';
 
@@ -154,6 +176,8 @@ export class Stream {
   /** accessUnitsIn index of the access unit the GOP cache starts with. */
   private gopStartAu = 0;
   private readonly frameTrack: number;
+  /** The publisher's NTP clock minus our monotonic one, from its first sender report. */
+  private senderClockOffsetMs: number | undefined;
 
   constructor(tracks: readonly StreamTrack[], options: StreamOptions = {}) {
     this.tracks = tracks;
@@ -166,10 +190,37 @@ export class Stream {
       bytesIn: 0,
       lastRtpTimestamp: undefined,
       lastArrivalMs: 0,
+      timing: undefined,
     }));
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
+  }
+
+  /**
+   * Takes the publisher's sender report for a track (RFC 3550 §6.4.1). Its NTP clock is moved onto ours
+   * by one offset for the whole stream, fixed at the first report, so the publisher's own A/V alignment is
+   * what readers get, whatever its wall clock says.
+   */
+  ingestSenderReport(track: number, rtpTimestamp: number, ntpUnixMs: number): void {
+    const counters = this.counters[track];
+    if (this.ended || counters === undefined) return;
+    this.senderClockOffsetMs ??= this.clock.monotonicMs() - ntpUnixMs;
+    counters.timing = {
+      rtpTimestamp: rtpTimestamp >>> 0,
+      monotonicMs: ntpUnixMs + this.senderClockOffsetMs,
+      fromSenderReport: true,
+    };
+  }
+
+  /** The monotonic instant of an RTP timestamp of a track, or undefined before its first packet. */
+  monotonicMsOfRtp(track: number, rtpTimestamp: number): number | undefined {
+    const timing = this.counters[track]?.timing;
+    if (timing === undefined) return undefined;
+    return (
+      timing.monotonicMs +
+      (tsDiff32(timing.rtpTimestamp, rtpTimestamp) * 1000) / this.tracks[track]!.clockRate
+    );
   }
 
   get readerCount(): number {
@@ -193,7 +244,20 @@ export class Stream {
     counters.packetsIn++;
     counters.bytesIn += packet.length;
     counters.lastRtpTimestamp = timestamp;
-    counters.lastArrivalMs = this.clock.monotonicMs();
+    const nowMs = this.clock.monotonicMs();
+    counters.lastArrivalMs = nowMs;
+    const timing = counters.timing;
+    if (timing === undefined) {
+      counters.timing = { rtpTimestamp: timestamp, monotonicMs: nowMs, fromSenderReport: false };
+    } else if (!timing.fromSenderReport) {
+      const expectedMs =
+        timing.monotonicMs +
+        (tsDiff32(timing.rtpTimestamp, timestamp) * 1000) / this.tracks[track]!.clockRate;
+      if (Math.abs(expectedMs - nowMs) > TIMING_RESYNC_MS) {
+        timing.rtpTimestamp = timestamp;
+        timing.monotonicMs = nowMs;
+      }
+    }
 
     const item: Queued = { track, packet, payloadBytes: readRtpPayloadLength(packet) };
     if (track === this.frameTrack) {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
-import { systemClock } from '../base/clock.js';
+import { ntpToUnixMs, systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
@@ -199,6 +199,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
   private lastSrMs = 0;
   private nextConnectionId = 1;
+  /**
+   * Wall clock minus monotonic clock, taken once: sender reports read the wall clock through it, so
+   * their NTP and RTP times advance together (Date.now() has whole milliseconds and may be stepped).
+   */
+  private readonly wallOffsetMs: number;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -209,6 +214,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         : undefined;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
+    this.wallOffsetMs = this.clock.wallMs() - this.clock.monotonicMs();
     this.opts = {
       host: options.host ?? '0.0.0.0',
       port: options.port ?? 8554,
@@ -1121,7 +1127,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     } catch {
       return;
     }
-    if (session.mode !== 'play') return;
+    if (session.mode !== 'play') {
+      for (const p of packets) {
+        if (p.type === 'sr') session.stream?.ingestSenderReport(track, p.rtpTimestamp, ntpToUnixMs(p.ntp));
+      }
+      return;
+    }
     const st = session.trackStats[track];
     const clockRate = this.paths.get(session.path)?.media.tracks[track]?.clockRate ?? 90000;
     for (const p of packets) {
@@ -1283,7 +1294,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   private sendSenderReports(nowMs: number): void {
-    const wallMs = this.clock.wallMs();
+    const wallMs = nowMs + this.wallOffsetMs;
     for (const live of this.paths.list()) {
       const stream = live.stream;
       if (stream === undefined || stream.readerCount === 0) continue;
@@ -1296,7 +1307,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
             ssrc: r.ssrc,
             clockRate,
             lastRtpTimestamp: c.lastRtpTimestamp,
-            lastWallMs: wallMs - (nowMs - c.lastArrivalMs),
+            lastWallMs:
+              wallMs - (nowMs - (stream.monotonicMsOfRtp(track, c.lastRtpTimestamp) ?? c.lastArrivalMs)),
             nowMs: wallMs,
             packetCount: r.packetsSent,
             octetCount: r.octetsSent,
