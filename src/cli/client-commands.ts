@@ -441,6 +441,9 @@ interface PlayOptions {
   insecure?: boolean;
 }
 
+/** How long `play` still listens after the server's RTCP BYE on every track. */
+const END_GRACE_MS = 500;
+
 function formatClock(ms: number): string {
   const s = Math.floor(ms / 1000);
   const mm = String(Math.floor(s / 60)).padStart(2, '0');
@@ -569,6 +572,11 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     });
     client.on('close', () => {
       void stop('closed');
+    });
+    // RTCP BYE on every track: the end of a file on demand, or of the publisher's stream. Over UDP the BYE
+    // travels on its own socket and may overtake the last RTP datagrams, hence the wait.
+    client.on('end', () => {
+      setTimeout(() => void stop('end'), END_GRACE_MS).unref();
     });
     await client.setup({ transport: choice.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
     await client.play();
@@ -756,7 +764,11 @@ export function registerClientCommands(program: Command): void {
     )
     .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL')
     .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')
-    .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C or the end)', secondsArg)
+    .option(
+      '-d, --duration <seconds>',
+      'stop after this long (default: until Ctrl-C or the end of the stream, RTCP BYE)',
+      secondsArg,
+    )
     .addOption(transportOption().default('udp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')

@@ -135,6 +135,10 @@ export interface RtspClientEvents {
   serverRequest: [request: RtspRequest];
   /** UDP gave way to TCP; the reason is readable. */
   transportFallback: [reason: string];
+  /** RTCP BYE from the track's sender (RFC 3550 §6.6): it sends nothing more. */
+  bye: [track: ClientTrack];
+  /** Every track set up got its BYE: the presentation is over (e.g. the end of a file on demand). */
+  end: [];
   /** A fault outside of a pending request (socket error, unparseable data, failed fallback). */
   error: [err: RtspClientError];
   close: [];
@@ -171,6 +175,8 @@ interface SetupTrack {
   packets: number;
   bytes: number;
   rtpInfo?: RtpInfo;
+  /** RTCP BYE received from the sender since the last PLAY. */
+  ended: boolean;
 }
 
 /** What carries the RTSP conversation: a TCP or TLS socket, or a WebSocket. */
@@ -1068,6 +1074,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       accessUnits: 0,
       packets: 0,
       bytes: 0,
+      ended: false,
     };
     if (this.#mode === 'play' && this.#opts.accessUnits && track.depacketizable) {
       try {
@@ -1117,6 +1124,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (range !== null) headers.Range = serializeRange(range);
     if (options.scale !== undefined) headers.Scale = String(options.scale);
     const res = await this.#expectOk('PLAY', this.#aggregateUrl(), { headers });
+    for (const st of this.#setup.values()) st.ended = false;
     const info = res.headers.get('RTP-Info');
     if (info !== undefined) {
       try {
@@ -1237,10 +1245,18 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (isParseError(e)) return;
       throw e;
     }
+    let bye = false;
     for (const p of packets) {
       if (p.type === 'sr') st.stats.onSenderReport(p, performance.now());
+      // A BYE for another SSRC (a collision, another participant) does not end this track.
+      else if (p.type === 'bye' && (st.remoteSsrc === undefined || p.ssrcs.includes(st.remoteSsrc)))
+        bye = true;
     }
     this.emit('rtcp', st.track, packets);
+    if (!bye || st.ended) return;
+    st.ended = true;
+    this.emit('bye', st.track);
+    if ([...this.#setup.values()].every((s) => s.ended)) this.emit('end');
   }
 
   /** Ends the access unit being assembled on every track (end of stream) and emits it. */
