@@ -145,57 +145,59 @@ test('more than 5 redirects fail with TOO_MANY_REDIRECTS', async () => {
   c.close();
 });
 
-test('digest: answers the challenge, then retries once more on stale=true with the new nonce', async () => {
-  const nonces = ['n1', 'n2'];
-  let stalePending = true;
-  const seen: Record<string, string>[] = [];
-  const srv = await scripted((req) => {
-    const auth = req.headers.get('Authorization');
-    const challenge = (nonce: string, stale = false): Reply => ({
-      status: 401,
-      headers: {
-        'WWW-Authenticate': `Digest realm="cam", nonce="${nonce}", qop="auth", algorithm=MD5${stale ? ', stale=true' : ''}`,
-      },
+for (const algorithm of ['MD5', 'SHA-256'] as const) {
+  test(`digest ${algorithm}: answers the challenge, then retries once more on stale=true with the new nonce`, async () => {
+    const nonces = ['n1', 'n2'];
+    let stalePending = true;
+    const seen: Record<string, string>[] = [];
+    const srv = await scripted((req) => {
+      const auth = req.headers.get('Authorization');
+      const challenge = (nonce: string, stale = false): Reply => ({
+        status: 401,
+        headers: {
+          'WWW-Authenticate': `Digest realm="cam", nonce="${nonce}", qop="auth", algorithm=${algorithm}${stale ? ', stale=true' : ''}`,
+        },
+      });
+      if (auth === undefined) return challenge(nonces[0]!);
+      const p = parseAuthorization(auth).params;
+      seen.push(p);
+      const ha1 = digestHa1({ algorithm, username: 'admin', realm: 'cam', password: 'p@ss:word' });
+      const expected = digestResponse({
+        algorithm,
+        ha1,
+        nonce: p.nonce!,
+        method: req.method,
+        uri: p.uri!,
+        qop: 'auth',
+        nc: p.nc!,
+        cnonce: p.cnonce!,
+      });
+      if (p.response !== expected || p.uri !== req.uri) return challenge(nonces[0]!);
+      if (p.nonce === 'n1' && stalePending) {
+        stalePending = false;
+        return challenge(nonces[1]!, true);
+      }
+      return req.method === 'DESCRIBE'
+        ? { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP }
+        : { status: 200 };
     });
-    if (auth === undefined) return challenge(nonces[0]!);
-    const p = parseAuthorization(auth).params;
-    seen.push(p);
-    const ha1 = digestHa1({ algorithm: 'MD5', username: 'admin', realm: 'cam', password: 'p@ss:word' });
-    const expected = digestResponse({
-      algorithm: 'MD5',
-      ha1,
-      nonce: p.nonce!,
-      method: req.method,
-      uri: p.uri!,
-      qop: 'auth',
-      nc: p.nc!,
-      cnonce: p.cnonce!,
-    });
-    if (p.response !== expected || p.uri !== req.uri) return challenge(nonces[0]!);
-    if (p.nonce === 'n1' && stalePending) {
-      stalePending = false;
-      return challenge(nonces[1]!, true);
-    }
-    return req.method === 'DESCRIBE'
-      ? { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP }
-      : { status: 200 };
+    // The password holds '@' and ':' percent-encoded in the URL.
+    const c = client(`rtsp://admin:p%40ss%3Aword@127.0.0.1:${srv.port}/cam`);
+    const d = await c.describe();
+    assert.equal(d.tracks.length, 1);
+    assert.deepEqual(
+      seen.map((p) => p.nonce),
+      ['n1', 'n2'],
+    );
+    assert.ok(seen.every((p) => p.username === 'admin' && p.qop === 'auth' && p.algorithm === algorithm));
+    // The next request reuses the nonce with an incremented nonce count, without a new challenge.
+    const before = srv.requests.length;
+    await c.options();
+    assert.equal(srv.requests.length, before + 1);
+    assert.equal(seen.at(-1)!.nc, '00000002');
+    c.close();
   });
-  // The password holds '@' and ':' percent-encoded in the URL.
-  const c = client(`rtsp://admin:p%40ss%3Aword@127.0.0.1:${srv.port}/cam`);
-  const d = await c.describe();
-  assert.equal(d.tracks.length, 1);
-  assert.deepEqual(
-    seen.map((p) => p.nonce),
-    ['n1', 'n2'],
-  );
-  assert.ok(seen.every((p) => p.username === 'admin' && p.qop === 'auth'));
-  // The next request reuses the nonce with an incremented nonce count, without a new challenge.
-  const before = srv.requests.length;
-  await c.options();
-  assert.equal(srv.requests.length, before + 1);
-  assert.equal(seen.at(-1)!.nc, '00000002');
-  c.close();
-});
+}
 
 test('a wrong password fails with RTSP_401 after one attempt; no credentials too', async () => {
   const srv = await scripted(() => ({
@@ -300,7 +302,7 @@ test('keepalive: GET_PARAMETER when Public lists it, not waited on; server reque
     if (req.method === 'GET_PARAMETER') return { status: 200, silent: true }; // a camera that never answers
     return { status: 200 };
   });
-  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`, { keepaliveIntervalMs: 50 });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`, { keepaliveIntervalMs: 50, followRedirect: false });
   const redirects: string[] = [];
   c.on('redirect', (l) => redirects.push(l));
   await c.options();
@@ -335,6 +337,79 @@ test('keepalive: GET_PARAMETER when Public lists it, not waited on; server reque
   await waitFor(() => answers.length >= 2 && redirects.length === 1, 5000, 'answers to server requests');
   assert.deepEqual(answers, ['200 41', '200 42']);
   assert.deepEqual(redirects, ['rtsp://elsewhere/cam']);
+  c.close();
+});
+
+test('a REDIRECT request while playing: TEARDOWN here, then DESCRIBE, SETUP and PLAY at the Location', async () => {
+  const describe: Reply = { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+  const to = await scripted((req, conn) => {
+    if (req.method === 'DESCRIBE') return describe;
+    if (req.method === 'SETUP')
+      return { status: 200, headers: { Session: 'B1', Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5' } };
+    if (req.method === 'PLAY') {
+      setTimeout(() => {
+        for (let i = 0; i < 3; i++) conn.send(4, rtp(200 + i, IDR));
+      }, 20);
+    }
+    return { status: 200, headers: { Session: 'B1' } };
+  });
+  const location = `rtsp://127.0.0.1:${to.port}/other`;
+  const from = await scripted((req, conn) => {
+    if (req.method === 'DESCRIBE') return describe;
+    if (req.method === 'SETUP')
+      return { status: 200, headers: { Session: 'A1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
+    if (req.method === 'PLAY') {
+      setTimeout(() => conn.request('REDIRECT', req.uri, { CSeq: '1', Location: location }), 20);
+    }
+    return { status: 200, headers: { Session: 'A1' } };
+  });
+  const c = client(`rtsp://127.0.0.1:${from.port}/cam`);
+  const redirects: string[] = [];
+  c.on('redirect', (l) => redirects.push(l));
+  let aus = 0;
+  c.on('accessUnit', () => aus++);
+  await c.describe();
+  await c.setup({ transport: 'tcp' });
+  await c.play();
+  await waitFor(() => aus >= 2, 5000, 'access units from the new location');
+  assert.deepEqual(redirects, [location]);
+  assert.equal(c.url, location);
+  assert.equal(c.sessionId, 'B1');
+  const teardown = from.requests.find((r) => r.method === 'TEARDOWN');
+  assert.equal(teardown?.headers.get('Session'), 'A1', 'the old session is torn down');
+  assert.deepEqual(
+    to.requests.map((r) => r.method),
+    ['DESCRIBE', 'SETUP', 'PLAY'],
+  );
+  assert.equal(to.requests[1]!.uri, `${location}/trackID=0`);
+  assert.match(to.requests[1]!.headers.get('Transport')!, /TCP/);
+  c.close();
+});
+
+test('keepalive: OPTIONS when Public lacks GET_PARAMETER, every session timeout / 2 by default', async () => {
+  const srv = await scripted((req) => {
+    if (req.method === 'OPTIONS')
+      return { status: 200, headers: { Public: 'DESCRIBE, SETUP, PLAY, TEARDOWN' } };
+    if (req.method === 'DESCRIBE')
+      return { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    if (req.method === 'SETUP')
+      return {
+        status: 200,
+        headers: { Session: 'K2;timeout=2', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' },
+      };
+    return { status: 200 };
+  });
+  // No keepaliveIntervalMs: with the default session timeout (60 s) nothing would come within the wait.
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+  await c.options();
+  await c.describe();
+  await c.setup({ transport: 'tcp' });
+  await c.play();
+  assert.equal(c.sessionTimeoutS, 2);
+  const keepalives = (): RtspRequest[] =>
+    srv.requests.filter((r) => r.method === 'OPTIONS' && r.headers.get('Session') === 'K2');
+  await waitFor(() => keepalives().length >= 2, 10_000, 'OPTIONS keepalives');
+  assert.equal(srv.requests.filter((r) => r.method === 'GET_PARAMETER').length, 0);
   c.close();
 });
 

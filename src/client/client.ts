@@ -12,7 +12,8 @@
  * - keepalive every session timeout / 2 with GET_PARAMETER when the server's Public lists it, else OPTIONS,
  *   sent to the session URL and never waited on (some cameras do not answer);
  * - requests from the server (OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, REDIRECT) get a 200;
- *   REDIRECT is also emitted as 'redirect' for the application to act on;
+ *   REDIRECT is emitted as 'redirect' and followed as §10.10 says (TEARDOWN here, then DESCRIBE, SETUP
+ *   and PLAY again at the Location), unless `followRedirect` is off;
  * - 3xx replies with a Location are followed (up to `maxRedirects`), reconnecting when the host changes.
  */
 import { randomBytes } from 'node:crypto';
@@ -72,6 +73,12 @@ export interface RtspClientOptions {
   keepaliveIntervalMs?: number;
   /** 3xx replies followed at most. Default 5. */
   maxRedirects?: number;
+  /**
+   * Follow REDIRECT requests from the server (RFC 2326 §10.10): TEARDOWN the session, then DESCRIBE,
+   * SETUP the same tracks over the same transport and PLAY at the new Location. Default true; when false
+   * the 'redirect' event is all that happens.
+   */
+  followRedirect?: boolean;
   /** Depacketize into 'accessUnit' events. Default true. */
   accessUnits?: boolean;
   /**
@@ -129,7 +136,7 @@ export interface RtspClientEvents {
   rtp: [track: ClientTrack, packet: RtpPacket];
   rtcp: [track: ClientTrack, packets: RtcpPacket[]];
   accessUnit: [track: ClientTrack, au: AccessUnit];
-  /** A REDIRECT request from the server (RFC 2326 §10.10), with its Location. */
+  /** A REDIRECT request from the server (RFC 2326 §10.10), with its Location (followed by default). */
   redirect: [location: string];
   /** Any request from the server, after it was answered. */
   serverRequest: [request: RtspRequest];
@@ -324,6 +331,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       receiverReportIntervalMs: options.receiverReportIntervalMs ?? 5000,
       keepaliveIntervalMs: options.keepaliveIntervalMs,
       maxRedirects: options.maxRedirects ?? 5,
+      followRedirect: options.followRedirect ?? true,
       accessUnits: options.accessUnits ?? true,
       userAgent: options.userAgent ?? 'rtspkit',
     };
@@ -791,7 +799,38 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.emit('serverRequest', req);
     if (req.method.toUpperCase() === 'REDIRECT') {
       const location = req.headers.get('Location');
-      if (location !== undefined) this.emit('redirect', location);
+      if (location === undefined) return;
+      this.emit('redirect', location);
+      if (this.#opts.followRedirect && this.#mode === 'play') void this.#followRedirect(location);
+    }
+  }
+
+  /** §10.10: the session ends here and starts again at `location`, in the state it had. */
+  async #followRedirect(location: string): Promise<void> {
+    const described = this.#tracks.length > 0;
+    const setup = this.#setup.size > 0 ? this.#lastSetup : undefined;
+    const play = setup !== undefined ? this.#lastPlay : undefined;
+    try {
+      await this.#resetSession(true);
+      await this.#redirect(this.#url, location);
+      this.#sessionUrl = undefined;
+      this.#tracks = [];
+      if (!described) return;
+      const d = await this.describe();
+      if (setup === undefined) return;
+      const tracks = setup.tracks?.filter((i) => i < d.tracks.length);
+      await this.setup({
+        ...(setup.transport === undefined ? {} : { transport: setup.transport }),
+        ...(tracks === undefined || tracks.length === 0 ? {} : { tracks }),
+      });
+      if (play !== undefined) await this.play(play);
+    } catch (e) {
+      const err =
+        e instanceof RtspClientError
+          ? e
+          : new RtspClientError('PROTOCOL', `following REDIRECT to ${safeUrl(location)}: ${String(e)}`);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else this.#logger.warn({ err: err.message, code: err.code }, 'REDIRECT not followed');
     }
   }
 
@@ -1144,6 +1183,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** PAUSE (§10.6). */
   async pause(): Promise<RtspResponse> {
     clearTimeout(this.#udpWatchdog);
+    this.#lastPlay = undefined;
     return this.#expectOk('PAUSE', this.#aggregateUrl());
   }
 
@@ -1203,6 +1243,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     for (const s of this.#setup.values()) closeUdp(s);
     this.#setup.clear();
     this.#sessionId = undefined;
+    this.#lastPlay = undefined;
   }
 
   // --- media in ---
