@@ -20,7 +20,7 @@ import {
 } from '../src/rtsp/message.js';
 import { parseAuthorization } from '../src/rtsp/auth-header.js';
 import { serializeRtpPacket } from '../src/rtp/packet.js';
-import { run, waitFor } from './support/process.js';
+import { rtspkit, run, waitFor } from './support/process.js';
 import { hasTool } from './support/tools.js';
 
 interface Reply {
@@ -482,6 +482,12 @@ test(
       const strict = client(`rtsps://127.0.0.1:${port}/cam`);
       await assert.rejects(strict.describe(), (e: { code: string }) => /CERT|SELF_SIGNED/.test(e.code));
       strict.close();
+      const cli = await rtspkit(['probe', `rtsps://127.0.0.1:${port}/cam`]).done;
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(
+        cli.stderr,
+        /^rtspkit: cannot connect to .*self-signed certificate \(--insecure accepts it\)\n$/,
+      );
 
       const lax = client(`rtsps://127.0.0.1:${port}/cam`, { rejectUnauthorized: false });
       const d = await lax.describe();

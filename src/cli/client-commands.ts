@@ -66,9 +66,22 @@ const EXIT_CODES_HELP =
   '\nExit codes: 0 ok, 1 other failure, 2 bad URL, arguments or file, 3 server unreachable or connection lost,' +
   '\n4 unknown path, 5 wrong or missing password, 6 refused by the server (403, e.g. path busy).';
 
+/** Node's codes for a server certificate that fails verification (node:tls, OpenSSL X509 errors). */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function fail(err: unknown, exitCode = exitCodeFor(err)): void {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`rtspkit: ${message.split('\n')[0]}\n`);
+  let message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  if (err instanceof RtspClientError && CERTIFICATE_CODES.has(err.code))
+    message += ' (--insecure accepts it)';
+  process.stderr.write(`rtspkit: ${message}\n`);
   process.exitCode = exitCode;
 }
 
