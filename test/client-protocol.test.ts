@@ -413,6 +413,23 @@ test('keepalive: OPTIONS when Public lacks GET_PARAMETER, every session timeout 
   c.close();
 });
 
+test('rtspkit probe: a server that never answers, an http:// URL (exit 3, 2, one readable line)', async () => {
+  const mute = await scripted(() => ({ status: 200, silent: true }));
+  const cases: [string[], number, RegExp][] = [
+    [
+      ['probe', '--timeout', '1', `rtsp://127.0.0.1:${mute.port}/cam`],
+      3,
+      /^rtspkit: OPTIONS rtsp:\/\/127\.0\.0\.1:\d+\/cam: no reply in 1000 ms\n$/,
+    ],
+    [['probe', 'http://127.0.0.1/cam'], 2, /^rtspkit: http:\/\/ URLs are not supported \(use rtsp:\/\//],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await rtspkit(args).done;
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
 test('typed errors: TIMEOUT, ECONNREFUSED, RTSP_404, BAD_URL', async () => {
   const mute = await scripted(() => ({ status: 200, silent: true }));
   const c1 = client(`rtsp://127.0.0.1:${mute.port}/x`, { timeoutMs: 200 });
