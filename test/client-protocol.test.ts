@@ -8,7 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { RtspClient, type RtspClientOptions } from '../src/client/index.js';
+import { RtspClient, summarizeTrack, type RtspClientOptions } from '../src/client/index.js';
+import type { AccessUnit } from '../src/format/access-unit.js';
 import { digestHa1, digestResponse } from '../src/auth/digest.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import { RtspHeaders } from '../src/rtsp/headers.js';
@@ -428,6 +429,55 @@ test('rtspkit probe: a server that never answers, an http:// URL (exit 3, 2, one
     assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
+});
+
+test('a camera with odd habits: Cseq/Content-length casing, no Content-Base, start codes in sprop, no marker bits', async () => {
+  const sps = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64');
+  const pps = Buffer.from('aMuMsg==', 'base64');
+  const sprop = [sps, pps].map((n) => Buffer.concat([Buffer.from([0, 0, 0, 1]), n]).toString('base64'));
+  const sdp = SDP.replace(
+    'packetization-mode=1',
+    `packetization-mode=1;sprop-parameter-sets=${sprop.join(',')}`,
+  );
+  const srv = await scripted((req, conn) => {
+    const cseq = req.headers.get('CSeq') ?? '0';
+    let extra = '';
+    let body = '';
+    if (req.method === 'DESCRIBE') {
+      extra = 'Content-Type: application/sdp\r\n';
+      body = sdp;
+    } else if (req.method === 'SETUP') {
+      extra = 'Session: C1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n';
+    } else if (req.method === 'PLAY') {
+      setTimeout(() => {
+        // Three pictures, none with the marker bit: each ends when the next timestamp begins.
+        for (let i = 0; i < 4; i++) conn.send(0, rtp(300 + i, IDR, false));
+      }, 20);
+    }
+    conn.socket.write(
+      `RTSP/1.0 200 OK\r\nCseq: ${cseq}\r\n${extra}Content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    return { status: 200, silent: true };
+  });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam?channel=1`);
+  const aus: AccessUnit[] = [];
+  c.on('accessUnit', (_t, au) => aus.push(au));
+  const d = await c.describe();
+  // No Content-Base: the relative control joins the request URL (query kept, as ffmpeg does).
+  assert.equal(d.tracks[0]!.controlUrl, `rtsp://127.0.0.1:${srv.port}/cam?channel=1/trackID=0`);
+  const summary = summarizeTrack(d.tracks[0]!);
+  assert.deepEqual([summary.width, summary.height], [640, 360]);
+  await c.setup({ transport: 'tcp' });
+  assert.equal(c.sessionId, 'C1');
+  assert.equal(srv.requests.find((r) => r.method === 'SETUP')!.uri, d.tracks[0]!.controlUrl);
+  await c.play();
+  await waitFor(() => aus.length >= 3, 5000, 'access units without marker bits');
+  assert.deepEqual(
+    aus.map((au) => au.pts - aus[0]!.pts),
+    [0, 3600, 7200],
+  );
+  assert.ok(aus.every((au) => au.keyframe));
+  c.close();
 });
 
 test('typed errors: TIMEOUT, ECONNREFUSED, RTSP_404, BAD_URL', async () => {
