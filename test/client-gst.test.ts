@@ -226,6 +226,35 @@ describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
     }
   });
 
+  test('play -o .mp4 over udp, tcp and http: the codecs and picture size of the source, 25 frames/s', async (t) => {
+    const src = await probeFrames(mediaPath(CLIP)).done;
+    assert.equal(src.code, 0, src.stderr);
+    const source = parseProbe(src.stdout);
+    const SECONDS = 3;
+    const runs = (['udp', 'tcp', 'http'] as const).map((via) => {
+      const file = join(dir, `gst-${via}.mp4`);
+      const args = ['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', file, '-t', via];
+      return { via, file, done: cli([...args, '--duration', String(SECONDS)]).done };
+    });
+    for (const r of runs) {
+      const ended = await r.done;
+      assert.equal(ended.code, 0, `${r.via}: ${ended.stderr}`);
+      const p = await probeFrames(r.file).done;
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(p.stderr, '', `${r.via}: ffprobe reads the file without errors`);
+      const got = parseProbe(p.stdout);
+      assert.deepEqual(
+        got.map((s) => [s.codec_name, s.width, s.height]),
+        source.map((s) => [s.codec_name, s.width, s.height]),
+        `${r.via}: codecs and picture size`,
+      );
+      // A live stream joined mid-GOP: the recording starts at the next keyframe, up to 1 s in.
+      const frames = Number(got[0]!.nb_read_frames);
+      assert.ok(frames >= 25 * (SECONDS - 1) - 3 && frames <= 25 * SECONDS + 3, `${r.via}: ${frames} frames`);
+      t.diagnostic(`${r.via}: ${frames} video frames in ${SECONDS} s`);
+    }
+  });
+
   test('play writes H.264 and AAC files that ffprobe decodes, also when stopped with SIGINT', async () => {
     const h264 = join(dir, 'out.h264');
     const r = await cli(['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', h264, '--duration', '3']).done;
