@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { RtspClient, type DescribeResult, type RtspClientError } from '../src/client/index.js';
 import type { AccessUnit } from '../src/format/access-unit.js';
 import { mediaPath, repoRoot, requireTools, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { parseProbe, probeFrames, run, waitFor, type Run } from './support/process.js';
+import { parseProbe, probeFrames, rtspkit, type Run, run, waitFor } from './support/process.js';
 
 const GST_SERVER = join(repoRoot(), '..', 'shared', 'peers', 'gst_server.py');
 const CLIP = 'h264_base_aac.mp4';
@@ -108,9 +108,7 @@ async function stopGst(g: Gst | undefined): Promise<void> {
 }
 
 function cli(args: string[], timeoutMs = 30_000): Run {
-  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
-    timeoutMs,
-  });
+  return rtspkit(args, timeoutMs);
 }
 
 describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
