@@ -1,13 +1,23 @@
 // `rtspkit play` of a file on demand from rtspkit's own server, with no --duration: the command ends by
 // itself at the server's RTCP BYE, and the recording holds what ffprobe sees in the source, codec for
-// codec and frame for frame (.mp4 over udp, tcp and the HTTP tunnel; .ts over tcp).
+// codec and frame for frame (.mp4 over udp, tcp and the HTTP tunnel; .ts over tcp). The library's events
+// on the way: rtp, rtcp, then bye per track and one end.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RtspClient } from '../src/client/index.js';
+import type { RtcpPacket } from '../src/rtp/rtcp.js';
 import type { RtspServer } from '../src/server/server.js';
-import { endsWithin, parseProbe, probeFrames, rtspkit, type ProbedStream } from './support/process.js';
+import {
+  endsWithin,
+  parseProbe,
+  probeFrames,
+  rtspkit,
+  waitFor,
+  type ProbedStream,
+} from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
@@ -80,5 +90,34 @@ describe('play a file on demand to its end', { skip }, () => {
       );
       t.diagnostic(`${what}: ${v!.nb_read_frames} video, ${a!.nb_read_frames} audio frames`);
     }
+  });
+
+  test('RtspClient: rtp and rtcp events, then bye on each track and end once at the end of the file', async () => {
+    const client = new RtspClient(url(CLIP));
+    client.on('error', () => undefined);
+    const rtp = [0, 0];
+    const rtcp: RtcpPacket['type'][] = [];
+    const byes: number[] = [];
+    let ends = 0;
+    client.on('rtp', (t) => rtp[t.index]!++);
+    client.on('rtcp', (_t, packets) => rtcp.push(...packets.map((p) => p.type)));
+    client.on('bye', (t) => byes.push(t.index));
+    client.on('end', () => ends++);
+    await client.describe();
+    await client.setup({ transport: 'tcp' });
+    // The last 2 s of the 10 s clip.
+    await client.play({ range: { unit: 'npt', start: 8 } });
+    await waitFor(() => ends === 1, 15_000, 'the end of the file');
+    assert.deepEqual([...byes].sort(), [0, 1]);
+    assert.ok(rtcp.includes('bye'));
+    const stats = client.stats();
+    assert.deepEqual(
+      rtp,
+      stats.map((s) => s.packetsReceived),
+    );
+    assert.ok(rtp.every((n) => n > 0));
+    await client.teardown();
+    client.close();
+    assert.equal(ends, 1);
   });
 });
