@@ -341,51 +341,57 @@ test('keepalive: GET_PARAMETER when Public lists it, not waited on; server reque
   c.close();
 });
 
-test('a REDIRECT request while playing: TEARDOWN here, then DESCRIBE, SETUP and PLAY at the Location', async () => {
-  const describe: Reply = { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
-  const to = await scripted((req, conn) => {
-    if (req.method === 'DESCRIBE') return describe;
-    if (req.method === 'SETUP')
-      return { status: 200, headers: { Session: 'B1', Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5' } };
-    if (req.method === 'PLAY') {
-      setTimeout(() => {
-        for (let i = 0; i < 3; i++) conn.send(4, rtp(200 + i, IDR));
-      }, 20);
-    }
-    return { status: 200, headers: { Session: 'B1' } };
+for (const hangUp of [false, true]) {
+  test(`a REDIRECT request while playing${hangUp ? ', then the connection closed' : ''}: TEARDOWN here, then DESCRIBE, SETUP and PLAY at the Location`, async () => {
+    const describe: Reply = { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    const to = await scripted((req, conn) => {
+      if (req.method === 'DESCRIBE') return describe;
+      if (req.method === 'SETUP')
+        return { status: 200, headers: { Session: 'B1', Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5' } };
+      if (req.method === 'PLAY') {
+        setTimeout(() => {
+          for (let i = 0; i < 3; i++) conn.send(4, rtp(200 + i, IDR));
+        }, 20);
+      }
+      return { status: 200, headers: { Session: 'B1' } };
+    });
+    const location = `rtsp://127.0.0.1:${to.port}/other`;
+    const from = await scripted((req, conn) => {
+      if (req.method === 'DESCRIBE') return describe;
+      if (req.method === 'SETUP')
+        return { status: 200, headers: { Session: 'A1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
+      if (req.method === 'PLAY') {
+        setTimeout(() => {
+          conn.request('REDIRECT', req.uri, { CSeq: '1', Location: location });
+          if (hangUp) conn.socket.end();
+        }, 20);
+      }
+      return { status: 200, headers: { Session: 'A1' } };
+    });
+    const c = client(`rtsp://127.0.0.1:${from.port}/cam`);
+    const redirects: string[] = [];
+    c.on('redirect', (l) => redirects.push(l));
+    let aus = 0;
+    c.on('accessUnit', () => aus++);
+    await c.describe();
+    await c.setup({ transport: 'tcp' });
+    await c.play();
+    await waitFor(() => aus >= 2, 5000, 'access units from the new location');
+    assert.deepEqual(redirects, [location]);
+    assert.equal(c.url, location);
+    assert.equal(c.sessionId, 'B1');
+    const teardown = from.requests.find((r) => r.method === 'TEARDOWN');
+    if (!hangUp) assert.equal(teardown?.headers.get('Session'), 'A1', 'the old session is torn down');
+    assert.equal(c.connected, true);
+    assert.deepEqual(
+      to.requests.map((r) => r.method),
+      ['DESCRIBE', 'SETUP', 'PLAY'],
+    );
+    assert.equal(to.requests[1]!.uri, `${location}/trackID=0`);
+    assert.match(to.requests[1]!.headers.get('Transport')!, /TCP/);
+    c.close();
   });
-  const location = `rtsp://127.0.0.1:${to.port}/other`;
-  const from = await scripted((req, conn) => {
-    if (req.method === 'DESCRIBE') return describe;
-    if (req.method === 'SETUP')
-      return { status: 200, headers: { Session: 'A1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
-    if (req.method === 'PLAY') {
-      setTimeout(() => conn.request('REDIRECT', req.uri, { CSeq: '1', Location: location }), 20);
-    }
-    return { status: 200, headers: { Session: 'A1' } };
-  });
-  const c = client(`rtsp://127.0.0.1:${from.port}/cam`);
-  const redirects: string[] = [];
-  c.on('redirect', (l) => redirects.push(l));
-  let aus = 0;
-  c.on('accessUnit', () => aus++);
-  await c.describe();
-  await c.setup({ transport: 'tcp' });
-  await c.play();
-  await waitFor(() => aus >= 2, 5000, 'access units from the new location');
-  assert.deepEqual(redirects, [location]);
-  assert.equal(c.url, location);
-  assert.equal(c.sessionId, 'B1');
-  const teardown = from.requests.find((r) => r.method === 'TEARDOWN');
-  assert.equal(teardown?.headers.get('Session'), 'A1', 'the old session is torn down');
-  assert.deepEqual(
-    to.requests.map((r) => r.method),
-    ['DESCRIBE', 'SETUP', 'PLAY'],
-  );
-  assert.equal(to.requests[1]!.uri, `${location}/trackID=0`);
-  assert.match(to.requests[1]!.headers.get('Transport')!, /TCP/);
-  c.close();
-});
+}
 
 test('keepalive: OPTIONS when Public lacks GET_PARAMETER, every session timeout / 2 by default', async () => {
   const srv = await scripted((req) => {

@@ -296,6 +296,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #lastSetup: SetupOptions | undefined;
   #lastPlay: PlayOptions | undefined;
   #closed = false;
+  #followingRedirect = false;
   readonly #tunnel: boolean;
   readonly #webSocket: boolean;
   readonly #cname = `rtspkit-${randomBytes(4).toString('hex')}`;
@@ -630,7 +631,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         this.#conn = undefined;
         destroyConn(conn);
         this.#rejectAll(new RtspClientError('CLOSED', 'the server closed the connection'));
-        this.close();
+        // A server may hang up right after its REDIRECT: the client lives on at the new location.
+        if (!this.#followingRedirect) this.close();
       });
     }
   }
@@ -810,8 +812,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const described = this.#tracks.length > 0;
     const setup = this.#setup.size > 0 ? this.#lastSetup : undefined;
     const play = setup !== undefined ? this.#lastPlay : undefined;
+    this.#followingRedirect = true;
     try {
-      await this.#resetSession(true);
+      await this.#resetSession(this.connected);
       await this.#redirect(this.#url, location);
       this.#sessionUrl = undefined;
       this.#tracks = [];
@@ -831,6 +834,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
           : new RtspClientError('PROTOCOL', `following REDIRECT to ${safeUrl(location)}: ${String(e)}`);
       if (this.listenerCount('error') > 0) this.emit('error', err);
       else this.#logger.warn({ err: err.message, code: err.code }, 'REDIRECT not followed');
+    } finally {
+      this.#followingRedirect = false;
+      if (!this.connected && !this.#closed) this.close();
     }
   }
 
