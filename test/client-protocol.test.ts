@@ -486,6 +486,29 @@ test('a camera with odd habits: Cseq/Content-length casing, no Content-Base, sta
   c.close();
 });
 
+test('stats(): packets lost from sequence gaps, jitter, and the access units dropped after them', async (t) => {
+  const sent = [500, 501, 502, 504, 505, 507, 508, 509];
+  const srv = await scripted((req, conn) => {
+    if (req.method === 'DESCRIBE')
+      return { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    if (req.method === 'SETUP')
+      return { status: 200, headers: { Session: 'L1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
+    if (req.method === 'PLAY') setTimeout(() => sent.forEach((seq) => conn.send(0, rtp(seq, IDR))), 20);
+    return { status: 200 };
+  });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+  t.after(() => c.close());
+  await c.describe();
+  await c.setup({ transport: 'tcp' });
+  await c.play();
+  await waitFor(() => c.stats()[0]!.packetsReceived === sent.length, 5000, 'every packet');
+  const [s] = c.stats();
+  assert.equal(s!.packetsLost, 2);
+  assert.ok(Number.isFinite(s!.jitterMs) && s!.jitterMs >= 0);
+  // The picture after each gap may have lost its first packet: it is dropped, not decoded broken.
+  assert.deepEqual([s!.accessUnits, s!.accessUnitsDropped], [sent.length - 2, 2]);
+});
+
 test('typed errors: TIMEOUT, ECONNREFUSED, RTSP_404, BAD_URL', async () => {
   const mute = await scripted(() => ({ status: 200, silent: true }));
   const c1 = client(`rtsp://127.0.0.1:${mute.port}/x`, { timeoutMs: 200 });
