@@ -3,14 +3,14 @@
 // ffprobe decodes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RtspClient } from '../src/client/index.js';
+import { RtspClient, type DescribeResult, type RtspClientError } from '../src/client/index.js';
 import type { AccessUnit } from '../src/format/access-unit.js';
 import { mediaPath, repoRoot, requireTools, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { parseProbe, run, waitFor, type Run } from './support/process.js';
+import { parseProbe, probeFrames, rtspkit, type Run, run, waitFor } from './support/process.js';
 
 const GST_SERVER = join(repoRoot(), '..', 'shared', 'peers', 'gst_server.py');
 const CLIP = 'h264_base_aac.mp4';
@@ -38,13 +38,13 @@ interface Gst {
   port: number;
 }
 
-async function startGst(extra: string[] = []): Promise<Gst> {
+async function startGst(extra: string[] = [], file = mediaPath(CLIP)): Promise<Gst> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     // Server-side RTP/RTCP ports next to the RTSP port; a clash makes gst exit, and we retry elsewhere.
     const proc = run(
       '/usr/bin/python3',
-      [GST_SERVER, '--file', mediaPath(CLIP), '--port', String(port)]
+      [GST_SERVER, '--file', file, '--port', String(port)]
         .concat(['--udp-ports', `${port + 2}-${port + 41}`, '--max-seconds', '60'])
         .concat(extra),
       { timeoutMs: 70_000 },
@@ -85,6 +85,22 @@ async function describable(port: number, userinfo: string): Promise<void> {
   }
 }
 
+/**
+ * DESCRIBE, again while gst-rtsp-server answers 503: its shared media, unprepared when the last reader
+ * left (the readiness probe of startGst), is being prepared again.
+ */
+async function describeWhenReady(client: RtspClient): Promise<DescribeResult> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await client.describe();
+    } catch (e) {
+      if ((e as RtspClientError).code !== 'RTSP_503' || Date.now() > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function stopGst(g: Gst | undefined): Promise<void> {
   if (g === undefined) return;
   g.proc.kill('SIGTERM');
@@ -92,9 +108,7 @@ async function stopGst(g: Gst | undefined): Promise<void> {
 }
 
 function cli(args: string[], timeoutMs = 30_000): Run {
-  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
-    timeoutMs,
-  });
+  return rtspkit(args, timeoutMs);
 }
 
 describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
@@ -210,6 +224,35 @@ describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
     }
   });
 
+  test('play -o .mp4 over udp, tcp and http: the codecs and picture size of the source, 25 frames/s', async (t) => {
+    const src = await probeFrames(mediaPath(CLIP)).done;
+    assert.equal(src.code, 0, src.stderr);
+    const source = parseProbe(src.stdout);
+    const SECONDS = 3;
+    const runs = (['udp', 'tcp', 'http'] as const).map((via) => {
+      const file = join(dir, `gst-${via}.mp4`);
+      const args = ['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', file, '-t', via];
+      return { via, file, done: cli([...args, '--duration', String(SECONDS)]).done };
+    });
+    for (const r of runs) {
+      const ended = await r.done;
+      assert.equal(ended.code, 0, `${r.via}: ${ended.stderr}`);
+      const p = await probeFrames(r.file).done;
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(p.stderr, '', `${r.via}: ffprobe reads the file without errors`);
+      const got = parseProbe(p.stdout);
+      assert.deepEqual(
+        got.map((s) => [s.codec_name, s.width, s.height]),
+        source.map((s) => [s.codec_name, s.width, s.height]),
+        `${r.via}: codecs and picture size`,
+      );
+      // A live stream joined mid-GOP: the recording starts at the next keyframe, up to 1 s in.
+      const frames = Number(got[0]!.nb_read_frames);
+      assert.ok(frames >= 25 * (SECONDS - 1) - 3 && frames <= 25 * SECONDS + 3, `${r.via}: ${frames} frames`);
+      t.diagnostic(`${r.via}: ${frames} video frames in ${SECONDS} s`);
+    }
+  });
+
   test('play writes H.264 and AAC files that ffprobe decodes, also when stopped with SIGINT', async () => {
     const h264 = join(dir, 'out.h264');
     const r = await cli(['play', `rtsp://127.0.0.1:${gst!.port}/live`, '-o', h264, '--duration', '3']).done;
@@ -244,3 +287,96 @@ describe('client against gst-rtsp-server', { skip: skipReason() }, () => {
     }
   });
 });
+
+/** A clip gst-rtsp-server payloads (rtph265pay, rtpopuspay, rtpjpegpay, rtppcmupay, rtppcmapay). */
+interface CodecCase {
+  clip: string;
+  encodings: string[];
+  /** Ticks between consecutive access units of each track (PCM: the previous unit's sample count). */
+  step: (number | 'samples')[];
+  /**
+   * Re-encode the clip first with these ffmpeg options. RFC 2435 carries no Huffman tables (the
+   * receiver uses the standard ones of JPEG Annex K.3), and ffmpeg's MJPEG encoder writes optimised
+   * ones by default, so the shared clip's pictures cannot be rebuilt from RTP by anyone.
+   */
+  reencode?: string[];
+}
+
+const CODEC_CASES: CodecCase[] = [
+  { clip: 'h265_aac.mp4', encodings: ['H265', 'MPEG4-GENERIC'], step: [3600, 1024] },
+  { clip: 'h264_opus.mkv', encodings: ['H264', 'OPUS'], step: [3600, 960] },
+  {
+    clip: 'mjpeg.mkv',
+    encodings: ['JPEG'],
+    step: [3600],
+    reencode: ['-c:v', 'mjpeg', '-huffman', 'default', '-pix_fmt', 'yuvj420p', '-q:v', '8'],
+  },
+  { clip: 'pcmu.wav', encodings: ['PCMU'], step: ['samples'] },
+  { clip: 'pcma.wav', encodings: ['PCMA'], step: ['samples'] },
+];
+
+describe(
+  'access units of every codec from gst-rtsp-server',
+  { skip: skipReason() || skipUnless('ffmpeg') || skipUnlessMedia(...CODEC_CASES.map((c) => c.clip)) },
+  () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'rtspkit-codecs-'));
+    });
+    after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const c of CODEC_CASES) {
+      test(`${c.clip}: ${c.encodings.join(' + ')} depacketized, one presentation time per frame`, async (t) => {
+        let file = mediaPath(c.clip);
+        if (c.reencode !== undefined) {
+          file = join(dir, c.clip);
+          const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', mediaPath(c.clip), '-t', '3'];
+          const r = await run('ffmpeg', [...args, ...c.reencode, file], { timeoutMs: 60_000 }).done;
+          assert.equal(r.code, 0, r.stderr);
+        }
+        const gst = await startGst([], file);
+        try {
+          const client = new RtspClient(`rtsp://127.0.0.1:${gst.port}/live`, { udpFallback: false });
+          client.on('error', () => undefined);
+          const units = c.encodings.map((): AccessUnit[] => []);
+          client.on('accessUnit', (track, au) => units[track.index]!.push(au));
+          const d = await describeWhenReady(client);
+          assert.deepEqual(
+            d.tracks.map((tr) => tr.encodingName),
+            c.encodings,
+          );
+          await client.setup({ transport: 'tcp' });
+          await client.play();
+          // PCM comes ~6 packets a second; 12 units of every track is ~2 s of media.
+          await waitFor(() => units.every((u) => u.length >= 12), 15_000, 'access units on every track');
+          await client.teardown();
+          client.close();
+          c.step.forEach((step, i) => {
+            const us = units[i]!;
+            const deltas = us.slice(1).map((au, k) => au.pts - us[k]!.pts);
+            const expected = us.slice(0, -1).map((au) => (step === 'samples' ? au.payload!.length : step));
+            // The shared live media may start a reader mid-stream: the first interval can be anything.
+            assert.deepEqual(deltas.slice(1), expected.slice(1), `${c.encodings[i]} pts intervals`);
+          });
+          if (d.tracks[0]!.type === 'video') assert.equal(units[0]![0]!.keyframe, true, 'keyframe first');
+          if (c.encodings[0] === 'JPEG') {
+            // Each unit is a whole JFIF picture rebuilt from the RFC 2435 header: ffprobe decodes it.
+            const jpeg = units[0]![5]!.payload!;
+            const file = join(dir, 'frame.jpg');
+            writeFileSync(file, jpeg);
+            const r = await probeFrames(file).done;
+            assert.equal(r.code, 0, r.stderr);
+            assert.equal(r.stderr, '', 'ffprobe decodes the picture without errors');
+            const [s] = parseProbe(r.stdout);
+            assert.deepEqual([s?.codec_name, s?.width, s?.height], ['mjpeg', 640, 360]);
+          }
+          t.diagnostic(`${c.clip}: ${units.map((u) => u.length).join(' + ')} access units`);
+        } finally {
+          await stopGst(gst);
+        }
+      });
+    }
+  },
+);

@@ -1,6 +1,6 @@
 // RtspClient against rtspkit's own server: ffmpeg publishes a 3 s clip (75 video frames at 25 fps) and the
-// client plays it over udp and tcp; the client's Publisher publishes synthetic access units that a second
-// client reads back.
+// client plays it over udp, tcp and a WebSocket, sending receiver reports; the client's Publisher
+// publishes synthetic access units that a second client reads back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtspClient, Publisher, type ClientTransport } from '../src/client/index.js';
@@ -73,6 +73,7 @@ describe(
         const stream = server.paths.get(path)!.stream!;
         const client = new RtspClient(via === 'ws' ? url(path).replace(/^rtsp:/, 'ws:') : url(path), {
           udpFallback: false,
+          receiverReportIntervalMs: 500,
         });
         client.on('error', () => undefined);
         const video: AccessUnit[] = [];
@@ -120,6 +121,8 @@ describe(
         const stats = client.stats();
         assert.equal(stats[0]!.packetsLost, 0);
         assert.ok(stats[0]!.packetsReceived > video.length);
+        // The server fills a reader's reception statistics from its RTCP receiver reports only.
+        await waitFor(() => session.trackStats[0]!.packetsReceived > 0, 5000, 'a receiver report');
         await client.teardown();
         client.close();
       });

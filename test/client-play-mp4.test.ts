@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RtspServer } from '../src/server/server.js';
 import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
-import { parseProbe, run, waitFor, type Run } from './support/process.js';
+import { parseProbe, rtspkit, type Run, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
-import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
 const CLIPS = { h264: 'h264_base_aac.mp4', h265: 'h265_aac.mp4' } as const;
 const FPS = 25;
@@ -44,9 +44,7 @@ after(async () => {
 });
 
 function cli(args: string[], timeoutMs = 20_000): Run {
-  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
-    timeoutMs,
-  });
+  return rtspkit(args, timeoutMs);
 }
 
 interface Probe {

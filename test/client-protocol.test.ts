@@ -8,7 +8,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { RtspClient, type RtspClientOptions } from '../src/client/index.js';
+import { RtspClient, summarizeTrack, type RtspClientOptions } from '../src/client/index.js';
+import type { AccessUnit } from '../src/format/access-unit.js';
 import { digestHa1, digestResponse } from '../src/auth/digest.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import { RtspHeaders } from '../src/rtsp/headers.js';
@@ -20,7 +21,7 @@ import {
 } from '../src/rtsp/message.js';
 import { parseAuthorization } from '../src/rtsp/auth-header.js';
 import { serializeRtpPacket } from '../src/rtp/packet.js';
-import { run, waitFor } from './support/process.js';
+import { rtspkit, run, waitFor } from './support/process.js';
 import { hasTool } from './support/tools.js';
 
 interface Reply {
@@ -145,57 +146,59 @@ test('more than 5 redirects fail with TOO_MANY_REDIRECTS', async () => {
   c.close();
 });
 
-test('digest: answers the challenge, then retries once more on stale=true with the new nonce', async () => {
-  const nonces = ['n1', 'n2'];
-  let stalePending = true;
-  const seen: Record<string, string>[] = [];
-  const srv = await scripted((req) => {
-    const auth = req.headers.get('Authorization');
-    const challenge = (nonce: string, stale = false): Reply => ({
-      status: 401,
-      headers: {
-        'WWW-Authenticate': `Digest realm="cam", nonce="${nonce}", qop="auth", algorithm=MD5${stale ? ', stale=true' : ''}`,
-      },
+for (const algorithm of ['MD5', 'SHA-256'] as const) {
+  test(`digest ${algorithm}: answers the challenge, then retries once more on stale=true with the new nonce`, async () => {
+    const nonces = ['n1', 'n2'];
+    let stalePending = true;
+    const seen: Record<string, string>[] = [];
+    const srv = await scripted((req) => {
+      const auth = req.headers.get('Authorization');
+      const challenge = (nonce: string, stale = false): Reply => ({
+        status: 401,
+        headers: {
+          'WWW-Authenticate': `Digest realm="cam", nonce="${nonce}", qop="auth", algorithm=${algorithm}${stale ? ', stale=true' : ''}`,
+        },
+      });
+      if (auth === undefined) return challenge(nonces[0]!);
+      const p = parseAuthorization(auth).params;
+      seen.push(p);
+      const ha1 = digestHa1({ algorithm, username: 'admin', realm: 'cam', password: 'p@ss:word' });
+      const expected = digestResponse({
+        algorithm,
+        ha1,
+        nonce: p.nonce!,
+        method: req.method,
+        uri: p.uri!,
+        qop: 'auth',
+        nc: p.nc!,
+        cnonce: p.cnonce!,
+      });
+      if (p.response !== expected || p.uri !== req.uri) return challenge(nonces[0]!);
+      if (p.nonce === 'n1' && stalePending) {
+        stalePending = false;
+        return challenge(nonces[1]!, true);
+      }
+      return req.method === 'DESCRIBE'
+        ? { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP }
+        : { status: 200 };
     });
-    if (auth === undefined) return challenge(nonces[0]!);
-    const p = parseAuthorization(auth).params;
-    seen.push(p);
-    const ha1 = digestHa1({ algorithm: 'MD5', username: 'admin', realm: 'cam', password: 'p@ss:word' });
-    const expected = digestResponse({
-      algorithm: 'MD5',
-      ha1,
-      nonce: p.nonce!,
-      method: req.method,
-      uri: p.uri!,
-      qop: 'auth',
-      nc: p.nc!,
-      cnonce: p.cnonce!,
-    });
-    if (p.response !== expected || p.uri !== req.uri) return challenge(nonces[0]!);
-    if (p.nonce === 'n1' && stalePending) {
-      stalePending = false;
-      return challenge(nonces[1]!, true);
-    }
-    return req.method === 'DESCRIBE'
-      ? { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP }
-      : { status: 200 };
+    // The password holds '@' and ':' percent-encoded in the URL.
+    const c = client(`rtsp://admin:p%40ss%3Aword@127.0.0.1:${srv.port}/cam`);
+    const d = await c.describe();
+    assert.equal(d.tracks.length, 1);
+    assert.deepEqual(
+      seen.map((p) => p.nonce),
+      ['n1', 'n2'],
+    );
+    assert.ok(seen.every((p) => p.username === 'admin' && p.qop === 'auth' && p.algorithm === algorithm));
+    // The next request reuses the nonce with an incremented nonce count, without a new challenge.
+    const before = srv.requests.length;
+    await c.options();
+    assert.equal(srv.requests.length, before + 1);
+    assert.equal(seen.at(-1)!.nc, '00000002');
+    c.close();
   });
-  // The password holds '@' and ':' percent-encoded in the URL.
-  const c = client(`rtsp://admin:p%40ss%3Aword@127.0.0.1:${srv.port}/cam`);
-  const d = await c.describe();
-  assert.equal(d.tracks.length, 1);
-  assert.deepEqual(
-    seen.map((p) => p.nonce),
-    ['n1', 'n2'],
-  );
-  assert.ok(seen.every((p) => p.username === 'admin' && p.qop === 'auth'));
-  // The next request reuses the nonce with an incremented nonce count, without a new challenge.
-  const before = srv.requests.length;
-  await c.options();
-  assert.equal(srv.requests.length, before + 1);
-  assert.equal(seen.at(-1)!.nc, '00000002');
-  c.close();
-});
+}
 
 test('a wrong password fails with RTSP_401 after one attempt; no credentials too', async () => {
   const srv = await scripted(() => ({
@@ -300,7 +303,7 @@ test('keepalive: GET_PARAMETER when Public lists it, not waited on; server reque
     if (req.method === 'GET_PARAMETER') return { status: 200, silent: true }; // a camera that never answers
     return { status: 200 };
   });
-  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`, { keepaliveIntervalMs: 50 });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`, { keepaliveIntervalMs: 50, followRedirect: false });
   const redirects: string[] = [];
   c.on('redirect', (l) => redirects.push(l));
   await c.options();
@@ -336,6 +339,174 @@ test('keepalive: GET_PARAMETER when Public lists it, not waited on; server reque
   assert.deepEqual(answers, ['200 41', '200 42']);
   assert.deepEqual(redirects, ['rtsp://elsewhere/cam']);
   c.close();
+});
+
+for (const hangUp of [false, true]) {
+  test(`a REDIRECT request while playing${hangUp ? ', then the connection closed' : ''}: TEARDOWN here, then DESCRIBE, SETUP and PLAY at the Location`, async () => {
+    const describe: Reply = { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    const to = await scripted((req, conn) => {
+      if (req.method === 'DESCRIBE') return describe;
+      if (req.method === 'SETUP')
+        return { status: 200, headers: { Session: 'B1', Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5' } };
+      if (req.method === 'PLAY') {
+        setTimeout(() => {
+          for (let i = 0; i < 3; i++) conn.send(4, rtp(200 + i, IDR));
+        }, 20);
+      }
+      return { status: 200, headers: { Session: 'B1' } };
+    });
+    const location = `rtsp://127.0.0.1:${to.port}/other`;
+    const from = await scripted((req, conn) => {
+      if (req.method === 'DESCRIBE') return describe;
+      if (req.method === 'SETUP')
+        return { status: 200, headers: { Session: 'A1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
+      if (req.method === 'PLAY') {
+        setTimeout(() => {
+          conn.request('REDIRECT', req.uri, { CSeq: '1', Location: location });
+          if (hangUp) conn.socket.end();
+        }, 20);
+      }
+      return { status: 200, headers: { Session: 'A1' } };
+    });
+    const c = client(`rtsp://127.0.0.1:${from.port}/cam`);
+    const redirects: string[] = [];
+    c.on('redirect', (l) => redirects.push(l));
+    let aus = 0;
+    c.on('accessUnit', () => aus++);
+    await c.describe();
+    await c.setup({ transport: 'tcp' });
+    await c.play();
+    await waitFor(() => aus >= 2, 5000, 'access units from the new location');
+    assert.deepEqual(redirects, [location]);
+    assert.equal(c.url, location);
+    assert.equal(c.sessionId, 'B1');
+    const teardown = from.requests.find((r) => r.method === 'TEARDOWN');
+    if (!hangUp) assert.equal(teardown?.headers.get('Session'), 'A1', 'the old session is torn down');
+    assert.equal(c.connected, true);
+    assert.deepEqual(
+      to.requests.map((r) => r.method),
+      ['DESCRIBE', 'SETUP', 'PLAY'],
+    );
+    assert.equal(to.requests[1]!.uri, `${location}/trackID=0`);
+    assert.match(to.requests[1]!.headers.get('Transport')!, /TCP/);
+    c.close();
+  });
+}
+
+test('keepalive: OPTIONS when Public lacks GET_PARAMETER, every session timeout / 2 by default', async () => {
+  const srv = await scripted((req) => {
+    if (req.method === 'OPTIONS')
+      return { status: 200, headers: { Public: 'DESCRIBE, SETUP, PLAY, TEARDOWN' } };
+    if (req.method === 'DESCRIBE')
+      return { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    if (req.method === 'SETUP')
+      return {
+        status: 200,
+        headers: { Session: 'K2;timeout=2', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' },
+      };
+    return { status: 200 };
+  });
+  // No keepaliveIntervalMs: with the default session timeout (60 s) nothing would come within the wait.
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+  await c.options();
+  await c.describe();
+  await c.setup({ transport: 'tcp' });
+  await c.play();
+  assert.equal(c.sessionTimeoutS, 2);
+  const keepalives = (): RtspRequest[] =>
+    srv.requests.filter((r) => r.method === 'OPTIONS' && r.headers.get('Session') === 'K2');
+  await waitFor(() => keepalives().length >= 2, 10_000, 'OPTIONS keepalives');
+  assert.equal(srv.requests.filter((r) => r.method === 'GET_PARAMETER').length, 0);
+  c.close();
+});
+
+test('rtspkit probe: a server that never answers, an http:// URL (exit 3, 2, one readable line)', async () => {
+  const mute = await scripted(() => ({ status: 200, silent: true }));
+  const cases: [string[], number, RegExp][] = [
+    [
+      ['probe', '--timeout', '1', `rtsp://127.0.0.1:${mute.port}/cam`],
+      3,
+      /^rtspkit: OPTIONS rtsp:\/\/127\.0\.0\.1:\d+\/cam: no reply in 1000 ms\n$/,
+    ],
+    [['probe', 'http://127.0.0.1/cam'], 2, /^rtspkit: http:\/\/ URLs are not supported \(use rtsp:\/\//],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await rtspkit(args).done;
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('a camera with odd habits: Cseq/Content-length casing, no Content-Base, start codes in sprop, no marker bits', async () => {
+  const sps = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64');
+  const pps = Buffer.from('aMuMsg==', 'base64');
+  const sprop = [sps, pps].map((n) => Buffer.concat([Buffer.from([0, 0, 0, 1]), n]).toString('base64'));
+  const sdp = SDP.replace(
+    'packetization-mode=1',
+    `packetization-mode=1;sprop-parameter-sets=${sprop.join(',')}`,
+  );
+  const srv = await scripted((req, conn) => {
+    const cseq = req.headers.get('CSeq') ?? '0';
+    let extra = '';
+    let body = '';
+    if (req.method === 'DESCRIBE') {
+      extra = 'Content-Type: application/sdp\r\n';
+      body = sdp;
+    } else if (req.method === 'SETUP') {
+      extra = 'Session: C1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n';
+    } else if (req.method === 'PLAY') {
+      setTimeout(() => {
+        // Three pictures, none with the marker bit: each ends when the next timestamp begins.
+        for (let i = 0; i < 4; i++) conn.send(0, rtp(300 + i, IDR, false));
+      }, 20);
+    }
+    conn.socket.write(
+      `RTSP/1.0 200 OK\r\nCseq: ${cseq}\r\n${extra}Content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    return { status: 200, silent: true };
+  });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam?channel=1`);
+  const aus: AccessUnit[] = [];
+  c.on('accessUnit', (_t, au) => aus.push(au));
+  const d = await c.describe();
+  // No Content-Base: the relative control joins the request URL (query kept, as ffmpeg does).
+  assert.equal(d.tracks[0]!.controlUrl, `rtsp://127.0.0.1:${srv.port}/cam?channel=1/trackID=0`);
+  const summary = summarizeTrack(d.tracks[0]!);
+  assert.deepEqual([summary.width, summary.height], [640, 360]);
+  await c.setup({ transport: 'tcp' });
+  assert.equal(c.sessionId, 'C1');
+  assert.equal(srv.requests.find((r) => r.method === 'SETUP')!.uri, d.tracks[0]!.controlUrl);
+  await c.play();
+  await waitFor(() => aus.length >= 3, 5000, 'access units without marker bits');
+  assert.deepEqual(
+    aus.map((au) => au.pts - aus[0]!.pts),
+    [0, 3600, 7200],
+  );
+  assert.ok(aus.every((au) => au.keyframe));
+  c.close();
+});
+
+test('stats(): packets lost from sequence gaps, jitter, and the access units dropped after them', async (t) => {
+  const sent = [500, 501, 502, 504, 505, 507, 508, 509];
+  const srv = await scripted((req, conn) => {
+    if (req.method === 'DESCRIBE')
+      return { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    if (req.method === 'SETUP')
+      return { status: 200, headers: { Session: 'L1', Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' } };
+    if (req.method === 'PLAY') setTimeout(() => sent.forEach((seq) => conn.send(0, rtp(seq, IDR))), 20);
+    return { status: 200 };
+  });
+  const c = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+  t.after(() => c.close());
+  await c.describe();
+  await c.setup({ transport: 'tcp' });
+  await c.play();
+  await waitFor(() => c.stats()[0]!.packetsReceived === sent.length, 5000, 'every packet');
+  const [s] = c.stats();
+  assert.equal(s!.packetsLost, 2);
+  assert.ok(Number.isFinite(s!.jitterMs) && s!.jitterMs >= 0);
+  // The picture after each gap may have lost its first packet: it is dropped, not decoded broken.
+  assert.deepEqual([s!.accessUnits, s!.accessUnitsDropped], [sent.length - 2, 2]);
 });
 
 test('typed errors: TIMEOUT, ECONNREFUSED, RTSP_404, BAD_URL', async () => {
@@ -407,6 +578,12 @@ test(
       const strict = client(`rtsps://127.0.0.1:${port}/cam`);
       await assert.rejects(strict.describe(), (e: { code: string }) => /CERT|SELF_SIGNED/.test(e.code));
       strict.close();
+      const cli = await rtspkit(['probe', `rtsps://127.0.0.1:${port}/cam`]).done;
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(
+        cli.stderr,
+        /^rtspkit: cannot connect to .*self-signed certificate \(--insecure accepts it\)\n$/,
+      );
 
       const lax = client(`rtsps://127.0.0.1:${port}/cam`, { rejectUnauthorized: false });
       const d = await lax.describe();

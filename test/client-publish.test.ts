@@ -11,7 +11,7 @@ import { RtspHeaders } from '../src/rtsp/headers.js';
 import { serializeResponse } from '../src/rtsp/message.js';
 import type { RtspServer } from '../src/server/server.js';
 import { TEST_SDP } from './support/fake-publisher.js';
-import { parseProbe, run, waitFor, type Run } from './support/process.js';
+import { parseProbe, rtspkit, type Run, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
 
@@ -28,9 +28,7 @@ after(async () => {
 });
 
 function cli(args: string[], timeoutMs = 40_000): Run {
-  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
-    timeoutMs,
-  });
+  return rtspkit(args, timeoutMs);
 }
 
 function ffprobe(target: string, extra: string[] = []): Run {

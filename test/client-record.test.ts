@@ -10,9 +10,9 @@ import { RtspClient } from '../src/client/index.js';
 import type { AccessUnit } from '../src/format/access-unit.js';
 import type { RtspServer } from '../src/server/server.js';
 import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
-import { parseProbe, run, waitFor, type Run } from './support/process.js';
+import { parseProbe, rtspkit, type Run, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
-import { mediaPath, repoRoot, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
 const FPS = 25;
@@ -40,9 +40,7 @@ after(async () => {
 });
 
 function cli(args: string[], timeoutMs = 40_000): Run {
-  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
-    timeoutMs,
-  });
+  return rtspkit(args, timeoutMs);
 }
 
 async function probeTs(

@@ -66,9 +66,22 @@ const EXIT_CODES_HELP =
   '\nExit codes: 0 ok, 1 other failure, 2 bad URL, arguments or file, 3 server unreachable or connection lost,' +
   '\n4 unknown path, 5 wrong or missing password, 6 refused by the server (403, e.g. path busy).';
 
+/** Node's codes for a server certificate that fails verification (node:tls, OpenSSL X509 errors). */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function fail(err: unknown, exitCode = exitCodeFor(err)): void {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`rtspkit: ${message.split('\n')[0]}\n`);
+  let message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+  if (err instanceof RtspClientError && CERTIFICATE_CODES.has(err.code))
+    message += ' (--insecure accepts it)';
+  process.stderr.write(`rtspkit: ${message}\n`);
   process.exitCode = exitCode;
 }
 
@@ -441,6 +454,9 @@ interface PlayOptions {
   insecure?: boolean;
 }
 
+/** How long `play` still listens after the server's RTCP BYE on every track. */
+const END_GRACE_MS = 500;
+
 function formatClock(ms: number): string {
   const s = Math.floor(ms / 1000);
   const mm = String(Math.floor(s / 60)).padStart(2, '0');
@@ -569,6 +585,11 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     });
     client.on('close', () => {
       void stop('closed');
+    });
+    // RTCP BYE on every track: the end of a file on demand, or of the publisher's stream. Over UDP the BYE
+    // travels on its own socket and may overtake the last RTP datagrams, hence the wait.
+    client.on('end', () => {
+      setTimeout(() => void stop('end'), END_GRACE_MS).unref();
     });
     await client.setup({ transport: choice.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
     await client.play();
@@ -756,7 +777,11 @@ export function registerClientCommands(program: Command): void {
     )
     .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL')
     .requiredOption('-o, --output <file>', 'output file; its extension picks the track and format')
-    .option('-d, --duration <seconds>', 'stop after this long (default: until Ctrl-C or the end)', secondsArg)
+    .option(
+      '-d, --duration <seconds>',
+      'stop after this long (default: until Ctrl-C or the end of the stream, RTCP BYE)',
+      secondsArg,
+    )
     .addOption(transportOption().default('udp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')

@@ -12,7 +12,8 @@
  * - keepalive every session timeout / 2 with GET_PARAMETER when the server's Public lists it, else OPTIONS,
  *   sent to the session URL and never waited on (some cameras do not answer);
  * - requests from the server (OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, REDIRECT) get a 200;
- *   REDIRECT is also emitted as 'redirect' for the application to act on;
+ *   REDIRECT is emitted as 'redirect' and followed as §10.10 says (TEARDOWN here, then DESCRIBE, SETUP
+ *   and PLAY again at the Location), unless `followRedirect` is off;
  * - 3xx replies with a Location are followed (up to `maxRedirects`), reconnecting when the host changes.
  */
 import { randomBytes } from 'node:crypto';
@@ -72,6 +73,12 @@ export interface RtspClientOptions {
   keepaliveIntervalMs?: number;
   /** 3xx replies followed at most. Default 5. */
   maxRedirects?: number;
+  /**
+   * Follow REDIRECT requests from the server (RFC 2326 §10.10): TEARDOWN the session, then DESCRIBE,
+   * SETUP the same tracks over the same transport and PLAY at the new Location. Default true; when false
+   * the 'redirect' event is all that happens.
+   */
+  followRedirect?: boolean;
   /** Depacketize into 'accessUnit' events. Default true. */
   accessUnits?: boolean;
   /**
@@ -129,12 +136,16 @@ export interface RtspClientEvents {
   rtp: [track: ClientTrack, packet: RtpPacket];
   rtcp: [track: ClientTrack, packets: RtcpPacket[]];
   accessUnit: [track: ClientTrack, au: AccessUnit];
-  /** A REDIRECT request from the server (RFC 2326 §10.10), with its Location. */
+  /** A REDIRECT request from the server (RFC 2326 §10.10), with its Location (followed by default). */
   redirect: [location: string];
   /** Any request from the server, after it was answered. */
   serverRequest: [request: RtspRequest];
   /** UDP gave way to TCP; the reason is readable. */
   transportFallback: [reason: string];
+  /** RTCP BYE from the track's sender (RFC 3550 §6.6): it sends nothing more. */
+  bye: [track: ClientTrack];
+  /** Every track set up got its BYE: the presentation is over (e.g. the end of a file on demand). */
+  end: [];
   /** A fault outside of a pending request (socket error, unparseable data, failed fallback). */
   error: [err: RtspClientError];
   close: [];
@@ -171,6 +182,8 @@ interface SetupTrack {
   packets: number;
   bytes: number;
   rtpInfo?: RtpInfo;
+  /** RTCP BYE received from the sender since the last PLAY. */
+  ended: boolean;
 }
 
 /** What carries the RTSP conversation: a TCP or TLS socket, or a WebSocket. */
@@ -283,6 +296,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #lastSetup: SetupOptions | undefined;
   #lastPlay: PlayOptions | undefined;
   #closed = false;
+  #followingRedirect = false;
   readonly #tunnel: boolean;
   readonly #webSocket: boolean;
   readonly #cname = `rtspkit-${randomBytes(4).toString('hex')}`;
@@ -318,6 +332,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       receiverReportIntervalMs: options.receiverReportIntervalMs ?? 5000,
       keepaliveIntervalMs: options.keepaliveIntervalMs,
       maxRedirects: options.maxRedirects ?? 5,
+      followRedirect: options.followRedirect ?? true,
       accessUnits: options.accessUnits ?? true,
       userAgent: options.userAgent ?? 'rtspkit',
     };
@@ -616,7 +631,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         this.#conn = undefined;
         destroyConn(conn);
         this.#rejectAll(new RtspClientError('CLOSED', 'the server closed the connection'));
-        this.close();
+        // A server may hang up right after its REDIRECT: the client lives on at the new location.
+        if (!this.#followingRedirect) this.close();
       });
     }
   }
@@ -785,7 +801,42 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.emit('serverRequest', req);
     if (req.method.toUpperCase() === 'REDIRECT') {
       const location = req.headers.get('Location');
-      if (location !== undefined) this.emit('redirect', location);
+      if (location === undefined) return;
+      this.emit('redirect', location);
+      if (this.#opts.followRedirect && this.#mode === 'play') void this.#followRedirect(location);
+    }
+  }
+
+  /** §10.10: the session ends here and starts again at `location`, in the state it had. */
+  async #followRedirect(location: string): Promise<void> {
+    const described = this.#tracks.length > 0;
+    const setup = this.#setup.size > 0 ? this.#lastSetup : undefined;
+    const play = setup !== undefined ? this.#lastPlay : undefined;
+    this.#followingRedirect = true;
+    try {
+      await this.#resetSession(this.connected);
+      await this.#redirect(this.#url, location);
+      this.#sessionUrl = undefined;
+      this.#tracks = [];
+      if (!described) return;
+      const d = await this.describe();
+      if (setup === undefined) return;
+      const tracks = setup.tracks?.filter((i) => i < d.tracks.length);
+      await this.setup({
+        ...(setup.transport === undefined ? {} : { transport: setup.transport }),
+        ...(tracks === undefined || tracks.length === 0 ? {} : { tracks }),
+      });
+      if (play !== undefined) await this.play(play);
+    } catch (e) {
+      const err =
+        e instanceof RtspClientError
+          ? e
+          : new RtspClientError('PROTOCOL', `following REDIRECT to ${safeUrl(location)}: ${String(e)}`);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else this.#logger.warn({ err: err.message, code: err.code }, 'REDIRECT not followed');
+    } finally {
+      this.#followingRedirect = false;
+      if (!this.connected && !this.#closed) this.close();
     }
   }
 
@@ -1068,6 +1119,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       accessUnits: 0,
       packets: 0,
       bytes: 0,
+      ended: false,
     };
     if (this.#mode === 'play' && this.#opts.accessUnits && track.depacketizable) {
       try {
@@ -1117,6 +1169,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     if (range !== null) headers.Range = serializeRange(range);
     if (options.scale !== undefined) headers.Scale = String(options.scale);
     const res = await this.#expectOk('PLAY', this.#aggregateUrl(), { headers });
+    for (const st of this.#setup.values()) st.ended = false;
     const info = res.headers.get('RTP-Info');
     if (info !== undefined) {
       try {
@@ -1136,6 +1189,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** PAUSE (§10.6). */
   async pause(): Promise<RtspResponse> {
     clearTimeout(this.#udpWatchdog);
+    this.#lastPlay = undefined;
     return this.#expectOk('PAUSE', this.#aggregateUrl());
   }
 
@@ -1195,6 +1249,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     for (const s of this.#setup.values()) closeUdp(s);
     this.#setup.clear();
     this.#sessionId = undefined;
+    this.#lastPlay = undefined;
   }
 
   // --- media in ---
@@ -1237,10 +1292,18 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (isParseError(e)) return;
       throw e;
     }
+    let bye = false;
     for (const p of packets) {
       if (p.type === 'sr') st.stats.onSenderReport(p, performance.now());
+      // A BYE for another SSRC (a collision, another participant) does not end this track.
+      else if (p.type === 'bye' && (st.remoteSsrc === undefined || p.ssrcs.includes(st.remoteSsrc)))
+        bye = true;
     }
     this.emit('rtcp', st.track, packets);
+    if (!bye || st.ended) return;
+    st.ended = true;
+    this.emit('bye', st.track);
+    if ([...this.#setup.values()].every((s) => s.ended)) this.emit('end');
   }
 
   /** Ends the access unit being assembled on every track (end of stream) and emits it. */

@@ -1,5 +1,7 @@
 /** Child processes for tests: bounded in time, ended by their own PID, output kept for messages. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './tools.js';
 
 export interface Run {
   child: ChildProcess;
@@ -147,4 +149,11 @@ export function probeFrames(target: string, options: string[] = [], timeoutMs = 
     ]),
     { timeoutMs },
   );
+}
+
+/** The `rtspkit` command line, run from source (tsx) as a user would run the built one. */
+export function rtspkit(args: string[], timeoutMs = 30_000): Run {
+  return run(process.execPath, ['--import', 'tsx', join(repoRoot(), 'src', 'cli', 'main.ts'), ...args], {
+    timeoutMs,
+  });
 }
