@@ -8,6 +8,10 @@ import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { RawClient } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
+import { RtspClient } from '../src/client/client.js';
+import { digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
+import { parseWwwAuthenticate, serializeAuthorization } from '../src/rtsp/auth-header.js';
+import { TEST_SDP } from './support/fake-publisher.js';
 
 describe('authentication', () => {
   let server: RtspServer;
@@ -58,6 +62,67 @@ describe('authentication', () => {
     });
     assert.equal(wrong.statusCode, 401);
     c.close();
+  });
+
+  test('our client: Digest publish and read get 200; a wrong password gets RTSP_401', async () => {
+    const pub = new RtspClient(withCreds('cam-ours', 'alice', 's3cret:pw'), { timeoutMs: 5000 });
+    const reader = new RtspClient(withCreds('cam-ours', 'viewer', 'look'), { timeoutMs: 5000 });
+    const wrong = new RtspClient(withCreds('cam-ours', 'viewer', 'nope'), { timeoutMs: 5000 });
+    try {
+      await pub.announce(TEST_SDP);
+      await pub.setup({ transport: 'tcp' });
+      assert.equal((await pub.record()).statusCode, 200);
+      const d = await reader.describe();
+      assert.equal(d.tracks.length, 2);
+      await reader.setup({ transport: 'tcp' });
+      assert.equal((await reader.play()).statusCode, 200);
+      await assert.rejects(wrong.describe(), { code: 'RTSP_401' });
+    } finally {
+      pub.close();
+      reader.close();
+      wrong.close();
+    }
+  });
+
+  test('a replayed Digest answer (same nonce, nc and cnonce) gets 401 stale=true; the next count passes', async () => {
+    // cam1 has no publisher: a DESCRIBE past authentication gets 404.
+    const PAST_AUTH = 404;
+    const c = await RawClient.connect(server.port);
+    try {
+      const first = await c.request('DESCRIBE', url('cam1'));
+      assert.equal(first.statusCode, 401);
+      const md5 = first.headers
+        .getAll('WWW-Authenticate')
+        .flatMap(parseWwwAuthenticate)
+        .map(parseDigestChallenge)
+        .find((x) => x?.algorithm === 'MD5');
+      assert.ok(md5);
+      const answer = (nonceCount: number) =>
+        serializeAuthorization(
+          digestCredentials(md5, {
+            username: 'viewer',
+            password: 'look',
+            method: 'DESCRIBE',
+            uri: url('cam1'),
+            nonceCount,
+            cnonce: '0a4f113b',
+          }),
+        );
+      const h = answer(1);
+      assert.equal((await c.request('DESCRIBE', url('cam1'), { Authorization: h })).statusCode, PAST_AUTH);
+      const replay = await c.request('DESCRIBE', url('cam1'), { Authorization: h });
+      assert.equal(replay.statusCode, 401);
+      const again = replay.headers.getAll('WWW-Authenticate').filter((v) => v.startsWith('Digest '));
+      assert.ok(again.length === 2 && again.every((v) => /stale=true/.test(v)), again.join(' | '));
+      // Over another connection too (the memory is the server's, not the connection's).
+      const other = await RawClient.connect(server.port);
+      assert.equal((await other.request('DESCRIBE', url('cam1'), { Authorization: h })).statusCode, 401);
+      other.close();
+      const next = answer(2);
+      assert.equal((await c.request('DESCRIBE', url('cam1'), { Authorization: next })).statusCode, PAST_AUTH);
+    } finally {
+      c.close();
+    }
   });
 
   const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia('h264_base_aac.mp4');
