@@ -117,6 +117,19 @@ export const configSchema = z
     maxConnectionsPerIp: z.number().int().min(0).default(0),
     maxSessions: z.number().int().min(1).default(4096),
     maxReadersPerPath: z.number().int().min(0).default(0),
+    /** Bytes of a request's header section and of its body (the RTSP framer's limits), per connection. */
+    maxRequestHeaderBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(64 * 1024),
+    maxRequestBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** Seconds a started request may take to arrive whole (slowloris). */
     requestTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a connection without sessions may stay silent. */

@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import { RtspFramer } from '../rtsp/framer.js';
+import { RtspFramer, type FramerLimits } from '../rtsp/framer.js';
 import type { RtspHeaders } from '../rtsp/headers.js';
 import { RtspHeaders as Headers } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
@@ -63,7 +63,7 @@ interface ChannelBinding {
 export class ServerConnection implements InterleavedSink {
   readonly sessions = new Set<ServerSession>();
   readonly remoteAddress: string;
-  private readonly framer = new RtspFramer();
+  private readonly framer: RtspFramer;
   private readonly channels = new Map<number, ChannelBinding>();
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -87,7 +87,10 @@ export class ServerConnection implements InterleavedSink {
     /** Over TLS (rtsps), or a WebSocket: media must go interleaved. */
     private readonly interleavedTransportOnly: boolean,
     private readonly handlers: ConnectionHandlers,
+    /** Request size limits (src/rtsp/framer.ts); the framer's defaults where absent. */
+    requestLimits: Partial<FramerLimits> = {},
   ) {
+    this.framer = new RtspFramer(requestLimits);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
