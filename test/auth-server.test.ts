@@ -9,7 +9,9 @@ import { startTestServer } from './support/server.js';
 import { RawClient } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
 import { RtspClient } from '../src/client/client.js';
-import { digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
+import { basicCredentials, digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { parseWwwAuthenticate, serializeAuthorization } from '../src/rtsp/auth-header.js';
 import { TEST_SDP } from './support/fake-publisher.js';
 
@@ -209,4 +211,47 @@ describe('authentication', () => {
       assert.ok(authorizer.authFailures > failures, 'the wrong password was counted');
     },
   );
+});
+
+test('rtspkit hash-password prints a config entry that Digest (MD5, SHA-256) and Basic log in with', async () => {
+  const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+  const p = run(process.execPath, [cli, 'hash-password', 'carol', '--realm', 'cams'], {
+    timeoutMs: 20_000,
+    stdin: 'pipe',
+  });
+  p.child.stdin!.end('pa:ss wörd\n');
+  const out = await p.done;
+  assert.equal(out.code, 0, out.stderr);
+  assert.ok(!out.stdout.includes('pa:ss'), 'the clear password is not printed');
+  const [entry] = parseYaml(out.stdout) as [{ name: string; password: string }];
+  const auth = new Authorizer({
+    realm: 'cams',
+    basic: true,
+    users: [{ ...entry, permissions: [{ action: 'read' }] }],
+  });
+  const uri = 'rtsp://127.0.0.1/cam';
+  const ctx = { ip: '127.0.0.1', action: 'read' as const, path: 'cam', query: '' };
+  const first = await auth.check({ method: 'DESCRIBE', uri, headers: { get: () => undefined } }, ctx);
+  const challenges = first!.headers.flatMap(([, v]) => parseWwwAuthenticate(v));
+  for (const c of challenges) {
+    const digest = parseDigestChallenge(c);
+    const creds =
+      digest === undefined
+        ? basicCredentials('carol', 'pa:ss wörd')
+        : digestCredentials(digest, {
+            username: 'carol',
+            password: 'pa:ss wörd',
+            method: 'DESCRIBE',
+            uri,
+            nonceCount: 1,
+            cnonce: 'abc',
+          });
+    const h = serializeAuthorization(creds);
+    assert.equal(
+      await auth.check({ method: 'DESCRIBE', uri, headers: { get: () => h } }, ctx),
+      undefined,
+      c.scheme,
+    );
+  }
+  assert.equal(challenges.length, 3);
 });
