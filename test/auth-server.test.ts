@@ -11,6 +11,8 @@ import type { RtspServer } from '../src/server/server.js';
 import { RtspClient } from '../src/client/client.js';
 import { basicCredentials, digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/log/logger.js';
 import { parse as parseYaml } from 'yaml';
 import { parseWwwAuthenticate, serializeAuthorization } from '../src/rtsp/auth-header.js';
 import { TEST_SDP } from './support/fake-publisher.js';
@@ -254,4 +256,27 @@ test('rtspkit hash-password prints a config entry that Digest (MD5, SHA-256) and
     );
   }
   assert.equal(challenges.length, 3);
+});
+
+test('a password a client leaves in the Request-URI is not logged, even at debug level', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const { server, url } = await startTestServer({ logger: createLogger('debug', sink) });
+  try {
+    const c = await RawClient.connect(server.port);
+    const r = await c.request('SETUP', url('cam1').replace('rtsp://', 'rtsp://alice:Hunter2@'), {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    assert.notEqual(r.statusCode, 200);
+    c.close();
+    await waitFor(() => lines.some((l) => l.includes('"SETUP"')), 5000, 'the request in the log');
+    assert.ok(!lines.some((l) => l.includes('Hunter2')), lines.join(''));
+  } finally {
+    await server.close();
+  }
 });

@@ -48,6 +48,14 @@ export interface ConnectionHandlers {
  */
 type ConnectionMode = 'first' | 'rtsp' | 'tunnel-out' | 'tunnel-in' | 'handed-off';
 
+/**
+ * The Request-URI for the log without the userinfo some clients leave in it (`rtsp://user:pass@host/...`,
+ * e.g. VLC's SAT>IP module): passwords are never logged.
+ */
+export function withoutUserinfo(uri: string): string {
+  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
+}
+
 /** The HTTP head is complete and asks to upgrade to WebSocket. */
 function isWebSocketUpgrade(head: Buffer): boolean {
   const end = head.indexOf('\r\n\r\n');
@@ -298,7 +306,7 @@ export class ServerConnection implements InterleavedSink {
 
   private onRequest(req: RtspRequest): void {
     const cseq = req.headers.get('CSeq');
-    this.log.debug({ method: req.method, uri: req.uri, cseq }, 'request');
+    this.log.debug({ method: req.method, uri: withoutUserinfo(req.uri), cseq }, 'request');
     if (cseq === undefined || !/^\s*\d+\s*$/.test(cseq)) {
       this.enqueueReply(undefined, Promise.resolve({ statusCode: 400, headers: new Headers() }));
       return;
