@@ -11,6 +11,8 @@ import type { RtspServer } from '../src/server/server.js';
 import { RtspClient } from '../src/client/client.js';
 import { basicCredentials, digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/log/logger.js';
 import { parse as parseYaml } from 'yaml';
@@ -278,5 +280,43 @@ test('a password a client leaves in the Request-URI is not logged, even at debug
     assert.ok(!lines.some((l) => l.includes('Hunter2')), lines.join(''));
   } finally {
     await server.close();
+  }
+});
+
+test('rtspkit serve --user, twice: auth is on, each user may publish and read any path, passwords stay out of the log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-user-'));
+  const config = join(dir, 'empty.yml');
+  writeFileSync(config, '');
+  const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+  const args = ['serve', '-c', config, '--no-watch', '--host', '127.0.0.1', '-p', '0', '--no-udp'];
+  const p = run(process.execPath, [cli, ...args, '--user', 'alice:S3cr:et', '--user', 'bob:B0bPw'], {
+    timeoutMs: 30_000,
+  });
+  let out = '';
+  p.child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const clients: RtspClient[] = [];
+  try {
+    await waitFor(() => /"port":\d+,"msg":"rtsp server listening"/.test(out), 15_000, 'the server to listen');
+    const port = Number(/"port":(\d+),"msg":"rtsp server listening"/.exec(out)![1]);
+    const at = (who: string) => {
+      const c = new RtspClient(`rtsp://${who}127.0.0.1:${port}/site/cam9`, { timeoutMs: 5000 });
+      clients.push(c);
+      return c;
+    };
+    const pub = at('bob:B0bPw@');
+    await pub.announce(TEST_SDP);
+    await pub.setup({ transport: 'tcp' });
+    assert.equal((await pub.record()).statusCode, 200);
+    const reader = at(`alice:${encodeURIComponent('S3cr:et')}@`);
+    assert.equal((await reader.describe()).tracks.length, 2);
+    await assert.rejects(at('').describe(), { code: 'RTSP_401' });
+    await assert.rejects(at('bob:N0tIt@').describe(), { code: 'RTSP_401' });
+    await waitFor(() => out.includes('authentication failed'), 5000, 'the failure in the log');
+    for (const secret of ['S3cr', 'B0bPw', 'N0tIt']) assert.ok(!out.includes(secret), secret);
+  } finally {
+    for (const c of clients) c.close();
+    p.kill('SIGTERM');
+    await p.done;
+    rmSync(dir, { recursive: true, force: true });
   }
 });
