@@ -61,11 +61,14 @@ function buildConfig(path: string | undefined, opts: ServeOptions): Config {
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
   if (opts.demo === true) config = { ...config, demo: true };
   if (opts.media !== undefined) config = { ...config, mediaDir: opts.media };
-  if (opts.user !== undefined && opts.user.length > 0)
-    config = {
-      ...config,
-      auth: { ...config.auth, users: [...config.auth.users, ...opts.user.map(userFromCli)] },
-    };
+  if (opts.user !== undefined && opts.user.length > 0) {
+    const users = [...config.auth.users, ...opts.user.map(userFromCli)];
+    const names = users.map((u) => u.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined)
+      throw new ConfigError(`--user: user ${JSON.stringify(twice)} is configured twice`);
+    config = { ...config, auth: { ...config.auth, users } };
+  }
   if (opts.api === true) config = { ...config, api: true };
   if (opts.apiPort !== undefined) {
     const cur = splitHostPort(config.apiAddress);
@@ -141,7 +144,10 @@ program
   .option(
     '--user <name:password>',
     'add a user with every right and turn authentication on (repeatable)',
-    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    (value: string, previous: string[] | undefined) => {
+      if (value.indexOf(':') <= 0) throw new InvalidArgumentError('expected NAME:PASSWORD');
+      return [...(previous ?? []), value];
+    },
   )
   .option('--media <dir>', 'serve the MP4 files of a folder on demand (seek, pause, scale)')
   .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
