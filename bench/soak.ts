@@ -9,13 +9,18 @@
 //   TCP or UDP for 2-15 s, then leaves with TEARDOWN, or (one in five) by dropping its connection;
 // - once a second, a connection that sends garbage (the server must answer 400 or close, nothing else).
 // At the end: the server still answers OPTIONS and plays the demo, and the summary gives sessions served,
-// errors by kind and the server's RSS at start (after 10 s), at the end, and at most.
+// errors by kind and the server's RSS at start (after 10 s), at the end, and at most, and its JS heap after a
+// full GC at both ends (bench/heaplog.ts, asked with SIGUSR2).
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { RtspClient } from '../src/client/client.js';
 import { HOST, freePort } from './probe.js';
 import { rssKB, sleep } from './proc.js';
+import { fileURLToPath } from 'node:url';
+
+const HEAPLOG = fileURLToPath(new URL('./heaplog.js', import.meta.url));
+const HEAP_LOG_PREFIX = 'rtspkit-bench-heap ';
 
 const repo = join(import.meta.dirname, '..', '..');
 const media = join(repo, '..', 'shared', 'media');
@@ -179,7 +184,11 @@ async function main(): Promise<void> {
   const rtpPort = 20000 + 2 * Math.floor(Math.random() * 10000);
   const server = spawn(
     process.execPath,
-    [join(repo, 'dist', 'src', 'cli', 'main.js'), 'serve', '--demo', '--host', HOST].concat([
+    ['--expose-gc', '--import', HEAPLOG, join(repo, 'dist', 'src', 'cli', 'main.js')].concat([
+      'serve',
+      '--demo',
+      '--host',
+      HOST,
       '--port',
       String(port),
       '--rtp-port',
@@ -191,9 +200,25 @@ async function main(): Promise<void> {
   );
   children.add(server);
   let serverLog = '';
+  const heapWaiters: ((heapUsedBytes: number) => void)[] = [];
   server.stderr.on('data', (d: Buffer) => {
-    if (serverLog.length < 20000) serverLog += d.toString();
+    for (const line of d.toString().split('\n')) {
+      if (line.startsWith(HEAP_LOG_PREFIX)) {
+        const { heapUsed } = JSON.parse(line.slice(HEAP_LOG_PREFIX.length)) as { heapUsed: number };
+        heapWaiters.shift()?.(heapUsed);
+      } else if (line !== '' && serverLog.length < 20000) serverLog += `${line}\n`;
+    }
   });
+  /** The server's JS heap after a full GC, MB (NaN when it does not answer within 5 s). */
+  const heapAfterGcMB = (): Promise<number> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(NaN), 5000);
+      heapWaiters.push((bytes) => {
+        clearTimeout(timer);
+        resolve(bytes / 1024 / 1024);
+      });
+      server.kill('SIGUSR2');
+    });
   const pid = server.pid!;
   for (let i = 0; i < 50 && !(await canPlayDemo(port)); i++) await sleep(200);
   const start = Date.now();
@@ -201,10 +226,14 @@ async function main(): Promise<void> {
   const paths = new Set<string>();
   let rssStart = NaN;
   let rssMax = 0;
+  let heapStart: Promise<number> | undefined;
   const sampler = setInterval(() => {
     const r = rssMB(pid);
     rssMax = Math.max(rssMax, r);
-    if (Number.isNaN(rssStart) && Date.now() - start > 10_000) rssStart = r;
+    if (Number.isNaN(rssStart) && Date.now() - start > 10_000) {
+      rssStart = r;
+      heapStart = heapAfterGcMB();
+    }
   }, 1000);
   await Promise.all([
     ...Array.from({ length: o.readers }, () => readerSlot(port, paths, until)),
@@ -222,6 +251,7 @@ async function main(): Promise<void> {
     errors: Object.fromEntries(errors),
     serverAliveAndPlaying: alive,
     rssMB: { start: Math.round(rssStart), end: Math.round(rssMB(pid)), max: Math.round(rssMax) },
+    heapAfterGcMB: { start: Math.round((await heapStart) ?? NaN), end: Math.round(await heapAfterGcMB()) },
     serverWarnings: serverLog.split('\n').filter((l) => l.includes('"level":40') || l.includes('"level":50'))
       .length,
   };

@@ -19,6 +19,7 @@ import type { Stream } from './media/stream.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
+import { NonceCountMemory } from './auth/server.js';
 import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
@@ -65,7 +66,11 @@ export interface AppOptions {
 }
 
 /** Auth is on when the config names users, anonymous rights or a hook. */
-function createAuthorizer(config: Config, logger: Logger, secret: Buffer): Authorizer | undefined {
+function createAuthorizer(
+  config: Config,
+  logger: Logger,
+  nonces: { secret: Buffer; nonceCounts: NonceCountMemory },
+): Authorizer | undefined {
   const a = config.auth;
   if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
   const authConfig: AuthConfig = {
@@ -92,7 +97,7 @@ function createAuthorizer(config: Config, logger: Logger, secret: Buffer): Autho
       url: a.hook.url,
       ...(a.hook.timeoutMs !== undefined ? { timeoutMs: a.hook.timeoutMs } : {}),
     };
-  return new Authorizer(authConfig, { logger, secret });
+  return new Authorizer(authConfig, { logger, ...nonces });
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -126,9 +131,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ? loadTlsFiles(config.tlsCert, config.tlsKey)
       : undefined);
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
-  // One secret for the life of the process: Digest nonces given out before a reload stay valid after it.
-  const authSecret = randomBytes(32);
-  const authorizer = createAuthorizer(config, logger, authSecret);
+  // One secret for the life of the process: Digest nonces given out before a reload stay valid after it,
+  // and so does the memory of the answers already accepted (a replay stays refused across a reload).
+  const nonceState = { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
+  const authorizer = createAuthorizer(config, logger, nonceState);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   const server = new RtspServer({
@@ -246,7 +252,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     try {
       changes = diffConfig(inForce, next, DEMO_CLIP);
       nextSpecs = fileSourcesOf(next, DEMO_CLIP);
-      nextAuthorizer = changes.auth ? createAuthorizer(next, logger, authSecret) : server.authorizer;
+      nextAuthorizer = changes.auth ? createAuthorizer(next, logger, nonceState) : server.authorizer;
     } catch (err) {
       return refuse(trigger, (err as Error).message);
     }

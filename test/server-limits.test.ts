@@ -24,9 +24,7 @@ test('a half-sent request (slowloris) and an idle connection are closed; a busy 
     const idle = net.connect(server.port, '127.0.0.1');
     idle.on('error', () => undefined);
     const busy = await RawClient.connect(server.port);
-    const started = Date.now();
-    await closed(slow);
-    assert.ok(Date.now() - started < 4000, 'slowloris closed within the request timeout and a sweep');
+    await waitFor(() => slow.destroyed, 15_000, 'the half-sent request to be closed');
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 500));
       assert.equal((await busy.request('OPTIONS', '*')).statusCode, 200);
@@ -108,6 +106,53 @@ test('connection, per-address, session and per-path reader limits', async () => 
     assert.equal(s2.statusCode, 453, 'one reader per path');
     pub.client.close();
     for (const c of clients) c.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('request size limits: a header section or body over the limit gets 400 or 413 and the connection closes', async () => {
+  const { server, url } = await startTestServer({ maxRequestHeaderBytes: 2048, maxRequestBodyBytes: 1024 });
+  try {
+    const big = await RawClient.connect(server.port);
+    const r = await big.request('OPTIONS', '*', { 'X-Pad': 'a'.repeat(3000) });
+    assert.equal(r.statusCode, 400);
+    await big.until(() => big.closed, 5000, 'the connection to close');
+    const body = await RawClient.connect(server.port);
+    const a = await body.raw(
+      `ANNOUNCE ${url('big')} RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 2000\r\n\r\n`,
+    );
+    assert.equal(a.statusCode, 413);
+    await body.until(() => body.closed, 5000, 'the connection to close');
+    // Within the limits all is well; a reload (updateLimits) applies to connections opened afterwards.
+    const ok = await RawClient.connect(server.port);
+    assert.equal((await ok.request('OPTIONS', '*', { 'X-Pad': 'a'.repeat(1500) })).statusCode, 200);
+    server.updateLimits({ maxRequestHeaderBytes: 1024 });
+    assert.equal((await ok.request('OPTIONS', '*', { 'X-Pad': 'a'.repeat(1500) })).statusCode, 200);
+    const after = await RawClient.connect(server.port);
+    assert.equal((await after.request('OPTIONS', '*', { 'X-Pad': 'a'.repeat(1500) })).statusCode, 400);
+    ok.close();
+    after.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('sessions in all: SETUP beyond maxSessions gets 503; a session that ends frees its place', async () => {
+  const { server, url } = await startTestServer({ maxSessions: 2 });
+  try {
+    const pub = await FakePublisher.start(server.port, 'few'); // one session
+    pub.sendFrame(true);
+    const setup = (c: RawClient) =>
+      c.request('SETUP', `${url('few')}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    const a = await RawClient.connect(server.port);
+    const b = await RawClient.connect(server.port);
+    const sa = await setup(a);
+    assert.equal(sa.statusCode, 200);
+    assert.equal((await setup(b)).statusCode, 503);
+    assert.equal((await a.request('TEARDOWN', url('few'), { Session: sessionId(sa) })).statusCode, 200);
+    assert.equal((await setup(b)).statusCode, 200);
+    for (const c of [a, b, pub.client]) c.close();
   } finally {
     await server.close();
   }

@@ -11,6 +11,8 @@ import {
   createNonce,
   digestUriMatches,
   NONCE_RANDOM_BYTES,
+  NonceCountMemory,
+  nonceStampMs,
   parseBasicAuthorization,
   parseDigestAuthorization,
   serverChallenges,
@@ -131,6 +133,39 @@ test('stateless nonces: valid, then stale after the lifetime; forged, foreign or
     assert.equal(checkNonce(SECRET, bad, T0, LIFE), 'invalid');
   assert.notEqual(createNonce(SECRET, T0, Buffer.alloc(NONCE_RANDOM_BYTES, 1)), nonce);
   assert.throws(() => createNonce(SECRET, T0, Buffer.alloc(4)), RangeError);
+});
+
+test('nonceStampMs reads back the stamp of our nonces only', () => {
+  const nonce = createNonce(SECRET, T0, RANDOM);
+  assert.equal(nonceStampMs(SECRET, nonce), T0);
+  assert.equal(nonceStampMs(Buffer.alloc(32, 8), nonce), undefined);
+  assert.equal(nonceStampMs(SECRET, 'x'), undefined);
+});
+
+test('NonceCountMemory: an accepted answer twice is a replay; bounded, and forgetting never reopens one', () => {
+  const m = new NonceCountMemory(3);
+  const n0 = createNonce(SECRET, T0, RANDOM);
+  assert.equal(m.use(n0, T0, 'aa', T0, LIFE), 'fresh');
+  assert.equal(m.use(n0, T0, 'bb', T0, LIFE), 'fresh');
+  assert.equal(m.use(n0, T0, 'aa', T0 + 1, LIFE), 'replay');
+  const n1 = createNonce(SECRET, T0 + 10, RANDOM);
+  assert.equal(m.use(n1, T0 + 10, 'aa', T0 + 10, LIFE), 'fresh', 'the same response under another nonce');
+  // A fourth entry pushes out the oldest (n0, aa): n0 answers it cannot vouch for are now unknown.
+  const n2 = createNonce(SECRET, T0 + 20, RANDOM);
+  assert.equal(m.use(n2, T0 + 20, 'cc', T0 + 20, LIFE), 'fresh');
+  assert.equal(m.size, 3);
+  assert.equal(m.use(n0, T0, 'aa', T0 + 21, LIFE), 'unknown');
+  assert.equal(m.use(n0, T0, 'dd', T0 + 21, LIFE), 'unknown');
+  assert.equal(m.use(n0, T0, 'bb', T0 + 21, LIFE), 'replay', 'still remembered');
+  assert.equal(m.use(n2, T0 + 20, 'dd', T0 + 21, LIFE), 'fresh', 'newer nonces are unaffected');
+  // Entries of expired nonces go first.
+  const later = new NonceCountMemory(10);
+  later.use(n0, T0, 'aa', T0, LIFE);
+  later.use(n1, T0 + 10, 'aa', T0 + 10, LIFE);
+  const n3 = createNonce(SECRET, T0 + LIFE + 5, RANDOM);
+  assert.equal(later.use(n3, T0 + LIFE + 5, 'aa', T0 + LIFE + 5, LIFE), 'fresh');
+  assert.equal(later.size, 2, 'the expired n0 entry went');
+  assert.throws(() => new NonceCountMemory(0), RangeError);
 });
 
 test('lenient digest uri matching', () => {

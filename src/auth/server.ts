@@ -18,8 +18,17 @@
  *
  * Nonces are stateless (RFC 7616 §5.5 suggests a timestamp and a MAC): base64url of an 8-byte timestamp, 12
  * random bytes and a 16-byte HMAC-SHA256 of both under a server secret. They expire without a table; a
- * right answer with an expired nonce gets `stale=true`. Replay is bounded by the nonce lifetime: there is
- * no per-nonce `nc` table, since clients (GStreamer, live555) answer without qop and reuse a nonce.
+ * right answer with an expired nonce gets `stale=true`.
+ *
+ * Replay (RFC 7616 §3.4 and §5.5): with qop=auth a client counts its requests per nonce (`nc`) and picks
+ * a cnonce, both inside the hashed response, so two requests never carry the same response unless one is
+ * a copy of the other. NonceCountMemory remembers the (nonce, response) pairs it accepted, bounded in
+ * entries; a replay gets 401 stale=true, so a client that really did resend recovers with a fresh nonce,
+ * while a replayer cannot answer it. Keying on the response rather than on nc alone also lets through
+ * clients that send nc=1 with a fresh cnonce each time, which no attacker can forge. Without qop
+ * (RFC 2069: GStreamer 1.22, live555, many cameras) the response is the same for every identical request
+ * (keep-alives) and a client legitimately reuses a nonce: there replay stays bounded by the nonce
+ * lifetime only.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ParseError } from '../base/errors.js';
@@ -67,6 +76,66 @@ export function checkNonce(secret: Uint8Array, nonce: string, nowMs: number, lif
   const stampMs = Number(raw.readBigUInt64BE(0));
   if (stampMs > nowMs + NONCE_FUTURE_SKEW_MS) return 'invalid';
   return nowMs - stampMs > lifetimeMs ? 'stale' : 'valid';
+}
+
+/** When a nonce of ours was made (wall-clock ms); undefined when it is not one of ours (see checkNonce). */
+export function nonceStampMs(secret: Uint8Array, nonce: string): number | undefined {
+  if (!NONCE_RE.test(nonce)) return undefined;
+  const raw = Buffer.from(nonce, 'base64url');
+  if (raw.length !== NONCE_BYTES) return undefined;
+  const body = raw.subarray(0, NONCE_TIME_BYTES + NONCE_RANDOM_BYTES);
+  if (!timingSafeEqual(raw.subarray(body.length), nonceMac(secret, body))) return undefined;
+  return Number(raw.readBigUInt64BE(0));
+}
+
+/** Entries a NonceCountMemory keeps by default: at ~250 bytes each, about 4 MB at most. */
+export const DEFAULT_NONCE_COUNT_ENTRIES = 16_384;
+
+/**
+ * The (nonce, response) pairs of accepted Digest qop=auth answers, to refuse the same answer twice.
+ * Bounded: past `maxEntries` the oldest entries go and every nonce stamped no later than one that went is
+ * answered `unknown` unless remembered (the caller asks for a fresh nonce), so forgetting never reopens a
+ * replay. Entries of expired nonces go first: such answers are stale anyway.
+ */
+export class NonceCountMemory {
+  readonly #seen = new Map<string, number>();
+  /** Nonces stamped at or before this may have lost entries. */
+  #forgottenUpToMs = -Infinity;
+
+  constructor(readonly maxEntries: number = DEFAULT_NONCE_COUNT_ENTRIES) {
+    if (!(maxEntries >= 1)) throw new RangeError('NonceCountMemory needs room for one entry');
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /**
+   * Records an accepted answer (`response` as lower-case hex): `fresh` the first time, `replay` when it
+   * was accepted before, `unknown` when its nonce is older than what the memory has had to forget.
+   */
+  use(
+    nonce: string,
+    stampMs: number,
+    response: string,
+    nowMs: number,
+    lifetimeMs: number,
+  ): 'fresh' | 'replay' | 'unknown' {
+    const key = `${nonce} ${response}`;
+    if (this.#seen.has(key)) return 'replay';
+    if (stampMs <= this.#forgottenUpToMs) return 'unknown';
+    for (const [k, stamp] of this.#seen) {
+      if (nowMs - stamp <= lifetimeMs) break;
+      this.#seen.delete(k);
+    }
+    this.#seen.set(key, stampMs);
+    while (this.#seen.size > this.maxEntries) {
+      const [k, stamp] = this.#seen.entries().next().value!;
+      this.#seen.delete(k);
+      this.#forgottenUpToMs = Math.max(this.#forgottenUpToMs, stamp);
+    }
+    return 'fresh';
+  }
 }
 
 // ------------------------------------------------------------------------------------------ challenges

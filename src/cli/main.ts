@@ -7,6 +7,8 @@ import { watchConfigFile } from '../config/watch.js';
 import { startApp, type AppOptions } from '../app.js';
 import { selfSignedCertificate } from '../config/tls.js';
 import { userFromCli } from '../server/auth.js';
+import { randomBytes } from 'node:crypto';
+import { hashPassword, type PasswordForm } from '../auth/password.js';
 import { registerClientCommands } from './client-commands.js';
 
 function portArg(value: string): number {
@@ -59,11 +61,14 @@ function buildConfig(path: string | undefined, opts: ServeOptions): Config {
   if (opts.tlsKey !== undefined) config = { ...config, tlsKey: opts.tlsKey };
   if (opts.demo === true) config = { ...config, demo: true };
   if (opts.media !== undefined) config = { ...config, mediaDir: opts.media };
-  if (opts.user !== undefined && opts.user.length > 0)
-    config = {
-      ...config,
-      auth: { ...config.auth, users: [...config.auth.users, ...opts.user.map(userFromCli)] },
-    };
+  if (opts.user !== undefined && opts.user.length > 0) {
+    const users = [...config.auth.users, ...opts.user.map(userFromCli)];
+    const names = users.map((u) => u.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined)
+      throw new ConfigError(`--user: user ${JSON.stringify(twice)} is configured twice`);
+    config = { ...config, auth: { ...config.auth, users } };
+  }
   if (opts.api === true) config = { ...config, api: true };
   if (opts.apiPort !== undefined) {
     const cur = splitHostPort(config.apiAddress);
@@ -139,7 +144,10 @@ program
   .option(
     '--user <name:password>',
     'add a user with every right and turn authentication on (repeatable)',
-    (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    (value: string, previous: string[] | undefined) => {
+      if (value.indexOf(':') <= 0) throw new InvalidArgumentError('expected NAME:PASSWORD');
+      return [...(previous ?? []), value];
+    },
   )
   .option('--media <dir>', 'serve the MP4 files of a folder on demand (seek, pause, scale)')
   .option('--demo', 'serve the built-in demo clip, looping, at rtsp://HOST:PORT/demo')
@@ -150,9 +158,52 @@ program
     await serve(opts);
   });
 
+const HASH_FORMS: readonly PasswordForm[] = ['digest', 'digest-md5', 'digest-sha256', 'scrypt'];
+
+/** The password from stdin: a pipe is read whole (one trailing line end dropped); a terminal is asked. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password (shown as typed; pipe it to hide it): ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += (chunk as Buffer).toString('utf8');
+    if (process.stdin.isTTY && text.includes('\n')) break;
+  }
+  return text.replace(/\r?\n[\s\S]*$/, '');
+}
+
+program
+  .command('hash-password')
+  .description(
+    'print the stored form of a password for auth.users in rtspkit.yml; the password is read from stdin, ' +
+      'never from the command line (shell history, ps)',
+  )
+  .argument('<name>', 'the user name (the Digest forms hash it with the password)')
+  .option('--realm <realm>', 'the auth realm of the config (the Digest forms depend on it)', 'rtspkit')
+  .option(
+    '--form <form>',
+    'digest: Basic and Digest MD5 + SHA-256 (ffmpeg needs MD5); digest-md5; digest-sha256; scrypt: Basic only',
+    'digest',
+  )
+  .action(async (name: string, opts: { realm: string; form: string }) => {
+    const form = opts.form as PasswordForm;
+    if (!HASH_FORMS.includes(form))
+      throw new InvalidArgumentError(`--form must be one of ${HASH_FORMS.join(', ')}`);
+    const clear = await readPassword();
+    if (clear === '') throw new InvalidArgumentError('empty password on stdin');
+    const stored = hashPassword(clear, form, { username: name, realm: opts.realm, salt: randomBytes(16) });
+    process.stdout.write(
+      `# auth.realm must be ${JSON.stringify(opts.realm)} for this entry\n` +
+        `- name: ${JSON.stringify(name)}\n  password: ${JSON.stringify(stored)}\n`,
+    );
+  });
+
 registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof InvalidArgumentError) {
+    process.stderr.write(`rtspkit: ${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof ConfigError) {
     process.stderr.write(`rtspkit: ${err.message}\n`);
     process.exit(2);

@@ -34,3 +34,35 @@ test('hlsIdleTimeout: seconds, 20 by default, at least 1', () => {
   assert.equal(parseConfig('hlsIdleTimeout: 5').hlsIdleTimeout, 5);
   assert.throws(() => parseConfig('hlsIdleTimeout: 0'), ConfigError);
 });
+
+test('auth mistakes are config errors with their place, never quoting a password', () => {
+  const user = (fields: string) => `auth:\n  users:\n    - name: bob\n${fields}`;
+  const cases: [string, RegExp][] = [
+    [user('      password: "scrypt:Sekr1t!"\n'), /rtspkit\.yml:4:17: auth\.users\.0\.password: scrypt form/],
+    [user('      password: "digest-md5:Sekr1t"\n'), /rtspkit\.yml:4:17: auth\.users\.0\.password: /],
+    [
+      user('      password: x\n      ips: ["10.0.0.300/8"]\n'),
+      /:5:13: auth\.users\.0\.ips\.0: expected an IP/,
+    ],
+    [user('      password: x\n      ips: ["10.0.0.0/33"]\n'), /auth\.users\.0\.ips\.0/],
+    [
+      user('      password: x\n      permissions: [{ action: read, path: "~(" }]\n'),
+      /auth\.users\.0\.permissions\.0\.path: invalid path regex/,
+    ],
+    [
+      user('      password: x\n    - name: bob\n      password: y\n'),
+      /auth\.users\.1\.name: user "bob" is configured twice/,
+    ],
+    ['auth:\n  anonymous: { permissions: [], ips: ["nope"] }\n', /auth\.anonymous\.ips\.0/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseConfig(text), ConfigError);
+    assert.throws(() => parseConfig(text), message);
+    assert.throws(
+      () => parseConfig(text),
+      (e: Error) => !e.message.includes('Sekr1t'),
+    );
+  }
+  const ok = parseConfig(user('      password: x\n      ips: ["10.0.0.0/8", "::1", "fd00::/8"]\n'));
+  assert.deepEqual(ok.auth.users[0]!.ips, ['10.0.0.0/8', '::1', 'fd00::/8']);
+});

@@ -6,6 +6,35 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { applyConfigEnv, ConfigEnvError, type Env } from './env.js';
+import { isIP } from 'node:net';
+import { isParseError } from '../base/errors.js';
+import { parseStoredPassword } from '../auth/password.js';
+import { compilePathPattern } from '../auth/access.js';
+
+/** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
+function parsedBy(parse: (v: string) => unknown) {
+  return (value: string, ctx: z.RefinementCtx): void => {
+    try {
+      parse(value);
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  };
+}
+
+/** `10.0.0.0/8`, `::1`, `fd00::/8`: an address with an optional prefix length of its family. */
+function isAddressBlock(entry: string): boolean {
+  const [addr = '', prefix, extra] = entry.trim().split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const addressBlocks = z.array(
+  z.string().refine(isAddressBlock, 'expected an IP address or a CIDR block like "10.0.0.0/8" or "::1"'),
+);
 
 const hostPort = z
   .string()
@@ -15,7 +44,7 @@ const permissionSchema = z
   .object({
     action: z.enum(['read', 'publish', 'api']),
     /** Path pattern: `cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`; absent: every path. */
-    path: z.string().min(1).optional(),
+    path: z.string().min(1).superRefine(parsedBy(compilePathPattern)).optional(),
   })
   .strict();
 
@@ -30,17 +59,29 @@ const authSchema = z
           .object({
             name: z.string().min(1),
             /** A stored form: scrypt:, sha256:, digest-md5:, digest-sha256:, digest:, or plain: (trials). */
-            password: z.string().min(1),
+            password: z.string().min(1).superRefine(parsedBy(parseStoredPassword)),
             permissions: z.array(permissionSchema).default([{ action: 'read' }, { action: 'publish' }]),
             /** Addresses or CIDR blocks the user may connect from. */
-            ips: z.array(z.string()).optional(),
+            ips: addressBlocks.optional(),
           })
           .strict(),
       )
+      .superRefine((users, ctx) => {
+        const seen = new Set<string>();
+        users.forEach((u, i) => {
+          if (seen.has(u.name))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'name'],
+              message: `user ${JSON.stringify(u.name)} is configured twice`,
+            });
+          seen.add(u.name);
+        });
+      })
       .default([]),
     /** Rights of requests without credentials. */
     anonymous: z
-      .object({ permissions: z.array(permissionSchema), ips: z.array(z.string()).optional() })
+      .object({ permissions: z.array(permissionSchema), ips: addressBlocks.optional() })
       .strict()
       .optional(),
     /** An HTTP endpoint asked to allow (2xx) or deny; for Digest it answers the user's HA1. */
@@ -117,6 +158,19 @@ export const configSchema = z
     maxConnectionsPerIp: z.number().int().min(0).default(0),
     maxSessions: z.number().int().min(1).default(4096),
     maxReadersPerPath: z.number().int().min(0).default(0),
+    /** Bytes of a request's header section and of its body (the RTSP framer's limits), per connection. */
+    maxRequestHeaderBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(64 * 1024),
+    maxRequestBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** Seconds a started request may take to arrive whole (slowloris). */
     requestTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a connection without sessions may stay silent. */

@@ -38,6 +38,8 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   maxConnectionsPerIp: 'limits',
   maxSessions: 'limits',
   maxReadersPerPath: 'limits',
+  maxRequestHeaderBytes: 'limits',
+  maxRequestBodyBytes: 'limits',
   requestTimeout: 'limits',
   idleTimeout: 'limits',
   paths: 'fileSources',
@@ -62,6 +64,8 @@ export function serverLimitsOf(config: Config): ReloadableServerLimits {
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     maxSessions: config.maxSessions,
     maxReadersPerPath: config.maxReadersPerPath,
+    maxRequestHeaderBytes: config.maxRequestHeaderBytes,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
     requestTimeoutMs: config.requestTimeout * 1000,
     idleTimeoutMs: config.idleTimeout * 1000,
   };

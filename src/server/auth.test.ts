@@ -10,6 +10,7 @@ import type { DigestChallenge } from '../auth/digest.js';
 import { hashPassword } from '../auth/password.js';
 import type { Action, AuthConfig, AuthContext, AuthDenial } from './auth.js';
 import { Authorizer, userFromCli } from './auth.js';
+import { NonceCountMemory } from '../auth/server.js';
 
 const REALM = 'rtspkit';
 const SECRET = Buffer.alloc(32, 7);
@@ -164,6 +165,63 @@ test('an expired nonce with the right answer gets 401 stale=true; the retry with
   );
 });
 
+test('a replayed Digest answer (same nonce, nc, cnonce: the same response) gets 401 stale=true', async () => {
+  const { auth } = make();
+  const first = await auth.check(request('DESCRIBE', URI), ctx());
+  const h = answer(first, 'alice', 's3cret', 'DESCRIBE', URI);
+  assert.equal(await auth.check(request('DESCRIBE', URI, h), ctx()), undefined);
+  const failures = auth.authFailures;
+  const replay = await auth.check(request('DESCRIBE', URI, h), ctx());
+  assert.ok(challenges(replay).every((c) => c.stale));
+  assert.equal(auth.authFailures, failures + 1, 'counted');
+  // The client's next request counts on with the same nonce and passes; so does an answer to the new nonce.
+  assert.equal(
+    await auth.check(
+      request('DESCRIBE', URI, answer(first, 'alice', 's3cret', 'DESCRIBE', URI, 'MD5', 2)),
+      ctx(),
+    ),
+    undefined,
+  );
+  // (This test's nonce source is fixed, so the new nonce is the old one: the answer differs by its count.)
+  assert.equal(
+    await auth.check(
+      request('DESCRIBE', URI, answer(replay, 'alice', 's3cret', 'DESCRIBE', URI, 'MD5', 3)),
+      ctx(),
+    ),
+    undefined,
+  );
+  // RFC 2069 answers (no qop: GStreamer, live555) carry no count and legitimately repeat.
+  const c = challenges(first).find((x) => x.algorithm === 'MD5')!;
+  const noQop = serializeAuthorization(
+    digestCredentials(
+      { ...c, qop: [] },
+      {
+        username: 'alice',
+        password: 's3cret',
+        method: 'GET_PARAMETER',
+        uri: URI,
+        nonceCount: 1,
+        cnonce: 'x',
+      },
+    ),
+  );
+  for (let i = 0; i < 3; i++)
+    assert.equal(await auth.check(request('GET_PARAMETER', URI, noQop), ctx()), undefined);
+});
+
+test('a replay stays refused by an Authorizer that replaces another with the same nonce state (reload)', async () => {
+  const nonceCounts = new NonceCountMemory();
+  const users: AuthConfig['users'] = [
+    { name: 'alice', password: 'plain:s3cret', permissions: [{ action: 'read' }] },
+  ];
+  const opts = { secret: SECRET, nonceCounts, clock: new ManualClock(0, T0) };
+  const a = new Authorizer({ realm: REALM, basic: false, users }, opts);
+  const h = answer(await a.check(request('DESCRIBE', URI), ctx()), 'alice', 's3cret', 'DESCRIBE', URI);
+  assert.equal(await a.check(request('DESCRIBE', URI, h), ctx()), undefined);
+  const b = new Authorizer({ realm: REALM, basic: false, users }, opts);
+  assert.ok(challenges(await b.check(request('DESCRIBE', URI, h), ctx())).every((x) => x.stale));
+});
+
 test('rights per action and path: 403 for a known user without the right', async () => {
   const { auth } = make();
   const first = await auth.check(request('DESCRIBE', URI), ctx());
@@ -182,7 +240,11 @@ test('rights per action and path: 403 for a known user without the right', async
   );
   const alice = answer(first, 'alice', 's3cret', 'ANNOUNCE', announce);
   assert.equal(await auth.check(request('ANNOUNCE', announce, alice), ctx('publish', 'cam1')), undefined);
-  assert.equal((await auth.check(request('ANNOUNCE', announce, alice), ctx('api', 'cam1')))?.statusCode, 403);
+  const alice2 = answer(first, 'alice', 's3cret', 'ANNOUNCE', announce, 'MD5', 2);
+  assert.equal(
+    (await auth.check(request('ANNOUNCE', announce, alice2), ctx('api', 'cam1')))?.statusCode,
+    403,
+  );
   assert.equal(auth.authFailures, 3);
 });
 
@@ -331,10 +393,10 @@ test('userFromCli: every right on every path; the password may hold colons', asy
     request('ANNOUNCE', 'rtsp://h/any/deep/path'),
     ctx('publish', 'any/deep/path'),
   );
-  const h = answer(first, 'bob', 'pa:ss', 'ANNOUNCE', 'rtsp://h/any/deep/path');
-  for (const action of ['read', 'publish', 'api'] as const)
+  const h = (nc: number) => answer(first, 'bob', 'pa:ss', 'ANNOUNCE', 'rtsp://h/any/deep/path', 'MD5', nc);
+  for (const [i, action] of (['read', 'publish', 'api'] as const).entries())
     assert.equal(
-      await auth.check(request('ANNOUNCE', 'rtsp://h/any/deep/path', h), ctx(action, 'any/deep/path')),
+      await auth.check(request('ANNOUNCE', 'rtsp://h/any/deep/path', h(i + 1)), ctx(action, 'any/deep/path')),
       undefined,
     );
 });

@@ -17,7 +17,8 @@
  * Cost per request: Digest is a few hashes and an HMAC. Basic against a scrypt hash runs scrypt off the
  * event loop once per (user, password, stored form) and caches the outcome (keyed by a SHA-256 of those,
  * bounded); clear passwords from the config are turned into HA1s at construction and not kept.
- * Passwords are never logged.
+ * Passwords are never logged. A Digest qop=auth answer accepted once is refused when it comes again
+ * (NonceCountMemory in src/auth/server.ts: 401 stale=true).
  */
 import { BlockList, isIP } from 'node:net';
 import { createHash, randomBytes, scrypt } from 'node:crypto';
@@ -48,6 +49,8 @@ import {
   createNonce,
   digestUserhash,
   NONCE_RANDOM_BYTES,
+  NonceCountMemory,
+  nonceStampMs,
   parseBasicAuthorization,
   parseDigestAuthorization,
   serverChallenges,
@@ -111,6 +114,11 @@ export interface AuthorizerOptions {
   random?: (size: number) => Buffer;
   /** Entries in the Basic password cache. Default 1024. */
   cacheSize?: number;
+  /**
+   * The Digest qop=auth answers already accepted (replay detection); pass the same one with the same
+   * `secret` to an Authorizer that replaces another (config reload), so a replay stays refused.
+   */
+  nonceCounts?: NonceCountMemory;
 }
 
 export const DEFAULT_NONCE_LIFETIME_MS = 10 * 60_000;
@@ -203,6 +211,7 @@ export class Authorizer {
   private readonly nonceLifetimeMs: number;
   private readonly random: (size: number) => Buffer;
   private readonly cacheSize: number;
+  private readonly nonceCounts: NonceCountMemory;
   private readonly users = new Map<string, LocalUser>();
   /** H(user:realm) → user, for RFC 7616 userhash, per hash family. */
   private readonly userhashes = new Map<string, LocalUser>();
@@ -221,6 +230,7 @@ export class Authorizer {
     this.nonceLifetimeMs = opts.nonceLifetimeMs ?? DEFAULT_NONCE_LIFETIME_MS;
     this.random = opts.random ?? randomBytes;
     this.cacheSize = opts.cacheSize ?? 1024;
+    this.nonceCounts = opts.nonceCounts ?? new NonceCountMemory();
     for (const u of config.users) {
       if (this.users.has(u.name)) throw new RangeError(`user ${JSON.stringify(u.name)} is configured twice`);
       if (isImplicitClear(u.password))
@@ -399,6 +409,23 @@ export class Authorizer {
       return { ok: false, denial: this.challenge(true) };
     }
     if (verdict !== 'ok') return { ok: false, denial: this.fail(undefined, ctx, verdict, name) };
+    if (d.qop === 'auth') {
+      const nowMs = this.clock.wallMs();
+      const stampMs = nonceStampMs(this.secret, d.nonce)!;
+      const use = this.nonceCounts.use(d.nonce, stampMs, d.response, nowMs, this.nonceLifetimeMs);
+      if (use === 'replay') {
+        this.authFailures++;
+        this.log.info(
+          { ip: ctx.ip, action: ctx.action, path: ctx.path, user: name, nc: d.nc },
+          'replayed Digest answer (same nonce and response): 401 stale=true',
+        );
+        return { ok: false, denial: this.challenge(true) };
+      }
+      if (use === 'unknown') {
+        this.log.debug({ ip: ctx.ip, user: name }, 'nonce older than the replay memory: 401 stale=true');
+        return { ok: false, denial: this.challenge(true) };
+      }
+    }
     return local === undefined ? { ok: true, user: name } : { ok: true, user: name, local };
   }
 

@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import { RtspFramer } from '../rtsp/framer.js';
+import { RtspFramer, type FramerLimits } from '../rtsp/framer.js';
 import type { RtspHeaders } from '../rtsp/headers.js';
 import { RtspHeaders as Headers } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
@@ -48,6 +48,14 @@ export interface ConnectionHandlers {
  */
 type ConnectionMode = 'first' | 'rtsp' | 'tunnel-out' | 'tunnel-in' | 'handed-off';
 
+/**
+ * The Request-URI for the log without the userinfo some clients leave in it (`rtsp://user:pass@host/...`,
+ * e.g. VLC's SAT>IP module): passwords are never logged.
+ */
+export function withoutUserinfo(uri: string): string {
+  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
+}
+
 /** The HTTP head is complete and asks to upgrade to WebSocket. */
 function isWebSocketUpgrade(head: Buffer): boolean {
   const end = head.indexOf('\r\n\r\n');
@@ -63,7 +71,7 @@ interface ChannelBinding {
 export class ServerConnection implements InterleavedSink {
   readonly sessions = new Set<ServerSession>();
   readonly remoteAddress: string;
-  private readonly framer = new RtspFramer();
+  private readonly framer: RtspFramer;
   private readonly channels = new Map<number, ChannelBinding>();
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -87,7 +95,10 @@ export class ServerConnection implements InterleavedSink {
     /** Over TLS (rtsps), or a WebSocket: media must go interleaved. */
     private readonly interleavedTransportOnly: boolean,
     private readonly handlers: ConnectionHandlers,
+    /** Request size limits (src/rtsp/framer.ts); the framer's defaults where absent. */
+    requestLimits: Partial<FramerLimits> = {},
   ) {
+    this.framer = new RtspFramer(requestLimits);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
@@ -295,7 +306,7 @@ export class ServerConnection implements InterleavedSink {
 
   private onRequest(req: RtspRequest): void {
     const cseq = req.headers.get('CSeq');
-    this.log.debug({ method: req.method, uri: req.uri, cseq }, 'request');
+    this.log.debug({ method: req.method, uri: withoutUserinfo(req.uri), cseq }, 'request');
     if (cseq === undefined || !/^\s*\d+\s*$/.test(cseq)) {
       this.enqueueReply(undefined, Promise.resolve({ statusCode: 400, headers: new Headers() }));
       return;

@@ -13,6 +13,7 @@ import { ntpToUnixMs, systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
+import { DEFAULT_FRAMER_LIMITS } from '../rtsp/framer.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/transport.js';
 import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
@@ -96,6 +97,12 @@ export interface RtspServerOptions {
   /** Sessions in all (503 beyond), readers of one path (453 beyond, 0: no limit). Defaults 4096 and 0. */
   maxSessions?: number;
   maxReadersPerPath?: number;
+  /**
+   * Bytes of a request's header section (400 beyond) and body (413 beyond); the connection is then
+   * closed. Defaults 64 KiB and 1 MiB (DEFAULT_FRAMER_LIMITS); a change applies to new connections.
+   */
+  maxRequestHeaderBytes?: number;
+  maxRequestBodyBytes?: number;
   /** A request that has started must be complete within this time (slowloris). Default 10000. */
   requestTimeoutMs?: number;
   /** A connection with no session that sends nothing for this long is closed. Default 60000. */
@@ -129,6 +136,8 @@ interface Required_ {
   maxConnectionsPerIp: number;
   maxSessions: number;
   maxReadersPerPath: number;
+  maxRequestHeaderBytes: number;
+  maxRequestBodyBytes: number;
   requestTimeoutMs: number;
   idleTimeoutMs: number;
 }
@@ -145,6 +154,8 @@ export const RELOADABLE_SERVER_LIMITS = [
   'maxConnectionsPerIp',
   'maxSessions',
   'maxReadersPerPath',
+  'maxRequestHeaderBytes',
+  'maxRequestBodyBytes',
   'requestTimeoutMs',
   'idleTimeoutMs',
 ] as const satisfies readonly (keyof Required_)[];
@@ -236,6 +247,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
       maxSessions: options.maxSessions ?? 4096,
       maxReadersPerPath: options.maxReadersPerPath ?? 0,
+      maxRequestHeaderBytes: options.maxRequestHeaderBytes ?? DEFAULT_FRAMER_LIMITS.maxHeaderBytes,
+      maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_FRAMER_LIMITS.maxBodyBytes,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     };
@@ -382,30 +395,41 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   connectionsRefused = 0;
 
   private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
-    const conn = new ServerConnection(channel, this.nextConnectionId++, this.logger, interleavedOnly, {
-      handleRequest: (c, req) => this.handleRequest(c, req),
-      handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
-      closed: (c) => this.connectionClosed(c),
-      tunnelOpened: (c, cookie) => {
-        if (this.tunnels.has(cookie)) return false;
-        this.tunnels.set(cookie, c);
-        return true;
+    const requestLimits = {
+      maxHeaderBytes: this.opts.maxRequestHeaderBytes,
+      maxBodyBytes: this.opts.maxRequestBodyBytes,
+    };
+    const conn = new ServerConnection(
+      channel,
+      this.nextConnectionId++,
+      this.logger,
+      interleavedOnly,
+      {
+        handleRequest: (c, req) => this.handleRequest(c, req),
+        handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
+        closed: (c) => this.connectionClosed(c),
+        tunnelOpened: (c, cookie) => {
+          if (this.tunnels.has(cookie)) return false;
+          this.tunnels.set(cookie, c);
+          return true;
+        },
+        tunnelFor: (cookie) => this.tunnels.get(cookie),
+        websocketUpgrade: (_c, head) => {
+          if (socket === undefined) {
+            channel.destroy();
+            return;
+          }
+          // The bytes read so far go back, and node's HTTP parser and `ws` take the socket from here.
+          // Paused, so that the bytes put back are not emitted before the HTTP server listens.
+          socket.pause();
+          socket.removeAllListeners('data');
+          socket.unshift(head);
+          this.websocketHttp.emit('connection', socket);
+          socket.resume();
+        },
       },
-      tunnelFor: (cookie) => this.tunnels.get(cookie),
-      websocketUpgrade: (_c, head) => {
-        if (socket === undefined) {
-          channel.destroy();
-          return;
-        }
-        // The bytes read so far go back, and node's HTTP parser and `ws` take the socket from here.
-        // Paused, so that the bytes put back are not emitted before the HTTP server listens.
-        socket.pause();
-        socket.removeAllListeners('data');
-        socket.unshift(head);
-        this.websocketHttp.emit('connection', socket);
-        socket.resume();
-      },
-    });
+      requestLimits,
+    );
     conn.now = () => this.clock.monotonicMs();
     conn.lastDataMs = this.clock.monotonicMs();
     this.connections.add(conn);

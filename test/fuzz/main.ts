@@ -26,7 +26,7 @@ const s = await fuzzServer(Number(values.seconds), Number(values.connections));
 const growth = s.heapAfterBytes - s.heapBeforeBytes;
 console.log(
   `socket fuzz: ${s.seconds} s, ${s.connections} connections, ${s.messagesSent} messages (${(s.bytesSent / 1e6).toFixed(1)} MB); ` +
-    `server still answers: ${s.stillAnswers}; heap ${(s.heapBeforeBytes / 1e6).toFixed(1)} -> ${(s.heapAfterBytes / 1e6).toFixed(1)} MB`,
+    `${s.authFailures} refused for their credentials; server still answers: ${s.stillAnswers}; heap ${(s.heapBeforeBytes / 1e6).toFixed(1)} -> ${(s.heapAfterBytes / 1e6).toFixed(1)} MB`,
 );
 if (!s.stillAnswers || growth > HEAP_GROWTH_LIMIT_BYTES) {
   console.error(

@@ -2,12 +2,21 @@
  * Socket-level fuzzing of a running server: several connections send random bytes, mutated
  * requests, interleaved frames and half messages for a bounded time. Afterwards the server must
  * still answer, and its heap (after a full GC) must not have grown beyond a stated bound.
+ *
+ * The server runs with authentication (anonymous may read and publish, so requests without credentials
+ * go deep): requests carry no credentials, garbage ones, Digest answers to a real nonce with a wrong
+ * response, or right ones with random counts (each remembered by the replay memory, which must stay
+ * bounded), and some are replayed.
  */
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { randomBytes, randomInt } from 'node:crypto';
 import { RtspServer } from '../../src/server/server.js';
+import { Authorizer } from '../../src/server/auth.js';
+import { createNonce } from '../../src/auth/server.js';
+import { digestCredentials, type DigestChallenge } from '../../src/auth/digest.js';
+import { serializeAuthorization } from '../../src/rtsp/auth-header.js';
 import { FakePublisher } from '../support/fake-publisher.js';
 import { RawClient } from '../support/raw-client.js';
 
@@ -18,6 +27,8 @@ export interface SocketFuzzResult {
   bytesSent: number;
   heapBeforeBytes: number;
   heapAfterBytes: number;
+  /** Requests the server refused for their credentials (wrong, garbage or replayed). */
+  authFailures: number;
   stillAnswers: boolean;
 }
 
@@ -59,6 +70,45 @@ const HEADERS = [
   'Content-Length: -1',
 ];
 
+const SECRET = randomBytes(32);
+const REALM = 'rtspkit';
+
+/** An Authorization header: garbage, a wrong Digest answer to a real nonce, or a right one (maybe replayed). */
+function randomAuthorization(method: string, uri: string, replayable: string[]): string {
+  const challenge: DigestChallenge = {
+    realm: REALM,
+    nonce: createNonce(SECRET, Date.now(), randomBytes(12)),
+    algorithm: randomInt(2) === 0 ? 'MD5' : 'SHA-256',
+    qop: randomInt(4) === 0 ? [] : ['auth'],
+    stale: false,
+    userhash: false,
+  };
+  const kind = randomInt(6);
+  if (kind === 0) return `Basic ${randomBytes(randomInt(40)).toString('base64')}`;
+  if (kind === 1)
+    return `Digest ${randomBytes(randomInt(80))
+      .toString('latin1')
+      .replace(/[\r\n]/g, ' ')}`;
+  if (kind === 2 && replayable.length > 0) return replayable[randomInt(replayable.length)]!;
+  {
+    const right = randomInt(2) === 0;
+    const h = serializeAuthorization(
+      digestCredentials(challenge, {
+        username: 'alice',
+        password: right ? 'pw' : randomBytes(4).toString('hex'),
+        method,
+        uri,
+        nonceCount: randomInt(1, 0x7fffffff),
+        cnonce: randomBytes(8).toString('hex'),
+      }),
+    );
+    if (right && replayable.length < 64) replayable.push(h);
+    return h;
+  }
+}
+
+const replayable: string[] = [];
+
 function randomMessage(port: number): Buffer {
   switch (randomInt(6)) {
     case 0:
@@ -74,8 +124,10 @@ function randomMessage(port: number): Buffer {
     default: {
       const method = METHODS[randomInt(METHODS.length)]!;
       const path = ['live', 'fuzz', '', '..%2f..', 'a'.repeat(randomInt(300))][randomInt(5)]!;
-      const lines = [`${method} rtsp://127.0.0.1:${port}/${path}/trackID=${randomInt(4)} RTSP/1.0`];
+      const uri = `rtsp://127.0.0.1:${port}/${path}/trackID=${randomInt(4)}`;
+      const lines = [`${method} ${uri} RTSP/1.0`];
       if (randomInt(5) > 0) lines.push(`CSeq: ${randomInt(1000)}`);
+      if (randomInt(3) === 0) lines.push(`Authorization: ${randomAuthorization(method, uri, replayable)}`);
       for (let i = randomInt(4); i > 0; i--) lines.push(HEADERS[randomInt(HEADERS.length)]!);
       let text = `${lines.join('\r\n')}\r\n\r\n`;
       if (randomInt(4) === 0) text += 'v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n';
@@ -88,12 +140,24 @@ function randomMessage(port: number): Buffer {
 }
 
 export async function fuzzServer(seconds: number, connections: number): Promise<SocketFuzzResult> {
+  const authorizer = new Authorizer(
+    {
+      realm: REALM,
+      basic: true,
+      users: [
+        { name: 'alice', password: 'plain:pw', permissions: [{ action: 'read' }, { action: 'publish' }] },
+      ],
+      anonymous: { permissions: [{ action: 'read' }, { action: 'publish' }] },
+    },
+    { secret: SECRET },
+  );
   const server = new RtspServer({
     host: '127.0.0.1',
     port: 0,
     udpRtpPort: 0,
     requestTimeoutMs: 500,
     idleTimeoutMs: 2000,
+    authorizer,
   });
   await server.listen();
   const port = server.port;
@@ -147,6 +211,7 @@ export async function fuzzServer(seconds: number, connections: number): Promise<
     bytesSent,
     heapBeforeBytes: heapBefore,
     heapAfterBytes: heapAfter,
+    authFailures: authorizer.authFailures,
     stillAnswers: options.statusCode === 200 && describe.statusCode === 200,
   };
 }
