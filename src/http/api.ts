@@ -207,7 +207,9 @@ export class ApiServer {
     });
     this.http = http.createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.logger.warn({ err: (err as Error).message, url: req.url }, 'api request failed');
+        // The path only: a query may hold a token (an authorize hook's credentials).
+        const path = (req.url ?? '').split('?')[0];
+        this.logger.warn({ err: (err as Error).message, path }, 'api request failed');
         if (!res.headersSent) this.sendJson(res, 500, { error: 'internal error' });
         else res.destroy();
       });
