@@ -1,0 +1,365 @@
+// The server driven the way live555's RTSPClient does it when VLC 3.0 plays a URL: Debian's VLC has no
+// live555 module (and live555 is not packaged in bookworm), so the requests below are written in the
+// exact forms live555 sends and the replies are read the way it reads them (facts from liveMedia's
+// RTSPClient.cpp: sendRequest, setRequestFields, constructSubsessionURL, sessionURL, handleSETUPResponse,
+// parseTransportParams, handlePLAYResponse, parseRTPInfoParams; MediaSession.cpp:
+// parseSDPAttribute_control; VLC's modules/access/live555.cpp: Connect, continueAfterOPTIONS,
+// SessionsSetup, Play, TimeoutPrevention).
+//
+// What live555 does, in short:
+// - CSeq starts at 2 (the counter starts at 1 and is incremented before each request); every request
+//   carries `User-Agent: LibVLC/<version> (LIVE555 Streaming Media v<date>)` right after CSeq.
+// - OPTIONS and DESCRIBE go to the URL as typed; DESCRIBE adds `Accept: application/sdp`. VLC keeps
+//   alive with GET_PARAMETER only when the OPTIONS reply's Public names it (else OPTIONS).
+// - Content-Base replaces the base URL. The session-level `a=control:*` means "the base URL", so a
+//   track's SETUP URL is the base followed by its a=control, with a '/' added only when the base does
+//   not end in one. Aggregate PLAY, GET_PARAMETER and TEARDOWN go to the base URL itself (with its
+//   trailing '/').
+// - SETUP: `Transport: RTP/AVP;unicast;client_port=P-(P+1)` (UDP, P even) or
+//   `Transport: RTP/AVP/TCP;unicast;interleaved=0-1` (then 2-3), then `Session: <id>` from the second
+//   SETUP on. The reply's Session is read up to ';' and `; timeout = N` after it (VLC keeps alive
+//   every N-2 s); Transport needs server_port, client_port or interleaved (the channels used are the
+//   reply's).
+// - PLAY: `Session`, then `Range: npt=0.000-` (VLC passes the SDP's start time, 0). Before it, live555
+//   sends two 4-byte 0xFEEDFACE datagrams from each RTP and RTCP socket to the server's ports (NAT
+//   hack). RTP-Info entries are taken in order, one per track in SDP order, and used only when both
+//   seq and rtptime are there. The reply's Range must parse (npt=now- and npt=a-b both do).
+// - GET_PARAMETER from VLC has no body (no Content-Length); TEARDOWN is aggregate.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp, DEMO_CLIP, type App } from '../src/app.js';
+import { defaultConfig } from '../src/config/config.js';
+import { parseRtpPacket } from '../src/rtp/packet.js';
+import type { RtspResponse } from '../src/rtsp/message.js';
+import { RawClient } from './support/raw-client.js';
+import { publishFile, waitFor } from './support/process.js';
+import { skipUnless } from './support/tools.js';
+
+/** A VLC 3.0 User-Agent as live555 builds it: application name, then the library's in parentheses. */
+const USER_AGENT = 'LibVLC/3.0.21 (LIVE555 Streaming Media v2020.01.19)';
+
+interface Track {
+  media: string;
+  control: string;
+  clockRate: number;
+  setupUrl: string;
+  /** RTP packets (copies) in arrival order. */
+  rtp: Buffer[];
+  rtpChannel?: number;
+  udp?: { rtp: Socket; rtcp: Socket; port: number; serverRtpPort?: number; serverRtcpPort?: number };
+}
+
+/** An even port and the next one, bound, as live555's MediaSubsession::initiate picks them. */
+async function bindPortPair(): Promise<{ rtp: Socket; rtcp: Socket; port: number }> {
+  const bind = (port: number): Promise<Socket | undefined> =>
+    new Promise((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        resolve(undefined);
+      });
+      s.bind(port, '127.0.0.1', () => resolve(s));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const rtp = await bind(0);
+    if (rtp === undefined) continue;
+    const port = rtp.address().port;
+    if (port % 2 === 0) {
+      const rtcp = await bind(port + 1);
+      if (rtcp !== undefined) return { rtp, rtcp, port };
+    }
+    rtp.close();
+  }
+  throw new Error('no free even/odd UDP port pair');
+}
+
+/** NAL unit types of one RTP H.264 payload (RFC 6184: single NAL, STAP-A, FU-A start). */
+function nalTypesOf(payload: Buffer): number[] {
+  const type = payload[0]! & 0x1f;
+  if (type >= 1 && type <= 23) return [type];
+  if (type === 24) {
+    const types: number[] = [];
+    for (let off = 1; off + 2 < payload.length;) {
+      const size = payload.readUInt16BE(off);
+      types.push(payload[off + 2]! & 0x1f);
+      off += 2 + size;
+    }
+    return types;
+  }
+  if (type === 28) return (payload[1]! & 0x80) !== 0 ? [payload[1]! & 0x1f] : [];
+  return [];
+}
+
+/** The NAL types of the first complete access unit (up to the first marker), or undefined if none yet. */
+function firstAccessUnitNalTypes(packets: Buffer[]): number[] | undefined {
+  const types: number[] = [];
+  for (const raw of packets) {
+    const p = parseRtpPacket(raw);
+    types.push(...nalTypesOf(p.payload));
+    if (p.marker) return types;
+  }
+  return undefined;
+}
+
+/** `Session:` the way handleSETUPResponse reads it: the id up to ';', then `; timeout = N`. */
+function readSessionLikeLive555(value: string | undefined): { id: string; timeoutS?: number } {
+  assert.ok(value !== undefined, 'SETUP reply without Session');
+  const id = /^[^;]*/.exec(value)![0];
+  const m = /^;\s*timeout\s*=\s*(-?\d+)/.exec(value.slice(id.length));
+  return m === null ? { id } : { id, timeoutS: Number(m[1]) };
+}
+
+/** One live555 RTSPClient on one connection: its CSeq numbering and header order. */
+class Live555Client {
+  private cseq = 1;
+  sessionId: string | undefined;
+
+  constructor(readonly conn: RawClient) {}
+
+  async send(method: string, url: string, extraHeaders: string[] = []): Promise<RtspResponse> {
+    const cseq = ++this.cseq;
+    const lines = [
+      `${method} ${url} RTSP/1.0`,
+      `CSeq: ${cseq}`,
+      `User-Agent: ${USER_AGENT}`,
+      ...extraHeaders,
+    ];
+    const r = await this.conn.raw(`${lines.join('\r\n')}\r\n\r\n`);
+    assert.equal(r.headers.get('CSeq'), String(cseq), `${method}: CSeq echoed`);
+    assert.equal(r.statusCode, 200, `${method} ${url}: ${r.statusCode} ${r.reason}`);
+    return r;
+  }
+}
+
+/**
+ * Plays `url` as VLC 3.0 does through live555 (UDP unless `tcp`), checks every reply and the media,
+ * keeps alive once and tears down. `source`: a looping file source, a file on demand, or a stream a
+ * publisher sends (which may carry SPS/PPS in the SDP only).
+ */
+async function playLikeVlc(
+  app: App,
+  url: string,
+  transport: 'udp' | 'tcp',
+  source: 'file' | 'vod' | 'publisher',
+): Promise<void> {
+  const conn = await RawClient.connect(app.server.port);
+  const client = new Live555Client(conn);
+  const tracks: Track[] = [];
+  try {
+    const options = await client.send('OPTIONS', url);
+    // continueAfterOPTIONS: GET_PARAMETER keepalives only if Public names it.
+    assert.match(options.headers.get('Public') ?? '', /\bGET_PARAMETER\b/);
+
+    const describe = await client.send('DESCRIBE', url, ['Accept: application/sdp']);
+    const base = describe.headers.get('Content-Base');
+    assert.ok(base !== undefined && base.endsWith('/'), `Content-Base ${base}`);
+    assert.ok(base.startsWith(url), `Content-Base ${base} is the URL asked for`);
+    const sdp = describe.body.toString('utf8');
+    const [session, ...media] = sdp.split(/\r\n(?=m=)/);
+    assert.match(session!, /^a=control:\*\r?$/m, 'aggregate control');
+    for (const block of media) {
+      const control = /^a=control:(\S+)\r?$/m.exec(block)?.[1];
+      assert.ok(control !== undefined && /^trackID=\d+$/.test(control), `a=control in ${block}`);
+      // constructSubsessionURL: base + control (the base ends in '/', so no separator).
+      const clockRate = Number(/^a=rtpmap:\d+ [^/]+\/(\d+)/m.exec(block)?.[1]);
+      tracks.push({
+        media: /^m=(\w+)/.exec(block)![1]!,
+        control,
+        clockRate,
+        setupUrl: base + control,
+        rtp: [],
+      });
+    }
+    assert.deepEqual(
+      tracks.map((t) => t.media),
+      ['video', 'audio'],
+    );
+
+    for (const [i, track] of tracks.entries()) {
+      let transportHeader: string;
+      if (transport === 'udp') {
+        track.udp = await bindPortPair();
+        track.udp.rtp.on('message', (msg, rinfo) => {
+          if (rinfo.port === track.udp!.serverRtpPort) track.rtp.push(Buffer.from(msg));
+        });
+        transportHeader = `Transport: RTP/AVP;unicast;client_port=${track.udp.port}-${track.udp.port + 1}`;
+      } else {
+        transportHeader = `Transport: RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`;
+      }
+      const extra = [transportHeader];
+      if (client.sessionId !== undefined) extra.push(`Session: ${client.sessionId}`);
+      const setup = await client.send('SETUP', track.setupUrl, extra);
+      const s = readSessionLikeLive555(setup.headers.get('Session'));
+      assert.ok(
+        s.timeoutS !== undefined && s.timeoutS > 2,
+        `Session timeout in ${setup.headers.get('Session')}`,
+      );
+      if (client.sessionId !== undefined) assert.equal(s.id, client.sessionId, 'one session for both tracks');
+      client.sessionId = s.id;
+      const t = setup.headers.get('Transport') ?? '';
+      const fields = t.split(';');
+      if (transport === 'udp') {
+        assert.ok(fields.includes('unicast'), `Transport ${t}`);
+        assert.ok(fields.includes(`client_port=${track.udp!.port}-${track.udp!.port + 1}`), `Transport ${t}`);
+        const sp = /(?:^|;)server_port=(\d+)-(\d+)/.exec(t);
+        assert.ok(sp !== null, `Transport ${t} has server_port`);
+        track.udp!.serverRtpPort = Number(sp[1]);
+        track.udp!.serverRtcpPort = Number(sp[2]);
+      } else {
+        const il = /(?:^|;)interleaved=(\d+)-(\d+)/.exec(t);
+        assert.ok(il !== null, `Transport ${t} has interleaved`);
+        assert.deepEqual([Number(il[1]), Number(il[2])], [2 * i, 2 * i + 1]);
+        track.rtpChannel = Number(il[1]);
+      }
+    }
+
+    if (transport === 'tcp') {
+      conn.onFrame = (f) => {
+        const track = tracks.find((t) => t.rtpChannel === f.channel);
+        if (track !== undefined) track.rtp.push(Buffer.from(f.payload));
+      };
+    } else {
+      // sendDummyUDPPackets: twice from each socket to the server's ports, before PLAY.
+      const dummy = Buffer.from([0xce, 0xfa, 0xed, 0xfe]);
+      for (const { udp } of tracks) {
+        for (let n = 0; n < 2; n++) {
+          udp!.rtp.send(dummy, udp!.serverRtpPort, '127.0.0.1');
+          udp!.rtcp.send(dummy, udp!.serverRtcpPort, '127.0.0.1');
+        }
+      }
+    }
+
+    const play = await client.send('PLAY', base, [`Session: ${client.sessionId}`, 'Range: npt=0.000-']);
+    // parseRangeParam accepts these forms; anything else fails the PLAY ("Bad Range header").
+    assert.match(play.headers.get('Range') ?? '', /^npt=(now-|\d+(\.\d+)?-(\d+(\.\d+)?)?)$/);
+    const rtpInfo = (play.headers.get('RTP-Info') ?? '').split(',').map((entry) =>
+      Object.fromEntries(
+        entry.split(';').map((kv) => {
+          const eq = kv.indexOf('=');
+          return [kv.slice(0, eq).trim(), kv.slice(eq + 1).trim()];
+        }),
+      ),
+    ) as Record<string, string>[];
+    // Taken in order, one per subsession: the order and URLs are the SETUP ones.
+    assert.deepEqual(
+      rtpInfo.map((e) => e.url),
+      tracks.map((t) => t.setupUrl),
+    );
+
+    await waitFor(
+      () => tracks.every((t) => t.rtp.length > 0) && firstAccessUnitNalTypes(tracks[0]!.rtp) !== undefined,
+      10_000,
+      `RTP on both tracks over ${transport} (${tracks.map((t) => t.rtp.length).join(', ')} packets)`,
+    );
+    for (const [i, track] of tracks.entries()) {
+      const first = parseRtpPacket(track.rtp[0]!);
+      assert.equal(Number(rtpInfo[i]!.seq), first.sequenceNumber, `${track.media}: RTP-Info seq`);
+      const rtptime = Number(rtpInfo[i]!.rtptime);
+      if (source !== 'vod') assert.equal(rtptime, first.timestamp, `${track.media}: RTP-Info rtptime`);
+      else {
+        // §12.33: rtptime is the RTP time of the Range start, which live555 takes as npt = start
+        // (MediaSubsession::getNormalPlayTime). The video starts at a keyframe there; the audio with
+        // the AAC frame that covers or precedes it (here the encoder's priming frame, 1024 samples
+        // before 0 in the edit list), so the first packet's npt is within one frame before the start.
+        const before = (rtptime - first.timestamp) >>> 0;
+        const frame = track.media === 'audio' ? 1024 : 0;
+        assert.ok(
+          before <= frame,
+          `${track.media}: first packet ${before} ticks before the RTP-Info rtptime`,
+        );
+      }
+    }
+    const nals = firstAccessUnitNalTypes(tracks[0]!.rtp)!;
+    const idr = nals.indexOf(5);
+    assert.ok(idr >= 0, `first access unit is a keyframe: NAL types ${nals.join(',')}`);
+    // VLC's live555 module hands sprop-parameter-sets to the decoder as extradata (parseH264ConfigStr),
+    // so a keyframe decodes with SPS/PPS either there or in-band. File sources put them in-band too.
+    const sprop = /sprop-parameter-sets=([^;\s]+)/.exec(sdp)?.[1] ?? '';
+    const spropTypes = sprop.split(',').map((b64) => Buffer.from(b64, 'base64')[0]! & 0x1f);
+    assert.ok(spropTypes.includes(7) && spropTypes.includes(8), `sprop-parameter-sets: ${sprop}`);
+    if (source !== 'publisher') {
+      const leading = nals.slice(0, idr);
+      assert.ok(leading.includes(7) && leading.includes(8), `SPS, PPS before the IDR: ${nals.join(',')}`);
+    }
+
+    // Receiver reports start once playing (handlePLAYResponse enables them): to the server's RTCP port,
+    // or on the odd channel of each pair. An RR without report blocks is enough here.
+    const rr = Buffer.from([0x80, 201, 0, 1, 0x12, 0x34, 0x56, 0x78]);
+    for (const t of tracks) {
+      if (t.udp !== undefined) t.udp.rtcp.send(rr, t.udp.serverRtcpPort, '127.0.0.1');
+      else conn.sendInterleaved(t.rtpChannel! + 1, rr);
+    }
+
+    // TimeoutPrevention: GET_PARAMETER to the base URL with the session and no body. Without
+    // GET_PARAMETER in Public it would be OPTIONS, which live555 sends to the base URL with the session.
+    await client.send('GET_PARAMETER', base, [`Session: ${client.sessionId}`]);
+    await client.send('OPTIONS', base, [`Session: ${client.sessionId}`]);
+    const id = client.sessionId!;
+    assert.ok(app.server.sessions.has(id));
+    await client.send('TEARDOWN', base, [`Session: ${id}`]);
+    assert.equal(app.server.sessions.has(id), false, 'TEARDOWN ended the session');
+  } finally {
+    conn.close();
+    for (const t of tracks) {
+      t.udp?.rtp.close();
+      t.udp?.rtcp.close();
+    }
+  }
+}
+
+describe('live555 RTSPClient (VLC 3.0) forms', () => {
+  let app: App;
+  let dir: string;
+  let url: (path: string) => string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtspkit-live555-'));
+    mkdirSync(join(dir, 'media'));
+    copyFileSync(DEMO_CLIP, join(dir, 'media', 'clip.mp4'));
+    app = await startApp({
+      ...defaultConfig(),
+      logLevel: 'silent',
+      rtspAddress: '127.0.0.1:0',
+      rtpPort: 0,
+      demo: true,
+      mediaDir: join(dir, 'media'),
+    });
+    url = (path) => `rtsp://127.0.0.1:${app.server.port}/${path}`;
+  });
+  after(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    test(`the looping demo source over ${transport}`, { timeout: 30_000 }, async () => {
+      await playLikeVlc(app, url('demo'), transport, 'file');
+    });
+    test(`a file on demand from the media folder over ${transport}`, { timeout: 30_000 }, async () => {
+      await playLikeVlc(app, url('clip.mp4'), transport, 'vod');
+    });
+  }
+
+  test(
+    'a live path published by ffmpeg, over udp',
+    { skip: skipUnless('ffmpeg'), timeout: 60_000 },
+    async () => {
+      const pub = publishFile(DEMO_CLIP, url('live'), 'tcp');
+      try {
+        await waitFor(
+          () => (app.server.paths.get('live')?.stream?.accessUnitsIn ?? 0) >= 30,
+          20_000,
+          `ffmpeg publishing (${pub.output().stderr})`,
+        );
+        await playLikeVlc(app, url('live'), 'udp', 'publisher');
+      } finally {
+        pub.kill('SIGINT');
+        await pub.done;
+      }
+    },
+  );
+});
