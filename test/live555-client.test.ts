@@ -39,7 +39,7 @@ import { RawClient } from './support/raw-client.js';
 import { publishFile, waitFor } from './support/process.js';
 import { skipUnless } from './support/tools.js';
 
-/** A VLC 3.0 User-Agent as live555 builds it: application name, then the library's in parentheses. */
+/** A VLC 3.0 User-Agent in the form live555 builds it (application, then the library in parentheses). */
 const USER_AGENT = 'LibVLC/3.0.21 (LIVE555 Streaming Media v2020.01.19)';
 
 interface Track {
@@ -343,6 +343,11 @@ describe('live555 RTSPClient (VLC 3.0) forms', () => {
       await playLikeVlc(app, url('clip.mp4'), transport, 'vod');
     });
   }
+
+  test('a URL with a query: SETUP at <path>?<query>/trackID=N (live555 appends to Content-Base)', async () => {
+    await playLikeVlc(app, url('demo?vlc=1'), 'tcp', 'file');
+    await playLikeVlc(app, url('clip.mp4?vlc=1'), 'udp', 'vod');
+  });
 
   test(
     'a live path published by ffmpeg, over udp',
