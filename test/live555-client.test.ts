@@ -27,6 +27,7 @@
 // - GET_PARAMETER from VLC has no body (no Content-Length); TEARDOWN is aggregate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,11 @@ import { join } from 'node:path';
 import { startApp, DEMO_CLIP, type App } from '../src/app.js';
 import { defaultConfig } from '../src/config/config.js';
 import { parseRtpPacket } from '../src/rtp/packet.js';
+import { Authorizer } from '../src/server/auth.js';
+import type { RtspServer } from '../src/server/server.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
 import { RawClient } from './support/raw-client.js';
+import { startTestServer } from './support/server.js';
 import { publishFile, waitFor } from './support/process.js';
 import { skipUnless } from './support/tools.js';
 
@@ -113,25 +117,66 @@ function readSessionLikeLive555(value: string | undefined): { id: string; timeou
   return m === null ? { id } : { id, timeoutS: Number(m[1]) };
 }
 
-/** One live555 RTSPClient on one connection: its CSeq numbering and header order. */
+const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
+
+/**
+ * One live555 RTSPClient on one connection: its CSeq numbering, header order and authentication.
+ * On a 401 it keeps the last Digest challenge (or the first one if none is Digest), reads it only as
+ * `Digest realm="R", nonce="N"` (that order, nothing before), and sends the request again with the
+ * next CSeq. Its Digest is RFC 2069 (MD5, no qop) and its `uri` is the base URL, for every request
+ * (createAuthenticatorString is given fBaseURL, not the request's URL).
+ */
 class Live555Client {
   private cseq = 1;
   sessionId: string | undefined;
+  /** fBaseURL: the URL as typed, then the DESCRIBE reply's Content-Base. */
+  baseUrl: string;
+  /** The challenge it answers: Digest when `nonce` is set, else Basic. */
+  auth: { realm: string; nonce?: string } | undefined;
+  /** Requests answered 401 (and sent again). */
+  challenges = 0;
 
-  constructor(readonly conn: RawClient) {}
+  constructor(
+    readonly conn: RawClient,
+    url: string,
+    private readonly credentials?: { username: string; password: string },
+  ) {
+    this.baseUrl = url;
+  }
+
+  private authorization(method: string): string[] {
+    if (this.auth === undefined || this.credentials === undefined) return [];
+    const { username, password } = this.credentials;
+    if (this.auth.nonce === undefined)
+      return [`Authorization: Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`];
+    const { realm, nonce } = this.auth;
+    const ha1 = md5(`${username}:${realm}:${password}`);
+    const response = md5(`${ha1}:${nonce}:${md5(`${method}:${this.baseUrl}`)}`);
+    const fields = `username="${username}", realm="${realm}", nonce="${nonce}", uri="${this.baseUrl}"`;
+    return [`Authorization: Digest ${fields}, response="${response}"`];
+  }
 
   async send(method: string, url: string, extraHeaders: string[] = []): Promise<RtspResponse> {
-    const cseq = ++this.cseq;
-    const lines = [
-      `${method} ${url} RTSP/1.0`,
-      `CSeq: ${cseq}`,
-      `User-Agent: ${USER_AGENT}`,
-      ...extraHeaders,
-    ];
-    const r = await this.conn.raw(`${lines.join('\r\n')}\r\n\r\n`);
-    assert.equal(r.headers.get('CSeq'), String(cseq), `${method}: CSeq echoed`);
-    assert.equal(r.statusCode, 200, `${method} ${url}: ${r.statusCode} ${r.reason}`);
-    return r;
+    for (let attempt = 0; ; attempt++) {
+      const cseq = ++this.cseq;
+      const lines = [`${method} ${url} RTSP/1.0`, `CSeq: ${cseq}`, ...this.authorization(method)];
+      lines.push(`User-Agent: ${USER_AGENT}`, ...extraHeaders);
+      const r = await this.conn.raw(`${lines.join('\r\n')}\r\n\r\n`);
+      assert.equal(r.headers.get('CSeq'), String(cseq), `${method}: CSeq echoed`);
+      if (r.statusCode === 401 && this.credentials !== undefined && attempt === 0) {
+        this.challenges++;
+        let chosen: string | undefined;
+        for (const h of r.headers.getAll('WWW-Authenticate'))
+          if (chosen === undefined || /^Digest/i.test(h)) chosen = h;
+        const digest = /^Digest realm="([^"]+)", nonce="([^"]+)"/.exec(chosen ?? '');
+        const basic = /^Basic realm="([^"]+)"/.exec(chosen ?? '');
+        assert.ok(digest !== null || basic !== null, `a challenge live555 can read: ${chosen}`);
+        this.auth = digest !== null ? { realm: digest[1]!, nonce: digest[2]! } : { realm: basic![1]! };
+        continue;
+      }
+      assert.equal(r.statusCode, 200, `${method} ${url}: ${r.statusCode} ${r.reason}`);
+      return r;
+    }
   }
 }
 
@@ -141,13 +186,14 @@ class Live555Client {
  * publisher sends (which may carry SPS/PPS in the SDP only).
  */
 async function playLikeVlc(
-  app: App,
+  server: RtspServer,
   url: string,
   transport: 'udp' | 'tcp',
   source: 'file' | 'vod' | 'publisher',
-): Promise<void> {
-  const conn = await RawClient.connect(app.server.port);
-  const client = new Live555Client(conn);
+  credentials?: { username: string; password: string },
+): Promise<Live555Client> {
+  const conn = await RawClient.connect(server.port);
+  const client = new Live555Client(conn, url, credentials);
   const tracks: Track[] = [];
   try {
     const options = await client.send('OPTIONS', url);
@@ -157,6 +203,7 @@ async function playLikeVlc(
     const describe = await client.send('DESCRIBE', url, ['Accept: application/sdp']);
     const base = describe.headers.get('Content-Base');
     assert.ok(base !== undefined && base.endsWith('/'), `Content-Base ${base}`);
+    client.baseUrl = base;
     assert.ok(base.startsWith(url), `Content-Base ${base} is the URL asked for`);
     const sdp = describe.body.toString('utf8');
     const [session, ...media] = sdp.split(/\r\n(?=m=)/);
@@ -299,9 +346,10 @@ async function playLikeVlc(
     await client.send('GET_PARAMETER', base, [`Session: ${client.sessionId}`]);
     await client.send('OPTIONS', base, [`Session: ${client.sessionId}`]);
     const id = client.sessionId!;
-    assert.ok(app.server.sessions.has(id));
+    assert.ok(server.sessions.has(id));
     await client.send('TEARDOWN', base, [`Session: ${id}`]);
-    assert.equal(app.server.sessions.has(id), false, 'TEARDOWN ended the session');
+    assert.equal(server.sessions.has(id), false, 'TEARDOWN ended the session');
+    return client;
   } finally {
     conn.close();
     for (const t of tracks) {
@@ -337,16 +385,16 @@ describe('live555 RTSPClient (VLC 3.0) forms', () => {
 
   for (const transport of ['udp', 'tcp'] as const) {
     test(`the looping demo source over ${transport}`, { timeout: 30_000 }, async () => {
-      await playLikeVlc(app, url('demo'), transport, 'file');
+      await playLikeVlc(app.server, url('demo'), transport, 'file');
     });
     test(`a file on demand from the media folder over ${transport}`, { timeout: 30_000 }, async () => {
-      await playLikeVlc(app, url('clip.mp4'), transport, 'vod');
+      await playLikeVlc(app.server, url('clip.mp4'), transport, 'vod');
     });
   }
 
   test('a URL with a query: SETUP at <path>?<query>/trackID=N (live555 appends to Content-Base)', async () => {
-    await playLikeVlc(app, url('demo?vlc=1'), 'tcp', 'file');
-    await playLikeVlc(app, url('clip.mp4?vlc=1'), 'udp', 'vod');
+    await playLikeVlc(app.server, url('demo?vlc=1'), 'tcp', 'file');
+    await playLikeVlc(app.server, url('clip.mp4?vlc=1'), 'udp', 'vod');
   });
 
   test(
@@ -360,11 +408,40 @@ describe('live555 RTSPClient (VLC 3.0) forms', () => {
           20_000,
           `ffmpeg publishing (${pub.output().stderr})`,
         );
-        await playLikeVlc(app, url('live'), 'udp', 'publisher');
+        await playLikeVlc(app.server, url('live'), 'udp', 'publisher');
       } finally {
         pub.kill('SIGINT');
         await pub.done;
       }
     },
   );
+});
+
+test('live555 Digest (MD5, no qop, uri = the base URL on every request) against a server that asks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-live555-auth-'));
+  copyFileSync(DEMO_CLIP, join(dir, 'clip.mp4'));
+  const authorizer = new Authorizer({
+    realm: 'rtspkit',
+    basic: true,
+    users: [{ name: 'vlc', password: 'plain:pa ss', permissions: [{ action: 'read' }] }],
+  });
+  const { server, url } = await startTestServer({ authorizer, mediaDir: dir });
+  try {
+    const client = await playLikeVlc(server, url('clip.mp4'), 'udp', 'vod', {
+      username: 'vlc',
+      password: 'pa ss',
+    });
+    assert.ok(client.challenges >= 1, 'the server asked for credentials');
+    assert.ok(client.auth?.nonce !== undefined, 'answered with Digest, not Basic');
+    const conn = await RawClient.connect(server.port);
+    try {
+      const wrong = new Live555Client(conn, url('clip.mp4'), { username: 'vlc', password: 'wrong' });
+      await assert.rejects(wrong.send('DESCRIBE', url('clip.mp4'), ['Accept: application/sdp']), /401/);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
