@@ -256,6 +256,11 @@ async function playLikeVlc(
         assert.ok(sp !== null, `Transport ${t} has server_port`);
         track.udp!.serverRtpPort = Number(sp[1]);
         track.udp!.serverRtcpPort = Number(sp[2]);
+        // live555 reads only the first server port and sends RTCP to the next one (no rtcp-mux here);
+        // a `source=` redirects both, so if there is one it must name the server.
+        assert.equal(Number(sp[2]), Number(sp[1]) + 1, `Transport ${t}: RTCP on the RTP port + 1`);
+        const source = fields.find((f) => f.startsWith('source='));
+        assert.ok(source === undefined || source === 'source=127.0.0.1', `Transport ${t}`);
       } else {
         const il = /(?:^|;)interleaved=(\d+)-(\d+)/.exec(t);
         assert.ok(il !== null, `Transport ${t} has interleaved`);
