@@ -329,14 +329,13 @@ async function playLikeVlc(
     const idr = nals.indexOf(5);
     assert.ok(idr >= 0, `first access unit is a keyframe: NAL types ${nals.join(',')}`);
     // VLC's live555 module hands sprop-parameter-sets to the decoder as extradata (parseH264ConfigStr),
-    // so a keyframe decodes with SPS/PPS either there or in-band. File sources put them in-band too.
+    // and SPS/PPS come in-band as well: file sources packetize them before every keyframe, and a live
+    // relay adds them when the publisher (here ffmpeg copying an MP4) sends them only in its SDP.
     const sprop = /sprop-parameter-sets=([^;\s]+)/.exec(sdp)?.[1] ?? '';
     const spropTypes = sprop.split(',').map((b64) => Buffer.from(b64, 'base64')[0]! & 0x1f);
     assert.ok(spropTypes.includes(7) && spropTypes.includes(8), `sprop-parameter-sets: ${sprop}`);
-    if (source !== 'publisher') {
-      const leading = nals.slice(0, idr);
-      assert.ok(leading.includes(7) && leading.includes(8), `SPS, PPS before the IDR: ${nals.join(',')}`);
-    }
+    const leading = nals.slice(0, idr);
+    assert.ok(leading.includes(7) && leading.includes(8), `SPS, PPS before the IDR: ${nals.join(',')}`);
 
     // Receiver reports start once playing (handlePLAYResponse enables them): to the server's RTCP port,
     // or on the odd channel of each pair. An RR without report blocks is enough here.

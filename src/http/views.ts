@@ -25,6 +25,8 @@ export interface PathView {
   packetsIn: number;
   /** Packets not sent to readers that fell behind (they skip to the next keyframe). */
   readerDroppedPackets: number;
+  /** H.264/H.265 parameter-set packets added before keyframes the publisher sent without them. */
+  insertedParameterSetPackets: number;
   /** Loss reported by the path's readers in their RTCP receiver reports, summed. */
   readerPacketsLost: number;
   /** ISO 8601 time at which the path was claimed. */
@@ -124,6 +126,7 @@ export function pathView(
     bytesIn: stream !== undefined ? streamBytesIn(stream) : 0,
     packetsIn: stream !== undefined ? streamPacketsIn(stream) : 0,
     readerDroppedPackets: stream?.droppedPackets ?? 0,
+    insertedParameterSetPackets: stream?.insertedParameterSetPackets ?? 0,
     readerPacketsLost: readerPacketsLost(server, p.name),
     since: new Date(Math.round(sinceWallMs)).toISOString(),
     rtspUrl: rtspBase !== undefined ? `${rtspBase}/${p.name}` : null,

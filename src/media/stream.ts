@@ -21,11 +21,14 @@ import { isParseError } from '../base/errors.js';
 import { tsDiff32 } from '../base/seq.js';
 import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
+import { ParameterSetInserter } from './parameter-sets.js';
 
 export interface StreamTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
   encodingName: string;
   clockRate: number;
+  /** The format's fmtp parameters: H.264/H.265 parameter sets to repeat before keyframes. */
+  fmtp?: Readonly<Record<string, string>>;
 }
 
 export interface StreamReader {
@@ -176,6 +179,7 @@ export class Stream {
   /** accessUnitsIn index of the access unit the GOP cache starts with. */
   private gopStartAu = 0;
   private readonly frameTrack: number;
+  private readonly parameterSets: ParameterSetInserter | undefined;
   /** The publisher's NTP clock minus our monotonic one, from its first sender report. */
   private senderClockOffsetMs: number | undefined;
 
@@ -195,6 +199,14 @@ export class Stream {
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
+    const key = tracks[this.keyTrack];
+    this.parameterSets =
+      key !== undefined ? ParameterSetInserter.forTrack(key.encodingName, key.fmtp) : undefined;
+  }
+
+  /** Parameter-set packets sent before keyframes that came without (see parameter-sets.ts). */
+  get insertedParameterSetPackets(): number {
+    return this.parameterSets?.insertedPackets ?? 0;
   }
 
   /**
@@ -259,6 +271,14 @@ export class Stream {
       }
     }
 
+    if (track === this.keyTrack && this.parameterSets !== undefined) {
+      const before = this.parameterSets.process(packet);
+      if (before !== undefined) for (const p of before) this.enqueue(track, p, timestamp);
+    }
+    this.enqueue(track, packet, timestamp);
+  }
+
+  private enqueue(track: number, packet: Buffer, timestamp: number): void {
     const item: Queued = { track, packet, payloadBytes: readRtpPayloadLength(packet) };
     if (track === this.frameTrack) {
       if (timestamp !== this.auTimestamp || this.accessUnitsIn === 0) {
