@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authorizer } from '../src/server/auth.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { parseProbe, run, waitFor } from './support/process.js';
+import { parseProbe, publishFile, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { RawClient } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -138,23 +138,10 @@ describe('authentication', () => {
     async () => {
       const path = 'cam-auth';
       const failures = authorizer.authFailures;
-      const pub = run(
-        'ffmpeg',
-        ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath('h264_base_aac.mp4'), '-t', '5'].concat(
-          [
-            '-map',
-            '0',
-            '-c',
-            'copy',
-            '-f',
-            'rtsp',
-            '-rtsp_transport',
-            'tcp',
-            withCreds(path, 'alice', 's3cret:pw'),
-          ],
-        ),
-        { timeoutMs: 30_000 },
-      );
+      const pub = publishFile(mediaPath('h264_base_aac.mp4'), withCreds(path, 'alice', 's3cret:pw'), 'tcp', {
+        durationS: 5,
+        timeoutMs: 30_000,
+      });
       await waitFor(() => server.paths.get(path)?.stream !== undefined, 10_000, 'the publish');
       const probe = run(
         'ffprobe',

@@ -8,7 +8,7 @@ import type { AccessUnit } from '../src/format/access-unit.js';
 import type { RtspServer } from '../src/server/server.js';
 import { ServerConnection } from '../src/server/connection.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { run, waitFor } from './support/process.js';
+import { publishFile, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { TEST_SDP } from './support/fake-publisher.js';
 
@@ -54,21 +54,7 @@ describe(
       test(`over ${via}: keyframe first, every video access unit the server sent`, async () => {
         const transport = via === 'ws' ? 'tcp' : via;
         const path = `ffmpeg_${via}`;
-        const pub = run(
-          'ffmpeg',
-          ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-t', String(SECONDS)].concat([
-            '-map',
-            '0',
-            '-c',
-            'copy',
-            '-f',
-            'rtsp',
-            '-rtsp_transport',
-            'tcp',
-            url(path),
-          ]),
-          { timeoutMs: 30_000 },
-        );
+        const pub = publishFile(mediaPath(CLIP), url(path), 'tcp', { durationS: SECONDS, timeoutMs: 30_000 });
         await waitFor(() => server.paths.get(path)?.stream !== undefined, 10_000, 'the publish');
         const stream = server.paths.get(path)!.stream!;
         const client = new RtspClient(via === 'ws' ? url(path).replace(/^rtsp:/, 'ws:') : url(path), {

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { parseProbe, probeFrames, run, waitFor } from './support/process.js';
+import { parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -29,21 +29,7 @@ describe('five readers and a stalled one', { skip }, () => {
 
   test('every reader decodes every frame sent from its start despite the stalled one', async () => {
     const path = 'fanout';
-    const pub = run(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-t', String(SECONDS)].concat([
-        '-map',
-        '0',
-        '-c',
-        'copy',
-        '-f',
-        'rtsp',
-        '-rtsp_transport',
-        'tcp',
-        url(path),
-      ]),
-      { timeoutMs: 30_000 },
-    );
+    const pub = publishFile(mediaPath(CLIP), url(path), 'tcp', { durationS: SECONDS, timeoutMs: 30_000 });
     let stream: Stream | undefined;
     await waitFor(() => (stream = server.paths.get(path)?.stream) !== undefined, 10_000, 'the publish');
 

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { run, waitFor } from './support/process.js';
+import { publishFile, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { RawClient } from './support/raw-client.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -12,21 +12,7 @@ const CLIP = 'h264_base_aac.mp4';
 const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP);
 
 function publish(url: string, transport: 'tcp' | 'udp'): ReturnType<typeof run> {
-  return run(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', mediaPath(CLIP)].concat([
-      '-map',
-      '0',
-      '-c',
-      'copy',
-      '-f',
-      'rtsp',
-      '-rtsp_transport',
-      transport,
-      url,
-    ]),
-    { timeoutMs: 60_000 },
-  );
+  return publishFile(mediaPath(CLIP), url, transport, { loop: true, timeoutMs: 60_000 });
 }
 
 describe('publisher killed with SIGKILL', { skip }, () => {

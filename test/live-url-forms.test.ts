@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { gstRead, skipUnlessGstReader } from './support/gst.js';
-import { endsWithin, parseProbe, probeFrames, run, waitFor } from './support/process.js';
+import { endsWithin, parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 
@@ -33,21 +33,7 @@ describe('readers with a query in the URL', { skip }, () => {
 
   test('ffprobe and rtspsrc read path?token=... over tcp and udp', async () => {
     const path = 'urlforms';
-    const pub = run(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-i', mediaPath(CLIP), '-t', String(SECONDS)].concat([
-        '-map',
-        '0',
-        '-c',
-        'copy',
-        '-f',
-        'rtsp',
-        '-rtsp_transport',
-        'tcp',
-        url(path),
-      ]),
-      { timeoutMs: 30_000 },
-    );
+    const pub = publishFile(mediaPath(CLIP), url(path), 'tcp', { durationS: SECONDS, timeoutMs: 30_000 });
     await waitFor(() => server.paths.get(path)?.stream !== undefined, 10_000, 'the publish');
     const withQuery = `${url(path)}?token=abc`;
     const transports = ['tcp', 'udp'] as const;

@@ -122,16 +122,37 @@ export async function endsWithin(
   return { code: r.code, stderr: r.stderr, timedOut };
 }
 
-/** ffmpeg publishing a file in real time (`-re`, stream copy) to an RTSP URL over `transport`. */
-export function publishFile(file: string, url: string, transport: 'tcp' | 'udp', timeoutMs = 40_000): Run {
+export interface PublishOptions {
+  /** Stop after this many seconds of media (`-t`). */
+  durationS?: number;
+  /** Play the file over and over (`-stream_loop -1`) until the process is ended. */
+  loop?: boolean;
+  timeoutMs?: number;
+}
+
+/** ffmpeg publishing every stream of a file in real time (`-re`, stream copy) to an RTSP URL over `transport`. */
+export function publishFile(
+  file: string,
+  url: string,
+  transport: 'tcp' | 'udp',
+  options: PublishOptions = {},
+): Run {
+  const input = ['-re', ...(options.loop === true ? ['-stream_loop', '-1'] : []), '-i', file];
+  const duration = options.durationS !== undefined ? ['-t', String(options.durationS)] : [];
   return run(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'rtsp'].concat([
+    ['-hide_banner', '-loglevel', 'error', ...input, ...duration].concat([
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-f',
+      'rtsp',
       '-rtsp_transport',
       transport,
       url,
     ]),
-    { timeoutMs },
+    { timeoutMs: options.timeoutMs ?? 40_000 },
   );
 }
 
