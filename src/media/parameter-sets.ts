@@ -12,11 +12,45 @@
  * The track's sequence numbers from there on move up by the packets added, so a publisher's losses
  * still show as gaps to readers and their receiver reports stay true.
  */
+import { H264NalType, H264_PARAMETER_SET_TYPES, h264NalType } from '../codec/h264.js';
+import { H265_PARAMETER_SET_TYPES, h265NalType, isH265Irap } from '../codec/h265.js';
 import { parseH264Fmtp } from '../format/h264.js';
 import { parseH265Fmtp } from '../format/h265.js';
-import { serializeRtpPacket } from '../rtp/packet.js';
+import { readRtpPayload, serializeRtpPacket } from '../rtp/packet.js';
 
-type Codec = 'h264' | 'h265';
+/** How a payload format wraps NAL units (RFC 6184 §5.2-5.8, RFC 7798 §4.4). */
+interface NalSyntax {
+  /** NAL unit header bytes: 1 (H.264) or 2 (H.265). */
+  headerBytes: number;
+  nalType(nal: Uint8Array): number;
+  /** STAP-A / AP. */
+  aggregationType: number;
+  /** FU-A / FU, whose FU header follows the NAL unit header. */
+  fragmentType: number;
+  fuType(fuHeader: number): number;
+  isParameterSet(type: number): boolean;
+  isKeyframe(type: number): boolean;
+}
+
+const H264_SYNTAX: NalSyntax = {
+  headerBytes: 1,
+  nalType: h264NalType,
+  aggregationType: 24,
+  fragmentType: 28,
+  fuType: (h) => h & 0x1f,
+  isParameterSet: (t) => H264_PARAMETER_SET_TYPES.includes(t),
+  isKeyframe: (t) => t === H264NalType.IdrSlice,
+};
+
+const H265_SYNTAX: NalSyntax = {
+  headerBytes: 2,
+  nalType: h265NalType,
+  aggregationType: 48,
+  fragmentType: 49,
+  fuType: (h) => h & 0x3f,
+  isParameterSet: (t) => H265_PARAMETER_SET_TYPES.includes(t),
+  isKeyframe: isH265Irap,
+};
 
 /** What one RTP payload carries, as far as parameter sets and keyframe starts go. */
 interface PayloadLook {
@@ -26,52 +60,36 @@ interface PayloadLook {
   startsKeyframe: boolean;
 }
 
-function isParameterSet(codec: Codec, type: number): boolean {
-  return codec === 'h264' ? type === 7 || type === 8 : type >= 32 && type <= 34;
-}
-
-function isKeyframeType(codec: Codec, type: number): boolean {
-  return codec === 'h264' ? type === 5 : type >= 16 && type <= 21;
-}
-
-function nalType(codec: Codec, first: number): number {
-  return codec === 'h264' ? first & 0x1f : (first >> 1) & 0x3f;
-}
-
-function lookAt(codec: Codec, payload: Buffer): PayloadLook {
+function lookAt(syntax: NalSyntax, payload: Buffer): PayloadLook {
   const look: PayloadLook = { parameterSets: [], startsKeyframe: false };
-  const headerBytes = codec === 'h264' ? 1 : 2;
-  if (payload.length < headerBytes) return look;
-  const type = nalType(codec, payload[0]!);
-  const aggregate = codec === 'h264' ? type === 24 : type === 48;
-  const fragment = codec === 'h264' ? type === 28 : type === 49;
-  if (aggregate) {
-    for (let i = headerBytes; i + 2 < payload.length;) {
+  if (payload.length < syntax.headerBytes) return look;
+  const type = syntax.nalType(payload);
+  if (type === syntax.aggregationType) {
+    for (let i = syntax.headerBytes; i + 2 < payload.length;) {
       const size = payload.readUInt16BE(i);
       const nal = payload.subarray(i + 2, i + 2 + size);
       if (nal.length === size && size > 0) {
-        const t = nalType(codec, nal[0]!);
-        if (isParameterSet(codec, t)) look.parameterSets.push(Buffer.from(nal));
-        else if (isKeyframeType(codec, t)) look.startsKeyframe = true;
+        const t = syntax.nalType(nal);
+        if (syntax.isParameterSet(t)) look.parameterSets.push(Buffer.from(nal));
+        else if (syntax.isKeyframe(t)) look.startsKeyframe = true;
       }
       i += 2 + size;
     }
-  } else if (fragment) {
-    if (payload.length <= headerBytes) return look;
-    const fuHeader = payload[headerBytes]!;
-    const fuType = codec === 'h264' ? fuHeader & 0x1f : fuHeader & 0x3f;
-    look.startsKeyframe = (fuHeader & 0x80) !== 0 && isKeyframeType(codec, fuType);
-  } else if (isParameterSet(codec, type)) {
+  } else if (type === syntax.fragmentType) {
+    const fuHeader = payload[syntax.headerBytes];
+    look.startsKeyframe =
+      fuHeader !== undefined && (fuHeader & 0x80) !== 0 && syntax.isKeyframe(syntax.fuType(fuHeader));
+  } else if (syntax.isParameterSet(type)) {
     look.parameterSets.push(Buffer.from(payload));
   } else {
-    look.startsKeyframe = isKeyframeType(codec, type);
+    look.startsKeyframe = syntax.isKeyframe(type);
   }
   return look;
 }
 
-/** Decoding order of parameter sets: VPS, SPS, PPS (H.264: SPS 7 before PPS 8). */
-function inDecodingOrder(codec: Codec, nals: Buffer[]): Buffer[] {
-  return [...nals].sort((a, b) => nalType(codec, a[0]!) - nalType(codec, b[0]!));
+/** Decoding order of parameter sets: VPS, SPS, PPS (their NAL unit types ascend in that order). */
+function inDecodingOrder(syntax: NalSyntax, nals: Buffer[]): Buffer[] {
+  return [...nals].sort((a, b) => syntax.nalType(a) - syntax.nalType(b));
 }
 
 export class ParameterSetInserter {
@@ -88,10 +106,10 @@ export class ParameterSetInserter {
   insertedPackets = 0;
 
   private constructor(
-    private readonly codec: Codec,
+    private readonly syntax: NalSyntax,
     initial: Buffer[],
   ) {
-    this.parameterSets = inDecodingOrder(codec, initial);
+    this.parameterSets = inDecodingOrder(syntax, initial);
   }
 
   /** An inserter for an H.264 or H.265 track (by rtpmap encoding name), or undefined for other codecs. */
@@ -103,15 +121,15 @@ export class ParameterSetInserter {
     try {
       if (name === 'H264') {
         const info = parseH264Fmtp(fmtp ?? {});
-        return new ParameterSetInserter('h264', [...info.sps, ...info.pps]);
+        return new ParameterSetInserter(H264_SYNTAX, [...info.sps, ...info.pps]);
       }
       if (name === 'H265' || name === 'HEVC') {
         const info = parseH265Fmtp(fmtp ?? {});
-        return new ParameterSetInserter('h265', [...info.vps, ...info.sps, ...info.pps]);
+        return new ParameterSetInserter(H265_SYNTAX, [...info.vps, ...info.sps, ...info.pps]);
       }
     } catch {
       // Unreadable sprop values: start with none and take the stream's own when they come.
-      return new ParameterSetInserter(name === 'H264' ? 'h264' : 'h265', []);
+      return new ParameterSetInserter(name === 'H264' ? H264_SYNTAX : H265_SYNTAX, []);
     }
     return undefined;
   }
@@ -124,15 +142,13 @@ export class ParameterSetInserter {
     const timestamp = packet.readUInt32BE(4);
     if (timestamp !== this.auTimestamp) {
       if (this.auParameterSets.length > 0)
-        this.parameterSets = inDecodingOrder(this.codec, this.auParameterSets);
+        this.parameterSets = inDecodingOrder(this.syntax, this.auParameterSets);
       this.auTimestamp = timestamp;
       this.auParameterSets = [];
       this.auHasParameterSets = false;
     }
     const seq = packet.readUInt16BE(2);
-    const paddingBytes = (packet[0]! & 0x20) !== 0 ? packet[packet.length - 1]! : 0;
-    const start = headerLengthOf(packet);
-    const look = lookAt(this.codec, packet.subarray(start, Math.max(start, packet.length - paddingBytes)));
+    const look = lookAt(this.syntax, readRtpPayload(packet));
     let inserted: Buffer[] | undefined;
     if (look.parameterSets.length > 0) {
       this.auParameterSets.push(...look.parameterSets);
@@ -156,14 +172,4 @@ export class ParameterSetInserter {
     if (this.seqOffset !== 0) packet.writeUInt16BE((seq + this.seqOffset) & 0xffff, 2);
     return inserted;
   }
-}
-
-/** The RTP header's length (fixed part, CSRCs, extension) of a packet already checked to be version 2. */
-function headerLengthOf(packet: Buffer): number {
-  const csrcCount = packet[0]! & 0x0f;
-  let length = 12 + 4 * csrcCount;
-  if ((packet[0]! & 0x10) !== 0 && packet.length >= length + 4) {
-    length += 4 + 4 * packet.readUInt16BE(length + 2);
-  }
-  return Math.min(length, packet.length);
 }

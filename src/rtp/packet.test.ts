@@ -14,6 +14,7 @@ import {
   randomSequenceNumber,
   randomSsrc,
   readRtpMarker,
+  readRtpPayload,
   readRtpPayloadLength,
   readRtpPayloadType,
   readRtpSequence,
@@ -410,7 +411,7 @@ test('the parser throws only ParseError on arbitrary and mutated bytes (property
   );
 });
 
-test('readRtpPayloadLength agrees with parseRtpPacket (CSRCs, extension, padding)', () => {
+test('readRtpPayloadLength and readRtpPayload agree with parseRtpPacket (CSRCs, extension, padding)', () => {
   const base = { marker: false, payloadType: 96, sequenceNumber: 1, timestamp: 2, ssrc: 3 };
   const cases = [
     { ...base, csrcs: [], payload: Buffer.alloc(10, 1) },
@@ -421,5 +422,6 @@ test('readRtpPayloadLength agrees with parseRtpPacket (CSRCs, extension, padding
   for (const c of cases) {
     const bytes = serializeRtpPacket(c);
     assert.equal(readRtpPayloadLength(bytes), parseRtpPacket(bytes).payload.length);
+    assert.deepEqual(readRtpPayload(bytes), parseRtpPacket(bytes).payload);
   }
 });

@@ -228,11 +228,24 @@ export function readRtpPayloadType(buf: Buffer): number {
  * §6.4.1): the length minus header, CSRCs, extension and padding; 0 when those do not fit.
  */
 export function readRtpPayloadLength(buf: Buffer): number {
+  const [start, end] = payloadBounds(buf);
+  return end - start;
+}
+
+/** The payload of a packet without parsing it (a view into `buf`); empty when the header does not fit. */
+export function readRtpPayload(buf: Buffer): Buffer {
+  const [start, end] = payloadBounds(buf);
+  return buf.subarray(start, end);
+}
+
+/** Where the payload starts and ends: after header, CSRCs and extension, before padding. */
+function payloadBounds(buf: Buffer): [number, number] {
   requireHeader(buf);
   let header = RTP_HEADER_BYTES + 4 * (buf[0]! & 0x0f);
   if ((buf[0]! & 0x10) !== 0 && buf.length >= header + 4) header += 4 + 4 * buf.readUInt16BE(header + 2);
   const padding = (buf[0]! & 0x20) !== 0 ? buf[buf.length - 1]! : 0;
-  return Math.max(0, buf.length - header - padding);
+  const start = Math.min(header, buf.length);
+  return [start, Math.max(start, buf.length - padding)];
 }
 
 /**
