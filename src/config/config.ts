@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { applyConfigEnv, ConfigEnvError, type Env } from './env.js';
-import { isIP } from 'node:net';
 import { isParseError } from '../base/errors.js';
 import { parseStoredPassword } from '../auth/password.js';
 import { compilePathPattern } from '../auth/access.js';
+import { parseAddressBlock } from '../server/auth.js';
 
 /** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
 function parsedBy(parse: (v: string) => unknown) {
@@ -23,13 +23,13 @@ function parsedBy(parse: (v: string) => unknown) {
   };
 }
 
-/** `10.0.0.0/8`, `::1`, `fd00::/8`: an address with an optional prefix length of its family. */
 function isAddressBlock(entry: string): boolean {
-  const [addr = '', prefix, extra] = entry.trim().split('/');
-  const family = isIP(addr);
-  if (family === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  try {
+    parseAddressBlock(entry);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const addressBlocks = z.array(

@@ -139,19 +139,32 @@ interface LocalUser extends CompiledRights {
 
 type Checked = { ok: true; user: string; local?: LocalUser } | { ok: false; denial: AuthDenial };
 
+/**
+ * An allow-list entry: `10.0.0.0/8`, `::1`, `fd00::/8` — an address with an optional prefix length of its
+ * family (absent: the one address). Throws a RangeError naming the entry.
+ */
+export function parseAddressBlock(entry: string): {
+  address: string;
+  prefixBits: number;
+  type: 'ipv4' | 'ipv6';
+} {
+  const [address = '', prefix, extra] = entry.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined)
+    throw new RangeError(`invalid IP allow-list entry ${JSON.stringify(entry)}`);
+  const max = family === 4 ? 32 : 128;
+  const prefixBits = prefix === undefined ? max : Number(prefix);
+  if ((prefix !== undefined && !/^\d{1,3}$/.test(prefix)) || prefixBits > max)
+    throw new RangeError(`invalid prefix length in ${JSON.stringify(entry)}`);
+  return { address, prefixBits, type: family === 4 ? 'ipv4' : 'ipv6' };
+}
+
 function addressBlocks(list: string[] | undefined): BlockList | undefined {
   if (list === undefined) return undefined;
   const blocks = new BlockList();
   for (const entry of list) {
-    const [addr = '', prefix] = entry.trim().split('/');
-    const family = isIP(addr);
-    if (family === 0) throw new RangeError(`invalid IP allow-list entry ${JSON.stringify(entry)}`);
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    const max = family === 4 ? 32 : 128;
-    const bits = prefix === undefined ? max : Number(prefix);
-    if (!Number.isInteger(bits) || bits < 0 || bits > max || (prefix !== undefined && !/^\d+$/.test(prefix)))
-      throw new RangeError(`invalid prefix length in ${JSON.stringify(entry)}`);
-    blocks.addSubnet(addr, bits, type);
+    const { address, prefixBits, type } = parseAddressBlock(entry);
+    blocks.addSubnet(address, prefixBits, type);
   }
   return blocks;
 }
