@@ -355,6 +355,7 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
       rtpPacket.parseRtpPacket,
       rtpPacket.parseRtpExtensionElements,
       rtpPacket.readRtpMarker,
+      rtpPacket.readRtpPayload,
       rtpPacket.readRtpPayloadLength,
       rtpPacket.readRtpPayloadType,
       rtpPacket.readRtpSequence,
@@ -367,6 +368,7 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
         if (p.extension !== undefined) rtpPacket.parseRtpExtensionElements(p.extension);
         // The fast readers run on what parseRtpPacket accepted (the relay's hot path checks first).
         rtpPacket.readRtpMarker(b);
+        rtpPacket.readRtpPayload(b);
         rtpPacket.readRtpPayloadLength(b);
         rtpPacket.readRtpPayloadType(b);
         rtpPacket.readRtpSequence(b);
