@@ -11,7 +11,7 @@ import type { RtspHeaders } from '../rtsp/headers.js';
 import { RtspHeaders as Headers } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeInterleavedHeader, serializeResponse } from '../rtsp/message.js';
-import { statusForParseError } from '../rtsp/status.js';
+import { reasonPhrase, statusForParseError } from '../rtsp/status.js';
 import {
   Base64StreamDecoder,
   looksLikeHttpTunnel,
@@ -317,10 +317,15 @@ export class ServerConnection implements InterleavedSink {
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.enqueueReply(cseq.trim(), pending, req.method);
+    this.enqueueReply(cseq.trim(), pending, req.method, withoutUserinfo(req.uri));
   }
 
-  private enqueueReply(cseq: string | undefined, pending: Promise<Reply>, method?: string): void {
+  private enqueueReply(
+    cseq: string | undefined,
+    pending: Promise<Reply>,
+    method?: string,
+    uri?: string,
+  ): void {
     this.queue = this.queue.then(async () => {
       let r: Reply;
       try {
@@ -332,7 +337,13 @@ export class ServerConnection implements InterleavedSink {
       if (this.closed) return;
       if (cseq !== undefined) r.headers.set('CSeq', cseq);
       r.headers.set('Server', 'rtspkit');
-      if (r.statusCode >= 400) this.log.info({ method, status: r.statusCode }, 'request refused');
+      if (r.statusCode >= 400) {
+        const path = uri?.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+        this.log.info(
+          { method, path, status: r.statusCode, reason: r.reason ?? reasonPhrase(r.statusCode) },
+          'request refused',
+        );
+      }
       const res: Parameters<typeof serializeResponse>[0] = {
         statusCode: r.statusCode,
         headers: r.headers,
