@@ -3,7 +3,7 @@
  * A mistake is reported with where it is and what was expected, and the server does not start.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { applyConfigEnv, ConfigEnvError, type Env } from './env.js';
 import { isParseError } from '../base/errors.js';
@@ -95,7 +95,13 @@ const authSchema = z
 const pathSchema = z
   .object({
     /** An MP4 file played in a loop as this path's live stream (a "camera from a file"). */
-    source: z.string().min(1),
+    source: z
+      .string()
+      .min(1)
+      .refine(
+        (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s),
+        'pull sources (rtsp://, http://, ...) are not supported yet: give the path of an MP4 file, or have the camera publish to rtsp://<this server>/<path>',
+      ),
     loop: z.boolean().default(true),
   })
   .strict();
@@ -103,6 +109,8 @@ const pathSchema = z
 export const configSchema = z
   .object({
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** Log lines: text on a terminal and JSON otherwise (auto), or always text, or always JSON. */
+    logFormat: z.enum(['auto', 'text', 'json']).default('auto'),
     /** RTSP listen address, e.g. ":8554" or "127.0.0.1:8554". */
     rtspAddress: hostPort.default(':8554'),
     /** An extra address for RTSP over HTTP tunnels (e.g. ":8080"); null: tunnels on the RTSP port only. */
@@ -113,7 +121,14 @@ export const configSchema = z
     tlsCert: z.string().min(1).nullable().default(null),
     tlsKey: z.string().min(1).nullable().default(null),
     /** UDP port for RTP (RTCP on the next port); null disables RTP over UDP. */
-    rtpPort: z.number().int().min(0).max(65534).nullable().default(8000),
+    rtpPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65534)
+      .refine((p) => p % 2 === 0, 'must be even (RTCP uses the next, odd port), e.g. 8000')
+      .nullable()
+      .default(8000),
     /**
      * UDP unicast server ports from a range, "first-last": an even/odd pair per track of each UDP
      * session instead of the one shared rtpPort pair (for firewalls that open a range). null: shared pair.
@@ -233,6 +248,10 @@ export function parseConfig(text: string, source = 'rtspkit.yml', env: Env = {})
   }
   const result = configSchema.safeParse(overrides.raw);
   if (result.success) return result.data;
+  // An unknown key first: a misspelt option also leaves the option it meant at its default, and a key
+  // from another server's config (runOnReady) is the mistake to report, not what else its entry lacks.
+  const unknown = result.error.issues.find((i) => i.code === 'unrecognized_keys');
+  if (unknown !== undefined) throw unknownKeyError(doc, lineCounter, source, unknown.path, unknown.keys[0]!);
   const issue = result.error.issues[0]!;
   const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
   const fromEnv = overrides.applied
@@ -248,6 +267,76 @@ export function parseConfig(text: string, source = 'rtspkit.yml', env: Env = {})
     where += `:${line}:${col}`;
   }
   throw new ConfigError(`${where}: ${key}${issue.message}`);
+}
+
+/** `paths.cam1.runOnReady: unknown key (a path takes source, loop)` at the key's own line and column. */
+function unknownKeyError(
+  doc: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  source: string,
+  path: PropertyKey[],
+  key: string,
+): ConfigError {
+  const map = path.length > 0 ? doc.getIn(path as (string | number)[], true) : doc.contents;
+  const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
+  const offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  let where = source;
+  if (offset !== undefined) {
+    const { line, col } = lineCounter.linePos(offset);
+    where += `:${line}:${col}`;
+  }
+  const known = knownKeysAt(configSchema, path);
+  const nearest = nearestKey(key, known);
+  const hint =
+    nearest !== undefined
+      ? ` (did you mean ${nearest}?)`
+      : known.length > 0 && known.length <= 8
+        ? ` (expected one of ${known.join(', ')})`
+        : ' (rtspkit.sample.yml lists every option)';
+  return new ConfigError(`${where}: ${[...path, key].join('.')}: unknown key${hint}`);
+}
+
+interface SchemaDef {
+  innerType?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+}
+
+/** The keys an object of the schema takes at `path` (map keys and list indexes pass through). */
+function knownKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let at: z.ZodType | undefined = schema;
+  const defOf = (s: z.ZodType): SchemaDef => (s as unknown as { def: SchemaDef }).def;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    while (defOf(s).innerType !== undefined) s = defOf(s).innerType!;
+    return s;
+  };
+  for (const step of path) {
+    if (at === undefined) return [];
+    const def = defOf(unwrap(at));
+    at = def.shape?.[String(step)] ?? def.valueType ?? def.element;
+  }
+  return at === undefined ? [] : Object.keys(defOf(unwrap(at)).shape ?? {});
+}
+
+/** The known key closest to a misspelt one (Levenshtein, case-insensitive), if close enough to be meant. */
+function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  let best: { key: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (best === undefined || d < best.d) best = { key: k, d };
+  }
+  return best !== undefined && best.d <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
 }
 
 export function loadConfigFile(path: string, env: Env = {}): Config {

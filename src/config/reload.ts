@@ -18,6 +18,7 @@ export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'rest
 
 export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   logLevel: 'logLevel',
+  logFormat: 'restart',
   rtspAddress: 'restart',
   rtspsAddress: 'restart',
   tlsCert: 'restart',
