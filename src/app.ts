@@ -10,7 +10,7 @@ import {
   type ConfigChanges,
   type FileSourceSpec,
 } from './config/reload.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
@@ -57,6 +57,11 @@ function packageRoot(): string {
 
 /** The demo clip shipped in the package (made by scripts/make-demo.sh). */
 export const DEMO_CLIP = join(packageRoot(), 'media', 'demo.mp4');
+
+/** The package's version, from its package.json. */
+export const VERSION = (
+  JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+).version;
 
 export interface AppOptions {
   /** TLS material made elsewhere (`--tls-self-signed`); else tlsCert/tlsKey of the config. */
@@ -121,8 +126,31 @@ function checkMediaDir(dir: string): void {
   if (!isDir) throw new ConfigError(`mediaDir: ${dir} is not a folder`);
 }
 
+/** A config path whose file cannot be played, as a one-line config error saying what to check. */
+function fileSourceError(name: string, file: string, err: unknown): ConfigError {
+  let code: string | undefined;
+  try {
+    if (statSync(file).isDirectory()) code = 'EISDIR';
+  } catch (statErr) {
+    code = (statErr as NodeJS.ErrnoException).code;
+  }
+  const why =
+    code === 'ENOENT'
+      ? 'no such file (a relative path is taken from the working directory)'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'it is a folder (mediaDir serves a folder on demand)'
+          : (err as Error).message.split('\n')[0]!.replace(`cannot open ${file}: `, '');
+  const where =
+    name === 'demo' && file === DEMO_CLIP
+      ? 'demo (media/demo.mp4, made by scripts/make-demo.sh)'
+      : `paths.${name}.source`;
+  return new ConfigError(`${where}: cannot play ${file}: ${why}`);
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, process.stdout, config.logFormat);
   const { host, port } = splitHostPort(config.rtspAddress);
   let tls: RtspServerOptions['tls'];
   const material =
@@ -157,11 +185,25 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
   });
-  await server.listen();
-
   const fileSources = new Map<string, RunningFileSource>();
   const openFileSource = async (spec: FileSourceSpec): Promise<Mp4LoopSource> =>
     Mp4LoopSource.open({ file: spec.file, loop: spec.loop, clock: server.clock, logger });
+  // The config's files are opened before anything listens: one that cannot be played stops the start
+  // with a config error, rather than after "listening" was logged.
+  const opening = new Map<string, Mp4LoopSource>();
+  try {
+    for (const [name, spec] of fileSourceSpecs) {
+      try {
+        opening.set(name, await openFileSource(spec));
+      } catch (err) {
+        throw fileSourceError(name, spec.file, err);
+      }
+    }
+    await server.listen();
+  } catch (err) {
+    await Promise.all([...opening.values()].map((s) => s.stop()));
+    throw err;
+  }
   /** False when the name is taken (a publisher, a path added through the API). */
   const startFileSource = (name: string, spec: FileSourceSpec, source: Mp4LoopSource): boolean => {
     const stream = server.addSourcePath(name, source.media);
@@ -185,13 +227,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   try {
     for (const [name, spec] of fileSourceSpecs) {
-      const source = await openFileSource(spec);
+      const source = opening.get(name)!;
+      opening.delete(name);
       if (!startFileSource(name, spec, source)) {
         await source.stop();
         throw new Error(`path ${name} is defined twice`);
       }
     }
   } catch (err) {
+    await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
     await server.close();
     throw err;

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** The `rtspkit` command line. */
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile, parseConfig, splitHostPort, type Config } from '../config/config.js';
 import { watchConfigFile } from '../config/watch.js';
-import { startApp, type AppOptions } from '../app.js';
+import { startApp, VERSION, type AppOptions } from '../app.js';
+import { LOG_FORMATS, LOG_LEVELS, resolveLogFormat } from '../log/logger.js';
+import { bannerFacts, formatBanner } from './banner.js';
 import { selfSignedCertificate } from '../config/tls.js';
 import { userFromCli } from '../server/auth.js';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,14 @@ function portArg(value: string): number {
   return n;
 }
 
+/** RTP on an even port, RTCP on the next (RFC 3550 §11); 0 picks a free pair. */
+function rtpPortArg(value: string): number {
+  const n = portArg(value);
+  if (n % 2 !== 0 || n > 65534)
+    throw new InvalidArgumentError('expected an even port (RTCP uses the next one)');
+  return n;
+}
+
 interface ServeOptions {
   config?: string;
   port?: number;
@@ -27,6 +37,7 @@ interface ServeOptions {
   udp: boolean;
   watch: boolean;
   logLevel?: Config['logLevel'];
+  logFormat?: Config['logFormat'];
   rtspsPort?: number;
   httpTunnelPort?: number;
   tlsCert?: string;
@@ -51,6 +62,7 @@ function buildConfig(path: string | undefined, opts: ServeOptions): Config {
   if (opts.rtpPortRange !== undefined) config = { ...config, rtpPortRange: opts.rtpPortRange };
   if (!opts.udp) config = { ...config, rtpPort: null };
   if (opts.logLevel !== undefined) config = { ...config, logLevel: opts.logLevel };
+  if (opts.logFormat !== undefined) config = { ...config, logFormat: opts.logFormat };
   if (opts.httpTunnelPort !== undefined)
     config = { ...config, rtspHttpAddress: `${opts.host ?? ''}:${opts.httpTunnelPort}` };
   if (opts.rtspsPort !== undefined) {
@@ -84,6 +96,16 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   const app = await startApp(config, appOptions);
   const logger = app.server.logger;
+  const facts = bannerFacts(app, VERSION, path);
+  if (config.logLevel !== 'silent') {
+    if (resolveLogFormat(config.logFormat, process.stdout) === 'text')
+      process.stdout.write(`${formatBanner(facts).join('\n')}\n`);
+    else
+      logger.info(
+        { version: facts.version, config: facts.configFile ?? null, urls: facts.urls },
+        'rtspkit ready',
+      );
+  }
   // Reload on SIGHUP and when the file changes, only with a config file: without one, SIGHUP keeps
   // its default meaning (the terminal went away: stop).
   let watcher: { close(): void } | undefined;
@@ -121,7 +143,16 @@ async function serve(opts: ServeOptions): Promise<void> {
 const program = new Command()
   .name('rtspkit')
   .description('RTSP media server and client')
-  .showHelpAfterError();
+  .version(VERSION, '-V, --version', 'print the version')
+  // Usage errors (an unknown option, a bad or missing value): one line and exit 2, for every command.
+  .configureOutput({
+    outputError: (text, write) => {
+      write(`rtspkit: ${text.replace(/^error: /, '').trimEnd()} (see --help)\n`);
+    },
+  })
+  .exitOverride((err: CommanderError) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
 
 program
   .command('serve')
@@ -129,14 +160,20 @@ program
   .option('-c, --config <path>', 'YAML config file (default: ./rtspkit.yml if present)')
   .option('-p, --port <port>', 'RTSP TCP port (default 8554)', portArg)
   .option('--host <address>', 'address to listen on (default all)')
-  .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', portArg)
+  .option('--rtp-port <port>', 'even UDP port for RTP; RTCP uses the next one (default 8000)', rtpPortArg)
   .option(
     '--rtp-port-range <first-last>',
     'UDP server ports from this range, a pair per track of each UDP session (instead of --rtp-port)',
   )
   .option('--no-udp', 'disable RTP over UDP (TCP interleaved only)')
   .option('--no-watch', 'do not reload when the config file changes (SIGHUP still reloads it)')
-  .option('--log-level <level>', 'debug, info, warn, error or silent')
+  .addOption(new Option('--log-level <level>', 'log verbosity (default info)').choices(LOG_LEVELS))
+  .addOption(
+    new Option(
+      '--log-format <format>',
+      'log lines: text on a terminal, JSON otherwise (default auto)',
+    ).choices(LOG_FORMATS),
+  )
   .option('--http-tunnel-port <port>', 'an extra port for RTSP over HTTP tunnels (e.g. 8080)', portArg)
   .option('--rtsps-port <port>', 'RTSPS (TLS) port (default 8322), when a certificate is given', portArg)
   .option('--tls-cert <file>', 'PEM certificate for RTSPS')
@@ -162,13 +199,44 @@ const HASH_FORMS: readonly PasswordForm[] = ['digest', 'digest-md5', 'digest-sha
 
 /** The password from stdin: a pipe is read whole (one trailing line end dropped); a terminal is asked. */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('password (shown as typed; pipe it to hide it): ');
+  if (process.stdin.isTTY) return readHiddenLine('password (not shown): ');
   let text = '';
-  for await (const chunk of process.stdin) {
-    text += (chunk as Buffer).toString('utf8');
-    if (process.stdin.isTTY && text.includes('\n')) break;
-  }
+  for await (const chunk of process.stdin) text += (chunk as Buffer).toString('utf8');
   return text.replace(/\r?\n[\s\S]*$/, '');
+}
+
+/** A line typed on the terminal without echoing it (raw mode); Ctrl-C ends the program (exit 130). */
+function readHiddenLine(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  return new Promise((resolve) => {
+    let text = '';
+    const finish = (): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: string): void => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          finish();
+          resolve(text);
+          return;
+        }
+        if (ch === '\u0003') {
+          finish();
+          process.exit(130);
+        }
+        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
+        else text += ch;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }
 
 program
@@ -213,6 +281,14 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.stderr.write(`rtspkit: ${e.message}: is another server running on that port?\n`);
     process.exit(1);
   }
-  process.stderr.write(`rtspkit: ${e.stack ?? String(e)}\n`);
+  if (e.code === 'EACCES' && e.syscall === 'listen') {
+    process.stderr.write(`rtspkit: ${e.message}: ports below 1024 need root (or CAP_NET_BIND_SERVICE)\n`);
+    process.exit(1);
+  }
+  // One line; the stack only on request (it is for a bug report, not for the user).
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  process.stderr.write(`rtspkit: ${message}\n`);
+  if (process.env.RTSPKIT_DEBUG === '1' && err instanceof Error && err.stack !== undefined)
+    process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 });
