@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Copies what tsc does not emit (test fixtures, web assets: every non-.ts file under src/ and test/)
 // next to the compiled JavaScript in dist/, so code finds them relative to itself.
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -17,3 +17,5 @@ function walk(dir) {
   }
 }
 for (const d of ['src', 'test']) walk(join(root, d));
+// The command line runs as a program too (./dist/src/cli/main.js); tsc writes it without the x bit.
+chmodSync(join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
