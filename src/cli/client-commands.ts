@@ -7,28 +7,37 @@
  * 5 authentication failed (401, wrong or missing user name/password); 6 refused by the server (403, e.g. a
  * path already being published). Failures print one line `rtspkit: <message>` on stderr.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { extname } from 'node:path';
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { dirname, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { buildAdtsHeader } from '../codec/aac.js';
-import { H264_PARAMETER_SET_TYPES, h264NalType, isH264Vcl } from '../codec/h264.js';
-import { H265_PARAMETER_SET_TYPES, h265NalType, isH265Vcl } from '../codec/h265.js';
-import { joinAnnexB } from '../codec/nal.js';
 import type { AccessUnit } from '../format/access-unit.js';
-import { parseAacFmtp } from '../format/aac.js';
-import { parseH264Fmtp } from '../format/h264.js';
-import { parseH265Fmtp } from '../format/h265.js';
 import { RtspClient, type ClientTransport } from '../client/client.js';
 import { Publisher } from '../client/publisher.js';
 import { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';
 import { RtspClientError } from '../client/errors.js';
-import { formatTrackSummary, summarizeTrack, type ClientTrack } from '../client/tracks.js';
+import {
+  formatTrackSummary,
+  mpegAudioFormat,
+  summarizeTrack,
+  type ClientTrack,
+  type TrackSummary,
+} from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
-import { ParseError } from '../base/errors.js';
-import { TsMuxer, type TsTrack } from '../container/mpegts/index.js';
-import { Fmp4Muxer, fmp4TrackFor, type Fmp4Track } from '../container/fmp4/index.js';
-import { TimelineAligner } from '../container/timeline.js';
+import { fmp4TrackFor } from '../container/fmp4/index.js';
+import {
+  CONTAINER_EXTENSIONS,
+  ContainerRecorder,
+  containerTracks,
+  ElementaryStreamWriter,
+  ENCODING_OF,
+  FMP4_EXTENSIONS,
+  Fmp4Recorder,
+  OUTPUT_KINDS,
+  TsRecorder,
+  tsTrackFor,
+  writeAll,
+} from './recorders.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -159,6 +168,7 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
       await client.teardown();
     }
     const tracks = d.tracks.map(summarizeTrack);
+    if (transport === undefined) await readMpegAudioFormats(client, tracks);
     if (opts.json === true) {
       const out: Record<string, unknown> = {
         url: safeUrl(client.url),
@@ -184,267 +194,39 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
   }
 }
 
-// --- play ---
+/** How long probe waits for the first packet of an MPEG audio track (its sample rate is only in its frames). */
+const MPA_WAIT_MS = 3000;
 
-type OutputKind = 'h264' | 'h265' | 'aac';
-
-const OUTPUT_KINDS: Readonly<Record<string, OutputKind>> = {
-  '.h264': 'h264',
-  '.264': 'h264',
-  '.h265': 'h265',
-  '.265': 'h265',
-  '.hevc': 'h265',
-  '.aac': 'aac',
-};
-
-/** Containers that take every track: MPEG-TS and fragmented MP4. */
-const CONTAINER_EXTENSIONS = ['.ts', '.mp4', '.m4v'];
-const FMP4_EXTENSIONS = ['.mp4', '.m4v'];
-
-const ENCODING_OF: Readonly<Record<OutputKind, string>> = {
-  h264: 'H264',
-  h265: 'H265',
-  aac: 'MPEG4-GENERIC',
-};
-
-/** Writes access units of one track as an elementary stream: Annex-B H.264/H.265 or ADTS AAC. */
-export class ElementaryStreamWriter {
-  #started = false;
-  readonly #params = new Map<number, Buffer>();
-  readonly #paramTypes: readonly number[];
-  readonly #adts: { objectType: number; sampleRate: number; channelConfiguration: number } | undefined;
-  bytesWritten = 0;
-  unitsWritten = 0;
-
-  constructor(
-    readonly kind: OutputKind,
-    track: ClientTrack,
-    private readonly write: (b: Buffer) => void,
-  ) {
-    if (kind === 'h264') {
-      this.#paramTypes = H264_PARAMETER_SET_TYPES;
-      const f = parseH264Fmtp(track.fmtp);
-      this.#note([...f.sps, ...f.pps]);
-    } else if (kind === 'h265') {
-      this.#paramTypes = H265_PARAMETER_SET_TYPES;
-      const f = parseH265Fmtp(track.fmtp);
-      this.#note([...f.vps, ...f.sps, ...f.pps]);
-    } else {
-      this.#paramTypes = [];
-      const cfg = parseAacFmtp(track.fmtp).audioConfig;
-      if (cfg === undefined) throw new Error('the AAC track has no usable config in its SDP');
-      this.#adts = {
-        objectType: cfg.objectType,
-        sampleRate: cfg.sampleRate,
-        channelConfiguration: cfg.channelConfiguration,
-      };
-    }
-  }
-
-  #type(nal: Buffer): number {
-    return this.kind === 'h264' ? h264NalType(nal) : h265NalType(nal);
-  }
-
-  #note(nalus: readonly Buffer[]): void {
-    for (const n of nalus) {
-      const t = this.#type(n);
-      if (this.#paramTypes.includes(t)) this.#params.set(t, n);
-    }
-  }
-
-  push(au: AccessUnit): void {
-    if (this.kind === 'aac') {
-      const payload = au.payload;
-      if (payload === undefined || this.#adts === undefined) return;
-      this.#emit(Buffer.concat([buildAdtsHeader(this.#adts, payload.length), payload]));
-      return;
-    }
-    const nalus = au.nalus;
-    if (nalus === undefined) return;
-    this.#note(nalus);
-    // A decoder needs a keyframe first; start there.
-    if (!this.#started && !au.keyframe) return;
-    this.#started = true;
-    let out: readonly Buffer[] = nalus;
-    if (au.keyframe) {
-      // Parameter sets may come only in the SDP: put them in front of every keyframe that lacks them.
-      const present = new Set(nalus.map((n) => this.#type(n)));
-      const missing = this.#paramTypes.filter((t) => !present.has(t)).map((t) => this.#params.get(t));
-      const isVcl = this.kind === 'h264' ? isH264Vcl : isH265Vcl;
-      const sets = missing.filter((b): b is Buffer => b !== undefined);
-      if (sets.length > 0) {
-        let at = nalus.findIndex((n) => isVcl(this.#type(n)));
-        if (at < 0) at = nalus.length;
-        out = [...nalus.slice(0, at), ...sets, ...nalus.slice(at)];
-      }
-    }
-    this.#emit(joinAnnexB(out));
-  }
-
-  #emit(b: Buffer): void {
-    this.write(b);
-    this.bytesWritten += b.length;
-    this.unitsWritten++;
-  }
-}
-
-/** The codec of a track as the MPEG-TS writer knows it, or undefined when it cannot be written there. */
-export function tsTrackFor(track: ClientTrack): TsTrack | undefined {
+/**
+ * MPEG audio tracks (MP3, MP2) announce a 90 kHz RTP clock and no sample rate: PLAY them briefly over
+ * TCP and read the sample rate and channels from the first frame header. Best effort: left out on failure.
+ */
+async function readMpegAudioFormats(client: RtspClient, summaries: TrackSummary[]): Promise<void> {
+  const mpa = client.tracks.filter((t) => t.encodingName.toUpperCase() === 'MPA');
+  if (mpa.length === 0) return;
+  const pending = new Set(mpa.map((t) => t.index));
+  let resolveAll: () => void = () => undefined;
+  const all = new Promise<void>((r) => (resolveAll = r));
+  client.on('rtp', (track, packet) => {
+    if (!pending.has(track.index)) return;
+    const format = mpegAudioFormat(packet.payload);
+    if (format === undefined) return;
+    const s = summaries.find((x) => x.index === track.index);
+    if (s !== undefined) Object.assign(s, format);
+    pending.delete(track.index);
+    if (pending.size === 0) resolveAll();
+  });
   try {
-    switch (track.encodingName.toUpperCase()) {
-      case 'H264': {
-        const f = parseH264Fmtp(track.fmtp);
-        return { codec: 'h264', parameterSets: [...f.sps, ...f.pps] };
-      }
-      case 'H265': {
-        const f = parseH265Fmtp(track.fmtp);
-        return { codec: 'h265', parameterSets: [...f.vps, ...f.sps, ...f.pps] };
-      }
-      case 'MPEG4-GENERIC': {
-        const cfg = parseAacFmtp(track.fmtp).audioConfig;
-        if (cfg === undefined || cfg.objectType < 1 || cfg.objectType > 4) return undefined;
-        return {
-          codec: 'aac',
-          aac: {
-            objectType: cfg.objectType,
-            sampleRate: cfg.sampleRate,
-            channelConfiguration: cfg.channelConfiguration,
-          },
-        };
-      }
-      case 'OPUS': {
-        const stereo = track.fmtp['sprop-stereo'] ?? track.fmtp.stereo;
-        return { codec: 'opus', channels: stereo === '0' ? 1 : 2 };
-      }
-      default:
-        return undefined;
-    }
-  } catch (e) {
-    if (e instanceof ParseError) return undefined;
-    throw e;
+    await client.setup({ transport: 'tcp', tracks: [...pending] });
+    await client.play();
+    await Promise.race([all, new Promise((r) => setTimeout(r, MPA_WAIT_MS).unref())]);
+    await client.teardown();
+  } catch {
+    // the summary stays without a sample rate
   }
 }
 
-/**
- * Writes the access units of several tracks into one container file, on one timeline (TimelineAligner),
- * each write a whole unit of the container so that a file cut at any moment stays readable.
- */
-abstract class ContainerRecorder {
-  readonly #indexOf = new Map<number, number>();
-  readonly #timeline = new TimelineAligner();
-  bytesWritten = 0;
-
-  constructor(
-    readonly tracks: readonly ClientTrack[],
-    private readonly write: (b: Buffer) => void,
-  ) {
-    tracks.forEach((t, i) => this.#indexOf.set(t.index, i));
-  }
-
-  /** Access units in the file so far. */
-  abstract get unitsWritten(): number;
-
-  /** The bytes ready to write after `au` of muxer track `i`, if any. */
-  protected abstract muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined;
-
-  /** What the muxer still holds, at the end. */
-  protected flushMuxer(): Buffer | undefined {
-    return undefined;
-  }
-
-  push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
-    const i = this.#indexOf.get(track.index);
-    if (i === undefined) return;
-    this.#emit(this.muxAccessUnit(i, this.#timeline.map(i, au, arrivalMs)));
-  }
-
-  finish(): void {
-    this.#emit(this.flushMuxer());
-  }
-
-  #emit(bytes: Buffer | undefined): void {
-    if (bytes === undefined || bytes.length === 0) return;
-    this.write(bytes);
-    this.bytesWritten += bytes.length;
-  }
-}
-
-/** MPEG-TS: every write is a whole number of 188-byte packets. */
-export class TsRecorder extends ContainerRecorder {
-  readonly #mux: TsMuxer;
-  #units = 0;
-
-  constructor(tracks: readonly ClientTrack[], configs: readonly TsTrack[], write: (b: Buffer) => void) {
-    super(tracks, write);
-    this.#mux = new TsMuxer(configs);
-  }
-
-  get unitsWritten(): number {
-    return this.#units;
-  }
-
-  protected muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined {
-    const bytes = this.#mux.writeAccessUnit(i, au);
-    if (bytes.length > 0) this.#units++;
-    return bytes;
-  }
-}
-
-/**
- * Fragmented MP4: the init segment and each moof+mdat fragment go out in one write each, so a process
- * killed at any moment leaves a file valid up to its last whole fragment; `finish` writes the fragment
- * in progress (Ctrl-C, --duration, end of stream).
- */
-export class Fmp4Recorder extends ContainerRecorder {
-  readonly #mux: Fmp4Muxer;
-
-  constructor(tracks: readonly ClientTrack[], configs: readonly Fmp4Track[], write: (b: Buffer) => void) {
-    super(tracks, write);
-    this.#mux = new Fmp4Muxer(configs);
-  }
-
-  get unitsWritten(): number {
-    return this.#mux.stats.samples;
-  }
-
-  protected muxAccessUnit(i: number, au: AccessUnit): Buffer | undefined {
-    return this.#mux.push(i, au);
-  }
-
-  protected override flushMuxer(): Buffer | undefined {
-    return this.#mux.flush();
-  }
-}
-
-/** The tracks a container can carry, with their configurations; NO_TRACK when there is none. */
-function containerTracks<C>(
-  tracks: readonly ClientTrack[],
-  trackFor: (t: ClientTrack) => C | undefined,
-  container: string,
-): { chosen: ClientTrack[]; configs: C[] } {
-  const chosen: ClientTrack[] = [];
-  const configs: C[] = [];
-  for (const t of tracks) {
-    const c = trackFor(t);
-    if (c === undefined) continue;
-    chosen.push(t);
-    configs.push(c);
-  }
-  if (chosen.length === 0) {
-    const have = tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
-    throw new RtspClientError(
-      'NO_TRACK',
-      `no track ${container} can carry (h264, hevc, aac, opus; the stream has: ${have})`,
-    );
-  }
-  return { chosen, configs };
-}
-
-/** Writes all of `b` at the end of the file (one write call for a regular file). */
-function writeAll(fd: number, b: Buffer): void {
-  let at = 0;
-  while (at < b.length) at += writeSync(fd, b, at, b.length - at);
-}
+// --- play ---
 
 interface PlayOptions {
   output: string;
@@ -464,6 +246,37 @@ function formatClock(ms: number): string {
   return `${mm}:${ss}`;
 }
 
+/** Why a recording ended, for its closing line. */
+const STOP_REASONS: Readonly<Record<string, string>> = {
+  duration: '--duration reached',
+  signal: 'interrupted',
+  end: 'end of stream',
+  closed: 'the server closed the connection',
+  error: 'stopped by an error',
+};
+
+/** Why `file` cannot be written, checked before connecting; undefined when it can. */
+function outputProblem(file: string): string | undefined {
+  const dir = dirname(file);
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is not a folder`;
+  } catch {
+    return `the folder ${dir} does not exist`;
+  }
+  try {
+    if (statSync(file).isDirectory()) return 'it is a folder';
+    accessSync(file, constants.W_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return 'no permission to write it';
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      return `no permission to write in ${dir}`;
+    }
+  }
+  return undefined;
+}
+
 async function play(url: string, opts: PlayOptions): Promise<void> {
   const ext = extname(opts.output).toLowerCase();
   const kind = OUTPUT_KINDS[ext];
@@ -477,12 +290,18 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     );
     return;
   }
+  const unwritable = outputProblem(opts.output);
+  if (unwritable !== undefined) {
+    fail(new Error(`cannot write ${opts.output}: ${unwritable}`), ExitCode.BadInput);
+    return;
+  }
   const choice = transportChoice(opts.transport);
   const client = new RtspClient(url, {
     timeoutMs: (opts.timeout ?? 10) * 1000,
     rejectUnauthorized: opts.insecure !== true,
     ...choice.carrier,
   });
+  let stopReason = '';
   let fd: number | undefined;
   let finishOutput: (() => void) | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
@@ -495,6 +314,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
   const stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    stopReason = reason;
     clearInterval(statusTimer);
     clearTimeout(stopTimer);
     if (tty) process.stderr.write('\n');
@@ -622,6 +442,12 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     await done;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    const lost = client.stats().reduce((n, x) => n + x.packetsLost, 0);
+    process.stderr.write(
+      `rtspkit: ${opts.output}: ${formatClock(performance.now() - startMs)} recorded (${STOP_REASONS[stopReason] ?? stopReason}), ` +
+        `${(writer.bytesWritten / 1e6).toFixed(1)} MB, ${writer.unitsWritten} access units of ` +
+        `${chosen.map((t) => summarizeTrack(t).codec).join(' + ')}, ${lost} packets lost\n`,
+    );
     if (writer.unitsWritten === 0 && process.exitCode === undefined) {
       process.stderr.write('rtspkit: nothing was received\n');
       process.exitCode = ExitCode.Failure;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSdp } from '../sdp/index.js';
-import { formatTrackSummary, summarizeTrack, tracksFromSdp } from './tracks.js';
+import { formatTrackSummary, mpegAudioFormat, summarizeTrack, tracksFromSdp } from './tracks.js';
 
 const SPS_B64 = 'Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I'; // 640x360 constrained baseline, from the shared clip
 const PPS_B64 = 'aMuMsg==';
@@ -87,4 +87,27 @@ test('unknown encodings are listed but not depacketized', () => {
   );
   assert.equal(tracks[0]!.depacketizable, false);
   assert.equal(summarizeTrack(tracks[0]!).codec, 'vnd.onvif.metadata');
+});
+
+test('MPEG audio (MP3): the 90 kHz RTP clock is not given as its sample rate; its frames tell it', () => {
+  const { tracks } = tracksFromSdp(sdp(['m=audio 0 RTP/AVP 14', 'a=rtpmap:14 MPA/90000']), {
+    requestUrl: 'rtsp://cam/live',
+  });
+  const summary = summarizeTrack(tracks[0]!);
+  assert.equal(summary.codec, 'mp3');
+  assert.equal(summary.sampleRate, undefined);
+  assert.doesNotMatch(formatTrackSummary(summary), /90000/);
+  // RFC 2250 header (MBZ, offset 0), then an MPEG-1 Layer III frame header: 44.1 kHz, joint stereo.
+  assert.deepEqual(mpegAudioFormat(Buffer.from([0, 0, 0, 0, 0xff, 0xfb, 0x90, 0x64, 0, 0])), {
+    sampleRate: 44100,
+    channels: 2,
+  });
+  // MPEG-2 Layer III, 24 kHz, mono.
+  assert.deepEqual(mpegAudioFormat(Buffer.from([0, 0, 0, 0, 0xff, 0xf3, 0x84, 0xc4, 0, 0])), {
+    sampleRate: 24000,
+    channels: 1,
+  });
+  // A fragment (offset > 0) or no sync: nothing to read.
+  assert.equal(mpegAudioFormat(Buffer.from([0, 0, 0, 8, 0xff, 0xfb, 0x90, 0x64])), undefined);
+  assert.equal(mpegAudioFormat(Buffer.from([0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78])), undefined);
 });

@@ -217,11 +217,33 @@ export function summarizeTrack(track: ClientTrack): TrackSummary {
     const fps = getFramerate(track.media);
     if (fps !== undefined) out.frameRate = fps;
   }
+  // MPEG audio (RFC 2250) runs on a 90 kHz RTP clock whatever its sample rate, which only its frames
+  // tell (mpegAudioFormat, from a received packet): the clock rate is not the sample rate there.
   if (track.type === 'audio') {
-    out.sampleRate ??= track.clockRate;
+    if (name !== 'MPA') out.sampleRate ??= track.clockRate;
     if (out.channels === undefined && track.channels !== undefined) out.channels = track.channels;
   }
   return out;
+}
+
+const MPEG_AUDIO_RATES: Readonly<Record<number, readonly number[]>> = {
+  3: [44100, 48000, 32000], // MPEG-1
+  2: [22050, 24000, 16000], // MPEG-2
+  0: [11025, 12000, 8000], // MPEG-2.5
+};
+
+/**
+ * Sample rate and channels of an RFC 2250 MPEG audio RTP payload (MP3 and MP2): the 4-byte MPA header
+ * (MBZ, fragment offset) then, in a packet that starts a frame, the frame header (ISO/IEC 11172-3 §2.4.1.3).
+ */
+export function mpegAudioFormat(payload: Uint8Array): { sampleRate: number; channels: number } | undefined {
+  if (payload.length < 8 || payload[2] !== 0 || payload[3] !== 0) return undefined; // not a frame start
+  const h = payload.subarray(4);
+  if (h[0] !== 0xff || (h[1]! & 0xe0) !== 0xe0) return undefined; // no frame sync
+  const version = (h[1]! >> 3) & 3;
+  const sampleRate = MPEG_AUDIO_RATES[version]?.[(h[2]! >> 2) & 3];
+  if (sampleRate === undefined) return undefined;
+  return { sampleRate, channels: h[3]! >> 6 === 3 ? 1 : 2 };
 }
 
 function round3(n: number): number {
