@@ -66,3 +66,42 @@ test('auth mistakes are config errors with their place, never quoting a password
   const ok = parseConfig(user('      password: x\n      ips: ["10.0.0.0/8", "::1", "fd00::/8"]\n'));
   assert.deepEqual(ok.auth.users[0]!.ips, ['10.0.0.0/8', '::1', 'fd00::/8']);
 });
+
+test('an unknown key is reported at its own line and column, with the nearest known key', () => {
+  assert.throws(
+    () => parseConfig('rtspAddress: ":8554"\nlogLevel: info\nsessionTimout: 30\n', 'x.yml'),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, 'x.yml:3:1: sessionTimout: unknown key (did you mean sessionTimeout?)');
+      return true;
+    },
+  );
+  // Under a path: "unknown key" (with what a path takes), even when the entry also lacks its source.
+  assert.throws(
+    () => parseConfig('paths:\n  cam1:\n    runOnReady: ffmpeg\n', 'x.yml'),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, 'x.yml:3:5: paths.cam1.runOnReady: unknown key (expected one of source, loop)');
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseConfig('auth:\n  realms: x\n', 'x.yml'),
+    /x\.yml:2:3: auth\.realms: unknown key \(did you mean realm\?\)$/,
+  );
+});
+
+test('rtpPort must be even; a pull source (rtsp://) says it is not supported yet', () => {
+  assert.throws(() => parseConfig('rtpPort: 20021\n', 'x.yml'), /x\.yml:1:10: rtpPort: must be even/);
+  assert.equal(parseConfig('rtpPort: 0\n').rtpPort, 0);
+  assert.throws(
+    () => parseConfig('paths:\n  cam1: { source: "rtsp://10.0.0.5/stream" }\n', 'x.yml'),
+    /x\.yml:2:19: paths\.cam1\.source: pull sources \(rtsp:\/\/, http:\/\/, \.\.\.\) are not supported yet/,
+  );
+});
+
+test('logFormat: auto by default, text or json', () => {
+  assert.equal(defaultConfig().logFormat, 'auto');
+  assert.equal(parseConfig('logFormat: json\n').logFormat, 'json');
+  assert.throws(() => parseConfig('logFormat: pretty\n', 'x.yml'), /x\.yml:1:12: logFormat: /);
+});
