@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile, parseConfig, splitHostPort, type Config } from '../config/config.js';
 import { watchConfigFile } from '../config/watch.js';
-import { startApp, VERSION, type AppOptions } from '../app.js';
+import { startApp, VERSION, type App, type AppOptions } from '../app.js';
 import { LOG_FORMATS, LOG_LEVELS, resolveLogFormat } from '../log/logger.js';
 import { bannerFacts, formatBanner } from './banner.js';
 import { selfSignedCertificate } from '../config/tls.js';
@@ -94,9 +94,30 @@ async function serve(opts: ServeOptions): Promise<void> {
   const config = buildConfig(path, opts);
   const appOptions: AppOptions = { loadConfig: () => buildConfig(path, opts) };
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
-  const app = await startApp(config, appOptions);
-  const logger = app.server.logger;
-  const facts = bannerFacts(app, VERSION, path);
+  // Ctrl-C or SIGTERM while starting (the server may already have logged "listening") stops it once started.
+  let app: App | undefined;
+  let watcher: { close(): void } | undefined;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping || app === undefined) {
+      stopping = true;
+      return;
+    }
+    stopping = true;
+    app.server.logger.info({ signal }, 'shutting down');
+    watcher?.close();
+    void app.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const started = await startApp(config, appOptions);
+  app = started;
+  if (stopping) {
+    await started.close();
+    process.exit(0);
+  }
+  const logger = started.server.logger;
+  const facts = bannerFacts(started, VERSION, path);
   if (config.logLevel !== 'silent') {
     if (resolveLogFormat(config.logFormat, process.stdout) === 'text')
       process.stdout.write(`${formatBanner(facts).join('\n')}\n`);
@@ -108,12 +129,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
   // Reload on SIGHUP and when the file changes, only with a config file: without one, SIGHUP keeps
   // its default meaning (the terminal went away: stop).
-  let watcher: { close(): void } | undefined;
   if (path !== undefined) {
-    process.on('SIGHUP', () => void app.reload('SIGHUP'));
+    process.on('SIGHUP', () => void started.reload('SIGHUP'));
     if (opts.watch)
       try {
-        watcher = watchConfigFile(path, () => void app.reload('file changed'), {
+        watcher = watchConfigFile(path, () => void started.reload('file changed'), {
           onError: (err) => {
             logger.warn(
               { file: path, err: err.message },
@@ -128,16 +148,6 @@ async function serve(opts: ServeOptions): Promise<void> {
         );
       }
   }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    app.server.logger.info({ signal }, 'shutting down');
-    watcher?.close();
-    void app.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 const program = new Command()
