@@ -14,9 +14,8 @@ import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import type { RtspServer } from '../src/server/server.js';
 
-const skipTls = skipUnless('openssl');
-
-describe('RTSPS', { skip: skipTls }, () => {
+// The certificate is made in-process (config/self-signed.ts): no openssl needed.
+describe('RTSPS', () => {
   let server: RtspServer;
   let tlsUrl: (p: string) => string;
   let dir: string;
