@@ -3,6 +3,7 @@
 // a refused request's log line, play's summary, probe's MP3 sample rate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -217,5 +218,28 @@ test(
       server.kill('SIGTERM');
       await server.done;
     }
+  },
+);
+
+test(
+  'hash-password on a terminal does not echo the password',
+  {
+    skip:
+      spawnSync('script', ['--version']).status === 0 ? false : 'needs script (util-linux) for a terminal',
+  },
+  async () => {
+    // script(1) gives the command a pseudo-terminal and copies what it shows to stdout.
+    const r = run('script', ['-qfec', `${process.execPath} ${CLI} hash-password alice`, '/dev/null'], {
+      timeoutMs: 20_000,
+      stdin: 'pipe',
+    });
+    // Typed once the prompt is shown (before it, the terminal itself would still echo).
+    await waitFor(() => r.output().stdout.includes('password (not shown): '), 15_000, 'the prompt');
+    r.child.stdin!.write('hunter2\r');
+    await waitFor(() => r.output().stdout.includes('- name: "alice"'), 15_000, 'the users entry');
+    r.child.stdin!.end();
+    const { stdout } = await r.done;
+    assert.doesNotMatch(stdout, /hunter2/);
+    assert.match(stdout, /password: "digest:[0-9a-f]{32}:[0-9a-f]{64}"/);
   },
 );
