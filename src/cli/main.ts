@@ -95,24 +95,23 @@ async function serve(opts: ServeOptions): Promise<void> {
   const appOptions: AppOptions = { loadConfig: () => buildConfig(path, opts) };
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   // Ctrl-C or SIGTERM while starting (the server may already have logged "listening") stops it once started.
-  let app: App | undefined;
-  let watcher: { close(): void } | undefined;
-  let stopping = false;
+  const state: { app?: App; watcher?: { close(): void }; stopping: boolean } = { stopping: false };
   const stop = (signal: string): void => {
-    if (stopping || app === undefined) {
-      stopping = true;
+    const app = state.app;
+    if (state.stopping || app === undefined) {
+      state.stopping = true;
       return;
     }
-    stopping = true;
+    state.stopping = true;
     app.server.logger.info({ signal }, 'shutting down');
-    watcher?.close();
+    state.watcher?.close();
     void app.close().then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const started = await startApp(config, appOptions);
-  app = started;
-  if (stopping) {
+  state.app = started;
+  if (state.stopping) {
     await started.close();
     process.exit(0);
   }
@@ -133,7 +132,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGHUP', () => void started.reload('SIGHUP'));
     if (opts.watch)
       try {
-        watcher = watchConfigFile(path, () => void started.reload('file changed'), {
+        state.watcher = watchConfigFile(path, () => void started.reload('file changed'), {
           onError: (err) => {
             logger.warn(
               { file: path, err: err.message },
@@ -240,7 +239,7 @@ function readHiddenLine(prompt: string): Promise<string> {
           finish();
           process.exit(130);
         }
-        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
+        if (ch === '\u007f' || ch === '\b') text = text.replace(/[\s\S]$/u, '');
         else text += ch;
       }
     };

@@ -277,7 +277,7 @@ function unknownKeyError(
   path: PropertyKey[],
   key: string,
 ): ConfigError {
-  const map = path.length > 0 ? doc.getIn(path as (string | number)[], true) : doc.contents;
+  const map: unknown = path.length > 0 ? doc.getIn(path as (string | number)[], true) : doc.contents;
   const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && String(p.key.value) === key) : undefined;
   const offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
   let where = source;

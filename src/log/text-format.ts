@@ -43,7 +43,7 @@ export function formatLogTime(ms: number): string {
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  return JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value);
 }
 
 /** One pino JSON line as a text line (without its line end); a line that is not JSON is returned as it is. */
