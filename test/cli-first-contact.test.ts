@@ -72,13 +72,17 @@ test('serve: a bad flag or config is one line and exit 2, before anything listen
   }
 });
 
-test('play: no -o, a bad --duration, an output it cannot write: exit 2, one line, nothing contacted', async () => {
+test('play: no -o, a bad --duration, an output it cannot write; publish: no such file: exit 2, one line', async () => {
   const url = 'rtsp://127.0.0.1:9/never-contacted';
   await assertUsageError(cli(['play', url]), /required option '-o, --output <file>' not specified/);
   await assertUsageError(cli(['play', url, '-o', 'x.mp4', '-d', 'abc']), /--duration.*'abc' is invalid/);
   await assertUsageError(
     cli(['play', url, '-o', '/no-such-folder/x.mp4']),
     /cannot write \/no-such-folder\/x\.mp4: the folder \/no-such-folder does not exist/,
+  );
+  await assertUsageError(
+    cli(['publish', '/no-such-folder/clip.mp4', url]),
+    /cannot open \/no-such-folder\/clip\.mp4: no such file$/m,
   );
 });
 

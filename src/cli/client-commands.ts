@@ -483,7 +483,8 @@ async function publish(file: string, url: string, opts: PublishOptions): Promise
   try {
     source = await Mp4LoopSource.open({ file, loop: opts.loop === true });
   } catch (e) {
-    fail(e, ExitCode.BadInput);
+    const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    fail(code === 'ENOENT' ? new Error(`cannot open ${file}: no such file`) : e, ExitCode.BadInput);
     return;
   }
   let publisher: Publisher;

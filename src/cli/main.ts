@@ -200,6 +200,10 @@ program
   .option('--tls-self-signed', 'serve RTSPS with a throwaway self-signed certificate (for trials)')
   .option('--api', 'serve the HTTP API, /metrics and the web page on 127.0.0.1:9997 (config apiAddress)')
   .option('--api-port <port>', 'port of the HTTP API (implies --api)', portArg)
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 stopped (Ctrl-C, SIGTERM), 1 failure (e.g. a port in use), 2 a mistake in the flags or the config.',
+  )
   .action(async (opts: ServeOptions) => {
     await serve(opts);
   });
@@ -217,8 +221,8 @@ async function readPassword(): Promise<string> {
 /** A line typed on the terminal without echoing it (raw mode); Ctrl-C ends the program (exit 130). */
 function readHiddenLine(prompt: string): Promise<string> {
   const stdin = process.stdin;
+  stdin.setRawMode(true); // before the prompt: what is typed once it shows is never echoed
   process.stderr.write(prompt);
-  stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   return new Promise((resolve) => {
     let text = '';
