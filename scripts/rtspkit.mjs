@@ -28,9 +28,8 @@ function isStale() {
 }
 
 if (isStale()) {
-  process.stderr.write(
-    'rtspkit: building (sources changed since the last build; npm run build does the same)\n',
-  );
+  const why = existsSync(main) ? 'sources changed since the last build' : 'first run: nothing is built yet';
+  process.stderr.write(`rtspkit: building (${why}; npm run build does the same)\n`);
   // Compiler output on stderr: stdout belongs to the command (probe --json, hash-password).
   const step = (args) =>
     spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', process.stderr, 'inherit'] }).status ===
