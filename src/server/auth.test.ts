@@ -542,6 +542,34 @@ for (const [name, before, setup, retry] of [
   });
 }
 
+test('a captured RFC 2069 answer (no qop: it may repeat) opens only its own path, not a path below it', async () => {
+  const { auth } = captured();
+  const [, describeUri, describeHeader] = GSTREAMER[1]!;
+  const [, setupUri, setupHeader] = GSTREAMER[2]!;
+  const base = describeUri; // rtsp://127.0.0.1:33359/x
+  // What the README's leniency keeps: the same path spelled otherwise, and the track URLs of that path.
+  for (const uri of [base, `${base}/`, `${base}?token=1`, base.replace('127.0.0.1', 'localhost'), '/x'])
+    assert.equal(
+      await auth.check(request('DESCRIBE', uri, describeHeader), ctx('read', 'x')),
+      undefined,
+      uri,
+    );
+  for (const uri of [`${base}/trackID=1`, base])
+    assert.equal(await auth.check(request('SETUP', uri, setupHeader), ctx('read', 'x')), undefined, uri);
+  // Another path, one segment below or above, is another resource: 401.
+  for (const [method, uri, h, path] of [
+    ['DESCRIBE', `${base}/feed`, describeHeader, 'x/feed'],
+    ['DESCRIBE', `${base}/feed/`, describeHeader, 'x/feed'],
+    ['SETUP', `${base}/feed/trackID=0`, setupHeader, 'x/feed'],
+    ['DESCRIBE', base.replace(/\/x$/, '/y'), describeHeader, 'y'],
+  ] as const)
+    assert.equal(
+      (await auth.check(request(method, uri, h), ctx('read', path)))?.statusCode,
+      401,
+      `${method} ${uri} with the answer for ${method === 'SETUP' ? setupUri : describeUri}`,
+    );
+});
+
 describe('external HTTP hook', () => {
   let server: Server;
   let url: string;
