@@ -335,6 +335,40 @@ test('Basic: every stored form; turned off → 401; scrypt outcome cached', asyn
   assert.equal(tiny.authFailures, 12);
 });
 
+test('an unknown name goes through the same password check as a wrong password (scrypt and HA1 forms)', async () => {
+  const b = (u: string, p: string) =>
+    request('DESCRIBE', URI, serializeAuthorization(basicCredentials(u, p)));
+  for (const form of ['scrypt', 'digest'] as const) {
+    const stored = (name: string) =>
+      form === 'scrypt'
+        ? hashPassword('pw', 'scrypt', { salt: Buffer.alloc(16, name.length) })
+        : hashPassword('pw', 'digest', { username: name, realm: REALM });
+    const auth = new Authorizer({
+      realm: REALM,
+      basic: true,
+      users: ['ann', 'bert'].map((name) => ({
+        name,
+        password: stored(name),
+        permissions: [{ action: 'read' }],
+      })),
+    });
+    // Each refusal costs one hash of the users' form (scrypt: tens of ms), cached alike when repeated.
+    for (const [user, password] of [
+      ['ann', 'wrong'],
+      ['nobody', 'wrong'],
+      ['nobody', 'pw'],
+    ] as const) {
+      const checks = auth.passwordChecks;
+      assert.equal((await auth.check(b(user, password), ctx()))?.statusCode, 401, `${form} ${user}`);
+      assert.equal(auth.passwordChecks, checks + 1, `${form} ${user}: one password check`);
+      assert.equal((await auth.check(b(user, password), ctx()))?.statusCode, 401, `${form} ${user}`);
+      assert.equal(auth.passwordChecks, checks + 1, `${form} ${user}: the outcome is cached`);
+    }
+    assert.equal(await auth.check(b('ann', 'pw'), ctx()), undefined);
+    assert.equal(auth.authFailures, 6);
+  }
+});
+
 test('Digest needs an HA1: scrypt/sha256 users get 401, digest-md5 users only with MD5', async () => {
   const { auth } = make();
   const first = await auth.check(request('DESCRIBE', URI), ctx());
