@@ -6,6 +6,7 @@
 // cannot PLAY, whatever rights its user has.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { WebSocket } from 'ws';
 import { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -60,15 +61,16 @@ interface TransportCase {
   name: string;
   /** The first spec, to which a mode spelling is appended. */
   spec: string;
-  /** Over a WebSocket (interleaved only) instead of plain TCP. */
-  ws?: boolean;
+  /** Over a WebSocket or the HTTP tunnel (interleaved only) instead of a plain RTSP connection. */
+  via?: 'ws' | 'tunnel';
 }
 
 const TRANSPORTS: TransportCase[] = [
   { name: 'UDP', spec: 'RTP/AVP;unicast;client_port=41000-41001' },
   { name: 'TCP', spec: 'RTP/AVP/TCP;unicast;interleaved=0-1' },
   { name: 'multicast', spec: 'RTP/AVP;multicast' },
-  { name: 'WebSocket', spec: 'RTP/AVP/TCP;unicast;interleaved=0-1', ws: true },
+  { name: 'WebSocket', spec: 'RTP/AVP/TCP;unicast;interleaved=0-1', via: 'ws' },
+  { name: 'HTTP tunnel', spec: 'RTP/AVP/TCP;unicast;interleaved=0-1', via: 'tunnel' },
 ];
 
 /** Several comma-separated alternatives: the request asks for RECORD when any alternative does. */
@@ -131,6 +133,58 @@ async function wsConn(port: number): Promise<Conn> {
       return responses[before]!;
     },
     close: () => ws.close(),
+  };
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+let tunnels = 0;
+
+/** RTSP over HTTP (the QuickTime tunnel on the RTSP port): answers on the GET side, requests in base64 on the POST. */
+async function tunnelConn(port: number): Promise<Conn> {
+  const cookie = `rights-${++tunnels}`;
+  const get = await connect(port);
+  let head = '';
+  const framer = new RtspFramer();
+  const responses: RtspResponse[] = [];
+  get.on('data', (chunk: Buffer) => {
+    if (!head.includes('\r\n\r\n')) {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      chunk = Buffer.from(head.slice(end + 4), 'latin1');
+      head = head.slice(0, end + 4);
+    }
+    for (const m of framer.push(chunk)) if (m.kind === 'response') responses.push(m);
+  });
+  get.write(
+    `GET /cam1 HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n`,
+  );
+  await waitFor(() => head.includes('\r\n\r\n'), 5000, 'the tunnel GET answer');
+  const post = await connect(port);
+  post.write(
+    `POST /cam1 HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n`,
+  );
+  let cseq = 0;
+  return {
+    async request(method, uri, headers = {}, body = '') {
+      const before = responses.length;
+      let text = `${method} ${uri} RTSP/1.0\r\nCSeq: ${++cseq}\r\n`;
+      for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+      if (body !== '') text += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+      post.write(Buffer.from(`${text}\r\n${body}`).toString('base64'));
+      await waitFor(() => responses.length > before, 5000, `${method} answer`);
+      return responses[before]!;
+    },
+    close: () => {
+      post.destroy();
+      get.destroy();
+    },
   };
 }
 
@@ -224,15 +278,22 @@ describe('rights follow the parsed request (method × transport × right)', () =
     test(`SETUP over ${t.name}: every mode spelling × every right`, async () => {
       const cases = RIGHTS.flatMap((right) =>
         MODES.flatMap((m) =>
-          (t.ws === true ? ['cam1/trackID=0'] : ['cam1/trackID=0', 'cam1']).map((target) => async () => {
-            const conn = t.ws === true ? await wsConn(server.port) : await rawConn(server.port);
-            try {
-              const what = `${t.name} ${right} ${target} Transport: ${t.spec}${m.suffix}`;
-              await setupCase(what, conn, right, url(target), `${t.spec}${m.suffix}`, m.intent);
-            } finally {
-              conn.close();
-            }
-          }),
+          (t.via !== undefined ? ['cam1/trackID=0'] : ['cam1/trackID=0', 'cam1']).map(
+            (target) => async () => {
+              const conn =
+                t.via === 'ws'
+                  ? await wsConn(server.port)
+                  : t.via === 'tunnel'
+                    ? await tunnelConn(server.port)
+                    : await rawConn(server.port);
+              try {
+                const what = `${t.name} ${right} ${target} Transport: ${t.spec}${m.suffix}`;
+                await setupCase(what, conn, right, url(target), `${t.spec}${m.suffix}`, m.intent);
+              } finally {
+                conn.close();
+              }
+            },
+          ),
         ),
       );
       await table(cases);
