@@ -246,6 +246,12 @@ describe('rights follow the parsed request (method × transport × right)', () =
     assert.equal(made.length, 1, what);
     assert.equal(made[0]!.mode, 'play', `${what}: a reader session`);
     const id = sessionId(s);
+    // A reader session takes no publisher's track, whatever the user's rights.
+    const more = await conn.request('SETUP', url('cam1/trackID=1'), {
+      Session: id,
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3;mode=record',
+    });
+    assert.equal(more.statusCode, 455, `${what}: SETUP mode=record in the reader session`);
     assert.equal(
       (await conn.request('RECORD', url('cam1'), { Session: id })).statusCode,
       455,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSetupTransport, requiredAction } from './rights.js';
+import { fitsSession, readSetupTransport, requiredAction } from './rights.js';
 
 const TCP = 'RTP/AVP/TCP;unicast;interleaved=0-1';
 const UDP = 'RTP/AVP;unicast;client_port=5000-5001';
@@ -42,4 +42,21 @@ test('a SETUP without a usable Transport still needs read; other methods', () =>
   assert.equal(requiredAction('ANNOUNCE', false, undefined), 'publish');
   for (const m of ['OPTIONS', 'PLAY', 'PAUSE', 'RECORD', 'TEARDOWN', 'GET_PARAMETER', 'SET_PARAMETER'])
     assert.equal(requiredAction(m, false, undefined), undefined, m);
+});
+
+test('inside a session, PLAY, RECORD and SETUP must fit the mode the session was made in', () => {
+  const record = readSetupTransport(`${TCP};mode=record`);
+  const play = readSetupTransport(TCP);
+  const xmode = readSetupTransport(`${TCP};x-mode=record`);
+  assert.equal(fitsSession('play', 'PLAY', undefined), true);
+  assert.equal(fitsSession('play', 'RECORD', undefined), false);
+  assert.equal(fitsSession('record', 'RECORD', undefined), true);
+  assert.equal(fitsSession('record', 'PLAY', undefined), false);
+  assert.equal(fitsSession('play', 'SETUP', record), false);
+  assert.equal(fitsSession('play', 'SETUP', play), true);
+  assert.equal(fitsSession('play', 'SETUP', xmode), true);
+  assert.equal(fitsSession('record', 'SETUP', record), true);
+  assert.equal(fitsSession('record', 'SETUP', play), true);
+  for (const m of ['PAUSE', 'TEARDOWN', 'GET_PARAMETER', 'SET_PARAMETER', 'OPTIONS', 'DESCRIBE'])
+    for (const mode of ['play', 'record'] as const) assert.equal(fitsSession(mode, m, undefined), true, m);
 });

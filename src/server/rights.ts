@@ -10,9 +10,8 @@
  * never makes a reader: it joins the publisher session its connection's ANNOUNCE made (455 without
  * one), which needed `publish`. Requests inside a session ride on its unguessable id, so a long session
  * is not challenged again when a nonce expires (a keepalive answered 401 would end it with some
- * clients); what they may do follows the session's mode, set once when it was made: PLAY only in a
- * reader session, RECORD only in a publisher's (server.ts, 455 otherwise), so a session made with one
- * right never exercises the other.
+ * clients); what they may do follows the session's mode, set once when it was made (fitsSession, below),
+ * so a session made with one right never exercises the other.
  */
 import type { TransportSpec } from '../rtsp/transport.js';
 import { parseTransport } from '../rtsp/transport.js';
@@ -73,5 +72,30 @@ export function requiredAction(
       return transport?.mode === 'record' ? 'publish' : 'read';
     default:
       return undefined;
+  }
+}
+
+/**
+ * Whether a request inside a session fits the mode the session was made in, with the right checked then
+ * (RFC 2326 Appendix A: PLAY belongs to a reader's state machine, RECORD to a publisher's): PLAY only in
+ * a reader session, RECORD only in a publisher's, and a SETUP asking for RECORD never adds a track to a
+ * reader session. Otherwise 455 (RFC 2326 §11.3.6), whatever else the user may do: a session made with
+ * `read` never records, one made with `publish` never plays. A SETUP without `mode` in a publisher's
+ * session is still a publisher's track: the session, made by ANNOUNCE with `publish`, decides.
+ */
+export function fitsSession(
+  sessionMode: SetupMode,
+  method: string,
+  transport: SetupTransport | undefined,
+): boolean {
+  switch (method) {
+    case 'PLAY':
+      return sessionMode === 'play';
+    case 'RECORD':
+      return sessionMode === 'record';
+    case 'SETUP':
+      return !(sessionMode === 'play' && transport?.mode === 'record');
+    default:
+      return true;
   }
 }

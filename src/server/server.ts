@@ -35,7 +35,7 @@ import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
 import { serializeInterleaved } from '../rtsp/message.js';
 import type { Authorizer } from './auth.js';
-import { readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
+import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
 
 export const SUPPORTED_METHODS = [
@@ -477,6 +477,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (denial !== undefined)
         return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
     }
+    if (session !== undefined && !fitsSession(session.mode, req.method, transport)) return reply(455);
     const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
