@@ -5,6 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { startApp } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
 import { digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
@@ -158,6 +161,52 @@ test(
       assert.equal(await curl(port, '/metrics', ['--anyauth', '-u', 'admin:a dmin']), 200);
       assert.equal(await curl(port, '/metrics', ['--digest', '-u', 'admin:a dmin']), 200);
     } finally {
+      await app.close();
+    }
+  },
+);
+
+/** The Chromium binary on PATH (Debian's package installs /usr/bin/chromium), as test/web-page.test.ts. */
+function chromiumPath(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'chromium');
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return '/usr/bin/chromium';
+}
+
+test(
+  'basic: false: Chromium logs in to the page and /metrics with Digest; a wrong password stays 401',
+  { skip: skipUnless('chromium') },
+  async () => {
+    const app = await startApp(config(false));
+    const browser = await chromium.launch({
+      executablePath: chromiumPath(),
+      headless: true,
+      // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+      args: ['--no-sandbox'],
+      timeout: 20_000,
+    });
+    try {
+      const port = app.api!.port;
+      for (const [password, status] of [
+        ['a dmin', 200],
+        ['wrong', 401],
+      ] as const) {
+        // httpCredentials: what a user types into the browser's prompt, answered to the challenge Chromium picks.
+        const context = await browser.newContext({ httpCredentials: { username: 'admin', password } });
+        try {
+          const page = await context.newPage();
+          for (const path of ['/', '/metrics']) {
+            const r = await page.goto(`http://127.0.0.1:${port}${path}`, { timeout: 15_000 });
+            assert.equal(r?.status(), status, `${password}: ${path}`);
+          }
+        } finally {
+          await context.close();
+        }
+      }
+    } finally {
+      await browser.close();
       await app.close();
     }
   },
