@@ -257,8 +257,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       hls: { idleTimeoutMs: config.hlsIdleTimeout * 1000 },
       ...(authorizer !== undefined
         ? {
-            authorize: async (req: IncomingMessage, target: ApiAccess) =>
-              (await (apiAuthorizer ?? authorizer).check(
+            authorize: (req: IncomingMessage, target: ApiAccess) =>
+              (apiAuthorizer ?? authorizer).check(
                 {
                   method: req.method ?? 'GET',
                   uri: req.url ?? '/',
@@ -270,7 +270,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
                   path: target.path,
                   query: '',
                 },
-              )) === undefined,
+              ),
             authFailures: () => retiredAuthFailures + (apiAuthorizer ?? authorizer).authFailures,
           }
         : {}),

@@ -417,7 +417,11 @@ test('open API on loopback: only loopback Host names (DNS rebinding); an authori
   const guarded = await setup({
     authorize: (req: http.IncomingMessage) => {
       seen.push(`${req.method} ${req.url}`);
-      return Promise.resolve(req.headers.authorization === 'Basic YWRtaW46c2VjcmV0');
+      return Promise.resolve(
+        req.headers.authorization === 'Basic YWRtaW46c2VjcmV0'
+          ? undefined
+          : { statusCode: 401 as const, headers: [['WWW-Authenticate', 'Basic realm="rtspkit"']] },
+      );
     },
   });
   try {
@@ -571,11 +575,12 @@ test('with users: HLS needs the read right on its path, the rest of the API the 
     });
     const viewer = as('viewer', 'v');
     const admin = as('admin', 'a');
-    // Past the check, an unpublished path is 404; refused, it is 401.
+    // Past the check, an unpublished path is 404; a right password without the right is 403, as over
+    // RTSP; no credentials, 401.
     assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: viewer })).status, 404);
-    assert.equal((await httpRequest(port, 'GET', '/hls/other/index.m3u8', { headers: viewer })).status, 401);
-    assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: viewer })).status, 401);
-    assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: admin })).status, 401);
+    assert.equal((await httpRequest(port, 'GET', '/hls/other/index.m3u8', { headers: viewer })).status, 403);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: viewer })).status, 403);
+    assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: admin })).status, 403);
     assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: admin })).status, 200);
     assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8')).status, 401);
     const lib = await httpRequest(port, 'GET', '/hls.js');

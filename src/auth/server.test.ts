@@ -183,6 +183,9 @@ test('lenient digest uri matching', () => {
     ['rtsp://h/cam', 'rtsp://h/cam/trackID=0'],
     ['rtsp://h/cam/trackID=0', 'rtsp://h/cam/'],
     ['rtsps://h/site/cam', 'rtsp://h/site/cam/streamid=1'],
+    ['rtsp://h/cam/trackID=0', 'rtsp://h/cam/trackID=1'],
+    ['rtsp://h/cam?token=x/', 'rtsp://h/cam?token=x/trackID=0'],
+    ['/private', 'rtsp://h/private/stream=0'],
     ['*', 'rtsp://h/cam', 'OPTIONS'],
     ['rtsp://h/cam', '*', 'OPTIONS'],
   ];
@@ -192,6 +195,14 @@ test('lenient digest uri matching', () => {
     ['rtsp://h/', 'rtsp://h/cam'],
     ['rtsp://h/cam', 'rtsp://h/cam/a/b'],
     ['rtsp://h/site', 'rtsp://h/other/site'],
+    // Another path one segment away is another resource, not a track (issue 13: an RFC 2069 answer
+    // for /private was taken for /private/feed).
+    ['rtsp://h/private', 'rtsp://h/private/feed'],
+    ['rtsp://h/private/feed', 'rtsp://h/private'],
+    ['/private', '/private/feed/'],
+    ['rtsp://h/private/trackID=0', 'rtsp://h/private/feed'],
+    ['rtsp://h/private', 'rtsp://h/private/feed/trackID=0'],
+    ['/hls/cam1/index.m3u8', '/hls/cam1/seg1.m4s'],
     ['*', 'rtsp://h/cam', 'DESCRIBE'],
   ];
   for (const [d, r, m = 'DESCRIBE'] of yes) assert.equal(digestUriMatches(d, r, m), true, `${d} ~ ${r}`);

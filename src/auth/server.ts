@@ -13,8 +13,11 @@
  *   `algorithm` (GStreamer 1.22, old go2rtc) still work since both challenges share the nonce.
  * - HA2 is computed with the request's own method.
  * - The digest `uri` is matched leniently: absolute or relative, with or without a trailing slash, another
- *   host spelling, query ignored, and the aggregate URL for a track URL (or back), since clients reuse the
- *   credentials of DESCRIBE for SETUP.
+ *   host spelling, query ignored, and the aggregate URL for a track URL of the same path (or back), since
+ *   clients reuse the credentials of DESCRIBE for SETUP. It must still name the same stream path: an RFC
+ *   2069 answer (no qop) repeats legitimately and is not in the replay memory, so an answer seen for
+ *   `/private` would otherwise open `/private/feed` (RFC 7616 §3.4.6 and RFC 2617 §3.2.2.5 bind the
+ *   response to the request's uri; RFC 2069 §2.1.2 to the "Request-URI").
  *
  * Nonces are stateless (RFC 7616 §5.5 suggests a timestamp and a MAC): base64url of an 8-byte timestamp, 12
  * random bytes and a 16-byte HMAC-SHA256 of both under a server secret. They expire without a table; a
@@ -34,6 +37,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ParseError } from '../base/errors.js';
 import type { AuthChallenge, AuthCredentials } from '../rtsp/auth-header.js';
 import { decodeBasicCredentials } from '../rtsp/auth-header.js';
+import { splitTrackUrl } from '../rtsp/url.js';
 import type { DigestAlgorithm } from './digest.js';
 import { digestHa1, digestHash, digestResponse } from './digest.js';
 import type { StoredPassword } from './password.js';
@@ -265,18 +269,23 @@ function comparablePath(uri: string): string {
 }
 
 /**
- * Whether the digest `uri` names the request's resource, leniently (see the module comment). `*` matches
- * only an OPTIONS request, so credentials for `OPTIONS *` do not open a stream.
+ * The stream path a URI names: comparablePath without a last track segment (`trackID=N`, `streamid=N`,
+ * `stream=N`), split off by the same splitTrackUrl the server resolves request URLs with, so what
+ * counts as "the same path" here is what the server serves as one.
+ */
+function streamPath(uri: string): string {
+  return splitTrackUrl(`/${comparablePath(uri)}`).path.replace(/^\/+|\/+$/g, '');
+}
+
+/**
+ * Whether the digest `uri` names the request's resource, leniently (see the module comment): the same
+ * stream path, the aggregate URL or any of its track URLs. Any other extra or different segment is
+ * another resource. `*` matches only an OPTIONS request, so credentials for `OPTIONS *` do not open a
+ * stream.
  */
 export function digestUriMatches(digestUri: string, requestUri: string, method: string): boolean {
   if (digestUri.trim() === '*' || requestUri.trim() === '*') return method.toUpperCase() === 'OPTIONS';
-  const a = comparablePath(digestUri);
-  const b = comparablePath(requestUri);
-  if (a === b) return true;
-  // The aggregate URL for one of its tracks or back: the longer one adds one segment to the shorter.
-  const [short, long] = a.length < b.length ? [a, b] : [b, a];
-  if (short === '' || !long.startsWith(`${short}/`)) return false;
-  return !long.slice(short.length + 1).includes('/');
+  return streamPath(digestUri) === streamPath(requestUri);
 }
 
 export type DigestVerdict = 'ok' | 'stale' | 'bad-nonce' | 'bad-realm' | 'bad-uri' | 'bad-response';

@@ -17,8 +17,12 @@
  * 415, 422, 500).
  *
  * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
- * users in here: `/hls/<path>/...` needs the `read` right on that path, everything else but /hls.js the
- * `api` right; a false answer is 401 with a Basic challenge). Without
+ * server's Authorizer in here: `/hls/<path>/...` needs the `read` right on that path, everything else but
+ * /hls.js the `api` right). Its refusal is sent as it is, so the API challenges exactly as RTSP does
+ * (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce, the configured realm) and
+ * Basic only when enabled, or 403 for a right password without the right. HTTP is Digest's home
+ * (RFC 7616 §3.3): curl `--digest` and browsers answer it, and the answer is checked by the same code
+ * as an RTSP one, its `uri` being the request-target (§3.4). Without
  * it the API is open, which is why it listens on 127.0.0.1 by default; and while it listens on a
  * loopback address without `authorize`, a request whose Host is not a loopback name is refused
  * (403): otherwise any web site could reach it through DNS rebinding. Cross-site requests from a
@@ -35,6 +39,7 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
 import type { RtspServer } from '../server/server.js';
+import type { AuthDenial } from '../server/auth.js';
 import { FilePaths } from './file-paths.js';
 import { HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
@@ -75,8 +80,11 @@ export interface ApiServerOptions {
   host?: string;
   /** Default 9997; 0 picks a free port. */
   port?: number;
-  /** Decides whether a request may proceed (credentials, the `api` right). Open when absent. */
-  authorize?: (req: http.IncomingMessage, target: ApiAccess) => Promise<boolean>;
+  /**
+   * Decides whether a request may proceed (credentials, the `api` right): undefined lets it through,
+   * otherwise the refusal to send (its status and WWW-Authenticate challenges). Open when absent.
+   */
+  authorize?: (req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>;
   /** Failed authentications so far, for rtspkit_auth_failures_total (absent: not exported). */
   authFailures?: () => number;
   /** Largest request body accepted, bytes. Default 65536. */
@@ -108,7 +116,7 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly headers: Record<string, string> = {},
+    readonly headers: Record<string, string | string[]> = {},
   ) {
     super(message);
   }
@@ -185,7 +193,7 @@ export class ApiServer {
   private readonly maxBodyBytes: number;
   private readonly logger: Logger;
   private readonly authorize:
-    ((req: http.IncomingMessage, target: ApiAccess) => Promise<boolean>) | undefined;
+    ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private page: WebPage | undefined;
   private hlsJs: Buffer | undefined;
@@ -276,8 +284,19 @@ export class ApiServer {
     let pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
     const access = accessFor(pathname);
-    if (this.authorize !== undefined && access !== undefined && !(await this.authorize(req, access)))
-      throw new HttpError(401, 'authentication required', { 'WWW-Authenticate': 'Basic realm="rtspkit"' });
+    const denial =
+      this.authorize !== undefined && access !== undefined ? await this.authorize(req, access) : undefined;
+    if (denial !== undefined) {
+      // One WWW-Authenticate line per challenge (RFC 7235 §4.1), in the Authorizer's order.
+      const challenges = denial.headers
+        .filter(([k]) => k.toLowerCase() === 'www-authenticate')
+        .map(([, v]) => v);
+      throw new HttpError(
+        denial.statusCode,
+        denial.statusCode === 401 ? 'authentication required' : 'forbidden',
+        challenges.length > 0 ? { 'WWW-Authenticate': challenges } : {},
+      );
+    }
 
     if (pathname === '/' || pathname === '/index.html') {
       allow(method, ['GET']);
@@ -436,7 +455,7 @@ export class ApiServer {
     res: http.ServerResponse,
     status: number,
     body: unknown,
-    headers: Record<string, string> = {},
+    headers: Record<string, string | string[]> = {},
   ): void {
     const bytes = Buffer.from(JSON.stringify(body));
     res.writeHead(status, {

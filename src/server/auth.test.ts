@@ -335,6 +335,40 @@ test('Basic: every stored form; turned off → 401; scrypt outcome cached', asyn
   assert.equal(tiny.authFailures, 12);
 });
 
+test('an unknown name goes through the same password check as a wrong password (scrypt and HA1 forms)', async () => {
+  const b = (u: string, p: string) =>
+    request('DESCRIBE', URI, serializeAuthorization(basicCredentials(u, p)));
+  for (const form of ['scrypt', 'digest'] as const) {
+    const stored = (name: string) =>
+      form === 'scrypt'
+        ? hashPassword('pw', 'scrypt', { salt: Buffer.alloc(16, name.length) })
+        : hashPassword('pw', 'digest', { username: name, realm: REALM });
+    const auth = new Authorizer({
+      realm: REALM,
+      basic: true,
+      users: ['ann', 'bert'].map((name) => ({
+        name,
+        password: stored(name),
+        permissions: [{ action: 'read' }],
+      })),
+    });
+    // Each refusal costs one hash of the users' form (scrypt: tens of ms), cached alike when repeated.
+    for (const [user, password] of [
+      ['ann', 'wrong'],
+      ['nobody', 'wrong'],
+      ['nobody', 'pw'],
+    ] as const) {
+      const checks = auth.passwordChecks;
+      assert.equal((await auth.check(b(user, password), ctx()))?.statusCode, 401, `${form} ${user}`);
+      assert.equal(auth.passwordChecks, checks + 1, `${form} ${user}: one password check`);
+      assert.equal((await auth.check(b(user, password), ctx()))?.statusCode, 401, `${form} ${user}`);
+      assert.equal(auth.passwordChecks, checks + 1, `${form} ${user}: the outcome is cached`);
+    }
+    assert.equal(await auth.check(b('ann', 'pw'), ctx()), undefined);
+    assert.equal(auth.authFailures, 6);
+  }
+});
+
 test('Digest needs an HA1: scrypt/sha256 users get 401, digest-md5 users only with MD5', async () => {
   const { auth } = make();
   const first = await auth.check(request('DESCRIBE', URI), ctx());
@@ -541,6 +575,34 @@ for (const [name, before, setup, retry] of [
       assert.equal(await auth.check(request(m, u, h), ctx('read', 'x')), undefined, `${m} ${u}`);
   });
 }
+
+test('a captured RFC 2069 answer (no qop: it may repeat) opens only its own path, not a path below it', async () => {
+  const { auth } = captured();
+  const [, describeUri, describeHeader] = GSTREAMER[1]!;
+  const [, setupUri, setupHeader] = GSTREAMER[2]!;
+  const base = describeUri; // rtsp://127.0.0.1:33359/x
+  // What the README's leniency keeps: the same path spelled otherwise, and the track URLs of that path.
+  for (const uri of [base, `${base}/`, `${base}?token=1`, base.replace('127.0.0.1', 'localhost'), '/x'])
+    assert.equal(
+      await auth.check(request('DESCRIBE', uri, describeHeader), ctx('read', 'x')),
+      undefined,
+      uri,
+    );
+  for (const uri of [`${base}/trackID=1`, base])
+    assert.equal(await auth.check(request('SETUP', uri, setupHeader), ctx('read', 'x')), undefined, uri);
+  // Another path, one segment below or above, is another resource: 401.
+  for (const [method, uri, h, path] of [
+    ['DESCRIBE', `${base}/feed`, describeHeader, 'x/feed'],
+    ['DESCRIBE', `${base}/feed/`, describeHeader, 'x/feed'],
+    ['SETUP', `${base}/feed/trackID=0`, setupHeader, 'x/feed'],
+    ['DESCRIBE', base.replace(/\/x$/, '/y'), describeHeader, 'y'],
+  ] as const)
+    assert.equal(
+      (await auth.check(request(method, uri, h), ctx('read', path)))?.statusCode,
+      401,
+      `${method} ${uri} with the answer for ${method === 'SETUP' ? setupUri : describeUri}`,
+    );
+});
 
 describe('external HTTP hook', () => {
   let server: Server;

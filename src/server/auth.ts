@@ -9,7 +9,12 @@
  * With credentials: a user from the config is checked locally (password, then IP list and rights: 403 when
  * the password is right but the IP or the right is not); a name not in the config goes to the external
  * hook when there is one (2xx allows, anything else, a timeout or an error denies with 401), else 401.
- * Unknown users and wrong passwords both get 401, so names cannot be probed.
+ * Unknown users and wrong passwords both get 401, so names cannot be probed: not by the answer, and,
+ * without a hook, not by its time either. A name not in the config is checked like a wrong password,
+ * through the same code, against a dummy stored password of the form most users have (random, made
+ * at construction): the same lookups, the same hashes (scrypt included, and its cache), the same
+ * refusal. With a hook the hook's own round trip shows for unknown names, and a user whose stored form
+ * differs from the dummy's shows by the cost of that form (scrypt: tens of milliseconds).
  *
  * Digest with the hook: the hook gets no password and answers 2xx with JSON `{"ha1": "<hex>",
  * "algorithm": "MD5" | "SHA-256"}` (HA1 = H(user:realm:password)); the server checks the response locally.
@@ -139,6 +144,46 @@ interface LocalUser extends CompiledRights {
 
 type Checked = { ok: true; user: string; local?: LocalUser } | { ok: false; denial: AuthDenial };
 
+/** What makes two stored forms cost the same to check: the kind, the Digest families, the sizes. */
+function storedShape(stored: StoredPassword): string {
+  switch (stored.kind) {
+    case 'clear':
+      return 'clear';
+    case 'sha256':
+      return 'sha256';
+    case 'scrypt':
+      return `scrypt:${stored.salt.length}:${stored.hash.length}`;
+    case 'digest':
+      return `digest:${Object.keys(stored.ha1).sort().join(',')}`;
+  }
+}
+
+/**
+ * A random stored password shaped like `like` (any form when undefined: both HA1s), that no password
+ * matches but whose check costs what a real one of that shape costs.
+ */
+function dummyStored(like: StoredPassword | undefined, random: (size: number) => Buffer): StoredPassword {
+  switch (like?.kind) {
+    case 'sha256':
+      return { kind: 'sha256', hash: random(32) };
+    case 'scrypt':
+      return { kind: 'scrypt', salt: random(like.salt.length), hash: random(like.hash.length) };
+    case 'digest':
+      return {
+        kind: 'digest',
+        ha1: {
+          ...(like.ha1.MD5 !== undefined ? { MD5: random(16).toString('hex') } : {}),
+          ...(like.ha1['SHA-256'] !== undefined ? { 'SHA-256': random(32).toString('hex') } : {}),
+        },
+      };
+    default:
+      return {
+        kind: 'digest',
+        ha1: { MD5: random(16).toString('hex'), 'SHA-256': random(32).toString('hex') },
+      };
+  }
+}
+
 /**
  * An allow-list entry: `10.0.0.0/8`, `::1`, `fd00::/8` — an address with an optional prefix length of its
  * family (absent: the one address). Throws a RangeError naming the entry.
@@ -231,6 +276,8 @@ export class Authorizer {
   private readonly anonymous: CompiledRights | undefined;
   /** Outcomes of Basic password checks by SHA-256(user, stored form, password); in flight too. */
   private readonly basicCache = new Map<string, Promise<boolean>>();
+  /** What a name not in the config is checked against (see the module comment). */
+  private readonly dummy: { stored: StoredPassword; storedSpec: string };
 
   constructor(
     private readonly config: AuthConfig,
@@ -270,6 +317,21 @@ export class Authorizer {
       else if (!methods.digest.includes('MD5'))
         this.log.info({ user: u.name }, 'no MD5 HA1 for this user: ffmpeg (Digest MD5 only) needs Basic');
     }
+    // The most common shape among the users (the first on a tie), so that most names cost the same.
+    const shapes = new Map<string, { count: number; stored: StoredPassword }>();
+    for (const u of this.users.values()) {
+      const shape = storedShape(u.stored);
+      const seen = shapes.get(shape);
+      if (seen === undefined) shapes.set(shape, { count: 1, stored: u.stored });
+      else seen.count++;
+    }
+    let common: { count: number; stored: StoredPassword } | undefined;
+    for (const s of shapes.values()) if (common === undefined || s.count > common.count) common = s;
+    this.dummy = {
+      stored: dummyStored(common?.stored, randomBytes),
+      // Unique per Authorizer, so that cached outcomes of unknown names never pass for a real user's.
+      storedSpec: `dummy:${randomBytes(16).toString('hex')}`,
+    };
     this.anonymous =
       config.anonymous === undefined
         ? undefined
@@ -335,18 +397,23 @@ export class Authorizer {
     return { statusCode: 403, headers: [] };
   }
 
+  /** A user no password opens, for a name not in the config: checked exactly as a configured one. */
+  private unknownUser(name: string): LocalUser {
+    return { name, stored: this.dummy.stored, storedSpec: this.dummy.storedSpec, rights: [], ips: undefined };
+  }
+
   private async checkBasic(ctx: AuthContext, c: { username: string; password: string }): Promise<Checked> {
-    const local = this.users.get(c.username);
-    if (local !== undefined) {
-      if (await this.basicPasswordOk(local, c.password)) return { ok: true, user: local.name, local };
-      return { ok: false, denial: this.fail(undefined, ctx, 'wrong password', c.username) };
-    }
-    if (this.config.externalHook !== undefined) {
+    const found = this.users.get(c.username);
+    if (found === undefined && this.config.externalHook !== undefined) {
       const res = await this.askHook(ctx, { user: c.username, password: c.password });
       if (res !== undefined) return { ok: true, user: c.username };
       return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', c.username) };
     }
-    return { ok: false, denial: this.fail(undefined, ctx, 'unknown user', c.username) };
+    const local = found ?? this.unknownUser(c.username);
+    const ok = await this.basicPasswordOk(local, c.password);
+    if (ok && found !== undefined) return { ok: true, user: found.name, local: found };
+    const why = found === undefined ? 'unknown user' : 'wrong password';
+    return { ok: false, denial: this.fail(undefined, ctx, why, c.username) };
   }
 
   private basicPasswordOk(user: LocalUser, password: string): Promise<boolean> {
@@ -393,19 +460,21 @@ export class Authorizer {
     if (d.realm !== this.config.realm)
       return { ok: false, denial: this.fail(undefined, ctx, 'wrong realm', d.username) };
     const family = digestFamily(d.algorithm);
-    const local = d.userhash ? this.userhashes.get(d.username.toLowerCase()) : this.users.get(d.username);
-    const name = local?.name ?? d.username;
+    const found = d.userhash ? this.userhashes.get(d.username.toLowerCase()) : this.users.get(d.username);
+    const name = found?.name ?? d.username;
     let ha1: string | undefined;
-    if (local !== undefined) {
-      ha1 = storedHa1(local.stored, family, local.name, this.config.realm);
-      if (ha1 === undefined)
-        return { ok: false, denial: this.fail(undefined, ctx, `no ${family} HA1 stored for Digest`, name) };
-    } else if (this.config.externalHook !== undefined && !d.userhash) {
+    const viaHook = found === undefined && this.config.externalHook !== undefined && !d.userhash;
+    if (viaHook) {
       ha1 = await this.hookHa1(ctx, d.username, family);
       if (ha1 === undefined)
         return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', name) };
     } else {
-      return { ok: false, denial: this.fail(undefined, ctx, 'unknown user', name) };
+      const local = found ?? this.unknownUser(name);
+      ha1 = storedHa1(local.stored, family, local.name, this.config.realm);
+      if (ha1 === undefined) {
+        const why = found === undefined ? 'unknown user' : `no ${family} HA1 stored for Digest`;
+        return { ok: false, denial: this.fail(undefined, ctx, why, name) };
+      }
     }
     // With userhash, the response is computed over the hashed name as sent (RFC 7616 §3.4.4 keeps HA1 over
     // the real name, which storedHa1 gives).
@@ -417,6 +486,10 @@ export class Authorizer {
       secret: { ha1 },
       nonce,
     });
+    // An unknown name has been through the same hashes as a wrong password; it is refused here whatever
+    // the verdict (the dummy's HA1 is random, so the verdict is bad-response anyway).
+    if (found === undefined && !viaHook)
+      return { ok: false, denial: this.fail(undefined, ctx, 'unknown user', name) };
     if (verdict === 'stale') {
       this.log.debug({ ip: ctx.ip, user: name }, 'nonce expired: 401 stale=true');
       return { ok: false, denial: this.challenge(true) };
@@ -439,7 +512,7 @@ export class Authorizer {
         return { ok: false, denial: this.challenge(true) };
       }
     }
-    return local === undefined ? { ok: true, user: name } : { ok: true, user: name, local };
+    return found === undefined ? { ok: true, user: name } : { ok: true, user: name, local: found };
   }
 
   private async hookHa1(ctx: AuthContext, user: string, family: DigestFamily): Promise<string | undefined> {

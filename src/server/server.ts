@@ -15,7 +15,7 @@ import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import { DEFAULT_FRAMER_LIMITS } from '../rtsp/framer.js';
 import type { RtspRequest } from '../rtsp/message.js';
-import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/transport.js';
+import { serializeTransport, type TransportSpec } from '../rtsp/transport.js';
 import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
 import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { senderReportFor } from '../rtp/clock-map.js';
@@ -34,7 +34,8 @@ import { VodPlayer, type VodFile } from '../sources/vod-player.js';
 import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
 import { serializeInterleaved } from '../rtsp/message.js';
-import type { Action, Authorizer } from './auth.js';
+import type { Authorizer } from './auth.js';
+import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
 
 export const SUPPORTED_METHODS = [
@@ -459,7 +460,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const session = this.sessionFor(req);
     if (session === 'unknown') return reply(454);
     if (session !== undefined) session.lastActivityMs = this.clock.monotonicMs();
-    const action = this.authorizer !== undefined ? actionFor(req, session) : undefined;
+    // Parsed once: the same value decides the right and drives the SETUP (src/server/rights.ts).
+    const transport = req.method === 'SETUP' ? readSetupTransport(req.headers.get('Transport')) : undefined;
+    const action =
+      this.authorizer !== undefined
+        ? requiredAction(req.method, session !== undefined, transport)
+        : undefined;
     if (action !== undefined) {
       const t = this.target(req);
       const denial = await this.authorizer!.check(req, {
@@ -471,6 +477,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (denial !== undefined)
         return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
     }
+    if (session !== undefined && !fitsSession(session.mode, req.method, transport)) return reply(455);
     const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
@@ -483,7 +490,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'ANNOUNCE':
         return this.announce(conn, req, session);
       case 'SETUP':
-        return this.setup(conn, req, session);
+        return this.setup(conn, req, session, transport!);
       case 'PLAY':
         if (session?.vod !== undefined) return this.playVod(req, session);
         return this.play(conn, req, session);
@@ -608,22 +615,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     conn: ServerConnection,
     req: RtspRequest,
     existing: ServerSession | undefined,
+    transport: SetupTransport,
   ): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
-    const transportHeader = req.headers.get('Transport');
-    if (transportHeader === undefined) return reply(461);
-    let specs: TransportSpec[];
-    try {
-      specs = parseTransport(transportHeader);
-    } catch {
-      return reply(461);
-    }
+    if (transport.specs === undefined) return reply(461);
+    const specs = transport.specs;
 
     let session = existing;
     if (session !== undefined && (session.state === 'playing' || session.state === 'recording'))
       return reply(455, { Allow: 'PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, OPTIONS' });
-    const recording = specs.some((s) => s.mode === 'RECORD' || s.mode === 'RECEIVE');
+    const recording = transport.mode === 'record';
     if (session === undefined && recording) {
       // A publisher SETUP follows ANNOUNCE on the same connection, which made the session.
       session = [...conn.sessions].find(
@@ -1356,26 +1358,6 @@ function listenOn(server: net.Server, port: number, host: string): Promise<void>
       resolve();
     });
   });
-}
-
-/**
- * The right a request needs. Only requests that start something are checked: DESCRIBE (read),
- * ANNOUNCE (publish) and a SETUP that makes a session (read, or publish with mode=record). Requests
- * inside a session ride on its unguessable id, so a long session is not challenged again when a
- * nonce expires (a keepalive answered 401 would end it with some clients).
- */
-function actionFor(req: RtspRequest, session: ServerSession | undefined): Action | undefined {
-  switch (req.method) {
-    case 'DESCRIBE':
-      return 'read';
-    case 'ANNOUNCE':
-      return 'publish';
-    case 'SETUP':
-      if (session !== undefined) return undefined;
-      return /mode\s*=\s*"?(record|receive)/i.test(req.headers.get('Transport') ?? '') ? 'publish' : 'read';
-    default:
-      return undefined;
-  }
 }
 
 /** Start and end (seconds) of an npt Range; other units are refused (ParseError-like). */
