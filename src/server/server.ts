@@ -997,8 +997,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     } catch {
       return reply(400);
     }
-    const duration = session.vod!.file.durationS;
-    if (range.startS !== undefined && (range.startS < 0 || range.startS > duration)) return reply(457);
+    // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
+    // range at the end (200), then RTCP BYE; negative starts already read as 0 (rtsp/range.ts).
     if (
       range.endS !== undefined &&
       range.startS !== undefined &&
