@@ -838,10 +838,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const base = req.uri.replace(/\/+$/, '');
     const t = this.target(req);
     const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
+    const rtptimes = live.stream.rtpInfoTimes(starts);
     const infos = session.tracks.map((i) => {
       const s = starts[i];
       const url = `${aggregateBase}/trackID=${i}`;
-      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${s.rtptime}`;
+      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${rtptimes[i] ?? s.rtptime}`;
     });
     headers['RTP-Info'] = infos.join(',');
     this.logger.info(
