@@ -105,6 +105,7 @@ describe('files on demand: the file presentation timeline', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rtspkit-vodtl-'));
+    ({ server, url } = await startTestServer({ mediaDir: dir }));
     if (skip !== false) return;
     for (const c of CLIPS) copyFileSync(mediaPath(c), join(dir, c));
     const lavfi = (spec: string): string[] => ['-f', 'lavfi', '-i', spec];
@@ -138,10 +139,9 @@ describe('files on demand: the file presentation timeline', () => {
         .done;
       assert.equal(r.code, 0, r.stderr);
     }
-    ({ server, url } = await startTestServer({ mediaDir: dir }));
   });
   after(async () => {
-    await server?.close();
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
