@@ -38,7 +38,9 @@
  * shorten the last AAC frame's stts entry to trim padding, while the decoded frame stays whole.
  *
  * The MP4 edit list is applied by the reader (AAC priming samples get negative pts): those samples
- * are sent too, as every RTSP server does; there is no edit list over RTP.
+ * are sent too, at the start of each loop, where they fall in the gap the shared loop period leaves
+ * (the priming rule of files on demand, which drops them, is about a range's start; a live reader
+ * joins at a keyframe anyway).
  *
  * Parameter sets. Every keyframe lacking SPS/PPS (VPS) gets those of avcC/hvcC put first (see
  * mp4-rtp.ts), so that each GOP the Stream caches starts with its parameter sets.
