@@ -126,7 +126,9 @@ describe('rtsp server protocol', () => {
     assert.equal(firstVideo[12]! & 0x1f, 7, 'starts with the SPS of the keyframe');
     const firstAudio = c.frames.find((f) => f.channel === 2)!.payload;
     assert.equal(firstAudio.readUInt16BE(2), Number(m[4]));
-    assert.equal(firstAudio.readUInt32BE(4), Number(m[5]));
+    // §12.33: the audio rtptime is the keyframe's instant in audio RTP time (through the timing the
+    // sender reports use), not the first audio packet's timestamp.
+    assertSameInstant(server, 'cam1', Number(m[3]), Number(m[5]));
     assert.equal(sequences(c.frames, 0).length, 5, 'SPS, PPS, IDR and two P frames');
     assert.ok(isContiguous(sequences(c.frames, 0)));
 
@@ -334,8 +336,10 @@ describe('rtsp server protocol', () => {
         assert.equal(Number(m[1]), track);
         const first = firsts[track]!;
         assert.equal(first.readUInt16BE(2), Number(m[2]), `seq of track ${track}`);
-        assert.equal(first.readUInt32BE(4), Number(m[3]), `rtptime of track ${track}`);
+        if (track === 0) assert.equal(first.readUInt32BE(4), Number(m[3]), `rtptime of track ${track}`);
       }
+      const rtptimes = infos.map((i) => Number(/rtptime=(\d+)$/.exec(i)![1]));
+      assertSameInstant(server, 'udpinfo', rtptimes[0]!, rtptimes[1]!);
       assert.equal(firsts[0]![12]! & 0x1f, 7, 'the video starts with the SPS of the cached keyframe');
       pub.client.close();
     } finally {
@@ -660,3 +664,16 @@ test('one structured log line per connection, session, publish and read, at star
     await server.close();
   }
 });
+
+/** RTP-Info rtptimes of video and audio name one instant on the path's RTP-to-clock lines (§12.33). */
+function assertSameInstant(
+  server: RtspServer,
+  path: string,
+  videoRtptime: number,
+  audioRtptime: number,
+): void {
+  const stream = server.paths.get(path)!.stream!;
+  const videoMs = stream.monotonicMsOfRtp(0, videoRtptime)!;
+  const audioMs = stream.monotonicMsOfRtp(1, audioRtptime)!;
+  assert.ok(Math.abs(videoMs - audioMs) < 0.05, `RTP-Info: video at ${videoMs} ms, audio at ${audioMs} ms`);
+}

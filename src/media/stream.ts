@@ -235,6 +235,34 @@ export class Stream {
     );
   }
 
+  /** The RTP timestamp of a track at a monotonic instant (the inverse of monotonicMsOfRtp). */
+  rtpAtMonotonicMs(track: number, monotonicMs: number): number | undefined {
+    const timing = this.counters[track]?.timing;
+    if (timing === undefined) return undefined;
+    const ticks = Math.round(((monotonicMs - timing.monotonicMs) * this.tracks[track]!.clockRate) / 1000);
+    return (timing.rtpTimestamp + ticks) >>> 0;
+  }
+
+  /**
+   * The RTP-Info rtptimes of a reader that starts with `starts`: RFC 2326 §12.33 gives each track the RTP
+   * time of one instant (the Range start), not of its own first packet. The instant is the reader's first
+   * packet on the frame track (its keyframe); each track's rtptime is that instant in its RTP time through
+   * the timing its sender reports are built from, so RTP-Info and SRs place the tracks alike (a receiver
+   * moving from one to the other, as ffmpeg does at its first SR, sees no step). The first packets of the
+   * other tracks may precede their rtptime by their interleaving with the keyframe (audio) or follow it.
+   * A track without timing keeps its first packet's timestamp.
+   */
+  rtpInfoTimes(starts: readonly (ReaderStart | undefined)[]): (number | undefined)[] {
+    const ref =
+      starts[this.frameTrack] !== undefined ? this.frameTrack : starts.findIndex((s) => s !== undefined);
+    const atMs = ref < 0 ? undefined : this.monotonicMsOfRtp(ref, starts[ref]!.rtptime);
+    return starts.map((s, track) => {
+      if (s === undefined) return undefined;
+      if (atMs === undefined || track === ref) return s.rtptime;
+      return this.rtpAtMonotonicMs(track, atMs) ?? s.rtptime;
+    });
+  }
+
   get readerCount(): number {
     return this.readers.size;
   }

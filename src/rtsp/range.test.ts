@@ -115,6 +115,20 @@ test('utc times: fields checked, years below 100 kept', () => {
   }
 });
 
+test('negative npt times, as ffmpeg writes them, read as 0 (RFC 2326 §3.6: npt starts at 0)', () => {
+  // ffmpeg: `npt=%d.%03d-` of its start in µs with C division: -0.021333 s (AAC priming), -0.13 s
+  // (its B-frame seek heuristic for -ss 0), -1.5 s.
+  assert.deepEqual(parseRange('npt=0.-21-'), { unit: 'npt', start: 0 });
+  assert.deepEqual(parseRange('npt=0.-130-'), { unit: 'npt', start: 0 });
+  assert.deepEqual(parseRange('npt=-1.-500-'), { unit: 'npt', start: 0 });
+  assert.deepEqual(parseRange('npt=-2-'), { unit: 'npt', start: 0 });
+  assert.deepEqual(parseRange('npt=-0.5-3'), { unit: 'npt', start: 0, end: 3 });
+  assert.equal(parseNptTime('0.-21'), 0);
+  // Still "up to 20 s", not a negative start (§12.29).
+  assert.deepEqual(parseRange('npt=-20'), { unit: 'npt', end: 20 });
+  assert.deepEqual(parseRange('npt=4.869-'), { unit: 'npt', start: 4.869 });
+});
+
 test('malformed ranges', () => {
   for (const v of [
     '',
@@ -123,6 +137,9 @@ test('malformed ranges', () => {
     'npt=-',
     'npt=5',
     'npt=1-2-3',
+    'npt=0.-21-5-',
+    'npt=1.-2-',
+    'npt=--5',
     'npt=a-',
     'npt=1:60:00-',
     'npt=1:2-',

@@ -71,23 +71,15 @@ export function parseRange(value: string): RangeSpec {
   if (eq < 0) throw bad(`malformed range ${JSON.stringify(text.slice(0, 64))}`);
   const unit = text.slice(0, eq).trim().toLowerCase();
   const body = text.slice(eq + 1).trim();
+  const time = timeMs === undefined ? {} : { timeMs };
+  if (unit === 'npt') return parseNptRange(body, time);
   const dash = body.indexOf('-');
   if (dash < 0 || body.indexOf('-', dash + 1) >= 0)
     throw bad(`malformed range ${JSON.stringify(text.slice(0, 64))}`);
   const from = body.slice(0, dash).trim();
   const to = body.slice(dash + 1).trim();
-  const time = timeMs === undefined ? {} : { timeMs };
 
   switch (unit) {
-    case 'npt': {
-      if (from === '' && to === '') throw bad('npt range with neither start nor end');
-      return {
-        unit: 'npt',
-        ...(from === '' ? {} : { start: parseNptTime(from) }),
-        ...(to === '' ? {} : { end: parseNptTime(to) }),
-        ...time,
-      };
-    }
     case 'smpte':
     case 'smpte-30-drop':
     case 'smpte-25':
@@ -107,6 +99,45 @@ export function parseRange(value: string): RangeSpec {
     default:
       throw bad(`unknown range unit ${JSON.stringify(unit.slice(0, 32))}`);
   }
+}
+
+/**
+ * A negative npt time as ffmpeg writes it: `Range: npt=%d.%03d-` of a start in microseconds, with C's
+ * truncating division, so -0.021333 s is `0.-21` and -1.5 s is `-1.-500`. ffmpeg sends it for `-ss 0`
+ * on a file whose earliest timestamp is below 0 and for any `-ss` within 130 ms of 0 on a stream with
+ * B-frames (its seek heuristic subtracts 3/23 s). npt is never negative (RFC 2326 §3.6: the beginning
+ * of the presentation is 0): such a time means "from the start" and reads as 0.
+ */
+const NPT_NEGATIVE_RE = /^(-\d{1,12}|0)\.-\d{1,6}$|^-\d{1,12}(\.\d*)?$/;
+
+/**
+ * `start-end` of an npt range. The separator is the dash that leaves a valid time on each side, so
+ * that the negative forms above (`0.-21-`, `-1.-500-`, `-2-`) read as starts; `-20` stays
+ * "up to 20 s" (§12.29).
+ */
+function parseNptRange(body: string, time: { timeMs?: number }): NptRange {
+  const malformed = (): ParseError => bad(`malformed range ${JSON.stringify(`npt=${body}`.slice(0, 64))}`);
+  if (body.length > 64) throw malformed();
+  for (let dash = body.indexOf('-'); dash >= 0; dash = body.indexOf('-', dash + 1)) {
+    const from = body.slice(0, dash).trim();
+    const to = body.slice(dash + 1).trim();
+    if (!isNptTimeText(from, true) || !isNptTimeText(to, false)) continue;
+    if (from === '' && to === '') throw bad('npt range with neither start nor end');
+    return {
+      unit: 'npt',
+      ...(from === '' ? {} : { start: parseNptTime(from) }),
+      ...(to === '' ? {} : { end: parseNptTime(to) }),
+      ...time,
+    };
+  }
+  throw malformed();
+}
+
+function isNptTimeText(text: string, startSide: boolean): boolean {
+  if (text === '') return true;
+  if (text.toLowerCase() === 'now') return true;
+  if (NPT_SECONDS_RE.test(text) || NPT_HHMMSS_RE.test(text)) return true;
+  return startSide && NPT_NEGATIVE_RE.test(text);
 }
 
 /** Writes a Range value. Throws a RangeError for times that cannot be written. */
@@ -133,9 +164,10 @@ export function serializeRange(range: RangeSpec): string {
 const NPT_SECONDS_RE = /^(\d{1,12})(\.\d*)?$/;
 const NPT_HHMMSS_RE = /^(\d{1,9}):(\d{1,2}):(\d{1,2})(\.\d*)?$/;
 
-/** `now`, `123.45` or `12:05:35.3` (RFC 2326 §3.6). */
+/** `now`, `123.45` or `12:05:35.3` (RFC 2326 §3.6); a negative time (ffmpeg's `0.-21`) reads as 0. */
 export function parseNptTime(text: string): NptTime {
   if (text.toLowerCase() === 'now') return 'now';
+  if (NPT_NEGATIVE_RE.test(text)) return 0;
   let m = NPT_SECONDS_RE.exec(text);
   if (m !== null) return Number(m[1]) + fraction(m[2]);
   m = NPT_HHMMSS_RE.exec(text);

@@ -840,10 +840,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const base = req.uri.replace(/\/+$/, '');
     const t = this.target(req);
     const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
+    const rtptimes = live.stream.rtpInfoTimes(starts);
     const infos = session.tracks.map((i) => {
       const s = starts[i];
       const url = `${aggregateBase}/trackID=${i}`;
-      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${s.rtptime}`;
+      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${rtptimes[i] ?? s.rtptime}`;
     });
     headers['RTP-Info'] = infos.join(',');
     this.logger.info(
@@ -999,8 +1000,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     } catch {
       return reply(400);
     }
-    const duration = session.vod!.file.durationS;
-    if (range.startS !== undefined && (range.startS < 0 || range.startS > duration)) return reply(457);
+    // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
+    // range at the end (200), then RTCP BYE; negative starts already read as 0 (rtsp/range.ts).
     if (
       range.endS !== undefined &&
       range.startS !== undefined &&

@@ -467,3 +467,27 @@ test('start checks the stream; stop is idempotent and ends nothing', async (t) =
     source.start(new Stream(source.media.tracks));
   }, /start after stop/);
 });
+
+test('the Stream gets each track RTP-to-clock line from the file, not from packet arrival (B-frames: video sent at dts, stamped with pts)', async (t) => {
+  const clip = '/work/shared/media/h264_main_aac.mp4';
+  if (!existsSync(clip)) return t.skip(`${clip} is missing`);
+  const clock = new ManualClock();
+  const source = await Mp4LoopSource.open({ file: clip, clock });
+  t.after(() => source.stop());
+  const startMs = clock.monotonicMs();
+  const { stream, reader } = play(source, clock);
+  await drive(clock, () => clock.monotonicMs() - startMs >= 1500);
+  await source.stop();
+  // The keyframe presented at 1 s and the audio frame presented at 1 s (48000 ticks after the first
+  // frame at 0, the priming frame being at -1024) are at the same instant on the Stream's clock.
+  const video = accessUnits(depacketizerFor(source, 0), reader.of(0));
+  const key = video.filter((f) => f.keyframe)[1]!;
+  const firstKey = video.find((f) => f.keyframe)!;
+  const audio = reader.of(1);
+  const audioAtZero = audio[0]!.timestamp + 1024; // the first packet is the priming frame at -1024
+  const videoMs = stream.monotonicMsOfRtp(0, key.pts % 2 ** 32)!;
+  const audioMs = stream.monotonicMsOfRtp(1, (audioAtZero + 48000) % 2 ** 32)!;
+  assert.ok(Math.abs(videoMs - audioMs) < 0.5, `video at ${videoMs} ms, audio at ${audioMs} ms`);
+  // The first keyframe (pts 0) is on the clock 80 ms after its packets left (dts -0.08 s).
+  assert.equal(stream.monotonicMsOfRtp(0, firstKey.pts % 2 ** 32)! - startMs, 80);
+});

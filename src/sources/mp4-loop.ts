@@ -38,7 +38,9 @@
  * shorten the last AAC frame's stts entry to trim padding, while the decoded frame stays whole.
  *
  * The MP4 edit list is applied by the reader (AAC priming samples get negative pts): those samples
- * are sent too, as every RTSP server does; there is no edit list over RTP.
+ * are sent too, at the start of each loop, where they fall in the gap the shared loop period leaves
+ * (the priming rule of files on demand, which drops them, is about a range's start; a live reader
+ * joins at a keyframe anyway).
  *
  * Parameter sets. Every keyframe lacking SPS/PPS (VPS) gets those of avcC/hvcC put first (see
  * mp4-rtp.ts), so that each GOP the Stream caches starts with its parameter sets.
@@ -48,11 +50,10 @@
  * source and ends the stream (`stream.end(reason)`); the process never crashes. A malformed sample
  * (bad NAL lengths) is skipped with a warning. Without `loop`, the stream ends at the end of the file.
  *
- * Sender reports: the server derives them from the time each packet reaches the Stream, so their
- * RTP/NTP mapping is exact to the timer's precision (~1 ms) for audio and video alike. With
- * B-frames, video is sent at its dts but stamped with its pts, which shifts the video mapping by the
- * reorder delay (a few frames); letting a source give each packet's reference time to the Stream
- * (the due time of its pts) would make the mapping exact.
+ * Sender reports: the source gives the Stream each track's RTP-to-clock line at start (and again if
+ * the anchor moves), as a publisher's SR would, so readers' reports and RTP-Info follow the file's
+ * presentation timeline exactly for audio and video alike; deriving it from packet arrival instead
+ * would put B-frame video a few frames early (sent at its dts, stamped with its pts).
  */
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
@@ -68,6 +69,7 @@ import type { FileByteSource } from './file-source.js';
 import {
   describeMp4,
   errorMessage,
+  mod32,
   openMp4ForRtp,
   presentationSpan,
   rtpPackets,
@@ -221,6 +223,7 @@ export class Mp4LoopSource {
       );
     this.stream = stream;
     this.anchorMs = this.clock.monotonicMs();
+    this.publishTiming(stream);
     this.fill();
     this.arm(this.anchorMs);
   }
@@ -266,6 +269,7 @@ export class Mp4LoopSource {
         if (due > now) break;
         if (now - due > MAX_LAG_MS) {
           this.anchorMs += now - due;
+          this.publishTiming(stream);
           this.logger.warn({ lateMs: Math.round(now - due) }, 'source fell behind: wall-clock anchor moved');
         }
         this.queue.shift(); // at most READ_AHEAD_SAMPLES long
@@ -283,6 +287,20 @@ export class Mp4LoopSource {
       this.arm(now);
     } catch (e) {
       this.fail(e);
+    }
+  }
+
+  /**
+   * Tells the Stream where each track's RTP time sits on the clock, as a publisher's sender report
+   * would (RFC 3550 §6.4.1): the presentation time `startSeconds` is at `anchorMs` on every track. Readers'
+   * reports and RTP-Info then follow the file's own A/V alignment, not packet arrival, which with
+   * B-frames is a few frames early for video (sent at dts, stamped with pts). The source's clock is the
+   * server's, so "NTP" here is the monotonic anchor itself.
+   */
+  private publishTiming(stream: Stream): void {
+    for (const { track, index } of this.byId.values()) {
+      const ticks = Math.round(this.startSeconds * track.rtp.published.clockRate);
+      stream.ingestSenderReport(index, mod32(track.timestampBase + ticks), this.anchorMs);
     }
   }
 

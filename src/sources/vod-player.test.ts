@@ -635,3 +635,38 @@ test('the file closed under a playing session: onEnd with an error, nothing thro
   assert.match(String(end.error), /after close/);
   assert.equal(player.state, 'ready');
 });
+
+test('the priming rule: from npt 0, the AAC priming frame (entirely before 0) is not sent; video starts at pts 0 with B-frames', async (t) => {
+  for (const path of [DEMO, BFRAMES]) {
+    const r = await rig(t, path);
+    if (!r) return;
+    const { file, clock, sink, player } = r;
+    const audioTrack = file.tracks[1]!.mp4;
+    assert.equal(audioTrack.samples.dts[0], -AAC_FRAME, `${path}: the file has a priming frame`);
+    const res = player.play({ startS: 0, endS: 1 });
+    assert.equal(res.startS, 0);
+    await drive(clock, () => clock.monotonicMs() >= 1000);
+    const [vInfo, aInfo] = res.rtpInfo;
+    assert.equal(sink.of(1)[0]!.rtp.timestamp, aInfo!.rtptime, `${path}: audio starts at npt 0, not before`);
+    assert.equal(
+      sink.of(1).length,
+      47,
+      `${path}: 47 AAC frames in [0, 1 s), the priming frame not among them`,
+    );
+    const frames = framesOf(file, 0, sink.of(0));
+    const minPts = Math.min(...frames.map((f) => tsDelta(vInfo!.rtptime, f.ts)));
+    assert.equal(minPts, 0, `${path}: the earliest video frame is presented at npt 0`);
+    player.stop();
+  }
+});
+
+test('a seek past the end: an empty range at the end, which ends at once (the server sends BYE)', async (t) => {
+  const r = await rig(t, DEMO);
+  if (!r) return;
+  const { clock, sink, player, ends } = r;
+  const res = player.play({ startS: 42 });
+  assert.deepEqual([res.startS, res.endS], [10, 10]);
+  await drive(clock, () => ends.length > 0, 10, 20);
+  assert.deepEqual(ends, [{ reason: 'end', positionS: 10 }]);
+  assert.equal(sink.rtp.length, 0, 'nothing to decode and discard');
+});

@@ -17,6 +17,22 @@
  *
  * ## Timeline and RTP timestamps
  *
+ * The npt timeline is the file's presentation timeline: sample times come from the reader with the
+ * edit list applied (ISO/IEC 14496-12 §8.6.6: initial empty edits delay a track, media_time drops
+ * what precedes it), so npt 0 is where the file's presentation starts and a sample's RTP time is
+ * base + M(its pts) * clockRate, as ffprobe reads the file.
+ *
+ * The priming rule. An edit list may leave samples before npt 0 that the decoder needs but a player
+ * must not present (AAC's priming frame, 1024 samples; Opus's pre-skip, 312; B-frame delay shows as
+ * negative decode times only). RTP has no "decode but discard" mark (RFC 3550 §5.1 gives a packet one
+ * timestamp and nothing else), so: an audio sample presented entirely before the start of a range is
+ * not sent (AAC's priming frame at npt 0; the decoder then starts cold, a 21 ms fade-in, as a player
+ * joining a live stream does); a sample that straddles the start (Opus's first frame, or the audio
+ * frame under a seek point) is sent at its true timestamp, a few ms before the Range start, so that
+ * what it decodes to stays in sync; video starts at its keyframe, whose frames are all needed.
+ * A negative npt (ffmpeg asks for `npt=0.-21-` when it saw a priming frame) reads as 0, so nobody
+ * gets samples before 0 by asking (see rtsp/range.ts).
+ *
  * Three clocks meet here: npt (the file's presentation time, seconds), the session's MEDIA time M
  * (seconds; RTP time of track i = base_i + M * clockRate_i, random base_i per track), and the wall
  * (monotonic) clock that paces. Each PLAY range is a SEGMENT with two linear maps:
@@ -95,7 +111,12 @@ import { nullLogger } from '../base/logger.js';
 import { ParseError } from '../base/errors.js';
 import type { Mp4Reader, Mp4SampleInfo, Mp4Track } from '../container/mp4/reader.js';
 import { sampleInfo } from '../container/mp4/reader.js';
-import { keyframeAtOrBeforeTicks, ptsOf, sampleAtTicks } from '../container/mp4/sample-table.js';
+import {
+  firstSampleEndingAfter,
+  keyframeAtOrBeforeTicks,
+  ptsOf,
+  sampleAtTicks,
+} from '../container/mp4/sample-table.js';
 import type { AccessUnit, Packetizer } from '../format/access-unit.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import { senderReportFor } from '../rtp/clock-map.js';
@@ -588,9 +609,18 @@ export class VodPlayer {
     if (mode === 'normal') {
       const videos = active.filter((t) => t.video);
       let actual = startS;
-      if (startS <= EPSILON_S) {
+      if (startS >= this.file.durationS - EPSILON_S && this.file.durationS > 0) {
+        // At or past the end (a seek past it is clamped there): an empty range, answered 200, which
+        // ends at once, so the reader gets RTCP BYE rather than the last GOP to decode and discard.
+        actual = this.file.durationS;
+        for (const st of active) runs.push({ st, next: st.mp4.samples.count, lastPtsS: undefined });
+      } else if (startS <= EPSILON_S) {
+        // The priming rule: see "Timeline" in the module comment.
         actual = 0;
-        for (const st of active) runs.push({ st, next: 0, lastPtsS: undefined });
+        for (const st of active) {
+          const next = isPresentedInDecodeOrder(st.mp4) ? firstSampleEndingAfter(st.mp4.samples, 0) : 0;
+          runs.push({ st, next, lastPtsS: undefined });
+        }
       } else {
         const keys = new Map<SessionTrack, number>();
         if (videos.length > 0) actual = Infinity;
@@ -1015,6 +1045,11 @@ export class VodPlayer {
     this.resumePoint = undefined;
     this.onEnd?.({ reason: 'error', positionS, error });
   }
+}
+
+/** Every sample a sync sample (audio; a track without stss): presentation order is decode order. */
+function isPresentedInDecodeOrder(t: Mp4Track): boolean {
+  return t.samples.keyframes.length === t.samples.count;
 }
 
 function resolveSpeed(speed: number): number {

@@ -127,6 +127,8 @@ const HEADER_SEEDS = [
 const SDP_SEEDS = [
   'npt=0-10.5',
   'npt=now-',
+  'npt=0.-21-',
+  'npt=-1.-500-',
   'clock=19961108T142300Z-',
   '96 H264/90000',
   '97 MPEG4-GENERIC/48000/2',

@@ -296,3 +296,20 @@ export function sampleAtTicks(t: SampleTable, ticks: number): number {
   }
   return best;
 }
+
+/**
+ * The first sample, in decode order, whose presentation ends after `ticks` (pts + duration > ticks),
+ * or `count` when none does. For tracks presented in decode order (audio): where playing from
+ * `ticks` starts without sending a sample that is entirely before it, such as AAC's priming frame,
+ * which an edit list (ISO/IEC 14496-12 §8.6.6) places before 0 for the decoder to discard.
+ */
+export function firstSampleEndingAfter(t: SampleTable, ticks: number): number {
+  let lo = 0;
+  let hi = t.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ptsOf(t, mid) + t.duration[mid]! <= ticks) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,179 @@
+// Timelines across tracks: a reader's RTP-Info and the RTCP sender reports it then receives must put
+// audio and video on the same instant (RFC 2326 §12.33, RFC 3550 §6.4.1), or a receiver that moves
+// from one to the other (ffmpeg at its first SR) sees one track jump. Live paths fed by ffmpeg,
+// GStreamer and a file loop, joined at several points of the GOP and of the SR period; files on
+// demand after PLAY, a seek and PAUSE/resume.
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { publishFile, run, waitFor, type Run } from './support/process.js';
+import { startTestServer } from './support/server.js';
+import { joinOverTcp, syncAfterPlay, type SyncReading } from './support/rtp-sync.js';
+import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
+import type { RtspServer } from '../src/server/server.js';
+
+const CLIP = 'h264_main_aac.mp4'; // B-frames: video RTP time runs ahead of decode order
+/** One AAC frame at 48 kHz: the bound on the cross-track disagreement. */
+const AUDIO_FRAME_MS = (1024 / 48000) * 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('RTP-Info and sender reports agree across tracks', () => {
+  let server: RtspServer;
+  let url: (p: string) => string;
+  let dir: string;
+  const publishers: Run[] = [];
+  let loop: Mp4LoopSource | undefined;
+  const skip = skipUnless('ffmpeg', 'ffprobe', 'gst-launch-1.0') || skipUnlessMedia(CLIP);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rtspkit-timing-'));
+    copyFileSync(mediaPath(CLIP), join(dir, 'clip.mp4'));
+    // Reports every second (the sweep's period), so every join sees one soon.
+    ({ server, url } = await startTestServer({ senderReportIntervalMs: 1000, mediaDir: dir }));
+  });
+  after(async () => {
+    for (const p of publishers) p.kill('SIGKILL');
+    await loop?.stop();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startPublishers(): Promise<string[]> {
+    loop = await Mp4LoopSource.open({ file: mediaPath(CLIP), loop: true });
+    const stream = server.addSourcePath('loop', loop.media);
+    assert.ok(stream !== false);
+    loop.start(stream);
+    publishers.push(publishFile(mediaPath(CLIP), url('ffmpeg'), 'tcp', { loop: true, timeoutMs: 60_000 }));
+    publishers.push(
+      run(
+        'gst-launch-1.0',
+        ['-q', 'filesrc', `location=${mediaPath(CLIP)}`, '!', 'qtdemux', 'name=d']
+          .concat(['d.video_0', '!', 'queue', '!', 'h264parse', '!'])
+          .concat(['rtspclientsink', 'name=s', `location=${url('gst')}`, 'protocols=tcp'])
+          .concat(['d.audio_0', '!', 'queue', '!', 'aacparse', '!', 's.']),
+        { timeoutMs: 60_000 },
+      ),
+    );
+    const paths = ['loop', 'ffmpeg', 'gst'];
+    await waitFor(
+      () => paths.every((p) => server.paths.get(p)?.stream?.hasCachedKeyframe === true),
+      15_000,
+      'every path publishing',
+    );
+    return paths;
+  }
+
+  /** Joins `path` once and reads how its RTP-Info and first SRs agree. */
+  async function joinOnce(path: string): Promise<SyncReading> {
+    const { client, play, rates } = await joinOverTcp(server.port, url(path));
+    try {
+      return await syncAfterPlay(client, play, rates, 0);
+    } finally {
+      client.close();
+    }
+  }
+
+  test('live: ffmpeg, GStreamer and a file loop, 3 joins each', { skip }, async (t: TestContext) => {
+    const paths = await startPublishers();
+    // Joins 1.3 s apart: different points of the 1 s GOP and of the 1 s SR period.
+    const readings = new Map<string, number[]>(paths.map((p) => [p, []]));
+    for (let join = 0; join < 3; join++) {
+      const results = await Promise.all(paths.map((p) => joinOnce(p)));
+      results.forEach((r, i) => readings.get(paths[i]!)!.push(r.spreadMs));
+      await sleep(1300);
+    }
+    for (const [path, spreads] of readings)
+      t.diagnostic(
+        `${path}: RTP-Info vs SR across tracks, ms: ${spreads.map((s) => s.toFixed(2)).join(' ')}`,
+      );
+    for (const [path, spreads] of readings) {
+      for (const s of spreads)
+        assert.ok(s < AUDIO_FRAME_MS, `${path}: tracks ${s.toFixed(1)} ms apart (limit one AAC frame)`);
+    }
+  });
+
+  test(
+    'live: ffprobe joining 3 times for 4 s sees no backward audio or keyframe pts step',
+    { skip },
+    async (t) => {
+      if (server.paths.get('ffmpeg')?.stream === undefined) await startPublishers();
+      const reads: { path: string; probe: Run }[] = [];
+      for (let i = 0; i < 3; i++) {
+        for (const path of ['ffmpeg', 'loop'])
+          reads.push({
+            path,
+            probe: run(
+              'ffprobe',
+              ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+4'].concat([
+                '-show_entries',
+                'packet=stream_index,pts_time,flags',
+                '-of',
+                'csv=p=0',
+                url(path),
+              ]),
+              { timeoutMs: 30_000 },
+            ),
+          });
+        await sleep(1300);
+      }
+      for (const { path, probe } of reads) {
+        const r = await probe.done;
+        assert.equal(r.code, 0, `${path}: ${r.stderr}`);
+        const steps = backwardSteps(r.stdout);
+        t.diagnostic(`${path}: ${steps.length === 0 ? 'no backward step' : steps.join('; ')}`);
+        assert.deepEqual(steps, [], `${path}: pts went back`);
+      }
+    },
+  );
+
+  test('on demand: after PLAY, a seek and PAUSE/resume', { skip: skipUnlessMedia(CLIP) }, async (t) => {
+    const { client, session, play, rates } = await joinOverTcp(server.port, url('clip.mp4'));
+    try {
+      const spreads: [string, number][] = [];
+      spreads.push(['play', (await syncAfterPlay(client, play, rates, 0)).spreadMs]);
+      const uri = `${url('clip.mp4')}/`;
+      await sleep(700);
+      assert.equal((await client.request('PAUSE', uri, { Session: session })).statusCode, 200);
+      let from = client.frames.length;
+      const seek = await client.request('PLAY', uri, { Session: session, Range: 'npt=6.5-' });
+      assert.equal(seek.statusCode, 200);
+      spreads.push(['seek', (await syncAfterPlay(client, seek, rates, from)).spreadMs]);
+      await sleep(900);
+      assert.equal((await client.request('PAUSE', uri, { Session: session })).statusCode, 200);
+      await sleep(300);
+      from = client.frames.length;
+      const resume = await client.request('PLAY', uri, { Session: session });
+      assert.equal(resume.statusCode, 200);
+      spreads.push(['resume', (await syncAfterPlay(client, resume, rates, from)).spreadMs]);
+      t.diagnostic(spreads.map(([w, s]) => `${w} ${s.toFixed(2)} ms`).join(', '));
+      for (const [what, s] of spreads)
+        assert.ok(s < AUDIO_FRAME_MS, `${what}: tracks ${s.toFixed(1)} ms apart`);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/**
+ * Backward pts steps in ffprobe's `stream_index,pts_time,flags` lines: any in audio (stream 1), and
+ * between video keyframes (stream 0, flag K; B-frames make other video pts non-monotonic).
+ */
+function backwardSteps(csv: string): string[] {
+  const last = new Map<string, number>();
+  const steps: string[] = [];
+  for (const line of csv.split('\n')) {
+    const [stream, ptsText, flags = ''] = line.split(',');
+    if (ptsText === undefined || ptsText === 'N/A' || ptsText === '') continue;
+    const pts = Number(ptsText);
+    const key = stream === '1' ? 'audio' : flags.startsWith('K') ? 'keyframe' : undefined;
+    if (key === undefined) continue;
+    const prev = last.get(key);
+    if (prev !== undefined && pts < prev) steps.push(`${key} ${prev.toFixed(3)} -> ${pts.toFixed(3)}`);
+    last.set(key, pts);
+  }
+  return steps;
+}
