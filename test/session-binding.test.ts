@@ -4,9 +4,13 @@
 // may not take the name of a file on demand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { join } from 'node:path';
+import { RtspFramer } from '../src/rtsp/framer.js';
+import type { RtspResponse } from '../src/rtsp/message.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
+import { waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { repoRoot } from './support/tools.js';
 import { Authorizer } from '../src/server/auth.js';
@@ -47,6 +51,65 @@ test("an interleaved session's id from another connection gets 454: its media st
     assert.equal((await owner.request('TEARDOWN', url('cam'), { Session: id })).statusCode, 200);
   } finally {
     for (const c of clients) c.close();
+    await server.close();
+  }
+});
+
+test('a tunnelled session answers any POST of its tunnel, and 454 on another connection', async () => {
+  const { server, url } = await startTestServer();
+  const clients: RawClient[] = [];
+  const sockets: net.Socket[] = [];
+  const open = (): Promise<net.Socket> =>
+    new Promise((resolve) => {
+      const s = net.connect(server.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+      sockets.push(s);
+    });
+  try {
+    const pub = await FakePublisher.start(server.port, 'cam');
+    clients.push(pub.client);
+    pub.sendFrame(true);
+    const get = await open();
+    const responses: RtspResponse[] = [];
+    const framer = new RtspFramer();
+    let head = '';
+    get.on('data', (chunk: Buffer) => {
+      if (!head.includes('\r\n\r\n')) {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        chunk = Buffer.from(head.slice(end + 4), 'latin1');
+      }
+      for (const m of framer.push(chunk)) if (m.kind === 'response') responses.push(m);
+    });
+    get.write('GET /cam HTTP/1.0\r\nx-sessioncookie: bound1\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n');
+    await waitFor(() => head.includes('\r\n\r\n'), 3000, 'the GET answer');
+    const post = async (): Promise<(text: string) => Promise<RtspResponse>> => {
+      const p = await open();
+      p.write('POST /cam HTTP/1.0\r\nx-sessioncookie: bound1\r\nContent-Length: 32767\r\n\r\n');
+      return async (text) => {
+        const before = responses.length;
+        p.write(Buffer.from(text).toString('base64'));
+        await waitFor(() => responses.length > before, 3000, 'a response on the GET side');
+        return responses[before]!;
+      };
+    };
+    const first = await post();
+    const s = await first(
+      `SETUP ${url('cam')}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`,
+    );
+    assert.equal(s.statusCode, 200);
+    const id = sessionId(s);
+    const stranger = await RawClient.connect(server.port);
+    clients.push(stranger);
+    assert.equal((await stranger.request('PLAY', url('cam'), { Session: id })).statusCode, 454);
+    // QuickTime opens a new POST per request: still the same tunnel, so the same session.
+    const second = await post();
+    const p = await second(`PLAY ${url('cam')} RTSP/1.0\r\nCSeq: 2\r\nSession: ${id}\r\n\r\n`);
+    assert.equal(p.statusCode, 200);
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of sockets) s.destroy();
     await server.close();
   }
 });
