@@ -32,7 +32,7 @@ import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles, isOnDemandPathName } from './vod-files.js';
 import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
 import { SessionLimits, notStartedInTime } from './session-limits.js';
-import { controlRefusal, usernameOf, type SessionAuth } from './session-binding.js';
+import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
 import { clientPortRefusal } from './udp-client-ports.js';
 import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
@@ -487,11 +487,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const session = this.sessionFor(req);
     if (session === 'unknown') return reply(454);
     if (session !== undefined) {
-      const refusal = await controlRefusal(
+      const pending = controlRefusal(
         session,
         { connection: conn, ip: normalizeAddress(conn.remoteAddress), req },
-        this.sessionAuth(),
+        this.authorizer !== undefined ? sessionAuthOf(this.authorizer) : undefined,
       );
+      const refusal = pending instanceof Promise ? await pending : pending;
       if (refusal === 'foreign') return this.sessionLimits.refuse('foreignSession');
       if (refusal !== undefined) return refusal;
       session.lastActivityMs = this.clock.monotonicMs();
@@ -617,30 +618,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.opts,
     );
     return why === undefined ? undefined : this.sessionLimits.refuse(why);
-  }
-
-  /** What session-binding.ts needs of the authorizer in force (undefined: auth is off). */
-  private sessionAuth(): SessionAuth | undefined {
-    const authorizer = this.authorizer;
-    if (authorizer === undefined) return undefined;
-    return {
-      challenge: () => {
-        const c = authorizer.challenge(false);
-        return { statusCode: c.statusCode, headers: new RtspHeaders(c.headers) };
-      },
-      verify: async (req, session, ip) => {
-        const t = this.target(req);
-        const denial = await authorizer.check(req, {
-          ip,
-          action: session.mode === 'record' ? 'publish' : 'read',
-          path: session.path,
-          query: t?.query ?? '',
-        });
-        return denial === undefined
-          ? undefined
-          : { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
-      },
-    };
   }
 
   private createSession(

@@ -15,9 +15,12 @@
  */
 import { parseBasicAuthorization, parseDigestAuthorization } from '../auth/server.js';
 import { parseAuthorization } from '../rtsp/auth-header.js';
+import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
+import type { Authorizer } from './auth.js';
 import type { Reply } from './connection.js';
 import type { ServerSession } from './session.js';
+import { parseRequestTarget } from './target.js';
 
 /** What the binding asks of authentication; absent when auth is off. */
 export interface SessionAuth {
@@ -25,6 +28,27 @@ export interface SessionAuth {
   challenge(): Reply;
   /** Checks the request's credentials (from `ip`) for the session's path and mode; undefined: accepted. */
   verify(req: RtspRequest, session: ServerSession, ip: string): Promise<Reply | undefined>;
+}
+
+/** SessionAuth from the authorizer in force: the session's right (read or publish) on its path. */
+export function sessionAuthOf(authorizer: Authorizer): SessionAuth {
+  return {
+    challenge: () => {
+      const c = authorizer.challenge(false);
+      return { statusCode: c.statusCode, headers: new RtspHeaders(c.headers) };
+    },
+    verify: async (req, session, ip) => {
+      const denial = await authorizer.check(req, {
+        ip,
+        action: session.mode === 'record' ? 'publish' : 'read',
+        path: session.path,
+        query: parseRequestTarget(req.uri)?.query ?? '',
+      });
+      return denial === undefined
+        ? undefined
+        : { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
+    },
+  };
 }
 
 /**
@@ -55,13 +79,15 @@ export function isUdpSession(session: ServerSession): boolean {
 
 /**
  * undefined when `req`, arriving on `connection` from `ip`, may control `session`; otherwise the
- * reply: 'foreign' (454, counted by the caller) or the authentication's own reply (401).
+ * reply: 'foreign' (454, counted by the caller) or the authentication's own reply (401). Answers at
+ * once except when a user's credentials must be checked (a promise then), so that requests inside a
+ * session keep their order with the rest of their connection's.
  */
-export async function controlRefusal(
+export function controlRefusal(
   session: ServerSession,
   from: { connection: object; ip: string; req: RtspRequest },
   auth: SessionAuth | undefined,
-): Promise<'foreign' | Reply | undefined> {
+): 'foreign' | Reply | undefined | Promise<Reply | undefined> {
   const owner = session.owner;
   if (owner === undefined || owner.connection === from.connection) return undefined;
   if (!isUdpSession(session)) return 'foreign';
