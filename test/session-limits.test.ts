@@ -10,6 +10,8 @@ import { waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
 import { repoRoot } from './support/tools.js';
 import { parseAnnouncedSdp } from '../src/server/media-description.js';
+import { Metrics } from '../src/http/metrics.js';
+import { ServerSampler } from '../src/http/stats.js';
 
 const udpSetup = (c: RawClient, uri: string, port: number) =>
   c.request('SETUP', uri, { Transport: `RTP/AVP;unicast;client_port=${port}-${port + 1}` });
@@ -48,6 +50,13 @@ test('one address holds at most its share of maxSessions; another address still 
     assert.match(refused.reason, /too many sessions$/);
     assert.equal(server.sessionLimits.refusals.sessions, 1);
     assert.deepEqual([...server.sessions.keys()], before);
+    // The refusals are in /metrics, by reason.
+    const sampler = new ServerSampler(server);
+    const text = await new Metrics(server, sampler, { processMetrics: false }).render();
+    sampler.dispose();
+    assert.match(text, /^rtspkit_session_refusals_total\{reason="sessionsPerIp"\} 8$/m);
+    assert.match(text, /^rtspkit_session_refusals_total\{reason="sessions"\} 1$/m);
+    assert.match(text, /^rtspkit_session_refusals_total\{reason="foreignSession"\} 0$/m);
   } finally {
     for (const c of clients) c.close();
     await server.close();
