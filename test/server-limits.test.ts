@@ -82,6 +82,7 @@ test('connection, per-address, session and per-path reader limits', async () => 
     maxConnectionsPerIp: 4,
     maxSessions: 3,
     maxReadersPerPath: 1,
+    maxSessionsPerIpShare: 0, // every client here shares 127.0.0.1
   });
   try {
     const clients = [];
@@ -139,7 +140,7 @@ test('request size limits: a header section or body over the limit gets 400 or 4
 });
 
 test('sessions in all: SETUP beyond maxSessions gets 503; a session that ends frees its place', async () => {
-  const { server, url } = await startTestServer({ maxSessions: 2 });
+  const { server, url } = await startTestServer({ maxSessions: 2, maxSessionsPerIpShare: 0 });
   try {
     const pub = await FakePublisher.start(server.port, 'few'); // one session
     pub.sendFrame(true);

@@ -173,6 +173,19 @@ export const configSchema = z
     maxConnectionsPerIp: z.number().int().min(0).default(0),
     maxSessions: z.number().int().min(1).default(4096),
     maxReadersPerPath: z.number().int().min(0).default(0),
+    /** Share of maxSessions one IP address may hold, 0..1 (0: no per-address cap, e.g. behind NAT). */
+    maxSessionsPerIpShare: z.number().min(0).max(1).default(0.5),
+    /** Seconds a session may go without PLAY or RECORD after it was made (half-made sessions). */
+    sessionStartTimeout: z.number().int().min(1).max(3600).default(20),
+    /** Bytes of an ANNOUNCE's SDP (413 beyond). */
+    maxAnnouncedSdpBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(64 * 1024),
+    /** PLAY ranges a session on a file may queue behind the current one (RFC 2326 §10.5). */
+    maxQueuedPlayRanges: z.number().int().min(0).max(1000).default(8),
     /** Bytes of a request's header section and of its body (the RTSP framer's limits), per connection. */
     maxRequestHeaderBytes: z
       .number()

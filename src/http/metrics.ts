@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RtspServer } from '../server/server.js';
+import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { ServerSampler } from './stats.js';
 import { streamBytesIn, streamPacketsIn } from './stats.js';
 
@@ -38,6 +39,7 @@ export class Metrics {
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
+  private readonly sessionRefusals: Counter<'reason'>;
   private readonly authFailures: Counter | undefined;
   private readonly hlsMuxers: Gauge | undefined;
 
@@ -117,6 +119,15 @@ export class Metrics {
       help: 'Connections closed at once by the connection limits.',
       registers,
     });
+    this.sessionRefusals = new Counter({
+      name: 'rtspkit_session_refusals_total',
+      help:
+        'Session requests refused by a limit or binding, by reason: sessions, sessionsPerIp (503), ' +
+        'announcedSdpBytes (413), queuedPlayRanges (503), foreignSession (454: another client presented ' +
+        "the id), clientPortInUse and clientPortIsServer (461), onDemandPath (403: ANNOUNCE of a file's name).",
+      labelNames: ['reason'],
+      registers,
+    });
     if (options.authFailures !== undefined) {
       this.authFailures = new Counter({
         name: 'rtspkit_auth_failures_total',
@@ -181,6 +192,9 @@ export class Metrics {
     this.packetsOut.inc(this.sampler.packetsOutTotal());
     this.refused.reset();
     this.refused.inc(server.connectionsRefused);
+    this.sessionRefusals.reset();
+    for (const reason of SESSION_REFUSAL_REASONS)
+      this.sessionRefusals.inc({ reason }, server.sessionLimits.refusals[reason]);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {

@@ -29,8 +29,11 @@ import { ServerConnection, type Reply } from './connection.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
-import { VodFiles } from './vod-files.js';
-import { VodPlayer, type VodFile } from '../sources/vod-player.js';
+import { VodFiles, isOnDemandPathName } from './vod-files.js';
+import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
+import { SessionLimits, notStartedInTime } from './session-limits.js';
+import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
+import { clientPortRefusal } from './udp-client-ports.js';
 import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
 import { serializeInterleaved } from '../rtsp/message.js';
@@ -99,6 +102,17 @@ export interface RtspServerOptions {
   maxSessions?: number;
   maxReadersPerPath?: number;
   /**
+   * Share of maxSessions one IP address may hold (0..1; 0: no per-address cap, for clients behind
+   * one NAT). Default 0.5. See session-limits.ts.
+   */
+  maxSessionsPerIpShare?: number;
+  /** A session that has not PLAYed or RECORDed this long after it was made is ended. Default 20. */
+  sessionStartTimeoutS?: number;
+  /** Bytes of an ANNOUNCE's SDP (413 beyond). Default 64 KiB. */
+  maxAnnouncedSdpBytes?: number;
+  /** PLAY ranges queued behind the current one for a file on demand (§10.5; 503 beyond). Default 8. */
+  maxQueuedPlayRanges?: number;
+  /**
    * Bytes of a request's header section (400 beyond) and body (413 beyond); the connection is then
    * closed. Defaults 64 KiB and 1 MiB (DEFAULT_FRAMER_LIMITS); a change applies to new connections.
    */
@@ -137,6 +151,10 @@ interface Required_ {
   maxConnectionsPerIp: number;
   maxSessions: number;
   maxReadersPerPath: number;
+  maxSessionsPerIpShare: number;
+  sessionStartTimeoutS: number;
+  maxAnnouncedSdpBytes: number;
+  maxQueuedPlayRanges: number;
   maxRequestHeaderBytes: number;
   maxRequestBodyBytes: number;
   requestTimeoutMs: number;
@@ -155,6 +173,10 @@ export const RELOADABLE_SERVER_LIMITS = [
   'maxConnectionsPerIp',
   'maxSessions',
   'maxReadersPerPath',
+  'maxSessionsPerIpShare',
+  'sessionStartTimeoutS',
+  'maxAnnouncedSdpBytes',
+  'maxQueuedPlayRanges',
   'maxRequestHeaderBytes',
   'maxRequestBodyBytes',
   'requestTimeoutMs',
@@ -188,6 +210,8 @@ export interface RtspServerEvents {
 export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly paths = new PathRegistry();
   readonly sessions = new Map<string, ServerSession>();
+  /** Session admission (per-address share) and the counted refusals of session requests. */
+  readonly sessionLimits = new SessionLimits();
   /** UDP multicast groups by live path. */
   private readonly multicastGroups = new Map<string, MulticastGroup>();
   private multicastAddresses: MulticastAddresses | undefined;
@@ -248,6 +272,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
       maxSessions: options.maxSessions ?? 4096,
       maxReadersPerPath: options.maxReadersPerPath ?? 0,
+      maxSessionsPerIpShare: options.maxSessionsPerIpShare ?? 0.5,
+      sessionStartTimeoutS: options.sessionStartTimeoutS ?? 20,
+      maxAnnouncedSdpBytes: options.maxAnnouncedSdpBytes ?? 64 * 1024,
+      maxQueuedPlayRanges: options.maxQueuedPlayRanges ?? 8,
       maxRequestHeaderBytes: options.maxRequestHeaderBytes ?? DEFAULT_FRAMER_LIMITS.maxHeaderBytes,
       maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_FRAMER_LIMITS.maxBodyBytes,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
@@ -459,7 +487,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (!/^RTSP\/1\.0$/i.test(req.version)) return reply(505);
     const session = this.sessionFor(req);
     if (session === 'unknown') return reply(454);
-    if (session !== undefined) session.lastActivityMs = this.clock.monotonicMs();
+    if (session !== undefined) {
+      const pending = controlRefusal(
+        session,
+        { connection: conn, ip: normalizeAddress(conn.remoteAddress), req },
+        this.authorizer !== undefined ? sessionAuthOf(this.authorizer) : undefined,
+      );
+      const refusal = pending instanceof Promise ? await pending : pending;
+      if (refusal === 'foreign') return this.sessionLimits.refuse('foreignSession');
+      if (refusal !== undefined) return refusal;
+      session.lastActivityMs = this.clock.monotonicMs();
+    }
     // Parsed once: the same value decides the right and drives the SETUP (src/server/rights.ts).
     const transport = req.method === 'SETUP' ? readSetupTransport(req.headers.get('Transport')) : undefined;
     const action =
@@ -556,6 +594,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (t === undefined || t.path === '') return reply(400);
     const ct = req.headers.get('Content-Type');
     if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim())) return reply(415);
+    if (this.vodFiles !== undefined && isOnDemandPathName(t.path))
+      return this.sessionLimits.refuse('onDemandPath');
+    if (req.body.length > this.opts.maxAnnouncedSdpBytes)
+      return this.sessionLimits.refuse('announcedSdpBytes', `over ${this.opts.maxAnnouncedSdpBytes} bytes`);
     let media;
     try {
       media = parseAnnouncedSdp(req.body.toString('utf8'));
@@ -564,9 +606,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
     }
     if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
-    if (this.sessions.size >= this.opts.maxSessions)
-      return reply(503, undefined, undefined, 'Service Unavailable: too many sessions');
-    const session = this.createSession(conn, t.path, 'record', media.tracks.length);
+    const full = this.admissionRefusal(conn);
+    if (full !== undefined) return full;
+    const session = this.createSession(conn, req, t.path, 'record', media.tracks.length);
     if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
       this.endSession(session, 'path busy');
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
@@ -575,8 +617,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return reply(200, this.sessionHeaders(session));
   }
 
+  /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
+  private admissionRefusal(conn: ServerConnection): Reply | undefined {
+    const why = this.sessionLimits.refusalFor(
+      normalizeAddress(conn.remoteAddress),
+      this.sessions.size,
+      this.opts,
+    );
+    return why === undefined ? undefined : this.sessionLimits.refuse(why);
+  }
+
   private createSession(
     conn: ServerConnection,
+    req: RtspRequest,
     path: string,
     mode: 'play' | 'record',
     trackCount: number,
@@ -593,6 +646,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.clock.wallMs(),
     );
     s.timeoutS = this.opts.sessionTimeoutS;
+    // The request that makes a session passed the authorizer (requiredAction): its credentials are verified.
+    const ip = normalizeAddress(conn.remoteAddress);
+    s.owner = { connection: conn, ip, user: this.authorizer !== undefined ? usernameOf(req) : undefined };
+    this.sessionLimits.added(ip);
     s.onStreamEnded = (sess, publisherReason) => {
       const reason = `publisher left (${publisherReason})`;
       if (sess.transport === 'tcp') {
@@ -698,17 +755,23 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
 
     if (session === undefined) {
-      if (this.sessions.size >= this.opts.maxSessions)
-        return reply(503, undefined, undefined, 'Service Unavailable: too many sessions');
+      const full = this.admissionRefusal(conn);
+      if (full !== undefined) {
+        if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+        return full;
+      }
       if (this.opts.maxReadersPerPath > 0) {
         let readers = 0;
         for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
-        if (readers >= this.opts.maxReadersPerPath)
+        if (readers >= this.opts.maxReadersPerPath) {
+          if (vod !== undefined) this.vodFiles?.release(vod.realPath);
           return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
+        }
       }
     }
+    const made = session === undefined;
     if (session === undefined) {
-      session = this.createSession(conn, t.path, 'play', trackCount);
+      session = this.createSession(conn, req, t.path, 'play', trackCount);
       if (vod !== undefined) session.vod = vod;
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
@@ -760,6 +823,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (chosen.destination !== undefined && normalizeAddress(chosen.destination) !== remote) {
         // RFC 2326 §16: never send media to an address other than the requester's.
         return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
+      }
+      const portRefusal = clientPortRefusal(
+        { address: remote, rtpPort: clientRtp, rtcpPort: clientRtcp },
+        session,
+        (port) => (this.udp?.isOwnPort(port) ?? false) || (this.udpPorts?.includes(port) ?? false),
+        this.udp,
+      );
+      if (portRefusal !== undefined) {
+        if (made) this.endSession(session, 'SETUP refused');
+        return this.sessionLimits.refuse(portRefusal, `${clientRtp}-${clientRtcp}`);
       }
       // Chosen only when one of the two exists.
       const pair = this.udpPorts !== undefined ? await this.udpPorts.allocate() : this.udp!;
@@ -1016,9 +1089,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (scale !== undefined) request.scale = scale;
     if (speed !== undefined) request.speed = speed;
     let result;
+    player.maxQueuedRanges = this.opts.maxQueuedPlayRanges;
     try {
       result = player.play(request);
     } catch (err) {
+      if (err instanceof VodQueueFullError)
+        return this.sessionLimits.refuse('queuedPlayRanges', `${err.maxQueuedRanges} queued`);
       return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
     session.state = 'playing';
@@ -1178,6 +1254,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (session.closed) return;
     if (sendBye) this.sendBye(session);
     this.sessions.delete(session.id);
+    if (session.owner !== undefined) this.sessionLimits.removed(session.owner.ip);
     session.stopReading();
     if (session.isMulticast) this.leaveMulticast(session);
     if (session.vod !== undefined) {
@@ -1302,6 +1379,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const s of [...this.sessions.values()]) {
       const idle = now - s.lastActivityMs;
       if (idle > (s.timeoutS + this.opts.sessionTimeoutGraceS) * 1000) this.endSession(s, 'session timeout');
+      else if (notStartedInTime(s, now, this.opts.sessionStartTimeoutS * 1000))
+        this.endSession(s, 'no PLAY or RECORD in time');
       else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
         this.endSession(s, 'no packets from publisher');
     }

@@ -58,8 +58,24 @@ export interface ReceivedTrackStats {
 
 const MAX_HELD_BYTES = 8 * 1024 * 1024;
 
+/** Where a session was made, which decides who may control it (see session-binding.ts). */
+export interface SessionOwner {
+  /** The connection (or HTTP tunnel) whose request made the session. */
+  connection: object;
+  /** Its IP address, normalized (`::ffff:` removed). */
+  ip: string;
+  /** The user whose credentials the creating request carried; undefined when anonymous or auth is off. */
+  user: string | undefined;
+}
+
 export class ServerSession implements StreamReader {
-  state: SessionState = 'init';
+  private currentState: SessionState = 'init';
+  /** It has played or recorded once (PLAY or RECORD accepted); until then it is half-made. */
+  started = false;
+  /** Set by the server when the session is made; undefined only for sessions made in unit tests. */
+  owner: SessionOwner | undefined;
+  /** Monotonic ms when the session was made. */
+  readonly createdMs: number;
   readonly setups: (TrackSetup | undefined)[] = [];
   lastActivityMs: number;
   /** Seconds advertised in this session's Session header; kept when the server's option changes. */
@@ -102,8 +118,19 @@ export class ServerSession implements StreamReader {
     readonly createdAtWallMs: number,
   ) {
     this.lastActivityMs = nowMs;
+    this.createdMs = nowMs;
     for (let i = 0; i < trackCount; i++)
       this.trackStats.push({ packetsReceived: 0, bytesReceived: 0, packetsLost: 0, jitterS: 0 });
+  }
+
+  /** RFC 2326 Appendix A state; reaching Playing or Recording marks the session started. */
+  get state(): SessionState {
+    return this.currentState;
+  }
+
+  set state(next: SessionState) {
+    this.currentState = next;
+    if (next === 'playing' || next === 'recording') this.started = true;
   }
 
   // ---- StreamReader ----
@@ -254,10 +281,14 @@ export class ServerSession implements StreamReader {
 
   // ---- UDP routing ----
 
-  /** Routes datagrams from address:port arriving on `udp` (the track's server pair) to `handler`. */
-  routeUdp(udp: UdpPair, address: string, port: number, handler: DatagramHandler): void {
-    udp.route(address, port, handler);
+  /**
+   * Routes datagrams from address:port arriving on `udp` (the track's server pair) to `handler`;
+   * false when another session holds that route (the server checks before, see udp-client-ports.ts).
+   */
+  routeUdp(udp: UdpPair, address: string, port: number, handler: DatagramHandler): boolean {
+    if (!udp.route(address, port, handler, this)) return false;
     this.udpHandlers.push({ udp, address, port, handler });
+    return true;
   }
 
   /** Closes a track's own pair (a SETUP that replaces it, or the session's end). */

@@ -12,6 +12,15 @@ import { VodFile } from '../sources/vod-player.js';
 const EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
 const CLOSE_DELAY_MS = 30_000;
 
+/**
+ * A path with a served file extension (`.mp4`, `.m4v`, `.mov`): with a media folder such paths are
+ * the folder's, and a live publish may not take one (it would hide the file of that name from its
+ * readers, who would get the publisher's SDP), whether the file exists now or is added later.
+ */
+export function isOnDemandPathName(path: string): boolean {
+  return EXTENSIONS.has(extname(path).toLowerCase());
+}
+
 interface OpenFile {
   file: Promise<VodFile>;
   users: number;

@@ -133,6 +133,14 @@ import {
   type Mp4RtpTrack,
 } from './mp4-rtp.js';
 
+/** A PLAY with a range while `maxQueuedRanges` ranges already wait (the server answers 503). */
+export class VodQueueFullError extends Error {
+  constructor(readonly maxQueuedRanges: number) {
+    super(`${maxQueuedRanges} PLAY ranges are queued already`);
+    this.name = 'VodQueueFullError';
+  }
+}
+
 /** Read-ahead bounds per player: at least one sample, at most this many or this many bytes queued. */
 const READ_AHEAD_SAMPLES = 48;
 const READ_AHEAD_BYTES = 2 * 1024 * 1024;
@@ -456,6 +464,13 @@ export class VodPlayer {
     return this.segments[0]?.scale ?? 1;
   }
 
+  /**
+   * PLAY ranges that may wait after the current one (§10.5 queues them without a bound); a PLAY
+   * beyond throws VodQueueFullError. Each range holds its plan (a run per track), so a client
+   * queueing 100,000 of them held ~100 MB. The server sets it from its options before each PLAY.
+   */
+  maxQueuedRanges = Infinity;
+
   /** Ranges waiting after the current one. */
   get queuedRanges(): number {
     return Math.max(0, this.segments.length - 1);
@@ -483,7 +498,10 @@ export class VodPlayer {
 
     const current = this.segments[0];
     if (current !== undefined) {
-      if (req.startS !== undefined) return this.enqueue(req.startS, req.endS, scale, speed);
+      if (req.startS !== undefined) {
+        if (this.queuedRanges >= this.maxQueuedRanges) throw new VodQueueFullError(this.maxQueuedRanges);
+        return this.enqueue(req.startS, req.endS, scale, speed);
+      }
       // The current end, unless the direction changes (then the file's end that way).
       const sameWay = Math.sign(scale) === Math.sign(current.scale);
       const endS =

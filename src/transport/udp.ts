@@ -2,9 +2,15 @@
  * The server's RTP/RTCP UDP sockets (RFC 2326 §12.39 server_port): one pair shared by every
  * session, with incoming datagrams routed by their source address. A datagram from a source no
  * session announced (client_port) is dropped, so a third party cannot inject media.
+ *
+ * A route belongs to one owner (a session): a second owner cannot take it over (the server refuses
+ * such a SETUP), or one client could steal another's incoming media by announcing its ports. A
+ * datagram whose source is one of the server's own ports on a local address is the server talking
+ * to itself (a client_port that named a server port) and is dropped, so it keeps no session alive.
  */
 import dgram from 'node:dgram';
 import type { Logger } from '../base/logger.js';
+import { isLocalAddress } from './local-address.js';
 
 export type DatagramHandler = (msg: Buffer, kind: 'rtp' | 'rtcp') => void;
 
@@ -13,6 +19,16 @@ export interface UdpPairOptions {
   /** Even port for RTP; 0 picks a free pair. RTCP is rtpPort + 1. */
   rtpPort: number;
   logger: Logger;
+  /**
+   * The server's UDP ports beyond this pair's own (a port range's other pairs): datagrams from them
+   * on a local address are the server's own and are dropped.
+   */
+  isServerPort?: (port: number) => boolean;
+}
+
+interface Route {
+  handler: DatagramHandler;
+  owner: unknown;
 }
 
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
@@ -35,25 +51,30 @@ function addressKey(address: string, port: number): string {
 }
 
 export class UdpPair {
-  private readonly routes = new Map<string, DatagramHandler>();
+  private readonly routes = new Map<string, Route>();
   packetsDropped = 0;
+  /** Datagrams from the server's own ports on a local address (dropped; also in packetsDropped). */
+  ownDatagramsDropped = 0;
+  private readonly ownPorts: [number, number];
 
   private constructor(
     private readonly rtp: dgram.Socket,
     private readonly rtcp: dgram.Socket,
     private readonly logger: Logger,
+    private readonly isServerPort: ((port: number) => boolean) | undefined,
   ) {
+    this.ownPorts = [rtp.address().port, rtcp.address().port];
     for (const [sock, kind] of [
       [rtp, 'rtp'],
       [rtcp, 'rtcp'],
     ] as const) {
       sock.on('message', (msg, rinfo) => {
-        const h = this.routes.get(addressKey(rinfo.address, rinfo.port));
-        if (h === undefined) {
+        const route = this.routes.get(addressKey(rinfo.address, rinfo.port));
+        if (route === undefined || this.fromServerItself(rinfo.address, rinfo.port)) {
           this.packetsDropped++;
           return;
         }
-        h(msg, kind);
+        route.handler(msg, kind);
       });
       // Sends to a vanished client fail asynchronously (ICMP port unreachable); that is not fatal.
       sock.on('error', (err) => {
@@ -70,7 +91,7 @@ export class UdpPair {
       if (rtpPort % 2 === 0) {
         try {
           const rtcp = await bindSocket(type, options.host, rtpPort + 1);
-          return new UdpPair(rtp, rtcp, options.logger);
+          return new UdpPair(rtp, rtcp, options.logger, options.isServerPort);
         } catch (err) {
           if (options.rtpPort !== 0) {
             rtp.close();
@@ -92,14 +113,38 @@ export class UdpPair {
     return this.rtcp.address().port;
   }
 
-  /** Routes datagrams from address:port (on either socket) to `handler`. */
-  route(address: string, port: number, handler: DatagramHandler): void {
-    this.routes.set(addressKey(normalizeAddress(address), port), handler);
+  /** The server's port (this pair's, or another of the server's): the server as a datagram's source. */
+  isOwnPort(port: number): boolean {
+    return port === this.ownPorts[0] || port === this.ownPorts[1] || (this.isServerPort?.(port) ?? false);
+  }
+
+  /** A source that is the server itself: checked only for datagrams from a server port (rare). */
+  private fromServerItself(address: string, port: number): boolean {
+    if (!this.isOwnPort(port) || !isLocalAddress(address)) return false;
+    this.ownDatagramsDropped++;
+    return true;
+  }
+
+  /**
+   * Routes datagrams from address:port (on either socket) to `handler`, for `owner`. A route held
+   * by another owner is not replaced: false (the caller refuses the SETUP before, see routeOwner).
+   */
+  route(address: string, port: number, handler: DatagramHandler, owner?: unknown): boolean {
+    const key = addressKey(normalizeAddress(address), port);
+    const cur = this.routes.get(key);
+    if (cur !== undefined && cur.owner !== owner) return false;
+    this.routes.set(key, { handler, owner });
+    return true;
+  }
+
+  /** Who holds the route from address:port; undefined when nobody does. */
+  routeOwner(address: string, port: number): unknown {
+    return this.routes.get(addressKey(normalizeAddress(address), port))?.owner;
   }
 
   unroute(address: string, port: number, handler: DatagramHandler): void {
     const key = addressKey(normalizeAddress(address), port);
-    if (this.routes.get(key) === handler) this.routes.delete(key);
+    if (this.routes.get(key)?.handler === handler) this.routes.delete(key);
   }
 
   sendRtp(packet: Buffer, port: number, address: string): void {
@@ -161,6 +206,11 @@ export class UdpPortRange {
     return this.inUse.size;
   }
 
+  /** The port lies in the range (the server's, whether a pair is bound there now or not). */
+  includes(port: number): boolean {
+    return port >= this.first && port <= this.last;
+  }
+
   /** Binds the next free even/odd pair; undefined when every pair is taken (or bound by others). */
   async allocate(): Promise<UdpPair | undefined> {
     const start = this.first + (this.first % 2);
@@ -170,7 +220,12 @@ export class UdpPortRange {
       if (this.inUse.has(port)) continue;
       this.inUse.add(port);
       try {
-        const pair = await UdpPair.bind({ host: this.host, rtpPort: port, logger: this.logger });
+        const pair = await UdpPair.bind({
+          host: this.host,
+          rtpPort: port,
+          logger: this.logger,
+          isServerPort: (p) => this.includes(p),
+        });
         this.next = port + 2 > this.last - 1 ? start : port + 2;
         pair.onClose = () => this.inUse.delete(port);
         return pair;

@@ -34,9 +34,12 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** Connects to 127.0.0.1:port, from `localAddress` (another loopback address is another client IP). */
+  static connect(port: number, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
+      const options: net.NetConnectOpts = { port, host: '127.0.0.1' };
+      if (localAddress !== undefined) options.localAddress = localAddress;
+      const s = net.connect(options, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nullLogger } from '../base/logger.js';
+import { UdpPair } from './udp.js';
+
+test("a route is its owner's: another owner cannot take it; datagrams from the pair's own ports are dropped", async () => {
+  const pair = await UdpPair.bind({ host: '127.0.0.1', rtpPort: 0, logger: nullLogger });
+  try {
+    const first = {};
+    const got: string[] = [];
+    assert.equal(
+      pair.route('127.0.0.1', pair.rtpPort, () => got.push('first'), first),
+      true,
+    );
+    assert.equal(
+      pair.route('127.0.0.1', pair.rtpPort, () => got.push('second'), {}),
+      false,
+    );
+    assert.equal(pair.routeOwner('::ffff:127.0.0.1', pair.rtpPort), first);
+    // A session whose client_port named the server's RTCP port: the RTCP socket sends to the RTP one.
+    pair.route('127.0.0.1', pair.rtcpPort, () => got.push('rtcp'), first);
+    // The server sending to its own port (a client_port that named it): never a sign of life.
+    for (let i = 0; i < 3; i++) pair.sendRtcp(Buffer.from([0x80, 200, 0, 1]), pair.rtpPort, '127.0.0.1');
+    const deadline = Date.now() + 3000;
+    while (pair.ownDatagramsDropped < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pair.ownDatagramsDropped, 3);
+    assert.deepEqual(got, []);
+  } finally {
+    pair.close();
+  }
+});
