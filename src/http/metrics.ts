@@ -35,6 +35,9 @@ export class Metrics {
   private readonly bytesOut: Counter;
   private readonly packetsOut: Counter;
   private readonly dropped: Counter<'path'>;
+  private readonly readerBacklog: Gauge;
+  private readonly backlogCapDropped: Counter;
+  private readonly readersCutOff: Counter;
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
@@ -98,6 +101,23 @@ export class Metrics {
       name: 'rtspkit_reader_dropped_packets_total',
       help: 'Packets not sent to slow readers of a path (they skip to the next keyframe).',
       labelNames: ['path'],
+      registers,
+    });
+    this.readerBacklog = new Gauge({
+      name: 'rtspkit_reader_backlog_bytes',
+      help: 'Bytes queued to TCP readers (interleaved, tunnel, WebSocket) and not yet taken by the kernel, all paths.',
+      registers,
+    });
+    this.backlogCapDropped = new Counter({
+      name: 'rtspkit_reader_backlog_cap_dropped_packets_total',
+      help:
+        'Packets not sent to readers because all readers together held maxTotalReaderBacklogBytes ' +
+        '(the readers asking for more skip to the next keyframe; also in rtspkit_reader_dropped_packets_total).',
+      registers,
+    });
+    this.readersCutOff = new Counter({
+      name: 'rtspkit_readers_cut_off_total',
+      help: 'Readers disconnected because their backlog did not drain within readerStallTimeout.',
       registers,
     });
     this.receiverLost = new Gauge({
@@ -181,6 +201,12 @@ export class Metrics {
     this.packetsOut.inc(this.sampler.packetsOutTotal());
     this.refused.reset();
     this.refused.inc(server.connectionsRefused);
+    const backlog = server.readerBacklog;
+    this.readerBacklog.set(backlog.totalBytes);
+    this.backlogCapDropped.reset();
+    this.backlogCapDropped.inc(backlog.capDroppedPackets);
+    this.readersCutOff.reset();
+    this.readersCutOff.inc(backlog.readersCutOff);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {
