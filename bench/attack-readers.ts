@@ -160,14 +160,22 @@ interface Memory {
   arrayBuffersMB: number;
 }
 
-function memory(fullGc: boolean): Memory {
-  if (fullGc) gc();
+function memory(): Memory {
   const m = process.memoryUsage();
   return {
     rssMB: m.rss / 2 ** 20,
     heapUsedMB: m.heapUsed / 2 ** 20,
     arrayBuffersMB: m.arrayBuffers / 2 ** 20,
   };
+}
+
+/** After a full GC, twice: V8 frees ArrayBuffers' memory on a sweeper thread after the GC returns. */
+async function memoryAfterGc(): Promise<Memory> {
+  gc();
+  await sleep(300);
+  gc();
+  await sleep(300);
+  return memory();
 }
 
 const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
@@ -230,7 +238,7 @@ async function main(): Promise<void> {
   try {
     await waitUntil('the publish', 10_000, () => server.paths.get(PATH)?.stream !== undefined);
     await sleep(1000);
-    const before = memory(true);
+    const before = await memoryAfterGc();
     console.log(`before readers: ${fmtMem(before)}`);
 
     good = await RawReader.connect(server.port);
@@ -252,7 +260,7 @@ async function main(): Promise<void> {
     for (let second = 1; second <= o.seconds; second++) {
       await sleep(Math.max(0, started + second * 1000 - Date.now()));
       ffmpeg.assertAlive();
-      const m = memory(false);
+      const m = memory();
       const f = serverFigures(server, stalledIds);
       peakRssMB = Math.max(peakRssMB, m.rssMB);
       peakQueued = Math.max(peakQueued, f.queuedBytes);
@@ -267,7 +275,7 @@ async function main(): Promise<void> {
     const f = serverFigures(server, stalledIds);
     const sent = server.paths.get(PATH)?.stream?.counters.map((c) => c.packetsIn) ?? [];
     const goodPackets = [good.packets[0]!, good.packets[2]!];
-    const end = memory(true);
+    const end = await memoryAfterGc();
     console.log(`end (after a full GC): ${fmtMem(end)}; peak RSS ${peakRssMB.toFixed(1)} MB`);
     console.log(
       `stalled readers: ${f.stalledAlive}/${o.readers} still connected, peak user-space queue ${mb(peakQueued)} MB, ` +

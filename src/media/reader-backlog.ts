@@ -107,8 +107,8 @@ export class ReaderBacklog {
 
   /**
    * While shedding, at each look: true when the backlog has not halved within the stall timeout.
-   * Each halving restarts the clock (toward the next half), so a reader that reads, however
-   * slowly, is given time in proportion to what it still holds; one at zero holds nothing.
+   * Each halving restarts the clock (toward the next half): a reader keeps its connection as long
+   * as it drains at least half of what it still holds per timeout; one at zero holds nothing.
    */
   stalled(nowMs: number, backlogBytes: number): boolean {
     if (this.stallSinceMs === undefined) return false;
