@@ -69,6 +69,8 @@ export class ReaderBacklog {
   /** While shedding: since when the backlog has had to fall to `drainTargetBytes`. */
   private stallSinceMs: number | undefined;
   private drainTargetBytes = 0;
+  /** Half of what it held when it started shedding: it takes packets again only below it. */
+  private rejoinBelowBytes = 0;
 
   constructor(
     private readonly budget: ReaderBacklogBudget,
@@ -99,6 +101,16 @@ export class ReaderBacklog {
   startShedding(nowMs: number, backlogBytes: number): void {
     this.stallSinceMs = nowMs;
     this.drainTargetBytes = Math.floor(backlogBytes / 2);
+    this.rejoinBelowBytes = this.drainTargetBytes;
+  }
+
+  /**
+   * It has halved what it held when it started shedding. Without this a reader shed at the total cap
+   * while under its own bound could take packets again as soon as other readers freed room, without
+   * having read anything, and restart its stall clock each time.
+   */
+  hasDrained(backlogBytes: number): boolean {
+    return backlogBytes <= this.rejoinBelowBytes;
   }
 
   stopShedding(): void {

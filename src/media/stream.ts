@@ -402,10 +402,17 @@ export class Stream {
     }
   }
 
-  /** A shedding reader may take packets again: half its own bound, and room under the server's cap. */
+  /**
+   * A shedding reader may take packets again: under half its own bound and half what it held when it
+   * started shedding, and with room under the server's cap.
+   */
   private drained(e: ReaderEntry): boolean {
     const backlog = e.backlog.observe(e.reader.backlogBytes);
-    return backlog <= this.maxReaderBacklogBytes / 2 && this.backlogBudget.allows(backlog, 0);
+    return (
+      backlog <= this.maxReaderBacklogBytes / 2 &&
+      e.backlog.hasDrained(backlog) &&
+      this.backlogBudget.allows(backlog, 0)
+    );
   }
 
   private join(e: ReaderEntry, from: readonly Queued[]): void {
