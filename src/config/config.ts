@@ -168,6 +168,17 @@ export const configSchema = z
       .int()
       .min(64 * 1024)
       .default(4 * 1024 * 1024),
+    /**
+     * Every TCP reader's backlog together, bytes: past it a reader asking for more than its share
+     * skips to the next keyframe, never one that keeps up.
+     */
+    maxTotalReaderBacklogBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(256 * 1024 * 1024),
+    /** Seconds a skipping TCP reader has to halve its backlog before its connection is closed. */
+    readerStallTimeout: z.number().min(1).max(3600).default(20),
     /** Limits (0: none for the per-address and per-path ones). */
     maxConnections: z.number().int().min(1).default(4096),
     maxConnectionsPerIp: z.number().int().min(0).default(0),

@@ -36,6 +36,9 @@ export class Metrics {
   private readonly bytesOut: Counter;
   private readonly packetsOut: Counter;
   private readonly dropped: Counter<'path'>;
+  private readonly readerBacklog: Gauge;
+  private readonly backlogCapDropped: Counter;
+  private readonly readersCutOff: Counter;
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
@@ -100,6 +103,23 @@ export class Metrics {
       name: 'rtspkit_reader_dropped_packets_total',
       help: 'Packets not sent to slow readers of a path (they skip to the next keyframe).',
       labelNames: ['path'],
+      registers,
+    });
+    this.readerBacklog = new Gauge({
+      name: 'rtspkit_reader_backlog_bytes',
+      help: 'Bytes queued to TCP readers (interleaved, tunnel, WebSocket) and not yet taken by the kernel, all paths.',
+      registers,
+    });
+    this.backlogCapDropped = new Counter({
+      name: 'rtspkit_reader_backlog_cap_dropped_packets_total',
+      help:
+        'Packets not sent to readers because all readers together held maxTotalReaderBacklogBytes ' +
+        '(the readers asking for more skip to the next keyframe; also in rtspkit_reader_dropped_packets_total).',
+      registers,
+    });
+    this.readersCutOff = new Counter({
+      name: 'rtspkit_readers_cut_off_total',
+      help: 'Readers disconnected because their backlog did not drain within readerStallTimeout.',
       registers,
     });
     this.receiverLost = new Gauge({
@@ -195,6 +215,12 @@ export class Metrics {
     this.sessionRefusals.reset();
     for (const reason of SESSION_REFUSAL_REASONS)
       this.sessionRefusals.inc({ reason }, server.sessionLimits.refusals[reason]);
+    const backlog = server.readerBacklog;
+    this.readerBacklog.set(backlog.totalBytes);
+    this.backlogCapDropped.reset();
+    this.backlogCapDropped.inc(backlog.capDroppedPackets);
+    this.readersCutOff.reset();
+    this.readersCutOff.inc(backlog.readersCutOff);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {

@@ -25,6 +25,8 @@ export interface PathView {
   packetsIn: number;
   /** Packets not sent to readers that fell behind (they skip to the next keyframe). */
   readerDroppedPackets: number;
+  /** Readers disconnected because their backlog did not drain (readerStallTimeout). */
+  readersCutOff: number;
   /** H.264/H.265 parameter-set packets added before keyframes the publisher sent without them. */
   insertedParameterSetPackets: number;
   /** Loss reported by the path's readers in their RTCP receiver reports, summed. */
@@ -126,6 +128,7 @@ export function pathView(
     bytesIn: stream !== undefined ? streamBytesIn(stream) : 0,
     packetsIn: stream !== undefined ? streamPacketsIn(stream) : 0,
     readerDroppedPackets: stream?.droppedPackets ?? 0,
+    readersCutOff: stream?.readersCutOff ?? 0,
     insertedParameterSetPackets: stream?.insertedParameterSetPackets ?? 0,
     readerPacketsLost: readerPacketsLost(server, p.name),
     since: new Date(Math.round(sinceWallMs)).toISOString(),

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRtpPacket, serializeRtpPacket } from '../rtp/packet.js';
 import { RtspFramer } from '../rtsp/framer.js';
+import { ReaderBacklogBudget } from './reader-backlog.js';
 import { Stream, type StreamReader } from './stream.js';
 
 /** A reader that keeps what it is given: framed bytes (TCP) or datagrams (UDP). */
@@ -25,6 +26,10 @@ class Reader implements StreamReader {
   }
   sendRtcp(): void {}
   streamEnded(): void {}
+  cutOffReason: string | undefined;
+  cutOff(reason: string): void {
+    this.cutOffReason = reason;
+  }
   /** The RTP packets received, in order, with their track. */
   packets(): { track: number; seq: number; ssrc: number; timestamp: number; payload: string }[] {
     const raw: { track: number; packet: Buffer }[] = [];
@@ -191,4 +196,61 @@ test("a track's RTP timing comes from its first packet, not each arrival, and fr
   nowMs = 9000;
   stream.ingestRtp(1, packet(0, 90_000, [0]));
   assert.equal(stream.monotonicMsOfRtp(1, 90_000), 2040);
+});
+
+test('past the total cap the readers asking for more shed, never one with nothing queued; one that does not drain is cut off', () => {
+  let nowMs = 0;
+  const clock = { monotonicMs: () => nowMs, wallMs: () => 1.7e12 + nowMs };
+  const budget = new ReaderBacklogBudget({ maxTotalBytes: 1000, stallTimeoutMs: 5000 });
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], {
+    clock,
+    backlogBudget: budget,
+    maxReaderBacklogBytes: 100_000,
+  });
+  const good = new Reader('tcp', [0], [0]);
+  const stalled = new Reader('tcp', [0], [0]);
+  const draining = new Reader('tcp', [0], [0]);
+  const udp = new Reader('udp', [0]);
+  let seq = 0;
+  let timestamp = 0;
+  const frame = (key: boolean): void => {
+    timestamp += 3600;
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true);
+  for (const r of [good, stalled, draining, udp]) stream.addReader(r);
+  assert.equal(budget.readers, 3, 'TCP readers are counted, UDP ones (a shared send queue) are not');
+  // Each holds 1500 bytes, past the cap (1000) and past its share (1000 / 3): they shed, the good one
+  // (nothing queued) and the UDP one (not counted, and a shared queue) do not.
+  stalled.backlogBytes = 1500;
+  draining.backlogBytes = 1500;
+  udp.backlogBytes = 1500;
+  frame(false);
+  assert.equal(budget.totalBytes, 3000);
+  assert.deepEqual(
+    [good, stalled, draining, udp].map((r) => r.packets().length),
+    [4, 3, 3, 4],
+  );
+  assert.equal(budget.capDroppedPackets, 2);
+  assert.equal(stream.droppedPackets, 2);
+
+  nowMs = 3000;
+  draining.backlogBytes = 700; // halved: its stall clock starts again
+  frame(false);
+  nowMs = 6000;
+  frame(false);
+  assert.match(stalled.cutOffReason ?? '', /backlog of 1500 bytes did not drain in 6000 ms/);
+  assert.equal(draining.cutOffReason, undefined);
+  assert.equal(good.cutOffReason, undefined);
+  assert.deepEqual([stream.readersCutOff, budget.readersCutOff, budget.readers], [1, 1, 2]);
+  assert.equal(budget.totalBytes, 700, 'the cut-off reader no longer counts');
+  // Drained and under the cap: the draining reader is back at the next keyframe.
+  draining.backlogBytes = 0;
+  frame(true);
+  assert.equal(draining.packets().length, 3 + 3);
+  stream.removeReader(draining);
+  stream.removeReader(good);
+  assert.deepEqual([budget.readers, budget.totalBytes], [0, 0]);
 });

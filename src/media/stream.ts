@@ -12,16 +12,21 @@
  *
  * A reader whose socket backlog exceeds `maxReaderBacklogBytes` stops receiving (the drop is
  * counted) until its backlog has drained and the next keyframe arrives; it never slows the
- * publisher or the other readers. A GOP cache (every packet since the last keyframe, bounded by
+ * publisher or the other readers. So does a reader asking for more when every reader's backlog
+ * together is at the server's cap, and one whose backlog does not drain is cut off (both in
+ * reader-backlog.ts). A GOP cache (every packet since the last keyframe, bounded by
  * `gopCacheMaxBytes`) lets a new reader start at once at the latest keyframe.
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
-import { tsDiff32 } from '../base/seq.js';
 import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
+import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
+import { countArrival, monotonicMsOf, newTrackCounters, type TrackCounters } from './track-counters.js';
+
+export type { RtpTiming, TrackCounters } from './track-counters.js';
 
 export interface StreamTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
@@ -40,7 +45,10 @@ export interface StreamReader {
   readonly tracks: readonly number[];
   /** The SSRC this reader was promised per track (SETUP's Transport); random where absent. */
   readonly ssrcs?: readonly (number | undefined)[];
-  /** Bytes written but not yet accepted by the kernel. */
+  /**
+   * Bytes held for the reader and not yet accepted by the kernel: what its socket has queued, and any
+   * buffer a queued write keeps alive beyond its own bytes (what memory it really holds).
+   */
   readonly backlogBytes: number;
   /** `bytes` holds `packets` framed RTP packets. */
   writeInterleaved(bytes: Buffer, packets: number): void;
@@ -53,6 +61,12 @@ export interface StreamReader {
   sendRtcp(track: number, packet: Buffer): void;
   /** The stream ended (publisher left); the reader should end its session. */
   streamEnded(reason: string): void;
+  /**
+   * The stream has dropped this reader: it shed and its backlog did not drain within the stall
+   * bound (reader-backlog.ts). It should close its connection, which frees what is queued there.
+   * Optional: readers without it are never cut off.
+   */
+  cutOff?(reason: string): void;
 }
 
 /** The first packet a reader receives on a track: what RTP-Info reports. */
@@ -65,38 +79,11 @@ export interface StreamOptions {
   clock?: Clock;
   gopCacheMaxBytes?: number;
   maxReaderBacklogBytes?: number;
+  /** The server-wide cap and stall bound over readers' backlogs; absent: one of this stream's own. */
+  backlogBudget?: ReaderBacklogBudget;
   /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
   writeCoalesceMs?: number;
 }
-
-export interface TrackCounters {
-  packetsIn: number;
-  bytesIn: number;
-  lastRtpTimestamp: number | undefined;
-  /** Monotonic ms when the last packet was ingested. */
-  lastArrivalMs: number;
-  /**
-   * Where the track's RTP time sits on the monotonic clock: a timestamp and its instant, from the
-   * publisher's sender reports when it sends them, else from the first packet's arrival. Readers' sender
-   * reports extrapolate from it at the nominal clock rate, so they do not carry each packet's arrival
-   * jitter (receivers would see their A/V sync wobble by it at every report).
-   */
-  timing: RtpTiming | undefined;
-}
-
-export interface RtpTiming {
-  rtpTimestamp: number;
-  monotonicMs: number;
-  /** Set from the publisher's RTCP SR (RFC 3550 §6.4.1) rather than from packet arrival. */
-  fromSenderReport: boolean;
-}
-
-/**
- * When a packet arrives this far from where the timing puts its timestamp, the publisher's timeline has
- * jumped (restart, discontinuity) or drifted: the timing is taken again from this packet. B-frames'
- * timestamps run a few frames ahead of arrival, well inside it.
- */
-const TIMING_RESYNC_MS = 1000;
 
 type ReaderState = 'waiting' | 'live' | 'dropping';
 
@@ -109,6 +96,7 @@ interface ReaderEntry {
   pendingStarts: number;
   onStart: ((track: number, start: ReaderStart) => void) | undefined;
   droppedPackets: number;
+  backlog: ReaderBacklog;
   /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
   startAccessUnit: number | undefined;
   /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
@@ -138,12 +126,21 @@ export interface ReaderTrackSending {
 
 const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * Flushes up to this size are built in the shared scratch buffer; larger ones (a GOP cache sent to a
+ * joining reader) in a buffer of their own. A write the kernel does not take whole keeps the scratch
+ * it came from alive until it is sent, and that is counted in the reader's backlog: the cap keeps
+ * what one stalled reader can pin small and stops the scratch from growing to a GOP's size for good.
+ */
+const MAX_SCRATCH_BYTES = 256 * 1024;
 
 export class Stream {
   readonly tracks: readonly StreamTrack[];
   readonly counters: TrackCounters[];
   /** Packets not delivered to slow readers, summed over readers. */
   droppedPackets = 0;
+  /** Readers cut off because their backlog did not drain (see reader-backlog.ts). */
+  readersCutOff = 0;
   /**
    * Access units (frames) received on the frame track: the first track with keyframes, else track 0,
    * counted by timestamp changes.
@@ -154,6 +151,7 @@ export class Stream {
   private readonly clock: Clock;
   private readonly gopCacheMaxBytes: number;
   private readonly maxReaderBacklogBytes: number;
+  private readonly backlogBudget: ReaderBacklogBudget;
   private readonly writeCoalesceMs: number;
   private readonly keyTrack: number;
   private readonly keyProbe: KeyframeProbe | undefined;
@@ -188,14 +186,9 @@ export class Stream {
     this.clock = options.clock ?? systemClock;
     this.gopCacheMaxBytes = options.gopCacheMaxBytes ?? DEFAULT_GOP_CACHE_MAX_BYTES;
     this.maxReaderBacklogBytes = options.maxReaderBacklogBytes ?? DEFAULT_MAX_READER_BACKLOG_BYTES;
+    this.backlogBudget = options.backlogBudget ?? new ReaderBacklogBudget();
     this.writeCoalesceMs = options.writeCoalesceMs ?? 0;
-    this.counters = tracks.map(() => ({
-      packetsIn: 0,
-      bytesIn: 0,
-      lastRtpTimestamp: undefined,
-      lastArrivalMs: 0,
-      timing: undefined,
-    }));
+    this.counters = tracks.map(() => newTrackCounters());
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
@@ -229,10 +222,7 @@ export class Stream {
   monotonicMsOfRtp(track: number, rtpTimestamp: number): number | undefined {
     const timing = this.counters[track]?.timing;
     if (timing === undefined) return undefined;
-    return (
-      timing.monotonicMs +
-      (tsDiff32(timing.rtpTimestamp, rtpTimestamp) * 1000) / this.tracks[track]!.clockRate
-    );
+    return monotonicMsOf(timing, rtpTimestamp, this.tracks[track]!.clockRate);
   }
 
   /** The RTP timestamp of a track at a monotonic instant (the inverse of monotonicMsOfRtp). */
@@ -279,25 +269,9 @@ export class Stream {
   ingestRtp(track: number, packet: Buffer): void {
     if (this.ended || track < 0 || track >= this.tracks.length) return;
     if (packet.length < 12 || packet[0]! >> 6 !== 2) return;
-    const counters = this.counters[track]!;
     const timestamp = packet.readUInt32BE(4);
-    counters.packetsIn++;
-    counters.bytesIn += packet.length;
-    counters.lastRtpTimestamp = timestamp;
-    const nowMs = this.clock.monotonicMs();
-    counters.lastArrivalMs = nowMs;
-    const timing = counters.timing;
-    if (timing === undefined) {
-      counters.timing = { rtpTimestamp: timestamp, monotonicMs: nowMs, fromSenderReport: false };
-    } else if (!timing.fromSenderReport) {
-      const expectedMs =
-        timing.monotonicMs +
-        (tsDiff32(timing.rtpTimestamp, timestamp) * 1000) / this.tracks[track]!.clockRate;
-      if (Math.abs(expectedMs - nowMs) > TIMING_RESYNC_MS) {
-        timing.rtpTimestamp = timestamp;
-        timing.monotonicMs = nowMs;
-      }
-    }
+    const clockRate = this.tracks[track]!.clockRate;
+    countArrival(this.counters[track]!, timestamp, packet.length, this.clock.monotonicMs(), clockRate);
 
     if (track === this.keyTrack && this.parameterSets !== undefined) {
       const before = this.parameterSets.process(packet);
@@ -362,6 +336,7 @@ export class Stream {
       pendingStarts: wants.filter(Boolean).length,
       onStart,
       droppedPackets: 0,
+      backlog: new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp'),
       startAccessUnit: undefined,
       ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomSsrc()),
       channels: reader.rtpChannels,
@@ -383,6 +358,7 @@ export class Stream {
   removeReader(reader: StreamReader): number {
     const e = this.readers.get(reader);
     this.readers.delete(reader);
+    e?.backlog.release();
     return e?.droppedPackets ?? 0;
   }
 
@@ -402,6 +378,7 @@ export class Stream {
     this.ended = true;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer as NodeJS.Timeout);
     const readers = [...this.readers.keys()];
+    for (const e of this.readers.values()) e.backlog.release();
     this.readers.clear();
     this.gop = undefined;
     for (const r of readers) r.streamEnded(reason);
@@ -434,7 +411,7 @@ export class Stream {
     let flushed = false;
     for (const e of this.readers.values()) {
       if (e.state === 'live') continue;
-      if (e.state === 'dropping' && e.reader.backlogBytes > this.maxReaderBacklogBytes / 2) continue;
+      if (e.state === 'dropping' && !this.drained(e)) continue;
       if (!flushed) {
         this.flushNow();
         flushed = true;
@@ -446,12 +423,29 @@ export class Stream {
   /** For streams without keyframes: a dropping reader resumes as soon as its backlog drains. */
   private rejoinDrained(): void {
     for (const e of this.readers.values()) {
-      if (e.state === 'dropping' && e.reader.backlogBytes <= this.maxReaderBacklogBytes / 2) e.state = 'live';
+      if (e.state === 'dropping' && this.drained(e)) {
+        e.state = 'live';
+        e.backlog.stopShedding();
+      }
     }
+  }
+
+  /**
+   * A shedding reader may take packets again: under half its own bound and half what it held when it
+   * started shedding, and with room under the server's cap.
+   */
+  private drained(e: ReaderEntry): boolean {
+    const backlog = e.backlog.observe(e.reader.backlogBytes);
+    return (
+      backlog <= this.maxReaderBacklogBytes / 2 &&
+      e.backlog.hasDrained(backlog) &&
+      this.backlogBudget.allows(backlog, 0)
+    );
   }
 
   private join(e: ReaderEntry, from: readonly Queued[]): void {
     e.state = 'live';
+    e.backlog.stopShedding();
     e.startAccessUnit ??= this.gopStartAu;
     if (from.length > 0) this.deliver(e, from, e.reader.transport === 'tcp' ? frameFor(e, from) : undefined);
   }
@@ -485,17 +479,19 @@ export class Stream {
     if (batch.length === 0) return;
     this.batch = [];
     const shared = new Map<string, Buffer>();
+    const nowMs = this.clock.monotonicMs();
+    let stalled: ReaderEntry[] | undefined;
     for (const e of this.readers.values()) {
       if (e.state === 'waiting') continue;
+      const backlog = e.backlog.observe(e.reader.backlogBytes);
       if (e.state === 'dropping') {
-        e.droppedPackets += batch.length;
-        this.droppedPackets += batch.length;
+        this.drop(e, batch.length);
+        if (e.backlog.counted && e.reader.cutOff !== undefined && e.backlog.stalled(nowMs, backlog))
+          (stalled ??= []).push(e);
         continue;
       }
-      if (e.reader.backlogBytes > this.maxReaderBacklogBytes) {
-        e.state = 'dropping';
-        e.droppedPackets += batch.length;
-        this.droppedPackets += batch.length;
+      if (backlog > this.maxReaderBacklogBytes) {
+        this.shed(e, nowMs, backlog, batch.length);
         continue;
       }
       let framed: Buffer | undefined;
@@ -505,9 +501,39 @@ export class Stream {
           framed = frameFor(e, batch);
           shared.set(e.key, framed);
         }
+        if (e.backlog.counted && !this.backlogBudget.allows(backlog, framed.length)) {
+          this.backlogBudget.capDroppedPackets += batch.length;
+          this.shed(e, nowMs, backlog, batch.length);
+          continue;
+        }
       }
       this.deliver(e, batch, framed);
+      if (e.backlog.counted) e.backlog.observe(e.reader.backlogBytes);
     }
+    if (stalled !== undefined) for (const e of stalled) this.cutOff(e, nowMs);
+  }
+
+  /** The reader stops receiving until it has drained and a keyframe comes; its stall clock starts. */
+  private shed(e: ReaderEntry, nowMs: number, backlogBytes: number, packets: number): void {
+    e.state = 'dropping';
+    e.backlog.startShedding(nowMs, backlogBytes);
+    this.drop(e, packets);
+  }
+
+  private drop(e: ReaderEntry, packets: number): void {
+    e.droppedPackets += packets;
+    this.droppedPackets += packets;
+  }
+
+  private cutOff(e: ReaderEntry, nowMs: number): void {
+    if (this.readers.get(e.reader) !== e) return;
+    const backlogBytes = e.reader.backlogBytes;
+    const stalledMs = e.backlog.stalledForMs(nowMs);
+    this.readers.delete(e.reader);
+    e.backlog.release();
+    this.readersCutOff++;
+    this.backlogBudget.readersCutOff++;
+    e.reader.cutOff?.(`backlog of ${backlogBytes} bytes did not drain in ${Math.round(stalledMs)} ms`);
   }
 
   /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
@@ -520,8 +546,11 @@ export class Stream {
     }
     if (e.reader.transport === 'tcp') {
       if (framed === undefined || framed.length === 0) return;
-      if (this.scratch.length < framed.length) this.scratch = Buffer.allocUnsafe(framed.length);
-      const own = this.scratch.subarray(0, framed.length);
+      const transient =
+        e.reader.writeInterleavedTransient !== undefined && framed.length <= MAX_SCRATCH_BYTES;
+      if (transient && this.scratch.length < framed.length) this.scratch = Buffer.allocUnsafe(framed.length);
+      // Not transient: a buffer of exactly these bytes, which the reader keeps (no pool slab, no spare room).
+      const own = transient ? this.scratch.subarray(0, framed.length) : Buffer.allocUnsafeSlow(framed.length);
       framed.copy(own);
       let packets = 0;
       let o = 0;
@@ -531,10 +560,10 @@ export class Stream {
         o += 4 + q.packet.length;
         packets++;
       }
-      if (e.reader.writeInterleavedTransient === undefined) {
-        e.reader.writeInterleaved(Buffer.from(own), packets);
-      } else if (!e.reader.writeInterleavedTransient(own, packets)) {
-        // Still queued in the socket: that buffer is the reader's now.
+      if (!transient) {
+        e.reader.writeInterleaved(own, packets);
+      } else if (e.reader.writeInterleavedTransient?.(own, packets) === false) {
+        // Still queued in the socket: that buffer is the reader's now (and counted in its backlog).
         this.scratch = Buffer.allocUnsafe(this.scratch.length);
       }
       return;

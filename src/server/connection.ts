@@ -62,6 +62,13 @@ function isWebSocketUpgrade(head: Buffer): boolean {
   return end > 0 && /^upgrade:[ \t]*websocket[ \t]*\r?$/im.test(head.subarray(0, end).toString('latin1'));
 }
 
+/** A copy in an ArrayBuffer of its own: not a slice of the shared pool, which would keep the slab alive. */
+function exactCopy(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
+}
+
 interface ChannelBinding {
   session: ServerSession;
   track: number;
@@ -81,6 +88,8 @@ export class ServerConnection implements InterleavedSink {
   private tunnelOut: ServerConnection | undefined;
   private readonly tunnelInputs = new Set<ServerConnection>();
   private base64: Base64StreamDecoder | undefined;
+  /** The part of a partly written transient buffer beyond its bytes (see writeTransient). */
+  private pinnedBytes = 0;
   /** Monotonic ms of the last bytes received. */
   lastDataMs = 0;
   /** Since when an incomplete message has been waiting for its end (slowloris), or undefined. */
@@ -126,22 +135,43 @@ export class ServerConnection implements InterleavedSink {
     return this.socket.writableLength;
   }
 
+  /**
+   * The memory the socket holds for this connection: its unsent bytes, plus the rest of a caller's
+   * reusable buffer that a partly taken writeTransient keeps alive. Counted while anything is queued,
+   * so it may count that buffer a little after its own write is done (never less than is held).
+   */
+  get backlogBytes(): number {
+    const queued = this.socket.writableLength;
+    return queued === 0 ? 0 : queued + this.pinnedBytes;
+  }
+
   write(bytes: Buffer): void {
     if (!this.closed) this.socket.write(bytes);
   }
 
   /**
    * Writes bytes the caller wants to reuse: true when they are no longer referenced once this
-   * returns. On a plain TCP socket that is when the kernel took them all at once (nothing left
-   * queued); TLS and WebSocket channels get a copy.
+   * returns. A socket that queues a Buffer keeps its whole ArrayBuffer alive, so what may stay
+   * queued is a copy of exactly these bytes: always behind other queued bytes (and on TLS and
+   * WebSocket channels), since such a write cannot go out now. With nothing queued the bytes go to
+   * the kernel as they are (no copy: the fan-out's hot path); when it takes only part of them, libuv
+   * sends the rest from this very buffer later, so it stays referenced: false, and until the queue
+   * empties `backlogBytes` counts the rest of the buffer too. At most one such buffer per connection,
+   * since every later write is a copy until the queue has emptied.
    */
   writeTransient(bytes: Buffer): boolean {
     if (this.closed) return true;
     if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)) {
+      if (this.socket.writableLength > 0) {
+        this.socket.write(exactCopy(bytes));
+        return true;
+      }
       this.socket.write(bytes);
-      return this.socket.writableLength === 0;
+      if (this.socket.writableLength === 0) return true;
+      this.pinnedBytes = bytes.buffer.byteLength - bytes.length;
+      return false;
     }
-    this.socket.write(Buffer.from(bytes));
+    this.socket.write(exactCopy(bytes));
     return true;
   }
 

@@ -23,6 +23,12 @@ import { randomSsrc } from '../rtp/packet.js';
 import { DEFAULT_MULTICAST, MulticastAddresses, MulticastGroup, type MulticastOptions } from './multicast.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
+import {
+  DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
+  DEFAULT_READER_STALL_TIMEOUT_MS,
+  ReaderBacklogBudget,
+  type ReaderBacklogLimits,
+} from '../media/reader-backlog.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type Reply } from './connection.js';
@@ -92,6 +98,13 @@ export interface RtspServerOptions {
   writeCoalesceMs?: number;
   gopCacheMaxBytes?: number;
   maxReaderBacklogBytes?: number;
+  /**
+   * Every TCP reader's backlog together: past it the readers asking for more shed, and a shedding
+   * reader whose backlog does not halve within readerStallTimeoutMs is cut off (media/reader-backlog.ts).
+   * Defaults 256 MiB and 20000; both apply at once to every path.
+   */
+  maxTotalReaderBacklogBytes?: number;
+  readerStallTimeoutMs?: number;
   logger?: Logger;
   clock?: Clock;
   serverName?: string;
@@ -146,6 +159,8 @@ interface Required_ {
   writeCoalesceMs: number;
   gopCacheMaxBytes: number;
   maxReaderBacklogBytes: number;
+  maxTotalReaderBacklogBytes: number;
+  readerStallTimeoutMs: number;
   serverName: string;
   maxConnections: number;
   maxConnectionsPerIp: number;
@@ -169,6 +184,8 @@ export const RELOADABLE_SERVER_LIMITS = [
   'writeCoalesceMs',
   'gopCacheMaxBytes',
   'maxReaderBacklogBytes',
+  'maxTotalReaderBacklogBytes',
+  'readerStallTimeoutMs',
   'maxConnections',
   'maxConnectionsPerIp',
   'maxSessions',
@@ -221,6 +238,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   authorizer: Authorizer | undefined;
   private readonly vodFiles: VodFiles | undefined;
   private readonly opts: Required_;
+  /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
+  readonly readerBacklog: ReaderBacklogBudget;
   private readonly tcp: net.Server;
   private readonly tlsServer: tls.Server | undefined;
   private readonly tunnelTcp: net.Server | undefined;
@@ -267,6 +286,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       writeCoalesceMs: options.writeCoalesceMs ?? 0,
       gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
       maxReaderBacklogBytes: options.maxReaderBacklogBytes ?? 4 * 1024 * 1024,
+      maxTotalReaderBacklogBytes:
+        options.maxTotalReaderBacklogBytes ?? DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
+      readerStallTimeoutMs: options.readerStallTimeoutMs ?? DEFAULT_READER_STALL_TIMEOUT_MS,
       serverName: options.serverName ?? 'rtspkit',
       maxConnections: options.maxConnections ?? 4096,
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
@@ -281,6 +303,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     };
+    this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
     // A bad range fails at start, not at the first SETUP.
     if (this.opts.udpPortRange !== undefined) {
       const { first, last } = this.opts.udpPortRange;
@@ -966,6 +989,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       writeCoalesceMs: this.opts.writeCoalesceMs,
       gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
       maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
+      backlogBudget: this.readerBacklog,
     });
   }
 
@@ -999,6 +1023,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       const value = limits[key];
       if (value !== undefined) this.opts[key] = value;
     }
+    this.readerBacklog.setLimits(this.backlogLimits());
+  }
+
+  private backlogLimits(): ReaderBacklogLimits {
+    return {
+      maxTotalBytes: this.opts.maxTotalReaderBacklogBytes,
+      stallTimeoutMs: this.opts.readerStallTimeoutMs,
+    };
   }
 
   // ---- files on demand (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35) ----

@@ -41,11 +41,14 @@ export type TrackSetup = UdpTrackSetup | TcpTrackSetup | MulticastTrackSetup;
 /** What a session needs from the TCP connection that carries its interleaved data. */
 export interface InterleavedSink {
   readonly writableLength: number;
+  /** The memory its queue holds (writableLength and any buffer a queued write keeps alive); else writableLength. */
+  readonly backlogBytes?: number;
   write(bytes: Buffer): void;
   /** As write, for bytes the caller reuses: true when they are no longer referenced. */
   writeTransient(bytes: Buffer): boolean;
   writeInterleaved(channel: number, packet: Buffer): void;
   end?(): void;
+  destroy?(): void;
 }
 
 export interface ReceivedTrackStats {
@@ -167,7 +170,7 @@ export class ServerSession implements StreamReader {
    */
   get backlogBytes(): number {
     if (!this.outputOpen) return this.heldBytes;
-    if (this.transport === 'tcp') return this.sink?.writableLength ?? 0;
+    if (this.transport === 'tcp') return this.sink?.backlogBytes ?? this.sink?.writableLength ?? 0;
     let queued = 0;
     for (const s of this.setups) if (s?.kind === 'udp') queued = Math.max(queued, s.pair.sendQueueBytes);
     return queued;
@@ -214,6 +217,15 @@ export class ServerSession implements StreamReader {
 
   streamEnded(reason: string): void {
     this.onStreamEnded?.(this, reason);
+  }
+
+  /**
+   * The stream cut this reader off (its backlog did not drain, see media/reader-backlog.ts): its
+   * connection is closed, which frees what is queued there and ends its interleaved sessions.
+   */
+  cutOff(reason: string): void {
+    this.logger.warn({ path: this.path, reason }, 'reader cut off, closing its connection');
+    this.sink?.destroy?.();
   }
 
   /** Set by the server: what to do when the stream this session reads ends. */
