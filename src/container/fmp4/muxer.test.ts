@@ -272,3 +272,38 @@ test('a video track without parameter sets: waits, then FMP4_NO_PARAMETER_SETS a
     (e: unknown) => e instanceof ParseError && e.code === 'FMP4_NO_PARAMETER_SETS',
   );
 });
+
+test('timestamps stepping back by 0x60000000, jumping forward and wrapping: every field in range (issue 13)', () => {
+  const mux = avTracks();
+  const units: [number, AccessUnit][] = [];
+  // Video: two steps back by 0x60000000 (pts − dts past -2^31 if decode times were only forced up),
+  // a jump of a day forward, and a step back by 2^32 (a 32-bit wraparound unwrapped the wrong way).
+  const videoJumps = new Map([
+    [10, -0x60000000],
+    [11, -0x60000000],
+    [30, 86400 * 90000],
+    [40, -(2 ** 32)],
+  ]);
+  let vpts = 1000;
+  let apts = 500;
+  for (let f = 0; f < 60; f++) {
+    vpts += videoJumps.get(f) ?? 0;
+    const key = f % 25 === 0;
+    units.push([0, { pts: vpts, clockRate: 90000, keyframe: key, nalus: [key ? idr(10) : slice(10)] }]);
+    vpts += 3600;
+    if (f === 20) apts -= 0x60000000;
+    units.push([1, { pts: apts, clockRate: 48000, keyframe: true, payload: Buffer.alloc(5, f) }]);
+    apts += 1920;
+  }
+  const p = parse(run(mux, units));
+  const video = p.fragments.flatMap((f) => f.trafs.filter((t) => t.trackId === 1).flatMap((t) => t.samples));
+  const audio = p.fragments.flatMap((f) => f.trafs.filter((t) => t.trackId === 2).flatMap((t) => t.samples));
+  assert.equal(video.length, 60);
+  assert.ok(
+    video.every((s) => s.duration === 3600 && s.cto === 0),
+    'the picture rhythm is kept',
+  );
+  assert.ok(audio.every((s) => s.duration === 1920 && s.cto === 0));
+  assert.equal(mux.stats.discontinuities, 5);
+  assert.equal(mux.stats.droppedForTime, 0);
+});

@@ -10,7 +10,8 @@
  * fragment boundary, to bound memory: that segment does not start with a keyframe and the playlist
  * then drops EXT-X-INDEPENDENT-SEGMENTS while it is listed. Audio-only streams cut at any fragment.
  *
- * Durations are decode-time differences of the track that cuts (the first video track, else track 0).
+ * Durations are decode-time differences of the track that cuts (the first video track, else track 0),
+ * on the fMP4 file's timeline (where Fmp4Muxer has closed up any jump of the publisher's clock).
  *
  * Target duration. §6.2.1 says EXT-X-TARGETDURATION must not change, and §4.3.3.1 that it must cover
  * every EXTINF (rounded). The segment length is only known once the publisher's GOP is seen, so the
@@ -118,10 +119,13 @@ export class HlsSegmenter {
   push(index: number, au: AccessUnit): HlsSegment | undefined {
     if (this.#ended) return undefined;
     const atCutTrack = index === this.#cutTrack;
-    const timeSeconds = (au.dts ?? au.pts) / au.clockRate;
+    const bytes = this.#mux.push(index, au);
+    // Times on the file's timeline, not the unit's: the muxer closes up jumps of the publisher's clock,
+    // so durations stay what the segments hold (never negative, never a clock jump long).
+    const timeSeconds = this.#mux.decodeTimeSeconds(index);
+    if (timeSeconds === undefined) return undefined;
     if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo))
       this.#segmentStartSeconds = timeSeconds;
-    const bytes = this.#mux.push(index, au);
     if (atCutTrack && this.#segmentStartSeconds !== undefined) this.#lastCutTimeSeconds = timeSeconds;
     if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
       return undefined;
