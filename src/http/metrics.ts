@@ -11,6 +11,7 @@
  * loop lag, GC, handles) are registered on it too.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import type { RtspServer } from '../server/server.js';
 import type { ServerSampler } from './stats.js';
 import { streamBytesIn, streamPacketsIn } from './stats.js';
@@ -38,6 +39,7 @@ export class Metrics {
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
+  private readonly mediaFaults: Counter<'stage'>;
   private readonly authFailures: Counter | undefined;
   private readonly hlsMuxers: Gauge | undefined;
 
@@ -117,6 +119,14 @@ export class Metrics {
       help: 'Connections closed at once by the connection limits.',
       registers,
     });
+    this.mediaFaults = new Counter({
+      name: 'rtspkit_media_faults_total',
+      help:
+        "Exceptions caught in code a publisher's media drives, by stage: ingest (the packet was dropped), " +
+        'hls (the muxer stopped; the next request starts a new one). Each is a bug to report.',
+      labelNames: ['stage'],
+      registers,
+    });
     if (options.authFailures !== undefined) {
       this.authFailures = new Counter({
         name: 'rtspkit_auth_failures_total',
@@ -181,6 +191,8 @@ export class Metrics {
     this.packetsOut.inc(this.sampler.packetsOutTotal());
     this.refused.reset();
     this.refused.inc(server.connectionsRefused);
+    this.mediaFaults.reset();
+    for (const stage of MEDIA_FAULT_STAGES) this.mediaFaults.inc({ stage }, server.mediaFaults.counts[stage]);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {
