@@ -193,8 +193,9 @@ export class HlsServer {
         },
       });
     } catch (err) {
-      if (!isParseError(err)) throw err;
-      return `path ${name} cannot be read as HLS: ${err.message}`;
+      // The publisher's SDP made the muxer: whatever it throws is about that path only.
+      if (!isParseError(err)) this.#server.mediaFaults.record('hls', name, err);
+      return `path ${name} cannot be read as HLS: ${err instanceof Error ? err.message : String(err)}`;
     }
     if (muxer === undefined) return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
     const entry: Entry = { muxer, lastRequestMs: this.#server.clock.monotonicMs() };

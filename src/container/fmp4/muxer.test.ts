@@ -7,6 +7,7 @@ import { childBoxes, Cursor, findBox, type BoxHeader } from '../mp4/boxes.js';
 import { parseStsd } from '../mp4/sample-entry.js';
 import { NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, TRUN_SAMPLE_CTO } from './boxes.js';
 import { Fmp4Muxer } from './muxer.js';
+import { fmp4TrackFor } from './track-config.js';
 
 const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64'); // 640x360
 const PPS = Buffer.from('aMuMsg==', 'base64');
@@ -306,4 +307,10 @@ test('timestamps stepping back by 0x60000000, jumping forward and wrapping: ever
   assert.ok(audio.every((s) => s.duration === 1920 && s.cto === 0));
   assert.equal(mux.stats.discontinuities, 5);
   assert.equal(mux.stats.droppedForTime, 0);
+});
+
+test('an SDP clock rate no mdhd timescale can hold gives no fMP4 track (the muxer would refuse it)', () => {
+  for (const clockRate of [0, -90000, 1.5, 2 ** 32, Number.NaN])
+    assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate, fmtp: {} }), undefined, String(clockRate));
+  assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate: 90000, fmtp: {} })?.timescale, 90000);
 });

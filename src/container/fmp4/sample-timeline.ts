@@ -29,6 +29,9 @@ export const MAX_SAMPLE_DURATION_TICKS = 0xffffffff;
 /** Largest |composition offset| the `trun` can hold (version 1: signed 32 bits). */
 export const MAX_COMPOSITION_OFFSET_TICKS = 0x7fffffff;
 
+/** Largest decode time a track may start at (2^32: hours of any timescale, far from 2^53). */
+const MAX_START_TICKS = 2 ** 32;
+
 export interface SampleTimes {
   /** Decode time on the file's timeline, in ticks of the track's timescale. */
   dts: number;
@@ -93,8 +96,9 @@ export class SampleTimeline {
     }
     const last = this.#lastDts;
     if (last === undefined) {
-      // The first unit keeps its time (tracks are aligned by the caller), unless it is negative.
-      this.#offsetTicks = dtsTicks < 0 ? -dtsTicks : 0;
+      // The first unit keeps its time (the caller aligns the tracks, near 0), unless it is negative or
+      // so far out that steps from it could leave the safe integers: then the track starts at 0.
+      this.#offsetTicks = dtsTicks < 0 || dtsTicks > MAX_START_TICKS ? -dtsTicks : 0;
       const dts = dtsTicks + this.#offsetTicks;
       return this.#take(dts, dts + cto);
     }
