@@ -314,3 +314,21 @@ test('an SDP clock rate no mdhd timescale can hold gives no fMP4 track (the muxe
     assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate, fmtp: {} }), undefined, String(clockRate));
   assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate: 90000, fmtp: {} })?.timescale, 90000);
 });
+
+test('timestamps one tick apart: fragments are cut at maxFragmentBytes, not held until their span is up', () => {
+  const mux = new Fmp4Muxer([{ codec: 'h264', timescale: 90000, parameterSets: [SPS, PPS] }], {
+    maxFragmentBytes: 10_000,
+  });
+  const units: [number, AccessUnit][] = [];
+  for (let f = 0; f < 200; f++)
+    units.push([
+      0,
+      { pts: f, clockRate: 90000, keyframe: f === 0, nalus: [f === 0 ? idr(1000) : slice(1000)] },
+    ]);
+  const p = parse(run(mux, units));
+  assert.ok(p.fragments.length >= 19, `${p.fragments.length} fragments`);
+  for (const f of p.fragments) {
+    const bytes = f.trafs[0]!.samples.reduce((n, s) => n + s.size, 0);
+    assert.ok(bytes < 10_000 + 1010, `${bytes} bytes in a fragment`);
+  }
+});

@@ -12,7 +12,8 @@
  *
  * Fragments. A fragment is cut when a keyframe arrives on the first video track (so fragments start at
  * random access points) or when the pending samples of that track (of track 0 without video) span
- * `maxFragmentSeconds` (1 s by default). Each fragment holds every complete sample of every track.
+ * `maxFragmentSeconds` (1 s by default), or hold `maxFragmentBytes` (8 MiB) whatever their span. Each
+ * fragment holds every complete sample of every track.
  *
  * Timing. The timescale of each track is its RTP clock rate; access units carry pts in ticks of their
  * clockRate on a timeline shared by all tracks (the caller aligns the tracks; values must be >= 0). A
@@ -73,6 +74,12 @@ const DEFAULT_MAX_GAP_SECONDS = 10;
  * max_num_reorder_frames is at most 16, 1.6 s at 10 fps); a larger step back is a clock jump.
  */
 const MAX_COMPOSITION_OFFSET_SECONDS = 2;
+/**
+ * Default bound on the samples a fragment holds, in bytes: a fragment is cut there even before its
+ * time is up, so a stream whose timestamps barely advance (each unit one tick after the last: the
+ * fragment's span grows by nothing) cannot pile up memory.
+ */
+const DEFAULT_MAX_FRAGMENT_BYTES = 8 * 1024 * 1024;
 /** mfhd's sequence_number is unsigned 32 bits (§8.8.5): it wraps to 1 after this. */
 const MAX_SEQUENCE_NUMBER = 0xffffffff;
 
@@ -98,6 +105,8 @@ export interface Fmp4MuxerOptions {
    * times is a discontinuity, closed up in the file (see sample-timeline.ts).
    */
   maxGapSeconds?: number;
+  /** Complete samples (all tracks) past which a fragment is cut whatever its span (default 8 MiB). */
+  maxFragmentBytes?: number;
 }
 
 export interface Fmp4MuxerStats {
@@ -147,6 +156,9 @@ export class Fmp4Muxer {
   /** Index of the track whose keyframes cut fragments (the first video track, else 0). */
   readonly #timing: number;
   readonly #maxFragmentSeconds: number;
+  readonly #maxFragmentBytes: number;
+  /** Bytes of the complete samples not yet in a fragment. */
+  #readyBytes = 0;
   #initWritten = false;
   #sequence = 0;
   readonly stats: Fmp4MuxerStats = {
@@ -160,6 +172,7 @@ export class Fmp4Muxer {
   constructor(tracks: readonly Fmp4Track[], options: Fmp4MuxerOptions = {}) {
     if (tracks.length === 0) throw new RangeError('Fmp4Muxer needs at least one track');
     this.#maxFragmentSeconds = options.maxFragmentSeconds ?? 1;
+    this.#maxFragmentBytes = options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES;
     const maxGapSeconds = options.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS;
     this.#tracks = tracks.map((config) => {
       if (!Number.isInteger(config.timescale) || config.timescale <= 0)
@@ -328,6 +341,10 @@ export class Fmp4Muxer {
         if (f !== undefined) out.push(f);
       }
     }
+    if (out.length === 0 && this.#readyBytes >= this.#maxFragmentBytes) {
+      const f = this.#cut();
+      if (f !== undefined) out.push(f);
+    }
     return out.length === 0 ? undefined : Buffer.concat(out);
   }
 
@@ -355,6 +372,7 @@ export class Fmp4Muxer {
     });
     t.lastDuration = duration;
     t.held = undefined;
+    this.#readyBytes += h.data.length;
   }
 
   /** A fragment of every ready sample, preceded by the init segment the first time. */
@@ -380,6 +398,7 @@ export class Fmp4Muxer {
     }));
     parts.push(fragment(this.#sequence, tracks));
     this.stats.fragments++;
+    this.#readyBytes = 0;
     for (const t of this.#tracks) {
       this.stats.samples += t.ready.length;
       t.ready = [];

@@ -148,3 +148,15 @@ test('a publisher clock stepping back by 0x60000000: segments still end at the t
     [1, 1, 1, 1],
   );
 });
+
+test('timestamps one tick apart: segments are cut at maxSegmentBytes, so the window bounds memory', () => {
+  const seg = new HlsSegmenter(TRACKS.slice(0, 1), { maxSegmentBytes: 50_000, windowSegments: 2 });
+  for (let f = 0; f < 5000; f++) {
+    const au = video(f, f === 0);
+    au.pts = f; // one tick apart: 5000 pictures span 56 ms
+    seg.push(0, au);
+  }
+  assert.ok(seg.segments.length === 4, `${seg.segments.length} segments kept`);
+  for (const s of seg.segments) assert.ok(s.bytes.length < 50_000 + 12_500 + 1000, `${s.bytes.length} bytes`);
+  assert.ok(seg.segments.at(-1)!.sequence >= 4);
+});
