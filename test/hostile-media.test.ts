@@ -1,10 +1,13 @@
 // A publisher's media must never take the server down (issue 13, item 1): with an HLS reader on the
 // path, RTP timestamps that step back by 0x60000000 twice (then jump a day forward) made Node exit with
 // a RangeError from the fMP4 writer. Now the server still answers RTSP and HLS, the HLS playlist goes on
-// growing, and no fault was even needed (the muxer takes the jumps as discontinuities).
+// growing, and no fault was even needed (the muxer takes the jumps as discontinuities). And should a
+// muxer still throw (a bug injected here), only that path's muxer restarts, and the fault is counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { HlsSegmenter } from '../src/container/hls/index.js';
+import type { AccessUnit } from '../src/format/access-unit.js';
 import { ApiServer } from '../src/http/api.js';
 import { serializeRtpPacket } from '../src/rtp/packet.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
@@ -35,7 +38,11 @@ class Frames {
   readonly ts = [90000, 48000];
   readonly #seq = [1000, 5000];
   frame = 0;
-  constructor(readonly pub: FakePublisher) {}
+  constructor(
+    readonly pub: FakePublisher,
+    /** What the pictures are filled with (after their NAL unit header). */
+    readonly fill = 0xaa,
+  ) {}
 
   #send(track: number, payload: Buffer, marker: boolean): void {
     const packet = serializeRtpPacket({
@@ -53,7 +60,9 @@ class Frames {
   /** One 25 fps picture (a keyframe every second) and one AAC frame. */
   send(): void {
     const key = this.frame++ % 25 === 0;
-    const nals = key ? [SPS!, PPS!, Buffer.alloc(200, 0x65)] : [Buffer.alloc(200, 0x41)];
+    const picture = Buffer.alloc(200, this.fill);
+    picture[0] = key ? 0x65 : 0x41;
+    const nals = key ? [SPS!, PPS!, picture] : [picture];
     nals.forEach((n, i) => {
       this.#send(0, n, i === nals.length - 1);
     });
@@ -123,6 +132,70 @@ test(
     } finally {
       clearInterval(feed);
       pub.client.close();
+      await api.close();
+      await server.close();
+    }
+  },
+);
+
+test(
+  "an exception in one path's HLS muxer: counted, that muxer restarts at the next request, the other path goes on",
+  { timeout: 60_000 },
+  async () => {
+    const { server } = await startTestServer();
+    const api = new ApiServer({ server, port: 0, processMetrics: false });
+    await api.listen();
+    const cam = new Frames(await FakePublisher.start(server.port, 'cam'), 0xaa);
+    const other = new Frames(await FakePublisher.start(server.port, 'other'), 0xbb);
+    const feed = setInterval(() => {
+      for (let i = 0; i < 10; i++) {
+        cam.send();
+        other.send();
+      }
+    }, 40);
+    const push = Object.getOwnPropertyDescriptor(HlsSegmenter.prototype, 'push')!;
+    const original = push.value as (this: HlsSegmenter, index: number, au: AccessUnit) => unknown;
+    try {
+      assert.equal((await get(api.port, '/hls/cam/index.m3u8')).status, 200);
+      const before = await get(api.port, '/hls/other/index.m3u8');
+      assert.equal(before.status, 200);
+      assert.equal(api.hls.muxersStarted, 2);
+
+      // A bug that only cam's pictures trigger, once.
+      const trap = { armed: true };
+      Object.defineProperty(HlsSegmenter.prototype, 'push', {
+        ...push,
+        value(this: HlsSegmenter, index: number, au: AccessUnit) {
+          if (trap.armed && au.nalus?.some((n) => n[1] === 0xaa) === true) {
+            trap.armed = false;
+            throw new TypeError('a bug in the muxer');
+          }
+          return original.call(this, index, au);
+        },
+      });
+      for (let i = 0; i < 50 && trap.armed; i++) await new Promise((resolve) => setTimeout(resolve, 40));
+      assert.equal(trap.armed, false, 'the fault happened');
+      assert.equal(server.mediaFaults.counts.hls, 1);
+
+      const probe = await RawClient.connect(server.port);
+      assert.equal((await probe.request('OPTIONS', '*')).statusCode, 200);
+      probe.close();
+      // The other path kept its muxer: its playlist goes on from where it was.
+      const after = await get(api.port, '/hls/other/index.m3u8');
+      assert.equal(after.status, 200);
+      assert.ok(lastSegment(after.body) >= lastSegment(before.body));
+      assert.equal(api.hls.muxersStarted, 2);
+      // cam's next request starts a new muxer.
+      const restarted = await get(api.port, '/hls/cam/index.m3u8');
+      assert.equal(restarted.status, 200, restarted.body);
+      assert.equal(api.hls.muxersStarted, 3);
+      const metrics = (await get(api.port, '/metrics')).body;
+      assert.match(metrics, /^rtspkit_media_faults_total\{stage="hls"\} 1$/m);
+    } finally {
+      Object.defineProperty(HlsSegmenter.prototype, 'push', push);
+      clearInterval(feed);
+      cam.pub.client.close();
+      other.pub.client.close();
       await api.close();
       await server.close();
     }
