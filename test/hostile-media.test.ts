@@ -9,6 +9,7 @@ import http from 'node:http';
 import { HlsSegmenter } from '../src/container/hls/index.js';
 import type { AccessUnit } from '../src/format/access-unit.js';
 import { ApiServer } from '../src/http/api.js';
+import { Stream } from '../src/media/stream.js';
 import { serializeRtpPacket } from '../src/rtp/packet.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient } from './support/raw-client.js';
@@ -201,3 +202,37 @@ test(
     }
   },
 );
+
+test('an exception while a packet enters its path: that packet is dropped and counted, the publish goes on', async () => {
+  const { server } = await startTestServer();
+  const cam = new Frames(await FakePublisher.start(server.port, 'cam'));
+  const ingest = Object.getOwnPropertyDescriptor(Stream.prototype, 'ingestRtp')!;
+  const original = ingest.value as (this: Stream, track: number, packet: Buffer) => void;
+  const trap = { armed: true };
+  Object.defineProperty(Stream.prototype, 'ingestRtp', {
+    ...ingest,
+    value(this: Stream, track: number, packet: Buffer) {
+      if (trap.armed) {
+        trap.armed = false;
+        throw new TypeError('a bug at ingest');
+      }
+      original.call(this, track, packet);
+    },
+  });
+  try {
+    for (let i = 0; i < 5; i++) cam.send();
+    const stream = server.paths.get('cam')!.stream!;
+    for (let i = 0; i < 100 && stream.counters[1]!.packetsIn < 5; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(server.mediaFaults.counts.ingest, 1);
+    assert.equal(stream.counters[0]!.packetsIn, 3 + 4 - 1, 'the first video packet dropped, the rest in');
+    assert.equal(stream.counters[1]!.packetsIn, 5);
+    const probe = await RawClient.connect(server.port);
+    assert.equal((await probe.request('OPTIONS', '*')).statusCode, 200);
+    probe.close();
+  } finally {
+    Object.defineProperty(Stream.prototype, 'ingestRtp', ingest);
+    cam.pub.client.close();
+    await server.close();
+  }
+});
