@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fuzzParsers } from './fuzz/parsers.js';
+import { fuzzMedia } from './fuzz/media.js';
 import { fuzzServer } from './fuzz/socket.js';
 
 const FOLDERS = ['rtsp', 'sdp', 'rtp', 'auth', 'format', 'codec'];
@@ -39,6 +40,18 @@ test('the server survives socket fuzzing, still answers, and its heap stays boun
   const r = await fuzzServer(3, 4);
   assert.ok(r.messagesSent > 100, `${r.messagesSent} messages sent`);
   assert.ok(r.stillAnswers, 'OPTIONS and DESCRIBE answered after fuzzing');
+  assert.ok(
+    r.heapAfterBytes - r.heapBeforeBytes < 16 * 1024 * 1024,
+    `heap ${r.heapBeforeBytes} -> ${r.heapAfterBytes}`,
+  );
+});
+
+test('mutated RTP (timestamps, sequence numbers, SSRCs, payloads) with an HLS reader and an fMP4 sink: the server survives', async () => {
+  const r = await fuzzMedia(2, 20_000);
+  assert.ok(r.packetsSent > 1000, `${r.packetsSent} packets sent`);
+  assert.ok(r.sinkUnitsMuxed > 0, 'the fMP4 sink muxed access units');
+  assert.deepEqual(r.sinkExceptions, [], 'the fMP4 muxer throws nothing but ParseError');
+  assert.ok(r.stillAnswers, 'OPTIONS, DESCRIBE and HLS answered after fuzzing');
   assert.ok(
     r.heapAfterBytes - r.heapBeforeBytes < 16 * 1024 * 1024,
     `heap ${r.heapBeforeBytes} -> ${r.heapAfterBytes}`,

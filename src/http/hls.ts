@@ -14,6 +14,9 @@
  * new publisher on the same path gets a new muxer, whose segments count from 0 again (hence no caching
  * of any reply).
  *
+ * A muxer stopped by a fault (an exception in its media code, counted in the server's MediaFaults) is
+ * replaced by a new one at the path's next request, as one whose stream was replaced.
+ *
  * Errors are JSON `{"error": "..."}` as on the rest of the API: 404 for an unknown or not yet
  * recording path, a path without a track fMP4 carries, a segment outside the window; 400 for a
  * malformed segment name.
@@ -185,10 +188,14 @@ export class HlsServer {
         ...this.#segmenter,
         clock: this.#server.clock,
         logger: this.#logger,
+        onFault: (err) => {
+          this.#server.mediaFaults.record('hls', name, err);
+        },
       });
     } catch (err) {
-      if (!isParseError(err)) throw err;
-      return `path ${name} cannot be read as HLS: ${err.message}`;
+      // The publisher's SDP made the muxer: whatever it throws is about that path only.
+      if (!isParseError(err)) this.#server.mediaFaults.record('hls', name, err);
+      return `path ${name} cannot be read as HLS: ${err instanceof Error ? err.message : String(err)}`;
     }
     if (muxer === undefined) return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
     const entry: Entry = { muxer, lastRequestMs: this.#server.clock.monotonicMs() };

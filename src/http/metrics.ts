@@ -11,6 +11,7 @@
  * loop lag, GC, handles) are registered on it too.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import type { RtspServer } from '../server/server.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { ServerSampler } from './stats.js';
@@ -43,6 +44,7 @@ export class Metrics {
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
   private readonly sessionRefusals: Counter<'reason'>;
+  private readonly mediaFaults: Counter<'stage'>;
   private readonly authFailures: Counter | undefined;
   private readonly hlsMuxers: Gauge | undefined;
 
@@ -148,6 +150,14 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    this.mediaFaults = new Counter({
+      name: 'rtspkit_media_faults_total',
+      help:
+        "Exceptions caught in code a publisher's media drives, by stage: ingest (the packet was dropped), " +
+        'hls (the muxer stopped; the next request starts a new one). Each is a bug to report.',
+      labelNames: ['stage'],
+      registers,
+    });
     if (options.authFailures !== undefined) {
       this.authFailures = new Counter({
         name: 'rtspkit_auth_failures_total',
@@ -221,6 +231,8 @@ export class Metrics {
     this.backlogCapDropped.inc(backlog.capDroppedPackets);
     this.readersCutOff.reset();
     this.readersCutOff.inc(backlog.readersCutOff);
+    this.mediaFaults.reset();
+    for (const stage of MEDIA_FAULT_STAGES) this.mediaFaults.inc({ stage }, server.mediaFaults.counts[stage]);
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {

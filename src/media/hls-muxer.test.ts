@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../base/clock.js';
 import { childBoxes } from '../container/mp4/boxes.js';
+import { HlsSegmenter } from '../container/hls/index.js';
 import { createPacketizer } from '../format/registry.js';
 import { serializeRtpPacket } from '../rtp/packet.js';
 import { HlsMuxer } from './hls-muxer.js';
@@ -60,6 +61,8 @@ class Publisher {
     fmtp: { config: '1190', mode: 'AAC-hbr', sizelength: '13', indexlength: '3', indexdeltalength: '3' },
   });
   readonly #seq = [0, 0];
+  /** Added to each track's RTP timestamps: a publisher's clock jump. */
+  readonly timestampShift = [0, 0];
   #frame = 0;
   #audioFrame = 0;
 
@@ -74,7 +77,7 @@ class Publisher {
         marker: p.marker,
         payloadType: 96 + track,
         sequenceNumber: this.#seq[track]!++ & 0xffff,
-        timestamp: (p.pts + 1000) >>> 0,
+        timestamp: (p.pts + 1000 + this.timestampShift[track]!) >>> 0,
         ssrc: 1234 + track,
         csrcs: [],
         payload: p.payload,
@@ -181,4 +184,65 @@ test('no segment in time: the wait ends with false, the muxer keeps running', as
   assert.equal(await muxer.waitForFirstSegment(20), false);
   assert.equal(muxer.stoppedReason, undefined);
   muxer.stop();
+});
+
+test('RTP timestamps stepping back by 0x60000000 twice: the muxer goes on making segments (issue 13)', () => {
+  const { stream, media, clock, publisher } = setup();
+  const muxer = HlsMuxer.create(stream, media, { clock })!;
+  muxer.start();
+  publisher.feed(2);
+  for (let jump = 0; jump < 2; jump++) {
+    publisher.timestampShift[0]! -= 0x60000000;
+    publisher.timestampShift[1]! -= 0x60000000;
+    publisher.feed(0.2);
+  }
+  publisher.feed(3);
+  assert.equal(muxer.stoppedReason, undefined);
+  assert.ok(muxer.segmentCount >= 4, `${muxer.segmentCount} segments`);
+  for (let n = 0; n < muxer.segmentCount; n++) {
+    const d = muxer.segment(n)!.durationSeconds;
+    assert.ok(d > 0 && d < 2, `segment ${n} lasts ${d} s`);
+  }
+  muxer.stop();
+});
+
+test('an unexpected exception in the muxer stops it and goes to onFault; the Stream and its other readers go on', () => {
+  const { stream, media, clock, publisher } = setup();
+  const faults: unknown[] = [];
+  const stops: string[] = [];
+  const muxer = HlsMuxer.create(stream, media, { clock, onFault: (err) => faults.push(err) })!;
+  muxer.onStopped = (reason) => stops.push(reason);
+  let delivered = 0;
+  stream.addReader({
+    transport: 'udp',
+    rtpChannels: [],
+    tracks: [0, 1],
+    backlogBytes: 0,
+    writeInterleaved: () => undefined,
+    sendRtp: () => {
+      delivered++;
+    },
+    sendRtcp: () => undefined,
+    streamEnded: () => undefined,
+  });
+  muxer.start();
+  const push = Object.getOwnPropertyDescriptor(HlsSegmenter.prototype, 'push')!;
+  Object.defineProperty(HlsSegmenter.prototype, 'push', {
+    ...push,
+    value: () => {
+      throw new TypeError('a bug');
+    },
+  });
+  try {
+    publisher.feed(1);
+  } finally {
+    Object.defineProperty(HlsSegmenter.prototype, 'push', push);
+  }
+  assert.equal(faults.length, 1);
+  assert.deepEqual(stops, ['fault: a bug']);
+  assert.equal(muxer.stoppedReason, 'fault: a bug');
+  assert.equal(stream.readerCount, 1, 'the muxer left the Stream');
+  const before = delivered;
+  publisher.feed(1);
+  assert.ok(before > 0 && delivered > before, 'the other reader still gets every packet');
 });

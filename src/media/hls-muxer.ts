@@ -12,6 +12,14 @@
  *
  * Tracks: H.264, H.265, AAC (MPEG4-GENERIC) and Opus, as far as fMP4 carries them; others (G.711,
  * MJPEG, LATM) are left out, and a path with none of the four cannot be read as HLS.
+ *
+ * Faults. Everything here runs on a publisher's packets, inside the Stream's flush (a timer callback):
+ * an exception escaping it would end the process and every path with it, and would also skip the
+ * Stream's other readers for that flush. So any exception other than the ParseError of malformed
+ * parameter sets stops this muxer (reason `fault: ...`) and goes to `onFault`; its owner counts it and
+ * the next HLS request starts a fresh muxer. A restart rather than a dropped unit: after an unexpected
+ * exception the depacketizers' and the muxer's state cannot be trusted, and a new muxer starts clean
+ * at the next keyframe.
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
@@ -35,6 +43,8 @@ import type { Stream, StreamReader } from './stream.js';
 export interface HlsMuxerOptions extends HlsSegmenterOptions {
   clock?: Clock;
   logger?: Logger;
+  /** An unexpected exception stopped the muxer (see Faults above); it is not thrown. */
+  onFault?: (err: unknown) => void;
 }
 
 interface MuxedTrack {
@@ -88,11 +98,12 @@ export class HlsMuxer {
    * (its owner decides for how long), rather than vanishing under a player mid-segment.
    */
   ended = false;
-  /** Called once when the muxer stops by itself (stream ended, malformed media). */
+  /** Called once when the muxer stops by itself (stream ended, malformed media, a fault). */
   onStopped: ((reason: string) => void) | undefined;
 
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #onFault: ((err: unknown) => void) | undefined;
   readonly #segmenter: HlsSegmenter;
   readonly #aligner = new TimelineAligner();
   readonly #byStreamTrack = new Map<number, MuxedTrack>();
@@ -115,6 +126,7 @@ export class HlsMuxer {
     this.stream = stream;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? nullLogger;
+    this.#onFault = options.onFault;
     this.#segmenter = new HlsSegmenter(configs, options);
     for (const t of tracks) this.#byStreamTrack.set(t.streamTrack, t);
     this.encodingNames = tracks.map((t) => t.encodingName);
@@ -125,11 +137,15 @@ export class HlsMuxer {
       backlogBytes: 0,
       writeInterleaved: () => undefined,
       sendRtp: (track, packet) => {
-        this.#onRtp(track, packet);
+        this.#isolated(() => {
+          this.#onRtp(track, packet);
+        });
       },
       sendRtcp: () => undefined,
       streamEnded: (reason) => {
-        this.#finish(reason);
+        this.#isolated(() => {
+          this.#finish(reason);
+        });
       },
     };
   }
@@ -207,6 +223,17 @@ export class HlsMuxer {
         this.stats.segments++;
         for (const w of [...this.#waiters]) w(true);
       }
+    }
+  }
+
+  /** Runs `f`; an exception stops the muxer and goes to onFault, never up into the Stream. */
+  #isolated(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#stop(`fault: ${message}`, true);
+      this.#onFault?.(err);
     }
   }
 

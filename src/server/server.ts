@@ -29,6 +29,7 @@ import {
   ReaderBacklogBudget,
   type ReaderBacklogLimits,
 } from '../media/reader-backlog.js';
+import { MediaFaults } from '../media/media-faults.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type Reply } from './connection.js';
@@ -234,6 +235,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private multicastAddresses: MulticastAddresses | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Exceptions of peer-fed media code, caught, counted and logged (media/media-faults.ts). */
+  readonly mediaFaults: MediaFaults;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
   authorizer: Authorizer | undefined;
   private readonly vodFiles: VodFiles | undefined;
@@ -269,6 +272,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         : undefined;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
+    this.mediaFaults = new MediaFaults(this.logger, this.clock);
     this.wallOffsetMs = this.clock.wallMs() - this.clock.monotonicMs();
     this.opts = {
       host: options.host ?? '0.0.0.0',
@@ -1252,7 +1256,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       st.packetsLost = Math.max(0, rx.cumulativeLost);
       st.jitterS = rx.jitterMs / 1000;
     }
-    session.stream.ingestRtp(track, packet);
+    try {
+      session.stream.ingestRtp(track, packet);
+    } catch (err) {
+      // The socket's callback must not throw (Node would exit): this packet is lost, nothing else.
+      this.mediaFaults.record('ingest', session.path, err);
+    }
   }
 
   private onRtcpFromPeer(session: ServerSession, track: number, payload: Buffer): void {

@@ -7,6 +7,7 @@ import { childBoxes, Cursor, findBox, type BoxHeader } from '../mp4/boxes.js';
 import { parseStsd } from '../mp4/sample-entry.js';
 import { NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, TRUN_SAMPLE_CTO } from './boxes.js';
 import { Fmp4Muxer } from './muxer.js';
+import { fmp4TrackFor } from './track-config.js';
 
 const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64'); // 640x360
 const PPS = Buffer.from('aMuMsg==', 'base64');
@@ -271,4 +272,63 @@ test('a video track without parameter sets: waits, then FMP4_NO_PARAMETER_SETS a
     },
     (e: unknown) => e instanceof ParseError && e.code === 'FMP4_NO_PARAMETER_SETS',
   );
+});
+
+test('timestamps stepping back by 0x60000000, jumping forward and wrapping: every field in range (issue 13)', () => {
+  const mux = avTracks();
+  const units: [number, AccessUnit][] = [];
+  // Video: two steps back by 0x60000000 (pts − dts past -2^31 if decode times were only forced up),
+  // a jump of a day forward, and a step back by 2^32 (a 32-bit wraparound unwrapped the wrong way).
+  const videoJumps = new Map([
+    [10, -0x60000000],
+    [11, -0x60000000],
+    [30, 86400 * 90000],
+    [40, -(2 ** 32)],
+  ]);
+  let vpts = 1000;
+  let apts = 500;
+  for (let f = 0; f < 60; f++) {
+    vpts += videoJumps.get(f) ?? 0;
+    const key = f % 25 === 0;
+    units.push([0, { pts: vpts, clockRate: 90000, keyframe: key, nalus: [key ? idr(10) : slice(10)] }]);
+    vpts += 3600;
+    if (f === 20) apts -= 0x60000000;
+    units.push([1, { pts: apts, clockRate: 48000, keyframe: true, payload: Buffer.alloc(5, f) }]);
+    apts += 1920;
+  }
+  const p = parse(run(mux, units));
+  const video = p.fragments.flatMap((f) => f.trafs.filter((t) => t.trackId === 1).flatMap((t) => t.samples));
+  const audio = p.fragments.flatMap((f) => f.trafs.filter((t) => t.trackId === 2).flatMap((t) => t.samples));
+  assert.equal(video.length, 60);
+  assert.ok(
+    video.every((s) => s.duration === 3600 && s.cto === 0),
+    'the picture rhythm is kept',
+  );
+  assert.ok(audio.every((s) => s.duration === 1920 && s.cto === 0));
+  assert.equal(mux.stats.discontinuities, 5);
+  assert.equal(mux.stats.droppedForTime, 0);
+});
+
+test('an SDP clock rate no mdhd timescale can hold gives no fMP4 track (the muxer would refuse it)', () => {
+  for (const clockRate of [0, -90000, 1.5, 2 ** 32, Number.NaN])
+    assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate, fmtp: {} }), undefined, String(clockRate));
+  assert.equal(fmp4TrackFor({ encodingName: 'H264', clockRate: 90000, fmtp: {} })?.timescale, 90000);
+});
+
+test('timestamps one tick apart: fragments are cut at maxFragmentBytes, not held until their span is up', () => {
+  const mux = new Fmp4Muxer([{ codec: 'h264', timescale: 90000, parameterSets: [SPS, PPS] }], {
+    maxFragmentBytes: 10_000,
+  });
+  const units: [number, AccessUnit][] = [];
+  for (let f = 0; f < 200; f++)
+    units.push([
+      0,
+      { pts: f, clockRate: 90000, keyframe: f === 0, nalus: [f === 0 ? idr(1000) : slice(1000)] },
+    ]);
+  const p = parse(run(mux, units));
+  assert.ok(p.fragments.length >= 19, `${p.fragments.length} fragments`);
+  for (const f of p.fragments) {
+    const bytes = f.trafs[0]!.samples.reduce((n, s) => n + s.size, 0);
+    assert.ok(bytes < 10_000 + 1010, `${bytes} bytes in a fragment`);
+  }
 });

@@ -12,7 +12,8 @@
  *
  * Fragments. A fragment is cut when a keyframe arrives on the first video track (so fragments start at
  * random access points) or when the pending samples of that track (of track 0 without video) span
- * `maxFragmentSeconds` (1 s by default). Each fragment holds every complete sample of every track.
+ * `maxFragmentSeconds` (1 s by default), or hold `maxFragmentBytes` (8 MiB) whatever their span. Each
+ * fragment holds every complete sample of every track.
  *
  * Timing. The timescale of each track is its RTP clock rate; access units carry pts in ticks of their
  * clockRate on a timeline shared by all tracks (the caller aligns the tracks; values must be >= 0). A
@@ -20,7 +21,9 @@
  * sample of each track is held back until the next one (or `flush`, which reuses the previous duration).
  * Decode time is `dts ?? pts`, forced to increase by at least one tick (RTP gives no dts: a stream with
  * B-frames and no dts gets tiny durations and negative composition offsets, valid but not pretty).
- * tfdt carries each fragment's first decode time, so fragments continue each other exactly.
+ * tfdt carries each fragment's first decode time, so fragments continue each other exactly. Whatever
+ * the input times (jumps back or forward, wraparounds, hostile values), every field stays in range: a
+ * jump is a discontinuity that the track's timeline absorbs (see sample-timeline.ts for the trade-off).
  *
  * Codecs. H.264 `avc1`/`avcC`, H.265 `hvc1`/`hvcC`: samples are 4-byte length-prefixed NAL units
  * (access units come as NAL units, or as an Annex-B `payload`, which is split). Access unit delimiters
@@ -60,9 +63,25 @@ import {
   type FragmentSample,
   type InitTrack,
 } from './boxes.js';
+import { SampleTimeline } from './sample-timeline.js';
 
 /** Longest wait for the parameter sets of every video track before giving up (FMP4_NO_PARAMETER_SETS). */
 const MAX_INIT_WAIT_SECONDS = 10;
+/** Default longest step between two decode times before it counts as a discontinuity. */
+const DEFAULT_MAX_GAP_SECONDS = 10;
+/**
+ * Longest |pts − dts| and step back kept as such: reordering spans a handful of pictures (H.264
+ * max_num_reorder_frames is at most 16, 1.6 s at 10 fps); a larger step back is a clock jump.
+ */
+const MAX_COMPOSITION_OFFSET_SECONDS = 2;
+/**
+ * Default bound on the samples a fragment holds, in bytes: a fragment is cut there even before its
+ * time is up, so a stream whose timestamps barely advance (each unit one tick after the last: the
+ * fragment's span grows by nothing) cannot pile up memory.
+ */
+const DEFAULT_MAX_FRAGMENT_BYTES = 8 * 1024 * 1024;
+/** mfhd's sequence_number is unsigned 32 bits (§8.8.5): it wraps to 1 after this. */
+const MAX_SEQUENCE_NUMBER = 0xffffffff;
 
 export type Fmp4Codec = 'h264' | 'h265' | 'aac' | 'opus';
 
@@ -81,6 +100,13 @@ export interface Fmp4Track {
 export interface Fmp4MuxerOptions {
   /** Longest fragment without a keyframe, in seconds of the first video track (default 1). */
   maxFragmentSeconds?: number;
+  /**
+   * Longest step forward between two decode times of a track (default 10 s): a longer gap in the input
+   * times is a discontinuity, closed up in the file (see sample-timeline.ts).
+   */
+  maxGapSeconds?: number;
+  /** Complete samples (all tracks) past which a fragment is cut whatever its span (default 8 MiB). */
+  maxFragmentBytes?: number;
 }
 
 export interface Fmp4MuxerStats {
@@ -89,6 +115,10 @@ export interface Fmp4MuxerStats {
   samples: number;
   /** Access units dropped: video before its first keyframe, any track before the first video keyframe. */
   skippedBeforeKeyframe: number;
+  /** Jumps of the input times (back, or forward beyond `maxGapSeconds`) closed up, all tracks. */
+  discontinuities: number;
+  /** Access units dropped for times that are not safe integers. */
+  droppedForTime: number;
 }
 
 interface PendingSample {
@@ -111,7 +141,8 @@ interface TrackState {
   ready: FragmentSample[];
   /** Decode time of ready[0], or of `held` when ready is empty. */
   readyStartDts: number | undefined;
-  lastDts: number | undefined;
+  /** Input times to the file's decode and presentation times. */
+  timeline: SampleTimeline;
   lastDuration: number | undefined;
 }
 
@@ -125,13 +156,24 @@ export class Fmp4Muxer {
   /** Index of the track whose keyframes cut fragments (the first video track, else 0). */
   readonly #timing: number;
   readonly #maxFragmentSeconds: number;
+  readonly #maxFragmentBytes: number;
+  /** Bytes of the complete samples not yet in a fragment. */
+  #readyBytes = 0;
   #initWritten = false;
   #sequence = 0;
-  readonly stats: Fmp4MuxerStats = { fragments: 0, samples: 0, skippedBeforeKeyframe: 0 };
+  readonly stats: Fmp4MuxerStats = {
+    fragments: 0,
+    samples: 0,
+    skippedBeforeKeyframe: 0,
+    discontinuities: 0,
+    droppedForTime: 0,
+  };
 
   constructor(tracks: readonly Fmp4Track[], options: Fmp4MuxerOptions = {}) {
     if (tracks.length === 0) throw new RangeError('Fmp4Muxer needs at least one track');
     this.#maxFragmentSeconds = options.maxFragmentSeconds ?? 1;
+    this.#maxFragmentBytes = options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES;
+    const maxGapSeconds = options.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS;
     this.#tracks = tracks.map((config) => {
       if (!Number.isInteger(config.timescale) || config.timescale <= 0)
         throw new RangeError(`bad timescale ${config.timescale}`);
@@ -153,7 +195,11 @@ export class Fmp4Muxer {
         held: undefined,
         ready: [],
         readyStartDts: undefined,
-        lastDts: undefined,
+        timeline: new SampleTimeline({
+          maxGapTicks: maxGapSeconds * config.timescale,
+          maxOffsetTicks: MAX_COMPOSITION_OFFSET_SECONDS * config.timescale,
+          defaultDurationTicks: defaultDuration(config),
+        }),
         lastDuration: undefined,
       };
       if (video) this.#noteParams(state, config.parameterSets ?? []);
@@ -269,9 +315,14 @@ export class Fmp4Muxer {
       this.stats.skippedBeforeKeyframe++;
       return undefined;
     }
-    const pts = toTicks(au.pts);
-    let dts = toTicks(au.dts ?? au.pts);
-    if (t.lastDts !== undefined && dts <= t.lastDts) dts = t.lastDts + 1;
+    const jumpsBefore = t.timeline.discontinuities;
+    const placed = t.timeline.place(toTicks(au.pts), toTicks(au.dts ?? au.pts));
+    this.stats.discontinuities += t.timeline.discontinuities - jumpsBefore;
+    if (placed === undefined) {
+      this.stats.droppedForTime++;
+      return undefined;
+    }
+    const { pts, dts } = placed;
     const out: Buffer[] = [];
     // A keyframe of the timing track closes the fragment before it is added.
     if (index === this.#timing && t.video && au.keyframe && t.held !== undefined) {
@@ -283,13 +334,16 @@ export class Fmp4Muxer {
     }
     t.held = { dts, pts, data, keyframe: au.keyframe };
     const readyStart = (t.readyStartDts ??= dts);
-    t.lastDts = dts;
     if (out.length === 0 && index === this.#timing) {
       const span = (dts - readyStart) / timescale;
       if (span >= this.#maxFragmentSeconds) {
         const f = this.#cut();
         if (f !== undefined) out.push(f);
       }
+    }
+    if (out.length === 0 && this.#readyBytes >= this.#maxFragmentBytes) {
+      const f = this.#cut();
+      if (f !== undefined) out.push(f);
     }
     return out.length === 0 ? undefined : Buffer.concat(out);
   }
@@ -318,6 +372,7 @@ export class Fmp4Muxer {
     });
     t.lastDuration = duration;
     t.held = undefined;
+    this.#readyBytes += h.data.length;
   }
 
   /** A fragment of every ready sample, preceded by the init segment the first time. */
@@ -328,14 +383,14 @@ export class Fmp4Muxer {
       if (!this.canInit) {
         // Another video track may still bring its parameter sets in band; wait for them, boundedly.
         const t = this.#tracks[this.#timing]!;
-        const waited = ((t.lastDts ?? 0) - (t.readyStartDts ?? 0)) / t.config.timescale;
+        const waited = ((t.timeline.lastDts ?? 0) - (t.readyStartDts ?? 0)) / t.config.timescale;
         if (waited < MAX_INIT_WAIT_SECONDS) return undefined;
         this.initSegment(); // throws FMP4_NO_PARAMETER_SETS naming the track
       }
       parts.push(this.initSegment());
       this.#initWritten = true;
     }
-    this.#sequence++;
+    this.#sequence = this.#sequence >= MAX_SEQUENCE_NUMBER ? 1 : this.#sequence + 1;
     const tracks = this.#tracks.map((t, i) => ({
       trackId: i + 1,
       baseMediaDecodeTime: t.readyStartDts ?? 0,
@@ -343,6 +398,7 @@ export class Fmp4Muxer {
     }));
     parts.push(fragment(this.#sequence, tracks));
     this.stats.fragments++;
+    this.#readyBytes = 0;
     for (const t of this.#tracks) {
       this.stats.samples += t.ready.length;
       t.ready = [];
@@ -360,15 +416,25 @@ export class Fmp4Muxer {
     for (const t of this.#tracks) {
       const h = t.held;
       if (h === undefined) continue;
-      this.#complete(t, h.dts + (t.lastDuration ?? this.#defaultDuration(t)));
+      this.#complete(t, h.dts + (t.lastDuration ?? defaultDuration(t.config)));
     }
     return this.#cut();
   }
 
-  #defaultDuration(t: TrackState): number {
-    const c = t.config;
-    if (c.codec === 'aac') return 1024; // samples per AAC-LC frame; timescale = sample rate for RTP
-    if (c.codec === 'opus') return Math.round((c.timescale * 20) / 1000); // 20 ms, the usual packet
-    return Math.round(c.timescale / 25);
+  /**
+   * Decode time, in seconds of the file's timeline, of the newest unit of track `index` that went in
+   * (undefined before the first): what a segmenter measures segments with.
+   */
+  decodeTimeSeconds(index: number): number | undefined {
+    const t = this.#tracks[index];
+    const dts = t?.timeline.lastDts;
+    return t === undefined || dts === undefined ? undefined : dts / t.config.timescale;
   }
+}
+
+/** A sample's duration when nothing tells it: one AAC-LC frame, one 20 ms Opus packet, one 25 fps picture. */
+function defaultDuration(c: Fmp4Track): number {
+  if (c.codec === 'aac') return 1024; // samples per AAC-LC frame; timescale = sample rate for RTP
+  if (c.codec === 'opus') return Math.max(1, Math.round((c.timescale * 20) / 1000));
+  return Math.max(1, Math.round(c.timescale / 25));
 }

@@ -22,6 +22,9 @@ export interface RtpTrackDescription {
  * H.264, H.265, AAC (MPEG4-GENERIC with a config) and Opus. The timescale is the RTP clock rate.
  */
 export function fmp4TrackFor(track: RtpTrackDescription): Fmp4Track | undefined {
+  // The timescale is unsigned 32 bits (mdhd, ISO/IEC 14496-12 §8.4.2); an SDP may say anything.
+  if (!Number.isInteger(track.clockRate) || track.clockRate <= 0 || track.clockRate > 0xffffffff)
+    return undefined;
   try {
     const timescale = track.clockRate;
     switch (track.encodingName.toUpperCase()) {

@@ -134,3 +134,29 @@ test('finish: what the muxer holds becomes the last segment and the playlist end
   assert.equal(seg.push(0, video(100, true)), undefined, 'nothing is added after the end');
   assert.equal(seg.finish(), undefined);
 });
+
+test('a publisher clock stepping back by 0x60000000: segments still end at the target, none of negative duration', () => {
+  const seg = new HlsSegmenter(TRACKS, { targetSegmentSeconds: 1 });
+  for (let f = 0; f < 5 * FPS; f++) {
+    const au = video(f, f % FPS === 0);
+    // From frame 30 on, every video timestamp sits 0x60000000 ticks earlier (twice from frame 60).
+    au.pts -= (f >= 30 ? 0x60000000 : 0) + (f >= 60 ? 0x60000000 : 0);
+    seg.push(0, au);
+  }
+  assert.deepEqual(
+    seg.segments.map((s) => s.durationSeconds),
+    [1, 1, 1, 1],
+  );
+});
+
+test('timestamps one tick apart: segments are cut at maxSegmentBytes, so the window bounds memory', () => {
+  const seg = new HlsSegmenter(TRACKS.slice(0, 1), { maxSegmentBytes: 50_000, windowSegments: 2 });
+  for (let f = 0; f < 5000; f++) {
+    const au = video(f, f === 0);
+    au.pts = f; // one tick apart: 5000 pictures span 56 ms
+    seg.push(0, au);
+  }
+  assert.ok(seg.segments.length === 4, `${seg.segments.length} segments kept`);
+  for (const s of seg.segments) assert.ok(s.bytes.length < 50_000 + 12_500 + 1000, `${s.bytes.length} bytes`);
+  assert.ok(seg.segments.at(-1)!.sequence >= 4);
+});

@@ -7,10 +7,12 @@
  * a keyframe once it spans `targetSegmentSeconds`, so every segment starts with a random access point
  * and the playlist can say EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1). With a GOP longer than the target,
  * segments are a GOP long. A stream that sends no keyframe for `maxSegmentSeconds` is cut anyway, at a
- * fragment boundary, to bound memory: that segment does not start with a keyframe and the playlist
- * then drops EXT-X-INDEPENDENT-SEGMENTS while it is listed. Audio-only streams cut at any fragment.
+ * fragment boundary, to bound memory, and so is one past `maxSegmentBytes`: the next segment does not
+ * start with a keyframe and the playlist then drops EXT-X-INDEPENDENT-SEGMENTS while it is listed.
+ * Audio-only streams cut at any fragment.
  *
- * Durations are decode-time differences of the track that cuts (the first video track, else track 0).
+ * Durations are decode-time differences of the track that cuts (the first video track, else track 0),
+ * on the fMP4 file's timeline (where Fmp4Muxer has closed up any jump of the publisher's clock).
  *
  * Target duration. §6.2.1 says EXT-X-TARGETDURATION must not change, and §4.3.3.1 that it must cover
  * every EXTINF (rounded). The segment length is only known once the publisher's GOP is seen, so the
@@ -45,6 +47,12 @@ export interface HlsSegmenterOptions {
   retainedSegments?: number;
   /** Longest segment without a keyframe before it is cut anyway (default 10, at least 4 targets). */
   maxSegmentSeconds?: number;
+  /**
+   * Largest segment: past it a segment is cut at the next fragment whatever its duration (default
+   * 32 MiB). With the window and the retained segments, it bounds what a path's HLS holds, also for a
+   * publisher whose timestamps barely advance.
+   */
+  maxSegmentBytes?: number;
 }
 
 export interface PlaylistUris {
@@ -55,6 +63,7 @@ export interface PlaylistUris {
 const DEFAULT_TARGET_SEGMENT_SECONDS = 1;
 const DEFAULT_WINDOW_SEGMENTS = 6;
 const DEFAULT_RETAINED_SEGMENTS = 2;
+const DEFAULT_MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 
 export class HlsSegmenter {
   readonly #mux: Fmp4Muxer;
@@ -63,6 +72,8 @@ export class HlsSegmenter {
   readonly #cutTrackIsVideo: boolean;
   readonly #targetSeconds: number;
   readonly #maxSeconds: number;
+  readonly #maxBytes: number;
+  #partsBytes = 0;
   readonly #windowSegments: number;
   readonly #keptSegments: number;
   #init: Buffer | undefined;
@@ -82,13 +93,17 @@ export class HlsSegmenter {
     if (!(this.#targetSeconds > 0))
       throw new RangeError(`bad target segment duration ${this.#targetSeconds}`);
     this.#maxSeconds = Math.max(options.maxSegmentSeconds ?? 10, 4 * this.#targetSeconds);
+    this.#maxBytes = options.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES;
     this.#windowSegments = options.windowSegments ?? DEFAULT_WINDOW_SEGMENTS;
     if (!Number.isInteger(this.#windowSegments) || this.#windowSegments < 1)
       throw new RangeError(`bad window ${this.#windowSegments}`);
     this.#keptSegments = this.#windowSegments + (options.retainedSegments ?? DEFAULT_RETAINED_SEGMENTS);
     // Fragments of at most one target: a segment of a long GOP is then several fragments, which
     // players take as they come (hls.js appends each moof + mdat to the SourceBuffer).
-    this.#mux = new Fmp4Muxer(tracks, { maxFragmentSeconds: this.#targetSeconds });
+    this.#mux = new Fmp4Muxer(tracks, {
+      maxFragmentSeconds: this.#targetSeconds,
+      maxFragmentBytes: Math.max(1, Math.floor(this.#maxBytes / 4)),
+    });
     const firstVideo = tracks.findIndex((t) => t.codec === 'h264' || t.codec === 'h265');
     this.#cutTrack = Math.max(0, firstVideo);
     this.#cutTrackIsVideo = firstVideo >= 0;
@@ -118,20 +133,29 @@ export class HlsSegmenter {
   push(index: number, au: AccessUnit): HlsSegment | undefined {
     if (this.#ended) return undefined;
     const atCutTrack = index === this.#cutTrack;
-    const timeSeconds = (au.dts ?? au.pts) / au.clockRate;
+    const bytes = this.#mux.push(index, au);
+    // Times on the file's timeline, not the unit's: the muxer closes up jumps of the publisher's clock,
+    // so durations stay what the segments hold (never negative, never a clock jump long).
+    const timeSeconds = this.#mux.decodeTimeSeconds(index);
+    if (timeSeconds === undefined) return undefined;
     if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo))
       this.#segmentStartSeconds = timeSeconds;
-    const bytes = this.#mux.push(index, au);
     if (atCutTrack && this.#segmentStartSeconds !== undefined) this.#lastCutTimeSeconds = timeSeconds;
     if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
       return undefined;
-    // Fmp4Muxer cuts only on units of this track: the fragment ends where `au` starts.
-    const elapsedSeconds = timeSeconds - this.#segmentStartSeconds;
-    const atKeyframe = au.keyframe || !this.#cutTrackIsVideo;
-    if (!(atKeyframe && elapsedSeconds >= this.#targetSeconds) && elapsedSeconds < this.#maxSeconds)
+    // Fmp4Muxer cuts on units of this track (the fragment ends where `au` starts), or on any unit
+    // once a fragment is full (it ends at the newest unit of this track).
+    const endSeconds = atCutTrack ? timeSeconds : (this.#lastCutTimeSeconds ?? this.#segmentStartSeconds);
+    const elapsedSeconds = Math.max(0, endSeconds - this.#segmentStartSeconds);
+    const atKeyframe = atCutTrack && (au.keyframe || !this.#cutTrackIsVideo);
+    if (
+      !(atKeyframe && elapsedSeconds >= this.#targetSeconds) &&
+      elapsedSeconds < this.#maxSeconds &&
+      this.#partsBytes < this.#maxBytes
+    )
       return undefined;
     const segment = this.#cut(elapsedSeconds);
-    this.#segmentStartSeconds = timeSeconds;
+    this.#segmentStartSeconds = endSeconds;
     this.#segmentIndependent = atKeyframe;
     return segment;
   }
@@ -167,6 +191,7 @@ export class HlsSegmenter {
       bytes = bytes.subarray(firstMoof.start);
     }
     this.#parts.push(bytes);
+    this.#partsBytes += bytes.length;
     return true;
   }
 
@@ -178,6 +203,7 @@ export class HlsSegmenter {
       independent: this.#segmentIndependent,
     };
     this.#parts = [];
+    this.#partsBytes = 0;
     this.#longestSeconds = Math.max(this.#longestSeconds, durationSeconds);
     this.#segments.push(segment);
     if (this.#segments.length > this.#keptSegments) this.#segments.shift();
