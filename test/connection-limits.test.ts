@@ -293,8 +293,9 @@ test('RTSPS: a TLS handshake takes a place from the TCP accept and is dropped wh
     maxConnections: 2,
     maxConnectionsPerIpShare: 0,
   });
+  const silent: net.Socket[] = [];
   try {
-    const silent = [await connect(server.rtspsPort!), await connect(server.rtspsPort!)];
+    silent.push(await connect(server.rtspsPort!), await connect(server.rtspsPort!));
     for (const s of silent) s.on('error', () => undefined);
     await waitFor(() => server.connectionCount === 2, 3000, 'both handshakes to be counted');
     const third = await RawClient.connect(server.port);
@@ -311,6 +312,7 @@ test('RTSPS: a TLS handshake takes a place from the TCP accept and is dropped wh
     assert.equal((await fresh.request('OPTIONS', '*')).statusCode, 200);
     fresh.close();
   } finally {
+    for (const s of silent) s.destroy(); // before close(), which waits for every TLS socket
     await server.close();
   }
 });
