@@ -379,13 +379,16 @@ export class ServerConnection implements InterleavedSink {
 
   /**
    * Frames and runs messages one at a time while replies do not pile up; then leaves the rest in the
-   * framer (at most about one socket read, since the input is paused) until they drain.
+   * framer (at most about one socket read, since the input is paused) until they drain. True when it
+   * stopped for that.
    */
-  private pump(): void {
+  private pump(): boolean {
     let progressed = false;
+    let held = false;
     while (!this.closed && !this.framerFailed) {
       if (this.repliesPileUp) {
         this.holdInput();
+        held = true;
         break;
       }
       let m;
@@ -400,7 +403,7 @@ export class ServerConnection implements InterleavedSink {
         this.queue = this.queue.then(() => {
           this.socket.end();
         });
-        return;
+        return false;
       }
       if (m === undefined) break;
       progressed = true;
@@ -413,6 +416,7 @@ export class ServerConnection implements InterleavedSink {
     // timed by heldSinceMs instead.
     if (this.framer.bufferedBytes === 0 || this.inputPaused) this.partialSinceMs = undefined;
     else if (progressed || this.partialSinceMs === undefined) this.partialSinceMs = this.now();
+    return held;
   }
 
   private onRequest(req: RtspRequest): void {
@@ -498,8 +502,7 @@ export class ServerConnection implements InterleavedSink {
     if (!this.inputPaused || this.closed || this.repliesPileUp) return;
     this.inputPaused = false;
     this.heldSinceMs = undefined;
-    this.pump();
-    if (this.inputPaused) return;
+    if (this.pump()) return; // held again
     if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs) input.socket.resume();
     else this.socket.resume();
   }
