@@ -15,7 +15,7 @@ import type { RtspResponse } from '../src/rtsp/message.js';
 import { MAX_PENDING_REPLIES } from '../src/server/connection.js';
 import type { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
-import { TEST_SDP } from './support/fake-publisher.js';
+import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
@@ -381,6 +381,44 @@ test('HTTP API: connections capped per address, silent ones closed, large header
     assert.match(await get('127.0.0.1', `X-Big: ${'x'.repeat(4096)}\r\n`), /^HTTP\/1\.1 431/);
   } finally {
     await api.close();
+    await server.close();
+  }
+});
+
+test('only replies count toward the reply backlog: a reader full of media keeps its keepalives, a publisher its RTP', async () => {
+  const { server, url } = await startTestServer({ maxReplyBacklogBytes: 64 * 1024 });
+  try {
+    const pub = await FakePublisher.start(server.port, 'flood');
+    pub.sendFrame(true);
+    const reader = await RawClient.connect(server.port);
+    let frames = 0;
+    reader.onFrame = () => frames++;
+    const s = await reader.request('SETUP', `${url('flood')}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const session = sessionId(s);
+    assert.equal((await reader.request('PLAY', url('flood'), { Session: session })).statusCode, 200);
+    reader.socket.pause(); // reads nothing more: media piles up towards it
+    // 48 MB of media for the reader: beyond the loopback socket buffers, so its backlog fills (and
+    // the stream drops to the next keyframe) with keepalive replies queued behind that media.
+    for (let i = 0; i < 800; i++) {
+      pub.sendFrame(i % 50 === 0, 60_000);
+      if (i % 40 === 0)
+        reader.socket.write(
+          `GET_PARAMETER ${url('flood')} RTSP/1.0\r\nCSeq: ${100 + i}\r\nSession: ${session}\r\n\r\n`,
+        );
+      if (i % 10 === 0) await sleep(5);
+    }
+    const stream = server.paths.get('flood')?.stream;
+    await waitFor(() => stream?.accessUnitsIn === pub.frames, 5000, 'every frame from the publisher');
+    assert.ok((stream?.droppedPackets ?? 0) > 0, 'the reader fell behind: media was dropped for it');
+    assert.equal(server.connectionEvents.replyBacklogHold, 0, 'neither connection was held');
+    assert.ok(server.sessions.has(session), 'the reader session lives');
+    reader.socket.resume();
+    await reader.until(() => frames > 0, 5000, 'media once the reader reads again');
+    reader.close();
+    pub.client.close();
+  } finally {
     await server.close();
   }
 });
