@@ -42,9 +42,11 @@ export function expiredConnection(
   nowMs: number,
   t: ConnectionTimeoutValues,
 ): CloseReason | undefined {
-  // A WebSocket's socket is timed by its own connection; a tunnel's POST side by its GET side, which
-  // closes it with itself.
-  if (c.handedOff || c.isTunnelInput) return undefined;
+  // A socket handed to the WebSocket server leaves this list once the upgrade is accepted (its
+  // WebSocket connection is timed from then on); one still here is an upgrade that never completed.
+  if (c.handedOff) return nowMs - c.lastDataMs > t.requestTimeoutMs ? 'request_timeout' : undefined;
+  // A tunnel's POST side is timed by its GET side, which closes it with itself.
+  if (c.isTunnelInput) return undefined;
   if (c.partialSinceMs !== undefined && nowMs - c.partialSinceMs > t.requestTimeoutMs)
     return 'request_timeout';
   if (c.heldSinceMs !== undefined && nowMs - c.heldSinceMs > t.requestTimeoutMs) return 'reply_backlog';
@@ -78,6 +80,12 @@ export class PendingHandshakes {
 
   delete(socket: net.Socket): void {
     this.pending.delete(keyOf(socket));
+  }
+
+  /** Destroys every socket still in its handshake (the server is closing). */
+  destroyAll(): void {
+    for (const p of this.pending.values()) p.socket.destroy();
+    this.pending.clear();
   }
 
   /** Destroys the sockets whose handshake has taken longer than `timeoutMs`; returns how many. */

@@ -403,6 +403,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
     for (const c of this.connections) c.destroy();
+    this.handshakes.destroyAll();
     this.websocketServer.close();
     await this.vodFiles?.closeAll();
     this.udp?.close();
