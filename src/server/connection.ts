@@ -306,8 +306,9 @@ export class ServerConnection implements InterleavedSink {
     if (req === undefined) return;
     const rest = this.head.subarray(req.headBytes);
     this.head = Buffer.alloc(0);
-    // The HTTP head is complete. Both sides then stay open for the session's life: an incomplete RTSP
-    // message is timed on the GET side's framer (feed), never by the endless POST body.
+    // The HTTP head is complete. An incomplete RTSP message is then timed on the GET side's framer
+    // (feed), never by the endless POST body; the pair's silence and a GET without its POST are timed
+    // on the GET side too (connection-timeouts.ts).
     this.partialSinceMs = undefined;
     if (req.method === 'GET') {
       if (!this.handlers.tunnelOpened(this, req.cookie)) {
