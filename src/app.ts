@@ -255,6 +255,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       port: address.port,
       logger,
       hls: { idleTimeoutMs: config.hlsIdleTimeout * 1000 },
+      maxConnections: config.apiMaxConnections,
+      maxConnectionsPerIpShare: config.maxConnectionsPerIpShare,
+      idleTimeoutMs: config.apiIdleTimeout * 1000,
+      requestTimeoutMs: config.apiRequestTimeout * 1000,
+      maxHeaderBytes: config.apiMaxHeaderBytes,
       ...(authorizer !== undefined
         ? {
             authorize: (req: IncomingMessage, target: ApiAccess) =>

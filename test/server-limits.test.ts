@@ -80,6 +80,7 @@ test('connection, per-address, session and per-path reader limits', async () => 
   const { server, url } = await startTestServer({
     maxConnections: 6,
     maxConnectionsPerIp: 4,
+    maxConnectionsPerIpShare: 0,
     maxSessions: 3,
     maxReadersPerPath: 1,
     maxSessionsPerIpShare: 0, // every client here shares 127.0.0.1

@@ -182,6 +182,19 @@ export const configSchema = z
     /** Limits (0: none for the per-address and per-path ones). */
     maxConnections: z.number().int().min(1).default(4096),
     maxConnectionsPerIp: z.number().int().min(0).default(0),
+    /** Fraction of maxConnections (and of apiMaxConnections) one address may hold; 0: no share (NAT). */
+    maxConnectionsPerIpShare: z.number().min(0).max(1).default(0.5),
+    /** Reply bytes queued to a connection that does not read them, beyond which its requests are not read. */
+    maxReplyBacklogBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** Seconds an HTTP tunnel's GET side may wait for its POST side (without a session). */
+    tunnelPairingTimeout: z.number().min(1).max(600).default(10),
+    /** Seconds a TLS (RTSPS) handshake may take from the TCP accept. */
+    tlsHandshakeTimeout: z.number().min(1).max(600).default(10),
     maxSessions: z.number().int().min(1).default(4096),
     maxReadersPerPath: z.number().int().min(0).default(0),
     /** Share of maxSessions one IP address may hold, 0..1 (0: no per-address cap, e.g. behind NAT). */
@@ -236,6 +249,19 @@ export const configSchema = z
     api: z.boolean().default(false),
     /** Where the HTTP API listens; the default is loopback only (":9997" would be every interface). */
     apiAddress: hostPort.default('127.0.0.1:9997'),
+    /** HTTP API / HLS connections in all (and, by maxConnectionsPerIpShare, from one address). */
+    apiMaxConnections: z.number().int().min(1).max(65536).default(256),
+    /** Seconds an HTTP API connection may stay open between requests (keep-alive). */
+    apiIdleTimeout: z.number().min(1).max(600).default(5),
+    /** Seconds an HTTP API request may take to arrive (its headers, and the whole request). */
+    apiRequestTimeout: z.number().min(1).max(600).default(10),
+    /** Bytes of an HTTP API request's header section (431 beyond). */
+    apiMaxHeaderBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(16 * 1024),
     /** Seconds without an HTTP request after which a path's HLS muxer stops (a player asks every second or two). */
     hlsIdleTimeout: z.number().min(1).max(3600).default(20),
   })

@@ -32,6 +32,9 @@
  * Limits: request bodies up to `maxBodyBytes` (413 beyond), headers and body within 10 s.
  */
 import http from 'node:http';
+import type net from 'node:net';
+import { ConnectionLedger } from '../server/connection-limits.js';
+import { RefusalLog } from '../server/refusal-log.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -94,6 +97,16 @@ export interface ApiServerOptions {
   /** HLS muxers: idle timeout, first-segment wait, segment lengths and window. */
   hls?: Omit<HlsServerOptions, 'server' | 'logger'>;
   logger?: Logger;
+  /** Connections in all; more are refused at once. Default 256. */
+  maxConnections?: number;
+  /** Fraction (0..1) of maxConnections one address may hold; 0: no share. Default 0.5. */
+  maxConnectionsPerIpShare?: number;
+  /** A connection with no traffic for this long (keep-alive, or never a request) is closed. Default 5000. */
+  idleTimeoutMs?: number;
+  /** A request's headers, and then the whole request, must arrive within this time (408). Default 10000. */
+  requestTimeoutMs?: number;
+  /** Bytes of a request's header section (431 beyond). Default 16384. */
+  maxHeaderBytes?: number;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -204,25 +217,78 @@ export class ApiServer {
     this.requestedPort = options.port ?? DEFAULT_API_PORT;
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.logger = options.logger ?? options.server.logger;
+    this.refusals = new RefusalLog(this.logger, options.server.clock);
     this.authorize = options.authorize;
     this.sampler = new ServerSampler(this.server);
     this.files = new FilePaths(this.server, this.logger);
     this.hls = new HlsServer({ ...options.hls, server: this.server, logger: this.logger });
     this.metrics = new Metrics(this.server, this.sampler, {
       hlsMuxers: () => this.hls.muxerCount,
+      apiConnectionsRefused: () => this.connectionsRefused,
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });
-    this.http = http.createServer({ requestTimeout: 10_000, headersTimeout: 10_000 }, (req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        // The path only: a query may hold a token (an authorize hook's credentials).
-        const path = (req.url ?? '').split('?')[0];
-        this.logger.warn({ err: (err as Error).message, path }, 'api request failed');
-        if (!res.headersSent) this.sendJson(res, 500, { error: 'internal error' });
-        else res.destroy();
-      });
+    const idleTimeoutMs = options.idleTimeoutMs ?? 5000;
+    const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    // Node checks the header and request timeouts every connectionsCheckingInterval (30 s by default,
+    // which let 256 silent connections hold every place for ~20 s); the socket inactivity timeout
+    // (`timeout`) closes a connection that sends nothing, also before its first request, and one that
+    // stops reading a response.
+    this.http = http.createServer(
+      {
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: requestTimeoutMs,
+        keepAliveTimeout: idleTimeoutMs,
+        connectionsCheckingInterval: 1000,
+        maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024,
+      },
+      (req, res) => {
+        this.handle(req, res).catch((err: unknown) => {
+          // The path only: a query may hold a token (an authorize hook's credentials).
+          const path = (req.url ?? '').split('?')[0];
+          this.logger.warn({ err: (err as Error).message, path }, 'api request failed');
+          if (!res.headersSent) this.sendJson(res, 500, { error: 'internal error' });
+          else res.destroy();
+        });
+      },
+    );
+    this.http.timeout = idleTimeoutMs;
+    const limits = {
+      maxConnections: options.maxConnections ?? 256,
+      maxConnectionsPerIp: 0,
+      maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
+    };
+    this.connectionLedger = new ConnectionLedger(() => limits);
+    // Our own cap rather than http.Server.maxConnections, for the per-address share: the newcomer is
+    // refused, connections already served are never cut for it.
+    this.http.on('connection', (socket: net.Socket) => {
+      const address = socket.remoteAddress ?? '';
+      const refusal = this.connectionLedger.admit(address);
+      if (refusal === undefined) {
+        socket.once('close', () => this.connectionLedger.release(address));
+        return;
+      }
+      this.refusals.write(
+        this.logger,
+        'warn',
+        { remote: address, reason: refusal },
+        'api connection refused',
+      );
+      socket.destroy();
     });
-    this.http.maxConnections = 256;
+  }
+
+  private readonly connectionLedger: ConnectionLedger;
+  private readonly refusals: RefusalLog;
+
+  /** HTTP connections refused by the caps since start. */
+  get connectionsRefused(): number {
+    return this.connectionLedger.refused;
+  }
+
+  /** Open HTTP connections. */
+  get connectionCount(): number {
+    return this.connectionLedger.total;
   }
 
   async listen(): Promise<{ port: number }> {
@@ -236,6 +302,7 @@ export class ApiServer {
     });
     this.sampler.sample();
     this.timer = setInterval(() => {
+      this.refusals.flush();
       this.sampler.sample();
       this.files.reap();
       this.hls.reap();

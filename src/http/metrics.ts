@@ -24,6 +24,8 @@ export interface MetricsOptions {
   hlsMuxers?: () => number;
   /** Register prom-client's process metrics (default true). */
   processMetrics?: boolean;
+  /** HTTP API connections refused by its caps (absent: not exported). */
+  apiConnectionsRefused?: () => number;
 }
 
 export class Metrics {
@@ -45,6 +47,11 @@ export class Metrics {
   private readonly refused: Counter;
   private readonly sessionRefusals: Counter<'reason'>;
   private readonly mediaFaults: Counter<'stage'>;
+  private readonly closedByLimit: Counter<'reason'>;
+  private readonly replyBacklogHolds: Counter;
+  private readonly tunnelPostsRefused: Counter;
+  private readonly logLinesSuppressed: Counter;
+  private readonly apiRefused: Counter | undefined;
   private readonly authFailures: Counter | undefined;
   private readonly hlsMuxers: Gauge | undefined;
 
@@ -158,6 +165,33 @@ export class Metrics {
       labelNames: ['stage'],
       registers,
     });
+    this.closedByLimit = new Counter({
+      name: 'rtspkit_connections_closed_total',
+      help: 'Connections closed by a timeout (request, idle, tunnel pairing, TLS handshake) or for replies left unread.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.replyBacklogHolds = new Counter({
+      name: 'rtspkit_reply_backlog_holds_total',
+      help: 'Times a connection stopped being read because its replies piled up unread (maxReplyBacklogBytes).',
+      registers,
+    });
+    this.tunnelPostsRefused = new Counter({
+      name: 'rtspkit_tunnel_posts_refused_total',
+      help: "HTTP-tunnel POSTs refused for coming from another address than their GET's.",
+      registers,
+    });
+    this.logLinesSuppressed = new Counter({
+      name: 'rtspkit_log_lines_suppressed_total',
+      help: 'Refusal log lines left out by the rate limit (each window ends with a summary line).',
+      registers,
+    });
+    if (options.apiConnectionsRefused !== undefined)
+      this.apiRefused = new Counter({
+        name: 'rtspkit_api_connections_refused_total',
+        help: 'HTTP API connections closed at once by its connection limits.',
+        registers,
+      });
     if (options.authFailures !== undefined) {
       this.authFailures = new Counter({
         name: 'rtspkit_auth_failures_total',
@@ -233,6 +267,18 @@ export class Metrics {
     this.readersCutOff.inc(backlog.readersCutOff);
     this.mediaFaults.reset();
     for (const stage of MEDIA_FAULT_STAGES) this.mediaFaults.inc({ stage }, server.mediaFaults.counts[stage]);
+    this.closedByLimit.reset();
+    for (const [reason, n] of Object.entries(server.connectionCloses)) this.closedByLimit.inc({ reason }, n);
+    this.replyBacklogHolds.reset();
+    this.replyBacklogHolds.inc(server.connectionEvents.replyBacklogHold);
+    this.tunnelPostsRefused.reset();
+    this.tunnelPostsRefused.inc(server.connectionEvents.tunnelPostRefused);
+    this.logLinesSuppressed.reset();
+    this.logLinesSuppressed.inc(server.logLinesSuppressed);
+    if (this.apiRefused !== undefined && this.options.apiConnectionsRefused !== undefined) {
+      this.apiRefused.reset();
+      this.apiRefused.inc(this.options.apiConnectionsRefused());
+    }
     if (this.hlsMuxers !== undefined && this.options.hlsMuxers !== undefined)
       this.hlsMuxers.set(this.options.hlsMuxers());
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {

@@ -18,8 +18,32 @@ import {
   parseTunnelRequest,
   serializeTunnelGetResponse,
 } from '../rtsp/tunnel.js';
+import { normalizeAddress } from '../transport/udp.js';
 import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
+import type { RefusalLog } from './refusal-log.js';
 import type { InterleavedSink, ServerSession } from './session.js';
+
+/**
+ * Requests whose replies are not written yet (handlers still running, or waiting behind a held PLAY
+ * reply): past this many, the connection's input is held like for a reply backlog. Each one holds a
+ * parsed request and, once answered, its reply, so this bounds what pipelining alone can pin.
+ */
+export const MAX_PENDING_REPLIES = 32;
+
+export interface ConnectionOptions {
+  /** Request size limits (src/rtsp/framer.ts); the framer's defaults where absent. */
+  requestLimits?: Partial<FramerLimits>;
+  /**
+   * Reply bytes handed to the socket and not yet flushed beyond which no more requests are read
+   * (read at each check, so a reload applies at once). Default 1 MiB.
+   */
+  maxReplyBacklogBytes?: () => number;
+  /** Rate-limited log for refusals; absent: they are logged each time. */
+  refusals?: RefusalLog;
+}
+
+/** Things a connection counts for the server's metrics. */
+export type ConnectionEvent = 'replyBacklogHold' | 'tunnelPostRefused' | 'tunnelPostReplaced';
 
 export interface Reply {
   statusCode: number;
@@ -40,6 +64,8 @@ export interface ConnectionHandlers {
   tunnelFor(cookie: string): ServerConnection | undefined;
   /** A WebSocket upgrade request arrived (its HTTP head is `head`): hand the socket over. */
   websocketUpgrade(conn: ServerConnection, head: Buffer): void;
+  /** Counts an event (metrics). */
+  count?(event: ConnectionEvent): void;
 }
 
 /**
@@ -90,6 +116,22 @@ export class ServerConnection implements InterleavedSink {
   private base64: Base64StreamDecoder | undefined;
   /** The part of a partly written transient buffer beyond its bytes (see writeTransient). */
   private pinnedBytes = 0;
+  /** Reply bytes written to the socket whose flush has not been reported yet. */
+  private replyBacklog = 0;
+  /** Requests framed whose replies are not written yet. */
+  private pendingReplies = 0;
+  /** A request could not be framed: its error reply is the last thing the connection sends. */
+  private framerFailed = false;
+  private inputPaused = false;
+  private readonly maxReplyBacklogBytes: () => number;
+  private readonly refusals: RefusalLog | undefined;
+  /**
+   * Since when the input has been held because replies pile up (a client that sends requests and
+   * never reads): the server closes the connection if it stays held too long. Undefined when reading.
+   */
+  heldSinceMs: number | undefined;
+  /** GET side of a tunnel: since when it has had no POST side (pairing timeout), or undefined. */
+  unpairedSinceMs: number | undefined;
   /** Monotonic ms of the last bytes received. */
   lastDataMs = 0;
   /** Since when an incomplete message has been waiting for its end (slowloris), or undefined. */
@@ -104,10 +146,11 @@ export class ServerConnection implements InterleavedSink {
     /** Over TLS (rtsps), or a WebSocket: media must go interleaved. */
     private readonly interleavedTransportOnly: boolean,
     private readonly handlers: ConnectionHandlers,
-    /** Request size limits (src/rtsp/framer.ts); the framer's defaults where absent. */
-    requestLimits: Partial<FramerLimits> = {},
+    options: ConnectionOptions = {},
   ) {
-    this.framer = new RtspFramer(requestLimits);
+    this.framer = new RtspFramer(options.requestLimits ?? {});
+    this.maxReplyBacklogBytes = options.maxReplyBacklogBytes ?? (() => 1024 * 1024);
+    this.refusals = options.refusals;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
@@ -121,7 +164,9 @@ export class ServerConnection implements InterleavedSink {
       this.closed = true;
       this.log.info({}, 'connection closed');
       for (const input of this.tunnelInputs) input.destroy();
-      this.tunnelOut?.tunnelInputs.delete(this);
+      const out = this.tunnelOut;
+      if (out !== undefined && out.tunnelInputs.delete(this) && out.tunnelInputs.size === 0)
+        out.unpairedSinceMs = this.now();
       this.handlers.closed(this);
     });
   }
@@ -206,9 +251,32 @@ export class ServerConnection implements InterleavedSink {
     this.sessions.delete(session);
   }
 
-  /** The GET side of a tunnel receives nothing itself: its liveness is its POST side's. */
+  /** One half of an HTTP tunnel. */
   get carriesTunnel(): boolean {
     return this.mode === 'tunnel-out' || this.mode === 'tunnel-in';
+  }
+
+  /**
+   * The POST side of a tunnel: it lives and dies with its GET side, which the server times (its
+   * `lastDataMs` moves with the RTSP bytes the POST side brings).
+   */
+  get isTunnelInput(): boolean {
+    return this.mode === 'tunnel-in';
+  }
+
+  /** Whether this connection reads from `channel`. */
+  isOn(channel: object): boolean {
+    return this.socket === channel;
+  }
+
+  /** The socket went to the WebSocket server (its RTSP connection is another ServerConnection). */
+  get handedOff(): boolean {
+    return this.mode === 'handed-off';
+  }
+
+  /** Reply bytes queued to the socket and not flushed yet (media excluded). */
+  get replyBacklogBytes(): number {
+    return this.replyBacklog;
   }
 
   /**
@@ -261,15 +329,16 @@ export class ServerConnection implements InterleavedSink {
       req = parseTunnelRequest(this.head);
     } catch (err) {
       if (!isParseError(err)) throw err;
-      this.log.warn({ code: err.code }, 'bad HTTP tunnel request');
+      this.logRefusal('warn', { code: err.code }, 'bad HTTP tunnel request');
       this.socket.end('HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
     if (req === undefined) return;
     const rest = this.head.subarray(req.headBytes);
     this.head = Buffer.alloc(0);
-    // The HTTP head is complete. Both sides then stay open for the session's life: an incomplete RTSP
-    // message is timed on the GET side's framer (feed), never by the endless POST body.
+    // The HTTP head is complete. An incomplete RTSP message is then timed on the GET side's framer
+    // (feed), never by the endless POST body; the pair's silence and a GET without its POST are timed
+    // on the GET side too (connection-timeouts.ts).
     this.partialSinceMs = undefined;
     if (req.method === 'GET') {
       if (!this.handlers.tunnelOpened(this, req.cookie)) {
@@ -277,6 +346,7 @@ export class ServerConnection implements InterleavedSink {
         return;
       }
       this.mode = 'tunnel-out';
+      this.unpairedSinceMs = this.now();
       this.log.info({ path: req.path }, 'http tunnel opened');
       this.socket.write(serializeTunnelGetResponse());
       return;
@@ -286,9 +356,29 @@ export class ServerConnection implements InterleavedSink {
       this.socket.end('HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    // The cookie alone is no proof: it travels in clear and may be guessed or seen. A POST must come from
+    // the GET side's address (both halves of one client leave from one address; a proxy that splits them
+    // would also break the session binding).
+    if (normalizeAddress(this.remoteAddress) !== normalizeAddress(out.remoteAddress)) {
+      this.handlers.count?.('tunnelPostRefused');
+      this.logRefusal('warn', { remote: this.remoteAddress }, 'tunnel POST from another address refused');
+      this.socket.end('HTTP/1.0 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // One live POST per tunnel. Clients may close their POST after a request and open a new one (the
+    // QuickTime tunnel allows it); the new one replaces the old, whose close we may not have seen yet,
+    // rather than being refused. An unread partial request on the old one is lost.
+    for (const old of out.tunnelInputs) {
+      this.handlers.count?.('tunnelPostReplaced');
+      old.destroy();
+    }
+    out.tunnelInputs.clear();
     this.mode = 'tunnel-in';
     this.tunnelOut = out;
     out.tunnelInputs.add(this);
+    out.unpairedSinceMs = undefined;
+    out.lastDataMs = this.now();
+    if (out.inputPaused) this.socket.pause();
     this.base64 = new Base64StreamDecoder();
     // The server never answers the POST: its body is the client's half of the RTSP conversation.
     if (rest.length > 0) this.feedTunnel(rest);
@@ -305,33 +395,59 @@ export class ServerConnection implements InterleavedSink {
       this.destroy();
       return;
     }
-    if (bytes.length > 0) this.tunnelOut?.feed(bytes);
+    if (bytes.length === 0 || this.tunnelOut === undefined) return;
+    // The pair's liveness is the POST side's RTSP data (the GET side never sends anything).
+    this.tunnelOut.lastDataMs = this.now();
+    this.tunnelOut.feed(bytes);
   }
 
   /** RTSP bytes, from the socket or (tunnel) decoded from the POST side. */
   feed(chunk: Buffer): void {
-    let messages;
-    try {
-      messages = this.framer.push(chunk);
-    } catch (err) {
-      if (!isParseError(err)) throw err;
-      const status = statusForParseError(err.code);
-      this.log.warn({ code: err.code, status }, 'bad request, closing connection');
-      this.enqueueReply(undefined, Promise.resolve({ statusCode: status, headers: new Headers() }));
-      this.queue = this.queue.then(() => {
-        this.socket.end();
-      });
-      return;
-    }
-    // Slowloris guard: only a message that makes no progress is timed. A publisher's interleaved stream
-    // ends most reads mid-frame, so the clock restarts with every complete message.
-    if (this.framer.bufferedBytes === 0) this.partialSinceMs = undefined;
-    else if (messages.length > 0 || this.partialSinceMs === undefined) this.partialSinceMs = this.now();
-    for (const m of messages) {
+    if (this.framerFailed) return;
+    this.framer.write(chunk);
+    this.pump();
+  }
+
+  /**
+   * Frames and runs messages one at a time while replies do not pile up; then leaves the rest in the
+   * framer (at most about one socket read, since the input is paused) until they drain. True when it
+   * stopped for that.
+   */
+  private pump(): boolean {
+    let progressed = false;
+    let held = false;
+    while (!this.closed && !this.framerFailed) {
+      if (this.repliesPileUp) {
+        this.holdInput();
+        held = true;
+        break;
+      }
+      let m;
+      try {
+        m = this.framer.read();
+      } catch (err) {
+        if (!isParseError(err)) throw err;
+        this.framerFailed = true;
+        const status = statusForParseError(err.code);
+        this.logRefusal('warn', { code: err.code, status }, 'bad request, closing connection');
+        this.enqueueReply(undefined, Promise.resolve({ statusCode: status, headers: new Headers() }));
+        this.queue = this.queue.then(() => {
+          this.socket.end();
+        });
+        return false;
+      }
+      if (m === undefined) break;
+      progressed = true;
       if (m.kind === 'interleaved') this.handlers.handleInterleaved(this, m.channel, m.payload);
       else if (m.kind === 'request') this.onRequest(m);
       // Responses (to requests we sent, e.g. REDIRECT) need no action.
     }
+    // Slowloris guard: only a message that makes no progress is timed. A publisher's interleaved stream
+    // ends most reads mid-frame, so the clock restarts with every complete message. Held input is
+    // timed by heldSinceMs instead.
+    if (this.framer.bufferedBytes === 0 || this.inputPaused) this.partialSinceMs = undefined;
+    else if (progressed || this.partialSinceMs === undefined) this.partialSinceMs = this.now();
+    return held;
   }
 
   private onRequest(req: RtspRequest): void {
@@ -356,6 +472,7 @@ export class ServerConnection implements InterleavedSink {
     method?: string,
     uri?: string,
   ): void {
+    this.pendingReplies++;
     this.queue = this.queue.then(async () => {
       let r: Reply;
       try {
@@ -363,13 +480,16 @@ export class ServerConnection implements InterleavedSink {
       } catch (err) {
         this.log.error({ err: (err as Error).stack ?? String(err), method }, 'request handler failed');
         r = { statusCode: 500, headers: new Headers() };
+      } finally {
+        this.pendingReplies--;
       }
       if (this.closed) return;
       if (cseq !== undefined) r.headers.set('CSeq', cseq);
       r.headers.set('Server', 'rtspkit');
       if (r.statusCode >= 400) {
         const path = uri?.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-        this.log.info(
+        this.logRefusal(
+          'info',
           { method, path, status: r.statusCode, reason: r.reason ?? reasonPhrase(r.statusCode) },
           'request refused',
         );
@@ -380,8 +500,58 @@ export class ServerConnection implements InterleavedSink {
         body: r.body ?? Buffer.alloc(0),
       };
       if (r.reason !== undefined) res.reason = r.reason;
-      this.socket.write(serializeResponse(res));
+      this.writeReply(serializeResponse(res));
       r.afterWrite?.();
     });
+  }
+
+  /**
+   * Reply bytes are counted until the socket reports them flushed; media written by the streams is
+   * not (its backlog has its own bound, src/media/stream.ts), so a reader whose socket is full of
+   * media still has its keepalives read and answered, and a publisher's RTP is read whatever it sends.
+   */
+  private writeReply(bytes: Buffer): void {
+    this.replyBacklog += bytes.length;
+    this.socket.write(bytes, () => {
+      this.replyBacklog -= bytes.length;
+      this.releaseInput();
+    });
+  }
+
+  private get repliesPileUp(): boolean {
+    return this.replyBacklog > this.maxReplyBacklogBytes() || this.pendingReplies >= MAX_PENDING_REPLIES;
+  }
+
+  /**
+   * Stops reading: the socket (or a tunnel's POST sides) is paused, so the client's further requests
+   * wait in its own TCP window rather than in our memory; bytes already read wait in the framer.
+   */
+  private holdInput(): void {
+    if (this.inputPaused) return;
+    this.inputPaused = true;
+    this.heldSinceMs = this.now();
+    this.handlers.count?.('replyBacklogHold');
+    this.logRefusal(
+      'warn',
+      { replyBacklogBytes: this.replyBacklog, pendingReplies: this.pendingReplies },
+      'replies not read, reading paused',
+    );
+    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs) input.socket.pause();
+    else this.socket.pause();
+  }
+
+  /** Once replies drain below the bounds: the held messages run, then reading resumes. */
+  private releaseInput(): void {
+    if (!this.inputPaused || this.closed || this.repliesPileUp) return;
+    this.inputPaused = false;
+    this.heldSinceMs = undefined;
+    if (this.pump()) return; // held again
+    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs) input.socket.resume();
+    else this.socket.resume();
+  }
+
+  private logRefusal(level: 'info' | 'warn', obj: object, msg: string): void {
+    if (this.refusals !== undefined) this.refusals.write(this.log, level, obj, msg);
+    else this.log[level](obj, msg);
   }
 }

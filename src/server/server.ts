@@ -32,7 +32,16 @@ import {
 import { MediaFaults } from '../media/media-faults.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
-import { ServerConnection, type Reply } from './connection.js';
+import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
+import { ConnectionLedger } from './connection-limits.js';
+import {
+  CLOSE_MESSAGES,
+  CLOSE_REASONS,
+  PendingHandshakes,
+  expiredConnection,
+  type CloseReason,
+} from './connection-timeouts.js';
+import { RefusalLog } from './refusal-log.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
@@ -112,6 +121,20 @@ export interface RtspServerOptions {
   /** Connections in all, and from one address (0: no limit). Defaults 4096 and 0. */
   maxConnections?: number;
   maxConnectionsPerIp?: number;
+  /**
+   * Fraction (0..1) of maxConnections one address may hold; 0: no share (readers behind one NAT).
+   * Default 0.5.
+   */
+  maxConnectionsPerIpShare?: number;
+  /**
+   * Reply bytes queued to a connection that does not read them beyond which its requests are no
+   * longer read; still over after requestTimeoutMs, it is closed. Default 1 MiB.
+   */
+  maxReplyBacklogBytes?: number;
+  /** An HTTP tunnel's GET side with no POST side (and no session) for this long is closed. Default 10000. */
+  tunnelPairingTimeoutMs?: number;
+  /** A TLS handshake not completed by then is dropped (counted from the TCP accept). Default 10000. */
+  tlsHandshakeTimeoutMs?: number;
   /** Sessions in all (503 beyond), readers of one path (453 beyond, 0: no limit). Defaults 4096 and 0. */
   maxSessions?: number;
   maxReadersPerPath?: number;
@@ -165,6 +188,10 @@ interface Required_ {
   serverName: string;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  maxConnectionsPerIpShare: number;
+  maxReplyBacklogBytes: number;
+  tunnelPairingTimeoutMs: number;
+  tlsHandshakeTimeoutMs: number;
   maxSessions: number;
   maxReadersPerPath: number;
   maxSessionsPerIpShare: number;
@@ -189,6 +216,10 @@ export const RELOADABLE_SERVER_LIMITS = [
   'readerStallTimeoutMs',
   'maxConnections',
   'maxConnectionsPerIp',
+  'maxConnectionsPerIpShare',
+  'maxReplyBacklogBytes',
+  'tunnelPairingTimeoutMs',
+  'tlsHandshakeTimeoutMs',
   'maxSessions',
   'maxReadersPerPath',
   'maxSessionsPerIpShare',
@@ -296,6 +327,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       serverName: options.serverName ?? 'rtspkit',
       maxConnections: options.maxConnections ?? 4096,
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
+      maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
+      maxReplyBacklogBytes: options.maxReplyBacklogBytes ?? 1024 * 1024,
+      tunnelPairingTimeoutMs: options.tunnelPairingTimeoutMs ?? 10_000,
+      tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs ?? 10_000,
       maxSessions: options.maxSessions ?? 4096,
       maxReadersPerPath: options.maxReadersPerPath ?? 0,
       maxSessionsPerIpShare: options.maxSessionsPerIpShare ?? 0.5,
@@ -315,6 +350,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     if (this.opts.multicast !== undefined)
       this.multicastAddresses = new MulticastAddresses(this.opts.multicast.range);
+    this.refusals = new RefusalLog(this.logger, this.clock);
+    this.ledger = new ConnectionLedger(() => this.opts);
     const onTcpConnection = (socket: net.Socket): void => {
       if (!this.admit(socket)) return;
       socket.setNoDelay(true);
@@ -343,7 +380,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     if (options.tls !== undefined) {
       this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
-        if (!this.admit(socket)) return;
+        this.handshakes.delete(socket);
+        if (socket.destroyed) return;
         socket.setNoDelay(true);
         // Inside TLS media goes interleaved: plain RTP over UDP would leave its protection.
         this.accept(socket, true, socket);
@@ -351,6 +389,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // A failed handshake (a plain-RTSP client on the TLS port, a bad certificate) is the client's problem.
       this.tlsServer.on('tlsClientError', (err) => {
         this.logger.debug({ err: err.message }, 'tls handshake failed');
+      });
+      // Admission at the TCP accept, before the handshake: a client that never completes it holds a
+      // descriptor like any other connection, so it takes a place and is timed.
+      this.tlsServer.on('connection', (raw: net.Socket) => {
+        if (!this.admit(raw)) return;
+        this.handshakes.add(raw, this.clock.monotonicMs());
+        raw.once('close', () => this.handshakes.delete(raw));
       });
     }
     this.tlsPort = options.tls?.port ?? 0;
@@ -414,6 +459,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
     for (const c of this.connections) c.destroy();
+    this.handshakes.destroyAll();
     this.websocketServer.close();
     await this.vodFiles?.closeAll();
     this.udp?.close();
@@ -426,29 +472,55 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   // ---- connections ----
 
-  /** Connection limits, checked before anything is read. */
+  /**
+   * Connection limits, checked at the TCP accept before anything is read. The place is the socket's
+   * until it closes, whatever it carries (a WebSocket counts once, a TLS handshake from its start).
+   */
   private admit(socket: net.Socket): boolean {
-    const ip = normalizeAddress(socket.remoteAddress ?? '');
-    let refusal: string | undefined;
-    if (this.connections.size >= this.opts.maxConnections) refusal = 'too many connections';
-    else if (this.opts.maxConnectionsPerIp > 0) {
-      let fromIp = 0;
-      for (const c of this.connections) if (normalizeAddress(c.remoteAddress) === ip) fromIp++;
-      if (fromIp >= this.opts.maxConnectionsPerIp) refusal = 'too many connections from this address';
+    const address = socket.remoteAddress ?? '';
+    const refusal = this.ledger.admit(address);
+    if (refusal === undefined) {
+      socket.once('close', () => this.ledger.release(address));
+      return true;
     }
-    if (refusal === undefined) return true;
-    this.connectionsRefused++;
-    this.logger.warn({ remote: ip, reason: refusal }, 'connection refused');
+    this.refusals.write(
+      this.logger,
+      'warn',
+      { remote: normalizeAddress(address), reason: refusal },
+      'connection refused',
+    );
     socket.destroy();
     return false;
   }
 
+  /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.ledger.total;
   }
 
   /** Connections closed at once by the limits. */
-  connectionsRefused = 0;
+  get connectionsRefused(): number {
+    return this.ledger.refused;
+  }
+
+  /** Connections closed by a timeout or for unread replies, by reason; and other counted refusals. */
+  readonly connectionCloses: Record<CloseReason, number> = Object.fromEntries(
+    CLOSE_REASONS.map((r) => [r, 0]),
+  ) as Record<CloseReason, number>;
+  readonly connectionEvents: Record<ConnectionEvent, number> = {
+    replyBacklogHold: 0,
+    tunnelPostRefused: 0,
+    tunnelPostReplaced: 0,
+  };
+
+  /** Log lines of refusals suppressed by the rate limit. */
+  get logLinesSuppressed(): number {
+    return this.refusals.suppressedTotal;
+  }
+
+  private readonly refusals: RefusalLog;
+  private readonly ledger: ConnectionLedger;
+  private readonly handshakes = new PendingHandshakes();
 
   private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
     const requestLimits = {
@@ -483,8 +555,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           this.websocketHttp.emit('connection', socket);
           socket.resume();
         },
+        count: (event) => {
+          this.connectionEvents[event]++;
+        },
       },
-      requestLimits,
+      {
+        requestLimits,
+        maxReplyBacklogBytes: () => this.opts.maxReplyBacklogBytes,
+        refusals: this.refusals,
+      },
     );
     conn.now = () => this.clock.monotonicMs();
     conn.lastDataMs = this.clock.monotonicMs();
@@ -493,6 +572,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */
   private acceptWebSocket(ws: WebSocket, req: http.IncomingMessage): void {
+    // The connection that sniffed the upgrade is done: the socket's place (taken at accept) and its
+    // timeouts go to the WebSocket's connection.
+    for (const c of this.connections) if (c.handedOff && c.isOn(req.socket)) this.connections.delete(c);
     const channel = new WebSocketChannel(ws, req.socket.remoteAddress, req.socket.remotePort);
     this.accept(channel, true);
   }
@@ -1426,14 +1508,22 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         this.endSession(s, 'no packets from publisher');
     }
     for (const c of this.connections) {
-      if (c.partialSinceMs !== undefined && now - c.partialSinceMs > this.opts.requestTimeoutMs) {
-        this.logger.warn({ conn: c.id, remote: c.remoteAddress }, 'request not completed in time, closing');
-        c.destroy();
-      } else if (c.sessions.size === 0 && !c.carriesTunnel && now - c.lastDataMs > this.opts.idleTimeoutMs) {
-        this.logger.info({ conn: c.id, remote: c.remoteAddress }, 'idle connection closed');
-        c.destroy();
-      }
+      const reason = expiredConnection(c, now, this.opts);
+      if (reason === undefined) continue;
+      this.connectionCloses[reason]++;
+      this.refusals.write(
+        this.logger,
+        'info',
+        { conn: c.id, remote: c.remoteAddress },
+        CLOSE_MESSAGES[reason],
+      );
+      c.destroy();
     }
+    const handshakes = this.handshakes.expire(now, this.opts.tlsHandshakeTimeoutMs);
+    this.connectionCloses.tls_handshake += handshakes;
+    if (handshakes > 0)
+      this.refusals.write(this.logger, 'info', { count: handshakes }, CLOSE_MESSAGES.tls_handshake);
+    this.refusals.flush();
     if (now - this.lastSrMs >= this.opts.senderReportIntervalMs) {
       this.lastSrMs = now;
       this.sendSenderReports(now);

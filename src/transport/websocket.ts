@@ -14,7 +14,11 @@ export interface ByteChannel {
   readonly remotePort: number | undefined;
   /** Bytes accepted but not yet sent. */
   readonly writableLength: number;
-  write(bytes: Buffer | string): unknown;
+  /** `flushed` runs once the bytes have left our buffers (or could not be sent: the channel closed). */
+  write(bytes: Buffer | string, flushed?: (err?: Error | null) => void): unknown;
+  /** Stop and restart reading (flow control: the peer's sends then wait in its TCP window). */
+  pause(): unknown;
+  resume(): unknown;
   // Two signatures on purpose: net.Socket's `end(callback?)` is not assignable to `end(bytes?)`.
   end(): unknown;
   // eslint-disable-next-line @typescript-eslint/unified-signatures
@@ -54,10 +58,21 @@ export class WebSocketChannel extends EventEmitter implements ByteChannel {
     return this.ws.bufferedAmount;
   }
 
-  write(bytes: Buffer | string): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return false;
-    this.ws.send(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, { binary: true });
+  write(bytes: Buffer | string, flushed?: (err?: Error | null) => void): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      if (flushed !== undefined) queueMicrotask(() => flushed(new Error('WebSocket not open')));
+      return false;
+    }
+    this.ws.send(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, { binary: true }, flushed);
     return true;
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 
   end(bytes?: Buffer | string): void {
