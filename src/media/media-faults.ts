@@ -12,30 +12,25 @@
  */
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
+import { RateLimiter } from '../base/rate-limit.js';
 
 export const MEDIA_FAULT_STAGES = ['ingest', 'hls'] as const;
 export type MediaFaultStage = (typeof MEDIA_FAULT_STAGES)[number];
 
 const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
-interface StageLog {
-  lastLogMs: number | undefined;
-  /** Faults since the last line. */
-  unlogged: number;
-}
-
 export class MediaFaults {
   /** Faults so far by stage (never decrease: what `rtspkit_media_faults_total` reports). */
   readonly counts: Record<MediaFaultStage, number> = { ingest: 0, hls: 0 };
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #logIntervalMs: number;
-  readonly #logs = new Map<MediaFaultStage, StageLog>();
+  /** One line per stage and window; what a window suppressed is told by the next line. */
+  readonly #lines: RateLimiter;
 
   constructor(logger: Logger, clock: Clock, logIntervalMs = DEFAULT_LOG_INTERVAL_MS) {
     this.#logger = logger;
     this.#clock = clock;
-    this.#logIntervalMs = logIntervalMs;
+    this.#lines = new RateLimiter({ windowMs: logIntervalMs, burst: 1 });
   }
 
   get total(): number {
@@ -47,16 +42,8 @@ export class MediaFaults {
   /** Counts a fault of `stage` on `path` and logs it unless a line for that stage went out lately. */
   record(stage: MediaFaultStage, path: string, err: unknown): void {
     this.counts[stage]++;
-    let log = this.#logs.get(stage);
-    if (log === undefined) {
-      log = { lastLogMs: undefined, unlogged: 0 };
-      this.#logs.set(stage, log);
-    }
-    const now = this.#clock.monotonicMs();
-    if (log.lastLogMs !== undefined && now - log.lastLogMs < this.#logIntervalMs) {
-      log.unlogged++;
-      return;
-    }
+    const { pass, ended } = this.#lines.take(stage, this.#clock.monotonicMs());
+    if (!pass) return;
     const e = err instanceof Error ? err : new Error(String(err));
     this.#logger.error(
       {
@@ -64,12 +51,10 @@ export class MediaFaults {
         path,
         err: e.message,
         stack: e.stack?.split('\n').slice(0, 4).join('\n'),
-        notLoggedBefore: log.unlogged,
+        notLoggedBefore: ended?.suppressed ?? 0,
         total: this.counts[stage],
       },
       'media fault: dropped and isolated',
     );
-    log.lastLogMs = now;
-    log.unlogged = 0;
   }
 }
