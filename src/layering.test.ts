@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   server: 3,
   client: 3,
   sources: 3,
+  sinks: 3,
   http: 4,
   config: 4,
   log: 4,

@@ -7,11 +7,32 @@ export interface Clock {
   monotonicMs(): number;
   /** Wall-clock milliseconds since the Unix epoch, for NTP in sender reports. */
   wallMs(): number;
+  /**
+   * Runs `fn` once after `delayMs`. Optional: a clock without it (ManualClock, a test's literal) gets
+   * real timers from `clockTimeout`, which then poll it, as engines that wait in short steps do.
+   */
+  setTimeout?(fn: () => void, delayMs: number): ClockTimer;
+}
+
+/** A timer started through a Clock; `cancel` is idempotent. */
+export interface ClockTimer {
+  cancel(): void;
+}
+
+function realTimeout(fn: () => void, delayMs: number): ClockTimer {
+  const t = setTimeout(fn, delayMs);
+  return { cancel: () => clearTimeout(t) };
+}
+
+/** Runs `fn` once after `delayMs` through `clock` (its own timers, else real ones). */
+export function clockTimeout(clock: Clock, fn: () => void, delayMs: number): ClockTimer {
+  return clock.setTimeout?.(fn, delayMs) ?? realTimeout(fn, delayMs);
 }
 
 export const systemClock: Clock = {
   monotonicMs: () => performance.now(),
   wallMs: () => Date.now(),
+  setTimeout: realTimeout,
 };
 
 /** A clock that only moves when told, for deterministic tests. */

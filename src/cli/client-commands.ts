@@ -7,37 +7,17 @@
  * 5 authentication failed (401, wrong or missing user name/password); 6 refused by the server (403, e.g. a
  * path already being published). Failures print one line `rtspkit: <message>` on stderr.
  */
-import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { AccessUnit } from '../format/access-unit.js';
 import { RtspClient, type ClientTransport } from '../client/client.js';
 import { Publisher } from '../client/publisher.js';
 import { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';
 import { RtspClientError } from '../client/errors.js';
-import {
-  formatTrackSummary,
-  mpegAudioFormat,
-  summarizeTrack,
-  type ClientTrack,
-  type TrackSummary,
-} from '../client/tracks.js';
+import { formatTrackSummary, mpegAudioFormat, summarizeTrack, type TrackSummary } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
-import { fmp4TrackFor } from '../container/fmp4/index.js';
-import {
-  CONTAINER_EXTENSIONS,
-  ContainerRecorder,
-  containerTracks,
-  ElementaryStreamWriter,
-  ENCODING_OF,
-  FMP4_EXTENSIONS,
-  Fmp4Recorder,
-  OUTPUT_KINDS,
-  TsRecorder,
-  tsTrackFor,
-  writeAll,
-} from './recorders.js';
+import { planRecording, RECORDING_EXTENSIONS, writeAll, type AccessUnitSink } from '../sinks/index.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -279,13 +259,11 @@ function outputProblem(file: string): string | undefined {
 
 async function play(url: string, opts: PlayOptions): Promise<void> {
   const ext = extname(opts.output).toLowerCase();
-  const kind = OUTPUT_KINDS[ext];
-  const container = CONTAINER_EXTENSIONS.includes(ext);
-  if (kind === undefined && !container) {
+  if (!RECORDING_EXTENSIONS.includes(ext)) {
     fail(
       new RtspClientError(
         'BAD_URL',
-        `cannot write ${ext || 'files without extension'}: supported outputs are ${[...CONTAINER_EXTENSIONS, ...Object.keys(OUTPUT_KINDS)].join(', ')}`,
+        `cannot write ${ext || 'files without extension'}: supported outputs are ${RECORDING_EXTENSIONS.join(', ')}`,
       ),
     );
     return;
@@ -349,52 +327,18 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
       if (!(e instanceof RtspClientError) || !e.code.startsWith('RTSP_')) throw e;
     }
     const d = await client.describe();
-    let writer: { bytesWritten: number; unitsWritten: number };
-    let chosen: ClientTrack[];
-    let onUnit: (t: ClientTrack, au: AccessUnit) => void;
-    if (kind === undefined) {
-      let makeRecorder: (write: (b: Buffer) => void) => ContainerRecorder;
-      if (FMP4_EXTENSIONS.includes(ext)) {
-        const { chosen: tracks, configs } = containerTracks(d.tracks, fmp4TrackFor, 'MP4');
-        makeRecorder = (write) => new Fmp4Recorder(tracks, configs, write);
-        chosen = tracks;
-      } else {
-        const { chosen: tracks, configs } = containerTracks(d.tracks, tsTrackFor, 'MPEG-TS');
-        makeRecorder = (write) => new TsRecorder(tracks, configs, write);
-        chosen = tracks;
-      }
-      fd = openSync(opts.output, 'w');
-      const out = fd;
-      const rec = makeRecorder((b) => {
-        writeAll(out, b);
-      });
-      writer = rec;
-      finishOutput = () => {
-        rec.finish();
-      };
-      onUnit = (t, au) => rec.push(t, au, performance.now());
-    } else {
-      const track = d.tracks.find((t) => t.encodingName.toUpperCase() === ENCODING_OF[kind]);
-      if (track === undefined) {
-        const have = d.tracks.map((t) => summarizeTrack(t).codec).join(', ') || 'none';
-        throw new RtspClientError(
-          'NO_TRACK',
-          `no ${kind} track to write to ${ext} (the stream has: ${have})`,
-        );
-      }
-      chosen = [track];
-      fd = openSync(opts.output, 'w');
-      const out = fd;
-      const es = new ElementaryStreamWriter(kind, track, (b) => {
-        writeSync(out, b);
-      });
-      writer = es;
-      onUnit = (t, au) => {
-        if (t.index === track.index) es.push(au);
-      };
-    }
+    const recording = planRecording(ext, d.tracks);
+    const chosen = recording.chosen;
+    fd = openSync(opts.output, 'w');
+    const out = fd;
+    const writer: AccessUnitSink = recording.createSink((b) => {
+      writeAll(out, b);
+    });
+    finishOutput = () => {
+      writer.finish();
+    };
     client.on('accessUnit', (t, au) => {
-      if (!stopping) onUnit(t, au);
+      if (!stopping) writer.push(t, au, performance.now());
     });
     client.on('transportFallback', (reason) => {
       process.stderr.write(`rtspkit: ${reason}\n`);

@@ -33,10 +33,10 @@ import {
   type HlsSegmenterOptions,
   type PlaylistUris,
 } from '../container/hls/index.js';
-import { TimelineAligner } from '../container/timeline.js';
 import type { Depacketizer } from '../format/access-unit.js';
 import { createDepacketizer } from '../format/registry.js';
 import { parseRtpPacket } from '../rtp/packet.js';
+import { AlignedTracks, carriedTracks } from '../sinks/tracks.js';
 import type { PublishedMedia } from './published-media.js';
 import type { Stream, StreamReader } from './stream.js';
 
@@ -61,29 +61,32 @@ export interface HlsMuxerStats {
   segments: number;
 }
 
-/** The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. */
+/**
+ * The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. The
+ * choice is the fMP4 sink's (sinks/tracks.ts), less the tracks whose fmtp has no depacketizer.
+ */
 function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
-  const tracks: MuxedTrack[] = [];
-  const configs: Fmp4Track[] = [];
-  media.tracks.forEach((description, streamTrack) => {
+  const streamTracks = media.tracks.map((description, streamTrack) => ({ description, streamTrack }));
+  const { chosen, configs } = carriedTracks(streamTracks, ({ description }) => {
     const config = fmp4TrackFor(description);
-    if (config === undefined) return;
-    let depacketizer: Depacketizer;
+    if (config === undefined) return undefined;
     try {
-      depacketizer = createDepacketizer(description.encodingName, description.clockRate, description.fmtp);
+      return {
+        config,
+        depacketizer: createDepacketizer(description.encodingName, description.clockRate, description.fmtp),
+      };
     } catch (err) {
-      if (isParseError(err)) return;
+      if (isParseError(err)) return undefined;
       throw err;
     }
-    tracks.push({
-      streamTrack,
-      fmp4Track: configs.length,
-      encodingName: description.encodingName,
-      depacketizer,
-    });
-    configs.push(config);
   });
-  return { tracks, configs };
+  const tracks = chosen.map(({ description, streamTrack }, fmp4Track): MuxedTrack => ({
+    streamTrack,
+    fmp4Track,
+    encodingName: description.encodingName,
+    depacketizer: configs[fmp4Track]!.depacketizer,
+  }));
+  return { tracks, configs: configs.map((c) => c.config) };
 }
 
 export class HlsMuxer {
@@ -105,7 +108,7 @@ export class HlsMuxer {
   readonly #logger: Logger;
   readonly #onFault: ((err: unknown) => void) | undefined;
   readonly #segmenter: HlsSegmenter;
-  readonly #aligner = new TimelineAligner();
+  readonly #aligned: AlignedTracks;
   readonly #byStreamTrack = new Map<number, MuxedTrack>();
   readonly #reader: StreamReader;
   readonly #waiters = new Set<(ready: boolean) => void>();
@@ -129,6 +132,7 @@ export class HlsMuxer {
     this.#onFault = options.onFault;
     this.#segmenter = new HlsSegmenter(configs, options);
     for (const t of tracks) this.#byStreamTrack.set(t.streamTrack, t);
+    this.#aligned = new AlignedTracks(tracks.map((t) => t.streamTrack));
     this.encodingNames = tracks.map((t) => t.encodingName);
     this.#reader = {
       transport: 'udp',
@@ -211,7 +215,7 @@ export class HlsMuxer {
       this.stats.accessUnits++;
       let segment: HlsSegment | undefined;
       try {
-        segment = this.#segmenter.push(track.fmp4Track, this.#aligner.map(track.fmp4Track, au, arrivalMs));
+        segment = this.#segmenter.push(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs));
       } catch (err) {
         if (!isParseError(err)) throw err;
         // Malformed parameter sets (the init segment cannot be built): nothing playable will come.

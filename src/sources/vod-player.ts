@@ -15,23 +15,26 @@
  *
  * The sink receives serialized RTP (and RTCP) per set-up track index, with this player's SSRCs.
  *
+ * Files (one concept each):
+ * - vod-file.ts: VodFile, the MP4 opened once and shared by its players (DESCRIBE).
+ * - vod-api.ts: the public types (PLAY request and result, sink, end, options, VodQueueFullError).
+ * - vod-segment.ts: the timeline model (tracks, ranges as segments, the npt / media / wall maps).
+ * - vod-plan.ts: range planning (§10.5, §10.6): seeks to keyframes, the priming rule, resumes,
+ *   pause points among the queued ranges.
+ * - vod-scale.ts: Scale, Speed and trick play, and the cursor that picks each range's next sample.
+ * - vod-pacer.ts: sample scheduling: the read-ahead queue and the pacing timer (injected Clock).
+ * - vod-rtp.ts: RTP of the session: SSRCs and bases, packetizing samples, sender reports.
+ * - vod-player.ts (this file): VodPlayer, the facade the server drives: play, pause, stop and the
+ *   queue of ranges; it re-exports what the server and tests import from here.
+ *
  * ## Timeline and RTP timestamps
  *
  * The npt timeline is the file's presentation timeline: sample times come from the reader with the
  * edit list applied (ISO/IEC 14496-12 §8.6.6: initial empty edits delay a track, media_time drops
  * what precedes it), so npt 0 is where the file's presentation starts and a sample's RTP time is
- * base + M(its pts) * clockRate, as ffprobe reads the file.
- *
- * The priming rule. An edit list may leave samples before npt 0 that the decoder needs but a player
- * must not present (AAC's priming frame, 1024 samples; Opus's pre-skip, 312; B-frame delay shows as
- * negative decode times only). RTP has no "decode but discard" mark (RFC 3550 §5.1 gives a packet one
- * timestamp and nothing else), so: an audio sample presented entirely before the start of a range is
- * not sent (AAC's priming frame at npt 0; the decoder then starts cold, a 21 ms fade-in, as a player
- * joining a live stream does); a sample that straddles the start (Opus's first frame, or the audio
- * frame under a seek point) is sent at its true timestamp, a few ms before the Range start, so that
- * what it decodes to stays in sync; video starts at its keyframe, whose frames are all needed.
- * A negative npt (ffmpeg asks for `npt=0.-21-` when it saw a priming frame) reads as 0, so nobody
- * gets samples before 0 by asking (see rtsp/range.ts).
+ * base + M(its pts) * clockRate, as ffprobe reads the file. What is sent around npt 0 follows the
+ * priming rule (vod-plan.ts). A negative npt (ffmpeg asks for `npt=0.-21-` when it saw a priming
+ * frame) reads as 0, so nobody gets samples before 0 by asking (see rtsp/range.ts).
  *
  * Three clocks meet here: npt (the file's presentation time, seconds), the session's MEDIA time M
  * (seconds; RTP time of track i = base_i + M * clockRate_i, random base_i per track), and the wall
@@ -54,30 +57,6 @@
  * stopped (no sample sent twice or skipped), with the same timestamps they would have had without
  * the pause; only the wall anchor moves. RTP time does not advance while paused.
  *
- * Scale (§12.34: "a ratio of 2 has normal play time increase at twice the wallclock rate"; the data
- * rate "SHOULD not be changed"; "for video, a server may ... deliver only key frames"):
- * - 1: every sample of every set-up track.
- * - > 1 or < 0 (fast forward, reverse): video keyframes only, each at least |scale| * 0.2 s of npt
- *   after the previous one (at most 5 frames per second of wall time), forward from or backward
- *   from the keyframe at or before the start. Timestamps follow M, i.e. they advance with the
- *   wall clock (npt / scale), so the client presents the frames at the pace they are sent.
- * - between 0 and 1 (slow motion): every video frame, timestamps stretched by 1 / scale.
- * - audio is not sent when the scale is not 1 (nothing to time-stretch it with).
- * Scales are clamped to ±[1/8, 8]; a session without video plays at scale 1. The result carries
- * the scale used. 0 is invalid (RangeError: the server answers 400 / 457).
- *
- * Speed (§12.35) divides the wall time only: delivery `speed` times faster (or slower), timestamps
- * unchanged. Clamped to [1/8, 8].
- *
- * Ranges. Forward, a range [start, end) starts at the keyframe at or before `start` (the earliest
- * one over the video tracks; audio from the sample presented then) and that actual start is
- * reported; a track stops at its first sample decoded at or after `end` (a frame presented exactly
- * at the end is not sent, §10.6). With B-frames the last references may present a little after
- * the end. Backward (negative scale), a range goes from its later bound down to its earlier one
- * (either order accepted; an absent end means 0). Times are clamped to [0, duration]; an end
- * before the start throws RangeError. A range ends when the timeline reaches M(end), so queued
- * ranges follow each other exactly (§10.5), not when its last packet is sent.
- *
  * PLAY while playing: with a start it is queued (result.queued, no seq in its RTP-Info: the packets
  * before it are not counted yet); without a start it changes the scale, speed or end at once from
  * the current position (a new speed or end goes on exactly; a new scale restarts at the keyframe at
@@ -89,297 +68,56 @@
  * it, in the current or a queued range (drops the ranges after it); outside them it throws
  * RangeError (457 Invalid Range).
  *
- * Pacing. One timer per player, as in mp4-loop.ts: each tick sends every sample due against
- * `clock.monotonicMs()` (normal play by decode time, trick play by presentation time) and re-arms
- * for the next due sample or the end of the range, waiting at most `maxTimerWaitMs` so a clock that
- * jumps (a test's ManualClock) is polled. Samples are read ahead asynchronously into a small
- * bounded queue (48 samples / 2 MiB per player: many players share a file); a head sample more
- * than 1 s late moves the wall anchor instead of bursting the backlog.
- *
- * Sender reports (RFC 3550 §6.4.1) go through `sink.sendRtcp` right after the first packets of
- * each range and every `senderReportIntervalMs` (5 s) while playing: NTP = wall now, RTP = the RTP
- * time of M(now) on the current range's timeline. Audio and video share M, so lip sync holds after
- * every seek; with B-frames a video packet is sent at its decode time, ahead of its RTP time.
- *
  * Errors. A read error (file truncated, replaced, closed) stops playing, logs, and calls onEnd
  * with reason 'error'; a malformed sample is skipped with a warning. Nothing throws out of a timer.
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import { nullLogger } from '../base/logger.js';
 import { ParseError } from '../base/errors.js';
-import type { Mp4Reader, Mp4SampleInfo, Mp4Track } from '../container/mp4/reader.js';
-import { sampleInfo } from '../container/mp4/reader.js';
+import type { AccessUnit } from '../format/access-unit.js';
 import {
-  firstSampleEndingAfter,
-  keyframeAtOrBeforeTicks,
-  ptsOf,
-  sampleAtTicks,
-} from '../container/mp4/sample-table.js';
-import type { AccessUnit, Packetizer } from '../format/access-unit.js';
-import type { PublishedMedia } from '../media/published-media.js';
-import { senderReportFor } from '../rtp/clock-map.js';
-import { randomRtpTimestamp, randomSequenceNumber, randomSsrc, RTP_HEADER_BYTES } from '../rtp/packet.js';
-import { serializeRtcpCompound } from '../rtp/rtcp.js';
-import type { FileByteSource } from './file-source.js';
+  VOD_DEFAULT_CNAME,
+  VOD_DEFAULT_MAX_TIMER_WAIT_MS,
+  VOD_DEFAULT_SENDER_REPORT_INTERVAL_MS,
+  VodQueueFullError,
+  type VodEndInfo,
+  type VodPacketSink,
+  type VodPlayerOptions,
+  type VodPlayRequest,
+  type VodPlayResult,
+  type VodRtpInfo,
+} from './vod-api.js';
+import type { VodFile } from './vod-file.js';
+import { errorMessage } from './mp4-rtp.js';
+import { PacingTimer, ReadAhead, wakeAtMs } from './vod-pacer.js';
+import { clampTime, continueRange, planRange, rangeContaining, type PlanContext } from './vod-plan.js';
+import { sampleAccessUnit, rtpTime, sendAccessUnit, sendSenderReports, sessionTracks } from './vod-rtp.js';
+import { activeTracks, beyondEnd, resolveScale, resolveSpeed } from './vod-scale.js';
 import {
-  describeMp4,
-  errorMessage,
-  mod32,
-  openMp4ForRtp,
-  presentationSpan,
-  rtpPackets,
-  type Mp4RtpTrack,
-} from './mp4-rtp.js';
+  dueMs,
+  mediaOf,
+  positionIn,
+  type Queued,
+  type ResumePoint,
+  type Segment,
+  type SessionTrack,
+} from './vod-segment.js';
 
-/** A PLAY with a range while `maxQueuedRanges` ranges already wait (the server answers 503). */
-export class VodQueueFullError extends Error {
-  constructor(readonly maxQueuedRanges: number) {
-    super(`${maxQueuedRanges} PLAY ranges are queued already`);
-    this.name = 'VodQueueFullError';
-  }
-}
+export { VodFile, type VodFileOptions } from './vod-file.js';
+export {
+  VodQueueFullError,
+  type VodEndInfo,
+  type VodPacketSink,
+  type VodPlayerOptions,
+  type VodPlayRequest,
+  type VodPlayResult,
+  type VodRtpInfo,
+} from './vod-api.js';
+export { VOD_MAX_SCALE, VOD_MAX_SPEED, VOD_MIN_SCALE, VOD_MIN_SPEED } from './vod-scale.js';
 
-/** Read-ahead bounds per player: at least one sample, at most this many or this many bytes queued. */
-const READ_AHEAD_SAMPLES = 48;
-const READ_AHEAD_BYTES = 2 * 1024 * 1024;
-/** A head sample later than this re-anchors the wall clock instead of sending a burst. */
-const MAX_LAG_MS = 1000;
+/** Malformed samples warned about per player; the rest are counted only. */
 const MAX_SAMPLE_WARNINGS = 10;
-/** Scale and Speed limits (absolute values). */
-export const VOD_MAX_SCALE = 8;
-export const VOD_MIN_SCALE = 1 / 8;
-export const VOD_MAX_SPEED = 8;
-export const VOD_MIN_SPEED = 1 / 8;
-/** Trick play: keyframes at least this far apart in wall time (npt: times |scale|). */
-const TRICK_FRAME_INTERVAL_S = 0.2;
-/** Times within this of each other are equal (floating-point seconds vs integer ticks). */
-const EPSILON_S = 1e-6;
-
-// ---- the file ----
-
-export interface VodFileOptions {
-  logger?: Logger;
-  /** Maximum RTP payload size (default 1400). */
-  maxPayloadBytes?: number;
-}
-
-/**
- * An MP4 file opened for on-demand play: sample tables parsed once, shared by every VodPlayer of
- * the file (each reads through the same positional file handle).
- */
-export class VodFile {
-  /** DESCRIBE: `a=range:npt=0-<duration>` at session level, `a=control:*`, trackID=N per track. */
-  readonly media: PublishedMedia;
-  /** Movie duration (mvhd, edit lists applied), else the end of the latest sample. */
-  readonly durationS: number;
-  /** The playable tracks, parallel to `media.tracks`. */
-  readonly tracks: readonly Mp4RtpTrack[];
-  readonly logger: Logger;
-  private closing: Promise<void> | undefined;
-
-  private constructor(
-    readonly path: string,
-    private readonly source: FileByteSource,
-    readonly reader: Mp4Reader,
-    tracks: Mp4RtpTrack[],
-    durationS: number,
-    logger: Logger,
-  ) {
-    this.tracks = tracks;
-    this.durationS = durationS;
-    this.logger = logger;
-    this.media = describeMp4(tracks, path, `npt=0-${formatNpt(durationS)}`);
-  }
-
-  /**
-   * Opens the file. Rejects with an Error naming the file when it cannot be read, is not a
-   * progressive MP4, or has no track in a supported codec (h264, h265, aac, opus).
-   */
-  static async open(path: string, options: VodFileOptions = {}): Promise<VodFile> {
-    const logger = (options.logger ?? nullLogger).child({ source: 'vod', file: path });
-    const { source, reader, tracks } = await openMp4ForRtp(path, logger, options.maxPayloadBytes);
-    let end = 0;
-    for (const t of tracks) end = Math.max(end, presentationSpan(t.mp4).end / t.mp4.timescale);
-    const durationS = reader.durationSeconds > 0 ? reader.durationSeconds : end;
-    logger.info(
-      {
-        tracks: tracks.map((t) => `${t.published.encodingName}/${t.published.clockRate}`),
-        durationS: Number(durationS.toFixed(3)),
-      },
-      'vod file opened',
-    );
-    return new VodFile(path, source, reader, tracks, durationS, logger);
-  }
-
-  get closed(): boolean {
-    return this.closing !== undefined;
-  }
-
-  /** Closes the file: players still playing it stop with reason 'error'. Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= this.source.close().catch((e: unknown) => {
-      this.logger.warn({ err: errorMessage(e) }, 'closing the file failed');
-    });
-    return this.closing;
-  }
-}
-
-function formatNpt(s: number): string {
-  return String(Number(s.toFixed(3)));
-}
-
-// ---- the player's API ----
-
-/** Where a player's packets go, by set-up track index (`media.tracks` order). */
-export interface VodPacketSink {
-  sendRtp(track: number, packet: Buffer): void;
-  sendRtcp(track: number, packet: Buffer): void;
-}
-
-/** One PLAY request: Range (npt seconds), Scale, Speed. Absent scale and speed mean 1. */
-export interface VodPlayRequest {
-  /** Absent: resume from the pause point (or, while playing, change scale/speed/end at once). */
-  startS?: number;
-  /** Absent: the end of the file (0 with a negative scale). */
-  endS?: number;
-  scale?: number;
-  speed?: number;
-}
-
-export interface VodRtpInfo {
-  track: number;
-  /** Sequence number of the track's first packet of this range; absent for a queued range. */
-  seq?: number;
-  /** RTP time of `startS` on this track (§12.33): the first video packet's timestamp. */
-  rtptime: number;
-}
-
-export interface VodPlayResult {
-  /** The actual start: the keyframe at or before the requested one, or the pause point resumed. */
-  startS: number;
-  endS: number;
-  /** The scale used (clamped; 1 for a session without video). */
-  scale: number;
-  speed: number;
-  /** True when the range waits for the ranges before it (§10.5). */
-  queued: boolean;
-  /** One per set-up track. */
-  rtpInfo: VodRtpInfo[];
-}
-
-export interface VodEndInfo {
-  /** 'end': the last range ended; 'pause': a pause point was reached; 'error': a read failed. */
-  reason: 'end' | 'pause' | 'error';
-  positionS: number;
-  error?: Error;
-}
-
-export interface VodPlayerOptions {
-  clock?: Clock;
-  logger?: Logger;
-  /** The set-up tracks (indices into `file.media.tracks`); default all. */
-  tracks?: readonly number[];
-  /** SSRC per track index (e.g. from the Transport header); random where absent. */
-  ssrcs?: readonly (number | undefined)[];
-  /** SDES CNAME in the sender reports (default 'rtspkit'). */
-  cname?: string;
-  senderReportIntervalMs?: number;
-  /** Longest wait of the pacing timer (default 20 ms; it usually wakes at the next sample's time). */
-  maxTimerWaitMs?: number;
-}
-
-// ---- internals ----
-
-/** One set-up track of the session. */
-interface SessionTrack {
-  readonly index: number;
-  readonly rtp: Mp4RtpTrack;
-  readonly mp4: Mp4Track;
-  readonly video: boolean;
-  readonly clockRate: number;
-  readonly packetizer: Packetizer;
-  readonly timestampBase: number;
-  readonly ssrc: number;
-  seq: number;
-  packets: number;
-  octets: number;
-  /** Where a continuation of the current run starts: the run state after the last sent sample. */
-  resume: RunState | undefined;
-}
-
-/** How far a track's run has gone: the next candidate and the pts (s) of the last one taken. */
-interface RunState {
-  /** Normal play: next sample index. Trick play: next position in `samples.keyframes`. */
-  next: number;
-  lastPtsS: number | undefined;
-}
-
-interface Run extends RunState {
-  readonly st: SessionTrack;
-}
-
-type Mode = 'normal' | 'forward' | 'backward';
-
-/** One PLAY range on the session timeline (see the module comment for the maps). */
-interface Segment {
-  readonly startS: number;
-  endS: number;
-  /** The end asked for, kept when a pause point shortens the range. */
-  readonly requestedEndS: number;
-  readonly scale: number;
-  readonly speed: number;
-  readonly mode: Mode;
-  readonly nptOrigin: number;
-  mediaOrigin: number;
-  wallMs: number;
-  wallMediaS: number;
-  readonly initial: readonly Run[];
-  runs: Run[];
-  readDone: boolean;
-  /** A sample could not be read (a file cut short): the range plays what was read, then fails. */
-  readError: unknown;
-  pauseAtEnd: boolean;
-  srPending: boolean;
-  sentPackets: number;
-}
-
-interface Queued {
-  seg: Segment;
-  st: SessionTrack;
-  info: Mp4SampleInfo;
-  data: Buffer;
-  /** Media time of the sample's pts, and of its due time (dts in normal play). */
-  ptsM: number;
-  dueM: number;
-  after: RunState;
-}
-
-/** Where a later PLAY without Range resumes. */
-interface ResumePoint {
-  seg: Segment;
-  positionS: number;
-  mediaS: number;
-  /** The range ended (rather than being paused): resuming goes on to the end of the file. */
-  ended: boolean;
-}
-
-function mediaOf(seg: Segment, nptS: number): number {
-  return seg.mediaOrigin + (nptS - seg.nptOrigin) / seg.scale;
-}
-
-function nptOf(seg: Segment, mediaS: number): number {
-  return seg.nptOrigin + (mediaS - seg.mediaOrigin) * seg.scale;
-}
-
-function dueMs(seg: Segment, mediaS: number): number {
-  return seg.wallMs + ((mediaS - seg.wallMediaS) / seg.speed) * 1000;
-}
-
-function modeOf(scale: number): Mode {
-  return scale < 0 ? 'backward' : scale > 1 ? 'forward' : 'normal';
-}
 
 /**
  * Plays one VodFile to one reader. See the module comment for the model; `play`, `pause` and
@@ -394,15 +132,13 @@ export class VodPlayer {
   private readonly tracks: SessionTrack[];
   private readonly cname: string;
   private readonly srIntervalMs: number;
-  private readonly maxWaitMs: number;
   private readonly hasVideo: boolean;
+  private readonly planning: PlanContext;
+  private readonly readAhead: ReadAhead;
+  private readonly timer: PacingTimer;
 
   /** The current range first, then the queued ones; empty when ready. */
   private segments: Segment[] = [];
-  private queue: Queued[] = [];
-  private queuedBytes = 0;
-  private reading: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private nextSrMs = 0;
   private badSamples = 0;
@@ -419,33 +155,25 @@ export class VodPlayer {
   ) {
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? file.logger).child({ component: 'vod-player' });
-    this.cname = options.cname ?? 'rtspkit';
-    this.srIntervalMs = options.senderReportIntervalMs ?? 5000;
-    this.maxWaitMs = options.maxTimerWaitMs ?? 20;
-    const indices = options.tracks ?? file.tracks.map((_, i) => i);
-    if (indices.length === 0) throw new RangeError('VodPlayer: no track set up');
-    this.tracks = [...new Set(indices)]
-      .sort((a, b) => a - b)
-      .map((index) => {
-        const rtp = file.tracks[index];
-        if (rtp === undefined || !Number.isInteger(index))
-          throw new RangeError(`VodPlayer: no track ${index} (the file has ${file.tracks.length})`);
-        return {
-          index,
-          rtp,
-          mp4: rtp.mp4,
-          video: rtp.mp4.kind === 'video',
-          clockRate: rtp.published.clockRate,
-          packetizer: rtp.createPacketizer(),
-          timestampBase: randomRtpTimestamp(),
-          ssrc: (options.ssrcs?.[index] ?? randomSsrc()) >>> 0,
-          seq: randomSequenceNumber(),
-          packets: 0,
-          octets: 0,
-          resume: undefined,
-        };
-      });
+    this.cname = options.cname ?? VOD_DEFAULT_CNAME;
+    this.srIntervalMs = options.senderReportIntervalMs ?? VOD_DEFAULT_SENDER_REPORT_INTERVAL_MS;
+    this.tracks = sessionTracks(file, options.tracks ?? file.tracks.map((_, i) => i), options.ssrcs);
     this.hasVideo = this.tracks.some((t) => t.video);
+    this.planning = { durationS: file.durationS, tracks: this.tracks };
+    this.readAhead = new ReadAhead(
+      file.reader,
+      {
+        stopped: () => this.stopped,
+        segments: () => this.segments,
+        fail: (e) => {
+          this.fail(e);
+        },
+      },
+      this.logger,
+    );
+    this.timer = new PacingTimer(this.clock, options.maxTimerWaitMs ?? VOD_DEFAULT_MAX_TIMER_WAIT_MS, () => {
+      this.tick();
+    });
   }
 
   get state(): 'ready' | 'playing' {
@@ -456,7 +184,7 @@ export class VodPlayer {
   get positionS(): number {
     const seg = this.segments[0];
     if (seg === undefined) return this.pausedAtS;
-    return this.positionIn(seg, this.clock.monotonicMs());
+    return positionIn(seg, this.clock.monotonicMs());
   }
 
   /** The scale of the current range (1 when ready). */
@@ -491,7 +219,7 @@ export class VodPlayer {
   play(req: VodPlayRequest = {}): VodPlayResult {
     if (this.stopped) throw new Error('VodPlayer: play after stop');
     if (this.file.closed) throw new Error('VodPlayer: the file is closed');
-    const scale = this.resolveScale(req.scale ?? 1);
+    const scale = resolveScale(req.scale ?? 1, this.hasVideo);
     const speed = resolveSpeed(req.speed ?? 1);
     for (const t of [req.startS, req.endS])
       if (t !== undefined && !Number.isFinite(t)) throw new RangeError(`invalid time ${t}`);
@@ -505,7 +233,11 @@ export class VodPlayer {
       // The current end, unless the direction changes (then the file's end that way).
       const sameWay = Math.sign(scale) === Math.sign(current.scale);
       const endS =
-        req.endS !== undefined ? this.clampTime(req.endS) : sameWay ? current.requestedEndS : undefined;
+        req.endS !== undefined
+          ? clampTime(this.planning, req.endS)
+          : sameWay
+            ? current.requestedEndS
+            : undefined;
       if (scale === current.scale && speed === current.speed && endS === current.requestedEndS)
         return this.describeNow(current);
       // A new scale, speed or end from the current position; the queued ranges follow it.
@@ -522,8 +254,9 @@ export class VodPlayer {
       if (pauseAtS !== undefined) {
         try {
           this.pause(pauseAtS);
-        } catch {
-          // The new direction never reaches the pause point: it is dropped.
+        } catch (e) {
+          // RangeError: the new direction never reaches the pause point, which is dropped.
+          if (!(e instanceof RangeError)) throw e;
         }
       }
       return result;
@@ -533,11 +266,11 @@ export class VodPlayer {
     let seg: Segment;
     const rp = this.resumePoint;
     if (req.startS === undefined && rp !== undefined && rp.seg.scale === scale) {
-      seg = this.continuation(rp, req.endS, speed);
+      seg = continueRange(this.planning, rp, req.endS, speed);
     } else {
       const startS = req.startS ?? this.pausedAtS;
       const mediaS = Math.max(this.mediaFloorS, rp?.mediaS ?? 0);
-      seg = this.plan(startS, req.endS, scale, speed, mediaS);
+      seg = planRange(this.planning, startS, req.endS, scale, speed, mediaS);
     }
     this.begin(seg, now);
     return this.describe(seg, false, true);
@@ -555,7 +288,7 @@ export class VodPlayer {
     if (current === undefined) return this.pausedAtS;
     if (atS === undefined) {
       const now = this.clock.monotonicMs();
-      const positionS = this.positionIn(current, now);
+      const positionS = positionIn(current, now);
       this.halt();
       this.pausedAtS = positionS;
       const mediaS = mediaOf(current, positionS);
@@ -564,20 +297,15 @@ export class VodPlayer {
       this.logger.debug({ positionS }, 'paused');
       return positionS;
     }
-    const position = this.positionIn(current, this.clock.monotonicMs());
-    const at = this.segments.findIndex((s, i) => {
-      const from = i === 0 ? position : s.startS;
-      return s.scale > 0
-        ? atS >= from - EPSILON_S && atS <= s.endS + EPSILON_S
-        : atS <= from + EPSILON_S && atS >= s.endS - EPSILON_S;
-    });
+    const position = positionIn(current, this.clock.monotonicMs());
+    const at = rangeContaining(this.segments, position, atS);
     if (at < 0) throw new RangeError(`pause point ${atS} is outside the pending ranges`);
     const seg = this.segments[at]!;
     seg.endS = atS;
     seg.pauseAtEnd = true;
     this.segments.length = at + 1;
     const kept = new Set(this.segments);
-    this.dropQueued((q) => !kept.has(q.seg) || (q.seg === seg && this.beyondEnd(seg, q.info)));
+    this.readAhead.drop((q) => !kept.has(q.seg) || (q.seg === seg && beyondEnd(seg, q.info)));
     this.arm(this.clock.monotonicMs());
     return atS;
   }
@@ -589,139 +317,13 @@ export class VodPlayer {
     this.stopped = true;
   }
 
-  // ---- planning ----
-
-  private resolveScale(scale: number): number {
-    if (!Number.isFinite(scale) || scale === 0) throw new RangeError(`invalid scale ${scale}`);
-    if (!this.hasVideo) return 1;
-    const sign = Math.sign(scale);
-    return sign * Math.min(VOD_MAX_SCALE, Math.max(VOD_MIN_SCALE, Math.abs(scale)));
-  }
-
-  private clampTime(s: number): number {
-    return Math.min(this.file.durationS, Math.max(0, s));
-  }
-
-  /** The tracks a mode plays: audio only at scale 1. */
-  private activeTracks(scale: number): SessionTrack[] {
-    return scale === 1 ? this.tracks : this.tracks.filter((t) => t.video);
-  }
-
-  /** A range that starts by seeking: the keyframe at or before `requestedS`. */
-  private plan(
-    requestedS: number,
-    requestedEndS: number | undefined,
-    scale: number,
-    speed: number,
-    mediaOrigin: number,
-  ): Segment {
-    let startS = this.clampTime(requestedS);
-    let endS =
-      requestedEndS === undefined ? (scale > 0 ? this.file.durationS : 0) : this.clampTime(requestedEndS);
-    if (scale < 0 && requestedEndS !== undefined && endS > startS) [startS, endS] = [endS, startS];
-    if (scale > 0 && endS < startS)
-      throw new RangeError(`range end ${requestedEndS} is before its start ${requestedS}`);
-    const mode = modeOf(scale);
-    const active = this.activeTracks(scale);
-    const runs: Run[] = [];
-    if (mode === 'normal') {
-      const videos = active.filter((t) => t.video);
-      let actual = startS;
-      if (startS >= this.file.durationS - EPSILON_S && this.file.durationS > 0) {
-        // At or past the end (a seek past it is clamped there): an empty range, answered 200, which
-        // ends at once, so the reader gets RTCP BYE rather than the last GOP to decode and discard.
-        actual = this.file.durationS;
-        for (const st of active) runs.push({ st, next: st.mp4.samples.count, lastPtsS: undefined });
-      } else if (startS <= EPSILON_S) {
-        // The priming rule: see "Timeline" in the module comment.
-        actual = 0;
-        for (const st of active) {
-          const next = isPresentedInDecodeOrder(st.mp4) ? firstSampleEndingAfter(st.mp4.samples, 0) : 0;
-          runs.push({ st, next, lastPtsS: undefined });
-        }
-      } else {
-        const keys = new Map<SessionTrack, number>();
-        if (videos.length > 0) actual = Infinity;
-        for (const st of videos) {
-          const t = st.mp4.samples;
-          let k = keyframeAtOrBeforeTicks(t, secondsToTicks(startS, st.mp4.timescale));
-          if (k < 0) k = t.keyframes[0] ?? 0;
-          keys.set(st, k);
-          actual = Math.min(actual, ptsOf(t, k) / st.mp4.timescale);
-        }
-        for (const st of active) {
-          const next =
-            keys.get(st) ??
-            Math.max(0, sampleAtTicks(st.mp4.samples, secondsToTicks(actual, st.mp4.timescale)));
-          runs.push({ st, next, lastPtsS: undefined });
-        }
-      }
-      startS = actual;
-    } else {
-      let actual = Infinity;
-      for (const st of active) {
-        const t = st.mp4.samples;
-        let k = keyframeAtOrBeforeTicks(t, secondsToTicks(startS, st.mp4.timescale));
-        if (k < 0) k = t.keyframes[0] ?? 0;
-        const pos = Math.max(0, lowerBound(t.keyframes, k));
-        runs.push({ st, next: pos, lastPtsS: undefined });
-        actual = Math.min(actual, ptsOf(t, t.keyframes[pos] ?? 0) / st.mp4.timescale);
-      }
-      if (Number.isFinite(actual)) startS = actual;
-    }
-    if (scale > 0 ? endS < startS : endS > startS) endS = startS;
-    return this.segment(startS, endS, scale, speed, mode, startS, mediaOrigin, runs);
-  }
-
-  /** A range that goes on from the resume point with the same timestamps (same scale). */
-  private continuation(rp: ResumePoint, requestedEndS: number | undefined, speed: number): Segment {
-    const old = rp.seg;
-    const fileEnd = old.scale > 0 ? this.file.durationS : 0;
-    let endS =
-      requestedEndS === undefined ? (rp.ended ? fileEnd : old.requestedEndS) : this.clampTime(requestedEndS);
-    if (old.scale > 0 ? endS < rp.positionS : endS > rp.positionS)
-      throw new RangeError(`range end ${requestedEndS} is behind the pause point ${rp.positionS}`);
-    if (Math.abs(endS - rp.positionS) < EPSILON_S) endS = rp.positionS;
-    const runs: Run[] = old.initial.map((r) => ({ st: r.st, ...(r.st.resume ?? r) }));
-    return this.segment(rp.positionS, endS, old.scale, speed, old.mode, old.nptOrigin, old.mediaOrigin, runs);
-  }
-
-  private segment(
-    startS: number,
-    endS: number,
-    scale: number,
-    speed: number,
-    mode: Mode,
-    nptOrigin: number,
-    mediaOrigin: number,
-    runs: Run[],
-  ): Segment {
-    return {
-      startS,
-      endS,
-      requestedEndS: endS,
-      scale,
-      speed,
-      mode,
-      nptOrigin,
-      mediaOrigin,
-      wallMs: 0,
-      wallMediaS: 0,
-      initial: runs.map((r) => ({ ...r })),
-      runs: runs.map((r) => ({ ...r })),
-      readDone: false,
-      readError: undefined,
-      pauseAtEnd: false,
-      srPending: true,
-      sentPackets: 0,
-    };
-  }
+  // ---- the queue of ranges (§10.5) ----
 
   private enqueue(startS: number, endS: number | undefined, scale: number, speed: number): VodPlayResult {
     const last = this.segments[this.segments.length - 1]!;
-    const seg = this.plan(startS, endS, scale, speed, mediaOf(last, last.endS));
+    const seg = planRange(this.planning, startS, endS, scale, speed, mediaOf(last, last.endS));
     this.segments.push(seg);
-    this.fill();
+    this.readAhead.fill();
     return this.describe(seg, true, false);
   }
 
@@ -733,7 +335,7 @@ export class VodPlayer {
     this.segments = [seg];
     this.resumePoint = undefined;
     this.logger.debug({ startS: seg.startS, endS: seg.endS, scale: seg.scale, speed: seg.speed }, 'playing');
-    this.fill();
+    this.readAhead.fill();
     this.arm(nowMs);
   }
 
@@ -746,7 +348,7 @@ export class VodPlayer {
       speed: seg.speed,
       queued,
       rtpInfo: this.tracks.map((st) => {
-        const info: VodRtpInfo = { track: st.index, rtptime: this.rtpTime(st, mediaS) };
+        const info: VodRtpInfo = { track: st.index, rtptime: rtpTime(st, mediaS) };
         if (withSeq) info.seq = st.seq;
         return info;
       }),
@@ -755,7 +357,7 @@ export class VodPlayer {
 
   /** A liveness PLAY: what plays now, from the current position. */
   private describeNow(seg: Segment): VodPlayResult {
-    const positionS = this.positionIn(seg, this.clock.monotonicMs());
+    const positionS = positionIn(seg, this.clock.monotonicMs());
     const mediaS = mediaOf(seg, positionS);
     return {
       startS: positionS,
@@ -763,108 +365,27 @@ export class VodPlayer {
       scale: seg.scale,
       speed: seg.speed,
       queued: false,
-      rtpInfo: this.tracks.map((st) => ({ track: st.index, seq: st.seq, rtptime: this.rtpTime(st, mediaS) })),
+      rtpInfo: this.tracks.map((st) => ({ track: st.index, seq: st.seq, rtptime: rtpTime(st, mediaS) })),
     };
-  }
-
-  private rtpTime(st: SessionTrack, mediaS: number): number {
-    return mod32(st.timestampBase + Math.round(mediaS * st.clockRate));
-  }
-
-  private positionIn(seg: Segment, nowMs: number): number {
-    const m = seg.wallMediaS + ((nowMs - seg.wallMs) / 1000) * seg.speed;
-    const lo = mediaOf(seg, seg.startS);
-    const hi = mediaOf(seg, seg.endS);
-    return nptOf(seg, Math.min(hi, Math.max(lo, m)));
   }
 
   /** Stops playing now: timer, queue, ranges; reads in flight are discarded when they land. */
   private halt(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
     this.segments = [];
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.readAhead.clear();
   }
 
-  // ---- the cursor: which sample comes next in a range ----
-
-  private beyondEnd(seg: Segment, info: Mp4SampleInfo): boolean {
-    switch (seg.mode) {
-      case 'normal':
-        return info.dtsTicks / info.timescale >= seg.endS - EPSILON_S;
-      case 'forward':
-        return info.ptsTicks / info.timescale >= seg.endS - EPSILON_S;
-      default:
-        return info.ptsTicks / info.timescale < seg.endS - EPSILON_S;
-    }
-  }
-
-  /** The next sample of a range, in sending order, or undefined at its end. */
-  private nextSample(seg: Segment): Omit<Queued, 'data'> | undefined {
-    let best: { run: Run; info: Mp4SampleInfo; dueM: number; ptsM: number; after: RunState } | undefined;
-    for (const run of seg.runs) {
-      const c = this.candidate(seg, run);
-      if (c !== undefined && (best === undefined || c.dueM < best.dueM)) best = { run, ...c };
-    }
-    if (best === undefined) return undefined;
-    best.run.next = best.after.next;
-    best.run.lastPtsS = best.after.lastPtsS;
-    return { seg, st: best.run.st, info: best.info, ptsM: best.ptsM, dueM: best.dueM, after: best.after };
-  }
-
-  private candidate(
-    seg: Segment,
-    run: Run,
-  ): { info: Mp4SampleInfo; dueM: number; ptsM: number; after: RunState } | undefined {
-    const mp4 = run.st.mp4;
-    const t = mp4.samples;
-    if (seg.mode === 'normal') {
-      if (run.next >= t.count) return undefined;
-      const info = sampleInfo(mp4, run.next);
-      if (this.beyondEnd(seg, info)) return undefined;
-      return {
-        info,
-        dueM: mediaOf(seg, info.dtsTicks / mp4.timescale),
-        ptsM: mediaOf(seg, info.ptsTicks / mp4.timescale),
-        after: { next: run.next + 1, lastPtsS: info.ptsTicks / mp4.timescale },
-      };
-    }
-    const step = seg.mode === 'forward' ? 1 : -1;
-    const gapS = Math.abs(seg.scale) * TRICK_FRAME_INTERVAL_S - EPSILON_S;
-    for (let k = run.next; k >= 0 && k < t.keyframes.length; k += step) {
-      const info = sampleInfo(mp4, t.keyframes[k]!);
-      if (this.beyondEnd(seg, info)) return undefined;
-      const ptsS = info.ptsTicks / mp4.timescale;
-      if (run.lastPtsS !== undefined && (ptsS - run.lastPtsS) * step < gapS) continue;
-      const m = mediaOf(seg, ptsS);
-      return { info, dueM: m, ptsM: m, after: { next: k + step, lastPtsS: ptsS } };
-    }
-    return undefined;
-  }
-
-  // ---- pacing ----
+  // ---- pacing (vod-pacer.ts holds the queue and the timer) ----
 
   private tick(): void {
     if (this.stopped) return;
     try {
       const now = this.clock.monotonicMs();
       for (let seg = this.segments[0]; seg !== undefined; seg = this.segments[0]) {
-        for (let q = this.queue[0]; q !== undefined && q.seg === seg; q = this.queue[0]) {
-          const due = dueMs(seg, q.dueM);
-          if (due > now) break;
-          if (now - due > MAX_LAG_MS) {
-            seg.wallMs += now - due;
-            this.logger.warn(
-              { lateMs: Math.round(now - due) },
-              'player fell behind: wall-clock anchor moved',
-            );
-          }
-          this.queue.shift();
-          this.queuedBytes -= q.data.length;
+        for (let q = this.readAhead.takeDue(seg, now); q !== undefined; q = this.readAhead.takeDue(seg, now))
           this.send(q);
-        }
-        if (this.queue[0]?.seg === seg || !seg.readDone) break;
+        if (this.readAhead.head?.seg === seg || !seg.readDone) break;
         if (seg.readError !== undefined) {
           this.fail(seg.readError);
           return;
@@ -875,9 +396,10 @@ export class VodPlayer {
         if (this.segments.length === 0) return;
       }
       this.senderReports(now);
-      this.fill();
+      this.readAhead.fill();
       this.arm(now);
     } catch (e) {
+      // Nothing throws out of a timer: any exception stops this player only.
       this.fail(e);
     }
   }
@@ -906,20 +428,10 @@ export class VodPlayer {
 
   /** Sets the one pacing timer: for the head sample or the range's end, at most maxWaitMs away. */
   private arm(nowMs: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.cancel();
     const seg = this.segments[0];
     if (this.stopped || seg === undefined) return;
-    const head = this.queue[0];
-    let at: number | undefined;
-    if (head !== undefined && head.seg === seg) at = dueMs(seg, head.dueM);
-    else if (seg.readError !== undefined) at = nowMs;
-    else if (seg.readDone) at = dueMs(seg, mediaOf(seg, seg.endS));
-    const waitMs = at === undefined ? this.maxWaitMs : Math.min(this.maxWaitMs, Math.max(0, at - nowMs));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tick();
-    }, Math.ceil(waitMs));
+    this.timer.arm(wakeAtMs(seg, this.readAhead.head, nowMs), nowMs);
   }
 
   private send(q: Queued): void {
@@ -931,7 +443,7 @@ export class VodPlayer {
     );
     let au: AccessUnit;
     try {
-      au = st.rtp.accessUnit(q.data, Math.round(q.ptsM * st.clockRate));
+      au = sampleAccessUnit(st, q.data, q.ptsM);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       this.badSamples++;
@@ -942,21 +454,7 @@ export class VodPlayer {
         );
       return;
     }
-    const packets = rtpPackets(
-      st.packetizer,
-      au,
-      st.rtp.published.payloadType,
-      st.seq,
-      st.timestampBase,
-      st.ssrc,
-    );
-    st.seq = (st.seq + packets.length) & 0xffff;
-    st.packets += packets.length;
-    q.seg.sentPackets += packets.length;
-    for (const p of packets) {
-      st.octets += p.length - RTP_HEADER_BYTES;
-      this.sink.sendRtp(st.index, p);
-    }
+    q.seg.sentPackets += sendAccessUnit(st, au, this.sink);
   }
 
   /** RFC 3550 §6.4.1: NTP now, RTP time of the timeline now; after a range's first packets, then periodically. */
@@ -970,87 +468,13 @@ export class VodPlayer {
       mediaOf(seg, seg.endS),
       seg.wallMediaS + ((nowMs - seg.wallMs) / 1000) * seg.speed,
     );
-    const wallMs = this.clock.wallMs();
-    for (const st of this.activeTracks(seg.scale)) {
-      if (st.packets === 0) continue;
-      const sr = senderReportFor({
-        ssrc: st.ssrc,
-        clockRate: st.clockRate,
-        lastRtpTimestamp: this.rtpTime(st, mediaS),
-        lastWallMs: wallMs,
-        nowMs: wallMs,
-        packetCount: st.packets,
-        octetCount: st.octets,
-      });
-      const sdes = {
-        type: 'sdes' as const,
-        chunks: [{ ssrc: st.ssrc, items: [{ type: 1, text: this.cname }] }],
-      };
-      this.sink.sendRtcp(st.index, serializeRtcpCompound([sr, sdes]));
-    }
-  }
-
-  // ---- read-ahead ----
-
-  /** A method, so that the checks after an await are not narrowed away. */
-  private isLive(seg: Segment): boolean {
-    return !this.stopped && this.segments.includes(seg);
-  }
-
-  private wantsMore(): boolean {
-    const queued = this.queue.length;
-    return queued === 0 || (queued < READ_AHEAD_SAMPLES && this.queuedBytes < READ_AHEAD_BYTES);
-  }
-
-  private dropQueued(drop: (q: Queued) => boolean): void {
-    this.queue = this.queue.filter((q) => {
-      if (!drop(q)) return true;
-      this.queuedBytes -= q.data.length;
-      return false;
-    });
-  }
-
-  /** Starts an asynchronous read-ahead unless one runs, the queue is full or nothing is left. */
-  private fill(): void {
-    if (this.reading !== undefined || this.stopped || !this.wantsMore()) return;
-    if (!this.segments.some((s) => !s.readDone)) return;
-    const p = this.readAhead()
-      .catch((e: unknown) => {
-        this.fail(e);
-      })
-      .finally(() => {
-        if (this.reading === p) this.reading = undefined;
-      });
-    this.reading = p;
-  }
-
-  private async readAhead(): Promise<void> {
-    while (!this.stopped && this.wantsMore()) {
-      const seg = this.segments.find((s) => !s.readDone);
-      if (seg === undefined) return;
-      const next = this.nextSample(seg);
-      if (next === undefined) {
-        seg.readDone = true;
-        continue;
-      }
-      if (next.info.size === 0) continue;
-      let data: Buffer;
-      try {
-        data = await this.file.reader.readSample(next.st.mp4, next.info.index);
-      } catch (e) {
-        // The samples read before it are still sent (tick fails the range once they are out).
-        if (this.isLive(seg)) {
-          seg.readError = e;
-          seg.readDone = true;
-          return;
-        }
-        continue; // the range is gone (paused, stopped): its failure does not matter
-      }
-      // Paused, sought or stopped during the read: the sample belongs to a range that is gone.
-      if (!this.isLive(seg) || this.beyondEnd(seg, next.info)) continue;
-      this.queue.push({ ...next, data });
-      this.queuedBytes += data.length;
-    }
+    sendSenderReports(
+      activeTracks(this.tracks, seg.scale),
+      mediaS,
+      this.clock.wallMs(),
+      this.cname,
+      this.sink,
+    );
   }
 
   private fail(e: unknown): void {
@@ -1063,31 +487,4 @@ export class VodPlayer {
     this.resumePoint = undefined;
     this.onEnd?.({ reason: 'error', positionS, error });
   }
-}
-
-/** Every sample a sync sample (audio; a track without stss): presentation order is decode order. */
-function isPresentedInDecodeOrder(t: Mp4Track): boolean {
-  return t.samples.keyframes.length === t.samples.count;
-}
-
-function resolveSpeed(speed: number): number {
-  if (!Number.isFinite(speed) || speed <= 0) throw new RangeError(`invalid speed ${speed}`);
-  return Math.min(VOD_MAX_SPEED, Math.max(VOD_MIN_SPEED, speed));
-}
-
-/** Seconds to ticks, rounding down but forgiving binary floating-point error. */
-function secondsToTicks(seconds: number, timescale: number): number {
-  return Math.floor(seconds * timescale + 1e-6);
-}
-
-/** First position in a sorted array whose value is >= x. */
-function lowerBound(values: Uint32Array, x: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

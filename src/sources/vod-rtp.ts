@@ -1,0 +1,109 @@
+/**
+ * RTP for a VOD session: each set-up track's SSRC, random sequence and timestamp bases, the
+ * packetizing of a sample on the session's media time, and the RTCP sender reports.
+ *
+ * RTP time of track i = base_i + M * clockRate_i (vod-segment.ts), so timestamps and sequence
+ * numbers run on per track across seeks, pauses and ranges.
+ *
+ * Sender reports (RFC 3550 §6.4.1) go through `sink.sendRtcp` right after the first packets of
+ * each range and every `senderReportIntervalMs` (5 s) while playing: NTP = wall now, RTP = the RTP
+ * time of M(now) on the current range's timeline. Audio and video share M, so lip sync holds after
+ * every seek; with B-frames a video packet is sent at its decode time, ahead of its RTP time.
+ */
+import type { AccessUnit } from '../format/access-unit.js';
+import { senderReportFor } from '../rtp/clock-map.js';
+import { randomRtpTimestamp, randomSequenceNumber, randomSsrc, RTP_HEADER_BYTES } from '../rtp/packet.js';
+import { serializeRtcpCompound } from '../rtp/rtcp.js';
+import type { VodPacketSink } from './vod-api.js';
+import type { VodFile } from './vod-file.js';
+import { mod32, rtpPackets } from './mp4-rtp.js';
+import type { SessionTrack } from './vod-segment.js';
+
+/** SDES item type CNAME (RFC 3550 §6.5.1). */
+const SDES_CNAME = 1;
+
+/** The set-up tracks of a session, in index order, each with its own packetizer and RTP bases. */
+export function sessionTracks(
+  file: VodFile,
+  indices: readonly number[],
+  ssrcs: readonly (number | undefined)[] | undefined,
+): SessionTrack[] {
+  if (indices.length === 0) throw new RangeError('VodPlayer: no track set up');
+  return [...new Set(indices)]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const rtp = file.tracks[index];
+      if (rtp === undefined || !Number.isInteger(index))
+        throw new RangeError(`VodPlayer: no track ${index} (the file has ${file.tracks.length})`);
+      return {
+        index,
+        rtp,
+        mp4: rtp.mp4,
+        video: rtp.mp4.kind === 'video',
+        clockRate: rtp.published.clockRate,
+        packetizer: rtp.createPacketizer(),
+        timestampBase: randomRtpTimestamp(),
+        ssrc: (ssrcs?.[index] ?? randomSsrc()) >>> 0,
+        seq: randomSequenceNumber(),
+        packets: 0,
+        octets: 0,
+        resume: undefined,
+      };
+    });
+}
+
+/** The RTP time of media time `mediaS` on a track. */
+export function rtpTime(st: SessionTrack, mediaS: number): number {
+  return mod32(st.timestampBase + Math.round(mediaS * st.clockRate));
+}
+
+/** The access unit of a sample presented at media time `ptsM`. Throws ParseError on a malformed sample. */
+export function sampleAccessUnit(st: SessionTrack, data: Buffer, ptsM: number): AccessUnit {
+  return st.rtp.accessUnit(data, Math.round(ptsM * st.clockRate));
+}
+
+/** Packetizes an access unit of a track and sends its packets; returns how many. */
+export function sendAccessUnit(st: SessionTrack, au: AccessUnit, sink: VodPacketSink): number {
+  const packets = rtpPackets(
+    st.packetizer,
+    au,
+    st.rtp.published.payloadType,
+    st.seq,
+    st.timestampBase,
+    st.ssrc,
+  );
+  st.seq = (st.seq + packets.length) & 0xffff;
+  st.packets += packets.length;
+  for (const p of packets) {
+    st.octets += p.length - RTP_HEADER_BYTES;
+    sink.sendRtp(st.index, p);
+  }
+  return packets.length;
+}
+
+/** An SR + SDES compound per track that has sent packets: NTP = wall now, RTP = media time now. */
+export function sendSenderReports(
+  tracks: readonly SessionTrack[],
+  mediaS: number,
+  wallMs: number,
+  cname: string,
+  sink: VodPacketSink,
+): void {
+  for (const st of tracks) {
+    if (st.packets === 0) continue;
+    const sr = senderReportFor({
+      ssrc: st.ssrc,
+      clockRate: st.clockRate,
+      lastRtpTimestamp: rtpTime(st, mediaS),
+      lastWallMs: wallMs,
+      nowMs: wallMs,
+      packetCount: st.packets,
+      octetCount: st.octets,
+    });
+    const sdes = {
+      type: 'sdes' as const,
+      chunks: [{ ssrc: st.ssrc, items: [{ type: SDES_CNAME, text: cname }] }],
+    };
+    sink.sendRtcp(st.index, serializeRtcpCompound([sr, sdes]));
+  }
+}
