@@ -589,3 +589,46 @@ test('with users: HLS needs the read right on its path, the rest of the API the 
     await app.close();
   }
 });
+
+test('DELETE of a path the config file defines is 409 with the reason; it survives reloads; API paths go', async () => {
+  const configText = (paths: string[]): string =>
+    [
+      'logLevel: silent',
+      "rtspAddress: '127.0.0.1:0'",
+      'rtpPort: null',
+      'multicastRange: null',
+      'api: true',
+      "apiAddress: '127.0.0.1:0'",
+      'demo: true',
+      `paths: {${paths.map((p) => `${p}: { source: ${JSON.stringify(demoClip())} }`).join(', ')}}`,
+    ].join('\n');
+  let current = configText(['lobby']);
+  const app = await startApp(parseConfig(current), { loadConfig: () => parseConfig(current) });
+  try {
+    const port = app.api!.port;
+    const lobby = await httpRequest(port, 'DELETE', '/v1/paths/lobby');
+    assert.equal(lobby.status, 409);
+    assert.deepEqual(lobby.json(), {
+      error:
+        'path lobby is defined in the config file (paths.lobby); remove it there, and the reload removes it',
+    });
+    const demo = await httpRequest(port, 'DELETE', '/v1/paths/demo');
+    assert.equal(demo.status, 409);
+    assert.match((demo.json() as { error: string }).error, /\(demo: true\)/);
+    // Refused, so nothing changed: the path is live, and a reload of the same file keeps it.
+    assert.ok(app.server.paths.get('lobby') !== undefined);
+    assert.equal((await app.reload()).ok, true);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths/lobby')).status, 200);
+
+    // Taken out of the file, the reload removes it; the name, added again through the API, is the
+    // API's: its DELETE works.
+    current = configText([]);
+    assert.equal((await app.reload()).ok, true);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths/lobby')).status, 404);
+    assert.equal((await postJson(port, '/v1/paths', { name: 'lobby', source: demoClip() })).status, 201);
+    assert.equal((await httpRequest(port, 'DELETE', '/v1/paths/lobby')).status, 204);
+    assert.equal(app.server.paths.get('lobby'), undefined);
+  } finally {
+    await app.close();
+  }
+});

@@ -8,7 +8,8 @@
  *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
  *   POST   /v1/paths           {"name": "cam1", "source": "/srv/clip.mp4", "loop": true} → 201
  *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
- *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path)
+ *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path or one the
+ *                              config file defines: see ApiServerOptions.configOwner)
  *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
@@ -85,6 +86,15 @@ export interface ApiServerOptions {
    * otherwise the refusal to send (its status and WWW-Authenticate challenges). Open when absent.
    */
   authorize?: (req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>;
+  /**
+   * Where the config defines the live path `name` (`paths.NAME`, `demo`), or undefined when the config
+   * does not feed it (app.ts). Such a path is refused DELETE with 409 rather than removed: a reload
+   * applies only what changed in the file, so a path deleted here would stay gone until a restart
+   * brought it back, the running server silently differing from its file; and making a reload restore
+   * it would undo the DELETE at whatever moment the file is next saved, for an unrelated change. One
+   * owner per path instead: the config's paths change through the file, the API's through the API.
+   */
+  configOwner?: (name: string) => string | undefined;
   /** Failed authentications so far, for rtspkit_auth_failures_total (absent: not exported). */
   authFailures?: () => number;
   /** Largest request body accepted, bytes. Default 65536. */
@@ -194,6 +204,7 @@ export class ApiServer {
   private readonly logger: Logger;
   private readonly authorize:
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
+  private readonly configOwner: ((name: string) => string | undefined) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private page: WebPage | undefined;
   private hlsJs: Buffer | undefined;
@@ -205,6 +216,7 @@ export class ApiServer {
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.logger = options.logger ?? options.server.logger;
     this.authorize = options.authorize;
+    this.configOwner = options.configOwner;
     this.sampler = new ServerSampler(this.server);
     this.files = new FilePaths(this.server, this.logger);
     this.hls = new HlsServer({ ...options.hls, server: this.server, logger: this.logger });
@@ -356,6 +368,12 @@ export class ApiServer {
         throw new HttpError(
           409,
           `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId}); kick that session instead`,
+        );
+      const owner = this.configOwner?.(name);
+      if (owner !== undefined)
+        throw new HttpError(
+          409,
+          `path ${name} is defined in the config file (${owner}); remove it there, and the reload removes it`,
         );
       await this.files.remove(name);
       this.logger.info({ path: name }, 'path removed through the api');
