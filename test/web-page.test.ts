@@ -169,8 +169,9 @@ function watch(page: Page): string[] {
 
 test(
   'the player page /play/<path> plays in headless Chromium for a user with only the read right (Digest); ' +
-    'other paths 403, no credentials 401, the index page still needs api and links to it',
-  { skip, timeout: 60_000 },
+    'other paths 403, no credentials 401, the index page still needs api and links to it; ' +
+    'it says when the stream ends and plays the next publisher',
+  { skip, timeout: 90_000 },
   async (t) => {
     const app = await startApp(
       parseConfig(
@@ -230,9 +231,10 @@ test(
       assert.ok(frames > 0);
       assert.deepEqual(problems, []);
       // The same user, where the read right does not reach, and on the index page (the api right).
-      assert.equal((await page.goto(`${base}/play/other`))?.status(), 403);
-      assert.equal((await page.goto(`${base}/`))?.status(), 403);
-      await viewer.close();
+      const other = await viewer.newPage();
+      assert.equal((await other.goto(`${base}/play/other`))?.status(), 403);
+      assert.equal((await other.goto(`${base}/`))?.status(), 403);
+      await other.close();
 
       // Without credentials Chromium gets the 401 and its challenges; headless, nobody answers the
       // prompt, so playwright reports the navigation as ERR_INVALID_AUTH_CREDENTIALS.
@@ -261,6 +263,35 @@ test(
       );
       assert.equal(href, `${base}/play/cam1`);
       await admin.close();
+
+      // The publisher goes: the muxer ends the playlist, the player plays to its end and says so.
+      ffmpeg.kill('SIGKILL');
+      await ffmpeg.done;
+      await pagePoll(
+        page,
+        "document.getElementById('status').textContent === 'the stream ended'",
+        15_000,
+        'the player page to say the stream ended',
+        'status',
+      );
+      // A new publisher on the path: the page, still open, plays it (its playlist has no ENDLIST).
+      ffmpeg = publish(`rtsp://pub:p@127.0.0.1:${app.server.port}/cam1`);
+      await pagePoll(
+        page,
+        "document.getElementById('status').textContent === 'live'",
+        20_000,
+        'live',
+        'status',
+      );
+      const resumedS = await page.evaluate<number>("document.getElementById('video').currentTime");
+      await pagePoll(
+        page,
+        `document.getElementById('video').currentTime > ${resumedS + 1}`,
+        PLAY_TIMEOUT_MS,
+        'the next stream to play 1 s',
+        'status',
+      );
+      await viewer.close();
     } finally {
       await browser?.close();
       ffmpeg?.kill('SIGKILL');
