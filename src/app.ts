@@ -244,6 +244,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The API checks against the latest authorizer. A reload that turns auth off leaves the API with
   // the last one until restart, and one that turns auth on leaves an API started without it open
   // (loopback, Host checked) until restart: a reload never lowers the API's protection by surprise.
+  let inForce = config;
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
   let api: ApiServer | undefined;
@@ -260,6 +261,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       idleTimeoutMs: config.apiIdleTimeout * 1000,
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
+      // The stream, not the name: a config path that ended or was dropped from the config may have left
+      // its name to a publisher or to a path added through the API, which are not the config's.
+      configOwner: (name: string) => {
+        const running = fileSources.get(name);
+        if (running === undefined || server.paths.get(name)?.stream !== running.stream) return undefined;
+        return name === 'demo' && inForce.demo ? 'demo: true' : `paths.${name}`;
+      },
       ...(authorizer !== undefined
         ? {
             authorize: (req: IncomingMessage, target: ApiAccess) =>
@@ -289,7 +297,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }
   }
 
-  let inForce = config;
   const refuse = (trigger: string, error: string): ReloadOutcome => {
     logger.error({ trigger, err: error }, 'config reload refused; the previous config stays in force');
     return { ok: false, error };

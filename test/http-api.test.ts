@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { serializeRtcpCompound } from '../src/rtp/rtcp.js';
-import { ApiServer, type ApiServerOptions } from '../src/http/api.js';
+import { ApiServer, ERROR_PAGE_CSP, type ApiServerOptions } from '../src/http/api.js';
 import type { PathView, SessionView } from '../src/http/views.js';
 import type { RtspServer } from '../src/server/server.js';
-import { FakePublisher } from './support/fake-publisher.js';
+import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { startTestServer } from './support/server.js';
 import { startApp } from '../src/app.js';
@@ -552,7 +552,7 @@ test('/metrics without an auth counter leaves rtspkit_auth_failures_total out', 
   }
 });
 
-test('with users: HLS needs the read right on its path, the rest of the API the api right', async () => {
+test('with users: HLS and the player page need the read right on their path, the rest the api right', async () => {
   const config = parseConfig(
     [
       'logLevel: silent',
@@ -583,9 +583,120 @@ test('with users: HLS needs the read right on its path, the rest of the API the 
     assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8', { headers: admin })).status, 403);
     assert.equal((await httpRequest(port, 'GET', '/v1/paths', { headers: admin })).status, 200);
     assert.equal((await httpRequest(port, 'GET', '/hls/cam1/index.m3u8')).status, 401);
+    // The player page asks what its HLS asks: read on the path (then the 404 page: nothing published);
+    // the index page lists every path, so it stays the API's.
+    assert.equal((await httpRequest(port, 'GET', '/play/cam1', { headers: viewer })).status, 404);
+    const other = await httpRequest(port, 'GET', '/play/other', { headers: viewer });
+    assert.equal(other.status, 403);
+    assert.equal(other.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal((await httpRequest(port, 'GET', '/play/cam1', { headers: admin })).status, 403);
+    const anonymous = await httpRequest(port, 'GET', '/play/cam1');
+    assert.equal(anonymous.status, 401);
+    assert.match(String(anonymous.headers['www-authenticate']), /Digest realm="rtspkit"/);
+    assert.equal((await httpRequest(port, 'GET', '/', { headers: viewer })).status, 403);
+    assert.equal((await httpRequest(port, 'GET', '/', { headers: admin })).status, 200);
     const lib = await httpRequest(port, 'GET', '/hls.js');
     assert.equal(lib.status, 200, 'hls.js is a public library');
   } finally {
     await app.close();
+  }
+});
+
+test('DELETE of a path the config file defines is 409 with the reason; it survives reloads; API paths go', async () => {
+  const configText = (paths: string[]): string =>
+    [
+      'logLevel: silent',
+      "rtspAddress: '127.0.0.1:0'",
+      'rtpPort: null',
+      'multicastRange: null',
+      'api: true',
+      "apiAddress: '127.0.0.1:0'",
+      'demo: true',
+      `paths: {${paths.map((p) => `${p}: { source: ${JSON.stringify(demoClip())} }`).join(', ')}}`,
+    ].join('\n');
+  let current = configText(['lobby']);
+  const app = await startApp(parseConfig(current), { loadConfig: () => parseConfig(current) });
+  try {
+    const port = app.api!.port;
+    const lobby = await httpRequest(port, 'DELETE', '/v1/paths/lobby');
+    assert.equal(lobby.status, 409);
+    assert.deepEqual(lobby.json(), {
+      error:
+        'path lobby is defined in the config file (paths.lobby); remove it there, and the reload removes it',
+    });
+    const demo = await httpRequest(port, 'DELETE', '/v1/paths/demo');
+    assert.equal(demo.status, 409);
+    assert.match((demo.json() as { error: string }).error, /\(demo: true\)/);
+    // Refused, so nothing changed: the path is live, and a reload of the same file keeps it.
+    assert.ok(app.server.paths.get('lobby') !== undefined);
+    assert.equal((await app.reload()).ok, true);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths/lobby')).status, 200);
+
+    // Taken out of the file, the reload removes it; the name, added again through the API, is the
+    // API's: its DELETE works.
+    current = configText([]);
+    assert.equal((await app.reload()).ok, true);
+    assert.equal((await httpRequest(port, 'GET', '/v1/paths/lobby')).status, 404);
+    assert.equal((await postJson(port, '/v1/paths', { name: 'lobby', source: demoClip() })).status, 201);
+    assert.equal((await httpRequest(port, 'DELETE', '/v1/paths/lobby')).status, 204);
+    assert.equal(app.server.paths.get('lobby'), undefined);
+  } finally {
+    await app.close();
+  }
+});
+
+test('GET /play/<path>: the player page, the name HTML-escaped, CSP by hash; 404 pages for no player', async () => {
+  const { server, port, close } = await setup();
+  // A publisher picks the name: quotes, angle brackets and an ampersand, percent-encoded in its URL.
+  const name = `site/x"><img src=x onerror=alert(1)>&'y`;
+  const encoded = name.split('/').map(encodeURIComponent).join('/');
+  const pub = await startPublisher(server.port, encoded);
+  const g711 = await RawClient.connect(server.port);
+  try {
+    assert.equal(server.paths.get(name)?.name, name);
+    const r = await httpRequest(port, 'GET', `/play/${encoded}`);
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+    // The name only as text, escaped: no markup of the publisher's comes through.
+    assert.doesNotMatch(r.body, /<img|onerror=alert\(1\)>/);
+    assert.ok(r.body.includes('<h1>site/x&#34;&#62;&#60;img src=x onerror=alert(1)&#62;&#38;&#39;y</h1>'));
+    // Two segments under /play/: the relative links climb two levels back to the root.
+    const playlist = `../../hls/${encoded.replace(/'/g, '&#39;')}/index.m3u8`;
+    assert.ok(r.body.includes(`data-src="${playlist}"`), r.body);
+    assert.ok(r.body.includes('<script src="../../hls.js"></script>'));
+    assert.match(r.body, /<video id="video" controls /);
+    const csp = String(r.headers['content-security-policy']);
+    const script = /<script>([\s\S]*?)<\/script>/.exec(r.body)![1]!;
+    const hash = createHash('sha256').update(script).digest('base64');
+    assert.ok(csp.includes(`script-src 'self' 'sha256-${hash}'`), csp);
+    assert.ok(csp.includes("default-src 'none'"), csp);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    // A trailing slash is one level more to climb.
+    const slash = await httpRequest(port, 'GET', `/play/${encoded}/`);
+    assert.ok(slash.body.includes('<script src="../../../hls.js"></script>'));
+    assert.equal((await httpRequest(port, 'HEAD', `/play/${encoded}`)).body, '');
+
+    // No player: a page (not JSON) saying why, which allows nothing to run.
+    const none = await httpRequest(port, 'GET', '/play/nobody%3Cb%3E');
+    assert.equal(none.status, 404);
+    assert.equal(none.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(none.headers['content-security-policy'], ERROR_PAGE_CSP);
+    assert.ok(none.body.includes('<p>no live path nobody&#60;b&#62;: nothing is published there now</p>'));
+    const bad = await httpRequest(port, 'GET', '/play/%ZZ');
+    assert.equal(bad.status, 404);
+    assert.match(bad.body, /not a valid path name/);
+    // A path whose tracks a browser cannot play (G.711 only) has no player either.
+    const sdp = TEST_SDP.replace(/m=video[\s\S]*/, 'm=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n');
+    const url = `rtsp://127.0.0.1:${server.port}/phone`;
+    const a = await g711.request('ANNOUNCE', url, { 'Content-Type': 'application/sdp' }, sdp);
+    assert.equal(a.statusCode, 200);
+    const phone = await httpRequest(port, 'GET', '/play/phone');
+    assert.equal(phone.status, 404);
+    assert.match(phone.body, /path phone has no track a browser can play/);
+    assert.equal((await httpRequest(port, 'POST', '/play/phone')).status, 405);
+  } finally {
+    g711.close();
+    pub.client.close();
+    await close();
   }
 });

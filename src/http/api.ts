@@ -2,25 +2,28 @@
  * The HTTP side of rtspkit (node:http, JSON): the control API, `/metrics` and the web page.
  *
  *   GET    /                   the web page (live paths, refreshed every 2 s)
+ *   GET    /play/NAME          the player page of one path (HTML; 404 page for a path not live)
  *   GET    /metrics            Prometheus text format
  *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
  *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
  *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
  *   POST   /v1/paths           {"name": "cam1", "source": "/srv/clip.mp4", "loop": true} → 201
  *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
- *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path)
+ *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path or one the
+ *                              config file defines: see ApiServerOptions.configOwner)
  *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
  *
  * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
- * 415, 422, 500).
+ * 415, 422, 500), except on /play/, where they are HTML pages (a person reads them).
  *
  * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
- * server's Authorizer in here: `/hls/<path>/...` needs the `read` right on that path, everything else but
- * /hls.js the `api` right). Its refusal is sent as it is, so the API challenges exactly as RTSP does
- * (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce, the configured realm) and
- * Basic only when enabled, or 403 for a right password without the right. HTTP is Digest's home
+ * server's Authorizer in here: `/hls/<path>/...` and `/play/<path>` need the `read` right on that path,
+ * everything else but /hls.js the `api` right). Its refusal is sent as it is, so the API challenges
+ * exactly as RTSP does (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce,
+ * the configured realm) and Basic only when enabled, or 403 for a right password without the right;
+ * the player page's refusals are HTML pages, the rest JSON. HTTP is Digest's home
  * (RFC 7616 §3.3): curl `--digest` and browsers answer it, and the answer is checked by the same code
  * as an RTSP one, its `uri` being the request-target (§3.4). Without
  * it the API is open, which is why it listens on 127.0.0.1 by default; and while it listens on a
@@ -44,15 +47,19 @@ import type { Logger } from '../base/logger.js';
 import type { RtspServer } from '../server/server.js';
 import type { AuthDenial } from '../server/auth.js';
 import { FilePaths } from './file-paths.js';
-import { HlsServer, type HlsServerOptions } from './hls.js';
+import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
 import { isFilePath, listPaths, listSessions, pathView, sessionView } from './views.js';
 
 /**
- * The right a request needs: watching a path as HLS is reading it (the `read` right on that path, as
- * over RTSP), so a user who may only watch can use a player; everything else is the API (`api`).
- * hls.js itself is a public library: undefined, no check.
+ * The right a request needs: watching a path as HLS, or on its player page, is reading it (the `read`
+ * right on that path, as over RTSP), so a user who may only watch can use a player; everything else is
+ * the API (`api`), the index page included (it lists every path). hls.js itself is a public library:
+ * undefined, no check.
+ *
+ * The player page is at /play/<path> rather than mediamtx's /<path>: there a path named `metrics`,
+ * `hls.js` or `v1/paths` (a publisher chooses the name) would be shadowed by the API's own routes.
  */
 export interface ApiAccess {
   action: 'api' | 'read';
@@ -61,6 +68,15 @@ export interface ApiAccess {
 
 function accessFor(pathname: string): ApiAccess | undefined {
   if (pathname === '/hls.js') return undefined;
+  if (pathname.startsWith('/play/')) {
+    const rest = pathname.slice('/play/'.length);
+    try {
+      return { action: 'read', path: rest.split('/').map(decodeURIComponent).join('/') };
+    } catch {
+      // Checked as it is (a read right on every path passes it), then the page says the name is not valid.
+      return { action: 'read', path: rest };
+    }
+  }
   if (pathname.startsWith('/hls/')) {
     const rest = pathname.slice('/hls/'.length);
     const slash = rest.lastIndexOf('/');
@@ -88,6 +104,15 @@ export interface ApiServerOptions {
    * otherwise the refusal to send (its status and WWW-Authenticate challenges). Open when absent.
    */
   authorize?: (req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>;
+  /**
+   * Where the config defines the live path `name` (`paths.NAME`, `demo`), or undefined when the config
+   * does not feed it (app.ts). Such a path is refused DELETE with 409 rather than removed: a reload
+   * applies only what changed in the file, so a path deleted here would stay gone until a restart
+   * brought it back, the running server silently differing from its file; and making a reload restore
+   * it would undo the DELETE at whatever moment the file is next saved, for an unrelated change. One
+   * owner per path instead: the config's paths change through the file, the API's through the API.
+   */
+  configOwner?: (name: string) => string | undefined;
   /** Failed authentications so far, for rtspkit_auth_failures_total (absent: not exported). */
   authFailures?: () => number;
   /** Largest request body accepted, bytes. Default 65536. */
@@ -136,8 +161,18 @@ class HttpError extends Error {
 }
 
 interface WebPage {
-  body: Buffer;
+  /** The page's text; the player's has {{name}}, {{playlist}} and {{root}} fields to fill in. */
+  html: string;
   csp: string;
+}
+
+/** An error page has no script and no style: nothing is allowed. */
+export const ERROR_PAGE_CSP =
+  "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Text for HTML content and quoted attribute values. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /**
@@ -153,9 +188,9 @@ function loadHlsJs(): Buffer | undefined {
   }
 }
 
-/** Reads the page and allows exactly its inline script and style (by hash) in the CSP. */
-function loadWebPage(): WebPage {
-  const html = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
+/** Reads a page and allows exactly its inline script and style (by hash) in the CSP. */
+function loadWebPage(file: 'index.html' | 'play.html'): WebPage {
+  const html = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
   const hashes = (tag: string): string[] =>
     [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map(
       (m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`,
@@ -173,7 +208,7 @@ function loadWebPage(): WebPage {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
-  return { body: Buffer.from(html), csp };
+  return { html, csp };
 }
 
 function isLoopbackHost(host: string): boolean {
@@ -207,8 +242,10 @@ export class ApiServer {
   private readonly logger: Logger;
   private readonly authorize:
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
+  private readonly configOwner: ((name: string) => string | undefined) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private page: WebPage | undefined;
+  private playerPage: WebPage | undefined;
   private hlsJs: Buffer | undefined;
 
   constructor(options: ApiServerOptions) {
@@ -219,6 +256,7 @@ export class ApiServer {
     this.logger = options.logger ?? options.server.logger;
     this.refusals = new RefusalLog(this.logger, options.server.clock);
     this.authorize = options.authorize;
+    this.configOwner = options.configOwner;
     this.sampler = new ServerSampler(this.server);
     this.files = new FilePaths(this.server, this.logger);
     this.hls = new HlsServer({ ...options.hls, server: this.server, logger: this.logger });
@@ -337,7 +375,11 @@ export class ApiServer {
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
       if (err.status === 413) res.setHeader('Connection', 'close');
-      this.sendJson(res, err.status, { error: err.message }, err.headers);
+      // A player page is opened by a person: its refusals are pages too (a 401's body shows when the
+      // login prompt is cancelled). The API's stay JSON, for programs.
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (pathname.startsWith('/play/')) this.sendErrorPage(res, err.status, err.message, err.headers);
+      else this.sendJson(res, err.status, { error: err.message }, err.headers);
     }
   }
 
@@ -368,6 +410,15 @@ export class ApiServer {
     if (pathname === '/' || pathname === '/index.html') {
       allow(method, ['GET']);
       this.sendPage(res);
+      return;
+    }
+    if (pathname.startsWith('/play/')) {
+      allow(method, ['GET']);
+      this.sendPlayerPage(
+        res,
+        pathname.slice('/play/'.length),
+        new URL(req.url ?? '/', 'http://localhost').pathname,
+      );
       return;
     }
     if (pathname.startsWith('/hls/')) {
@@ -423,6 +474,12 @@ export class ApiServer {
         throw new HttpError(
           409,
           `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId}); kick that session instead`,
+        );
+      const owner = this.configOwner?.(name);
+      if (owner !== undefined)
+        throw new HttpError(
+          409,
+          `path ${name} is defined in the config file (${owner}); remove it there, and the reload removes it`,
         );
       await this.files.remove(name);
       this.logger.info({ path: name }, 'path removed through the api');
@@ -507,15 +564,78 @@ export class ApiServer {
   }
 
   private sendPage(res: http.ServerResponse): void {
-    this.page ??= loadWebPage();
-    res.writeHead(200, {
+    this.page ??= loadWebPage('index.html');
+    this.sendHtml(res, 200, this.page.html, this.page.csp);
+  }
+
+  /**
+   * The player page of the path `rest` names (still percent-encoded), or a 404 page saying why there is
+   * none. `requestPath` is the URL path as the browser has it (a trailing slash kept): the page's
+   * relative links climb back to the root from there.
+   */
+  private sendPlayerPage(res: http.ServerResponse, rest: string, requestPath: string): void {
+    let name: string;
+    try {
+      name = rest.split('/').map(decodeURIComponent).join('/');
+    } catch {
+      throw new HttpError(404, 'not a valid path name (malformed percent-encoding in the URL)');
+    }
+    const live = this.server.paths.get(name);
+    if (live === undefined) throw new HttpError(404, `no live path ${name}: nothing is published there now`);
+    // Judged from the SDP, known from ANNOUNCE on: a path not recording yet gets its page, which waits.
+    if (!hasHlsTrack(live.media.tracks.map((t) => t.encodingName)))
+      throw new HttpError(404, `path ${name} has no track a browser can play (H.264, H.265, AAC, Opus)`);
+    this.playerPage ??= loadWebPage('play.html');
+    const root = '../'.repeat(requestPath.split('/').length - 2);
+    const fields: Record<string, string> = {
+      name,
+      playlist: root + hlsPlaylistUrl(name).slice(1),
+      root,
+    };
+    const html = this.playerPage.html.replace(/\{\{(name|playlist|root)\}\}/g, (_m, key: string) =>
+      escapeHtml(fields[key]!),
+    );
+    this.sendHtml(res, 200, html, this.playerPage.csp);
+  }
+
+  private sendErrorPage(
+    res: http.ServerResponse,
+    status: number,
+    message: string,
+    headers: Record<string, string | string[]> = {},
+  ): void {
+    const title = `${status} ${http.STATUS_CODES[status] ?? ''}`.trim();
+    const html = [
+      '<!doctype html>',
+      '<html lang="en">',
+      '<meta charset="utf-8" />',
+      `<title>${escapeHtml(title)} · rtspkit</title>`,
+      `<h1>${escapeHtml(title)}</h1>`,
+      `<p>${escapeHtml(message)}</p>`,
+      '</html>',
+      '',
+    ].join('\n');
+    this.sendHtml(res, status, html, ERROR_PAGE_CSP, headers);
+  }
+
+  private sendHtml(
+    res: http.ServerResponse,
+    status: number,
+    html: string,
+    csp: string,
+    headers: Record<string, string | string[]> = {},
+  ): void {
+    const bytes = Buffer.from(html);
+    res.writeHead(status, {
+      ...headers,
       'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': this.page.csp,
+      'Content-Length': String(bytes.length),
+      'Content-Security-Policy': csp,
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'Cache-Control': 'no-cache',
     });
-    res.end(this.page.body);
+    res.end(bytes);
   }
 
   private sendJson(

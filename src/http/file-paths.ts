@@ -48,7 +48,10 @@ export class FilePaths {
     return { ok: true };
   }
 
-  /** Removes a file-fed path: ours (the source is stopped) or the config's (its source stops itself). */
+  /**
+   * Removes a file-fed path: ours (the source is stopped) or one an embedding program fed through
+   * RtspServer.addSourcePath. The config's paths never get here (ApiServerOptions.configOwner: 409).
+   */
   async remove(name: string, reason = 'removed through the api'): Promise<void> {
     const ours = this.sources.get(name);
     this.sources.delete(name);
