@@ -77,15 +77,24 @@ describe('RTP-Info and sender reports agree across tracks', () => {
     }
   }
 
-  test('live: ffmpeg, GStreamer and a file loop, 3 joins each', { skip }, async (t: TestContext) => {
+  test('live: ffmpeg, GStreamer and a file loop, 4 joins each', { skip }, async (t: TestContext) => {
     const paths = await startPublishers();
-    // Joins 1.3 s apart: different points of the 1 s GOP and of the 1 s SR period.
+    // The first join comes as soon as every path has a keyframe, before GStreamer's first sender
+    // reports (1-3 s in, each track on its own schedule): the stream's lines then move from packet
+    // arrival to the reports while the reader plays, the hard case. The next ones 0.7 s and 1.3 s
+    // apart: different points of the 1 s GOP and of the 1 s SR period, between the tracks' first SRs.
     const readings = new Map<string, number[]>(paths.map((p) => [p, []]));
-    for (let join = 0; join < 3; join++) {
+    const beforeReports: string[] = [];
+    for (const [join, pauseMs] of [700, 1300, 1300, 0].entries()) {
+      for (const p of paths) {
+        const known = server.paths.get(p)!.stream!.counters.filter((c) => c.senderReport !== undefined);
+        if (known.length < 2) beforeReports.push(`${p} join ${join + 1} (${known.length} of 2 tracks)`);
+      }
       const results = await Promise.all(paths.map((p) => joinOnce(p)));
       results.forEach((r, i) => readings.get(paths[i]!)!.push(r.spreadMs));
-      await sleep(1300);
+      await sleep(pauseMs);
     }
+    t.diagnostic(`joined before the publisher's SRs: ${beforeReports.join(', ') || 'none'}`);
     for (const [path, spreads] of readings)
       t.diagnostic(
         `${path}: RTP-Info vs SR across tracks, ms: ${spreads.map((s) => s.toFixed(2)).join(' ')}`,
