@@ -106,20 +106,28 @@ describe('RTP-Info and sender reports agree across tracks', () => {
   });
 
   test(
-    'live: ffprobe joining 3 times for 4 s sees no backward audio or keyframe pts step',
+    'live: ffprobe joining 3 times for 4 s sees no backward audio or keyframe pts step (ffmpeg, file loop, GStreamer)',
     { skip },
     async (t) => {
       if (server.paths.get('ffmpeg')?.stream === undefined) await startPublishers();
+      // GStreamer publishing a live encode (the file one has ended by now), read from the start: the
+      // first read joins before its first sender reports, so it sees the lines move under it.
+      publishers.push(gstLivePublisher(url('gst-live')));
+      await waitFor(
+        () => server.paths.get('gst-live')?.stream?.hasCachedKeyframe === true,
+        15_000,
+        'GStreamer publishing',
+      );
       const reads: { path: string; probe: Run }[] = [];
       for (let i = 0; i < 3; i++) {
-        for (const path of ['ffmpeg', 'loop'])
+        for (const path of ['ffmpeg', 'loop', 'gst-live'])
           reads.push({
             path,
             probe: run(
               'ffprobe',
               ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+4'].concat([
                 '-show_entries',
-                'packet=stream_index,pts_time,flags',
+                'packet=codec_type,pts_time,flags',
                 '-of',
                 'csv=p=0',
                 url(path),
@@ -132,8 +140,13 @@ describe('RTP-Info and sender reports agree across tracks', () => {
       for (const { path, probe } of reads) {
         const r = await probe.done;
         assert.equal(r.code, 0, `${path}: ${r.stderr}`);
-        const steps = backwardSteps(r.stdout);
-        t.diagnostic(`${path}: ${steps.length === 0 ? 'no backward step' : steps.join('; ')}`);
+        const { steps, counts } = backwardSteps(r.stdout);
+        t.diagnostic(
+          `${path}: ${counts.audio} audio packets, ${counts.keyframe} keyframes, ` +
+            (steps.length === 0 ? 'no backward step' : steps.join('; ')),
+        );
+        // 4 s: about 190 AAC frames and 4 keyframes (1 s GOPs); an empty read would prove nothing.
+        assert.ok(counts.audio > 100 && counts.keyframe >= 2, `${path}: read too little`);
         assert.deepEqual(steps, [], `${path}: pts went back`);
       }
     },
@@ -168,21 +181,44 @@ describe('RTP-Info and sender reports agree across tracks', () => {
 });
 
 /**
- * Backward pts steps in ffprobe's `stream_index,pts_time,flags` lines: any in audio (stream 1), and
- * between video keyframes (stream 0, flag K; B-frames make other video pts non-monotonic).
+ * rtspclientsink publishing H.264 with B-frames and AAC encoded live from test sources (it never ends,
+ * as a camera).
  */
-function backwardSteps(csv: string): string[] {
+function gstLivePublisher(location: string): Run {
+  return run(
+    'gst-launch-1.0',
+    ['-q', 'videotestsrc', 'is-live=true', '!', 'video/x-raw,width=320,height=240,framerate=25/1']
+      .concat(['!', 'x264enc', 'speed-preset=superfast', 'bframes=2', 'key-int-max=25', '!', 'h264parse'])
+      .concat(['!', 'rtspclientsink', 'name=s', `location=${location}`, 'protocols=tcp'])
+      .concat(['audiotestsrc', 'is-live=true', 'wave=ticks', '!', 'audio/x-raw,rate=48000,channels=2'])
+      .concat(['!', 'audioconvert', '!', 'avenc_aac', '!', 'aacparse', '!', 's.']),
+    { timeoutMs: 60_000 },
+  );
+}
+
+/**
+ * Backward pts steps in ffprobe's `codec_type,pts_time,flags` lines: any in audio, and
+ * between video keyframes (flag K; B-frames make other video pts non-monotonic).
+ */
+function backwardSteps(csv: string): { steps: string[]; counts: { audio: number; keyframe: number } } {
   const last = new Map<string, number>();
   const steps: string[] = [];
+  const counts = { audio: 0, keyframe: 0 };
   for (const line of csv.split('\n')) {
-    const [stream, ptsText, flags = ''] = line.split(',');
+    const [codecType, ptsText, flags = ''] = line.split(',');
     if (ptsText === undefined || ptsText === 'N/A' || ptsText === '') continue;
     const pts = Number(ptsText);
-    const key = stream === '1' ? 'audio' : flags.startsWith('K') ? 'keyframe' : undefined;
+    const key =
+      codecType === 'audio'
+        ? 'audio'
+        : codecType === 'video' && flags.startsWith('K')
+          ? 'keyframe'
+          : undefined;
     if (key === undefined) continue;
+    counts[key]++;
     const prev = last.get(key);
     if (prev !== undefined && pts < prev) steps.push(`${key} ${prev.toFixed(3)} -> ${pts.toFixed(3)}`);
     last.set(key, pts);
   }
-  return steps;
+  return { steps, counts };
 }
