@@ -146,8 +146,8 @@ describe('RTP-Info and sender reports agree across tracks', () => {
             (steps.length === 0 ? 'no backward step' : steps.join('; ')),
         );
         // 4 s is about 190 AAC frames and 4 keyframes (1 s GOPs); an empty read would prove nothing. Under
-        // a CPU hog one loop read ended after 83 frames (a stall over 1 s re-anchors the file loop, and its
-        // readers' pts move forward by it): at least one keyframe and a second of audio.
+        // a CPU hog one loop read ended after 83 frames (not explained yet; likely a stall over 1 s that
+        // re-anchors the file loop, moving its readers' pts forward): at least a keyframe and 1 s of audio.
         assert.ok(counts.audio >= 40 && counts.keyframe >= 1, `${path}: read too little`);
         assert.deepEqual(steps, [], `${path}: pts went back`);
       }
