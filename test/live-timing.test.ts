@@ -77,15 +77,24 @@ describe('RTP-Info and sender reports agree across tracks', () => {
     }
   }
 
-  test('live: ffmpeg, GStreamer and a file loop, 3 joins each', { skip }, async (t: TestContext) => {
+  test('live: ffmpeg, GStreamer and a file loop, 4 joins each', { skip }, async (t: TestContext) => {
     const paths = await startPublishers();
-    // Joins 1.3 s apart: different points of the 1 s GOP and of the 1 s SR period.
+    // The first join comes as soon as every path has a keyframe, before GStreamer's first sender
+    // reports (1-3 s in, each track on its own schedule): the stream's lines then move from packet
+    // arrival to the reports while the reader plays, the hard case. The next ones 0.7 s and 1.3 s
+    // apart: different points of the 1 s GOP and of the 1 s SR period, between the tracks' first SRs.
     const readings = new Map<string, number[]>(paths.map((p) => [p, []]));
-    for (let join = 0; join < 3; join++) {
+    const beforeReports: string[] = [];
+    for (const [join, pauseMs] of [700, 1300, 1300, 0].entries()) {
+      for (const p of paths) {
+        const known = server.paths.get(p)!.stream!.counters.filter((c) => c.senderReport !== undefined);
+        if (known.length < 2) beforeReports.push(`${p} join ${join + 1} (${known.length} of 2 tracks)`);
+      }
       const results = await Promise.all(paths.map((p) => joinOnce(p)));
       results.forEach((r, i) => readings.get(paths[i]!)!.push(r.spreadMs));
-      await sleep(1300);
+      await sleep(pauseMs);
     }
+    t.diagnostic(`joined before the publisher's SRs: ${beforeReports.join(', ') || 'none'}`);
     for (const [path, spreads] of readings)
       t.diagnostic(
         `${path}: RTP-Info vs SR across tracks, ms: ${spreads.map((s) => s.toFixed(2)).join(' ')}`,
@@ -97,20 +106,28 @@ describe('RTP-Info and sender reports agree across tracks', () => {
   });
 
   test(
-    'live: ffprobe joining 3 times for 4 s sees no backward audio or keyframe pts step',
+    'live: ffprobe joining 3 times for 4 s sees no backward audio or keyframe pts step (ffmpeg, file loop, GStreamer)',
     { skip },
     async (t) => {
       if (server.paths.get('ffmpeg')?.stream === undefined) await startPublishers();
+      // GStreamer publishing a live encode (the file one has ended by now), read from the start: the
+      // first read joins before its first sender reports, so it sees the lines move under it.
+      publishers.push(gstLivePublisher(url('gst-live')));
+      await waitFor(
+        () => server.paths.get('gst-live')?.stream?.hasCachedKeyframe === true,
+        15_000,
+        'GStreamer publishing',
+      );
       const reads: { path: string; probe: Run }[] = [];
       for (let i = 0; i < 3; i++) {
-        for (const path of ['ffmpeg', 'loop'])
+        for (const path of ['ffmpeg', 'loop', 'gst-live'])
           reads.push({
             path,
             probe: run(
               'ffprobe',
               ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+4'].concat([
                 '-show_entries',
-                'packet=stream_index,pts_time,flags',
+                'packet=codec_type,pts_time,flags',
                 '-of',
                 'csv=p=0',
                 url(path),
@@ -123,8 +140,15 @@ describe('RTP-Info and sender reports agree across tracks', () => {
       for (const { path, probe } of reads) {
         const r = await probe.done;
         assert.equal(r.code, 0, `${path}: ${r.stderr}`);
-        const steps = backwardSteps(r.stdout);
-        t.diagnostic(`${path}: ${steps.length === 0 ? 'no backward step' : steps.join('; ')}`);
+        const { steps, counts } = backwardSteps(r.stdout);
+        t.diagnostic(
+          `${path}: ${counts.audio} audio packets, ${counts.keyframe} keyframes, ` +
+            (steps.length === 0 ? 'no backward step' : steps.join('; ')),
+        );
+        // 4 s is about 190 AAC frames and 4 keyframes (1 s GOPs); an empty read would prove nothing. Under
+        // a CPU hog one loop read ended after 83 frames (not explained yet; likely a stall over 1 s that
+        // re-anchors the file loop, moving its readers' pts forward): at least a keyframe and 1 s of audio.
+        assert.ok(counts.audio >= 40 && counts.keyframe >= 1, `${path}: read too little`);
         assert.deepEqual(steps, [], `${path}: pts went back`);
       }
     },
@@ -159,21 +183,44 @@ describe('RTP-Info and sender reports agree across tracks', () => {
 });
 
 /**
- * Backward pts steps in ffprobe's `stream_index,pts_time,flags` lines: any in audio (stream 1), and
- * between video keyframes (stream 0, flag K; B-frames make other video pts non-monotonic).
+ * rtspclientsink publishing H.264 with B-frames and AAC encoded live from test sources (it never ends,
+ * as a camera).
  */
-function backwardSteps(csv: string): string[] {
+function gstLivePublisher(location: string): Run {
+  return run(
+    'gst-launch-1.0',
+    ['-q', 'videotestsrc', 'is-live=true', '!', 'video/x-raw,width=320,height=240,framerate=25/1']
+      .concat(['!', 'x264enc', 'speed-preset=superfast', 'bframes=2', 'key-int-max=25', '!', 'h264parse'])
+      .concat(['!', 'rtspclientsink', 'name=s', `location=${location}`, 'protocols=tcp'])
+      .concat(['audiotestsrc', 'is-live=true', 'wave=ticks', '!', 'audio/x-raw,rate=48000,channels=2'])
+      .concat(['!', 'audioconvert', '!', 'avenc_aac', '!', 'aacparse', '!', 's.']),
+    { timeoutMs: 60_000 },
+  );
+}
+
+/**
+ * Backward pts steps in ffprobe's `codec_type,pts_time,flags` lines: any in audio, and
+ * between video keyframes (flag K; B-frames make other video pts non-monotonic).
+ */
+function backwardSteps(csv: string): { steps: string[]; counts: { audio: number; keyframe: number } } {
   const last = new Map<string, number>();
   const steps: string[] = [];
+  const counts = { audio: 0, keyframe: 0 };
   for (const line of csv.split('\n')) {
-    const [stream, ptsText, flags = ''] = line.split(',');
+    const [codecType, ptsText, flags = ''] = line.split(',');
     if (ptsText === undefined || ptsText === 'N/A' || ptsText === '') continue;
     const pts = Number(ptsText);
-    const key = stream === '1' ? 'audio' : flags.startsWith('K') ? 'keyframe' : undefined;
+    const key =
+      codecType === 'audio'
+        ? 'audio'
+        : codecType === 'video' && flags.startsWith('K')
+          ? 'keyframe'
+          : undefined;
     if (key === undefined) continue;
+    counts[key]++;
     const prev = last.get(key);
     if (prev !== undefined && pts < prev) steps.push(`${key} ${prev.toFixed(3)} -> ${pts.toFixed(3)}`);
     last.set(key, pts);
   }
-  return steps;
+  return { steps, counts };
 }

@@ -82,3 +82,61 @@ test('RTP-Info times: a track without timing keeps its first packet; none known,
     [9000, 160],
   );
 });
+
+test('sender reports: the tracks keep their arrival lines until every track has one, then move together', () => {
+  const clock = new ManualClock();
+  const stream = new Stream(
+    [
+      { encodingName: 'H264', clockRate: 90000 },
+      { encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
+    ],
+    { clock },
+  );
+  const t0 = clock.monotonicMs();
+  stream.ingestRtp(0, packet(1, 90_000, IDR));
+  stream.ingestRtp(1, packet(1, 48_000, [0x00, 0x10, 0x00, 0x00]));
+  // Arrival lines: both timestamps at t0. The publisher says audio 48000 is 50 ms later than video 90000.
+  clock.advance(1000);
+  stream.ingestSenderReport(0, 180_000, 1e6 + 1000);
+  assert.equal(stream.monotonicMsOfRtp(0, 90_000), t0, 'one track reported: still arrival');
+  assert.equal(stream.monotonicMsOfRtp(1, 48_000), t0);
+  clock.advance(700);
+  stream.ingestSenderReport(1, 96_000 - 2400, 1e6 + 1000);
+  assert.equal(stream.monotonicMsOfRtp(0, 90_000), t0);
+  assert.equal(stream.monotonicMsOfRtp(1, 48_000), t0 + 50);
+});
+
+test("a reader's sender-report lines are its RTP-Info's, then follow the stream's by 1 ms per report", () => {
+  const clock = new ManualClock();
+  const stream = new Stream(
+    [
+      { encodingName: 'H264', clockRate: 90000 },
+      { encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
+    ],
+    { clock },
+  );
+  const t0 = clock.monotonicMs();
+  stream.ingestRtp(0, packet(1, 90_000, IDR));
+  stream.ingestRtp(1, packet(1, 48_000, [0x00, 0x10, 0x00, 0x00]));
+  stream.flushNow();
+  const reader = new Reader([0, 1]);
+  stream.addReader(reader);
+  const times = stream.rtpInfoTimes(stream.readerStarts(reader), reader);
+  assert.deepEqual(times, [90_000, 48_000]);
+  // The publisher's reports put audio 30 ms later than arrival did.
+  clock.advance(500);
+  stream.ingestSenderReport(0, 135_000, 1e6 + 500);
+  stream.ingestSenderReport(1, 72_000 - 1440, 1e6 + 500);
+  assert.equal(stream.monotonicMsOfRtp(1, 48_000), t0 + 30);
+  const readerMs = (track: number, rtp: number): number => {
+    const line = stream.readersOfTrack(track)[0]!.timing!;
+    return line.monotonicMs + ((rtp - line.rtpTimestamp) * 1000) / stream.tracks[track]!.clockRate;
+  };
+  // First report: the RTP-Info instants, within a step, on both tracks.
+  assert.equal(readerMs(0, times[0]!), t0);
+  assert.equal(readerMs(1, times[1]!), t0 + 1);
+  for (let i = 2; i <= 40; i++) assert.equal(readerMs(1, times[1]!), t0 + Math.min(i, 30));
+  // A timeline jump of the publisher (over a second) is taken at once.
+  stream.ingestSenderReport(1, 72_000 + 48_000 * 5, 1e6 + 500);
+  assert.equal(readerMs(1, 72_000), t0 + 500 - 5000);
+});

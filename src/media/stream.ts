@@ -24,7 +24,14 @@ import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength 
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
-import { countArrival, monotonicMsOf, newTrackCounters, type TrackCounters } from './track-counters.js';
+import {
+  countArrival,
+  followTiming,
+  monotonicMsOf,
+  newTrackCounters,
+  type RtpTiming,
+  type TrackCounters,
+} from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 
@@ -107,6 +114,18 @@ interface ReaderEntry {
   /** Per track: RTP packets and payload octets sent, for this reader's sender reports. */
   packetsSent: number[];
   octetsSent: number[];
+  /**
+   * Per track: where this reader's RTP time sits on the monotonic clock, what its RTP-Info and sender
+   * reports are built from. It is the stream's line as of the reader's PLAY, and then follows the stream's
+   * by at most READER_TIMING_STEP_MS per report, not at once: the stream's lines move when the publisher's
+   * sender reports replace packet arrival, shifting the tracks against each other by tens of ms, and a
+   * reader given one alignment in RTP-Info must not be sent another in its SRs (ffmpeg moves from one to
+   * the other at its first SR: a track would jump). The trade-off: a reader that joined on arrival-based
+   * lines is off the publisher's A/V alignment by that shift at first, and reaches it over as many reports
+   * as the shift has ms; continuity wins over being right at once. A jump of the publisher's timeline
+   * (over TIMING_RESYNC_MS) is taken at once: the reader's packets jump anyway.
+   */
+  timing: (RtpTiming | undefined)[];
 }
 
 interface Queued {
@@ -122,6 +141,8 @@ export interface ReaderTrackSending {
   ssrc: number;
   packetsSent: number;
   octetsSent: number;
+  /** The reader's timing line for the track, undefined before the track's first packet. */
+  timing: RtpTiming | undefined;
 }
 
 const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
@@ -206,16 +227,28 @@ export class Stream {
    * Takes the publisher's sender report for a track (RFC 3550 §6.4.1). Its NTP clock is moved onto ours
    * by one offset for the whole stream, fixed at the first report, so the publisher's own A/V alignment is
    * what readers get, whatever its wall clock says.
+   *
+   * The tracks keep their arrival-based lines until every track has had a report, then all move to the
+   * reports' lines at once: a stream whose lines mixed the two (GStreamer's rtspclientsink reports each
+   * track on its own schedule, the first ones 1-3 s in) would place its tracks by neither, and change that
+   * placement again at the next track's first report. The move itself shifts the tracks against each other
+   * by the publisher's per-track send latency (38 and 80 ms seen with GStreamer); readers already joined
+   * do not see it as a step, their sender reports follow their own lines (see `followTiming`).
    */
   ingestSenderReport(track: number, rtpTimestamp: number, ntpUnixMs: number): void {
     const counters = this.counters[track];
     if (this.ended || counters === undefined) return;
     this.senderClockOffsetMs ??= this.clock.monotonicMs() - ntpUnixMs;
-    counters.timing = {
-      rtpTimestamp: rtpTimestamp >>> 0,
-      monotonicMs: ntpUnixMs + this.senderClockOffsetMs,
-      fromSenderReport: true,
-    };
+    counters.senderReport = { rtpTimestamp: rtpTimestamp >>> 0, ntpUnixMs };
+    if (this.counters.some((c) => c.senderReport === undefined)) return;
+    for (const c of this.counters) {
+      if (c.timing?.fromSenderReport === true && c !== counters) continue;
+      c.timing = {
+        rtpTimestamp: c.senderReport!.rtpTimestamp,
+        monotonicMs: c.senderReport!.ntpUnixMs + this.senderClockOffsetMs,
+        fromSenderReport: true,
+      };
+    }
   }
 
   /** The monotonic instant of an RTP timestamp of a track, or undefined before its first packet. */
@@ -241,15 +274,27 @@ export class Stream {
    * moving from one to the other, as ffmpeg does at its first SR, sees no step). The first packets of the
    * other tracks may precede their rtptime by their interleaving with the keyframe (audio) or follow it.
    * A track without timing keeps its first packet's timestamp.
+   *
+   * With `reader`, the stream's lines become the reader's own: its sender reports are built from them
+   * (`readersOfTrack`), which follow the stream's by at most READER_TIMING_STEP_MS per report.
    */
-  rtpInfoTimes(starts: readonly (ReaderStart | undefined)[]): (number | undefined)[] {
+  rtpInfoTimes(starts: readonly (ReaderStart | undefined)[], reader?: StreamReader): (number | undefined)[] {
+    const entry = reader !== undefined ? this.readers.get(reader) : undefined;
+    const lines = this.counters.map((c) => (c.timing !== undefined ? { ...c.timing } : undefined));
+    if (entry !== undefined) entry.timing = lines;
     const ref =
       starts[this.frameTrack] !== undefined ? this.frameTrack : starts.findIndex((s) => s !== undefined);
-    const atMs = ref < 0 ? undefined : this.monotonicMsOfRtp(ref, starts[ref]!.rtptime);
+    const refLine = ref < 0 ? undefined : lines[ref];
+    const atMs =
+      refLine === undefined
+        ? undefined
+        : monotonicMsOf(refLine, starts[ref]!.rtptime, this.tracks[ref]!.clockRate);
     return starts.map((s, track) => {
       if (s === undefined) return undefined;
-      if (atMs === undefined || track === ref) return s.rtptime;
-      return this.rtpAtMonotonicMs(track, atMs) ?? s.rtptime;
+      const line = lines[track];
+      if (atMs === undefined || track === ref || line === undefined) return s.rtptime;
+      const ticks = Math.round(((atMs - line.monotonicMs) * this.tracks[track]!.clockRate) / 1000);
+      return (line.rtpTimestamp + ticks) >>> 0;
     });
   }
 
@@ -301,12 +346,19 @@ export class Stream {
     this.scheduleFlush();
   }
 
-  /** Every reader receiving `track`, with its SSRC and counts: the inputs of its sender report. */
+  /**
+   * Every reader receiving `track`, with its SSRC, counts and timing line: the inputs of its sender
+   * report. Called once per report: each reader's line moves toward the stream's (`followTiming`).
+   */
   readersOfTrack(track: number): ReaderTrackSending[] {
     const out: ReaderTrackSending[] = [];
+    const streamLine = this.counters[track]?.timing;
     for (const e of this.readers.values()) {
       if (e.wants[track] !== true || e.state === 'waiting') continue;
+      if (streamLine !== undefined)
+        e.timing[track] = followTiming(e.timing[track], streamLine, this.tracks[track]!.clockRate);
       out.push({
+        timing: e.timing[track],
         reader: e.reader,
         ssrc: e.ssrcs[track]!,
         packetsSent: e.packetsSent[track]!,
@@ -343,6 +395,7 @@ export class Stream {
       seqDeltas: this.tracks.map(() => randomSequenceNumber()),
       packetsSent: this.tracks.map(() => 0),
       octetsSent: this.tracks.map(() => 0),
+      timing: this.tracks.map(() => undefined),
     };
     this.readers.set(reader, entry);
     if (this.keyTrack < 0) {

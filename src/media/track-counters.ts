@@ -17,6 +17,8 @@ export interface TrackCounters {
    * jitter (receivers would see their A/V sync wobble by it at every report).
    */
   timing: RtpTiming | undefined;
+  /** The publisher's last sender report on this track: an RTP timestamp and its NTP time (Unix ms). */
+  senderReport: { rtpTimestamp: number; ntpUnixMs: number } | undefined;
 }
 
 export interface RtpTiming {
@@ -31,10 +33,24 @@ export interface RtpTiming {
  * jumped (restart, discontinuity) or drifted: the timing is taken again from this packet. B-frames'
  * timestamps run a few frames ahead of arrival, well inside it.
  */
-const TIMING_RESYNC_MS = 1000;
+export const TIMING_RESYNC_MS = 1000;
+
+/**
+ * How far a reader's timing line moves toward the stream's at each of its sender reports. A millisecond
+ * per report is far below what a receiver's A/V sync notices (one audio frame is 20+ ms), and still
+ * follows a publisher clock drifting by 1000 ppm at one report a second.
+ */
+export const READER_TIMING_STEP_MS = 1;
 
 export function newTrackCounters(): TrackCounters {
-  return { packetsIn: 0, bytesIn: 0, lastRtpTimestamp: undefined, lastArrivalMs: 0, timing: undefined };
+  return {
+    packetsIn: 0,
+    bytesIn: 0,
+    lastRtpTimestamp: undefined,
+    lastArrivalMs: 0,
+    timing: undefined,
+    senderReport: undefined,
+  };
 }
 
 /** The monotonic instant of an RTP timestamp on a timing line. */
@@ -64,4 +80,26 @@ export function countArrival(
     timing.rtpTimestamp = timestamp;
     timing.monotonicMs = nowMs;
   }
+}
+
+/**
+ * A reader's timing line one sender report later: the stream's line when the two are more than
+ * TIMING_RESYNC_MS apart (the publisher's timeline jumped, and the reader's packets with it), else its
+ * own moved toward the stream's by at most `maxStepMs`.
+ */
+export function followTiming(
+  reader: RtpTiming | undefined,
+  stream: RtpTiming,
+  clockRate: number,
+  maxStepMs = READER_TIMING_STEP_MS,
+): RtpTiming {
+  if (reader === undefined) return { ...stream };
+  const apartMs = monotonicMsOf(reader, stream.rtpTimestamp, clockRate) - stream.monotonicMs;
+  if (Math.abs(apartMs) > TIMING_RESYNC_MS) return { ...stream };
+  const stepMs = Math.max(-maxStepMs, Math.min(maxStepMs, apartMs));
+  return {
+    rtpTimestamp: stream.rtpTimestamp,
+    monotonicMs: stream.monotonicMs + apartMs - stepMs,
+    fromSenderReport: stream.fromSenderReport,
+  };
 }

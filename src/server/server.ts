@@ -23,6 +23,7 @@ import { randomSsrc } from '../rtp/packet.js';
 import { DEFAULT_MULTICAST, MulticastAddresses, MulticastGroup, type MulticastOptions } from './multicast.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
+import { monotonicMsOf } from '../media/track-counters.js';
 import {
   DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
   DEFAULT_READER_STALL_TIMEOUT_MS,
@@ -1022,7 +1023,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const base = req.uri.replace(/\/+$/, '');
     const t = this.target(req);
     const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
-    const rtptimes = live.stream.rtpInfoTimes(starts);
+    const rtptimes = live.stream.rtpInfoTimes(starts, session);
     const infos = session.tracks.map((i) => {
       const s = starts[i];
       const url = `${aggregateBase}/trackID=${i}`;
@@ -1545,7 +1546,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
             clockRate,
             lastRtpTimestamp: c.lastRtpTimestamp,
             lastWallMs:
-              wallMs - (nowMs - (stream.monotonicMsOfRtp(track, c.lastRtpTimestamp) ?? c.lastArrivalMs)),
+              wallMs -
+              (nowMs -
+                (r.timing !== undefined
+                  ? monotonicMsOf(r.timing, c.lastRtpTimestamp, clockRate)
+                  : c.lastArrivalMs)),
             nowMs: wallMs,
             packetCount: r.packetsSent,
             octetCount: r.octetsSent,

@@ -464,17 +464,17 @@ export class VodPlayer {
     if (!seg.srPending && nowMs < this.nextSrMs) return;
     seg.srPending = false;
     this.nextSrMs = nowMs + this.srIntervalMs;
+    // The timeline's position and the NTP time are read together: `nowMs` is the tick's start, and
+    // sending its packets can take tens of ms on a loaded machine. Reports of one track made in one tick
+    // and of another in a later one (a track with no packet sent yet waits for the next) would otherwise
+    // place the tracks that far apart (seen: 52 ms under a CPU hog).
+    const monoMs = this.clock.monotonicMs();
+    const wallMs = this.clock.wallMs();
     const mediaS = Math.min(
       mediaOf(seg, seg.endS),
-      seg.wallMediaS + ((nowMs - seg.wallMs) / 1000) * seg.speed,
+      seg.wallMediaS + ((monoMs - seg.wallMs) / 1000) * seg.speed,
     );
-    sendSenderReports(
-      activeTracks(this.tracks, seg.scale),
-      mediaS,
-      this.clock.wallMs(),
-      this.cname,
-      this.sink,
-    );
+    sendSenderReports(activeTracks(this.tracks, seg.scale), mediaS, wallMs, this.cname, this.sink);
   }
 
   private fail(e: unknown): void {
