@@ -12,7 +12,6 @@ import { createLogger } from '../src/log/logger.js';
 import { selfSignedCertificate } from '../src/config/tls.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
-import { MAX_PENDING_REPLIES } from '../src/server/connection.js';
 import type { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
@@ -130,6 +129,7 @@ test('replies a client does not read: its requests stop being read, then it is c
 });
 
 test('requests pipelined behind replies that wait are bounded; they run once the replies are written', async () => {
+  const MAX_PENDING = 12; // maxPendingRequests, set below its default to show the option is read
   const waiting: (() => void)[] = [];
   let checks = 0;
   const authorizer = {
@@ -138,7 +138,7 @@ test('requests pipelined behind replies that wait are bounded; they run once the
       return new Promise<undefined>((resolve) => waiting.push(() => resolve(undefined)));
     },
   } as unknown as Authorizer;
-  const { server, url } = await startTestServer({ authorizer });
+  const { server, url } = await startTestServer({ authorizer, maxPendingRequests: MAX_PENDING });
   try {
     const client = await RawClient.connect(server.port);
     const sent = 500;
@@ -149,9 +149,9 @@ test('requests pipelined behind replies that wait are bounded; they run once the
       for (const m of framer.push(chunk)) if (m.kind === 'response') answered++;
     });
     client.socket.write(describes(url('nothing'), sent));
-    await waitFor(() => checks >= MAX_PENDING_REPLIES, 5000, 'the first requests to be checked');
+    await waitFor(() => checks >= MAX_PENDING, 5000, 'the first requests to be checked');
     await sleep(300);
-    assert.equal(checks, MAX_PENDING_REPLIES, 'no more requests read while that many wait');
+    assert.equal(checks, MAX_PENDING, 'no more requests read while that many wait');
     // The hook answers: replies are written, and the requests held back run.
     for (let round = 0; round < 100 && answered < sent; round++) {
       for (const resolve of waiting.splice(0)) resolve();

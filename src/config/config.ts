@@ -191,6 +191,8 @@ export const configSchema = z
       .min(4096)
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
+    /** Requests read on one connection whose replies are not written yet, beyond which no more are read. */
+    maxPendingRequests: z.number().int().min(1).max(1024).default(32),
     /** Seconds an HTTP tunnel's GET side may wait for its POST side (without a session). */
     tunnelPairingTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a TLS (RTSPS) handshake may take from the TCP accept. */

@@ -23,12 +23,8 @@ import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { InterleavedSink, ServerSession } from './session.js';
 
-/**
- * Requests whose replies are not written yet (handlers still running, or waiting behind a held PLAY
- * reply): past this many, the connection's input is held like for a reply backlog. Each one holds a
- * parsed request and, once answered, its reply, so this bounds what pipelining alone can pin.
- */
-export const MAX_PENDING_REPLIES = 32;
+/** Default of `maxPendingRequests` (ConnectionOptions). */
+export const DEFAULT_MAX_PENDING_REQUESTS = 32;
 
 export interface ConnectionOptions {
   /** Request size limits (src/rtsp/framer.ts); the framer's defaults where absent. */
@@ -38,6 +34,12 @@ export interface ConnectionOptions {
    * (read at each check, so a reload applies at once). Default 1 MiB.
    */
   maxReplyBacklogBytes?: () => number;
+  /**
+   * Requests whose replies are not written yet (handlers still running, or waiting behind a held PLAY
+   * reply) beyond which no more are read, as for a reply backlog. Each one holds a parsed request and,
+   * once answered, its reply, so this bounds what pipelining alone can pin. Read at each check.
+   */
+  maxPendingRequests?: () => number;
   /** Rate-limited log for refusals; absent: they are logged each time. */
   refusals?: RefusalLog;
 }
@@ -124,6 +126,7 @@ export class ServerConnection implements InterleavedSink {
   private framerFailed = false;
   private inputPaused = false;
   private readonly maxReplyBacklogBytes: () => number;
+  private readonly maxPendingRequests: () => number;
   private readonly refusals: RefusalLog | undefined;
   /**
    * Since when the input has been held because replies pile up (a client that sends requests and
@@ -150,6 +153,7 @@ export class ServerConnection implements InterleavedSink {
   ) {
     this.framer = new RtspFramer(options.requestLimits ?? {});
     this.maxReplyBacklogBytes = options.maxReplyBacklogBytes ?? (() => 1024 * 1024);
+    this.maxPendingRequests = options.maxPendingRequests ?? (() => DEFAULT_MAX_PENDING_REQUESTS);
     this.refusals = options.refusals;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
@@ -519,7 +523,9 @@ export class ServerConnection implements InterleavedSink {
   }
 
   private get repliesPileUp(): boolean {
-    return this.replyBacklog > this.maxReplyBacklogBytes() || this.pendingReplies >= MAX_PENDING_REPLIES;
+    return (
+      this.replyBacklog > this.maxReplyBacklogBytes() || this.pendingReplies >= this.maxPendingRequests()
+    );
   }
 
   /**

@@ -33,7 +33,12 @@ import {
 import { MediaFaults } from '../media/media-faults.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
-import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
+import {
+  DEFAULT_MAX_PENDING_REQUESTS,
+  ServerConnection,
+  type ConnectionEvent,
+  type Reply,
+} from './connection.js';
 import { ConnectionLedger } from './connection-limits.js';
 import {
   CLOSE_MESSAGES,
@@ -132,6 +137,8 @@ export interface RtspServerOptions {
    * longer read; still over after requestTimeoutMs, it is closed. Default 1 MiB.
    */
   maxReplyBacklogBytes?: number;
+  /** Requests read on one connection and not answered yet beyond which no more are read. Default 32. */
+  maxPendingRequests?: number;
   /** An HTTP tunnel's GET side with no POST side (and no session) for this long is closed. Default 10000. */
   tunnelPairingTimeoutMs?: number;
   /** A TLS handshake not completed by then is dropped (counted from the TCP accept). Default 10000. */
@@ -191,6 +198,7 @@ interface Required_ {
   maxConnectionsPerIp: number;
   maxConnectionsPerIpShare: number;
   maxReplyBacklogBytes: number;
+  maxPendingRequests: number;
   tunnelPairingTimeoutMs: number;
   tlsHandshakeTimeoutMs: number;
   maxSessions: number;
@@ -219,6 +227,7 @@ export const RELOADABLE_SERVER_LIMITS = [
   'maxConnectionsPerIp',
   'maxConnectionsPerIpShare',
   'maxReplyBacklogBytes',
+  'maxPendingRequests',
   'tunnelPairingTimeoutMs',
   'tlsHandshakeTimeoutMs',
   'maxSessions',
@@ -330,6 +339,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
       maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
       maxReplyBacklogBytes: options.maxReplyBacklogBytes ?? 1024 * 1024,
+      maxPendingRequests: options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS,
       tunnelPairingTimeoutMs: options.tunnelPairingTimeoutMs ?? 10_000,
       tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs ?? 10_000,
       maxSessions: options.maxSessions ?? 4096,
@@ -563,6 +573,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       {
         requestLimits,
         maxReplyBacklogBytes: () => this.opts.maxReplyBacklogBytes,
+        maxPendingRequests: () => this.opts.maxPendingRequests,
         refusals: this.refusals,
       },
     );
