@@ -6,7 +6,6 @@
 // cannot PLAY, whatever rights its user has.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { WebSocket } from 'ws';
 import { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -16,6 +15,7 @@ import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { startTestServer } from './support/server.js';
 import { waitFor } from './support/process.js';
+import { openTunnelGet, openTunnelPost, tunnelRequest } from './support/tunnel-client.js';
 
 type Right = 'read' | 'publish' | 'both' | 'api-only' | 'anonymous';
 const RIGHTS: Right[] = ['read', 'publish', 'both', 'api-only', 'anonymous'];
@@ -136,54 +136,24 @@ async function wsConn(port: number): Promise<Conn> {
   };
 }
 
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
 let tunnels = 0;
 
 /** RTSP over HTTP (the QuickTime tunnel on the RTSP port): answers on the GET side, requests in base64 on the POST. */
 async function tunnelConn(port: number): Promise<Conn> {
   const cookie = `rights-${++tunnels}`;
-  const get = await connect(port);
-  let head = '';
-  const framer = new RtspFramer();
-  const responses: RtspResponse[] = [];
-  get.on('data', (chunk: Buffer) => {
-    if (!head.includes('\r\n\r\n')) {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      chunk = Buffer.from(head.slice(end + 4), 'latin1');
-      head = head.slice(0, end + 4);
-    }
-    for (const m of framer.push(chunk)) if (m.kind === 'response') responses.push(m);
-  });
-  get.write(
-    `GET /cam1 HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n`,
-  );
-  await waitFor(() => head.includes('\r\n\r\n'), 5000, 'the tunnel GET answer');
-  const post = await connect(port);
-  post.write(
-    `POST /cam1 HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n`,
-  );
+  const get = await openTunnelGet(port, cookie, { path: '/cam1' });
+  const post = await openTunnelPost(port, cookie, { path: '/cam1' });
   let cseq = 0;
   return {
     async request(method, uri, headers = {}, body = '') {
-      const before = responses.length;
       let text = `${method} ${uri} RTSP/1.0\r\nCSeq: ${++cseq}\r\n`;
       for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
       if (body !== '') text += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
-      post.write(Buffer.from(`${text}\r\n${body}`).toString('base64'));
-      await waitFor(() => responses.length > before, 5000, `${method} answer`);
-      return responses[before]!;
+      return tunnelRequest(get, post, `${text}\r\n${body}`);
     },
     close: () => {
       post.destroy();
-      get.destroy();
+      get.socket.destroy();
     },
   };
 }

@@ -11,13 +11,13 @@ import { ApiServer } from '../src/http/api.js';
 import { createLogger } from '../src/log/logger.js';
 import { selfSignedCertificate } from '../src/config/tls.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
-import type { RtspResponse } from '../src/rtsp/message.js';
 import type { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { openTunnelGet, openTunnelPost, type TunnelGet } from './support/tunnel-client.js';
 
 function connect(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -48,41 +48,9 @@ function countRequests(server: RtspServer): { count: number } {
   return counter;
 }
 
-/** An HTTP tunnel GET side: its answer head and the RTSP responses that follow. */
-async function tunnelGet(
-  port: number,
-  cookie: string,
-): Promise<{ socket: net.Socket; head: () => string; responses: RtspResponse[] }> {
-  const socket = await connect(port);
-  socket.on('error', () => undefined);
-  let head = '';
-  const framer = new RtspFramer();
-  const responses: RtspResponse[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    if (!head.includes('\r\n\r\n')) {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      chunk = Buffer.from(head.slice(end + 4), 'latin1');
-      head = head.slice(0, end + 4);
-    }
-    for (const m of framer.push(chunk)) if (m.kind === 'response') responses.push(m);
-  });
-  socket.write(
-    `GET /t HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n`,
-  );
-  await waitFor(() => head.includes('\r\n\r\n'), 3000, 'the GET answer');
-  return { socket, head: () => head, responses };
-}
-
-async function tunnelPost(port: number, cookie: string, localAddress?: string): Promise<net.Socket> {
-  const socket = await connect(port, localAddress);
-  socket.on('error', () => undefined);
-  socket.write(
-    `POST /t HTTP/1.0\r\nx-sessioncookie: ${cookie}\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n`,
-  );
-  return socket;
-}
+const tunnelGet = (port: number, cookie: string): Promise<TunnelGet> => openTunnelGet(port, cookie);
+const tunnelPost = (port: number, cookie: string, localAddress?: string): Promise<net.Socket> =>
+  openTunnelPost(port, cookie, localAddress !== undefined ? { localAddress } : {});
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 

@@ -6,12 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
-import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
-import { waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { openTunnelGet, openTunnelPost, tunnelRequest } from './support/tunnel-client.js';
 import { repoRoot } from './support/tools.js';
 import { Authorizer } from '../src/server/auth.js';
 import { parseAnnouncedSdp } from '../src/server/media-description.js';
@@ -59,40 +58,16 @@ test('a tunnelled session answers any POST of its tunnel, and 454 on another con
   const { server, url } = await startTestServer();
   const clients: RawClient[] = [];
   const sockets: net.Socket[] = [];
-  const open = (): Promise<net.Socket> =>
-    new Promise((resolve) => {
-      const s = net.connect(server.port, '127.0.0.1', () => resolve(s));
-      s.on('error', () => undefined);
-      sockets.push(s);
-    });
   try {
     const pub = await FakePublisher.start(server.port, 'cam');
     clients.push(pub.client);
     pub.sendFrame(true);
-    const get = await open();
-    const responses: RtspResponse[] = [];
-    const framer = new RtspFramer();
-    let head = '';
-    get.on('data', (chunk: Buffer) => {
-      if (!head.includes('\r\n\r\n')) {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        chunk = Buffer.from(head.slice(end + 4), 'latin1');
-      }
-      for (const m of framer.push(chunk)) if (m.kind === 'response') responses.push(m);
-    });
-    get.write('GET /cam HTTP/1.0\r\nx-sessioncookie: bound1\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n');
-    await waitFor(() => head.includes('\r\n\r\n'), 3000, 'the GET answer');
+    const get = await openTunnelGet(server.port, 'bound1', { path: '/cam' });
+    sockets.push(get.socket);
     const post = async (): Promise<(text: string) => Promise<RtspResponse>> => {
-      const p = await open();
-      p.write('POST /cam HTTP/1.0\r\nx-sessioncookie: bound1\r\nContent-Length: 32767\r\n\r\n');
-      return async (text) => {
-        const before = responses.length;
-        p.write(Buffer.from(text).toString('base64'));
-        await waitFor(() => responses.length > before, 3000, 'a response on the GET side');
-        return responses[before]!;
-      };
+      const p = await openTunnelPost(server.port, 'bound1', { path: '/cam' });
+      sockets.push(p);
+      return (text) => tunnelRequest(get, p, text, 3000);
     };
     const first = await post();
     const s = await first(

@@ -5,13 +5,13 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspResponse } from '../src/rtsp/message.js';
 import { FakePublisher } from './support/fake-publisher.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, run, waitFor } from './support/process.js';
 import { startTestServer } from './support/server.js';
+import { openTunnelGet, openTunnelPost } from './support/tunnel-client.js';
 import { ServerConnection } from '../src/server/connection.js';
 import { RtspClient } from '../src/client/index.js';
 import type { RtspServer } from '../src/server/server.js';
@@ -39,35 +39,12 @@ describe('RTSP over HTTP', () => {
   test('requests in base64 split anywhere on the POST are answered on the GET side', async () => {
     const pub = await FakePublisher.start(server.port, 'tun');
     pub.sendFrame(true);
-    const get = await connect(server.port);
-    let head = '';
-    const framer = new RtspFramer();
-    const responses: RtspResponse[] = [];
-    let frames = 0;
-    get.on('data', (chunk: Buffer) => {
-      if (!head.includes('\r\n\r\n')) {
-        head += chunk.toString('latin1');
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        chunk = Buffer.from(head.slice(end + 4), 'latin1');
-        head = head.slice(0, end + 4);
-      }
-      for (const m of framer.push(chunk)) {
-        if (m.kind === 'response') responses.push(m);
-        else if (m.kind === 'interleaved') frames++;
-      }
-    });
-    get.write(
-      'GET /tun HTTP/1.0\r\nx-sessioncookie: c00kie1\r\nAccept: application/x-rtsp-tunnelled\r\n\r\n',
-    );
-    await waitFor(() => head.includes('\r\n\r\n'), 3000, 'the GET answer');
-    assert.match(head, /^HTTP\/1\.0 200 OK\r\n/);
-    assert.match(head, /Content-Type: application\/x-rtsp-tunnelled/);
+    const get = await openTunnelGet(server.port, 'c00kie1', { path: '/tun' });
+    const { responses } = get;
+    assert.match(get.head(), /^HTTP\/1\.0 200 OK\r\n/);
+    assert.match(get.head(), /Content-Type: application\/x-rtsp-tunnelled/);
 
-    const post = await connect(server.port);
-    post.write(
-      'POST /tun HTTP/1.0\r\nx-sessioncookie: c00kie1\r\nContent-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\n\r\n',
-    );
+    const post = await openTunnelPost(server.port, 'c00kie1', { path: '/tun' });
     const send = async (text: string): Promise<RtspResponse> => {
       const before = responses.length;
       const b64 = Buffer.from(text).toString('base64');
@@ -93,12 +70,12 @@ describe('RTSP over HTTP', () => {
     const id = s.headers.get('Session')!.split(';')[0]!;
     const p = await send(`PLAY ${url('tun')} RTSP/1.0\r\nCSeq: 4\r\nSession: ${id}\r\n\r\n`);
     assert.equal(p.statusCode, 200);
-    await waitFor(() => frames >= 3, 3000, 'media on the GET side');
+    await waitFor(() => get.frames() >= 3, 3000, 'media on the GET side');
     // The POST side may close and reopen (QuickTime does); the GET side lives on.
     post.destroy();
     pub.sendFrame(false);
-    await waitFor(() => frames >= 4, 3000, `media after the POST closed (frames ${frames})`);
-    get.destroy();
+    await waitFor(() => get.frames() >= 4, 3000, `media after the POST closed (frames ${get.frames()})`);
+    get.socket.destroy();
     await waitFor(() => !server.sessions.has(id), 3000, 'the session ends with the GET side');
     pub.client.close();
   });
