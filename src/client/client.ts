@@ -2,17 +2,7 @@
  * The RTSP client (RFC 2326): one control connection, the methods of §10, RTP/RTCP over UDP or TCP
  * interleaved, access units through the payload formats of src/format, receiver reports and keepalive.
  *
- * Layout of src/client/ (each file one concept):
- * - client.ts      this facade: RtspClient's public methods, session state (session id, tracks, mode),
- *                  following REDIRECT, the UDP→TCP fallback and the timers (keepalive, reports, watchdog);
- * - options.ts     the public types: RtspClientOptions, DescribeResult, SetupOptions, PlayOptions, events;
- * - connection.ts  opening the control connection: TCP/TLS, the HTTP tunnel, WebSocket;
- * - requests.ts    CSeq, pending replies and timeouts, keepalives, 401 challenges, 3xx, server requests;
- * - media.ts       per-track media after SETUP: UDP ports (pair binding from transport/udp.ts) or
- *                  channels, RTP/RTCP in and out, depacketizing, BYE/end, receiver reports, stats;
- * - urls.ts        URL parsing with client errors, log-safe URLs, redirect targets;
- * - tracks.ts      tracks and control URLs from the SDP; errors.ts RtspClientError;
- * - publisher.ts   Publisher: ANNOUNCE/RECORD and packetizing on top of RtspClient.
+ * Its parts, one concept a file, are mapped in DEVELOPERS.md ("The client, file by file").
  *
  * Behaviours taken from the interop notes:
  * - control URLs resolved per RFC 2326 C.1.1 (session a=control, then Content-Base, Content-Location,
@@ -35,23 +25,27 @@ import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { serializeRange, type RangeSpec } from '../rtsp/range.js';
-import { parseRtpInfo, type RtpInfo } from '../rtsp/rtp-info.js';
-import { parseSession } from '../rtsp/session.js';
 import { RtspStatus } from '../rtsp/status.js';
-import { parseTransport, serializeTransport, type TransportSpec } from '../rtsp/transport.js';
-import { parseRtspUrl, serializeRtspUrl, stripCredentials } from '../rtsp/url.js';
+import { serializeTransport } from '../rtsp/transport.js';
+import { stripCredentials } from '../rtsp/url.js';
 import { parseSdp, type SessionDescription } from '../sdp/index.js';
 import {
-  connSockets,
   destroyConn,
   isOpen,
+  listen,
   openConnection,
   writableLength,
   type Connection,
   type ConnectionKind,
 } from './connection.js';
-import { RtspClientError, socketError, statusError } from './errors.js';
-import { ClientMedia, type ClientTransport, type TrackStats, type UdpSockets } from './media.js';
+import { RtspClientError } from './errors.js';
+import {
+  ClientMedia,
+  readSetupReply,
+  transportRequest,
+  type ClientTransport,
+  type TrackStats,
+} from './media.js';
 import type {
   DescribeResult,
   PlayOptions,
@@ -59,9 +53,12 @@ import type {
   RtspClientOptions,
   SetupOptions,
 } from './options.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
 import { ClientRequests, type RequestOptions } from './requests.js';
+import { replayAfterRedirect, replayOverTcp, restartError } from './recovery.js';
+import { SessionTimers } from './timers.js';
 import { tracksFromSdp, type ClientTrack } from './tracks.js';
-import { connKey, parseClientUrl, redirectTarget, safeUrl } from './urls.js';
+import { connKey, parseClientUrl, redirectTarget, resolveClientUrl, safeUrl } from './urls.js';
 
 export type { ClientTransport, TrackStats } from './media.js';
 export type {
@@ -87,11 +84,7 @@ const DEFAULT_SESSION_TIMEOUT_S = 60;
  */
 export class RtspClient extends EventEmitter<RtspClientEvents> {
   #url: string;
-  readonly #opts: Required<
-    Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel' | 'webSocket'>
-  > & {
-    keepaliveIntervalMs: number | undefined;
-  };
+  readonly #opts: ResolvedOptions;
   readonly #logger: Logger;
   #conn: Connection | undefined;
   readonly #requests: ClientRequests;
@@ -103,9 +96,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #sessionUrl: string | undefined;
   #tracks: ClientTrack[] = [];
   #mode: 'play' | 'record' = 'play';
-  #keepaliveTimer: NodeJS.Timeout | undefined;
-  #reportTimer: NodeJS.Timeout | undefined;
-  #udpWatchdog: NodeJS.Timeout | undefined;
+  readonly #timers = new SessionTimers();
   #lastSetup: SetupOptions | undefined;
   #lastPlay: PlayOptions | undefined;
   #closed = false;
@@ -115,45 +106,21 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   constructor(url: string, options: RtspClientOptions = {}) {
     super();
-    this.#tunnel = options.httpTunnel ?? false;
-    this.#webSocket = options.webSocket ?? false;
-    // ws://host:port/path (wss: over TLS): RTSP over WebSocket; the requests inside name rtsp://host:port/path.
-    const ws = /^(wss?):\/\//i.exec(url);
-    if (ws !== null) {
-      const scheme = ws[1]!.toLowerCase() === 'wss' ? 'rtsps' : 'rtsp';
-      url = `${scheme}${url.slice(ws[1]!.length)}`;
-      this.#webSocket = true;
-    }
-    // rtsph://host[:port]/path: RTSP over HTTP; the RTSP requests inside name rtsp://host:port/path.
-    if (/^rtsph:\/\//i.test(url)) {
-      try {
-        const u = parseRtspUrl(url);
-        url = serializeRtspUrl({ ...u, scheme: 'rtsp', explicitPort: true });
-        this.#tunnel = true;
-      } catch (e) {
-        // A bad URL is reported by connect().
-        if (!isParseError(e)) throw e;
-      }
-    }
-    this.#url = url;
+    const resolved = resolveClientUrl(url, {
+      httpTunnel: options.httpTunnel ?? false,
+      webSocket: options.webSocket ?? false,
+    });
+    this.#url = resolved.url;
+    this.#tunnel = resolved.httpTunnel;
+    this.#webSocket = resolved.webSocket;
     this.#logger = options.logger ?? nullLogger;
-    this.#opts = {
-      timeoutMs: options.timeoutMs ?? 10_000,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-      udpTimeoutMs: options.udpTimeoutMs ?? 3000,
-      udpFallback: options.udpFallback ?? true,
-      receiverReportIntervalMs: options.receiverReportIntervalMs ?? 5000,
-      keepaliveIntervalMs: options.keepaliveIntervalMs,
-      maxRedirects: options.maxRedirects ?? 5,
-      followRedirect: options.followRedirect ?? true,
-      accessUnits: options.accessUnits ?? true,
-      userAgent: options.userAgent ?? 'rtspkit',
-    };
+    this.#opts = resolveOptions(options);
     this.#requests = new ClientRequests(
       {
         connection: () => this.#conn,
         url: () => this.#url,
         sessionId: () => this.#sessionId,
+        connect: () => this.connect(),
         redirect: (from, location) => this.#redirect(from, location),
       },
       this.#opts,
@@ -242,45 +209,22 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   /** Makes `conn` the control connection: its bytes go to the framer, its end closes the client. */
   #adopt(conn: Connection): void {
     this.#conn = conn;
-    conn.socket.on('data', (chunk: Buffer) => {
-      if (this.#conn !== conn) return;
-      this.#onData(conn, chunk);
-    });
-    for (const s of connSockets(conn)) {
-      s.on('error', (err) => {
-        if (this.#conn !== conn) return;
-        this.#fail(socketError(err, 'connection'));
-      });
-      s.on('close', () => {
-        if (this.#conn !== conn) return;
+    listen(conn, {
+      current: () => this.#conn === conn,
+      message: (m) => {
+        if (m.kind === 'response') this.#onResponse(m);
+        else if (m.kind === 'request') this.#onServerRequest(m);
+        else this.#media.onInterleaved(m.channel, m.payload);
+      },
+      fault: (err) => this.#fail(err),
+      closed: () => {
         this.#conn = undefined;
         destroyConn(conn);
         this.#requests.rejectAll(new RtspClientError('CLOSED', 'the server closed the connection'));
         // A server may hang up right after its REDIRECT: the client lives on at the new location.
         if (!this.#followingRedirect) this.close();
-      });
-    }
-    const rest = conn.leftover;
-    delete conn.leftover;
-    if (rest !== undefined && rest.length > 0) this.#onData(conn, rest);
-  }
-
-  #onData(conn: Connection, chunk: Buffer): void {
-    let messages;
-    try {
-      messages = conn.framer.push(chunk);
-    } catch (e) {
-      if (!isParseError(e)) throw e;
-      this.#fail(
-        new RtspClientError('PROTOCOL', `unreadable data from the server: ${e.message}`, { cause: e }),
-      );
-      return;
-    }
-    for (const m of messages) {
-      if (m.kind === 'response') this.#onResponse(m);
-      else if (m.kind === 'request') this.#onServerRequest(m);
-      else this.#media.onInterleaved(m.channel, m.payload);
-    }
+      },
+    });
   }
 
   #fail(err: RtspClientError): void {
@@ -294,7 +238,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopTimers();
+    this.#timers.stop();
     this.#requests.rejectAll(new RtspClientError('CLOSED', 'client closed'));
     this.#media.closeSockets();
     const conn = this.#conn;
@@ -322,32 +266,19 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
   }
 
-  /** §10.10: the session ends here and starts again at `location`, in the state it had. */
+  /** §10.10: the session ends here and starts again at `location`, in the state it had (recovery.ts). */
   async #followRedirect(location: string): Promise<void> {
-    const described = this.#tracks.length > 0;
     const setup = this.#media.size > 0 ? this.#lastSetup : undefined;
-    const play = setup !== undefined ? this.#lastPlay : undefined;
+    const state = { described: this.#tracks.length > 0, setup, play: setup && this.#lastPlay };
     this.#followingRedirect = true;
     try {
       await this.#resetSession(this.connected);
       await this.#redirect(this.#url, location);
       this.#sessionUrl = undefined;
       this.#tracks = [];
-      if (!described) return;
-      const d = await this.describe();
-      if (setup === undefined) return;
-      const tracks = setup.tracks?.filter((i) => i < d.tracks.length);
-      await this.setup({
-        ...(setup.transport === undefined ? {} : { transport: setup.transport }),
-        ...(tracks === undefined || tracks.length === 0 ? {} : { tracks }),
-      });
-      if (play !== undefined) await this.play(play);
+      await replayAfterRedirect(this, state);
     } catch (e) {
-      // Reported, not thrown: nothing awaits a redirect the server started.
-      const err =
-        e instanceof RtspClientError
-          ? e
-          : new RtspClientError('PROTOCOL', `following REDIRECT to ${safeUrl(location)}: ${String(e)}`);
+      const err = restartError(e, 'PROTOCOL', `following REDIRECT to ${safeUrl(location)}`);
       if (this.listenerCount('error') > 0) this.emit('error', err);
       else this.#logger.warn({ err: err.message, code: err.code }, 'REDIRECT not followed');
     } finally {
@@ -362,7 +293,6 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
    * method helpers below turn non-2xx replies into errors.
    */
   async request(method: string, url: string, options: RequestOptions = {}): Promise<RtspResponse> {
-    await this.connect();
     return this.#requests.request(method, url, options);
   }
 
@@ -382,26 +312,13 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     return next;
   }
 
-  async #expectOk(method: string, url: string, options: RequestOptions = {}): Promise<RtspResponse> {
-    const res = await this.request(method, url, options);
-    if (res.statusCode === RtspStatus.Unauthorized) {
-      const hint =
-        this.#requests.credentials().username === undefined
-          ? 'credentials required: put user:password@ in the URL'
-          : 'wrong user name or password';
-      throw new RtspClientError('RTSP_401', `${method} ${safeUrl(url)}: 401 ${res.reason} (${hint})`, {
-        response: res,
-      });
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) throw statusError(method, safeUrl(url), res);
-    return res;
-  }
-
   // --- methods ---
 
   /** OPTIONS (RFC 2326 §10.1); remembers the Public methods (keepalive choice). */
   async options(): Promise<RtspResponse> {
-    const res = await this.#expectOk('OPTIONS', this.#url, { session: this.#sessionId !== undefined });
+    const res = await this.#requests.expectOk('OPTIONS', this.#url, {
+      session: this.#sessionId !== undefined,
+    });
     const pub = res.headers.get('Public');
     if (pub !== undefined) {
       this.#publicMethods = pub
@@ -414,7 +331,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** DESCRIBE (§10.2): the SDP and the tracks with their control URLs. */
   async describe(): Promise<DescribeResult> {
-    const res = await this.#expectOk('DESCRIBE', this.#url, { headers: { Accept: 'application/sdp' } });
+    const res = await this.#requests.expectOk('DESCRIBE', this.#url, {
+      headers: { Accept: 'application/sdp' },
+    });
     const sdpText = res.body.toString('utf8');
     let sdp: SessionDescription;
     try {
@@ -449,7 +368,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       if (!isParseError(e)) throw e;
       throw new RtspClientError('BAD_SDP', `ANNOUNCE: unreadable SDP: ${e.message}`, { cause: e });
     }
-    await this.#expectOk('ANNOUNCE', this.#url, {
+    await this.#requests.expectOk('ANNOUNCE', this.#url, {
       headers: { 'Content-Type': 'application/sdp' },
       body: sdpText,
       session: false,
@@ -497,26 +416,19 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   async #setupTrack(track: ClientTrack, transport: ClientTransport): Promise<void> {
-    const spec: TransportSpec = {
-      protocol: 'RTP',
-      profile: 'AVP',
-      lowerTransport: transport === 'tcp' ? 'TCP' : 'UDP',
-      lowerTransportExplicit: transport === 'tcp',
-      delivery: 'unicast',
-      extra: [],
-    };
-    if (this.#mode === 'record') spec.mode = 'RECORD';
-    let udp: UdpSockets | undefined;
     const askedChannels = this.#media.nextChannels();
-    if (transport === 'tcp') {
-      spec.interleaved = askedChannels;
-    } else {
-      udp = await this.#media.bindUdp(this.#conn?.socket.localAddress ?? '0.0.0.0');
-      spec.clientPort = { rtp: udp.rtp.address().port, rtcp: udp.rtcp.address().port };
-    }
+    const udp =
+      transport === 'udp'
+        ? await this.#media.bindUdp(this.#conn?.socket.localAddress ?? '0.0.0.0')
+        : undefined;
+    const spec = transportRequest(
+      transport,
+      this.#mode === 'record',
+      udp === undefined ? { channels: askedChannels } : { udp },
+    );
     let res: RtspResponse;
     try {
-      res = await this.#expectOk('SETUP', track.controlUrl, {
+      res = await this.#requests.expectOk('SETUP', track.controlUrl, {
         headers: { Transport: serializeTransport(spec) },
       });
     } catch (e) {
@@ -524,25 +436,11 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       udp?.rtcp.close();
       throw e;
     }
-    const sessionHeader = res.headers.get('Session');
-    if (sessionHeader !== undefined) {
-      try {
-        const s = parseSession(sessionHeader);
-        this.#sessionId = s.id;
-        this.#sessionTimeoutS =
-          s.timeoutS !== undefined && s.timeoutS > 0 ? s.timeoutS : DEFAULT_SESSION_TIMEOUT_S;
-      } catch (e) {
-        if (!isParseError(e)) throw e;
-      }
-    }
-    let reply: TransportSpec | undefined;
-    const th = res.headers.get('Transport');
-    if (th !== undefined) {
-      try {
-        reply = parseTransport(th)[0];
-      } catch (e) {
-        if (!isParseError(e)) throw e;
-      }
+    const { session, transport: reply } = readSetupReply(res);
+    if (session !== undefined) {
+      this.#sessionId = session.id;
+      this.#sessionTimeoutS =
+        session.timeoutS !== undefined && session.timeoutS > 0 ? session.timeoutS : DEFAULT_SESSION_TIMEOUT_S;
     }
     this.#media.add({
       track,
@@ -564,17 +462,8 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const range = options.range === undefined ? ({ unit: 'npt', start: 0 } as const) : options.range;
     if (range !== null) headers.Range = serializeRange(range);
     if (options.scale !== undefined) headers.Scale = String(options.scale);
-    const res = await this.#expectOk('PLAY', this.#aggregateUrl(), { headers });
-    let rtpInfo: RtpInfo[] = [];
-    const info = res.headers.get('RTP-Info');
-    if (info !== undefined) {
-      try {
-        rtpInfo = parseRtpInfo(info);
-      } catch (e) {
-        if (!isParseError(e)) throw e;
-      }
-    }
-    this.#media.onPlay(rtpInfo);
+    const res = await this.#requests.expectOk('PLAY', this.#aggregateUrl(), { headers });
+    this.#media.onPlay(res.headers.get('RTP-Info'));
     this.#startReports();
     this.#armUdpWatchdog();
     return res;
@@ -582,9 +471,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
 
   /** PAUSE (§10.6). */
   async pause(): Promise<RtspResponse> {
-    clearTimeout(this.#udpWatchdog);
+    this.#timers.disarmWatchdog();
     this.#lastPlay = undefined;
-    return this.#expectOk('PAUSE', this.#aggregateUrl());
+    return this.#requests.expectOk('PAUSE', this.#aggregateUrl());
   }
 
   /** RECORD (§10.11) after announce() and setup(). */
@@ -593,7 +482,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const headers: Record<string, string> = {};
     const range = options.range === undefined ? ({ unit: 'npt', start: 0 } as const) : options.range;
     if (range !== null) headers.Range = serializeRange(range);
-    return this.#expectOk('RECORD', this.#aggregateUrl(), { headers });
+    return this.#requests.expectOk('RECORD', this.#aggregateUrl(), { headers });
   }
 
   /** TEARDOWN (§10.7); the session state is forgotten whatever the reply. */
@@ -616,12 +505,12 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       options.body = body;
       options.headers = { 'Content-Type': contentType };
     }
-    return this.#expectOk('GET_PARAMETER', this.#sessionUrl ?? this.#url, options);
+    return this.#requests.expectOk('GET_PARAMETER', this.#sessionUrl ?? this.#url, options);
   }
 
   /** SET_PARAMETER (§10.9). */
   async setParameter(body: string, contentType = 'text/parameters'): Promise<RtspResponse> {
-    return this.#expectOk('SET_PARAMETER', this.#sessionUrl ?? this.#url, {
+    return this.#requests.expectOk('SET_PARAMETER', this.#sessionUrl ?? this.#url, {
       body,
       headers: { 'Content-Type': contentType },
     });
@@ -641,7 +530,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         this.#logger.debug({ err: e.message }, 'TEARDOWN failed');
       }
     }
-    this.#stopTimers();
+    this.#timers.stop();
     this.#media.clear();
     this.#sessionId = undefined;
     this.#lastPlay = undefined;
@@ -680,43 +569,28 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   // --- timers ---
-  // Node timers, unref'd: base/clock.ts's Clock reads time but schedules nothing.
-
-  #stopTimers(): void {
-    clearInterval(this.#keepaliveTimer);
-    clearInterval(this.#reportTimer);
-    clearTimeout(this.#udpWatchdog);
-    this.#keepaliveTimer = undefined;
-    this.#reportTimer = undefined;
-    this.#udpWatchdog = undefined;
-  }
 
   #startKeepalive(): void {
-    if (this.#keepaliveTimer !== undefined) return;
     const intervalMs = this.#opts.keepaliveIntervalMs ?? Math.max(1000, (this.#sessionTimeoutS * 1000) / 2);
-    this.#keepaliveTimer = setInterval(() => {
+    this.#timers.startKeepalive(intervalMs, () => {
       const method = this.#publicMethods?.includes('GET_PARAMETER') === true ? 'GET_PARAMETER' : 'OPTIONS';
       this.#requests.sendNoWait(method, this.#aggregateUrl());
-    }, intervalMs);
-    this.#keepaliveTimer.unref();
+    });
   }
 
   #startReports(): void {
-    if (this.#reportTimer !== undefined || this.#mode !== 'play') return;
-    this.#reportTimer = setInterval(() => this.sendReceiverReports(), this.#opts.receiverReportIntervalMs);
-    this.#reportTimer.unref();
+    if (this.#mode !== 'play') return;
+    this.#timers.startReports(this.#opts.receiverReportIntervalMs, () => this.sendReceiverReports());
   }
 
   #armUdpWatchdog(): void {
-    clearTimeout(this.#udpWatchdog);
+    this.#timers.disarmWatchdog();
     const udp = this.#media.udpTracks();
     if (!udp.any || this.#mode !== 'play' || !this.#opts.udpFallback) return;
-    this.#udpWatchdog = setTimeout(() => {
-      this.#udpWatchdog = undefined;
+    this.#timers.armWatchdog(this.#opts.udpTimeoutMs, () => {
       if (udp.received()) return;
       void this.#fallbackToTcp(`no UDP packet within ${this.#opts.udpTimeoutMs} ms`);
-    }, this.#opts.udpTimeoutMs);
-    this.#udpWatchdog.unref();
+    });
   }
 
   async #fallbackToTcp(reason: string): Promise<void> {
@@ -725,14 +599,10 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const play = this.#lastPlay ?? {};
     try {
       await this.#resetSession(true);
-      await this.setup({ transport: 'tcp', ...(tracks === undefined ? {} : { tracks }) });
-      await this.play(play);
+      await replayOverTcp(this, tracks, play);
     } catch (e) {
       // Reported, not thrown: nothing awaits the watchdog.
-      const err =
-        e instanceof RtspClientError
-          ? e
-          : new RtspClientError('NO_MEDIA', `fallback to TCP failed: ${String(e)}`);
+      const err = restartError(e, 'NO_MEDIA', 'fallback to TCP failed');
       if (this.listenerCount('error') > 0) this.emit('error', err);
     }
   }

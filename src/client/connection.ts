@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocket } from 'ws';
+import { isParseError } from '../base/errors.js';
 import { RtspFramer } from '../rtsp/framer.js';
+import type { RtspMessage } from '../rtsp/message.js';
 import { RtspStatus } from '../rtsp/status.js';
 import type { RtspUrl } from '../rtsp/url.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel } from '../transport/websocket.js';
@@ -67,6 +69,47 @@ export function connSockets(conn: Connection): (ControlSocket | net.Socket)[] {
 /** Bytes queued on the side that carries our bytes (TCP interleaved backpressure). */
 export function writableLength(conn: Connection | undefined): number {
   return (conn?.post ?? conn?.socket)?.writableLength ?? 0;
+}
+
+/** What the client hears from a connection it adopted. */
+export interface ConnectionListener {
+  /** Whether the connection is still the client's: events of a replaced one are ignored. */
+  current(): boolean;
+  /** A request, reply or interleaved frame from the server. */
+  message(m: RtspMessage): void;
+  /** A socket error, or bytes that are not RTSP. */
+  fault(err: RtspClientError): void;
+  /** The server closed (either socket of a tunnel). */
+  closed(): void;
+}
+
+/** Feeds the connection's bytes through its framer to `l`, and its errors and close; then any leftover. */
+export function listen(conn: Connection, l: ConnectionListener): void {
+  const feed = (chunk: Buffer): void => {
+    let messages: RtspMessage[];
+    try {
+      messages = conn.framer.push(chunk);
+    } catch (e) {
+      if (!isParseError(e)) throw e;
+      l.fault(new RtspClientError('PROTOCOL', `unreadable data from the server: ${e.message}`, { cause: e }));
+      return;
+    }
+    for (const m of messages) l.message(m);
+  };
+  conn.socket.on('data', (chunk: Buffer) => {
+    if (l.current()) feed(chunk);
+  });
+  for (const s of connSockets(conn)) {
+    s.on('error', (err) => {
+      if (l.current()) l.fault(socketError(err, 'connection'));
+    });
+    s.on('close', () => {
+      if (l.current()) l.closed();
+    });
+  }
+  const rest = conn.leftover;
+  delete conn.leftover;
+  if (rest !== undefined && rest.length > 0) feed(rest);
 }
 
 /** Opens a control connection to `u`, once connected (and, for a tunnel, once its GET got 200). */

@@ -14,8 +14,10 @@ import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rt
 import { parseRtpPacket, randomSsrc, type RtpPacket } from '../rtp/packet.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { serializeInterleaved } from '../rtsp/message.js';
-import type { RtpInfo } from '../rtsp/rtp-info.js';
-import type { TransportSpec } from '../rtsp/transport.js';
+import { parseRtpInfo, type RtpInfo } from '../rtsp/rtp-info.js';
+import type { RtspResponse } from '../rtsp/message.js';
+import { parseSession } from '../rtsp/session.js';
+import { parseTransport, type TransportSpec } from '../rtsp/transport.js';
 import { bindUdpPair, normalizeAddress } from '../transport/udp.js';
 import { isOpen, writeTo, type Connection } from './connection.js';
 import { RtspClientError } from './errors.js';
@@ -87,6 +89,53 @@ export interface AddTrack {
   remoteAddress: string;
   /** Depacketize into access units (play mode with accessUnits on). */
   depacketize: boolean;
+}
+
+/** The Transport a SETUP asks for (RFC 2326 §12.39): unicast RTP/AVP over UDP ports or interleaved. */
+export function transportRequest(
+  transport: ClientTransport,
+  record: boolean,
+  ports: { channels: { rtp: number; rtcp: number } } | { udp: UdpSockets },
+): TransportSpec {
+  const spec: TransportSpec = {
+    protocol: 'RTP',
+    profile: 'AVP',
+    lowerTransport: transport === 'tcp' ? 'TCP' : 'UDP',
+    lowerTransportExplicit: transport === 'tcp',
+    delivery: 'unicast',
+    extra: [],
+  };
+  if (record) spec.mode = 'RECORD';
+  if ('channels' in ports) spec.interleaved = ports.channels;
+  else spec.clientPort = { rtp: ports.udp.rtp.address().port, rtcp: ports.udp.rtcp.address().port };
+  return spec;
+}
+
+/** What a SETUP reply says: its Session (id, timeout) and its Transport; either may be absent or unreadable. */
+export function readSetupReply(res: RtspResponse): {
+  session: { id: string; timeoutS: number | undefined } | undefined;
+  transport: TransportSpec | undefined;
+} {
+  let session: { id: string; timeoutS: number | undefined } | undefined;
+  const sessionHeader = res.headers.get('Session');
+  if (sessionHeader !== undefined) {
+    try {
+      const s = parseSession(sessionHeader);
+      session = { id: s.id, timeoutS: s.timeoutS };
+    } catch (e) {
+      if (!isParseError(e)) throw e;
+    }
+  }
+  let transport: TransportSpec | undefined;
+  const th = res.headers.get('Transport');
+  if (th !== undefined) {
+    try {
+      transport = parseTransport(th)[0];
+    } catch (e) {
+      if (!isParseError(e)) throw e;
+    }
+  }
+  return { session, transport };
 }
 
 /** The tracks set up, by index, and their media. */
@@ -197,9 +246,17 @@ export class ClientMedia {
     for (const s of this.#setup.values()) closeUdp(s);
   }
 
-  /** After a PLAY reply: no track has ended; RTP-Info entries go to their tracks by URL. */
-  onPlay(rtpInfo: readonly RtpInfo[]): void {
+  /** After a PLAY reply: no track has ended; RTP-Info entries (§12.33) go to their tracks by URL. */
+  onPlay(rtpInfoHeader: string | undefined): void {
     for (const st of this.#setup.values()) st.ended = false;
+    let rtpInfo: RtpInfo[] = [];
+    if (rtpInfoHeader !== undefined) {
+      try {
+        rtpInfo = parseRtpInfo(rtpInfoHeader);
+      } catch (e) {
+        if (!isParseError(e)) throw e;
+      }
+    }
     for (const entry of rtpInfo) {
       const st = [...this.#setup.values()].find((s) => sameUrl(s.track.controlUrl, entry.url));
       if (st !== undefined) st.rtpInfo = entry;

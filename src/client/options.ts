@@ -90,3 +90,23 @@ export interface RtspClientEvents {
   error: [err: RtspClientError];
   close: [];
 }
+
+/** The options with their defaults (the transport flags are read from the URL too: see resolveClientUrl). */
+export type ResolvedOptions = Required<
+  Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel' | 'webSocket'>
+> & { keepaliveIntervalMs: number | undefined };
+
+export function resolveOptions(options: RtspClientOptions): ResolvedOptions {
+  return {
+    timeoutMs: options.timeoutMs ?? 10_000,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    udpTimeoutMs: options.udpTimeoutMs ?? 3000,
+    udpFallback: options.udpFallback ?? true,
+    receiverReportIntervalMs: options.receiverReportIntervalMs ?? 5000,
+    keepaliveIntervalMs: options.keepaliveIntervalMs,
+    maxRedirects: options.maxRedirects ?? 5,
+    followRedirect: options.followRedirect ?? true,
+    accessUnits: options.accessUnits ?? true,
+    userAgent: options.userAgent ?? 'rtspkit',
+  };
+}

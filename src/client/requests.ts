@@ -19,7 +19,8 @@ import { serializeRequest, serializeResponse, type RtspRequest, type RtspRespons
 import { RtspStatus } from '../rtsp/status.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { isOpen, writeTo, type Connection } from './connection.js';
-import { RtspClientError } from './errors.js';
+import { RtspClientError, statusError } from './errors.js';
+import { safeUrl } from './urls.js';
 
 export interface RequestOptions {
   headers?: Record<string, string>;
@@ -45,6 +46,8 @@ export interface RequestContext {
   /** The presentation URL, whose userinfo holds the credentials. */
   url(): string;
   sessionId(): string | undefined;
+  /** Opens the control connection unless it is open. */
+  connect(): Promise<void>;
   /** Follows a Location from `from`: the URL to retry at (reconnecting when the server changes). */
   redirect(from: string, location: string): Promise<string>;
 }
@@ -86,6 +89,7 @@ export class ClientRequests {
    * Location. Returns any final reply.
    */
   async request(method: string, url: string, options: RequestOptions = {}): Promise<RtspResponse> {
+    await this.ctx.connect();
     const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
     let target = url;
     let redirects = 0;
@@ -115,6 +119,23 @@ export class ClientRequests {
       }
       return res;
     }
+  }
+
+  /** request(), with any final reply but 2xx as an RtspClientError (`RTSP_<status>`, 401 with a hint). */
+  async expectOk(method: string, url: string, options: RequestOptions = {}): Promise<RtspResponse> {
+    const res = await this.request(method, url, options);
+    if (res.statusCode === RtspStatus.Unauthorized) {
+      const hint =
+        this.credentials().username === undefined
+          ? 'credentials required: put user:password@ in the URL'
+          : 'wrong user name or password';
+      throw new RtspClientError('RTSP_401', `${method} ${safeUrl(url)}: 401 ${res.reason} (${hint})`, {
+        response: res,
+      });
+    }
+    if (res.statusCode < RtspStatus.Ok || res.statusCode >= RtspStatus.MultipleChoices)
+      throw statusError(method, safeUrl(url), res);
+    return res;
   }
 
   /** Writes a request whose reply is not waited for (keepalive: some cameras do not answer). */

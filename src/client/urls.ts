@@ -69,3 +69,31 @@ export function redirectTarget(from: string, location: string): string {
     throw new RtspClientError('BAD_URL', `redirect to a bad URL ${JSON.stringify(location)}`, { cause: e });
   }
 }
+
+/**
+ * The rtsp:// or rtsps:// URL the requests name, and the control transport a URL implies:
+ * ws://host:port/path (wss: over TLS) is RTSP over WebSocket, rtsph://host[:port]/path RTSP over HTTP
+ * (its default port, 80, made explicit). A URL that does not parse is kept as is: connect() reports it.
+ */
+export function resolveClientUrl(
+  url: string,
+  flags: { httpTunnel: boolean; webSocket: boolean },
+): { url: string; httpTunnel: boolean; webSocket: boolean } {
+  let { httpTunnel, webSocket } = flags;
+  const ws = /^(wss?):\/\//i.exec(url);
+  if (ws !== null) {
+    const scheme = ws[1]!.toLowerCase() === 'wss' ? 'rtsps' : 'rtsp';
+    url = `${scheme}${url.slice(ws[1]!.length)}`;
+    webSocket = true;
+  }
+  if (/^rtsph:\/\//i.test(url)) {
+    try {
+      const u = parseRtspUrl(url);
+      url = serializeRtspUrl({ ...u, scheme: 'rtsp', explicitPort: true });
+      httpTunnel = true;
+    } catch (e) {
+      if (!isParseError(e)) throw e;
+    }
+  }
+  return { url, httpTunnel, webSocket };
+}
