@@ -1,5 +1,6 @@
 /** Errors of the RTSP client, each with a stable `code` for programs and a one-line message for people. */
 import type { RtspResponse } from '../rtsp/message.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 /**
  * Codes: socket errors keep their errno name (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`,
@@ -48,9 +49,9 @@ export function socketError(err: unknown, where: string): RtspClientError {
 export function statusError(method: string, url: string, res: RtspResponse): RtspClientError {
   const reason = res.reason === '' ? '' : ` ${res.reason}`;
   let hint = '';
-  if (res.statusCode === 404) hint = ' (unknown path)';
-  else if (res.statusCode === 401) hint = ' (wrong or missing user name/password)';
-  else if (res.statusCode === 461) hint = ' (transport refused)';
+  if (res.statusCode === RtspStatus.NotFound) hint = ' (unknown path)';
+  else if (res.statusCode === RtspStatus.Unauthorized) hint = ' (wrong or missing user name/password)';
+  else if (res.statusCode === RtspStatus.UnsupportedTransport) hint = ' (transport refused)';
   return new RtspClientError(
     `RTSP_${res.statusCode}`,
     `${method} ${url}: ${res.statusCode}${reason}${hint}`,

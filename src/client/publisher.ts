@@ -3,6 +3,7 @@
  * UDP or TCP interleaved, RECORD, then send RTP (as packets, or as access units packetized here) with RTCP
  * sender reports every few seconds.
  */
+import { systemClock } from '../base/clock.js';
 import { randomSequenceNumber, randomRtpTimestamp, serializeRtpPacket } from '../rtp/packet.js';
 import { senderReportFor } from '../rtp/clock-map.js';
 import { serializeRtcpCompound } from '../rtp/rtcp.js';
@@ -12,6 +13,7 @@ import type { AccessUnit, Packetizer } from '../format/access-unit.js';
 import { createPacketizer } from '../format/registry.js';
 import { RtspClient, type ClientTransport, type RtspClientOptions } from './client.js';
 import { RtspClientError } from './errors.js';
+import { isSendFault } from './media.js';
 import type { ClientTrack } from './tracks.js';
 
 export interface PublisherOptions extends RtspClientOptions {
@@ -90,7 +92,11 @@ export class Publisher {
         t.stats = new RtpSenderStats();
       }
       const headerBytes = 12 + (packet[0]! & 0x0f) * 4;
-      t.stats.onPacketSent(Math.max(0, packet.length - headerBytes), packet.readUInt32BE(4), Date.now());
+      t.stats.onPacketSent(
+        Math.max(0, packet.length - headerBytes),
+        packet.readUInt32BE(4),
+        systemClock.wallMs(),
+      );
     }
     return this.client.sendRtp(index, packet);
   }
@@ -108,7 +114,7 @@ export class Publisher {
       fmtp: t.track.fmtp,
     });
     let ok = true;
-    const wallMs = Date.now();
+    const wallMs = systemClock.wallMs();
     for (const out of t.packetizer.packetize(au)) {
       const timestamp = (out.pts + t.tsOffset) >>> 0;
       const packet = serializeRtpPacket({
@@ -129,7 +135,7 @@ export class Publisher {
 
   /** Sends an SR for every track that sent packets (called periodically by itself). */
   sendSenderReports(): void {
-    const nowMs = Date.now();
+    const nowMs = systemClock.wallMs();
     for (const t of this.#tracks) {
       const lastTs = t.stats.lastRtpTimestamp;
       const lastWall = t.stats.lastWallMs;
@@ -149,8 +155,9 @@ export class Publisher {
       };
       try {
         this.client.sendRtcp(t.track.index, serializeRtcpCompound([sr, sdes]));
-      } catch {
-        // track not set up or connection gone: nothing to report to
+      } catch (e) {
+        // Track not set up, or its socket gone: nothing to report to.
+        if (!isSendFault(e)) throw e;
       }
     }
   }
@@ -162,8 +169,9 @@ export class Publisher {
     clearInterval(this.#srTimer);
     try {
       await this.client.teardown();
-    } catch {
-      // the server may already be gone
+    } catch (e) {
+      // The server may already be gone (closed, timed out): the client closes anyway.
+      if (!(e instanceof RtspClientError)) throw e;
     }
     this.client.close();
   }

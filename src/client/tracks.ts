@@ -4,7 +4,7 @@
  * resolution, frame rate, sample rate, channels) read from the SDP alone: parameter sets in
  * sprop-parameter-sets (start codes tolerated), the AAC config, a=framerate.
  */
-import { ParseError } from '../base/errors.js';
+import { ParseError, isParseError } from '../base/errors.js';
 import { parseAudioSpecificConfig } from '../codec/aac.js';
 import { H264NalType, parseH264Sps, h264NalType } from '../codec/h264.js';
 import { parseH265Sps } from '../codec/h265.js';
@@ -253,7 +253,8 @@ function round3(n: number): number {
 function safeStrip(url: string): string {
   try {
     return stripCredentials(url);
-  } catch {
+  } catch (e) {
+    if (!isParseError(e)) throw e;
     return url;
   }
 }

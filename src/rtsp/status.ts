@@ -125,3 +125,15 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 export function statusForParseError(code: string): number {
   return STATUS_BY_CODE[code] ?? 400;
 }
+
+/** Status codes (RFC 2326 §7.1.1) named where code tests for them. */
+export const RtspStatus = {
+  Ok: 200,
+  MultipleChoices: 300,
+  NotModified: 304,
+  BadRequest: 400,
+  Unauthorized: 401,
+  NotFound: 404,
+  UnsupportedTransport: 461,
+  NotImplemented: 501,
+} as const;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nullLogger } from '../base/logger.js';
-import { UdpPair } from './udp.js';
+import { UdpPair, bindUdpPair, normalizeAddress } from './udp.js';
 
 test("a route is its owner's: another owner cannot take it; datagrams from the pair's own ports are dropped", async () => {
   const pair = await UdpPair.bind({ host: '127.0.0.1', rtpPort: 0, logger: nullLogger });
@@ -28,4 +28,22 @@ test("a route is its owner's: another owner cannot take it; datagrams from the p
   } finally {
     pair.close();
   }
+});
+
+test('bindUdpPair: an even RTP port and the next for RTCP; a given odd port is refused', async () => {
+  const { rtp, rtcp } = await bindUdpPair('127.0.0.1');
+  try {
+    assert.equal(rtp.address().port % 2, 0);
+    assert.equal(rtcp.address().port, rtp.address().port + 1);
+    await assert.rejects(bindUdpPair('127.0.0.1', rtp.address().port + 1), /must be even|EADDRINUSE/);
+  } finally {
+    rtp.close();
+    rtcp.close();
+  }
+});
+
+test('normalizeAddress strips ::ffff: from IPv4-mapped dotted addresses only', () => {
+  assert.equal(normalizeAddress('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(normalizeAddress('::ffff:1:2'), '::ffff:1:2');
+  assert.equal(normalizeAddress('::1'), '::1');
 });

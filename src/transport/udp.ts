@@ -46,6 +46,41 @@ function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<
   });
 }
 
+/** Attempts at an even/odd pair on ephemeral ports: half of the ports the kernel picks are odd. */
+const PAIR_ATTEMPTS = 50;
+
+/**
+ * Two sockets on `host`: RTP on an even port and RTCP on the next one (RFC 3550 §11). With `rtpPort` 0 the
+ * kernel picks, retrying while it hands out an odd port or the odd neighbour is taken; a given port must be
+ * even and both it and the next must be free. Throws an error with code EADDRINUSE when no pair was found.
+ * Used by the server's pairs (UdpPair) and by the client's per-track ports.
+ */
+export async function bindUdpPair(
+  host: string,
+  rtpPort = 0,
+): Promise<{ rtp: dgram.Socket; rtcp: dgram.Socket }> {
+  const type = host.includes(':') ? 'udp6' : 'udp4';
+  for (let attempt = 0; attempt < PAIR_ATTEMPTS; attempt++) {
+    const rtp = await bindSocket(type, host, rtpPort);
+    const port = rtp.address().port;
+    if (port % 2 === 0) {
+      try {
+        const rtcp = await bindSocket(type, host, port + 1);
+        return { rtp, rtcp };
+      } catch (err) {
+        // The odd neighbour of a kernel-picked port is taken: try another pair. Anything else is a fault.
+        if (rtpPort !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+          rtp.close();
+          throw err;
+        }
+      }
+    }
+    rtp.close();
+    if (rtpPort !== 0) throw new Error(`RTP port ${rtpPort} must be even`);
+  }
+  throw Object.assign(new Error('could not find a free even/odd UDP port pair'), { code: 'EADDRINUSE' });
+}
+
 function addressKey(address: string, port: number): string {
   return `${address}:${port}`;
 }
@@ -84,25 +119,8 @@ export class UdpPair {
   }
 
   static async bind(options: UdpPairOptions): Promise<UdpPair> {
-    const type = options.host.includes(':') ? 'udp6' : 'udp4';
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const rtp = await bindSocket(type, options.host, options.rtpPort);
-      const rtpPort = rtp.address().port;
-      if (rtpPort % 2 === 0) {
-        try {
-          const rtcp = await bindSocket(type, options.host, rtpPort + 1);
-          return new UdpPair(rtp, rtcp, options.logger, options.isServerPort);
-        } catch (err) {
-          if (options.rtpPort !== 0) {
-            rtp.close();
-            throw err;
-          }
-        }
-      }
-      rtp.close();
-      if (options.rtpPort !== 0) throw new Error(`RTP port ${options.rtpPort} must be even`);
-    }
-    throw new Error('could not find a free even/odd UDP port pair');
+    const { rtp, rtcp } = await bindUdpPair(options.host, options.rtpPort);
+    return new UdpPair(rtp, rtcp, options.logger, options.isServerPort);
   }
 
   get rtpPort(): number {
