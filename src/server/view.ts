@@ -10,7 +10,7 @@ import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { MediaFaultStage } from '../media/media-faults.js';
 import type { PublishedMedia } from '../media/published-media.js';
-import type { Stream } from '../media/stream.js';
+import type { Stream, StreamTap } from '../media/stream.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
@@ -90,8 +90,8 @@ export interface EngineCounters {
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
 export interface PathFeed {
   media: PublishedMedia;
-  /** undefined until the publisher RECORDs. */
-  stream: Stream | undefined;
+  /** Joining and leaving the path's stream; undefined until the publisher RECORDs. */
+  stream: StreamTap | undefined;
 }
 
 /** What the edges may read of the engine. */
