@@ -102,6 +102,23 @@ test('L0-L2 are sans-I/O: no sockets, files, timers, clocks or logger', () => {
   assert.deepEqual(violations, []);
 });
 
+// src/http/ reads and drives the engine through its view (src/server/view.ts), never through the
+// classes that keep its state: those may change shape without the API, /metrics or HLS noticing.
+const ENGINE_INTERNALS = ['server.js', 'session.js', 'connection.js', 'paths.js'].map((f) =>
+  join(src, 'server', f),
+);
+
+test('src/http/ reaches the engine only through src/server/view.ts', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(join(src, 'http'))) {
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('.') && ENGINE_INTERNALS.includes(resolve(dirname(file), spec)))
+        violations.push(`${relative(src, file)} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
 test('the layering check itself detects a violation', () => {
   assert.deepEqual(importsOf("import { x } from '../server/server.js';\nimport 'node:net';"), [
     '../server/server.js',
@@ -109,4 +126,8 @@ test('the layering check itself detects a violation', () => {
   ]);
   assert.ok(IO_CALLS.test('const t = setTimeout(() => 0, 5);'));
   assert.ok(IO_MODULES.test('node:dgram'));
+  assert.ok(ENGINE_INTERNALS.includes(resolve(join(src, 'http'), '../server/session.js')));
+  assert.deepEqual(importsOf("import type { RtspServer } from '../server/server.js';"), [
+    '../server/server.js',
+  ]);
 });

@@ -51,8 +51,8 @@ test('one address holds at most its share of maxSessions; another address still 
     assert.equal(server.sessionLimits.refusals.sessions, 1);
     assert.deepEqual([...server.sessions.keys()], before);
     // The refusals are in /metrics, by reason.
-    const sampler = new ServerSampler(server);
-    const text = await new Metrics(server, sampler, { processMetrics: false }).render();
+    const sampler = new ServerSampler(server.view);
+    const text = await new Metrics(server.view, sampler, { processMetrics: false }).render();
     sampler.dispose();
     assert.match(text, /^rtspkit_session_refusals_total\{reason="sessionsPerIp"\} 8$/m);
     assert.match(text, /^rtspkit_session_refusals_total\{reason="sessions"\} 1$/m);

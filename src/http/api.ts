@@ -44,13 +44,13 @@ import { createRequire } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
-import type { RtspServer } from '../server/server.js';
 import type { AuthDenial } from '../server/auth.js';
+import type { EngineAccess, HasEngineView } from '../server/view.js';
 import { FilePaths } from './file-paths.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
-import { isFilePath, listPaths, listSessions, pathView, sessionView } from './views.js';
+import { listPaths, listSessions, pathView, sessionView } from './views.js';
 
 /**
  * The right a request needs: watching a path as HLS, or on its player page, is reading it (the `read`
@@ -94,7 +94,8 @@ function accessFor(pathname: string): ApiAccess | undefined {
 export const DEFAULT_API_PORT = 9997;
 
 export interface ApiServerOptions {
-  server: RtspServer;
+  /** The engine (an RtspServer), read and driven only through its view (src/server/view.ts). */
+  server: HasEngineView;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 9997; 0 picks a free port. */
@@ -120,7 +121,7 @@ export interface ApiServerOptions {
   /** prom-client's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
   /** HLS muxers: idle timeout, first-segment wait, segment lengths and window. */
-  hls?: Omit<HlsServerOptions, 'server' | 'logger'>;
+  hls?: Omit<HlsServerOptions, 'engine' | 'logger'>;
   logger?: Logger;
   /** Connections in all; more are refused at once. Default 256. */
   maxConnections?: number;
@@ -234,7 +235,7 @@ export class ApiServer {
   readonly metrics: Metrics;
   readonly files: FilePaths;
   readonly hls: HlsServer;
-  private readonly server: RtspServer;
+  private readonly engine: EngineAccess;
   private readonly http: http.Server;
   private readonly host: string;
   private readonly requestedPort: number;
@@ -249,18 +250,18 @@ export class ApiServer {
   private hlsJs: Buffer | undefined;
 
   constructor(options: ApiServerOptions) {
-    this.server = options.server;
+    this.engine = options.server.view;
     this.host = options.host ?? '127.0.0.1';
     this.requestedPort = options.port ?? DEFAULT_API_PORT;
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-    this.logger = options.logger ?? options.server.logger;
-    this.refusals = new RefusalLog(this.logger, options.server.clock);
+    this.logger = options.logger ?? this.engine.logger;
+    this.refusals = new RefusalLog(this.logger, this.engine.clock);
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
-    this.sampler = new ServerSampler(this.server);
-    this.files = new FilePaths(this.server, this.logger);
-    this.hls = new HlsServer({ ...options.hls, server: this.server, logger: this.logger });
-    this.metrics = new Metrics(this.server, this.sampler, {
+    this.sampler = new ServerSampler(this.engine);
+    this.files = new FilePaths(this.engine, this.logger);
+    this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
+    this.metrics = new Metrics(this.engine, this.sampler, {
       hlsMuxers: () => this.hls.muxerCount,
       apiConnectionsRefused: () => this.connectionsRefused,
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
@@ -456,7 +457,7 @@ export class ApiServer {
       allow(method, ['GET', 'POST']);
       if (method === 'GET')
         this.sendJson(res, 200, {
-          items: listPaths(this.server, this.sampler, this.rtspBase(req), this.hls),
+          items: listPaths(this.engine.paths(), this.sampler, this.rtspBase(req), this.hls),
         });
       else await this.addPath(req, res);
       return;
@@ -464,13 +465,13 @@ export class ApiServer {
     if (pathname.startsWith('/v1/paths/')) {
       allow(method, ['GET', 'DELETE']);
       const name = decodeSegments(pathname.slice('/v1/paths/'.length));
-      const live = this.server.paths.get(name);
+      const live = this.engine.path(name);
       if (live === undefined) throw new HttpError(404, `no path ${name}`);
       if (method === 'GET') {
-        this.sendJson(res, 200, pathView(this.server, this.sampler, live, this.rtspBase(req), this.hls));
+        this.sendJson(res, 200, pathView(this.sampler, live, this.rtspBase(req), this.hls));
         return;
       }
-      if (!isFilePath(live))
+      if (live.source !== 'file')
         throw new HttpError(
           409,
           `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId}); kick that session instead`,
@@ -488,19 +489,19 @@ export class ApiServer {
     }
     if (pathname === '/v1/sessions') {
       allow(method, ['GET']);
-      this.sendJson(res, 200, { items: listSessions(this.server) });
+      this.sendJson(res, 200, { items: listSessions(this.engine.sessions()) });
       return;
     }
     if (pathname.startsWith('/v1/sessions/')) {
       allow(method, ['GET', 'DELETE']);
       const id = decodeSegments(pathname.slice('/v1/sessions/'.length));
-      const session = this.server.sessions.get(id);
+      const session = this.engine.session(id);
       if (session === undefined) throw new HttpError(404, `no session ${id}`);
       if (method === 'GET') {
-        this.sendJson(res, 200, sessionView(this.server, session));
+        this.sendJson(res, 200, sessionView(session));
         return;
       }
-      this.server.endSession(session, 'kicked through the api', true);
+      this.engine.endSession(id, 'kicked through the api');
       this.logger.info({ session: id, path: session.path }, 'session kicked through the api');
       res.writeHead(204).end();
       return;
@@ -527,9 +528,9 @@ export class ApiServer {
     const { name, source, loop } = parsed.data;
     const result = await this.files.add(name, resolvePath(source), loop);
     if (!result.ok) throw new HttpError(result.reason === 'taken' ? 409 : 422, result.message);
-    const live = this.server.paths.get(name)!;
+    const live = this.engine.path(name)!;
     const location = `/v1/paths/${name.split('/').map(encodeURIComponent).join('/')}`;
-    this.sendJson(res, 201, pathView(this.server, this.sampler, live, this.rtspBase(req), this.hls), {
+    this.sendJson(res, 201, pathView(this.sampler, live, this.rtspBase(req), this.hls), {
       Location: location,
     });
   }
@@ -560,7 +561,7 @@ export class ApiServer {
   private rtspBase(req: http.IncomingMessage): string | undefined {
     const hostname = hostnameOf(req.headers.host);
     if (hostname === undefined) return undefined;
-    return `rtsp://${hostname}:${this.server.port}`;
+    return `rtsp://${hostname}:${this.engine.rtspPort}`;
   }
 
   private sendPage(res: http.ServerResponse): void {
@@ -580,10 +581,10 @@ export class ApiServer {
     } catch {
       throw new HttpError(404, 'not a valid path name (malformed percent-encoding in the URL)');
     }
-    const live = this.server.paths.get(name);
+    const live = this.engine.path(name);
     if (live === undefined) throw new HttpError(404, `no live path ${name}: nothing is published there now`);
     // Judged from the SDP, known from ANNOUNCE on: a path not recording yet gets its page, which waits.
-    if (!hasHlsTrack(live.media.tracks.map((t) => t.encodingName)))
+    if (!hasHlsTrack(live.tracks.map((t) => t.encodingName)))
       throw new HttpError(404, `path ${name} has no track a browser can play (H.264, H.265, AAC, Opus)`);
     this.playerPage ??= loadWebPage('play.html');
     const root = '../'.repeat(requestPath.split('/').length - 2);

@@ -5,7 +5,7 @@
  * so that its name is free again.
  */
 import type { Logger } from '../base/logger.js';
-import type { RtspServer } from '../server/server.js';
+import type { EngineAccess } from '../server/view.js';
 import type { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';
 
@@ -17,7 +17,7 @@ export class FilePaths {
   private readonly opening = new Set<string>();
 
   constructor(
-    private readonly server: RtspServer,
+    private readonly engine: EngineAccess,
     private readonly logger: Logger,
   ) {}
 
@@ -27,17 +27,17 @@ export class FilePaths {
 
   async add(name: string, file: string, loop: boolean): Promise<AddResult> {
     const taken: AddResult = { ok: false, reason: 'taken', message: `path ${name} already exists` };
-    if (this.opening.has(name) || this.server.paths.get(name) !== undefined) return taken;
+    if (this.opening.has(name) || this.engine.feed(name) !== undefined) return taken;
     this.opening.add(name);
     let source: Mp4LoopSource;
     try {
-      source = await Mp4LoopSource.open({ file, loop, clock: this.server.clock, logger: this.logger });
+      source = await Mp4LoopSource.open({ file, loop, clock: this.engine.clock, logger: this.logger });
     } catch (e) {
       return { ok: false, reason: 'unreadable', message: (e as Error).message };
     } finally {
       this.opening.delete(name);
     }
-    const stream = this.server.addSourcePath(name, source.media);
+    const stream = this.engine.addSourcePath(name, source.media);
     if (stream === false) {
       await source.stop();
       return taken;
@@ -56,16 +56,14 @@ export class FilePaths {
     const ours = this.sources.get(name);
     this.sources.delete(name);
     // Only the path our source feeds: the name may have been freed and claimed again meanwhile.
-    const live = this.server.paths.get(name);
-    if (ours === undefined || live?.stream === ours.stream) this.server.removeSourcePath(name, reason);
+    this.engine.removeSourcePath(name, reason, ours?.stream);
     await ours?.source.stop();
   }
 
   /** Drops our paths whose stream has ended or that someone else removed. Called every second. */
   reap(): void {
     for (const [name, { stream }] of [...this.sources]) {
-      if (stream.ended || this.server.paths.get(name)?.stream !== stream)
-        void this.remove(name, 'source ended');
+      if (stream.ended || !this.engine.feeds(name, stream)) void this.remove(name, 'source ended');
     }
   }
 

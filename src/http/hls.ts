@@ -14,7 +14,7 @@
  * new publisher on the same path gets a new muxer, whose segments count from 0 again (hence no caching
  * of any reply).
  *
- * A muxer stopped by a fault (an exception in its media code, counted in the server's MediaFaults) is
+ * A muxer stopped by a fault (an exception in its media code, counted in the engine's media faults) is
  * replaced by a new one at the path's next request, as one whose stream was replaced.
  *
  * Errors are JSON `{"error": "..."}` as on the rest of the API: 404 for an unknown or not yet
@@ -25,7 +25,7 @@ import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import type { HlsSegmenterOptions } from '../container/hls/index.js';
 import { HlsMuxer } from '../media/hls-muxer.js';
-import type { RtspServer } from '../server/server.js';
+import type { EngineAccess } from '../server/view.js';
 
 export const DEFAULT_HLS_IDLE_TIMEOUT_MS = 20_000;
 export const DEFAULT_HLS_FIRST_SEGMENT_WAIT_MS = 6_000;
@@ -37,7 +37,8 @@ export const SEGMENT_CONTENT_TYPE = 'video/mp4';
 const HLS_ENCODINGS = new Set(['H264', 'H265', 'MPEG4-GENERIC', 'OPUS']);
 
 export interface HlsServerOptions {
-  server: RtspServer;
+  /** The engine's view: the path's feed to attach the muxer to, the clock, fault counting. */
+  engine: EngineAccess;
   /** Stop a path's muxer after this long without a request (default 20 s). */
   idleTimeoutMs?: number;
   /** Longest hold of a playlist or init request while a muxer makes its first segment (default 6 s). */
@@ -87,7 +88,7 @@ export function hasHlsTrack(encodingNames: readonly string[]): boolean {
 }
 
 export class HlsServer {
-  readonly #server: RtspServer;
+  readonly #engine: EngineAccess;
   readonly #idleTimeoutMs: number;
   readonly #firstSegmentWaitMs: number;
   readonly #segmenter: HlsSegmenterOptions;
@@ -97,7 +98,7 @@ export class HlsServer {
   muxersStarted = 0;
 
   constructor(options: HlsServerOptions) {
-    this.#server = options.server;
+    this.#engine = options.engine;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_HLS_IDLE_TIMEOUT_MS;
     this.#firstSegmentWaitMs = options.firstSegmentWaitMs ?? DEFAULT_HLS_FIRST_SEGMENT_WAIT_MS;
     this.#segmenter = options.segmenter ?? {};
@@ -140,7 +141,7 @@ export class HlsServer {
 
     const entry = this.#entryFor(name);
     if (typeof entry === 'string') return jsonError(404, entry);
-    entry.lastRequestMs = this.#server.clock.monotonicMs();
+    entry.lastRequestMs = this.#engine.clock.monotonicMs();
     const muxer = entry.muxer;
 
     if (sequence !== undefined) {
@@ -150,7 +151,7 @@ export class HlsServer {
     }
     if (muxer.segmentCount === 0) {
       const ready = await muxer.waitForFirstSegment(this.#firstSegmentWaitMs);
-      entry.lastRequestMs = this.#server.clock.monotonicMs();
+      entry.lastRequestMs = this.#engine.clock.monotonicMs();
       if (!ready) {
         if (muxer.stoppedReason !== undefined)
           return jsonError(404, `HLS of ${name} stopped (${muxer.stoppedReason})`);
@@ -166,7 +167,7 @@ export class HlsServer {
 
   /** The running muxer of a path (started when needed), or why there is none. */
   #entryFor(name: string): Entry | string {
-    const live = this.#server.paths.get(name);
+    const live = this.#engine.feed(name);
     const stream = live?.stream;
     const current = this.#entries.get(name);
     if (current !== undefined) {
@@ -186,19 +187,19 @@ export class HlsServer {
     try {
       muxer = HlsMuxer.create(stream, live.media, {
         ...this.#segmenter,
-        clock: this.#server.clock,
+        clock: this.#engine.clock,
         logger: this.#logger,
         onFault: (err) => {
-          this.#server.mediaFaults.record('hls', name, err);
+          this.#engine.recordMediaFault('hls', name, err);
         },
       });
     } catch (err) {
       // The publisher's SDP made the muxer: whatever it throws is about that path only.
-      if (!isParseError(err)) this.#server.mediaFaults.record('hls', name, err);
+      if (!isParseError(err)) this.#engine.recordMediaFault('hls', name, err);
       return `path ${name} cannot be read as HLS: ${err instanceof Error ? err.message : String(err)}`;
     }
     if (muxer === undefined) return `path ${name} has no track HLS can carry (H.264, H.265, AAC, Opus)`;
-    const entry: Entry = { muxer, lastRequestMs: this.#server.clock.monotonicMs() };
+    const entry: Entry = { muxer, lastRequestMs: this.#engine.clock.monotonicMs() };
     // A muxer whose stream ended with segments stays, its playlist ended, until nobody asks for it.
     muxer.onStopped = (reason) => {
       if (this.#entries.get(name) === entry && !muxer.ended) this.#drop(name, entry, reason);
@@ -218,7 +219,7 @@ export class HlsServer {
 
   /** Stops the muxers nobody asked anything for `idleTimeoutMs` (call it every second or so). */
   reap(): void {
-    const now = this.#server.clock.monotonicMs();
+    const now = this.#engine.clock.monotonicMs();
     for (const [name, entry] of [...this.#entries]) {
       if (now - entry.lastRequestMs >= this.#idleTimeoutMs) this.#drop(name, entry, 'no HLS request');
     }

@@ -1,7 +1,7 @@
 /**
  * `/metrics` in the Prometheus text exposition format (version 0.0.4), with prom-client.
  *
- * Everything is read from the server's state when scraped (one pass over paths and sessions), so the
+ * Everything is read from the engine's view when scraped (snapshots of paths, sessions, counters), so the
  * media path carries no metrics code. Counters that describe a path (`*_total{path}`) are the path's
  * own counters: they restart from zero when a path is published again, which Prometheus' rate()
  * treats as a counter reset; a path that goes away takes its series with it.
@@ -12,10 +12,9 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
-import type { RtspServer } from '../server/server.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
+import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
-import { streamBytesIn, streamPacketsIn } from './stats.js';
 
 export interface MetricsOptions {
   /** Failed RTSP/API authentications so far (Authorizer.authFailures), when auth is configured. */
@@ -56,7 +55,7 @@ export class Metrics {
   private readonly hlsMuxers: Gauge | undefined;
 
   constructor(
-    private readonly server: RtspServer,
+    private readonly engine: EngineView,
     private readonly sampler: ServerSampler,
     private readonly options: MetricsOptions = {},
   ) {
@@ -213,41 +212,32 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** Reads the server's state into the metrics and renders them. */
+  /** Reads the engine's state into the metrics and renders them. */
   async render(): Promise<string> {
     this.refresh();
     return this.registry.metrics();
   }
 
   private refresh(): void {
-    const server = this.server;
-    this.connections.set(server.connectionCount);
+    const counters = this.engine.counters();
+    this.connections.set(counters.connections);
 
     this.sessions.reset();
     for (const transport of ['tcp', 'udp'])
       for (const mode of ['play', 'record']) this.sessions.set({ transport, mode }, 0);
-    const lostByPath = new Map<string, number>();
-    const publisherLostByPath = new Map<string, number>();
-    for (const s of server.sessions.values()) {
-      this.sessions.inc({ transport: s.transport, mode: s.mode });
-      let lost = 0;
-      for (const t of s.trackStats) lost += t.packetsLost;
-      const m = s.mode === 'play' ? lostByPath : publisherLostByPath;
-      m.set(s.path, (m.get(s.path) ?? 0) + lost);
-    }
+    for (const s of this.engine.sessions()) this.sessions.inc({ transport: s.transport, mode: s.mode });
 
     for (const g of [this.pathReaders, this.pathPublishers, this.receiverLost, this.publisherLost]) g.reset();
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
-    for (const p of server.paths.list()) {
+    for (const p of this.engine.paths()) {
       const path = p.name;
-      const stream = p.stream;
       this.pathPublishers.set({ path }, 1);
-      this.pathReaders.set({ path }, stream?.readerCount ?? 0);
-      this.packetsIn.inc({ path }, stream !== undefined ? streamPacketsIn(stream) : 0);
-      this.bytesIn.inc({ path }, stream !== undefined ? streamBytesIn(stream) : 0);
-      this.dropped.inc({ path }, stream?.droppedPackets ?? 0);
-      this.receiverLost.set({ path }, lostByPath.get(path) ?? 0);
-      this.publisherLost.set({ path }, publisherLostByPath.get(path) ?? 0);
+      this.pathReaders.set({ path }, p.readers);
+      this.packetsIn.inc({ path }, p.packetsIn);
+      this.bytesIn.inc({ path }, p.bytesIn);
+      this.dropped.inc({ path }, p.droppedPackets);
+      this.receiverLost.set({ path }, p.readerPacketsLost);
+      this.publisherLost.set({ path }, p.publisherPacketsLost);
     }
 
     this.bytesOut.reset();
@@ -255,26 +245,26 @@ export class Metrics {
     this.packetsOut.reset();
     this.packetsOut.inc(this.sampler.packetsOutTotal());
     this.refused.reset();
-    this.refused.inc(server.connectionsRefused);
+    this.refused.inc(counters.connectionsRefused);
     this.sessionRefusals.reset();
     for (const reason of SESSION_REFUSAL_REASONS)
-      this.sessionRefusals.inc({ reason }, server.sessionLimits.refusals[reason]);
-    const backlog = server.readerBacklog;
-    this.readerBacklog.set(backlog.totalBytes);
+      this.sessionRefusals.inc({ reason }, counters.sessionRefusals[reason]);
+    this.readerBacklog.set(counters.readerBacklogBytes);
     this.backlogCapDropped.reset();
-    this.backlogCapDropped.inc(backlog.capDroppedPackets);
+    this.backlogCapDropped.inc(counters.backlogCapDroppedPackets);
     this.readersCutOff.reset();
-    this.readersCutOff.inc(backlog.readersCutOff);
+    this.readersCutOff.inc(counters.readersCutOff);
     this.mediaFaults.reset();
-    for (const stage of MEDIA_FAULT_STAGES) this.mediaFaults.inc({ stage }, server.mediaFaults.counts[stage]);
+    for (const stage of MEDIA_FAULT_STAGES) this.mediaFaults.inc({ stage }, counters.mediaFaults[stage]);
     this.closedByLimit.reset();
-    for (const [reason, n] of Object.entries(server.connectionCloses)) this.closedByLimit.inc({ reason }, n);
+    for (const [reason, n] of Object.entries(counters.connectionCloses))
+      this.closedByLimit.inc({ reason }, n);
     this.replyBacklogHolds.reset();
-    this.replyBacklogHolds.inc(server.connectionEvents.replyBacklogHold);
+    this.replyBacklogHolds.inc(counters.replyBacklogHolds);
     this.tunnelPostsRefused.reset();
-    this.tunnelPostsRefused.inc(server.connectionEvents.tunnelPostRefused);
+    this.tunnelPostsRefused.inc(counters.tunnelPostsRefused);
     this.logLinesSuppressed.reset();
-    this.logLinesSuppressed.inc(server.logLinesSuppressed);
+    this.logLinesSuppressed.inc(counters.logLinesSuppressed);
     if (this.apiRefused !== undefined && this.options.apiConnectionsRefused !== undefined) {
       this.apiRefused.reset();
       this.apiRefused.inc(this.options.apiConnectionsRefused());

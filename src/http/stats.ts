@@ -1,76 +1,62 @@
 /**
  * What the HTTP API and /metrics derive from the server's state without touching the media path:
  * per-path bitrate and the bytes sent by sessions that have ended. Both come from sampling, once a
- * second, counters the server already keeps (Stream.counters[].bytesIn, ServerSession.bytesSent);
- * nothing is added per packet.
+ * second, counters the engine already keeps, read through its view (src/server/view.ts: a path's
+ * bytesIn, a session's bytesSent); nothing is added per packet.
  *
  * Bitrate: the bytes received on a path (all tracks, RTP headers included) over a sliding window of
  * the last WINDOW_SAMPLES samples, so that a GOP arriving in a burst does not make it jump every
  * second. `undefined` until two samples of the same stream exist (a path that was re-published gets
- * a new Stream and starts again).
+ * a new stream, a new streamId, and starts again).
  *
  * Bytes (and packets) out: the live sessions' `bytesSent` (`packetsSent`) plus a running total of those of ended sessions, added
  * when the server reports the end (`sessionEnded`), so the total is exact and never decreases.
  */
-import type { RtspServer } from '../server/server.js';
-import type { ServerSession } from '../server/session.js';
-import type { Stream } from '../media/stream.js';
+import type { EngineView, SessionSnapshot } from '../server/view.js';
 
 const WINDOW_SAMPLES = 5;
 
 interface PathSamples {
-  stream: Stream;
+  streamId: number;
   /** [monotonic ms, bytes in] oldest first. */
   samples: [number, number][];
-}
-
-export function streamBytesIn(stream: Stream): number {
-  let n = 0;
-  for (const c of stream.counters) n += c.bytesIn;
-  return n;
-}
-
-export function streamPacketsIn(stream: Stream): number {
-  let n = 0;
-  for (const c of stream.counters) n += c.packetsIn;
-  return n;
 }
 
 export class ServerSampler {
   private readonly paths = new Map<string, PathSamples>();
   private endedBytesSent = 0;
   private endedPacketsSent = 0;
-  private readonly onSessionEnded = (s: ServerSession): void => {
-    this.endedBytesSent += s.bytesSent;
-    this.endedPacketsSent += s.packetsSent;
-  };
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly server: RtspServer) {
-    server.on('sessionEnded', this.onSessionEnded);
+  constructor(private readonly engine: EngineView) {
+    this.unsubscribe = engine.onSessionEnded((s: SessionSnapshot) => {
+      this.endedBytesSent += s.bytesSent;
+      this.endedPacketsSent += s.packetsSent;
+    });
   }
 
-  /** Stops listening to the server. */
+  /** Stops listening to the engine. */
   dispose(): void {
-    this.server.off('sessionEnded', this.onSessionEnded);
+    this.unsubscribe();
   }
 
   /** One sample (the API calls it every second): path byte counters and the set of live sessions. */
   sample(): void {
-    const now = this.server.clock.monotonicMs();
+    const now = this.engine.clock.monotonicMs();
     const live = new Set<string>();
-    for (const p of this.server.paths.list()) {
-      const stream = p.stream;
-      if (stream === undefined) continue;
+    for (const p of this.engine.paths()) {
+      const streamId = p.streamId;
+      if (streamId === undefined) continue;
       live.add(p.name);
       let entry = this.paths.get(p.name);
-      if (entry?.stream !== stream) {
-        entry = { stream, samples: [] };
+      if (entry?.streamId !== streamId) {
+        entry = { streamId, samples: [] };
         this.paths.set(p.name, entry);
       }
       const last = entry.samples[entry.samples.length - 1];
       // Two samples in the same millisecond would divide by zero: keep the first.
       if (last !== undefined && now <= last[0]) continue;
-      entry.samples.push([now, streamBytesIn(stream)]);
+      entry.samples.push([now, p.bytesIn]);
       if (entry.samples.length > WINDOW_SAMPLES) entry.samples.shift();
     }
     for (const name of this.paths.keys()) if (!live.has(name)) this.paths.delete(name);
@@ -80,7 +66,7 @@ export class ServerSampler {
   bitrateBps(path: string): number | undefined {
     const entry = this.paths.get(path);
     if (entry === undefined || entry.samples.length < 2) return undefined;
-    if (this.server.paths.get(path)?.stream !== entry.stream) return undefined;
+    if (this.engine.path(path)?.streamId !== entry.streamId) return undefined;
     const [t0, b0] = entry.samples[0]!;
     const [t1, b1] = entry.samples[entry.samples.length - 1]!;
     return Math.round(((b1 - b0) * 8 * 1000) / (t1 - t0));
@@ -92,14 +78,14 @@ export class ServerSampler {
    */
   bytesOutTotal(): number {
     let live = 0;
-    for (const s of this.server.sessions.values()) live += s.bytesSent;
+    for (const s of this.engine.sessions()) live += s.bytesSent;
     return this.endedBytesSent + live;
   }
 
   /** RTP packets sent to readers, counted as bytesOutTotal is. */
   packetsOutTotal(): number {
     let live = 0;
-    for (const s of this.server.sessions.values()) live += s.packetsSent;
+    for (const s of this.engine.sessions()) live += s.packetsSent;
     return this.endedPacketsSent + live;
   }
 }

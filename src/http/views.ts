@@ -1,11 +1,7 @@
-/** The JSON shapes of the HTTP API, built from the server's live state. */
-import type { RtspServer } from '../server/server.js';
-import type { LivePath } from '../server/paths.js';
-import type { ServerSession } from '../server/session.js';
-import { ServerConnection } from '../server/connection.js';
-import { normalizeAddress } from '../transport/udp.js';
+/** The JSON shapes of the HTTP API, built from the engine's snapshots (src/server/view.ts). */
+import type { PathSnapshot, SessionSnapshot } from '../server/view.js';
 import { hasHlsTrack, hlsPlaylistUrl } from './hls.js';
-import { streamBytesIn, streamPacketsIn, type ServerSampler } from './stats.js';
+import type { ServerSampler } from './stats.js';
 
 export interface PathView {
   name: string;
@@ -85,112 +81,74 @@ export function codecName(encodingName: string): string {
   return CODEC_NAMES[encodingName.toUpperCase()] ?? encodingName;
 }
 
-export function isFilePath(p: LivePath): boolean {
-  return p.publisherSessionId === `source:${p.name}`;
-}
-
-function sessionsOf(server: RtspServer, path: string, mode: 'play' | 'record'): ServerSession[] {
-  const out: ServerSession[] = [];
-  for (const s of server.sessions.values()) if (s.path === path && s.mode === mode) out.push(s);
-  return out;
-}
-
-export function readerPacketsLost(server: RtspServer, path: string): number {
-  let n = 0;
-  for (const s of sessionsOf(server, path, 'play')) for (const t of s.trackStats) n += t.packetsLost;
-  return n;
-}
-
 export function pathView(
-  server: RtspServer,
   sampler: ServerSampler,
-  p: LivePath,
+  p: PathSnapshot,
   rtspBase: string | undefined,
   hls?: HlsState,
 ): PathView {
-  const stream = p.stream;
-  const tracks = p.media.tracks.map((t) => ({
+  const tracks = p.tracks.map((t) => ({
     codec: codecName(t.encodingName),
     encodingName: t.encodingName,
     clockRate: t.clockRate,
   }));
-  const sinceWallMs = server.clock.wallMs() - (server.clock.monotonicMs() - p.sinceMs);
-  const file = isFilePath(p);
+  const file = p.source === 'file';
   return {
     name: p.name,
-    source: file ? 'file' : 'publisher',
+    source: p.source,
     publisherSession: file ? null : p.publisherSessionId,
-    ready: stream !== undefined,
+    ready: p.ready,
     codecs: [...new Set(tracks.map((t) => t.codec))],
     tracks,
-    readers: stream?.readerCount ?? 0,
+    readers: p.readers,
     bitrateBps: sampler.bitrateBps(p.name) ?? null,
-    bytesIn: stream !== undefined ? streamBytesIn(stream) : 0,
-    packetsIn: stream !== undefined ? streamPacketsIn(stream) : 0,
-    readerDroppedPackets: stream?.droppedPackets ?? 0,
-    readersCutOff: stream?.readersCutOff ?? 0,
-    insertedParameterSetPackets: stream?.insertedParameterSetPackets ?? 0,
-    readerPacketsLost: readerPacketsLost(server, p.name),
-    since: new Date(Math.round(sinceWallMs)).toISOString(),
+    bytesIn: p.bytesIn,
+    packetsIn: p.packetsIn,
+    readerDroppedPackets: p.droppedPackets,
+    readersCutOff: p.readersCutOff,
+    insertedParameterSetPackets: p.insertedParameterSetPackets,
+    readerPacketsLost: p.readerPacketsLost,
+    since: new Date(Math.round(p.sinceWallMs)).toISOString(),
     rtspUrl: rtspBase !== undefined ? `${rtspBase}/${p.name}` : null,
-    hlsUrl: hasHlsTrack(p.media.tracks.map((t) => t.encodingName)) ? hlsPlaylistUrl(p.name) : null,
+    hlsUrl: hasHlsTrack(p.tracks.map((t) => t.encodingName)) ? hlsPlaylistUrl(p.name) : null,
     hlsActive: hls?.isActive(p.name) ?? false,
   };
 }
 
-function remoteAddressOf(s: ServerSession): string | null {
-  if (s.sink instanceof ServerConnection && s.sink.remoteAddress !== '')
-    return normalizeAddress(s.sink.remoteAddress);
-  for (const setup of s.setups) if (setup?.kind === 'udp') return normalizeAddress(setup.clientAddress);
-  return null;
-}
-
-export function sessionView(server: RtspServer, s: ServerSession): SessionView {
-  let bytesReceived = 0;
-  let packetsReceived = 0;
-  let packetsLost = 0;
-  let jitterS = 0;
-  for (const t of s.trackStats) {
-    bytesReceived += t.bytesReceived;
-    packetsReceived += t.packetsReceived;
-    packetsLost += t.packetsLost;
-    jitterS = Math.max(jitterS, t.jitterS);
-  }
-  // A reader's trackStats.packetsReceived mirrors packetsSent (see onRtcpFromPeer): not a count of its own.
-  if (s.mode === 'play') packetsReceived = 0;
+export function sessionView(s: SessionSnapshot): SessionView {
   return {
     id: s.id,
     path: s.path,
     mode: s.mode,
     state: s.state,
     transport: s.transport,
-    remoteAddress: remoteAddressOf(s),
-    bytes: s.mode === 'play' ? s.bytesSent : bytesReceived,
+    remoteAddress: s.remoteAddress,
+    bytes: s.mode === 'play' ? s.bytesSent : s.bytesReceived,
     bytesSent: s.bytesSent,
-    bytesReceived,
+    bytesReceived: s.bytesReceived,
     packetsSent: s.packetsSent,
-    packetsReceived,
-    packetsLost,
-    jitterMs: Math.round(jitterS * 1e6) / 1e3,
-    idleMs: Math.max(0, Math.round(server.clock.monotonicMs() - s.lastActivityMs)),
+    // A reader's packetsReceived mirrors packetsSent (see onRtcpFromPeer): not a count of its own.
+    packetsReceived: s.mode === 'play' ? 0 : s.packetsReceived,
+    packetsLost: s.packetsLost,
+    jitterMs: Math.round(s.jitterS * 1e6) / 1e3,
+    idleMs: s.idleMs,
     startedAt: new Date(s.createdAtWallMs).toISOString(),
   };
 }
 
 export function listPaths(
-  server: RtspServer,
+  paths: PathSnapshot[],
   sampler: ServerSampler,
   rtspBase: string | undefined,
   hls?: HlsState,
 ): PathView[] {
-  return server.paths
-    .list()
+  return paths
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((p) => pathView(server, sampler, p, rtspBase, hls));
+    .map((p) => pathView(sampler, p, rtspBase, hls));
 }
 
-export function listSessions(server: RtspServer): SessionView[] {
-  return [...server.sessions.values()]
+export function listSessions(sessions: SessionSnapshot[]): SessionView[] {
+  return sessions
     .sort((a, b) => (a.path === b.path ? (a.id < b.id ? -1 : 1) : a.path < b.path ? -1 : 1))
-    .map((s) => sessionView(server, s));
+    .map(sessionView);
 }

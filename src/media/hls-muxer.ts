@@ -38,7 +38,7 @@ import { createDepacketizer } from '../format/registry.js';
 import { parseRtpPacket } from '../rtp/packet.js';
 import { AlignedTracks, carriedTracks } from '../sinks/tracks.js';
 import type { PublishedMedia } from './published-media.js';
-import type { Stream, StreamReader } from './stream.js';
+import type { StreamReader, StreamTap } from './stream.js';
 
 export interface HlsMuxerOptions extends HlsSegmenterOptions {
   clock?: Clock;
@@ -90,7 +90,7 @@ function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: 
 }
 
 export class HlsMuxer {
-  readonly stream: Stream;
+  readonly stream: StreamTap;
   /** rtpmap encoding names of the tracks in the segments, e.g. ['H264', 'MPEG4-GENERIC']. */
   readonly encodingNames: readonly string[];
   readonly stats: HlsMuxerStats = { accessUnits: 0, segments: 0 };
@@ -114,14 +114,18 @@ export class HlsMuxer {
   readonly #waiters = new Set<(ready: boolean) => void>();
 
   /** Undefined when no track of `media` can go into fMP4. */
-  static create(stream: Stream, media: PublishedMedia, options: HlsMuxerOptions = {}): HlsMuxer | undefined {
+  static create(
+    stream: StreamTap,
+    media: PublishedMedia,
+    options: HlsMuxerOptions = {},
+  ): HlsMuxer | undefined {
     const { tracks, configs } = muxableTracks(media);
     if (tracks.length === 0) return undefined;
     return new HlsMuxer(stream, tracks, configs, options);
   }
 
   private constructor(
-    stream: Stream,
+    stream: StreamTap,
     tracks: readonly MuxedTrack[],
     configs: readonly Fmp4Track[],
     options: HlsMuxerOptions,

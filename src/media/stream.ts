@@ -77,6 +77,14 @@ export interface StreamReader {
 }
 
 /** The first packet a reader receives on a track: what RTP-Info reports. */
+/** What a reader outside the engine (the HLS muxer) needs of a stream: joining, leaving, its end. */
+export interface StreamTap {
+  /** Joins at the cached keyframe when there is one. */
+  addReader(reader: StreamReader): void;
+  removeReader(reader: StreamReader): unknown;
+  readonly ended: boolean;
+}
+
 export interface ReaderStart {
   seq: number;
   rtptime: number;

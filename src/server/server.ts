@@ -48,6 +48,7 @@ import {
   type CloseReason,
 } from './connection-timeouts.js';
 import { RefusalLog } from './refusal-log.js';
+import { engineViewOf, type EngineAccess } from './view.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
@@ -502,6 +503,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     socket.destroy();
     return false;
+  }
+
+  /** The read-only view (and the named operations) the HTTP API, /metrics and HLS use: src/server/view.ts. */
+  get view(): EngineAccess {
+    return engineViewOf(this);
   }
 
   /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
