@@ -38,9 +38,6 @@ import http from 'node:http';
 import type net from 'node:net';
 import { ConnectionLedger } from '../server/connection-limits.js';
 import { RefusalLog } from '../server/refusal-log.js';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
@@ -51,6 +48,9 @@ import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from '.
 import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
+import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
+
+export { ERROR_PAGE_CSP } from './web-pages.js';
 
 /**
  * The right a request needs: watching a path as HLS, or on its player page, is reading it (the `read`
@@ -161,57 +161,6 @@ class HttpError extends Error {
   }
 }
 
-interface WebPage {
-  /** The page's text; the player's has {{name}}, {{playlist}} and {{root}} fields to fill in. */
-  html: string;
-  csp: string;
-}
-
-/** An error page has no script and no style: nothing is allowed. */
-export const ERROR_PAGE_CSP =
-  "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-/** Text for HTML content and quoted attribute values. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/**
- * hls.js's browser build, found through Node's resolution from this module, so it is the copy
- * npm installed next to rtspkit whether rtspkit is this checkout or a dependency of something else.
- * Undefined when the package is missing (the page then says it cannot play).
- */
-function loadHlsJs(): Buffer | undefined {
-  try {
-    return readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Reads a page and allows exactly its inline script and style (by hash) in the CSP. */
-function loadWebPage(file: 'index.html' | 'play.html'): WebPage {
-  const html = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
-  const hashes = (tag: string): string[] =>
-    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map(
-      (m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`,
-    );
-  const csp = [
-    "default-src 'none'",
-    // 'self' for /hls.js; media-src blob: for the MediaSource object URL hls.js gives the <video>
-    // (it runs without a worker, so no worker-src is needed).
-    `script-src 'self' ${hashes('script').join(' ')}`,
-    `style-src ${hashes('style').join(' ')}`,
-    "connect-src 'self'",
-    "media-src 'self' blob:",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-  return { html, csp };
-}
-
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -245,8 +194,7 @@ export class ApiServer {
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private page: WebPage | undefined;
-  private playerPage: WebPage | undefined;
+  private readonly pages = new WebPages();
   private hlsJs: Buffer | undefined;
 
   constructor(options: ApiServerOptions) {
@@ -379,7 +327,8 @@ export class ApiServer {
       // A player page is opened by a person: its refusals are pages too (a 401's body shows when the
       // login prompt is cancelled). The API's stay JSON, for programs.
       const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (pathname.startsWith('/play/')) this.sendErrorPage(res, err.status, err.message, err.headers);
+      if (pathname.startsWith('/play/'))
+        sendHtml(res, err.status, errorPage(err.status, err.message), err.headers);
       else this.sendJson(res, err.status, { error: err.message }, err.headers);
     }
   }
@@ -410,7 +359,7 @@ export class ApiServer {
 
     if (pathname === '/' || pathname === '/index.html') {
       allow(method, ['GET']);
-      this.sendPage(res);
+      sendHtml(res, 200, this.pages.indexPage());
       return;
     }
     if (pathname.startsWith('/play/')) {
@@ -564,11 +513,6 @@ export class ApiServer {
     return `rtsp://${hostname}:${this.engine.rtspPort}`;
   }
 
-  private sendPage(res: http.ServerResponse): void {
-    this.page ??= loadWebPage('index.html');
-    this.sendHtml(res, 200, this.page.html, this.page.csp);
-  }
-
   /**
    * The player page of the path `rest` names (still percent-encoded), or a 404 page saying why there is
    * none. `requestPath` is the URL path as the browser has it (a trailing slash kept): the page's
@@ -578,7 +522,8 @@ export class ApiServer {
     let name: string;
     try {
       name = rest.split('/').map(decodeURIComponent).join('/');
-    } catch {
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err;
       throw new HttpError(404, 'not a valid path name (malformed percent-encoding in the URL)');
     }
     const live = this.engine.path(name);
@@ -586,57 +531,8 @@ export class ApiServer {
     // Judged from the SDP, known from ANNOUNCE on: a path not recording yet gets its page, which waits.
     if (!hasHlsTrack(live.tracks.map((t) => t.encodingName)))
       throw new HttpError(404, `path ${name} has no track a browser can play (H.264, H.265, AAC, Opus)`);
-    this.playerPage ??= loadWebPage('play.html');
     const root = '../'.repeat(requestPath.split('/').length - 2);
-    const fields: Record<string, string> = {
-      name,
-      playlist: root + hlsPlaylistUrl(name).slice(1),
-      root,
-    };
-    const html = this.playerPage.html.replace(/\{\{(name|playlist|root)\}\}/g, (_m, key: string) =>
-      escapeHtml(fields[key]!),
-    );
-    this.sendHtml(res, 200, html, this.playerPage.csp);
-  }
-
-  private sendErrorPage(
-    res: http.ServerResponse,
-    status: number,
-    message: string,
-    headers: Record<string, string | string[]> = {},
-  ): void {
-    const title = `${status} ${http.STATUS_CODES[status] ?? ''}`.trim();
-    const html = [
-      '<!doctype html>',
-      '<html lang="en">',
-      '<meta charset="utf-8" />',
-      `<title>${escapeHtml(title)} · rtspkit</title>`,
-      `<h1>${escapeHtml(title)}</h1>`,
-      `<p>${escapeHtml(message)}</p>`,
-      '</html>',
-      '',
-    ].join('\n');
-    this.sendHtml(res, status, html, ERROR_PAGE_CSP, headers);
-  }
-
-  private sendHtml(
-    res: http.ServerResponse,
-    status: number,
-    html: string,
-    csp: string,
-    headers: Record<string, string | string[]> = {},
-  ): void {
-    const bytes = Buffer.from(html);
-    res.writeHead(status, {
-      ...headers,
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': String(bytes.length),
-      'Content-Security-Policy': csp,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-cache',
-    });
-    res.end(bytes);
+    sendHtml(res, 200, this.pages.playerPage({ name, playlist: root + hlsPlaylistUrl(name).slice(1), root }));
   }
 
   private sendJson(
