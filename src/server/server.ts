@@ -16,13 +16,12 @@ import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeTransport, type TransportSpec } from '../rtsp/transport.js';
 import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
-import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
-import { senderReportFor } from '../rtp/clock-map.js';
+import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { randomSsrc } from '../rtp/packet.js';
-import { MulticastAddresses, MulticastGroup } from './multicast.js';
+import { MulticastRegistry } from './multicast-registry.js';
+import { SenderReports, UDP_BYE_DELAY_MS, sendBye as sendByeTo } from './server-rtcp.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
-import { monotonicMsOf } from '../media/track-counters.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
@@ -74,15 +73,8 @@ export const SUPPORTED_METHODS = [
   'SET_PARAMETER',
 ] as const;
 
-const UDP_BYE_DELAY_MS = 200;
-
 /** Statistics GET_PARAMETER answers (text/parameters, RFC 2326 §10.8). */
 const KNOWN_PARAMETERS = ['packets_received', 'packets_lost', 'jitter', 'bytes'] as const;
-
-/** RTCP BYE for one of our SSRCs (RFC 3550 §6.6): the stream this reader got has ended. */
-function byePacket(ssrc: number): Buffer {
-  return serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]);
-}
 
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
@@ -106,9 +98,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly sessions = new Map<string, ServerSession>();
   /** Session admission (per-address share) and the counted refusals of session requests. */
   readonly sessionLimits = new SessionLimits();
-  /** UDP multicast groups by live path. */
-  private readonly multicastGroups = new Map<string, MulticastGroup>();
-  private multicastAddresses: MulticastAddresses | undefined;
+  /** Multicast groups of live paths; undefined when multicast is off. */
+  private readonly multicast: MulticastRegistry | undefined;
+  private readonly senderReports: SenderReports;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Exceptions of peer-fed media code, caught, counted and logged (media/media-faults.ts). */
@@ -131,13 +123,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private udp: UdpPair | undefined;
   private udpPorts: UdpPortRange | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private lastSrMs = 0;
   private nextConnectionId = 1;
-  /**
-   * Wall clock minus monotonic clock, taken once: sender reports read the wall clock through it, so
-   * their NTP and RTP times advance together (Date.now() has whole milliseconds and may be stepped).
-   */
-  private readonly wallOffsetMs: number;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -149,8 +135,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.mediaFaults = new MediaFaults(this.logger, this.clock);
-    this.wallOffsetMs = this.clock.wallMs() - this.clock.monotonicMs();
     this.opts = resolveServerOptions(options);
+    this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
     // A bad range fails at start, not at the first SETUP.
     if (this.opts.udpPortRange !== undefined) {
@@ -158,7 +144,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.udpPorts = new UdpPortRange(first, last, this.opts.host, this.logger);
     }
     if (this.opts.multicast !== undefined)
-      this.multicastAddresses = new MulticastAddresses(this.opts.multicast.range);
+      this.multicast = new MulticastRegistry({
+        options: this.opts.multicast,
+        logger: this.logger,
+        detachMember: (id, reason) => {
+          const s = this.sessions.get(id);
+          if (s !== undefined) this.detachEndedReader(s, reason);
+        },
+      });
     this.refusals = new RefusalLog(this.logger, this.clock);
     this.ledger = new ConnectionLedger(() => this.opts);
     const onTcpConnection = (socket: net.Socket): void => {
@@ -722,7 +715,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       replySpec.interleaved = { rtp, rtcp };
     } else if (chosen.delivery === 'multicast') {
       if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
-      const group = await this.multicastGroupFor(session.path, trackCount);
+      const group = await this.multicast!.groupFor(session.path, trackCount);
       if (group === undefined)
         return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free multicast group');
       group.members.add(session.id);
@@ -814,7 +807,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     headers.Range = 'npt=now-';
     if (session.state === 'playing') return reply(200, headers);
     if (session.isMulticast) {
-      const group = this.multicastGroups.get(session.path);
+      const group = this.multicast?.get(session.path);
       if (group === undefined) return reply(404);
       // The first member starts the group; later ones join what is already being sent.
       if (!group.sending) {
@@ -975,7 +968,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       session.logger.info({ reason, positionS }, 'playback paused by itself');
       // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
       // they are when the file cannot be read on (cut short after its moov): nothing more will come.
-      if (reason === 'end' || reason === 'error') this.sendBye(session);
+      if (reason === 'end' || reason === 'error') sendByeTo(session);
     };
     vod.player = player;
     return player;
@@ -1185,11 +1178,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   endSession(session: ServerSession, reason: string, sendBye = false): void {
     if (session.closed) return;
-    if (sendBye) this.sendBye(session);
+    if (sendBye) sendByeTo(session);
     this.sessions.delete(session.id);
     if (session.owner !== undefined) this.sessionLimits.removed(session.owner.ip);
     session.stopReading();
-    if (session.isMulticast) this.leaveMulticast(session);
+    if (session.isMulticast) this.multicast?.leave(session);
     if (session.vod !== undefined) {
       session.vod.player?.stop();
       this.vodFiles?.release(session.vod.realPath);
@@ -1224,7 +1217,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    */
   private detachEndedReader(session: ServerSession, reason: string): void {
     if (session.closed || session.streamGone) return;
-    this.sendBye(session);
+    sendByeTo(session);
     session.stopReading();
     session.stream = undefined;
     session.streamGone = true;
@@ -1239,70 +1232,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.endSession(session, `${reason}; no TEARDOWN after RTCP BYE`);
       sink?.end?.();
     }, this.opts.endedReaderGraceMs).unref();
-  }
-
-  /** The path's multicast group, made at its first multicast SETUP: the next free address of the range. */
-  private async multicastGroupFor(path: string, trackCount: number): Promise<MulticastGroup | undefined> {
-    const existing = this.multicastGroups.get(path);
-    if (existing !== undefined) return existing;
-    // Both are set whenever multicast is on (a multicast SETUP is chosen only then).
-    const opts = this.opts.multicast!;
-    const address = this.multicastAddresses!.take(
-      new Set([...this.multicastGroups.values()].map((g) => g.address)),
-    );
-    if (address === undefined) return undefined;
-    const group: MulticastGroup = new MulticastGroup(
-      address,
-      opts.rtpPort,
-      opts.ttl,
-      trackCount,
-      Array.from({ length: trackCount }, () => randomSsrc()),
-      (reason) => {
-        this.multicastEnded(path, group, `publisher left (${reason})`);
-      },
-      this.logger,
-    );
-    this.multicastGroups.set(path, group);
-    await group.open();
-    this.logger.info({ path, group: address, port: opts.rtpPort, ttl: opts.ttl }, 'multicast group opened');
-    return group;
-  }
-
-  private leaveMulticast(session: ServerSession): void {
-    const group = this.multicastGroups.get(session.path);
-    if (group === undefined || !group.members.delete(session.id) || group.members.size > 0) return;
-    session.stream?.removeReader(group);
-    this.closeMulticast(session.path, group);
-  }
-
-  /** Closes a group; with `byes`, sends them first (200 ms later, as to unicast UDP readers). */
-  private closeMulticast(path: string, group: MulticastGroup, byes?: readonly Buffer[]): void {
-    if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
-    if (byes === undefined) group.close();
-    else
-      setTimeout(() => {
-        group.closeAfter(byes);
-      }, UDP_BYE_DELAY_MS).unref();
-    this.logger.info({ path, group: group.address }, 'multicast group closed');
-  }
-
-  /** The publisher left: BYE to the group, and each member waits for its TEARDOWN like a unicast reader. */
-  private multicastEnded(path: string, group: MulticastGroup, reason: string): void {
-    for (const id of group.members) {
-      const s = this.sessions.get(id);
-      if (s !== undefined) this.detachEndedReader(s, reason);
-    }
-    this.closeMulticast(
-      path,
-      group,
-      group.tracks.map((track) => byePacket(group.ssrcs[track]!)),
-    );
-  }
-
-  private sendBye(session: ServerSession): void {
-    for (const track of session.tracks) {
-      session.sendRtcp(track, byePacket(session.ssrcs[track] ?? 0));
-    }
   }
 
   /** Once a second: expire sessions and send sender reports. */
@@ -1334,44 +1263,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (handshakes > 0)
       this.refusals.write(this.logger, 'info', { count: handshakes }, CLOSE_MESSAGES.tls_handshake);
     this.refusals.flush();
-    if (now - this.lastSrMs >= this.opts.senderReportIntervalMs) {
-      this.lastSrMs = now;
-      this.sendSenderReports(now);
-    }
-  }
-
-  private sendSenderReports(nowMs: number): void {
-    const wallMs = nowMs + this.wallOffsetMs;
-    for (const live of this.paths.list()) {
-      const stream = live.stream;
-      if (stream === undefined || stream.readerCount === 0) continue;
-      stream.counters.forEach((c, track) => {
-        if (c.lastRtpTimestamp === undefined) return;
-        const clockRate = stream.tracks[track]!.clockRate;
-        // One report per reader: its own SSRC and what it was sent (RFC 3550 §6.4.1).
-        for (const r of stream.readersOfTrack(track)) {
-          const sr = senderReportFor({
-            ssrc: r.ssrc,
-            clockRate,
-            lastRtpTimestamp: c.lastRtpTimestamp,
-            lastWallMs:
-              wallMs -
-              (nowMs -
-                (r.timing !== undefined
-                  ? monotonicMsOf(r.timing, c.lastRtpTimestamp, clockRate)
-                  : c.lastArrivalMs)),
-            nowMs: wallMs,
-            packetCount: r.packetsSent,
-            octetCount: r.octetsSent,
-          });
-          const sdes: RtcpPacket = {
-            type: 'sdes',
-            chunks: [{ ssrc: r.ssrc, items: [{ type: 1, text: this.opts.serverName }] }],
-          };
-          r.reader.sendRtcp(track, serializeRtcpCompound([sr, sdes]));
-        }
-      });
-    }
+    this.senderReports.tick(now);
   }
 }
 
