@@ -15,7 +15,7 @@ import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeTransport, type TransportSpec } from '../rtsp/transport.js';
-import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
+import { parseSessionHeader } from '../rtsp/session.js';
 import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
@@ -39,14 +39,13 @@ import { RefusalLog } from './refusal-log.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
-import { VodFiles, isOnDemandPathName } from './vod-files.js';
-import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
+import { VodFiles } from './vod-files.js';
+import { VodControl } from './vod-control.js';
+import { reply, sessionHeaders } from './replies.js';
+import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits, notStartedInTime } from './session-limits.js';
 import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
 import { clientPortRefusal } from './udp-client-ports.js';
-import { parseRange, type RangeSpec } from '../rtsp/range.js';
-import { parseScale, parseSpeed } from '../rtsp/fields.js';
-import { serializeInterleaved } from '../rtsp/message.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
@@ -81,13 +80,6 @@ function newSessionId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
 }
 
-function reply(statusCode: number, headers?: Record<string, string>, body?: Buffer, reason?: string): Reply {
-  const r: Reply = { statusCode, headers: new RtspHeaders(headers ?? {}) };
-  if (body !== undefined) r.body = body;
-  if (reason !== undefined) r.reason = reason;
-  return r;
-}
-
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
   sessionEnded: [session: ServerSession, reason: string];
@@ -107,7 +99,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly mediaFaults: MediaFaults;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
   authorizer: Authorizer | undefined;
-  private readonly vodFiles: VodFiles | undefined;
+  /** Files on demand: the RTSP side of PLAY and PAUSE of a file. */
+  private readonly vod: VodControl;
   private readonly opts: ServerSettings;
   /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
   readonly readerBacklog: ReaderBacklogBudget;
@@ -128,14 +121,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   constructor(options: RtspServerOptions = {}) {
     super();
     this.authorizer = options.authorizer;
-    this.vodFiles =
-      options.mediaDir !== undefined
-        ? new VodFiles(options.mediaDir, options.logger ?? nullLogger)
-        : undefined;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.mediaFaults = new MediaFaults(this.logger, this.clock);
     this.opts = resolveServerOptions(options);
+    this.vod = new VodControl({
+      clock: this.clock,
+      logger: this.logger,
+      files: options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger) : undefined,
+      settings: this.opts,
+      sessionLimits: this.sessionLimits,
+    });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
     // A bad range fails at start, not at the first SETUP.
@@ -263,7 +259,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const c of this.connections) c.destroy();
     this.handshakes.destroyAll();
     this.websocketServer.close();
-    await this.vodFiles?.closeAll();
+    await this.vod.closeAll();
     this.udp?.close();
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     if (this.tunnelTcp !== undefined)
@@ -442,10 +438,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'SETUP':
         return this.setup(conn, req, session, transport!);
       case 'PLAY':
-        if (session?.vod !== undefined) return this.playVod(req, session);
+        if (session?.vod !== undefined) return this.vod.play(req, session);
         return this.play(conn, req, session);
       case 'PAUSE':
-        if (session?.vod !== undefined) return this.pauseVod(req, session);
+        if (session?.vod !== undefined) return this.vod.pause(req, session);
         return this.pause(session);
       case 'RECORD':
         return this.record(session);
@@ -479,10 +475,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return parseRequestTarget(req.uri);
   }
 
-  private sessionHeaders(s: ServerSession): Record<string, string> {
-    return { Session: serializeSessionHeader({ id: s.id, timeoutS: s.timeoutS }) };
-  }
-
   private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
@@ -490,10 +482,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
-      const vod = await this.openVodFile(t.path);
+      const vod = await this.vod.openFile(t.path);
       if (vod === undefined) return reply(404);
       media = vod.file.media;
-      this.vodFiles?.release(vod.realPath);
+      this.vod.release(vod.realPath);
     }
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
     const sdp = media.describeSdp(base);
@@ -506,8 +498,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (t === undefined || t.path === '') return reply(400);
     const ct = req.headers.get('Content-Type');
     if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim())) return reply(415);
-    if (this.vodFiles !== undefined && isOnDemandPathName(t.path))
-      return this.sessionLimits.refuse('onDemandPath');
+    if (this.vod.reservesPath(t.path)) return this.sessionLimits.refuse('onDemandPath');
     if (req.body.length > this.opts.maxAnnouncedSdpBytes)
       return this.sessionLimits.refuse('announcedSdpBytes', `over ${this.opts.maxAnnouncedSdpBytes} bytes`);
     let media;
@@ -526,7 +517,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
     }
     this.logger.info({ session: session.id, path: t.path, tracks: media.tracks.length }, 'publish announced');
-    return reply(200, this.sessionHeaders(session));
+    return reply(200, sessionHeaders(session));
   }
 
   /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
@@ -626,7 +617,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         live = this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
         else if (session === undefined) {
-          vod = await this.openVodFile(t.path);
+          vod = await this.vod.openFile(t.path);
           if (vod === undefined) return reply(404);
           media = vod.file.media;
         } else return reply(404);
@@ -640,7 +631,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (track === undefined) return reply(459);
     }
     if (track >= trackCount) {
-      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      if (vod !== undefined) this.vod.release(vod.realPath);
       return reply(404);
     }
 
@@ -662,21 +653,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         (lower === undefined || lower === s.lowerTransport.toLowerCase()),
     );
     if (chosen === undefined) {
-      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      if (vod !== undefined) this.vod.release(vod.realPath);
       return reply(461);
     }
 
     if (session === undefined) {
       const full = this.admissionRefusal(conn);
       if (full !== undefined) {
-        if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+        if (vod !== undefined) this.vod.release(vod.realPath);
         return full;
       }
       if (this.opts.maxReadersPerPath > 0) {
         let readers = 0;
         for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
         if (readers >= this.opts.maxReadersPerPath) {
-          if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+          if (vod !== undefined) this.vod.release(vod.realPath);
           return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
         }
       }
@@ -767,7 +758,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     if (session.state === 'init') session.state = 'ready';
-    return reply(200, { Transport: serializeTransport(replySpec), ...this.sessionHeaders(session) });
+    return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 
   private routeUdpTrack(
@@ -803,7 +794,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       (session.stream !== undefined && session.stream !== live.stream)
     )
       return reply(404);
-    const headers = this.sessionHeaders(session);
+    const headers = sessionHeaders(session);
     headers.Range = 'npt=now-';
     if (session.state === 'playing') return reply(200, headers);
     if (session.isMulticast) {
@@ -851,7 +842,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     } else if (session.state === 'recording') {
       session.state = 'ready';
     }
-    return reply(200, this.sessionHeaders(session));
+    return reply(200, sessionHeaders(session));
   }
 
   private record(session: ServerSession | undefined): Reply {
@@ -869,7 +860,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     session.stream = live.stream;
     session.state = 'recording';
-    return reply(200, this.sessionHeaders(session));
+    return reply(200, sessionHeaders(session));
   }
 
   private newStream(media: PublishedMedia): Stream {
@@ -922,155 +913,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     };
   }
 
-  // ---- files on demand (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35) ----
-
-  /** The file a path names in the media folder, opened (shared); undefined when there is none. */
-  private async openVodFile(path: string): Promise<{ realPath: string; file: VodFile } | undefined> {
-    if (this.vodFiles === undefined) return undefined;
-    const realPath = await this.vodFiles.resolve(path);
-    if (realPath === undefined) return undefined;
-    try {
-      return { realPath, file: await this.vodFiles.acquire(realPath) };
-    } catch (err) {
-      this.vodFiles.release(realPath);
-      this.logger.warn({ path, err: (err as Error).message }, 'media file not playable');
-      return undefined;
-    }
-  }
-
-  private vodPlayer(session: ServerSession): VodPlayer {
-    const vod = session.vod!;
-    if (vod.player !== undefined) return vod.player;
-    const player = new VodPlayer(
-      vod.file,
-      {
-        sendRtp: (track, packet) => {
-          const s = session.setups[track];
-          if (s?.kind === 'tcp') session.writeInterleaved(serializeInterleaved(s.rtpChannel, packet), 1);
-          else session.sendRtp(track, packet);
-        },
-        sendRtcp: (track, packet) => {
-          session.sendRtcp(track, packet);
-        },
-      },
-      {
-        clock: this.clock,
-        logger: session.logger,
-        tracks: session.tracks,
-        ssrcs: session.ssrcs,
-        cname: this.opts.serverName,
-        senderReportIntervalMs: this.opts.senderReportIntervalMs,
-      },
-    );
-    player.onEnd = ({ reason, positionS }) => {
-      if (session.closed) return;
-      session.state = 'ready';
-      session.logger.info({ reason, positionS }, 'playback paused by itself');
-      // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
-      // they are when the file cannot be read on (cut short after its moov): nothing more will come.
-      if (reason === 'end' || reason === 'error') sendByeTo(session);
-    };
-    vod.player = player;
-    return player;
-  }
-
-  private playVod(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
-    let range: { startS?: number; endS?: number } = {};
-    let scale: number | undefined;
-    let speed: number | undefined;
-    try {
-      const r = req.headers.get('Range');
-      if (r !== undefined) range = nptRange(parseRange(r));
-    } catch {
-      return reply(457);
-    }
-    // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
-    try {
-      const sc = req.headers.get('Scale');
-      if (sc !== undefined) scale = parseScale(sc);
-      const sp = req.headers.get('Speed');
-      if (sp !== undefined) speed = parseSpeed(sp);
-    } catch {
-      return reply(400);
-    }
-    // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
-    // range at the end (200), then RTCP BYE; negative starts already read as 0 (rtsp/range.ts).
-    if (
-      range.endS !== undefined &&
-      range.startS !== undefined &&
-      range.endS < range.startS &&
-      (scale ?? 1) > 0
-    )
-      return reply(457);
-    const player = this.vodPlayer(session);
-    const request: Parameters<VodPlayer['play']>[0] = {};
-    if (range.startS !== undefined) request.startS = range.startS;
-    if (range.endS !== undefined) request.endS = range.endS;
-    if (scale !== undefined) request.scale = scale;
-    if (speed !== undefined) request.speed = speed;
-    let result;
-    player.maxQueuedRanges = this.opts.maxQueuedPlayRanges;
-    try {
-      result = player.play(request);
-    } catch (err) {
-      if (err instanceof VodQueueFullError)
-        return this.sessionLimits.refuse('queuedPlayRanges', `${err.maxQueuedRanges} queued`);
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
-    }
-    session.state = 'playing';
-    const headers = this.sessionHeaders(session);
-    headers.Range = `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
-    if (scale !== undefined) headers.Scale = String(result.scale);
-    if (speed !== undefined) headers.Speed = String(result.speed);
-    const base = req.uri.replace(/\/+$/, '').replace(/\/trackID=\d+$/, '');
-    headers['RTP-Info'] = result.rtpInfo
-      .map(
-        (i) =>
-          `url=${base}/trackID=${i.track}${i.seq !== undefined ? `;seq=${i.seq}` : ''};rtptime=${i.rtptime}`,
-      )
-      .join(',');
-    this.logger.info(
-      {
-        session: session.id,
-        path: session.path,
-        start: result.startS,
-        end: result.endS,
-        scale: result.scale,
-        queued: result.queued,
-      },
-      'file playback',
-    );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
-  }
-
-  private pauseVod(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
-    let atS: number | undefined;
-    const r = req.headers.get('Range');
-    if (r !== undefined) {
-      try {
-        // RFC 2326 §10.6 writes the pause point without a dash (`Range: npt=37`): read it as `npt=37-`.
-        const [spec = '', ...params] = r.split(';');
-        const point = /^\s*npt\s*=[^-]*$/i.test(spec) ? [`${spec.trim()}-`, ...params].join(';') : r;
-        atS = nptRange(parseRange(point)).startS;
-      } catch {
-        return reply(457);
-      }
-    }
-    let position: number;
-    try {
-      position = this.vodPlayer(session).pause(atS);
-    } catch (err) {
-      // §10.6: a point outside the pending PLAY ranges.
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
-    }
-    if (atS === undefined) session.state = 'ready';
-    const headers = this.sessionHeaders(session);
-    headers.Range = `npt=${position.toFixed(3)}-`;
-    return reply(200, headers);
-  }
-
   private teardown(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
     this.endSession(session, 'teardown');
@@ -1079,12 +921,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private getParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
     const names = parameterNames(req.body);
-    if (names.length === 0)
-      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
+    if (names.length === 0) return reply(200, session !== undefined ? sessionHeaders(session) : undefined);
     if (session === undefined) return reply(454);
     const unknown = names.filter((n) => !(KNOWN_PARAMETERS as readonly string[]).includes(n));
     if (unknown.length > 0)
-      return reply(451, this.sessionHeaders(session), Buffer.from(unknown.join('\r\n') + '\r\n'));
+      return reply(451, sessionHeaders(session), Buffer.from(unknown.join('\r\n') + '\r\n'));
     const total = session.trackStats.reduce(
       (a, t) => ({
         packets_received: a.packets_received + t.packetsReceived,
@@ -1096,17 +937,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     );
     if (session.mode === 'play') total.bytes = session.bytesSent;
     const body = names.map((n) => `${n}: ${total[n as keyof typeof total]}`).join('\r\n') + '\r\n';
-    return reply(
-      200,
-      { ...this.sessionHeaders(session), 'Content-Type': 'text/parameters' },
-      Buffer.from(body),
-    );
+    return reply(200, { ...sessionHeaders(session), 'Content-Type': 'text/parameters' }, Buffer.from(body));
   }
 
   private setParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
     const names = parameterNames(req.body);
-    if (names.length === 0)
-      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
+    if (names.length === 0) return reply(200, session !== undefined ? sessionHeaders(session) : undefined);
     // Our statistics are read-only (458); nothing else is settable (451).
     const readOnly = names.some((n) => (KNOWN_PARAMETERS as readonly string[]).includes(n));
     return reply(readOnly ? 458 : 451, undefined, Buffer.from(names.join('\r\n') + '\r\n'));
@@ -1183,10 +1019,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (session.owner !== undefined) this.sessionLimits.removed(session.owner.ip);
     session.stopReading();
     if (session.isMulticast) this.multicast?.leave(session);
-    if (session.vod !== undefined) {
-      session.vod.player?.stop();
-      this.vodFiles?.release(session.vod.realPath);
-    }
+    this.vod.stop(session);
     session.release();
     for (const c of this.connections) c.unbindSession(session);
     if (session.mode === 'record') {
@@ -1275,15 +1108,6 @@ function listenOn(server: net.Server, port: number, host: string): Promise<void>
       resolve();
     });
   });
-}
-
-/** Start and end (seconds) of an npt Range; other units are refused (ParseError-like). */
-function nptRange(r: RangeSpec): { startS?: number; endS?: number } {
-  if (r.unit !== 'npt') throw new RangeError('only npt ranges are served');
-  const out: { startS?: number; endS?: number } = {};
-  if (r.start !== undefined && r.start !== 'now') out.startS = r.start;
-  if (r.end !== undefined && r.end !== 'now') out.endS = r.end;
-  return out;
 }
 
 /** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */
