@@ -3,10 +3,6 @@
  * state machine of Appendix A, and wires publishers and readers to live Streams.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
-import http from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { ntpToUnixMs, systemClock } from '../base/clock.js';
@@ -25,17 +21,10 @@ import { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
-import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
-import { ConnectionLedger } from './connection-limits.js';
-import {
-  CLOSE_MESSAGES,
-  CLOSE_REASONS,
-  PendingHandshakes,
-  expiredConnection,
-  type CloseReason,
-} from './connection-timeouts.js';
-import { RefusalLog } from './refusal-log.js';
+import type { CloseReason } from './connection-timeouts.js';
+import { FrontDoors } from './front-doors.js';
+import { Sweeper } from './sweeper.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
 import { ServerSession, type TrackSetup } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
@@ -43,7 +32,7 @@ import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { reply, sessionHeaders } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
-import { SessionLimits, notStartedInTime } from './session-limits.js';
+import { SessionLimits } from './session-limits.js';
 import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
 import { clientPortRefusal } from './udp-client-ports.js';
 import type { Authorizer } from './auth.js';
@@ -104,19 +93,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly opts: ServerSettings;
   /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
   readonly readerBacklog: ReaderBacklogBudget;
-  private readonly tcp: net.Server;
-  private readonly tlsServer: tls.Server | undefined;
-  private readonly tunnelTcp: net.Server | undefined;
-  private readonly websocketServer: WebSocketServer;
-  /** Not listening: sniffed WebSocket upgrades are handed to it. */
-  private readonly websocketHttp: http.Server;
-  private readonly connections = new Set<ServerConnection>();
-  /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
-  private readonly tunnels = new Map<string, ServerConnection>();
+  /** Listeners and connections (RTSP, RTSPS, HTTP tunnel, WebSocket), admission and their timeouts. */
+  private readonly doors: FrontDoors;
   private udp: UdpPair | undefined;
   private udpPorts: UdpPortRange | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private nextConnectionId = 1;
+  private readonly sweeper: Sweeper;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -148,58 +129,27 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           if (s !== undefined) this.detachEndedReader(s, reason);
         },
       });
-    this.refusals = new RefusalLog(this.logger, this.clock);
-    this.ledger = new ConnectionLedger(() => this.opts);
-    const onTcpConnection = (socket: net.Socket): void => {
-      if (!this.admit(socket)) return;
-      socket.setNoDelay(true);
-      this.accept(socket, false, socket);
-    };
-    this.tcp = net.createServer(onTcpConnection);
-    // The same connection handling: RTSP, the HTTP tunnel and WebSocket are told apart by their first bytes.
-    if (options.httpTunnelPort !== undefined) this.tunnelTcp = net.createServer(onTcpConnection);
-    this.websocketServer = new WebSocketServer({
-      noServer: true,
-      maxPayload: 1024 * 1024,
-      handleProtocols: (protocols) => (protocols.has(RTSP_WS_SUBPROTOCOL) ? RTSP_WS_SUBPROTOCOL : false),
+    this.doors = new FrontDoors({
+      settings: this.opts,
+      tls: options.tls,
+      logger: this.logger,
+      clock: this.clock,
+      // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
+      handlers: {
+        handleRequest: (c, req) => this.handleRequest(c, req),
+        handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
+        connectionClosed: (c) => this.connectionClosed(c),
+      },
     });
-    this.websocketHttp = http.createServer((_req, res) => {
-      res.writeHead(426, { Connection: 'close' }).end();
+    this.sweeper = new Sweeper({
+      now: () => this.clock.monotonicMs(),
+      settings: this.opts,
+      sessions: () => this.sessions.values(),
+      endSession: (s, reason) => this.endSession(s, reason),
+      expireConnections: (now) => this.doors.expire(now),
+      senderReports: (now) => this.senderReports.tick(now),
     });
-    this.websocketHttp.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (!offered.includes(RTSP_WS_SUBPROTOCOL)) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      this.websocketServer.handleUpgrade(req, socket, head, (ws) => {
-        this.acceptWebSocket(ws, req);
-      });
-    });
-    if (options.tls !== undefined) {
-      this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
-        this.handshakes.delete(socket);
-        if (socket.destroyed) return;
-        socket.setNoDelay(true);
-        // Inside TLS media goes interleaved: plain RTP over UDP would leave its protection.
-        this.accept(socket, true, socket);
-      });
-      // A failed handshake (a plain-RTSP client on the TLS port, a bad certificate) is the client's problem.
-      this.tlsServer.on('tlsClientError', (err) => {
-        this.logger.debug({ err: err.message }, 'tls handshake failed');
-      });
-      // Admission at the TCP accept, before the handshake: a client that never completes it holds a
-      // descriptor like any other connection, so it takes a place and is timed.
-      this.tlsServer.on('connection', (raw: net.Socket) => {
-        if (!this.admit(raw)) return;
-        this.handshakes.add(raw, this.clock.monotonicMs());
-        raw.once('close', () => this.handshakes.delete(raw));
-      });
-    }
-    this.tlsPort = options.tls?.port ?? 0;
   }
-
-  private tlsPort: number;
 
   async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
     if (this.udpPorts === undefined && this.opts.udpRtpPort !== false) {
@@ -209,23 +159,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         logger: this.logger,
       });
     }
-    await listenOn(this.tcp, this.opts.port, this.opts.host);
-    if (this.tunnelTcp !== undefined)
-      await listenOn(this.tunnelTcp, this.opts.httpTunnelPort ?? 0, this.opts.host);
-    if (this.tlsServer !== undefined) {
-      await listenOn(this.tlsServer, this.tlsPort, this.opts.host);
-      const a = this.tlsServer.address();
-      if (typeof a === 'object' && a !== null) this.tlsPort = a.port;
-    }
-    this.sweepTimer = setInterval(() => {
-      this.sweep();
-    }, 1000);
-    this.sweepTimer.unref();
+    await this.doors.listen();
+    this.sweeper.start();
     const port = this.port;
     this.logger.info(
       {
         port,
-        rtspsPort: this.tlsServer !== undefined ? this.tlsPort : undefined,
+        rtspsPort: this.rtspsPort,
         httpTunnelPort: this.httpTunnelPort,
         udpRtpPort: this.udp?.rtpPort,
         udpRtcpPort: this.udp?.rtcpPort,
@@ -239,148 +179,55 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** The extra HTTP-tunnel port once listening (undefined when not configured). */
   get httpTunnelPort(): number | undefined {
-    const a = this.tunnelTcp?.address();
-    return typeof a === 'object' && a !== null ? a.port : undefined;
+    return this.doors.httpTunnelPort;
   }
 
   /** The RTSPS port once listening (undefined without TLS). */
   get rtspsPort(): number | undefined {
-    return this.tlsServer !== undefined ? this.tlsPort : undefined;
+    return this.doors.rtspsPort;
   }
 
   get port(): number {
-    const a = this.tcp.address();
-    return typeof a === 'object' && a !== null ? a.port : 0;
+    return this.doors.port;
   }
 
   async close(): Promise<void> {
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweeper.stop();
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
-    for (const c of this.connections) c.destroy();
-    this.handshakes.destroyAll();
-    this.websocketServer.close();
+    this.doors.destroyConnections();
     await this.vod.closeAll();
     this.udp?.close();
-    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-    if (this.tunnelTcp !== undefined)
-      await new Promise<void>((resolve) => this.tunnelTcp!.close(() => resolve()));
-    if (this.tlsServer !== undefined)
-      await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
+    await this.doors.closeListeners();
   }
 
   // ---- connections ----
 
-  /**
-   * Connection limits, checked at the TCP accept before anything is read. The place is the socket's
-   * until it closes, whatever it carries (a WebSocket counts once, a TLS handshake from its start).
-   */
-  private admit(socket: net.Socket): boolean {
-    const address = socket.remoteAddress ?? '';
-    const refusal = this.ledger.admit(address);
-    if (refusal === undefined) {
-      socket.once('close', () => this.ledger.release(address));
-      return true;
-    }
-    this.refusals.write(
-      this.logger,
-      'warn',
-      { remote: normalizeAddress(address), reason: refusal },
-      'connection refused',
-    );
-    socket.destroy();
-    return false;
-  }
-
   /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
   get connectionCount(): number {
-    return this.ledger.total;
+    return this.doors.connectionCount;
   }
 
   /** Connections closed at once by the limits. */
   get connectionsRefused(): number {
-    return this.ledger.refused;
+    return this.doors.connectionsRefused;
   }
 
   /** Connections closed by a timeout or for unread replies, by reason; and other counted refusals. */
-  readonly connectionCloses: Record<CloseReason, number> = Object.fromEntries(
-    CLOSE_REASONS.map((r) => [r, 0]),
-  ) as Record<CloseReason, number>;
-  readonly connectionEvents: Record<ConnectionEvent, number> = {
-    replyBacklogHold: 0,
-    tunnelPostRefused: 0,
-    tunnelPostReplaced: 0,
-  };
+  get connectionCloses(): Record<CloseReason, number> {
+    return this.doors.connectionCloses;
+  }
+
+  get connectionEvents(): Record<ConnectionEvent, number> {
+    return this.doors.connectionEvents;
+  }
 
   /** Log lines of refusals suppressed by the rate limit. */
   get logLinesSuppressed(): number {
-    return this.refusals.suppressedTotal;
+    return this.doors.logLinesSuppressed;
   }
 
-  private readonly refusals: RefusalLog;
-  private readonly ledger: ConnectionLedger;
-  private readonly handshakes = new PendingHandshakes();
-
-  private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
-    const requestLimits = {
-      maxHeaderBytes: this.opts.maxRequestHeaderBytes,
-      maxBodyBytes: this.opts.maxRequestBodyBytes,
-    };
-    const conn = new ServerConnection(
-      channel,
-      this.nextConnectionId++,
-      this.logger,
-      interleavedOnly,
-      {
-        handleRequest: (c, req) => this.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
-        closed: (c) => this.connectionClosed(c),
-        tunnelOpened: (c, cookie) => {
-          if (this.tunnels.has(cookie)) return false;
-          this.tunnels.set(cookie, c);
-          return true;
-        },
-        tunnelFor: (cookie) => this.tunnels.get(cookie),
-        websocketUpgrade: (_c, head) => {
-          if (socket === undefined) {
-            channel.destroy();
-            return;
-          }
-          // The bytes read so far go back, and node's HTTP parser and `ws` take the socket from here.
-          // Paused, so that the bytes put back are not emitted before the HTTP server listens.
-          socket.pause();
-          socket.removeAllListeners('data');
-          socket.unshift(head);
-          this.websocketHttp.emit('connection', socket);
-          socket.resume();
-        },
-        count: (event) => {
-          this.connectionEvents[event]++;
-        },
-      },
-      {
-        requestLimits,
-        maxReplyBacklogBytes: () => this.opts.maxReplyBacklogBytes,
-        maxPendingRequests: () => this.opts.maxPendingRequests,
-        refusals: this.refusals,
-      },
-    );
-    conn.now = () => this.clock.monotonicMs();
-    conn.lastDataMs = this.clock.monotonicMs();
-    this.connections.add(conn);
-  }
-
-  /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */
-  private acceptWebSocket(ws: WebSocket, req: http.IncomingMessage): void {
-    // The connection that sniffed the upgrade is done: the socket's place (taken at accept) and its
-    // timeouts go to the WebSocket's connection.
-    for (const c of this.connections) if (c.handedOff && c.isOn(req.socket)) this.connections.delete(c);
-    const channel = new WebSocketChannel(ws, req.socket.remoteAddress, req.socket.remotePort);
-    this.accept(channel, true);
-  }
-
+  /** A connection closed (the front doors have forgotten it): what becomes of its sessions. */
   private connectionClosed(conn: ServerConnection): void {
-    this.connections.delete(conn);
-    for (const [cookie, c] of this.tunnels) if (c === conn) this.tunnels.delete(cookie);
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
       if (s.transport === 'tcp' || s.state === 'init' || s.mode === 'record')
@@ -1021,7 +868,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (session.isMulticast) this.multicast?.leave(session);
     this.vod.stop(session);
     session.release();
-    for (const c of this.connections) c.unbindSession(session);
+    this.doors.unbindSession(session);
     if (session.mode === 'record') {
       const live = this.paths.release(session.path, session.id);
       if (live?.stream !== undefined) {
@@ -1066,48 +913,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sink?.end?.();
     }, this.opts.endedReaderGraceMs).unref();
   }
-
-  /** Once a second: expire sessions and send sender reports. */
-  private sweep(): void {
-    const now = this.clock.monotonicMs();
-    const udpLimitMs = this.opts.udpReadTimeoutS * 1000;
-    for (const s of [...this.sessions.values()]) {
-      const idle = now - s.lastActivityMs;
-      if (idle > (s.timeoutS + this.opts.sessionTimeoutGraceS) * 1000) this.endSession(s, 'session timeout');
-      else if (notStartedInTime(s, now, this.opts.sessionStartTimeoutS * 1000))
-        this.endSession(s, 'no PLAY or RECORD in time');
-      else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
-        this.endSession(s, 'no packets from publisher');
-    }
-    for (const c of this.connections) {
-      const reason = expiredConnection(c, now, this.opts);
-      if (reason === undefined) continue;
-      this.connectionCloses[reason]++;
-      this.refusals.write(
-        this.logger,
-        'info',
-        { conn: c.id, remote: c.remoteAddress },
-        CLOSE_MESSAGES[reason],
-      );
-      c.destroy();
-    }
-    const handshakes = this.handshakes.expire(now, this.opts.tlsHandshakeTimeoutMs);
-    this.connectionCloses.tls_handshake += handshakes;
-    if (handshakes > 0)
-      this.refusals.write(this.logger, 'info', { count: handshakes }, CLOSE_MESSAGES.tls_handshake);
-    this.refusals.flush();
-    this.senderReports.tick(now);
-  }
-}
-
-function listenOn(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */
