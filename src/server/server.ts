@@ -10,7 +10,7 @@ import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
-import { serializeTransport, type TransportSpec } from '../rtsp/transport.js';
+import { serializeTransport } from '../rtsp/transport.js';
 import { parseSessionHeader } from '../rtsp/session.js';
 import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { randomSsrc } from '../rtp/packet.js';
@@ -20,13 +20,14 @@ import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
-import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
+import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
+import { TransportSetup } from './transport-setup.js';
 import { Sweeper } from './sweeper.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
-import { ServerSession, type TrackSetup } from './session.js';
+import { ServerSession } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
@@ -34,7 +35,6 @@ import { reply, sessionHeaders } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits } from './session-limits.js';
 import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
-import { clientPortRefusal } from './udp-client-ports.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
@@ -95,8 +95,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly readerBacklog: ReaderBacklogBudget;
   /** Listeners and connections (RTSP, RTSPS, HTTP tunnel, WebSocket), admission and their timeouts. */
   private readonly doors: FrontDoors;
-  private udp: UdpPair | undefined;
-  private udpPorts: UdpPortRange | undefined;
+  /** SETUP's transports: which spec is taken, channels, multicast places, UDP ports. */
+  private readonly transports: TransportSetup;
   private readonly sweeper: Sweeper;
 
   constructor(options: RtspServerOptions = {}) {
@@ -115,11 +115,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
-    // A bad range fails at start, not at the first SETUP.
-    if (this.opts.udpPortRange !== undefined) {
-      const { first, last } = this.opts.udpPortRange;
-      this.udpPorts = new UdpPortRange(first, last, this.opts.host, this.logger);
-    }
+    this.transports = new TransportSetup({
+      settings: this.opts,
+      logger: this.logger,
+      multicast: () => this.multicast,
+      sessionLimits: this.sessionLimits,
+      endSession: (s, reason) => this.endSession(s, reason),
+      mediaIn: (session, track, packet, kind) => {
+        session.lastActivityMs = this.clock.monotonicMs();
+        if (kind === 'rtp') this.ingestFromPublisher(session, track, packet);
+        else this.onRtcpFromPeer(session, track, packet);
+      },
+    });
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
         options: this.opts.multicast,
@@ -152,29 +159,24 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
-    if (this.udpPorts === undefined && this.opts.udpRtpPort !== false) {
-      this.udp = await UdpPair.bind({
-        host: this.opts.host,
-        rtpPort: this.opts.udpRtpPort,
-        logger: this.logger,
-      });
-    }
+    await this.transports.bindShared();
     await this.doors.listen();
     this.sweeper.start();
     const port = this.port;
+    const udp = this.transports.sharedPair;
+    const range = this.transports.portRange;
     this.logger.info(
       {
         port,
         rtspsPort: this.rtspsPort,
         httpTunnelPort: this.httpTunnelPort,
-        udpRtpPort: this.udp?.rtpPort,
-        udpRtcpPort: this.udp?.rtcpPort,
-        udpPortRange:
-          this.udpPorts !== undefined ? `${this.udpPorts.first}-${this.udpPorts.last}` : undefined,
+        udpRtpPort: udp?.rtpPort,
+        udpRtcpPort: udp?.rtcpPort,
+        udpPortRange: range !== undefined ? `${range.first}-${range.last}` : undefined,
       },
       'rtsp server listening',
     );
-    return { port, udpRtpPort: this.udp?.rtpPort };
+    return { port, udpRtpPort: udp?.rtpPort };
   }
 
   /** The extra HTTP-tunnel port once listening (undefined when not configured). */
@@ -196,7 +198,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
     this.doors.destroyConnections();
     await this.vod.closeAll();
-    this.udp?.close();
+    this.transports.close();
     await this.doors.closeListeners();
   }
 
@@ -482,23 +484,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(404);
     }
 
-    const firstKind = session?.setups.find((s) => s !== undefined)?.kind;
-    const lower = firstKind === 'multicast' ? 'udp' : firstKind;
-    const chosen = specs.find(
-      (s) =>
-        (s.profile === 'AVP' || s.profile === 'AVPF') &&
-        (s.delivery !== 'multicast' ||
-          (this.opts.multicast !== undefined &&
-            s.lowerTransport === 'UDP' &&
-            session?.mode !== 'record' &&
-            !recording &&
-            live?.stream !== undefined &&
-            session?.vod === undefined &&
-            vod === undefined)) &&
-        (s.lowerTransport === 'TCP' ||
-          ((this.udp !== undefined || this.udpPorts !== undefined) && !conn.interleavedOnly)) &&
-        (lower === undefined || lower === s.lowerTransport.toLowerCase()),
-    );
+    const chosen = this.transports.choose(specs, {
+      conn,
+      session,
+      recording,
+      liveStream: live?.stream !== undefined,
+      file: vod !== undefined,
+    });
     if (chosen === undefined) {
       if (vod !== undefined) this.vod.release(vod.realPath);
       return reply(461);
@@ -527,102 +519,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
     const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomSsrc()) : undefined;
-    let trackSetup: TrackSetup;
-    const replySpec: TransportSpec = {
-      protocol: chosen.protocol,
-      profile: chosen.profile,
-      lowerTransport: chosen.lowerTransport,
-      lowerTransportExplicit: chosen.lowerTransportExplicit,
-      delivery: 'unicast',
-      extra: [],
-    };
-    if (chosen.lowerTransport === 'TCP') {
-      const used = conn.usedChannels();
-      let rtp = chosen.interleaved?.rtp;
-      let rtcp = chosen.interleaved?.rtcp;
-      if (rtp === undefined) {
-        // QuickTime sends no interleaved parameter: pick the next free pair.
-        rtp = 0;
-        while (used.has(rtp) || used.has(rtp + 1)) rtp += 2;
-      }
-      rtcp ??= rtp + 1;
-      if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp)) return reply(461);
-      trackSetup = { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
-      conn.bindChannels(session, track, rtp, rtcp);
-      session.sink = conn;
-      replySpec.interleaved = { rtp, rtcp };
-    } else if (chosen.delivery === 'multicast') {
-      if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
-      const group = await this.multicast!.groupFor(session.path, trackCount);
-      if (group === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free multicast group');
-      group.members.add(session.id);
-      const ports = group.portsOf(track);
-      trackSetup = { kind: 'multicast', address: group.address, rtpPort: ports.rtp, rtcpPort: ports.rtcp };
-      replySpec.delivery = 'multicast';
-      replySpec.destination = group.address;
-      replySpec.port = ports;
-      replySpec.ttl = group.ttl;
-      session.ssrcs[track] = group.ssrcs[track];
-    } else {
-      if (session.isMulticast) return reply(461);
-      const clientRtp = chosen.clientPort?.rtp;
-      if (clientRtp === undefined) return reply(461);
-      const clientRtcp = chosen.clientPort?.rtcp ?? clientRtp + 1;
-      const remote = normalizeAddress(conn.remoteAddress);
-      if (chosen.destination !== undefined && normalizeAddress(chosen.destination) !== remote) {
-        // RFC 2326 §16: never send media to an address other than the requester's.
-        return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
-      }
-      const portRefusal = clientPortRefusal(
-        { address: remote, rtpPort: clientRtp, rtcpPort: clientRtcp },
-        session,
-        (port) => (this.udp?.isOwnPort(port) ?? false) || (this.udpPorts?.includes(port) ?? false),
-        this.udp,
-      );
-      if (portRefusal !== undefined) {
-        if (made) this.endSession(session, 'SETUP refused');
-        return this.sessionLimits.refuse(portRefusal, `${clientRtp}-${clientRtcp}`);
-      }
-      // Chosen only when one of the two exists.
-      const pair = this.udpPorts !== undefined ? await this.udpPorts.allocate() : this.udp!;
-      if (pair === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
-      session.releaseTrackPorts(track);
-      trackSetup = {
-        kind: 'udp',
-        clientAddress: remote,
-        clientRtpPort: clientRtp,
-        clientRtcpPort: clientRtcp,
-        pair,
-        ownsPair: pair !== this.udp,
-      };
-      replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
-      replySpec.serverPort = { rtp: pair.rtpPort, rtcp: pair.rtcpPort };
-      this.routeUdpTrack(session, track, pair, remote, clientRtp, clientRtcp);
-    }
+    const bound = await this.transports.bind(conn, session, track, trackCount, chosen, made);
+    if ('statusCode' in bound) return bound;
+    const { setup: trackSetup, spec: replySpec } = bound;
     if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     if (session.state === 'init') session.state = 'ready';
     return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
-  }
-
-  private routeUdpTrack(
-    session: ServerSession,
-    track: number,
-    pair: UdpPair,
-    address: string,
-    rtpPort: number,
-    rtcpPort: number,
-  ): void {
-    const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
-      session.lastActivityMs = this.clock.monotonicMs();
-      if (kind === 'rtp') this.ingestFromPublisher(session, track, msg);
-      else this.onRtcpFromPeer(session, track, msg);
-    };
-    session.routeUdp(pair, address, rtpPort, onRtp);
-    if (rtcpPort !== rtpPort) session.routeUdp(pair, address, rtcpPort, onRtp);
   }
 
   private async play(
