@@ -5,18 +5,16 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
-import { ntpToUnixMs, systemClock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeTransport } from '../rtsp/transport.js';
 import { parseSessionHeader } from '../rtsp/session.js';
-import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
 import { SenderReports, UDP_BYE_DELAY_MS, sendBye as sendByeTo } from './server-rtcp.js';
-import { RtpReceiverStats } from '../rtp/stats.js';
 import { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
@@ -24,6 +22,8 @@ import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
+import { MediaIn } from './media-in.js';
+import { getParameter, setParameter } from './parameters.js';
 import { TransportSetup } from './transport-setup.js';
 import { Sweeper } from './sweeper.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
@@ -61,9 +61,6 @@ export const SUPPORTED_METHODS = [
   'SET_PARAMETER',
 ] as const;
 
-/** Statistics GET_PARAMETER answers (text/parameters, RFC 2326 §10.8). */
-const KNOWN_PARAMETERS = ['packets_received', 'packets_lost', 'jitter', 'bytes'] as const;
-
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
   return randomBytes(8).toString('hex').toUpperCase();
@@ -97,6 +94,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly doors: FrontDoors;
   /** SETUP's transports: which spec is taken, channels, multicast places, UDP ports. */
   private readonly transports: TransportSetup;
+  /** RTP and RTCP from clients: publishers' media, readers' reports. */
+  private readonly mediaIn: MediaIn;
   private readonly sweeper: Sweeper;
 
   constructor(options: RtspServerOptions = {}) {
@@ -115,17 +114,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
+    this.mediaIn = new MediaIn({
+      now: () => this.clock.monotonicMs(),
+      paths: this.paths,
+      mediaFaults: this.mediaFaults,
+    });
     this.transports = new TransportSetup({
       settings: this.opts,
       logger: this.logger,
       multicast: () => this.multicast,
       sessionLimits: this.sessionLimits,
       endSession: (s, reason) => this.endSession(s, reason),
-      mediaIn: (session, track, packet, kind) => {
-        session.lastActivityMs = this.clock.monotonicMs();
-        if (kind === 'rtp') this.ingestFromPublisher(session, track, packet);
-        else this.onRtcpFromPeer(session, track, packet);
-      },
+      mediaIn: (session, track, packet, kind) => this.mediaIn.udp(session, track, packet, kind),
     });
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
@@ -144,7 +144,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
       handlers: {
         handleRequest: (c, req) => this.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
+        handleInterleaved: (c, ch, payload) => this.mediaIn.interleaved(c, ch, payload),
         connectionClosed: (c) => this.connectionClosed(c),
       },
     });
@@ -297,9 +297,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'TEARDOWN':
         return this.teardown(session);
       case 'GET_PARAMETER':
-        return this.getParameter(req, session);
+        return getParameter(req, session);
       case 'SET_PARAMETER':
-        return this.setParameter(req, session);
+        return setParameter(req, session);
       case 'REDIRECT':
         // Only a server sends REDIRECT (RFC 2326 §10.10).
         return reply(405, { Allow: SUPPORTED_METHODS.join(', ') });
@@ -670,97 +670,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return reply(200);
   }
 
-  private getParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
-    const names = parameterNames(req.body);
-    if (names.length === 0) return reply(200, session !== undefined ? sessionHeaders(session) : undefined);
-    if (session === undefined) return reply(454);
-    const unknown = names.filter((n) => !(KNOWN_PARAMETERS as readonly string[]).includes(n));
-    if (unknown.length > 0)
-      return reply(451, sessionHeaders(session), Buffer.from(unknown.join('\r\n') + '\r\n'));
-    const total = session.trackStats.reduce(
-      (a, t) => ({
-        packets_received: a.packets_received + t.packetsReceived,
-        packets_lost: a.packets_lost + t.packetsLost,
-        jitter: Math.max(a.jitter, t.jitterS),
-        bytes: a.bytes + t.bytesReceived,
-      }),
-      { packets_received: 0, packets_lost: 0, jitter: 0, bytes: 0 },
-    );
-    if (session.mode === 'play') total.bytes = session.bytesSent;
-    const body = names.map((n) => `${n}: ${total[n as keyof typeof total]}`).join('\r\n') + '\r\n';
-    return reply(200, { ...sessionHeaders(session), 'Content-Type': 'text/parameters' }, Buffer.from(body));
-  }
-
-  private setParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
-    const names = parameterNames(req.body);
-    if (names.length === 0) return reply(200, session !== undefined ? sessionHeaders(session) : undefined);
-    // Our statistics are read-only (458); nothing else is settable (451).
-    const readOnly = names.some((n) => (KNOWN_PARAMETERS as readonly string[]).includes(n));
-    return reply(readOnly ? 458 : 451, undefined, Buffer.from(names.join('\r\n') + '\r\n'));
-  }
-
-  // ---- media in ----
-
-  private handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void {
-    const bound = conn.channelBinding(channel);
-    if (bound === undefined) return;
-    const { session, track, kind } = bound;
-    session.lastActivityMs = this.clock.monotonicMs();
-    if (kind === 'rtp') this.ingestFromPublisher(session, track, Buffer.from(payload));
-    else this.onRtcpFromPeer(session, track, payload);
-  }
-
-  private ingestFromPublisher(session: ServerSession, track: number, packet: Buffer): void {
-    // GStreamer's rtspclientsink may send RTP before RECORD: ignored until then.
-    if (session.mode !== 'record' || session.state !== 'recording' || session.stream === undefined) return;
-    const st = session.trackStats[track];
-    if (st !== undefined && packet.length >= 12) {
-      st.packetsReceived++;
-      st.bytesReceived += packet.length;
-      let rx = session.receivers[track];
-      if (rx === undefined) {
-        const clockRate = session.stream.tracks[track]?.clockRate ?? 90000;
-        // Over TCP nothing is lost or reordered, so no probation is needed (RFC 3550 A.1).
-        rx = new RtpReceiverStats(clockRate, { minSequential: 1 });
-        session.receivers[track] = rx;
-      }
-      rx.onPacket(packet.readUInt16BE(2), packet.readUInt32BE(4), this.clock.monotonicMs());
-      st.packetsLost = Math.max(0, rx.cumulativeLost);
-      st.jitterS = rx.jitterMs / 1000;
-    }
-    try {
-      session.stream.ingestRtp(track, packet);
-    } catch (err) {
-      // The socket's callback must not throw (Node would exit): this packet is lost, nothing else.
-      this.mediaFaults.record('ingest', session.path, err);
-    }
-  }
-
-  private onRtcpFromPeer(session: ServerSession, track: number, payload: Buffer): void {
-    let packets: RtcpPacket[];
-    try {
-      packets = parseRtcpCompound(payload);
-    } catch {
-      return;
-    }
-    if (session.mode !== 'play') {
-      for (const p of packets) {
-        if (p.type === 'sr') session.stream?.ingestSenderReport(track, p.rtpTimestamp, ntpToUnixMs(p.ntp));
-      }
-      return;
-    }
-    const st = session.trackStats[track];
-    const clockRate = this.paths.get(session.path)?.media.tracks[track]?.clockRate ?? 90000;
-    for (const p of packets) {
-      if (p.type !== 'rr' && p.type !== 'sr') continue;
-      const block = p.reports[0];
-      if (block === undefined || st === undefined) continue;
-      st.packetsLost = block.cumulativeLost;
-      st.jitterS = block.jitter / clockRate;
-      st.packetsReceived = session.packetsSent;
-    }
-  }
-
   // ---- sessions ----
 
   endSession(session: ServerSession, reason: string, sendBye = false): void {
@@ -817,13 +726,4 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sink?.end?.();
     }, this.opts.endedReaderGraceMs).unref();
   }
-}
-
-/** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */
-function parameterNames(body: Buffer): string[] {
-  return body
-    .toString('utf8')
-    .split(/\r?\n/)
-    .map((l) => l.split(':')[0]!.trim())
-    .filter((l) => l !== '');
 }
