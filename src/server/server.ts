@@ -15,13 +15,14 @@ import { parseSessionHeader } from '../rtsp/session.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
 import { SenderReports, UDP_BYE_DELAY_MS, sendBye as sendByeTo } from './server-rtcp.js';
-import { Stream } from '../media/stream.js';
+import type { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
+import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
 import { getParameter, setParameter } from './parameters.js';
 import { TransportSetup } from './transport-setup.js';
@@ -85,6 +86,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly mediaFaults: MediaFaults;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
   authorizer: Authorizer | undefined;
+  /** Live paths: PLAY, PAUSE and RECORD of their sessions, paths fed by sources. */
+  private readonly live: LiveControl;
   /** Files on demand: the RTSP side of PLAY and PAUSE of a file. */
   private readonly vod: VodControl;
   private readonly opts: ServerSettings;
@@ -114,6 +117,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
+    this.live = new LiveControl({
+      clock: this.clock,
+      logger: this.logger,
+      paths: this.paths,
+      multicast: () => this.multicast,
+      settings: this.opts,
+      readerBacklog: this.readerBacklog,
+    });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),
       paths: this.paths,
@@ -288,12 +299,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return this.setup(conn, req, session, transport!);
       case 'PLAY':
         if (session?.vod !== undefined) return this.vod.play(req, session);
-        return this.play(conn, req, session);
+        return this.live.play(conn, req, session);
       case 'PAUSE':
         if (session?.vod !== undefined) return this.vod.pause(req, session);
-        return this.pause(session);
+        return this.live.pause(session);
       case 'RECORD':
-        return this.record(session);
+        return this.live.record(session);
       case 'TEARDOWN':
         return this.teardown(session);
       case 'GET_PARAMETER':
@@ -529,119 +540,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 
-  private async play(
-    conn: ServerConnection,
-    req: RtspRequest,
-    session: ServerSession | undefined,
-  ): Promise<Reply> {
-    if (session === undefined) return reply(454);
-    if (session.mode !== 'play' || session.state === 'init') return reply(455);
-    const live = this.paths.get(session.path);
-    // A session set up for a stream that has ended does not carry over to a new publisher,
-    // whose tracks may differ: the client sets up again.
-    if (
-      live?.stream === undefined ||
-      session.streamGone ||
-      (session.stream !== undefined && session.stream !== live.stream)
-    )
-      return reply(404);
-    const headers = sessionHeaders(session);
-    headers.Range = 'npt=now-';
-    if (session.state === 'playing') return reply(200, headers);
-    if (session.isMulticast) {
-      const group = this.multicast?.get(session.path);
-      if (group === undefined) return reply(404);
-      // The first member starts the group; later ones join what is already being sent.
-      if (!group.sending) {
-        group.sending = true;
-        live.stream.addReader(group);
-      }
-      session.stream = live.stream;
-      session.state = 'playing';
-      this.logger.info({ session: session.id, path: session.path, transport: 'multicast' }, 'read started');
-      return reply(200, headers);
-    }
-    if (session.transport === 'tcp') session.sink = conn;
-    session.state = 'playing';
-    const starts = await session.startReading(live.stream, this.opts.playStartWaitMs);
-    const base = req.uri.replace(/\/+$/, '');
-    const t = this.target(req);
-    const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
-    const rtptimes = live.stream.rtpInfoTimes(starts, session);
-    const infos = session.tracks.map((i) => {
-      const s = starts[i];
-      const url = `${aggregateBase}/trackID=${i}`;
-      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${rtptimes[i] ?? s.rtptime}`;
-    });
-    headers['RTP-Info'] = infos.join(',');
-    this.logger.info(
-      { session: session.id, path: session.path, transport: session.transport },
-      'read started',
-    );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
-  }
-
-  private pause(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
-    // RFC 2326 Appendix A.2: PAUSE is valid in Playing and Recording only. A reader whose stream
-    // ended is Ready but is answered 200: rtspsrc answers RTCP BYE with PAUSE, then TEARDOWN, and
-    // fails on an error status.
-    if (session.state === 'init' || (session.state === 'ready' && !session.streamGone)) return reply(455);
-    if (session.state === 'playing') {
-      session.stopReading();
-      session.state = 'ready';
-    } else if (session.state === 'recording') {
-      session.state = 'ready';
-    }
-    return reply(200, sessionHeaders(session));
-  }
-
-  private record(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
-    if (session.mode !== 'record' || session.state === 'init') return reply(455);
-    const live = this.paths.get(session.path);
-    if (live === undefined || live.publisherSessionId !== session.id) return reply(454);
-    if (live.stream === undefined) {
-      live.stream = this.newStream(live.media);
-      live.sinceMs = this.clock.monotonicMs();
-      this.logger.info(
-        { session: session.id, path: session.path, transport: session.transport },
-        'publish started',
-      );
-    }
-    session.stream = live.stream;
-    session.state = 'recording';
-    return reply(200, sessionHeaders(session));
-  }
-
-  private newStream(media: PublishedMedia): Stream {
-    return new Stream(media.tracks, {
-      clock: this.clock,
-      writeCoalesceMs: this.opts.writeCoalesceMs,
-      gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
-      maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
-      backlogBudget: this.readerBacklog,
-    });
-  }
-
   /**
    * Serves a path fed by a source inside the server (a looping file, the demo) rather than by an
    * RTSP publisher. Returns the Stream the source writes to; false when the path is taken.
    */
   addSourcePath(name: string, media: PublishedMedia): Stream | false {
-    const owner = `source:${name}`;
-    if (!this.paths.claim(name, owner, media, this.clock.monotonicMs())) return false;
-    const live = this.paths.get(name)!;
-    live.stream = this.newStream(media);
-    this.logger.info({ path: name, tracks: media.tracks.length }, 'source path added');
-    return live.stream;
+    return this.live.addSource(name, media);
   }
 
   removeSourcePath(name: string, reason = 'source removed'): void {
-    const live = this.paths.release(name, `source:${name}`);
-    if (live === undefined) return;
-    live.stream?.end(reason);
-    this.logger.info({ path: name, reason }, 'source path removed');
+    this.live.removeSource(name, reason);
   }
 
   /**
