@@ -3,7 +3,6 @@
  * state machine of Appendix A, and wires publishers and readers to live Streams.
  */
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -14,7 +13,7 @@ import { serializeTransport } from '../rtsp/transport.js';
 import { parseSessionHeader } from '../rtsp/session.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
-import { SenderReports, UDP_BYE_DELAY_MS, sendBye as sendByeTo } from './server-rtcp.js';
+import { SenderReports } from './server-rtcp.js';
 import type { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
@@ -22,20 +21,21 @@ import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
+import { SessionLifecycle } from './session-lifecycle.js';
 import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
 import { getParameter, setParameter } from './parameters.js';
 import { TransportSetup } from './transport-setup.js';
 import { Sweeper } from './sweeper.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
-import { ServerSession } from './session.js';
+import type { ServerSession } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { reply, sessionHeaders } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits } from './session-limits.js';
-import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
+import { controlRefusal, sessionAuthOf } from './session-binding.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
@@ -61,11 +61,6 @@ export const SUPPORTED_METHODS = [
   'GET_PARAMETER',
   'SET_PARAMETER',
 ] as const;
-
-function newSessionId(): string {
-  // 16 hex digits: no dashes (interop notes), unguessable.
-  return randomBytes(8).toString('hex').toUpperCase();
-}
 
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
@@ -100,6 +95,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** RTP and RTCP from clients: publishers' media, readers' reports. */
   private readonly mediaIn: MediaIn;
   private readonly sweeper: Sweeper;
+  /** Admission, creation and the end of sessions. */
+  private readonly lifecycle: SessionLifecycle;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -144,9 +141,24 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         logger: this.logger,
         detachMember: (id, reason) => {
           const s = this.sessions.get(id);
-          if (s !== undefined) this.detachEndedReader(s, reason);
+          if (s !== undefined) this.lifecycle.detachEndedReader(s, reason);
         },
       });
+    this.lifecycle = new SessionLifecycle({
+      clock: this.clock,
+      logger: this.logger,
+      settings: this.opts,
+      sessions: this.sessions,
+      sessionLimits: this.sessionLimits,
+      paths: this.paths,
+      authorizer: () => this.authorizer,
+      releaseShared: (session) => {
+        if (session.isMulticast) this.multicast?.leave(session);
+        this.vod.stop(session);
+      },
+      unbindChannels: (session) => this.doors.unbindSession(session),
+      ended: (session, reason) => this.emit('sessionEnded', session, reason),
+    });
     this.doors = new FrontDoors({
       settings: this.opts,
       tls: options.tls,
@@ -369,66 +381,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
     }
     if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
-    const full = this.admissionRefusal(conn);
+    const full = this.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
-    const session = this.createSession(conn, req, t.path, 'record', media.tracks.length);
+    const session = this.lifecycle.create(conn, req, t.path, 'record', media.tracks.length);
     if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
       this.endSession(session, 'path busy');
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
     }
     this.logger.info({ session: session.id, path: t.path, tracks: media.tracks.length }, 'publish announced');
     return reply(200, sessionHeaders(session));
-  }
-
-  /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
-  private admissionRefusal(conn: ServerConnection): Reply | undefined {
-    const why = this.sessionLimits.refusalFor(
-      normalizeAddress(conn.remoteAddress),
-      this.sessions.size,
-      this.opts,
-    );
-    return why === undefined ? undefined : this.sessionLimits.refuse(why);
-  }
-
-  private createSession(
-    conn: ServerConnection,
-    req: RtspRequest,
-    path: string,
-    mode: 'play' | 'record',
-    trackCount: number,
-  ): ServerSession {
-    const id = newSessionId();
-    const s = new ServerSession(
-      id,
-      path,
-      mode,
-      trackCount,
-      conn,
-      this.logger.child({ session: id }),
-      this.clock.monotonicMs(),
-      this.clock.wallMs(),
-    );
-    s.timeoutS = this.opts.sessionTimeoutS;
-    // The request that makes a session passed the authorizer (requiredAction): its credentials are verified.
-    const ip = normalizeAddress(conn.remoteAddress);
-    s.owner = { connection: conn, ip, user: this.authorizer !== undefined ? usernameOf(req) : undefined };
-    this.sessionLimits.added(ip);
-    s.onStreamEnded = (sess, publisherReason) => {
-      const reason = `publisher left (${publisherReason})`;
-      if (sess.transport === 'tcp') {
-        this.detachEndedReader(sess, reason);
-        return;
-      }
-      // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
-      // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
-      setTimeout(() => {
-        this.detachEndedReader(sess, reason);
-      }, UDP_BYE_DELAY_MS).unref();
-    };
-    this.sessions.set(id, s);
-    conn.sessions.add(s);
-    this.logger.info({ session: id, path, mode, remote: conn.remoteAddress }, 'session created');
-    return s;
   }
 
   private async setup(
@@ -508,7 +469,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
 
     if (session === undefined) {
-      const full = this.admissionRefusal(conn);
+      const full = this.lifecycle.admissionRefusal(conn);
       if (full !== undefined) {
         if (vod !== undefined) this.vod.release(vod.realPath);
         return full;
@@ -524,7 +485,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     const made = session === undefined;
     if (session === undefined) {
-      session = this.createSession(conn, req, t.path, 'play', trackCount);
+      session = this.lifecycle.create(conn, req, t.path, 'play', trackCount);
       if (vod !== undefined) session.vod = vod;
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
@@ -580,58 +541,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   // ---- sessions ----
 
+  /** Ends a session and frees what it held (TEARDOWN, timeouts, the API's kick); `sendBye` tells the client. */
   endSession(session: ServerSession, reason: string, sendBye = false): void {
-    if (session.closed) return;
-    if (sendBye) sendByeTo(session);
-    this.sessions.delete(session.id);
-    if (session.owner !== undefined) this.sessionLimits.removed(session.owner.ip);
-    session.stopReading();
-    if (session.isMulticast) this.multicast?.leave(session);
-    this.vod.stop(session);
-    session.release();
-    this.doors.unbindSession(session);
-    if (session.mode === 'record') {
-      const live = this.paths.release(session.path, session.id);
-      if (live?.stream !== undefined) {
-        this.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
-        live.stream.end(reason);
-      }
-    } else if (session.state === 'playing' || session.stream !== undefined) {
-      this.logger.info(
-        { session: session.id, path: session.path, reason, bytes: session.bytesSent },
-        'read ended',
-      );
-    }
-    this.logger.info({ session: session.id, reason }, 'session closed');
-    this.emit('sessionEnded', session, reason);
-    if (sendBye && session.transport === 'tcp') {
-      // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
-      session.sink?.end?.();
-    }
-  }
-
-  /**
-   * A reader whose live stream ended gets RTCP BYE and no more media. ffmpeg, GStreamer and
-   * live555 answer BYE with TEARDOWN (rtspsrc sends PAUSE first and reports 454 or a closed
-   * connection as an error), so the session waits for it; a client that ignores BYE is ended
-   * after `endedReaderGraceMs`, its interleaved connection closed.
-   */
-  private detachEndedReader(session: ServerSession, reason: string): void {
-    if (session.closed || session.streamGone) return;
-    sendByeTo(session);
-    session.stopReading();
-    session.stream = undefined;
-    session.streamGone = true;
-    session.state = 'ready';
-    this.logger.info(
-      { session: session.id, path: session.path, reason, bytes: session.bytesSent },
-      'read ended',
-    );
-    setTimeout(() => {
-      if (session.closed) return;
-      const sink = session.transport === 'tcp' ? session.sink : undefined;
-      this.endSession(session, `${reason}; no TEARDOWN after RTCP BYE`);
-      sink?.end?.();
-    }, this.opts.endedReaderGraceMs).unref();
+    this.lifecycle.end(session, reason, sendBye);
   }
 }
