@@ -1,6 +1,17 @@
 /**
- * The RTSP server (RFC 2326): accepts connections, runs the method handlers and the session
- * state machine of Appendix A, and wires publishers and readers to live Streams.
+ * The RTSP server (RFC 2326): the wiring of its parts, the request gate (version, Session, rights,
+ * Require) and the handlers that find what a request names (DESCRIBE, ANNOUNCE, SETUP, TEARDOWN).
+ *
+ * The parts, each given what it needs from the server as an explicit interface, split along what
+ * changes together (after gortsplib's server / conn / session / stream):
+ * - front-doors.ts: listeners, admission and connection timeouts (sockets, not sessions);
+ * - session-lifecycle.ts: admission, creation and the one way a session ends;
+ * - transport-setup.ts: SETUP's transport choice and its ports, channels and groups;
+ * - live-control.ts / vod-control.ts: PLAY, PAUSE, RECORD of a live path / a file;
+ * - media-in.ts: RTP and RTCP from clients; server-rtcp.ts: BYE and sender reports to readers;
+ * - multicast-registry.ts: the groups of live paths; sweeper.ts: the once-a-second round.
+ * The handlers left here are the ones that decide between those parts, so the session's protocol
+ * state still moves in several files (issue 15's next step gives it to the session).
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
