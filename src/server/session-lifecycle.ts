@@ -59,6 +59,10 @@ export class SessionLifecycle {
     return why === undefined ? undefined : this.deps.sessionLimits.refuse(why);
   }
 
+  /**
+   * A new session in the table, owned by `conn`'s address (and user, with an authorizer); a reader's
+   * live stream ending detaches it (BYE, then the grace below).
+   */
   create(
     conn: ServerConnection,
     req: RtspRequest,
