@@ -19,21 +19,22 @@
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { isParseError } from '../base/errors.js';
-import { parseRtpPacket, randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
+import { randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
+import { StreamTiming, type ReaderStart } from './stream-timing.js';
+import { channelKey, frameFor, personalize, rtpPayload, type Queued } from './stream-frames.js';
 import {
   countArrival,
   followTiming,
-  monotonicMsOf,
   newTrackCounters,
   type RtpTiming,
   type TrackCounters,
 } from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
+export type { ReaderStart } from './stream-timing.js';
 
 export interface StreamTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
@@ -76,18 +77,12 @@ export interface StreamReader {
   cutOff?(reason: string): void;
 }
 
-/** The first packet a reader receives on a track: what RTP-Info reports. */
 /** What a reader outside the engine (the HLS muxer) needs of a stream: joining, leaving, its end. */
 export interface StreamTap {
   /** Joins at the cached keyframe when there is one. */
   addReader(reader: StreamReader): void;
   removeReader(reader: StreamReader): unknown;
   readonly ended: boolean;
-}
-
-export interface ReaderStart {
-  seq: number;
-  rtptime: number;
 }
 
 export interface StreamOptions {
@@ -134,13 +129,6 @@ interface ReaderEntry {
    * (over TIMING_RESYNC_MS) is taken at once: the reader's packets jump anyway.
    */
   timing: (RtpTiming | undefined)[];
-}
-
-interface Queued {
-  track: number;
-  packet: Buffer;
-  /** RTP payload octets (what RTCP SR counts, RFC 3550 §6.4.1). */
-  payloadBytes: number;
 }
 
 /** Per-reader sender-report inputs for one track. */
@@ -207,8 +195,8 @@ export class Stream {
   private gopStartAu = 0;
   private readonly frameTrack: number;
   private readonly parameterSets: ParameterSetInserter | undefined;
-  /** The publisher's NTP clock minus our monotonic one, from its first sender report. */
-  private senderClockOffsetMs: number | undefined;
+  /** Each track's RTP time on our clock, from arrival and then the publisher's sender reports. */
+  private readonly timing: StreamTiming;
 
   constructor(tracks: readonly StreamTrack[], options: StreamOptions = {}) {
     this.tracks = tracks;
@@ -221,6 +209,7 @@ export class Stream {
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
+    this.timing = new StreamTiming(tracks, this.counters, this.clock, this.frameTrack);
     const key = tracks[this.keyTrack];
     this.parameterSets =
       key !== undefined ? ParameterSetInserter.forTrack(key.encodingName, key.fmtp) : undefined;
@@ -232,78 +221,35 @@ export class Stream {
   }
 
   /**
-   * Takes the publisher's sender report for a track (RFC 3550 §6.4.1). Its NTP clock is moved onto ours
-   * by one offset for the whole stream, fixed at the first report, so the publisher's own A/V alignment is
-   * what readers get, whatever its wall clock says.
-   *
-   * The tracks keep their arrival-based lines until every track has had a report, then all move to the
-   * reports' lines at once: a stream whose lines mixed the two (GStreamer's rtspclientsink reports each
-   * track on its own schedule, the first ones 1-3 s in) would place its tracks by neither, and change that
-   * placement again at the next track's first report. The move itself shifts the tracks against each other
-   * by the publisher's per-track send latency (38 and 80 ms seen with GStreamer); readers already joined
-   * do not see it as a step, their sender reports follow their own lines (see `followTiming`).
+   * Takes the publisher's sender report for a track (RFC 3550 §6.4.1): the tracks move to the reports'
+   * lines together once every track has one (stream-timing.ts).
    */
   ingestSenderReport(track: number, rtpTimestamp: number, ntpUnixMs: number): void {
-    const counters = this.counters[track];
-    if (this.ended || counters === undefined) return;
-    this.senderClockOffsetMs ??= this.clock.monotonicMs() - ntpUnixMs;
-    counters.senderReport = { rtpTimestamp: rtpTimestamp >>> 0, ntpUnixMs };
-    if (this.counters.some((c) => c.senderReport === undefined)) return;
-    for (const c of this.counters) {
-      if (c.timing?.fromSenderReport === true && c !== counters) continue;
-      c.timing = {
-        rtpTimestamp: c.senderReport!.rtpTimestamp,
-        monotonicMs: c.senderReport!.ntpUnixMs + this.senderClockOffsetMs,
-        fromSenderReport: true,
-      };
-    }
+    if (this.ended) return;
+    this.timing.ingestSenderReport(track, rtpTimestamp, ntpUnixMs);
   }
 
   /** The monotonic instant of an RTP timestamp of a track, or undefined before its first packet. */
   monotonicMsOfRtp(track: number, rtpTimestamp: number): number | undefined {
-    const timing = this.counters[track]?.timing;
-    if (timing === undefined) return undefined;
-    return monotonicMsOf(timing, rtpTimestamp, this.tracks[track]!.clockRate);
+    return this.timing.monotonicMsOfRtp(track, rtpTimestamp);
   }
 
   /** The RTP timestamp of a track at a monotonic instant (the inverse of monotonicMsOfRtp). */
   rtpAtMonotonicMs(track: number, monotonicMs: number): number | undefined {
-    const timing = this.counters[track]?.timing;
-    if (timing === undefined) return undefined;
-    const ticks = Math.round(((monotonicMs - timing.monotonicMs) * this.tracks[track]!.clockRate) / 1000);
-    return (timing.rtpTimestamp + ticks) >>> 0;
+    return this.timing.rtpAtMonotonicMs(track, monotonicMs);
   }
 
   /**
-   * The RTP-Info rtptimes of a reader that starts with `starts`: RFC 2326 §12.33 gives each track the RTP
-   * time of one instant (the Range start), not of its own first packet. The instant is the reader's first
-   * packet on the frame track (its keyframe); each track's rtptime is that instant in its RTP time through
-   * the timing its sender reports are built from, so RTP-Info and SRs place the tracks alike (a receiver
-   * moving from one to the other, as ffmpeg does at its first SR, sees no step). The first packets of the
-   * other tracks may precede their rtptime by their interleaving with the keyframe (audio) or follow it.
-   * A track without timing keeps its first packet's timestamp.
-   *
-   * With `reader`, the stream's lines become the reader's own: its sender reports are built from them
-   * (`readersOfTrack`), which follow the stream's by at most READER_TIMING_STEP_MS per report.
+   * The RTP-Info rtptimes of a reader that starts with `starts`: one instant on every track
+   * (RFC 2326 §12.33; stream-timing.ts). With `reader`, the stream's lines become the reader's own: its
+   * sender reports are built from them (`readersOfTrack`), which follow the stream's by at most
+   * READER_TIMING_STEP_MS per report.
    */
   rtpInfoTimes(starts: readonly (ReaderStart | undefined)[], reader?: StreamReader): (number | undefined)[] {
+    const { lines, times } = this.timing.rtpInfo(starts);
     const entry = reader !== undefined ? this.readers.get(reader) : undefined;
-    const lines = this.counters.map((c) => (c.timing !== undefined ? { ...c.timing } : undefined));
     if (entry !== undefined) entry.timing = lines;
-    const ref =
-      starts[this.frameTrack] !== undefined ? this.frameTrack : starts.findIndex((s) => s !== undefined);
-    const refLine = ref < 0 ? undefined : lines[ref];
-    const atMs =
-      refLine === undefined
-        ? undefined
-        : monotonicMsOf(refLine, starts[ref]!.rtptime, this.tracks[ref]!.clockRate);
-    return starts.map((s, track) => {
-      if (s === undefined) return undefined;
-      const line = lines[track];
-      if (atMs === undefined || track === ref || line === undefined) return s.rtptime;
-      const ticks = Math.round(((atMs - line.monotonicMs) * this.tracks[track]!.clockRate) / 1000);
-      return (line.rtpTimestamp + ticks) >>> 0;
-    });
+    return times;
   }
 
   get readerCount(): number {
@@ -656,46 +602,5 @@ export class Stream {
       e.onStart?.(q.track, start);
       if (e.pendingStarts === 0) return;
     }
-  }
-}
-
-function channelKey(r: StreamReader): string {
-  return r.transport === 'tcp'
-    ? r.rtpChannels.map((c) => (c === undefined ? '-' : String(c))).join(',')
-    : 'udp';
-}
-
-/** `$ channel length` + packet for each packet of a track the reader has a channel for (RFC 2326 §10.12). */
-function frameFor(e: ReaderEntry, items: readonly Queued[]): Buffer {
-  const channels = e.channels;
-  let total = 0;
-  for (const q of items) if (channels[q.track] !== undefined) total += 4 + q.packet.length;
-  const out = Buffer.allocUnsafe(total);
-  let o = 0;
-  for (const q of items) {
-    const ch = channels[q.track];
-    if (ch === undefined) continue;
-    out[o] = 0x24;
-    out[o + 1] = ch;
-    out.writeUInt16BE(q.packet.length, o + 2);
-    q.packet.copy(out, o + 4);
-    o += 4 + q.packet.length;
-  }
-  return out;
-}
-
-/** Gives the RTP packet copied at `at` the reader's sequence number and SSRC. */
-function personalize(out: Buffer, at: number, q: Queued, e: ReaderEntry): void {
-  out.writeUInt16BE((q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff, at + 2);
-  out.writeUInt32BE(e.ssrcs[q.track]!, at + 8);
-}
-
-/** The payload of an RTP packet, or undefined if malformed (the key-track packets only: once per packet). */
-function rtpPayload(p: Buffer): Buffer | undefined {
-  try {
-    return parseRtpPacket(p).payload;
-  } catch (err) {
-    if (isParseError(err)) return undefined;
-    throw err;
   }
 }

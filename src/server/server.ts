@@ -1,68 +1,65 @@
 /**
- * The RTSP server (RFC 2326): accepts connections, runs the method handlers and the session
- * state machine of Appendix A, and wires publishers and readers to live Streams.
+ * The RTSP server (RFC 2326): the wiring of its parts, the request gate (version, Session, rights,
+ * Require) and the handlers that find what a request names (DESCRIBE, ANNOUNCE, SETUP, TEARDOWN).
+ *
+ * The parts, each given what it needs from the server as an explicit interface, split along what
+ * changes together (after gortsplib's server / conn / session / stream):
+ * - front-doors.ts: listeners, admission and connection timeouts (sockets, not sessions);
+ * - session-lifecycle.ts: admission, creation and the one way a session ends;
+ * - transport-setup.ts: SETUP's transport choice and its ports, channels and groups;
+ * - live-control.ts / vod-control.ts: PLAY, PAUSE, RECORD of a live path / a file;
+ * - media-in.ts: RTP and RTCP from clients; server-rtcp.ts: BYE and sender reports to readers;
+ * - multicast-registry.ts: the groups of live paths; sweeper.ts: the once-a-second round.
+ * The handlers left here are the ones that decide between those parts, so the session's protocol
+ * state still moves in several files (issue 15's next step gives it to the session).
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
-import http from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
-import { ntpToUnixMs, systemClock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
-import { DEFAULT_FRAMER_LIMITS } from '../rtsp/framer.js';
 import type { RtspRequest } from '../rtsp/message.js';
-import { serializeTransport, type TransportSpec } from '../rtsp/transport.js';
-import { parseSessionHeader, serializeSessionHeader } from '../rtsp/session.js';
-import { parseRtcpCompound, serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
-import { senderReportFor } from '../rtp/clock-map.js';
+import { serializeTransport } from '../rtsp/transport.js';
+import { parseSessionHeader } from '../rtsp/session.js';
 import { randomSsrc } from '../rtp/packet.js';
-import { DEFAULT_MULTICAST, MulticastAddresses, MulticastGroup, type MulticastOptions } from './multicast.js';
-import { RtpReceiverStats } from '../rtp/stats.js';
-import { Stream } from '../media/stream.js';
-import { monotonicMsOf } from '../media/track-counters.js';
-import {
-  DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
-  DEFAULT_READER_STALL_TIMEOUT_MS,
-  ReaderBacklogBudget,
-  type ReaderBacklogLimits,
-} from '../media/reader-backlog.js';
+import { MulticastRegistry } from './multicast-registry.js';
+import { SenderReports } from './server-rtcp.js';
+import type { Stream } from '../media/stream.js';
+import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
-import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
-import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
-import {
-  DEFAULT_MAX_PENDING_REQUESTS,
-  ServerConnection,
-  type ConnectionEvent,
-  type Reply,
-} from './connection.js';
-import { ConnectionLedger } from './connection-limits.js';
-import {
-  CLOSE_MESSAGES,
-  CLOSE_REASONS,
-  PendingHandshakes,
-  expiredConnection,
-  type CloseReason,
-} from './connection-timeouts.js';
-import { RefusalLog } from './refusal-log.js';
+import { normalizeAddress } from '../transport/udp.js';
+import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
+import type { CloseReason } from './connection-timeouts.js';
+import { FrontDoors } from './front-doors.js';
+import { SessionLifecycle } from './session-lifecycle.js';
+import { LiveControl } from './live-control.js';
+import { MediaIn } from './media-in.js';
+import { getParameter, setParameter } from './parameters.js';
+import { TransportSetup } from './transport-setup.js';
+import { Sweeper } from './sweeper.js';
 import { engineViewOf, type EngineAccess } from './view.js';
 import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
-import { ServerSession, type TrackSetup } from './session.js';
+import type { ServerSession } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
-import { VodFiles, isOnDemandPathName } from './vod-files.js';
-import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
-import { SessionLimits, notStartedInTime } from './session-limits.js';
-import { controlRefusal, sessionAuthOf, usernameOf } from './session-binding.js';
-import { clientPortRefusal } from './udp-client-ports.js';
-import { parseRange, type RangeSpec } from '../rtsp/range.js';
-import { parseScale, parseSpeed } from '../rtsp/fields.js';
-import { serializeInterleaved } from '../rtsp/message.js';
+import { VodFiles } from './vod-files.js';
+import { VodControl } from './vod-control.js';
+import { reply, sessionHeaders } from './replies.js';
+import type { VodFile } from '../sources/vod-player.js';
+import { SessionLimits } from './session-limits.js';
+import { controlRefusal, sessionAuthOf } from './session-binding.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
+import {
+  RELOADABLE_SERVER_LIMITS,
+  resolveServerOptions,
+  type ReloadableServerLimits,
+  type RtspServerOptions,
+  type ServerSettings,
+} from './server-options.js';
+
+export { RELOADABLE_SERVER_LIMITS, type ReloadableServerLimits, type RtspServerOptions };
 
 export const SUPPORTED_METHODS = [
   'OPTIONS',
@@ -77,191 +74,6 @@ export const SUPPORTED_METHODS = [
   'SET_PARAMETER',
 ] as const;
 
-const UDP_BYE_DELAY_MS = 200;
-
-/** Statistics GET_PARAMETER answers (text/parameters, RFC 2326 §10.8). */
-const KNOWN_PARAMETERS = ['packets_received', 'packets_lost', 'jitter', 'bytes'] as const;
-
-export interface RtspServerOptions {
-  host?: string;
-  /** TCP port for RTSP; 0 picks a free one. Default 8554. */
-  port?: number;
-  /** Even UDP port for RTP (RTCP is the next one); 0 picks a free pair; false disables UDP. Default 8000. */
-  udpRtpPort?: number | false;
-  /**
-   * Server ports for UDP unicast from this range, an even/odd pair per track of each session (what a
-   * firewall that opens a port range needs); when set, the shared udpRtpPort pair is not bound.
-   */
-  udpPortRange?: { first: number; last: number };
-  /**
-   * A second TCP port for RTSP over HTTP (the QuickTime tunnel), e.g. 80 or 8080 where firewalls let
-   * only web ports through; 0 picks one. The RTSP port detects tunnels by itself too.
-   */
-  httpTunnelPort?: number;
-  /** Session timeout advertised in `Session: id;timeout=N`. Default 60. */
-  sessionTimeoutS?: number;
-  /** Extra seconds granted beyond the advertised timeout (clients that refresh exactly on time). Default 5. */
-  sessionTimeoutGraceS?: number;
-  /** A UDP publisher whose packets stop for this long is ended (ffmpeg sends no keepalive then). Default 10. */
-  udpReadTimeoutS?: number;
-  /** How long PLAY may wait for the first packet of each track before answering. Default 3000. */
-  playStartWaitMs?: number;
-  /** UDP multicast delivery (group range, first port, ttl); false turns it off. Default on, 239.255.0.0/16. */
-  multicast?: Partial<MulticastOptions> | false;
-  /** How long a reader whose stream ended may take to answer RTCP BYE with TEARDOWN. Default 5000. */
-  endedReaderGraceMs?: number;
-  /** Interval of our RTCP sender reports. Default 5000. */
-  senderReportIntervalMs?: number;
-  writeCoalesceMs?: number;
-  gopCacheMaxBytes?: number;
-  maxReaderBacklogBytes?: number;
-  /**
-   * Every TCP reader's backlog together: past it the readers asking for more shed, and a shedding
-   * reader whose backlog does not halve within readerStallTimeoutMs is cut off (media/reader-backlog.ts).
-   * Defaults 256 MiB and 20000; both apply at once to every path.
-   */
-  maxTotalReaderBacklogBytes?: number;
-  readerStallTimeoutMs?: number;
-  logger?: Logger;
-  clock?: Clock;
-  serverName?: string;
-  /** Connections in all, and from one address (0: no limit). Defaults 4096 and 0. */
-  maxConnections?: number;
-  maxConnectionsPerIp?: number;
-  /**
-   * Fraction (0..1) of maxConnections one address may hold; 0: no share (readers behind one NAT).
-   * Default 0.5.
-   */
-  maxConnectionsPerIpShare?: number;
-  /**
-   * Reply bytes queued to a connection that does not read them beyond which its requests are no
-   * longer read; still over after requestTimeoutMs, it is closed. Default 1 MiB.
-   */
-  maxReplyBacklogBytes?: number;
-  /** Requests read on one connection and not answered yet beyond which no more are read. Default 32. */
-  maxPendingRequests?: number;
-  /** An HTTP tunnel's GET side with no POST side (and no session) for this long is closed. Default 10000. */
-  tunnelPairingTimeoutMs?: number;
-  /** A TLS handshake not completed by then is dropped (counted from the TCP accept). Default 10000. */
-  tlsHandshakeTimeoutMs?: number;
-  /** Sessions in all (503 beyond), readers of one path (453 beyond, 0: no limit). Defaults 4096 and 0. */
-  maxSessions?: number;
-  maxReadersPerPath?: number;
-  /**
-   * Share of maxSessions one IP address may hold (0..1; 0: no per-address cap, for clients behind
-   * one NAT). Default 0.5. See session-limits.ts.
-   */
-  maxSessionsPerIpShare?: number;
-  /** A session that has not PLAYed or RECORDed this long after it was made is ended. Default 20. */
-  sessionStartTimeoutS?: number;
-  /** Bytes of an ANNOUNCE's SDP (413 beyond). Default 64 KiB. */
-  maxAnnouncedSdpBytes?: number;
-  /** PLAY ranges queued behind the current one for a file on demand (§10.5; 503 beyond). Default 8. */
-  maxQueuedPlayRanges?: number;
-  /**
-   * Bytes of a request's header section (400 beyond) and body (413 beyond); the connection is then
-   * closed. Defaults 64 KiB and 1 MiB (DEFAULT_FRAMER_LIMITS); a change applies to new connections.
-   */
-  maxRequestHeaderBytes?: number;
-  maxRequestBodyBytes?: number;
-  /** A request that has started must be complete within this time (slowloris). Default 10000. */
-  requestTimeoutMs?: number;
-  /** A connection with no session that sends nothing for this long is closed. Default 60000. */
-  idleTimeoutMs?: number;
-  /** Folder whose MP4 files are served on demand at their relative path. */
-  mediaDir?: string;
-  /** Who may read and publish; absent: everyone may. */
-  authorizer?: Authorizer;
-  /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
-  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
-}
-
-interface Required_ {
-  host: string;
-  port: number;
-  udpRtpPort: number | false;
-  udpPortRange: { first: number; last: number } | undefined;
-  httpTunnelPort: number | undefined;
-  sessionTimeoutS: number;
-  sessionTimeoutGraceS: number;
-  udpReadTimeoutS: number;
-  playStartWaitMs: number;
-  multicast: MulticastOptions | undefined;
-  endedReaderGraceMs: number;
-  senderReportIntervalMs: number;
-  writeCoalesceMs: number;
-  gopCacheMaxBytes: number;
-  maxReaderBacklogBytes: number;
-  maxTotalReaderBacklogBytes: number;
-  readerStallTimeoutMs: number;
-  serverName: string;
-  maxConnections: number;
-  maxConnectionsPerIp: number;
-  maxConnectionsPerIpShare: number;
-  maxReplyBacklogBytes: number;
-  maxPendingRequests: number;
-  tunnelPairingTimeoutMs: number;
-  tlsHandshakeTimeoutMs: number;
-  maxSessions: number;
-  maxReadersPerPath: number;
-  maxSessionsPerIpShare: number;
-  sessionStartTimeoutS: number;
-  maxAnnouncedSdpBytes: number;
-  maxQueuedPlayRanges: number;
-  maxRequestHeaderBytes: number;
-  maxRequestBodyBytes: number;
-  requestTimeoutMs: number;
-  idleTimeoutMs: number;
-}
-
-/** The options `updateLimits` can change on a running server. */
-export const RELOADABLE_SERVER_LIMITS = [
-  'sessionTimeoutS',
-  'sessionTimeoutGraceS',
-  'udpReadTimeoutS',
-  'writeCoalesceMs',
-  'gopCacheMaxBytes',
-  'maxReaderBacklogBytes',
-  'maxTotalReaderBacklogBytes',
-  'readerStallTimeoutMs',
-  'maxConnections',
-  'maxConnectionsPerIp',
-  'maxConnectionsPerIpShare',
-  'maxReplyBacklogBytes',
-  'maxPendingRequests',
-  'tunnelPairingTimeoutMs',
-  'tlsHandshakeTimeoutMs',
-  'maxSessions',
-  'maxReadersPerPath',
-  'maxSessionsPerIpShare',
-  'sessionStartTimeoutS',
-  'maxAnnouncedSdpBytes',
-  'maxQueuedPlayRanges',
-  'maxRequestHeaderBytes',
-  'maxRequestBodyBytes',
-  'requestTimeoutMs',
-  'idleTimeoutMs',
-] as const satisfies readonly (keyof Required_)[];
-
-export type ReloadableServerLimits = Pick<Required_, (typeof RELOADABLE_SERVER_LIMITS)[number]>;
-
-/** RTCP BYE for one of our SSRCs (RFC 3550 §6.6): the stream this reader got has ended. */
-function byePacket(ssrc: number): Buffer {
-  return serializeRtcpCompound([{ type: 'bye', ssrcs: [ssrc], reason: 'stream ended' }]);
-}
-
-function newSessionId(): string {
-  // 16 hex digits: no dashes (interop notes), unguessable.
-  return randomBytes(8).toString('hex').toUpperCase();
-}
-
-function reply(statusCode: number, headers?: Record<string, string>, body?: Buffer, reason?: string): Reply {
-  const r: Reply = { statusCode, headers: new RtspHeaders(headers ?? {}) };
-  if (body !== undefined) r.body = body;
-  if (reason !== undefined) r.reason = reason;
-  return r;
-}
-
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
   sessionEnded: [session: ServerSession, reason: string];
@@ -272,238 +84,160 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly sessions = new Map<string, ServerSession>();
   /** Session admission (per-address share) and the counted refusals of session requests. */
   readonly sessionLimits = new SessionLimits();
-  /** UDP multicast groups by live path. */
-  private readonly multicastGroups = new Map<string, MulticastGroup>();
-  private multicastAddresses: MulticastAddresses | undefined;
+  /** Multicast groups of live paths; undefined when multicast is off. */
+  private readonly multicast: MulticastRegistry | undefined;
+  private readonly senderReports: SenderReports;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Exceptions of peer-fed media code, caught, counted and logged (media/media-faults.ts). */
   readonly mediaFaults: MediaFaults;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
   authorizer: Authorizer | undefined;
-  private readonly vodFiles: VodFiles | undefined;
-  private readonly opts: Required_;
+  /** Live paths: PLAY, PAUSE and RECORD of their sessions, paths fed by sources. */
+  private readonly live: LiveControl;
+  /** Files on demand: the RTSP side of PLAY and PAUSE of a file. */
+  private readonly vod: VodControl;
+  private readonly opts: ServerSettings;
   /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
   readonly readerBacklog: ReaderBacklogBudget;
-  private readonly tcp: net.Server;
-  private readonly tlsServer: tls.Server | undefined;
-  private readonly tunnelTcp: net.Server | undefined;
-  private readonly websocketServer: WebSocketServer;
-  /** Not listening: sniffed WebSocket upgrades are handed to it. */
-  private readonly websocketHttp: http.Server;
-  private readonly connections = new Set<ServerConnection>();
-  /** RTSP-over-HTTP tunnels: x-sessioncookie → the GET side. */
-  private readonly tunnels = new Map<string, ServerConnection>();
-  private udp: UdpPair | undefined;
-  private udpPorts: UdpPortRange | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private lastSrMs = 0;
-  private nextConnectionId = 1;
-  /**
-   * Wall clock minus monotonic clock, taken once: sender reports read the wall clock through it, so
-   * their NTP and RTP times advance together (Date.now() has whole milliseconds and may be stepped).
-   */
-  private readonly wallOffsetMs: number;
+  /** Listeners and connections (RTSP, RTSPS, HTTP tunnel, WebSocket), admission and their timeouts. */
+  private readonly doors: FrontDoors;
+  /** SETUP's transports: which spec is taken, channels, multicast places, UDP ports. */
+  private readonly transports: TransportSetup;
+  /** RTP and RTCP from clients: publishers' media, readers' reports. */
+  private readonly mediaIn: MediaIn;
+  private readonly sweeper: Sweeper;
+  /** Admission, creation and the end of sessions. */
+  private readonly lifecycle: SessionLifecycle;
 
   constructor(options: RtspServerOptions = {}) {
     super();
     this.authorizer = options.authorizer;
-    this.vodFiles =
-      options.mediaDir !== undefined
-        ? new VodFiles(options.mediaDir, options.logger ?? nullLogger)
-        : undefined;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.mediaFaults = new MediaFaults(this.logger, this.clock);
-    this.wallOffsetMs = this.clock.wallMs() - this.clock.monotonicMs();
-    this.opts = {
-      host: options.host ?? '0.0.0.0',
-      port: options.port ?? 8554,
-      udpRtpPort: options.udpRtpPort ?? 8000,
-      udpPortRange: options.udpPortRange,
-      httpTunnelPort: options.httpTunnelPort,
-      sessionTimeoutS: options.sessionTimeoutS ?? 60,
-      sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,
-      udpReadTimeoutS: options.udpReadTimeoutS ?? 10,
-      playStartWaitMs: options.playStartWaitMs ?? 3000,
-      endedReaderGraceMs: options.endedReaderGraceMs ?? 5000,
-      multicast: options.multicast === false ? undefined : { ...DEFAULT_MULTICAST, ...options.multicast },
-      senderReportIntervalMs: options.senderReportIntervalMs ?? 5000,
-      writeCoalesceMs: options.writeCoalesceMs ?? 0,
-      gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
-      maxReaderBacklogBytes: options.maxReaderBacklogBytes ?? 4 * 1024 * 1024,
-      maxTotalReaderBacklogBytes:
-        options.maxTotalReaderBacklogBytes ?? DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
-      readerStallTimeoutMs: options.readerStallTimeoutMs ?? DEFAULT_READER_STALL_TIMEOUT_MS,
-      serverName: options.serverName ?? 'rtspkit',
-      maxConnections: options.maxConnections ?? 4096,
-      maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
-      maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
-      maxReplyBacklogBytes: options.maxReplyBacklogBytes ?? 1024 * 1024,
-      maxPendingRequests: options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS,
-      tunnelPairingTimeoutMs: options.tunnelPairingTimeoutMs ?? 10_000,
-      tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs ?? 10_000,
-      maxSessions: options.maxSessions ?? 4096,
-      maxReadersPerPath: options.maxReadersPerPath ?? 0,
-      maxSessionsPerIpShare: options.maxSessionsPerIpShare ?? 0.5,
-      sessionStartTimeoutS: options.sessionStartTimeoutS ?? 20,
-      maxAnnouncedSdpBytes: options.maxAnnouncedSdpBytes ?? 64 * 1024,
-      maxQueuedPlayRanges: options.maxQueuedPlayRanges ?? 8,
-      maxRequestHeaderBytes: options.maxRequestHeaderBytes ?? DEFAULT_FRAMER_LIMITS.maxHeaderBytes,
-      maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_FRAMER_LIMITS.maxBodyBytes,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-    };
+    this.opts = resolveServerOptions(options);
+    this.vod = new VodControl({
+      clock: this.clock,
+      logger: this.logger,
+      files: options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger) : undefined,
+      settings: this.opts,
+      sessionLimits: this.sessionLimits,
+    });
+    this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
-    // A bad range fails at start, not at the first SETUP.
-    if (this.opts.udpPortRange !== undefined) {
-      const { first, last } = this.opts.udpPortRange;
-      this.udpPorts = new UdpPortRange(first, last, this.opts.host, this.logger);
-    }
+    this.live = new LiveControl({
+      clock: this.clock,
+      logger: this.logger,
+      paths: this.paths,
+      multicast: () => this.multicast,
+      settings: this.opts,
+      readerBacklog: this.readerBacklog,
+    });
+    this.mediaIn = new MediaIn({
+      now: () => this.clock.monotonicMs(),
+      paths: this.paths,
+      mediaFaults: this.mediaFaults,
+    });
+    this.transports = new TransportSetup({
+      settings: this.opts,
+      logger: this.logger,
+      multicast: () => this.multicast,
+      sessionLimits: this.sessionLimits,
+      endSession: (s, reason) => this.endSession(s, reason),
+      mediaIn: (session, track, packet, kind) => this.mediaIn.udp(session, track, packet, kind),
+    });
     if (this.opts.multicast !== undefined)
-      this.multicastAddresses = new MulticastAddresses(this.opts.multicast.range);
-    this.refusals = new RefusalLog(this.logger, this.clock);
-    this.ledger = new ConnectionLedger(() => this.opts);
-    const onTcpConnection = (socket: net.Socket): void => {
-      if (!this.admit(socket)) return;
-      socket.setNoDelay(true);
-      this.accept(socket, false, socket);
-    };
-    this.tcp = net.createServer(onTcpConnection);
-    // The same connection handling: RTSP, the HTTP tunnel and WebSocket are told apart by their first bytes.
-    if (options.httpTunnelPort !== undefined) this.tunnelTcp = net.createServer(onTcpConnection);
-    this.websocketServer = new WebSocketServer({
-      noServer: true,
-      maxPayload: 1024 * 1024,
-      handleProtocols: (protocols) => (protocols.has(RTSP_WS_SUBPROTOCOL) ? RTSP_WS_SUBPROTOCOL : false),
+      this.multicast = new MulticastRegistry({
+        options: this.opts.multicast,
+        logger: this.logger,
+        detachMember: (id, reason) => {
+          const s = this.sessions.get(id);
+          if (s !== undefined) this.lifecycle.detachEndedReader(s, reason);
+        },
+      });
+    this.lifecycle = new SessionLifecycle({
+      clock: this.clock,
+      logger: this.logger,
+      settings: this.opts,
+      sessions: this.sessions,
+      sessionLimits: this.sessionLimits,
+      paths: this.paths,
+      authorizer: () => this.authorizer,
+      releaseShared: (session) => {
+        if (session.isMulticast) this.multicast?.leave(session);
+        this.vod.stop(session);
+      },
+      unbindChannels: (session) => this.doors.unbindSession(session),
+      ended: (session, reason) => this.emit('sessionEnded', session, reason),
     });
-    this.websocketHttp = http.createServer((_req, res) => {
-      res.writeHead(426, { Connection: 'close' }).end();
+    this.doors = new FrontDoors({
+      settings: this.opts,
+      tls: options.tls,
+      logger: this.logger,
+      clock: this.clock,
+      // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
+      handlers: {
+        handleRequest: (c, req) => this.handleRequest(c, req),
+        handleInterleaved: (c, ch, payload) => this.mediaIn.interleaved(c, ch, payload),
+        connectionClosed: (c) => this.connectionClosed(c),
+      },
     });
-    this.websocketHttp.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (!offered.includes(RTSP_WS_SUBPROTOCOL)) {
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      this.websocketServer.handleUpgrade(req, socket, head, (ws) => {
-        this.acceptWebSocket(ws, req);
-      });
+    this.sweeper = new Sweeper({
+      now: () => this.clock.monotonicMs(),
+      settings: this.opts,
+      sessions: () => this.sessions.values(),
+      endSession: (s, reason) => this.endSession(s, reason),
+      expireConnections: (now) => this.doors.expire(now),
+      senderReports: (now) => this.senderReports.tick(now),
     });
-    if (options.tls !== undefined) {
-      this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
-        this.handshakes.delete(socket);
-        if (socket.destroyed) return;
-        socket.setNoDelay(true);
-        // Inside TLS media goes interleaved: plain RTP over UDP would leave its protection.
-        this.accept(socket, true, socket);
-      });
-      // A failed handshake (a plain-RTSP client on the TLS port, a bad certificate) is the client's problem.
-      this.tlsServer.on('tlsClientError', (err) => {
-        this.logger.debug({ err: err.message }, 'tls handshake failed');
-      });
-      // Admission at the TCP accept, before the handshake: a client that never completes it holds a
-      // descriptor like any other connection, so it takes a place and is timed.
-      this.tlsServer.on('connection', (raw: net.Socket) => {
-        if (!this.admit(raw)) return;
-        this.handshakes.add(raw, this.clock.monotonicMs());
-        raw.once('close', () => this.handshakes.delete(raw));
-      });
-    }
-    this.tlsPort = options.tls?.port ?? 0;
   }
 
-  private tlsPort: number;
-
   async listen(): Promise<{ port: number; udpRtpPort: number | undefined }> {
-    if (this.udpPorts === undefined && this.opts.udpRtpPort !== false) {
-      this.udp = await UdpPair.bind({
-        host: this.opts.host,
-        rtpPort: this.opts.udpRtpPort,
-        logger: this.logger,
-      });
-    }
-    await listenOn(this.tcp, this.opts.port, this.opts.host);
-    if (this.tunnelTcp !== undefined)
-      await listenOn(this.tunnelTcp, this.opts.httpTunnelPort ?? 0, this.opts.host);
-    if (this.tlsServer !== undefined) {
-      await listenOn(this.tlsServer, this.tlsPort, this.opts.host);
-      const a = this.tlsServer.address();
-      if (typeof a === 'object' && a !== null) this.tlsPort = a.port;
-    }
-    this.sweepTimer = setInterval(() => {
-      this.sweep();
-    }, 1000);
-    this.sweepTimer.unref();
+    await this.transports.bindShared();
+    await this.doors.listen();
+    this.sweeper.start();
     const port = this.port;
+    const udp = this.transports.sharedPair;
+    const range = this.transports.portRange;
     this.logger.info(
       {
         port,
-        rtspsPort: this.tlsServer !== undefined ? this.tlsPort : undefined,
+        rtspsPort: this.rtspsPort,
         httpTunnelPort: this.httpTunnelPort,
-        udpRtpPort: this.udp?.rtpPort,
-        udpRtcpPort: this.udp?.rtcpPort,
-        udpPortRange:
-          this.udpPorts !== undefined ? `${this.udpPorts.first}-${this.udpPorts.last}` : undefined,
+        udpRtpPort: udp?.rtpPort,
+        udpRtcpPort: udp?.rtcpPort,
+        udpPortRange: range !== undefined ? `${range.first}-${range.last}` : undefined,
       },
       'rtsp server listening',
     );
-    return { port, udpRtpPort: this.udp?.rtpPort };
+    return { port, udpRtpPort: udp?.rtpPort };
   }
 
   /** The extra HTTP-tunnel port once listening (undefined when not configured). */
   get httpTunnelPort(): number | undefined {
-    const a = this.tunnelTcp?.address();
-    return typeof a === 'object' && a !== null ? a.port : undefined;
+    return this.doors.httpTunnelPort;
   }
 
   /** The RTSPS port once listening (undefined without TLS). */
   get rtspsPort(): number | undefined {
-    return this.tlsServer !== undefined ? this.tlsPort : undefined;
+    return this.doors.rtspsPort;
   }
 
   get port(): number {
-    const a = this.tcp.address();
-    return typeof a === 'object' && a !== null ? a.port : 0;
+    return this.doors.port;
   }
 
   async close(): Promise<void> {
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweeper.stop();
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
-    for (const c of this.connections) c.destroy();
-    this.handshakes.destroyAll();
-    this.websocketServer.close();
-    await this.vodFiles?.closeAll();
-    this.udp?.close();
-    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-    if (this.tunnelTcp !== undefined)
-      await new Promise<void>((resolve) => this.tunnelTcp!.close(() => resolve()));
-    if (this.tlsServer !== undefined)
-      await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
+    this.doors.destroyConnections();
+    await this.vod.closeAll();
+    this.transports.close();
+    await this.doors.closeListeners();
   }
 
   // ---- connections ----
-
-  /**
-   * Connection limits, checked at the TCP accept before anything is read. The place is the socket's
-   * until it closes, whatever it carries (a WebSocket counts once, a TLS handshake from its start).
-   */
-  private admit(socket: net.Socket): boolean {
-    const address = socket.remoteAddress ?? '';
-    const refusal = this.ledger.admit(address);
-    if (refusal === undefined) {
-      socket.once('close', () => this.ledger.release(address));
-      return true;
-    }
-    this.refusals.write(
-      this.logger,
-      'warn',
-      { remote: normalizeAddress(address), reason: refusal },
-      'connection refused',
-    );
-    socket.destroy();
-    return false;
-  }
 
   /** The read-only view (and the named operations) the HTTP API, /metrics and HLS use: src/server/view.ts. */
   get view(): EngineAccess {
@@ -512,94 +246,30 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
   get connectionCount(): number {
-    return this.ledger.total;
+    return this.doors.connectionCount;
   }
 
   /** Connections closed at once by the limits. */
   get connectionsRefused(): number {
-    return this.ledger.refused;
+    return this.doors.connectionsRefused;
   }
 
   /** Connections closed by a timeout or for unread replies, by reason; and other counted refusals. */
-  readonly connectionCloses: Record<CloseReason, number> = Object.fromEntries(
-    CLOSE_REASONS.map((r) => [r, 0]),
-  ) as Record<CloseReason, number>;
-  readonly connectionEvents: Record<ConnectionEvent, number> = {
-    replyBacklogHold: 0,
-    tunnelPostRefused: 0,
-    tunnelPostReplaced: 0,
-  };
+  get connectionCloses(): Record<CloseReason, number> {
+    return this.doors.connectionCloses;
+  }
+
+  get connectionEvents(): Record<ConnectionEvent, number> {
+    return this.doors.connectionEvents;
+  }
 
   /** Log lines of refusals suppressed by the rate limit. */
   get logLinesSuppressed(): number {
-    return this.refusals.suppressedTotal;
+    return this.doors.logLinesSuppressed;
   }
 
-  private readonly refusals: RefusalLog;
-  private readonly ledger: ConnectionLedger;
-  private readonly handshakes = new PendingHandshakes();
-
-  private accept(channel: ByteChannel, interleavedOnly: boolean, socket?: net.Socket): void {
-    const requestLimits = {
-      maxHeaderBytes: this.opts.maxRequestHeaderBytes,
-      maxBodyBytes: this.opts.maxRequestBodyBytes,
-    };
-    const conn = new ServerConnection(
-      channel,
-      this.nextConnectionId++,
-      this.logger,
-      interleavedOnly,
-      {
-        handleRequest: (c, req) => this.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => this.handleInterleaved(c, ch, payload),
-        closed: (c) => this.connectionClosed(c),
-        tunnelOpened: (c, cookie) => {
-          if (this.tunnels.has(cookie)) return false;
-          this.tunnels.set(cookie, c);
-          return true;
-        },
-        tunnelFor: (cookie) => this.tunnels.get(cookie),
-        websocketUpgrade: (_c, head) => {
-          if (socket === undefined) {
-            channel.destroy();
-            return;
-          }
-          // The bytes read so far go back, and node's HTTP parser and `ws` take the socket from here.
-          // Paused, so that the bytes put back are not emitted before the HTTP server listens.
-          socket.pause();
-          socket.removeAllListeners('data');
-          socket.unshift(head);
-          this.websocketHttp.emit('connection', socket);
-          socket.resume();
-        },
-        count: (event) => {
-          this.connectionEvents[event]++;
-        },
-      },
-      {
-        requestLimits,
-        maxReplyBacklogBytes: () => this.opts.maxReplyBacklogBytes,
-        maxPendingRequests: () => this.opts.maxPendingRequests,
-        refusals: this.refusals,
-      },
-    );
-    conn.now = () => this.clock.monotonicMs();
-    conn.lastDataMs = this.clock.monotonicMs();
-    this.connections.add(conn);
-  }
-
-  /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */
-  private acceptWebSocket(ws: WebSocket, req: http.IncomingMessage): void {
-    // The connection that sniffed the upgrade is done: the socket's place (taken at accept) and its
-    // timeouts go to the WebSocket's connection.
-    for (const c of this.connections) if (c.handedOff && c.isOn(req.socket)) this.connections.delete(c);
-    const channel = new WebSocketChannel(ws, req.socket.remoteAddress, req.socket.remotePort);
-    this.accept(channel, true);
-  }
-
+  /** A connection closed (the front doors have forgotten it): what becomes of its sessions. */
   private connectionClosed(conn: ServerConnection): void {
-    this.connections.delete(conn);
-    for (const [cookie, c] of this.tunnels) if (c === conn) this.tunnels.delete(cookie);
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
       if (s.transport === 'tcp' || s.state === 'init' || s.mode === 'record')
@@ -657,19 +327,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'SETUP':
         return this.setup(conn, req, session, transport!);
       case 'PLAY':
-        if (session?.vod !== undefined) return this.playVod(req, session);
-        return this.play(conn, req, session);
+        if (session?.vod !== undefined) return this.vod.play(req, session);
+        return this.live.play(conn, req, session);
       case 'PAUSE':
-        if (session?.vod !== undefined) return this.pauseVod(req, session);
-        return this.pause(session);
+        if (session?.vod !== undefined) return this.vod.pause(req, session);
+        return this.live.pause(session);
       case 'RECORD':
-        return this.record(session);
+        return this.live.record(session);
       case 'TEARDOWN':
         return this.teardown(session);
       case 'GET_PARAMETER':
-        return this.getParameter(req, session);
+        return getParameter(req, session);
       case 'SET_PARAMETER':
-        return this.setParameter(req, session);
+        return setParameter(req, session);
       case 'REDIRECT':
         // Only a server sends REDIRECT (RFC 2326 §10.10).
         return reply(405, { Allow: SUPPORTED_METHODS.join(', ') });
@@ -694,10 +364,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return parseRequestTarget(req.uri);
   }
 
-  private sessionHeaders(s: ServerSession): Record<string, string> {
-    return { Session: serializeSessionHeader({ id: s.id, timeoutS: s.timeoutS }) };
-  }
-
   private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
@@ -705,10 +371,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
-      const vod = await this.openVodFile(t.path);
+      const vod = await this.vod.openFile(t.path);
       if (vod === undefined) return reply(404);
       media = vod.file.media;
-      this.vodFiles?.release(vod.realPath);
+      this.vod.release(vod.realPath);
     }
     const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
     const sdp = media.describeSdp(base);
@@ -721,8 +387,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (t === undefined || t.path === '') return reply(400);
     const ct = req.headers.get('Content-Type');
     if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim())) return reply(415);
-    if (this.vodFiles !== undefined && isOnDemandPathName(t.path))
-      return this.sessionLimits.refuse('onDemandPath');
+    if (this.vod.reservesPath(t.path)) return this.sessionLimits.refuse('onDemandPath');
     if (req.body.length > this.opts.maxAnnouncedSdpBytes)
       return this.sessionLimits.refuse('announcedSdpBytes', `over ${this.opts.maxAnnouncedSdpBytes} bytes`);
     let media;
@@ -733,66 +398,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
     }
     if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
-    const full = this.admissionRefusal(conn);
+    const full = this.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
-    const session = this.createSession(conn, req, t.path, 'record', media.tracks.length);
+    const session = this.lifecycle.create(conn, req, t.path, 'record', media.tracks.length);
     if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
       this.endSession(session, 'path busy');
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
     }
     this.logger.info({ session: session.id, path: t.path, tracks: media.tracks.length }, 'publish announced');
-    return reply(200, this.sessionHeaders(session));
-  }
-
-  /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
-  private admissionRefusal(conn: ServerConnection): Reply | undefined {
-    const why = this.sessionLimits.refusalFor(
-      normalizeAddress(conn.remoteAddress),
-      this.sessions.size,
-      this.opts,
-    );
-    return why === undefined ? undefined : this.sessionLimits.refuse(why);
-  }
-
-  private createSession(
-    conn: ServerConnection,
-    req: RtspRequest,
-    path: string,
-    mode: 'play' | 'record',
-    trackCount: number,
-  ): ServerSession {
-    const id = newSessionId();
-    const s = new ServerSession(
-      id,
-      path,
-      mode,
-      trackCount,
-      conn,
-      this.logger.child({ session: id }),
-      this.clock.monotonicMs(),
-      this.clock.wallMs(),
-    );
-    s.timeoutS = this.opts.sessionTimeoutS;
-    // The request that makes a session passed the authorizer (requiredAction): its credentials are verified.
-    const ip = normalizeAddress(conn.remoteAddress);
-    s.owner = { connection: conn, ip, user: this.authorizer !== undefined ? usernameOf(req) : undefined };
-    this.sessionLimits.added(ip);
-    s.onStreamEnded = (sess, publisherReason) => {
-      const reason = `publisher left (${publisherReason})`;
-      if (sess.transport === 'tcp') {
-        this.detachEndedReader(sess, reason);
-        return;
-      }
-      // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
-      // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
-      setTimeout(() => {
-        this.detachEndedReader(sess, reason);
-      }, UDP_BYE_DELAY_MS).unref();
-    };
-    this.sessions.set(id, s);
-    conn.sessions.add(s);
-    this.logger.info({ session: id, path, mode, remote: conn.remoteAddress }, 'session created');
-    return s;
+    return reply(200, sessionHeaders(session));
   }
 
   private async setup(
@@ -841,7 +455,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         live = this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
         else if (session === undefined) {
-          vod = await this.openVodFile(t.path);
+          vod = await this.vod.openFile(t.path);
           if (vod === undefined) return reply(404);
           media = vod.file.media;
         } else return reply(404);
@@ -855,246 +469,53 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (track === undefined) return reply(459);
     }
     if (track >= trackCount) {
-      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      if (vod !== undefined) this.vod.release(vod.realPath);
       return reply(404);
     }
 
-    const firstKind = session?.setups.find((s) => s !== undefined)?.kind;
-    const lower = firstKind === 'multicast' ? 'udp' : firstKind;
-    const chosen = specs.find(
-      (s) =>
-        (s.profile === 'AVP' || s.profile === 'AVPF') &&
-        (s.delivery !== 'multicast' ||
-          (this.opts.multicast !== undefined &&
-            s.lowerTransport === 'UDP' &&
-            session?.mode !== 'record' &&
-            !recording &&
-            live?.stream !== undefined &&
-            session?.vod === undefined &&
-            vod === undefined)) &&
-        (s.lowerTransport === 'TCP' ||
-          ((this.udp !== undefined || this.udpPorts !== undefined) && !conn.interleavedOnly)) &&
-        (lower === undefined || lower === s.lowerTransport.toLowerCase()),
-    );
+    const chosen = this.transports.choose(specs, {
+      conn,
+      session,
+      recording,
+      liveStream: live?.stream !== undefined,
+      file: vod !== undefined,
+    });
     if (chosen === undefined) {
-      if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+      if (vod !== undefined) this.vod.release(vod.realPath);
       return reply(461);
     }
 
     if (session === undefined) {
-      const full = this.admissionRefusal(conn);
+      const full = this.lifecycle.admissionRefusal(conn);
       if (full !== undefined) {
-        if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+        if (vod !== undefined) this.vod.release(vod.realPath);
         return full;
       }
       if (this.opts.maxReadersPerPath > 0) {
         let readers = 0;
         for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
         if (readers >= this.opts.maxReadersPerPath) {
-          if (vod !== undefined) this.vodFiles?.release(vod.realPath);
+          if (vod !== undefined) this.vod.release(vod.realPath);
           return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
         }
       }
     }
     const made = session === undefined;
     if (session === undefined) {
-      session = this.createSession(conn, req, t.path, 'play', trackCount);
+      session = this.lifecycle.create(conn, req, t.path, 'play', trackCount);
       if (vod !== undefined) session.vod = vod;
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
     const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomSsrc()) : undefined;
-    let trackSetup: TrackSetup;
-    const replySpec: TransportSpec = {
-      protocol: chosen.protocol,
-      profile: chosen.profile,
-      lowerTransport: chosen.lowerTransport,
-      lowerTransportExplicit: chosen.lowerTransportExplicit,
-      delivery: 'unicast',
-      extra: [],
-    };
-    if (chosen.lowerTransport === 'TCP') {
-      const used = conn.usedChannels();
-      let rtp = chosen.interleaved?.rtp;
-      let rtcp = chosen.interleaved?.rtcp;
-      if (rtp === undefined) {
-        // QuickTime sends no interleaved parameter: pick the next free pair.
-        rtp = 0;
-        while (used.has(rtp) || used.has(rtp + 1)) rtp += 2;
-      }
-      rtcp ??= rtp + 1;
-      if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp)) return reply(461);
-      trackSetup = { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
-      conn.bindChannels(session, track, rtp, rtcp);
-      session.sink = conn;
-      replySpec.interleaved = { rtp, rtcp };
-    } else if (chosen.delivery === 'multicast') {
-      if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
-      const group = await this.multicastGroupFor(session.path, trackCount);
-      if (group === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free multicast group');
-      group.members.add(session.id);
-      const ports = group.portsOf(track);
-      trackSetup = { kind: 'multicast', address: group.address, rtpPort: ports.rtp, rtcpPort: ports.rtcp };
-      replySpec.delivery = 'multicast';
-      replySpec.destination = group.address;
-      replySpec.port = ports;
-      replySpec.ttl = group.ttl;
-      session.ssrcs[track] = group.ssrcs[track];
-    } else {
-      if (session.isMulticast) return reply(461);
-      const clientRtp = chosen.clientPort?.rtp;
-      if (clientRtp === undefined) return reply(461);
-      const clientRtcp = chosen.clientPort?.rtcp ?? clientRtp + 1;
-      const remote = normalizeAddress(conn.remoteAddress);
-      if (chosen.destination !== undefined && normalizeAddress(chosen.destination) !== remote) {
-        // RFC 2326 §16: never send media to an address other than the requester's.
-        return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
-      }
-      const portRefusal = clientPortRefusal(
-        { address: remote, rtpPort: clientRtp, rtcpPort: clientRtcp },
-        session,
-        (port) => (this.udp?.isOwnPort(port) ?? false) || (this.udpPorts?.includes(port) ?? false),
-        this.udp,
-      );
-      if (portRefusal !== undefined) {
-        if (made) this.endSession(session, 'SETUP refused');
-        return this.sessionLimits.refuse(portRefusal, `${clientRtp}-${clientRtcp}`);
-      }
-      // Chosen only when one of the two exists.
-      const pair = this.udpPorts !== undefined ? await this.udpPorts.allocate() : this.udp!;
-      if (pair === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
-      session.releaseTrackPorts(track);
-      trackSetup = {
-        kind: 'udp',
-        clientAddress: remote,
-        clientRtpPort: clientRtp,
-        clientRtcpPort: clientRtcp,
-        pair,
-        ownsPair: pair !== this.udp,
-      };
-      replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
-      replySpec.serverPort = { rtp: pair.rtpPort, rtcp: pair.rtcpPort };
-      this.routeUdpTrack(session, track, pair, remote, clientRtp, clientRtcp);
-    }
+    const bound = await this.transports.bind(conn, session, track, trackCount, chosen, made);
+    if ('statusCode' in bound) return bound;
+    const { setup: trackSetup, spec: replySpec } = bound;
     if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     if (session.state === 'init') session.state = 'ready';
-    return reply(200, { Transport: serializeTransport(replySpec), ...this.sessionHeaders(session) });
-  }
-
-  private routeUdpTrack(
-    session: ServerSession,
-    track: number,
-    pair: UdpPair,
-    address: string,
-    rtpPort: number,
-    rtcpPort: number,
-  ): void {
-    const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
-      session.lastActivityMs = this.clock.monotonicMs();
-      if (kind === 'rtp') this.ingestFromPublisher(session, track, msg);
-      else this.onRtcpFromPeer(session, track, msg);
-    };
-    session.routeUdp(pair, address, rtpPort, onRtp);
-    if (rtcpPort !== rtpPort) session.routeUdp(pair, address, rtcpPort, onRtp);
-  }
-
-  private async play(
-    conn: ServerConnection,
-    req: RtspRequest,
-    session: ServerSession | undefined,
-  ): Promise<Reply> {
-    if (session === undefined) return reply(454);
-    if (session.mode !== 'play' || session.state === 'init') return reply(455);
-    const live = this.paths.get(session.path);
-    // A session set up for a stream that has ended does not carry over to a new publisher,
-    // whose tracks may differ: the client sets up again.
-    if (
-      live?.stream === undefined ||
-      session.streamGone ||
-      (session.stream !== undefined && session.stream !== live.stream)
-    )
-      return reply(404);
-    const headers = this.sessionHeaders(session);
-    headers.Range = 'npt=now-';
-    if (session.state === 'playing') return reply(200, headers);
-    if (session.isMulticast) {
-      const group = this.multicastGroups.get(session.path);
-      if (group === undefined) return reply(404);
-      // The first member starts the group; later ones join what is already being sent.
-      if (!group.sending) {
-        group.sending = true;
-        live.stream.addReader(group);
-      }
-      session.stream = live.stream;
-      session.state = 'playing';
-      this.logger.info({ session: session.id, path: session.path, transport: 'multicast' }, 'read started');
-      return reply(200, headers);
-    }
-    if (session.transport === 'tcp') session.sink = conn;
-    session.state = 'playing';
-    const starts = await session.startReading(live.stream, this.opts.playStartWaitMs);
-    const base = req.uri.replace(/\/+$/, '');
-    const t = this.target(req);
-    const aggregateBase = t?.track !== undefined ? base.replace(/\/trackID=\d+$/, '') : base;
-    const rtptimes = live.stream.rtpInfoTimes(starts, session);
-    const infos = session.tracks.map((i) => {
-      const s = starts[i];
-      const url = `${aggregateBase}/trackID=${i}`;
-      return s === undefined ? `url=${url}` : `url=${url};seq=${s.seq};rtptime=${rtptimes[i] ?? s.rtptime}`;
-    });
-    headers['RTP-Info'] = infos.join(',');
-    this.logger.info(
-      { session: session.id, path: session.path, transport: session.transport },
-      'read started',
-    );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
-  }
-
-  private pause(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
-    // RFC 2326 Appendix A.2: PAUSE is valid in Playing and Recording only. A reader whose stream
-    // ended is Ready but is answered 200: rtspsrc answers RTCP BYE with PAUSE, then TEARDOWN, and
-    // fails on an error status.
-    if (session.state === 'init' || (session.state === 'ready' && !session.streamGone)) return reply(455);
-    if (session.state === 'playing') {
-      session.stopReading();
-      session.state = 'ready';
-    } else if (session.state === 'recording') {
-      session.state = 'ready';
-    }
-    return reply(200, this.sessionHeaders(session));
-  }
-
-  private record(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
-    if (session.mode !== 'record' || session.state === 'init') return reply(455);
-    const live = this.paths.get(session.path);
-    if (live === undefined || live.publisherSessionId !== session.id) return reply(454);
-    if (live.stream === undefined) {
-      live.stream = this.newStream(live.media);
-      live.sinceMs = this.clock.monotonicMs();
-      this.logger.info(
-        { session: session.id, path: session.path, transport: session.transport },
-        'publish started',
-      );
-    }
-    session.stream = live.stream;
-    session.state = 'recording';
-    return reply(200, this.sessionHeaders(session));
-  }
-
-  private newStream(media: PublishedMedia): Stream {
-    return new Stream(media.tracks, {
-      clock: this.clock,
-      writeCoalesceMs: this.opts.writeCoalesceMs,
-      gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
-      maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
-      backlogBudget: this.readerBacklog,
-    });
+    return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 
   /**
@@ -1102,19 +523,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * RTSP publisher. Returns the Stream the source writes to; false when the path is taken.
    */
   addSourcePath(name: string, media: PublishedMedia): Stream | false {
-    const owner = `source:${name}`;
-    if (!this.paths.claim(name, owner, media, this.clock.monotonicMs())) return false;
-    const live = this.paths.get(name)!;
-    live.stream = this.newStream(media);
-    this.logger.info({ path: name, tracks: media.tracks.length }, 'source path added');
-    return live.stream;
+    return this.live.addSource(name, media);
   }
 
   removeSourcePath(name: string, reason = 'source removed'): void {
-    const live = this.paths.release(name, `source:${name}`);
-    if (live === undefined) return;
-    live.stream?.end(reason);
-    this.logger.info({ path: name, reason }, 'source path removed');
+    this.live.removeSource(name, reason);
   }
 
   /**
@@ -1137,476 +550,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     };
   }
 
-  // ---- files on demand (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35) ----
-
-  /** The file a path names in the media folder, opened (shared); undefined when there is none. */
-  private async openVodFile(path: string): Promise<{ realPath: string; file: VodFile } | undefined> {
-    if (this.vodFiles === undefined) return undefined;
-    const realPath = await this.vodFiles.resolve(path);
-    if (realPath === undefined) return undefined;
-    try {
-      return { realPath, file: await this.vodFiles.acquire(realPath) };
-    } catch (err) {
-      this.vodFiles.release(realPath);
-      this.logger.warn({ path, err: (err as Error).message }, 'media file not playable');
-      return undefined;
-    }
-  }
-
-  private vodPlayer(session: ServerSession): VodPlayer {
-    const vod = session.vod!;
-    if (vod.player !== undefined) return vod.player;
-    const player = new VodPlayer(
-      vod.file,
-      {
-        sendRtp: (track, packet) => {
-          const s = session.setups[track];
-          if (s?.kind === 'tcp') session.writeInterleaved(serializeInterleaved(s.rtpChannel, packet), 1);
-          else session.sendRtp(track, packet);
-        },
-        sendRtcp: (track, packet) => {
-          session.sendRtcp(track, packet);
-        },
-      },
-      {
-        clock: this.clock,
-        logger: session.logger,
-        tracks: session.tracks,
-        ssrcs: session.ssrcs,
-        cname: this.opts.serverName,
-        senderReportIntervalMs: this.opts.senderReportIntervalMs,
-      },
-    );
-    player.onEnd = ({ reason, positionS }) => {
-      if (session.closed) return;
-      session.state = 'ready';
-      session.logger.info({ reason, positionS }, 'playback paused by itself');
-      // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
-      // they are when the file cannot be read on (cut short after its moov): nothing more will come.
-      if (reason === 'end' || reason === 'error') this.sendBye(session);
-    };
-    vod.player = player;
-    return player;
-  }
-
-  private playVod(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
-    let range: { startS?: number; endS?: number } = {};
-    let scale: number | undefined;
-    let speed: number | undefined;
-    try {
-      const r = req.headers.get('Range');
-      if (r !== undefined) range = nptRange(parseRange(r));
-    } catch {
-      return reply(457);
-    }
-    // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
-    try {
-      const sc = req.headers.get('Scale');
-      if (sc !== undefined) scale = parseScale(sc);
-      const sp = req.headers.get('Speed');
-      if (sp !== undefined) speed = parseSpeed(sp);
-    } catch {
-      return reply(400);
-    }
-    // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
-    // range at the end (200), then RTCP BYE; negative starts already read as 0 (rtsp/range.ts).
-    if (
-      range.endS !== undefined &&
-      range.startS !== undefined &&
-      range.endS < range.startS &&
-      (scale ?? 1) > 0
-    )
-      return reply(457);
-    const player = this.vodPlayer(session);
-    const request: Parameters<VodPlayer['play']>[0] = {};
-    if (range.startS !== undefined) request.startS = range.startS;
-    if (range.endS !== undefined) request.endS = range.endS;
-    if (scale !== undefined) request.scale = scale;
-    if (speed !== undefined) request.speed = speed;
-    let result;
-    player.maxQueuedRanges = this.opts.maxQueuedPlayRanges;
-    try {
-      result = player.play(request);
-    } catch (err) {
-      if (err instanceof VodQueueFullError)
-        return this.sessionLimits.refuse('queuedPlayRanges', `${err.maxQueuedRanges} queued`);
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
-    }
-    session.state = 'playing';
-    const headers = this.sessionHeaders(session);
-    headers.Range = `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
-    if (scale !== undefined) headers.Scale = String(result.scale);
-    if (speed !== undefined) headers.Speed = String(result.speed);
-    const base = req.uri.replace(/\/+$/, '').replace(/\/trackID=\d+$/, '');
-    headers['RTP-Info'] = result.rtpInfo
-      .map(
-        (i) =>
-          `url=${base}/trackID=${i.track}${i.seq !== undefined ? `;seq=${i.seq}` : ''};rtptime=${i.rtptime}`,
-      )
-      .join(',');
-    this.logger.info(
-      {
-        session: session.id,
-        path: session.path,
-        start: result.startS,
-        end: result.endS,
-        scale: result.scale,
-        queued: result.queued,
-      },
-      'file playback',
-    );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
-  }
-
-  private pauseVod(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
-    let atS: number | undefined;
-    const r = req.headers.get('Range');
-    if (r !== undefined) {
-      try {
-        // RFC 2326 §10.6 writes the pause point without a dash (`Range: npt=37`): read it as `npt=37-`.
-        const [spec = '', ...params] = r.split(';');
-        const point = /^\s*npt\s*=[^-]*$/i.test(spec) ? [`${spec.trim()}-`, ...params].join(';') : r;
-        atS = nptRange(parseRange(point)).startS;
-      } catch {
-        return reply(457);
-      }
-    }
-    let position: number;
-    try {
-      position = this.vodPlayer(session).pause(atS);
-    } catch (err) {
-      // §10.6: a point outside the pending PLAY ranges.
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
-    }
-    if (atS === undefined) session.state = 'ready';
-    const headers = this.sessionHeaders(session);
-    headers.Range = `npt=${position.toFixed(3)}-`;
-    return reply(200, headers);
-  }
-
   private teardown(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
     this.endSession(session, 'teardown');
     return reply(200);
   }
 
-  private getParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
-    const names = parameterNames(req.body);
-    if (names.length === 0)
-      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
-    if (session === undefined) return reply(454);
-    const unknown = names.filter((n) => !(KNOWN_PARAMETERS as readonly string[]).includes(n));
-    if (unknown.length > 0)
-      return reply(451, this.sessionHeaders(session), Buffer.from(unknown.join('\r\n') + '\r\n'));
-    const total = session.trackStats.reduce(
-      (a, t) => ({
-        packets_received: a.packets_received + t.packetsReceived,
-        packets_lost: a.packets_lost + t.packetsLost,
-        jitter: Math.max(a.jitter, t.jitterS),
-        bytes: a.bytes + t.bytesReceived,
-      }),
-      { packets_received: 0, packets_lost: 0, jitter: 0, bytes: 0 },
-    );
-    if (session.mode === 'play') total.bytes = session.bytesSent;
-    const body = names.map((n) => `${n}: ${total[n as keyof typeof total]}`).join('\r\n') + '\r\n';
-    return reply(
-      200,
-      { ...this.sessionHeaders(session), 'Content-Type': 'text/parameters' },
-      Buffer.from(body),
-    );
-  }
-
-  private setParameter(req: RtspRequest, session: ServerSession | undefined): Reply {
-    const names = parameterNames(req.body);
-    if (names.length === 0)
-      return reply(200, session !== undefined ? this.sessionHeaders(session) : undefined);
-    // Our statistics are read-only (458); nothing else is settable (451).
-    const readOnly = names.some((n) => (KNOWN_PARAMETERS as readonly string[]).includes(n));
-    return reply(readOnly ? 458 : 451, undefined, Buffer.from(names.join('\r\n') + '\r\n'));
-  }
-
-  // ---- media in ----
-
-  private handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void {
-    const bound = conn.channelBinding(channel);
-    if (bound === undefined) return;
-    const { session, track, kind } = bound;
-    session.lastActivityMs = this.clock.monotonicMs();
-    if (kind === 'rtp') this.ingestFromPublisher(session, track, Buffer.from(payload));
-    else this.onRtcpFromPeer(session, track, payload);
-  }
-
-  private ingestFromPublisher(session: ServerSession, track: number, packet: Buffer): void {
-    // GStreamer's rtspclientsink may send RTP before RECORD: ignored until then.
-    if (session.mode !== 'record' || session.state !== 'recording' || session.stream === undefined) return;
-    const st = session.trackStats[track];
-    if (st !== undefined && packet.length >= 12) {
-      st.packetsReceived++;
-      st.bytesReceived += packet.length;
-      let rx = session.receivers[track];
-      if (rx === undefined) {
-        const clockRate = session.stream.tracks[track]?.clockRate ?? 90000;
-        // Over TCP nothing is lost or reordered, so no probation is needed (RFC 3550 A.1).
-        rx = new RtpReceiverStats(clockRate, { minSequential: 1 });
-        session.receivers[track] = rx;
-      }
-      rx.onPacket(packet.readUInt16BE(2), packet.readUInt32BE(4), this.clock.monotonicMs());
-      st.packetsLost = Math.max(0, rx.cumulativeLost);
-      st.jitterS = rx.jitterMs / 1000;
-    }
-    try {
-      session.stream.ingestRtp(track, packet);
-    } catch (err) {
-      // The socket's callback must not throw (Node would exit): this packet is lost, nothing else.
-      this.mediaFaults.record('ingest', session.path, err);
-    }
-  }
-
-  private onRtcpFromPeer(session: ServerSession, track: number, payload: Buffer): void {
-    let packets: RtcpPacket[];
-    try {
-      packets = parseRtcpCompound(payload);
-    } catch {
-      return;
-    }
-    if (session.mode !== 'play') {
-      for (const p of packets) {
-        if (p.type === 'sr') session.stream?.ingestSenderReport(track, p.rtpTimestamp, ntpToUnixMs(p.ntp));
-      }
-      return;
-    }
-    const st = session.trackStats[track];
-    const clockRate = this.paths.get(session.path)?.media.tracks[track]?.clockRate ?? 90000;
-    for (const p of packets) {
-      if (p.type !== 'rr' && p.type !== 'sr') continue;
-      const block = p.reports[0];
-      if (block === undefined || st === undefined) continue;
-      st.packetsLost = block.cumulativeLost;
-      st.jitterS = block.jitter / clockRate;
-      st.packetsReceived = session.packetsSent;
-    }
-  }
-
   // ---- sessions ----
 
+  /** Ends a session and frees what it held (TEARDOWN, timeouts, the API's kick); `sendBye` tells the client. */
   endSession(session: ServerSession, reason: string, sendBye = false): void {
-    if (session.closed) return;
-    if (sendBye) this.sendBye(session);
-    this.sessions.delete(session.id);
-    if (session.owner !== undefined) this.sessionLimits.removed(session.owner.ip);
-    session.stopReading();
-    if (session.isMulticast) this.leaveMulticast(session);
-    if (session.vod !== undefined) {
-      session.vod.player?.stop();
-      this.vodFiles?.release(session.vod.realPath);
-    }
-    session.release();
-    for (const c of this.connections) c.unbindSession(session);
-    if (session.mode === 'record') {
-      const live = this.paths.release(session.path, session.id);
-      if (live?.stream !== undefined) {
-        this.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
-        live.stream.end(reason);
-      }
-    } else if (session.state === 'playing' || session.stream !== undefined) {
-      this.logger.info(
-        { session: session.id, path: session.path, reason, bytes: session.bytesSent },
-        'read ended',
-      );
-    }
-    this.logger.info({ session: session.id, reason }, 'session closed');
-    this.emit('sessionEnded', session, reason);
-    if (sendBye && session.transport === 'tcp') {
-      // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
-      session.sink?.end?.();
-    }
+    this.lifecycle.end(session, reason, sendBye);
   }
-
-  /**
-   * A reader whose live stream ended gets RTCP BYE and no more media. ffmpeg, GStreamer and
-   * live555 answer BYE with TEARDOWN (rtspsrc sends PAUSE first and reports 454 or a closed
-   * connection as an error), so the session waits for it; a client that ignores BYE is ended
-   * after `endedReaderGraceMs`, its interleaved connection closed.
-   */
-  private detachEndedReader(session: ServerSession, reason: string): void {
-    if (session.closed || session.streamGone) return;
-    this.sendBye(session);
-    session.stopReading();
-    session.stream = undefined;
-    session.streamGone = true;
-    session.state = 'ready';
-    this.logger.info(
-      { session: session.id, path: session.path, reason, bytes: session.bytesSent },
-      'read ended',
-    );
-    setTimeout(() => {
-      if (session.closed) return;
-      const sink = session.transport === 'tcp' ? session.sink : undefined;
-      this.endSession(session, `${reason}; no TEARDOWN after RTCP BYE`);
-      sink?.end?.();
-    }, this.opts.endedReaderGraceMs).unref();
-  }
-
-  /** The path's multicast group, made at its first multicast SETUP: the next free address of the range. */
-  private async multicastGroupFor(path: string, trackCount: number): Promise<MulticastGroup | undefined> {
-    const existing = this.multicastGroups.get(path);
-    if (existing !== undefined) return existing;
-    // Both are set whenever multicast is on (a multicast SETUP is chosen only then).
-    const opts = this.opts.multicast!;
-    const address = this.multicastAddresses!.take(
-      new Set([...this.multicastGroups.values()].map((g) => g.address)),
-    );
-    if (address === undefined) return undefined;
-    const group: MulticastGroup = new MulticastGroup(
-      address,
-      opts.rtpPort,
-      opts.ttl,
-      trackCount,
-      Array.from({ length: trackCount }, () => randomSsrc()),
-      (reason) => {
-        this.multicastEnded(path, group, `publisher left (${reason})`);
-      },
-      this.logger,
-    );
-    this.multicastGroups.set(path, group);
-    await group.open();
-    this.logger.info({ path, group: address, port: opts.rtpPort, ttl: opts.ttl }, 'multicast group opened');
-    return group;
-  }
-
-  private leaveMulticast(session: ServerSession): void {
-    const group = this.multicastGroups.get(session.path);
-    if (group === undefined || !group.members.delete(session.id) || group.members.size > 0) return;
-    session.stream?.removeReader(group);
-    this.closeMulticast(session.path, group);
-  }
-
-  /** Closes a group; with `byes`, sends them first (200 ms later, as to unicast UDP readers). */
-  private closeMulticast(path: string, group: MulticastGroup, byes?: readonly Buffer[]): void {
-    if (this.multicastGroups.get(path) === group) this.multicastGroups.delete(path);
-    if (byes === undefined) group.close();
-    else
-      setTimeout(() => {
-        group.closeAfter(byes);
-      }, UDP_BYE_DELAY_MS).unref();
-    this.logger.info({ path, group: group.address }, 'multicast group closed');
-  }
-
-  /** The publisher left: BYE to the group, and each member waits for its TEARDOWN like a unicast reader. */
-  private multicastEnded(path: string, group: MulticastGroup, reason: string): void {
-    for (const id of group.members) {
-      const s = this.sessions.get(id);
-      if (s !== undefined) this.detachEndedReader(s, reason);
-    }
-    this.closeMulticast(
-      path,
-      group,
-      group.tracks.map((track) => byePacket(group.ssrcs[track]!)),
-    );
-  }
-
-  private sendBye(session: ServerSession): void {
-    for (const track of session.tracks) {
-      session.sendRtcp(track, byePacket(session.ssrcs[track] ?? 0));
-    }
-  }
-
-  /** Once a second: expire sessions and send sender reports. */
-  private sweep(): void {
-    const now = this.clock.monotonicMs();
-    const udpLimitMs = this.opts.udpReadTimeoutS * 1000;
-    for (const s of [...this.sessions.values()]) {
-      const idle = now - s.lastActivityMs;
-      if (idle > (s.timeoutS + this.opts.sessionTimeoutGraceS) * 1000) this.endSession(s, 'session timeout');
-      else if (notStartedInTime(s, now, this.opts.sessionStartTimeoutS * 1000))
-        this.endSession(s, 'no PLAY or RECORD in time');
-      else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
-        this.endSession(s, 'no packets from publisher');
-    }
-    for (const c of this.connections) {
-      const reason = expiredConnection(c, now, this.opts);
-      if (reason === undefined) continue;
-      this.connectionCloses[reason]++;
-      this.refusals.write(
-        this.logger,
-        'info',
-        { conn: c.id, remote: c.remoteAddress },
-        CLOSE_MESSAGES[reason],
-      );
-      c.destroy();
-    }
-    const handshakes = this.handshakes.expire(now, this.opts.tlsHandshakeTimeoutMs);
-    this.connectionCloses.tls_handshake += handshakes;
-    if (handshakes > 0)
-      this.refusals.write(this.logger, 'info', { count: handshakes }, CLOSE_MESSAGES.tls_handshake);
-    this.refusals.flush();
-    if (now - this.lastSrMs >= this.opts.senderReportIntervalMs) {
-      this.lastSrMs = now;
-      this.sendSenderReports(now);
-    }
-  }
-
-  private sendSenderReports(nowMs: number): void {
-    const wallMs = nowMs + this.wallOffsetMs;
-    for (const live of this.paths.list()) {
-      const stream = live.stream;
-      if (stream === undefined || stream.readerCount === 0) continue;
-      stream.counters.forEach((c, track) => {
-        if (c.lastRtpTimestamp === undefined) return;
-        const clockRate = stream.tracks[track]!.clockRate;
-        // One report per reader: its own SSRC and what it was sent (RFC 3550 §6.4.1).
-        for (const r of stream.readersOfTrack(track)) {
-          const sr = senderReportFor({
-            ssrc: r.ssrc,
-            clockRate,
-            lastRtpTimestamp: c.lastRtpTimestamp,
-            lastWallMs:
-              wallMs -
-              (nowMs -
-                (r.timing !== undefined
-                  ? monotonicMsOf(r.timing, c.lastRtpTimestamp, clockRate)
-                  : c.lastArrivalMs)),
-            nowMs: wallMs,
-            packetCount: r.packetsSent,
-            octetCount: r.octetsSent,
-          });
-          const sdes: RtcpPacket = {
-            type: 'sdes',
-            chunks: [{ ssrc: r.ssrc, items: [{ type: 1, text: this.opts.serverName }] }],
-          };
-          r.reader.sendRtcp(track, serializeRtcpCompound([sr, sdes]));
-        }
-      });
-    }
-  }
-}
-
-function listenOn(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Start and end (seconds) of an npt Range; other units are refused (ParseError-like). */
-function nptRange(r: RangeSpec): { startS?: number; endS?: number } {
-  if (r.unit !== 'npt') throw new RangeError('only npt ranges are served');
-  const out: { startS?: number; endS?: number } = {};
-  if (r.start !== undefined && r.start !== 'now') out.startS = r.start;
-  if (r.end !== undefined && r.end !== 'now') out.endS = r.end;
-  return out;
-}
-
-/** Parameter names of a text/parameters body (RFC 2326 §10.8): one per line, `name` or `name: value`. */
-function parameterNames(body: Buffer): string[] {
-  return body
-    .toString('utf8')
-    .split(/\r?\n/)
-    .map((l) => l.split(':')[0]!.trim())
-    .filter((l) => l !== '');
 }

@@ -1,0 +1,165 @@
+/**
+ * A session's life at the server's level: admission, creation (id, owner, timeout, what happens when
+ * its live stream ends), and its end, which frees everything it held across the parts of the server;
+ * and the grace a reader gets after RTCP BYE to send TEARDOWN. Apart from the handlers because every
+ * way a session ends (TEARDOWN, timeouts, a closed connection, a publisher leaving, the API) goes
+ * through the same steps, in the same order.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../base/clock.js';
+import type { Logger } from '../base/logger.js';
+import type { RtspRequest } from '../rtsp/message.js';
+import { normalizeAddress } from '../transport/udp.js';
+import type { Authorizer } from './auth.js';
+import type { Reply, ServerConnection } from './connection.js';
+import type { PathRegistry } from './paths.js';
+import { ServerSession } from './session.js';
+import type { SessionLimits } from './session-limits.js';
+import { usernameOf } from './session-binding.js';
+import type { ServerSettings } from './server-options.js';
+import { UDP_BYE_DELAY_MS, sendBye as sendByeTo } from './server-rtcp.js';
+
+export interface SessionLifecycleDeps {
+  clock: Clock;
+  logger: Logger;
+  /** Read at each use (reloadable). */
+  settings: Pick<
+    ServerSettings,
+    'sessionTimeoutS' | 'endedReaderGraceMs' | 'maxSessions' | 'maxSessionsPerIpShare'
+  >;
+  /** The server's session table, by id. */
+  sessions: Map<string, ServerSession>;
+  sessionLimits: SessionLimits;
+  paths: PathRegistry;
+  /** The current authorizer (replaced on reload); a session's user is recorded only with one. */
+  authorizer(): Authorizer | undefined;
+  /** What the session shares with others: its multicast group, its file. */
+  releaseShared(session: ServerSession): void;
+  /** Its interleaved channels on every connection. */
+  unbindChannels(session: ServerSession): void;
+  /** The server's `sessionEnded` event. */
+  ended(session: ServerSession, reason: string): void;
+}
+
+function newSessionId(): string {
+  // 16 hex digits: no dashes (interop notes), unguessable.
+  return randomBytes(8).toString('hex').toUpperCase();
+}
+
+export class SessionLifecycle {
+  constructor(private readonly deps: SessionLifecycleDeps) {}
+
+  /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
+  admissionRefusal(conn: ServerConnection): Reply | undefined {
+    const why = this.deps.sessionLimits.refusalFor(
+      normalizeAddress(conn.remoteAddress),
+      this.deps.sessions.size,
+      this.deps.settings,
+    );
+    return why === undefined ? undefined : this.deps.sessionLimits.refuse(why);
+  }
+
+  /**
+   * A new session in the table, owned by `conn`'s address (and user, with an authorizer); a reader's
+   * live stream ending detaches it (BYE, then the grace below).
+   */
+  create(
+    conn: ServerConnection,
+    req: RtspRequest,
+    path: string,
+    mode: 'play' | 'record',
+    trackCount: number,
+  ): ServerSession {
+    const id = newSessionId();
+    const s = new ServerSession(
+      id,
+      path,
+      mode,
+      trackCount,
+      conn,
+      this.deps.logger.child({ session: id }),
+      this.deps.clock.monotonicMs(),
+      this.deps.clock.wallMs(),
+    );
+    s.timeoutS = this.deps.settings.sessionTimeoutS;
+    // The request that makes a session passed the authorizer (requiredAction): its credentials are verified.
+    const ip = normalizeAddress(conn.remoteAddress);
+    s.owner = {
+      connection: conn,
+      ip,
+      user: this.deps.authorizer() !== undefined ? usernameOf(req) : undefined,
+    };
+    this.deps.sessionLimits.added(ip);
+    s.onStreamEnded = (sess, publisherReason) => {
+      const reason = `publisher left (${publisherReason})`;
+      if (sess.transport === 'tcp') {
+        this.detachEndedReader(sess, reason);
+        return;
+      }
+      // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
+      // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
+      setTimeout(() => {
+        this.detachEndedReader(sess, reason);
+      }, UDP_BYE_DELAY_MS).unref();
+    };
+    this.deps.sessions.set(id, s);
+    conn.sessions.add(s);
+    this.deps.logger.info({ session: id, path, mode, remote: conn.remoteAddress }, 'session created');
+    return s;
+  }
+
+  /** Ends a session: its place, its reading, what it shares with others, its path if it publishes. */
+  end(session: ServerSession, reason: string, sendBye = false): void {
+    if (session.closed) return;
+    if (sendBye) sendByeTo(session);
+    this.deps.sessions.delete(session.id);
+    if (session.owner !== undefined) this.deps.sessionLimits.removed(session.owner.ip);
+    session.stopReading();
+    this.deps.releaseShared(session);
+    session.release();
+    this.deps.unbindChannels(session);
+    if (session.mode === 'record') {
+      const live = this.deps.paths.release(session.path, session.id);
+      if (live?.stream !== undefined) {
+        this.deps.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
+        live.stream.end(reason);
+      }
+    } else if (session.state === 'playing' || session.stream !== undefined) {
+      this.deps.logger.info(
+        { session: session.id, path: session.path, reason, bytes: session.bytesSent },
+        'read ended',
+      );
+    }
+    this.deps.logger.info({ session: session.id, reason }, 'session closed');
+    this.deps.ended(session, reason);
+    if (sendBye && session.transport === 'tcp') {
+      // The reader is told with RTCP BYE, then its connection ends (ffmpeg and GStreamer stop cleanly).
+      session.sink?.end?.();
+    }
+  }
+
+  /**
+   * A reader whose live stream ended gets RTCP BYE and no more media. ffmpeg, GStreamer and
+   * live555 answer BYE with TEARDOWN (rtspsrc sends PAUSE first and reports 454 or a closed
+   * connection as an error), so the session waits for it; a client that ignores BYE is ended
+   * after `endedReaderGraceMs`, its interleaved connection closed.
+   */
+  detachEndedReader(session: ServerSession, reason: string): void {
+    if (session.closed || session.streamGone) return;
+    sendByeTo(session);
+    session.stopReading();
+    session.stream = undefined;
+    session.streamGone = true;
+    session.state = 'ready';
+    this.deps.logger.info(
+      { session: session.id, path: session.path, reason, bytes: session.bytesSent },
+      'read ended',
+    );
+    setTimeout(() => {
+      if (session.closed) return;
+      const sink = session.transport === 'tcp' ? session.sink : undefined;
+      this.end(session, `${reason}; no TEARDOWN after RTCP BYE`);
+      sink?.end?.();
+    }, this.deps.settings.endedReaderGraceMs).unref();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The server's once-a-second round: sessions past their timeout (RFC 2326 §12.37, plus a grace),
+ * sessions never started, UDP publishers gone silent; then the front doors' connection timeouts
+ * (slowloris, idle, unpaired tunnels, TLS handshakes) and the sender reports. Apart from the server
+ * so that the timing rules sit together and reach the server only through what they end.
+ */
+import { notStartedInTime } from './session-limits.js';
+import type { ServerSession } from './session.js';
+import type { ServerSettings } from './server-options.js';
+
+export interface SweeperDeps {
+  now(): number;
+  /** Read at each round: the timeouts are reloadable. */
+  settings: Pick<ServerSettings, 'udpReadTimeoutS' | 'sessionTimeoutGraceS' | 'sessionStartTimeoutS'>;
+  sessions(): Iterable<ServerSession>;
+  endSession(session: ServerSession, reason: string): void;
+  /** The front doors' connection and handshake timeouts. */
+  expireConnections(now: number): void;
+  /** Sender reports, when their interval has passed. */
+  senderReports(now: number): void;
+}
+
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: SweeperDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.sweep();
+    }, 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  /** Once a second: expire sessions and connections, send sender reports. */
+  sweep(): void {
+    const { settings } = this.deps;
+    const now = this.deps.now();
+    const udpLimitMs = settings.udpReadTimeoutS * 1000;
+    for (const s of [...this.deps.sessions()]) {
+      const idle = now - s.lastActivityMs;
+      if (idle > (s.timeoutS + settings.sessionTimeoutGraceS) * 1000)
+        this.deps.endSession(s, 'session timeout');
+      else if (notStartedInTime(s, now, settings.sessionStartTimeoutS * 1000))
+        this.deps.endSession(s, 'no PLAY or RECORD in time');
+      else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
+        this.deps.endSession(s, 'no packets from publisher');
+    }
+    this.deps.expireConnections(now);
+    this.deps.senderReports(now);
+  }
+}
