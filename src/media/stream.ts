@@ -23,6 +23,7 @@ import { randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/p
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
+import type { StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
 import { channelKey, frameFor, personalize, rtpPayload, type Queued } from './stream-frames.js';
 import {
@@ -35,6 +36,7 @@ import {
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 export type { ReaderStart } from './stream-timing.js';
+export type { StreamReader, StreamTap } from './stream-reader.js';
 
 export interface StreamTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
@@ -42,47 +44,6 @@ export interface StreamTrack {
   clockRate: number;
   /** The format's fmtp parameters: H.264/H.265 parameter sets to repeat before keyframes. */
   fmtp?: Readonly<Record<string, string>>;
-}
-
-export interface StreamReader {
-  /** 'tcp': framed bytes through writeInterleaved; 'udp': one datagram per packet through sendRtp. */
-  readonly transport: 'tcp' | 'udp';
-  /** For TCP readers: the interleaved RTP channel of each track, undefined where not set up. */
-  readonly rtpChannels: readonly (number | undefined)[];
-  /** Tracks this reader set up. */
-  readonly tracks: readonly number[];
-  /** The SSRC this reader was promised per track (SETUP's Transport); random where absent. */
-  readonly ssrcs?: readonly (number | undefined)[];
-  /**
-   * Bytes held for the reader and not yet accepted by the kernel: what its socket has queued, and any
-   * buffer a queued write keeps alive beyond its own bytes (what memory it really holds).
-   */
-  readonly backlogBytes: number;
-  /** `bytes` holds `packets` framed RTP packets. */
-  writeInterleaved(bytes: Buffer, packets: number): void;
-  /**
-   * As writeInterleaved, for bytes the stream reuses for the next reader: returns true when they
-   * are no longer referenced (sent, or copied). Optional: without it, the reader gets its own copy.
-   */
-  writeInterleavedTransient?(bytes: Buffer, packets: number): boolean;
-  sendRtp(track: number, packet: Buffer): void;
-  sendRtcp(track: number, packet: Buffer): void;
-  /** The stream ended (publisher left); the reader should end its session. */
-  streamEnded(reason: string): void;
-  /**
-   * The stream has dropped this reader: it shed and its backlog did not drain within the stall
-   * bound (reader-backlog.ts). It should close its connection, which frees what is queued there.
-   * Optional: readers without it are never cut off.
-   */
-  cutOff?(reason: string): void;
-}
-
-/** What a reader outside the engine (the HLS muxer) needs of a stream: joining, leaving, its end. */
-export interface StreamTap {
-  /** Joins at the cached keyframe when there is one. */
-  addReader(reader: StreamReader): void;
-  removeReader(reader: StreamReader): unknown;
-  readonly ended: boolean;
 }
 
 export interface StreamOptions {
