@@ -17,7 +17,7 @@ export {
   type RtspClientOptions,
   type SetupOptions,
   type TrackStats,
-} from './client/client.js';
+} from './client/index.js';
 export { RtspClientError } from './client/errors.js';
 export { Publisher, type PublisherOptions } from './client/publisher.js';
 export {

@@ -10,7 +10,8 @@
 import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { RtspClient, type ClientTransport } from '../client/client.js';
+import { RtspClient } from '../client/client.js';
+import type { ClientTransport } from '../client/media.js';
 import { Publisher } from '../client/publisher.js';
 import { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';

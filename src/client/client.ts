@@ -60,15 +60,6 @@ import { SessionTimers } from './timers.js';
 import { tracksFromSdp, type ClientTrack } from './tracks.js';
 import { connKey, parseClientUrl, redirectTarget, resolveClientUrl, safeUrl } from './urls.js';
 
-export type { ClientTransport, TrackStats } from './media.js';
-export type {
-  DescribeResult,
-  PlayOptions,
-  RtspClientEvents,
-  RtspClientOptions,
-  SetupOptions,
-} from './options.js';
-
 const DEFAULT_SESSION_TIMEOUT_S = 60;
 
 /**
