@@ -12,18 +12,14 @@ import { startApp } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
 import { digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
 import { parseWwwAuthenticate, serializeAuthorization } from '../src/rtsp/auth-header.js';
+import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 import { run } from './support/process.js';
 import { skipUnless } from './support/tools.js';
 
 function config(basic: boolean) {
   return parseConfig(
     [
-      'logLevel: silent',
-      "rtspAddress: '127.0.0.1:0'",
-      'rtpPort: null',
-      'multicastRange: null',
-      'api: true',
-      "apiAddress: '127.0.0.1:0'",
+      ...LOOPBACK_APP_CONFIG_LINES,
       'auth:',
       `  basic: ${basic}`,
       '  realm: "cams at home"',

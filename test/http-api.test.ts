@@ -13,7 +13,7 @@ import type { PathView, SessionView } from '../src/http/views.js';
 import type { RtspServer } from '../src/server/server.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { RawClient, sessionId } from './support/raw-client.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 import { startApp } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
 
@@ -555,12 +555,7 @@ test('/metrics without an auth counter leaves rtspkit_auth_failures_total out', 
 test('with users: HLS and the player page need the read right on their path, the rest the api right', async () => {
   const config = parseConfig(
     [
-      'logLevel: silent',
-      "rtspAddress: '127.0.0.1:0'",
-      'rtpPort: null',
-      'multicastRange: null',
-      'api: true',
-      "apiAddress: '127.0.0.1:0'",
+      ...LOOPBACK_APP_CONFIG_LINES,
       'auth:',
       '  users:',
       '    - { name: viewer, password: "plain:v", permissions: [{ action: read, path: "cam*" }] }',
@@ -605,12 +600,7 @@ test('with users: HLS and the player page need the read right on their path, the
 test('DELETE of a path the config file defines is 409 with the reason; it survives reloads; API paths go', async () => {
   const configText = (paths: string[]): string =>
     [
-      'logLevel: silent',
-      "rtspAddress: '127.0.0.1:0'",
-      'rtpPort: null',
-      'multicastRange: null',
-      'api: true',
-      "apiAddress: '127.0.0.1:0'",
+      ...LOOPBACK_APP_CONFIG_LINES,
       'demo: true',
       `paths: {${paths.map((p) => `${p}: { source: ${JSON.stringify(demoClip())} }`).join(', ')}}`,
     ].join('\n');

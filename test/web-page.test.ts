@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ApiServer } from '../src/http/api.js';
 import { startApp } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 import { run, type Run } from './support/process.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
@@ -176,12 +176,7 @@ test(
     const app = await startApp(
       parseConfig(
         [
-          'logLevel: silent',
-          "rtspAddress: '127.0.0.1:0'",
-          'rtpPort: null',
-          'multicastRange: null',
-          'api: true',
-          "apiAddress: '127.0.0.1:0'",
+          ...LOOPBACK_APP_CONFIG_LINES,
           'auth:',
           // Digest only: each request the page makes (hls.js, playlist, segments) answers its own challenge.
           '  basic: false',

@@ -2,6 +2,19 @@
 import { RtspServer, type RtspServerOptions } from '../../src/server/server.js';
 import { createLogger } from '../../src/log/logger.js';
 
+/**
+ * The first lines of an rtspkit.yml for a whole app (startApp) in a test: RTSP and the API on
+ * 127.0.0.1 with free ports, no UDP, no multicast, no log. Tests add their own lines after them.
+ */
+export const LOOPBACK_APP_CONFIG_LINES: readonly string[] = [
+  'logLevel: silent',
+  "rtspAddress: '127.0.0.1:0'",
+  'rtpPort: null',
+  'multicastRange: null',
+  'api: true',
+  "apiAddress: '127.0.0.1:0'",
+];
+
 export async function startTestServer(
   options: RtspServerOptions = {},
 ): Promise<{ server: RtspServer; url: (path: string) => string }> {
