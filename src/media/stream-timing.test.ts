@@ -32,7 +32,8 @@ function packet(seq: number, timestamp: number, payload: number[]): Buffer {
 const IDR = [0x65, 0x88, 0x80];
 const P_FRAME = [0x41, 0x9a, 0x00];
 
-test("RTP-Info times: the keyframe's instant on every track, through the tracks' timing (not the first packets)", () => {
+/** A stream of H.264 video (90 kHz) and AAC audio (48 kHz) on a manual clock, and that clock's start. */
+function videoAndAudio(): { clock: ManualClock; stream: Stream; t0: number } {
   const clock = new ManualClock();
   const stream = new Stream(
     [
@@ -41,7 +42,11 @@ test("RTP-Info times: the keyframe's instant on every track, through the tracks'
     ],
     { clock },
   );
-  const t0 = clock.monotonicMs();
+  return { clock, stream, t0: clock.monotonicMs() };
+}
+
+test("RTP-Info times: the keyframe's instant on every track, through the tracks' timing (not the first packets)", () => {
+  const { clock, stream, t0 } = videoAndAudio();
   // The publisher's reports: video 1000 and audio 5000 are the same instant (t0 on its clock, as ours).
   stream.ingestSenderReport(0, 1000, t0);
   stream.ingestSenderReport(1, 5000, t0);
@@ -84,15 +89,7 @@ test('RTP-Info times: a track without timing keeps its first packet; none known,
 });
 
 test('sender reports: the tracks keep their arrival lines until every track has one, then move together', () => {
-  const clock = new ManualClock();
-  const stream = new Stream(
-    [
-      { encodingName: 'H264', clockRate: 90000 },
-      { encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
-    ],
-    { clock },
-  );
-  const t0 = clock.monotonicMs();
+  const { clock, stream, t0 } = videoAndAudio();
   stream.ingestRtp(0, packet(1, 90_000, IDR));
   stream.ingestRtp(1, packet(1, 48_000, [0x00, 0x10, 0x00, 0x00]));
   // Arrival lines: both timestamps at t0. The publisher says audio 48000 is 50 ms later than video 90000.
@@ -107,15 +104,7 @@ test('sender reports: the tracks keep their arrival lines until every track has 
 });
 
 test("a reader's sender-report lines are its RTP-Info's, then follow the stream's by 1 ms per report", () => {
-  const clock = new ManualClock();
-  const stream = new Stream(
-    [
-      { encodingName: 'H264', clockRate: 90000 },
-      { encodingName: 'MPEG4-GENERIC', clockRate: 48000 },
-    ],
-    { clock },
-  );
-  const t0 = clock.monotonicMs();
+  const { clock, stream, t0 } = videoAndAudio();
   stream.ingestRtp(0, packet(1, 90_000, IDR));
   stream.ingestRtp(1, packet(1, 48_000, [0x00, 0x10, 0x00, 0x00]));
   stream.flushNow();
