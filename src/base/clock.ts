@@ -29,6 +29,32 @@ export function clockTimeout(clock: Clock, fn: () => void, delayMs: number): Clo
   return clock.setTimeout?.(fn, delayMs) ?? realTimeout(fn, delayMs);
 }
 
+/**
+ * Runs `fn` every `periodMs` through `clock` until cancelled. Each tick is armed after the previous
+ * one ran, so a slow tick delays the next instead of stacking ticks up (what `setInterval` would do).
+ */
+export function clockInterval(clock: Clock, fn: () => void, periodMs: number): ClockTimer {
+  const state: { cancelled: boolean; current?: ClockTimer } = { cancelled: false };
+  const arm = (): void => {
+    state.current = clockTimeout(
+      clock,
+      () => {
+        fn();
+        // `fn` may have cancelled the interval.
+        if (!state.cancelled) arm();
+      },
+      periodMs,
+    );
+  };
+  arm();
+  return {
+    cancel: () => {
+      state.cancelled = true;
+      state.current?.cancel();
+    },
+  };
+}
+
 export const systemClock: Clock = {
   monotonicMs: () => performance.now(),
   wallMs: () => Date.now(),
@@ -50,6 +76,58 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     this.mono += ms;
     this.wall += ms;
+  }
+}
+
+interface ManualTimer {
+  dueMs: number;
+  order: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A manual clock that also owns its timers: `advance` runs every timer that falls due, in due-time
+ * order, with the clock set to each one's due time while it runs. Unit tests of timeouts, grace
+ * periods and keepalives use it instead of real time; nothing runs unless the test advances.
+ */
+export class ManualTimerClock extends ManualClock {
+  private readonly timers: ManualTimer[] = [];
+  private nextOrder = 0;
+
+  setTimeout(fn: () => void, delayMs: number): ClockTimer {
+    const timer: ManualTimer = {
+      dueMs: this.monotonicMs() + Math.max(0, delayMs),
+      order: this.nextOrder++,
+      fn,
+      cancelled: false,
+    };
+    this.timers.push(timer);
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  /** Timers armed and not yet run or cancelled. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  override advance(ms: number): void {
+    const endMs = this.monotonicMs() + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((t) => !t.cancelled && t.dueMs <= endMs)
+        .sort((a, b) => a.dueMs - b.dueMs || a.order - b.order)[0];
+      if (due === undefined) break;
+      this.timers.splice(this.timers.indexOf(due), 1);
+      super.advance(Math.max(0, due.dueMs - this.monotonicMs()));
+      due.fn();
+    }
+    super.advance(Math.max(0, endMs - this.monotonicMs()));
+    for (let i = this.timers.length - 1; i >= 0; i--) if (this.timers[i]!.cancelled) this.timers.splice(i, 1);
   }
 }
 

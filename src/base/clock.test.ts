@@ -1,0 +1,41 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { ManualTimerClock, clockInterval, clockTimeout } from './clock.js';
+
+test('ManualTimerClock runs due timers in order, at their due time', () => {
+  const clock = new ManualTimerClock();
+  const seen: [string, number][] = [];
+  clockTimeout(clock, () => seen.push(['b', clock.monotonicMs()]), 200);
+  clockTimeout(clock, () => seen.push(['a', clock.monotonicMs()]), 100);
+  const c = clockTimeout(clock, () => seen.push(['cancelled', clock.monotonicMs()]), 150);
+  c.cancel();
+  clock.advance(99);
+  assert.deepEqual(seen, []);
+  clock.advance(150);
+  assert.deepEqual(seen, [
+    ['a', 100],
+    ['b', 200],
+  ]);
+  assert.equal(clock.monotonicMs(), 249);
+  assert.equal(clock.pendingTimers, 0);
+});
+
+test('a timer armed by a timer runs in the same advance when it falls due', () => {
+  const clock = new ManualTimerClock();
+  const at: number[] = [];
+  clockTimeout(clock, () => clockTimeout(clock, () => at.push(clock.monotonicMs()), 50), 50);
+  clock.advance(100);
+  assert.deepEqual(at, [100]);
+});
+
+test('clockInterval ticks every period until cancelled', () => {
+  const clock = new ManualTimerClock();
+  const at: number[] = [];
+  const t = clockInterval(clock, () => at.push(clock.monotonicMs()), 1000);
+  clock.advance(3500);
+  assert.deepEqual(at, [1000, 2000, 3000]);
+  t.cancel();
+  clock.advance(5000);
+  assert.deepEqual(at, [1000, 2000, 3000]);
+  assert.equal(clock.pendingTimers, 0);
+});
