@@ -26,6 +26,8 @@ const LAYERS: Record<string, number> = {
   client: 3,
   sources: 3,
   sinks: 3,
+  recorder: 3,
+  paths: 3,
   http: 4,
   config: 4,
   log: 4,
