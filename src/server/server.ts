@@ -130,6 +130,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.paths = new PathManager({
       clock: this.clock,
       logger: this.logger,
+      ...(options.onDemand !== undefined ? { onDemand: options.onDemand } : {}),
+      ...(options.onDemandStartTimeoutMs !== undefined
+        ? { onDemandStartTimeoutMs: options.onDemandStartTimeoutMs }
+        : {}),
       // Stream options are read here, at each new stream: a reload reaches paths started afterwards.
       newStream: (media, onEnded) =>
         new Stream(media.tracks, {
