@@ -14,8 +14,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
-import { Mp4LoopSource } from './sources/mp4-loop.js';
-import type { Stream } from './media/stream.js';
+import type { Mp4LoopSource } from './sources/mp4-loop.js';
+import type { Path } from './paths/path.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
@@ -110,9 +110,9 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-interface RunningFileSource extends FileSourceSpec {
-  source: Mp4LoopSource;
-  stream: Stream;
+/** A path the config defines (`paths`, `demo`), rather than a publisher's or one the API added. */
+function isConfigPath(path: Path | undefined): boolean {
+  return path?.owner.kind === 'file-loop' && path.owner.origin === 'config';
 }
 
 /** A media folder that is not there would answer 404 to every request without a word: refuse to start. */
@@ -185,9 +185,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
   });
-  const fileSources = new Map<string, RunningFileSource>();
-  const openFileSource = async (spec: FileSourceSpec): Promise<Mp4LoopSource> =>
-    Mp4LoopSource.open({ file: spec.file, loop: spec.loop, clock: server.clock, logger });
+  // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
+  // file when the path is removed or replaced, and frees the name of one whose file ended.
+  const openFileSource = (spec: FileSourceSpec): Promise<Mp4LoopSource> => server.paths.openFileLoop(spec);
   // The config's files are opened before anything listens: one that cannot be played stops the start
   // with a config error, rather than after "listening" was logged.
   const opening = new Map<string, Mp4LoopSource>();
@@ -204,26 +204,27 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all([...opening.values()].map((s) => s.stop()));
     throw err;
   }
-  /** False when the name is taken (a publisher, a path added through the API). */
+  /**
+   * False when the name is taken (a publisher, a path added through the API). A config path of that
+   * name is replaced (a changed entry): its stream ends and its file closes first.
+   */
   const startFileSource = (name: string, spec: FileSourceSpec, source: Mp4LoopSource): boolean => {
-    const stream = server.addSourcePath(name, source.media);
-    if (stream === false) return false;
-    source.start(stream);
-    fileSources.set(name, { ...spec, source, stream });
+    const owner = { kind: 'file-loop', file: spec.file, origin: 'config' } as const;
+    if (
+      server.paths.addSource(name, owner, source, {
+        replace: isConfigPath,
+        replaceReason: 'changed in the config',
+      }) === undefined
+    )
+      return false;
     logger.info({ path: name, file: spec.file }, 'file source started');
     return true;
   };
-  const stopFileSource = async (name: string, reason: string): Promise<void> => {
-    const running = fileSources.get(name);
-    if (running === undefined) return;
-    fileSources.delete(name);
-    // Only the path our source feeds: a source that ended may have left the name to someone else.
-    if (server.paths.get(name)?.stream === running.stream) server.removeSourcePath(name, reason);
-    await running.source.stop();
-  };
-  const stopAllFileSources = async (reason: string): Promise<void> => {
-    await Promise.all([...fileSources.keys()].map((name) => stopFileSource(name, reason)));
-  };
+  // Only a config path: a config path that ended may have left its name to someone else.
+  const stopFileSource = (name: string, reason: string): Promise<void> =>
+    server.paths.removeSource(name, reason, isConfigPath);
+  const stopAllFileSources = (reason: string): Promise<void> =>
+    server.paths.removeFileLoops('config', reason);
 
   try {
     for (const [name, spec] of fileSourceSpecs) {
@@ -261,11 +262,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       idleTimeoutMs: config.apiIdleTimeout * 1000,
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
-      // The stream, not the name: a config path that ended or was dropped from the config may have left
-      // its name to a publisher or to a path added through the API, which are not the config's.
+      // The path's owner, not the name: a config path that ended or was dropped from the config may
+      // have left its name to a publisher or to a path added through the API, which are not the config's.
       configOwner: (name: string) => {
-        const running = fileSources.get(name);
-        if (running === undefined || server.paths.get(name)?.stream !== running.stream) return undefined;
+        if (!isConfigPath(server.paths.get(name))) return undefined;
         return name === 'demo' && inForce.demo ? 'demo: true' : `paths.${name}`;
       },
       ...(authorizer !== undefined
@@ -333,7 +333,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         logger.warn({}, 'the HTTP API turns authentication on or off at restart');
     }
     for (const name of changes.fileSources.removed) await stopFileSource(name, 'removed from the config');
-    for (const name of changes.fileSources.changed) await stopFileSource(name, 'changed in the config');
+    // A changed path is replaced in one step (startFileSource): no publisher can take the name between.
     for (const [name, source] of opened) {
       if (!startFileSource(name, nextSpecs.get(name)!, source)) {
         logger.warn({ path: name }, 'config path not started: the name is in use (publisher or API path)');
@@ -389,7 +389,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close: async () => {
       await queue;
       await api?.close();
-      await stopAllFileSources('server closing');
       await server.close();
     },
   };

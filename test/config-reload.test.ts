@@ -172,6 +172,55 @@ test(
   },
 );
 
+test(
+  'reload: a changed path is replaced, its old stream ended first; a name the API holds is not taken over',
+  { skip: skipUnlessMedia(CLIP, 'h265_aac.mp4'), timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtspkit-replace-'));
+    const file = join(dir, 'rtspkit.yml');
+    const text = (paths: Record<string, string>): string =>
+      configText({ paths: [], users: [] }).replace(
+        'paths:',
+        `paths:\n${Object.entries(paths)
+          .map(([name, clip]) => `  ${name}: { source: ${JSON.stringify(mediaPath(clip))} }`)
+          .join('\n')}`,
+      );
+    writeFileSync(file, text({ a: CLIP }));
+    const app = await startApp(loadConfigFile(file), { loadConfig: () => loadConfigFile(file) });
+    const events: string[] = [];
+    app.server.view.onPathReady((p) => events.push(`ready ${p.name} ${p.media.tracks[0]!.encodingName}`));
+    app.server.view.onPathNotReady((p) => events.push(`not ready ${p.name}: ${p.reason}`));
+    try {
+      const old = app.server.paths.get('a')!;
+      assert.deepEqual(old.owner, { kind: 'file-loop', file: mediaPath(CLIP), origin: 'config' });
+      const api = await app.server.paths.addFileLoop('c', { file: mediaPath(CLIP), loop: true }, 'api');
+      assert.ok(api.ok);
+      events.length = 0;
+
+      writeAtomically(file, text({ a: 'h265_aac.mp4', c: CLIP }));
+      const outcome = await app.reload('test');
+      assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
+      assert.deepEqual(outcome.changes.fileSources, { added: ['c'], removed: [], changed: ['a'] });
+      const replaced = app.server.paths.get('a')!;
+      assert.notEqual(replaced, old);
+      assert.ok(old.stream!.ended, 'the old stream ended');
+      assert.equal(replaced.media.tracks[0]!.encodingName, 'H265');
+      assert.equal(app.server.paths.get('c'), api.path, 'the API path keeps its name');
+      assert.deepEqual(events, ['not ready a: changed in the config', 'ready a H265']);
+
+      writeAtomically(file, text({ c: CLIP }));
+      const removed = await app.reload('test');
+      assert.ok(removed.ok);
+      assert.equal(app.server.paths.get('a'), undefined);
+      assert.ok(replaced.stream!.ended);
+      assert.equal(app.server.paths.get('c'), api.path, 'a config path removed leaves the API path');
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
 test('reload: a saved file is picked up without a signal', { skip, timeout: 20_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtspkit-watch-'));
   const file = join(dir, 'rtspkit.yml');

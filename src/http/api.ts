@@ -43,7 +43,6 @@ import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
 import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
-import { FilePaths } from './file-paths.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
 import { ServerSampler } from './stats.js';
@@ -182,7 +181,6 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
 export class ApiServer {
   readonly sampler: ServerSampler;
   readonly metrics: Metrics;
-  readonly files: FilePaths;
   readonly hls: HlsServer;
   private readonly engine: EngineAccess;
   private readonly http: http.Server;
@@ -207,7 +205,6 @@ export class ApiServer {
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
     this.sampler = new ServerSampler(this.engine);
-    this.files = new FilePaths(this.engine, this.logger);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
     this.metrics = new Metrics(this.engine, this.sampler, {
       hlsMuxers: () => this.hls.muxerCount,
@@ -291,7 +288,6 @@ export class ApiServer {
     this.timer = setInterval(() => {
       this.refusals.flush();
       this.sampler.sample();
-      this.files.reap();
       this.hls.reap();
     }, 1000);
     this.timer.unref();
@@ -304,7 +300,7 @@ export class ApiServer {
     return typeof a === 'object' && a !== null ? a.port : 0;
   }
 
-  /** Stops listening, drops open HTTP connections and stops the file sources added through the API. */
+  /** Stops listening, drops open HTTP connections and removes the paths added through the API. */
   async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
@@ -313,7 +309,7 @@ export class ApiServer {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     await closed;
-    await this.files.close();
+    await this.engine.removeApiFilePaths('api closing');
   }
 
   // ---- requests ----
@@ -423,7 +419,7 @@ export class ApiServer {
       if (live.source !== 'file')
         throw new HttpError(
           409,
-          `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId}); kick that session instead`,
+          `path ${name} is fed by an RTSP publisher (session ${live.publisherSessionId ?? ''}); kick that session instead`,
         );
       const owner = this.configOwner?.(name);
       if (owner !== undefined)
@@ -431,7 +427,7 @@ export class ApiServer {
           409,
           `path ${name} is defined in the config file (${owner}); remove it there, and the reload removes it`,
         );
-      await this.files.remove(name);
+      this.engine.removeSourcePath(name, 'removed through the api');
       this.logger.info({ path: name }, 'path removed through the api');
       res.writeHead(204).end();
       return;
@@ -475,8 +471,10 @@ export class ApiServer {
       throw new HttpError(400, `${key}${issue.message}`);
     }
     const { name, source, loop } = parsed.data;
-    const result = await this.files.add(name, resolvePath(source), loop);
+    const file = resolvePath(source);
+    const result = await this.engine.addFilePath(name, file, loop);
     if (!result.ok) throw new HttpError(result.reason === 'taken' ? 409 : 422, result.message);
+    this.logger.info({ path: name, file }, 'file source added through the api');
     const live = this.engine.path(name)!;
     const location = `/v1/paths/${name.split('/').map(encodeURIComponent).join('/')}`;
     this.sendJson(res, 201, pathView(this.sampler, live, this.rtspBase(req), this.hls), {

@@ -54,6 +54,8 @@ export interface StreamOptions {
   backlogBudget?: ReaderBacklogBudget;
   /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
   writeCoalesceMs?: number;
+  /** Runs once when the stream ends, after its readers were told (the path manager frees the name). */
+  onEnded?: (reason: string) => void;
 }
 
 type ReaderState = 'waiting' | 'live' | 'dropping';
@@ -131,6 +133,7 @@ export class Stream {
   private readonly maxReaderBacklogBytes: number;
   private readonly backlogBudget: ReaderBacklogBudget;
   private readonly writeCoalesceMs: number;
+  private readonly onEnded: ((reason: string) => void) | undefined;
   private readonly keyTrack: number;
   private readonly keyProbe: KeyframeProbe | undefined;
 
@@ -166,6 +169,7 @@ export class Stream {
     this.maxReaderBacklogBytes = options.maxReaderBacklogBytes ?? DEFAULT_MAX_READER_BACKLOG_BYTES;
     this.backlogBudget = options.backlogBudget ?? new ReaderBacklogBudget();
     this.writeCoalesceMs = options.writeCoalesceMs ?? 0;
+    this.onEnded = options.onEnded;
     this.counters = tracks.map(() => newTrackCounters());
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
@@ -350,6 +354,7 @@ export class Stream {
     this.readers.clear();
     this.gop = undefined;
     for (const r of readers) r.streamEnded(reason);
+    this.onEnded?.(reason);
   }
 
   // ---- access units and the GOP cache ----

@@ -1,18 +1,16 @@
 /**
  * Live paths as the request handlers drive them: PLAY of a reader (unicast, or joining the path's
  * multicast group; RTP-Info from the stream's timing), PAUSE of readers and publishers (RFC 2326
- * Appendix A.2), RECORD starting a publisher's Stream, and paths fed by sources inside the server.
+ * Appendix A.2), RECORD starting a publisher's Stream (through the path manager, which owns paths).
  * The counterpart of vod-control.ts for files: the request gate sends a session here or there by
  * whether it reads a file.
  */
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
-import { Stream } from '../media/stream.js';
-import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { MulticastRegistry } from './multicast-registry.js';
-import type { PathRegistry, PublishedMedia } from './paths.js';
+import type { PathManager } from '../paths/path-manager.js';
 import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
 import { parseRequestTarget } from './target.js';
@@ -21,15 +19,11 @@ import { reply, sessionHeaders } from './replies.js';
 export interface LiveControlDeps {
   clock: Clock;
   logger: Logger;
-  paths: PathRegistry;
+  paths: PathManager;
   /** The paths' multicast groups; undefined when multicast is off. */
   multicast(): MulticastRegistry | undefined;
-  /** Read at each use: stream options apply to paths started afterwards (reload). */
-  settings: Pick<
-    ServerSettings,
-    'playStartWaitMs' | 'writeCoalesceMs' | 'gopCacheMaxBytes' | 'maxReaderBacklogBytes'
-  >;
-  readerBacklog: ReaderBacklogBudget;
+  /** Read at each use (reload). */
+  settings: Pick<ServerSettings, 'playStartWaitMs'>;
 }
 
 export class LiveControl {
@@ -104,48 +98,17 @@ export class LiveControl {
   record(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
     if (session.mode !== 'record' || session.state === 'init') return reply(455);
-    const live = this.deps.paths.get(session.path);
-    if (live === undefined || live.publisherSessionId !== session.id) return reply(454);
-    if (live.stream === undefined) {
-      live.stream = this.newStream(live.media);
-      live.sinceMs = this.deps.clock.monotonicMs();
+    const live = this.deps.paths.publishedBy(session.path, session.id);
+    if (live === undefined) return reply(454);
+    const first = live.stream === undefined;
+    const stream = this.deps.paths.startPublishing(session.path, session.id);
+    if (first)
       this.deps.logger.info(
         { session: session.id, path: session.path, transport: session.transport },
         'publish started',
       );
-    }
-    session.stream = live.stream;
+    session.stream = stream;
     session.state = 'recording';
     return reply(200, sessionHeaders(session));
-  }
-
-  private newStream(media: PublishedMedia): Stream {
-    return new Stream(media.tracks, {
-      clock: this.deps.clock,
-      writeCoalesceMs: this.deps.settings.writeCoalesceMs,
-      gopCacheMaxBytes: this.deps.settings.gopCacheMaxBytes,
-      maxReaderBacklogBytes: this.deps.settings.maxReaderBacklogBytes,
-      backlogBudget: this.deps.readerBacklog,
-    });
-  }
-
-  /**
-   * Serves a path fed by a source inside the server (a looping file, the demo) rather than by an
-   * RTSP publisher. Returns the Stream the source writes to; false when the path is taken.
-   */
-  addSource(name: string, media: PublishedMedia): Stream | false {
-    const owner = `source:${name}`;
-    if (!this.deps.paths.claim(name, owner, media, this.deps.clock.monotonicMs())) return false;
-    const live = this.deps.paths.get(name)!;
-    live.stream = this.newStream(media);
-    this.deps.logger.info({ path: name, tracks: media.tracks.length }, 'source path added');
-    return live.stream;
-  }
-
-  removeSource(name: string, reason: string): void {
-    const live = this.deps.paths.release(name, `source:${name}`);
-    if (live === undefined) return;
-    live.stream?.end(reason);
-    this.deps.logger.info({ path: name, reason }, 'source path removed');
   }
 }

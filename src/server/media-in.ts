@@ -9,12 +9,12 @@ import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
 import type { MediaFaults } from '../media/media-faults.js';
 import type { ServerConnection } from './connection.js';
-import type { PathRegistry } from './paths.js';
+import type { PathManager } from '../paths/path-manager.js';
 import type { ServerSession } from './session.js';
 
 export interface MediaInDeps {
   now(): number;
-  paths: PathRegistry;
+  paths: PathManager;
   mediaFaults: MediaFaults;
 }
 

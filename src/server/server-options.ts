@@ -13,6 +13,7 @@ import {
 import { DEFAULT_MAX_PENDING_REQUESTS } from './connection.js';
 import { DEFAULT_MULTICAST, type MulticastOptions } from './multicast.js';
 import type { Authorizer } from './auth.js';
+import type { OnDemandSources } from '../paths/path.js';
 
 export interface RtspServerOptions {
   host?: string;
@@ -104,6 +105,12 @@ export interface RtspServerOptions {
   mediaDir?: string;
   /** Who may read and publish; absent: everyone may. */
   authorizer?: Authorizer;
+  /**
+   * Sources started when a reader asks for a path nobody feeds (src/paths/path.ts), and how long
+   * DESCRIBE or SETUP waits for one (default 10000). None by default.
+   */
+  onDemand?: OnDemandSources;
+  onDemandStartTimeoutMs?: number;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }

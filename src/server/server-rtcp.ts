@@ -8,7 +8,7 @@ import type { Clock } from '../base/clock.js';
 import { serializeRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { senderReportFor } from '../rtp/clock-map.js';
 import { monotonicMsOf } from '../media/track-counters.js';
-import type { PathRegistry } from './paths.js';
+import type { PathManager } from '../paths/path-manager.js';
 import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
 
@@ -32,7 +32,7 @@ export function sendBye(session: ServerSession): void {
 
 export interface SenderReportsDeps {
   clock: Clock;
-  paths: PathRegistry;
+  paths: PathManager;
   /** Read at each tick: the interval and CNAME as they are now. */
   settings: Pick<ServerSettings, 'senderReportIntervalMs' | 'serverName'>;
 }

@@ -25,7 +25,7 @@ import { parseSessionHeader } from '../rtsp/session.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
 import { SenderReports } from './server-rtcp.js';
-import type { Stream } from '../media/stream.js';
+import { Stream } from '../media/stream.js';
 import { ReaderBacklogBudget, type ReaderBacklogLimits } from '../media/reader-backlog.js';
 import { MediaFaults } from '../media/media-faults.js';
 import { normalizeAddress } from '../transport/udp.js';
@@ -39,7 +39,8 @@ import { getParameter, setParameter } from './parameters.js';
 import { TransportSetup } from './transport-setup.js';
 import { Sweeper } from './sweeper.js';
 import { engineViewOf, type EngineAccess } from './view.js';
-import { PathRegistry, type LivePath, type PublishedMedia } from './paths.js';
+import { PathManager, type Path } from '../paths/path-manager.js';
+import type { PublishedMedia } from '../media/published-media.js';
 import type { ServerSession } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
@@ -80,7 +81,8 @@ export interface RtspServerEvents {
 }
 
 export class RtspServer extends EventEmitter<RtspServerEvents> {
-  readonly paths = new PathRegistry();
+  /** Every path and who feeds it: publishers, file loops, embedded feeds (src/paths/path-manager.ts). */
+  readonly paths: PathManager;
   readonly sessions = new Map<string, ServerSession>();
   /** Session admission (per-address share) and the counted refusals of session requests. */
   readonly sessionLimits = new SessionLimits();
@@ -124,15 +126,32 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       settings: this.opts,
       sessionLimits: this.sessionLimits,
     });
-    this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
+    this.paths = new PathManager({
+      clock: this.clock,
+      logger: this.logger,
+      ...(options.onDemand !== undefined ? { onDemand: options.onDemand } : {}),
+      ...(options.onDemandStartTimeoutMs !== undefined
+        ? { onDemandStartTimeoutMs: options.onDemandStartTimeoutMs }
+        : {}),
+      // Stream options are read here, at each new stream: a reload reaches paths started afterwards.
+      newStream: (media, onEnded) =>
+        new Stream(media.tracks, {
+          clock: this.clock,
+          writeCoalesceMs: this.opts.writeCoalesceMs,
+          gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
+          maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
+          backlogBudget: this.readerBacklog,
+          onEnded,
+        }),
+    });
+    this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.live = new LiveControl({
       clock: this.clock,
       logger: this.logger,
       paths: this.paths,
       multicast: () => this.multicast,
       settings: this.opts,
-      readerBacklog: this.readerBacklog,
     });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),
@@ -231,6 +250,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   async close(): Promise<void> {
     this.sweeper.stop();
     for (const s of [...this.sessions.values()]) this.endSession(s, 'server closing');
+    await this.paths.close('server closing');
     this.doors.destroyConnections();
     await this.vod.closeAll();
     this.transports.close();
@@ -367,7 +387,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
-    const live = this.paths.get(t.path);
+    const live = await this.paths.forReader(t.path);
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
@@ -401,7 +421,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const full = this.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
     const session = this.lifecycle.create(conn, req, t.path, 'record', media.tracks.length);
-    if (!this.paths.claim(t.path, session.id, media, this.clock.monotonicMs())) {
+    if (!this.paths.claimPublisher(t.path, session.id, media)) {
       this.endSession(session, 'path busy');
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
     }
@@ -432,14 +452,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       );
       if (session === undefined) return reply(455);
     }
-    let live: LivePath | undefined;
+    let live: Path | undefined;
     let media: PublishedMedia;
     let track: number | undefined;
     let vod: { realPath: string; file: VodFile } | undefined;
     if (session?.mode === 'record') {
       // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
-      live = this.paths.get(session.path);
-      if (live?.publisherSessionId !== session.id) return reply(454);
+      live = this.paths.publishedBy(session.path, session.id);
+      if (live === undefined) return reply(454);
       media = live.media;
       track = announcedTrackFor(live.media, req.uri, t.track);
     } else {
@@ -452,7 +472,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session?.vod !== undefined) {
         media = session.vod.file.media;
       } else {
-        live = this.paths.get(t.path);
+        live = session === undefined ? await this.paths.forReader(t.path) : this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
         else if (session === undefined) {
           vod = await this.vod.openFile(t.path);
@@ -519,15 +539,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   /**
-   * Serves a path fed by a source inside the server (a looping file, the demo) rather than by an
-   * RTSP publisher. Returns the Stream the source writes to; false when the path is taken.
+   * Serves a path fed by the embedding program rather than by an RTSP publisher: returns the Stream it
+   * writes to; false when a publisher holds the name. A source's path of that name is replaced (its
+   * Stream ended first). Config and API file paths go through `paths` (src/paths/path-manager.ts).
    */
   addSourcePath(name: string, media: PublishedMedia): Stream | false {
-    return this.live.addSource(name, media);
+    return this.paths.addSource(name, { kind: 'embedded' }, media, { replace: () => true })?.stream ?? false;
   }
 
   removeSourcePath(name: string, reason = 'source removed'): void {
-    this.live.removeSource(name, reason);
+    void this.paths.removeSource(name, reason);
   }
 
   /**

@@ -12,7 +12,7 @@ import type { RtspRequest } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import type { Authorizer } from './auth.js';
 import type { Reply, ServerConnection } from './connection.js';
-import type { PathRegistry } from './paths.js';
+import type { PathManager } from '../paths/path-manager.js';
 import { ServerSession } from './session.js';
 import type { SessionLimits } from './session-limits.js';
 import { usernameOf } from './session-binding.js';
@@ -30,7 +30,7 @@ export interface SessionLifecycleDeps {
   /** The server's session table, by id. */
   sessions: Map<string, ServerSession>;
   sessionLimits: SessionLimits;
-  paths: PathRegistry;
+  paths: PathManager;
   /** The current authorizer (replaced on reload); a session's user is recorded only with one. */
   authorizer(): Authorizer | undefined;
   /** What the session shares with others: its multicast group, its file. */
@@ -119,11 +119,10 @@ export class SessionLifecycle {
     session.release();
     this.deps.unbindChannels(session);
     if (session.mode === 'record') {
-      const live = this.deps.paths.release(session.path, session.id);
-      if (live?.stream !== undefined) {
+      // Logged before the path manager ends the stream, whose readers then log their end.
+      if (this.deps.paths.publishedBy(session.path, session.id)?.stream !== undefined)
         this.deps.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
-        live.stream.end(reason);
-      }
+      this.deps.paths.releasePublisher(session.path, session.id, reason);
     } else if (session.state === 'playing' || session.stream !== undefined) {
       this.deps.logger.info(
         { session: session.id, path: session.path, reason, bytes: session.bytesSent },

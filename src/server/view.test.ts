@@ -61,3 +61,22 @@ test('removeSourcePath with a stream leaves a path another stream feeds now', ()
   view.removeSourcePath('cam', 'its owner', second);
   assert.equal(view.path('cam'), undefined);
 });
+
+test('addSourcePath on a source-fed name ends the stream it replaces', () => {
+  const server = new RtspServer({ clock: new ManualClock() });
+  const view = server.view;
+  const readyNames: string[] = [];
+  const notReady: string[] = [];
+  view.onPathReady((p) => readyNames.push(p.name));
+  view.onPathNotReady((p) => notReady.push(`${p.name}: ${p.reason}`));
+  const first = view.addSourcePath('cam', media());
+  const second = view.addSourcePath('cam', media());
+  assert.ok(first !== false && second !== false);
+  assert.ok(first.ended, 'the replaced stream ended (its readers told)');
+  assert.equal(second.ended, false);
+  assert.equal(view.feed('cam')?.stream, second);
+  assert.deepEqual(view.path('cam')?.owner, { kind: 'embedded' });
+  assert.equal(view.path('cam')?.publisherSessionId, null);
+  assert.deepEqual(readyNames, ['cam', 'cam']);
+  assert.deepEqual(notReady, ['cam: replaced']);
+});

@@ -1,7 +1,7 @@
 /**
  * The engine as the edges see it (the HTTP API, /metrics, HLS): a read-only view that hands out plain
  * snapshots of paths, sessions and counters, plus the few operations the API performs, named. The
- * edges never hold a ServerSession, a ServerConnection or a LivePath, so the engine may change how it
+ * edges never hold a ServerSession, a ServerConnection or a Path, so the engine may change how it
  * keeps them (as mediamtx's servers export APIPathsList / APISessionsList). `RtspServer.view` gives one.
  *
  * Snapshots are taken when asked (one pass, nothing per packet) and are not updated afterwards.
@@ -11,6 +11,12 @@ import type { Logger } from '../base/logger.js';
 import type { MediaFaultStage } from '../media/media-faults.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream, StreamTap } from '../media/stream.js';
+import {
+  sourceKindOf,
+  type PathNotReadyListener,
+  type PathOwner,
+  type PathReadyListener,
+} from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
@@ -28,8 +34,10 @@ export interface PathSnapshot {
   name: string;
   /** `publisher`: an RTSP client ANNOUNCEd it; `file`: a source inside the server feeds it. */
   source: 'publisher' | 'file';
-  /** The session (or, for a source, `source:<name>`) holding the path. */
-  publisherSessionId: string;
+  /** Who holds the path (plain data: the publisher's session, or the file and where it was added). */
+  owner: PathOwner;
+  /** The publisher's session; null for a source. */
+  publisherSessionId: string | null;
   tracks: PathTrackSnapshot[];
   /** The path has a stream (false between ANNOUNCE and RECORD). */
   ready: boolean;
@@ -111,7 +119,13 @@ export interface EngineView {
   onSessionEnded(listener: (session: SessionSnapshot) => void): () => void;
   /** The live path's media and stream, to attach a reader (HLS); undefined for no live path. */
   feed(name: string): PathFeed | undefined;
+  /** `listener` runs when a path gets a stream (a recorder, hooks); returns the unsubscribe. */
+  onPathReady(listener: PathReadyListener): () => void;
+  /** `listener` runs when a ready path's stream has ended and its name is free; returns the unsubscribe. */
+  onPathNotReady(listener: PathNotReadyListener): () => void;
 }
+
+export type AddFilePathResult = { ok: true } | { ok: false; reason: 'taken' | 'unreadable'; message: string };
 
 /** What the edges may do to the engine. */
 export interface EngineControl {
@@ -119,8 +133,12 @@ export interface EngineControl {
   endSession(id: string, reason: string): boolean;
   /** Serves `name` from a source inside the server; the Stream to write to, or false when taken. */
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
-  /** Removes a source-fed path; with `stream`, only while that stream feeds it. */
+  /** Removes a source-fed path (never a publisher's); with `stream`, only while that stream feeds it. */
   removeSourcePath(name: string, reason: string, stream?: Stream): void;
+  /** Serves `name` from an MP4 played in a loop, added through the API (owner `file-loop`, origin `api`). */
+  addFilePath(name: string, file: string, loop: boolean): Promise<AddFilePathResult>;
+  /** Removes every path added through the API (the API closing); resolves once their files are closed. */
+  removeApiFilePaths(reason: string): Promise<void>;
   /** Whether `stream` is the one feeding the live path `name` now. */
   feeds(name: string, stream: Stream): boolean;
   /** Counts (and logs) an exception caught in media code outside the engine (stage `hls`). */
@@ -211,8 +229,9 @@ function pathSnapshots(server: RtspServer, only?: string): PathSnapshot[] {
     }
     return {
       name: p.name,
-      source: p.publisherSessionId === `source:${p.name}` ? 'file' : 'publisher',
-      publisherSessionId: p.publisherSessionId,
+      source: sourceKindOf(p.owner),
+      owner: { ...p.owner },
+      publisherSessionId: p.owner.kind === 'publisher' ? p.owner.sessionId : null,
       tracks: p.media.tracks.map((t) => ({ encodingName: t.encodingName, clockRate: t.clockRate })),
       ready: stream !== undefined,
       streamId: stream !== undefined ? streamIdOf(stream) : undefined,
@@ -278,11 +297,17 @@ export function engineViewOf(server: RtspServer): EngineAccess {
       server.endSession(s, reason, true);
       return true;
     },
+    onPathReady: (listener) => server.paths.onPathReady(listener),
+    onPathNotReady: (listener) => server.paths.onPathNotReady(listener),
     addSourcePath: (name, media) => server.addSourcePath(name, media),
     removeSourcePath: (name, reason, stream) => {
-      if (stream === undefined || server.paths.get(name)?.stream === stream)
-        server.removeSourcePath(name, reason);
+      void server.paths.removeSource(name, reason, (p) => stream === undefined || p.stream === stream);
     },
+    addFilePath: async (name, file, loop) => {
+      const added = await server.paths.addFileLoop(name, { file, loop }, 'api');
+      return added.ok ? { ok: true } : added;
+    },
+    removeApiFilePaths: (reason) => server.paths.removeFileLoops('api', reason),
     feeds: (name, stream) => server.paths.get(name)?.stream === stream,
     recordMediaFault: (stage, path, err) => {
       server.mediaFaults.record(stage, path, err);

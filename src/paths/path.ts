@@ -1,0 +1,89 @@
+/**
+ * A path and who feeds it, as the path manager (path-manager.ts) keeps them: a name, a typed owner,
+ * the media its owner described and, once media flows, the Stream readers attach to. The owner is
+ * data, not a string to re-parse: the API, the config and the view all read the same `kind`.
+ */
+import type { PublishedMedia } from '../media/published-media.js';
+import type { Stream, StreamTap } from '../media/stream.js';
+
+/** Where a config path or an API path comes from: who may change or remove it. */
+export type FileLoopOrigin = 'config' | 'api';
+
+/**
+ * Who feeds a path. A publisher claims it with ANNOUNCE (RFC 2326 §10.3) and feeds it after RECORD;
+ * every other kind is a source inside the server, whose Stream exists from the start. The next
+ * kinds (a pull from another server, the playback of a recording) are added here; the switches over
+ * `kind` are exhaustive, so the compiler lists what each new kind must answer.
+ */
+export type PathOwner =
+  | { readonly kind: 'publisher'; readonly sessionId: string }
+  | { readonly kind: 'file-loop'; readonly file: string; readonly origin: FileLoopOrigin }
+  /** A program that embeds the server feeds the Stream itself (`RtspServer.addSourcePath`). */
+  | { readonly kind: 'embedded' };
+
+export type SourceOwner = Exclude<PathOwner, { kind: 'publisher' }>;
+
+/** A path as the engine reads it; the manager alone changes it. */
+export interface Path {
+  readonly name: string;
+  readonly owner: PathOwner;
+  readonly media: PublishedMedia;
+  /** Undefined between a publisher's ANNOUNCE and its RECORD; a source's path has one from the start. */
+  readonly stream: Stream | undefined;
+  /** Monotonic ms of the claim, or of RECORD for a publisher. */
+  readonly sinceMs: number;
+}
+
+/**
+ * Something inside the server that feeds a path (Mp4LoopSource, and later a pull client): it
+ * describes its media, writes into the Stream it is given, and stops when asked. It ends the Stream
+ * itself when it cannot go on (end of a non-looping file, a read error); the manager then frees the path.
+ */
+export interface PathSource {
+  readonly media: PublishedMedia;
+  start(stream: Stream): void;
+  /** Stops writing and frees what it holds; does not end the Stream. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What a path's listeners get (plain data and a tap, never the Path itself). */
+export interface ReadyPath {
+  name: string;
+  owner: PathOwner;
+  media: PublishedMedia;
+  /** Joining and leaving the path's Stream (a recorder, the HLS muxer). */
+  tap: StreamTap;
+}
+
+export interface NotReadyPath {
+  name: string;
+  owner: PathOwner;
+  reason: string;
+}
+
+export type PathReadyListener = (path: ReadyPath) => void;
+export type PathNotReadyListener = (path: NotReadyPath) => void;
+
+/**
+ * Sources started when a reader asks for a path nobody feeds (mediamtx's `sourceOnDemand`): the seam
+ * where a pull source plugs in. `sourceFor` says whether `name` has one; `open` prepares it (connects,
+ * reads the media description); the manager then starts it into a new Stream.
+ */
+export interface OnDemandSources {
+  sourceFor(name: string): OnDemandSource | undefined;
+}
+
+export interface OnDemandSource {
+  readonly owner: SourceOwner;
+  open(): Promise<PathSource>;
+}
+
+/** `publisher` for an RTSP publisher, `file` for every source inside the server (the API's wording). */
+export function sourceKindOf(owner: PathOwner): 'publisher' | 'file' {
+  return owner.kind === 'publisher' ? 'publisher' : 'file';
+}
+
+/** Whether `path` is the one the session `sessionId` publishes. */
+export function isPublishedBy(path: Path | undefined, sessionId: string): path is Path {
+  return path?.owner.kind === 'publisher' && path.owner.sessionId === sessionId;
+}
