@@ -145,7 +145,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       multicast: () => this.multicast,
       sessionLimits: this.sessionLimits,
       endSession: (s, reason) => this.endSession(s, reason),
-      mediaIn: (session, track, packet, kind) => this.mediaIn.udp(session, track, packet, kind),
+      trackMediaIn: (session, track) => this.mediaIn.forTrack(session, track),
     });
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
@@ -179,7 +179,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
       handlers: {
         handleRequest: (c, req) => this.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => this.mediaIn.interleaved(c, ch, payload),
         connectionClosed: (c) => this.connectionClosed(c),
       },
     });
