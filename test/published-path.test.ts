@@ -1,8 +1,10 @@
 // The path of media that clients send: interleaved channels are routed to the session track that set
-// them up (src/server/interleaved-channels.ts, media-in.ts), and taken back when the session ends.
+// them up (src/server/interleaved-channels.ts, media-in.ts), and taken back when the session ends; a
+// multicast member is told the SSRC its group sends with.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serializeRtcpCompound } from '../src/rtp/rtcp.js';
+import { parseTransport } from '../src/rtsp/transport.js';
 import type { RtspServer } from '../src/server/server.js';
 import { FakePublisher } from './support/fake-publisher.js';
 import { waitFor } from './support/process.js';
@@ -105,5 +107,25 @@ describe('published media path', () => {
     const next = server.sessions.get(sessionId(again))!;
     c.sendInterleaved(1, rr(3));
     await waitFor(() => next.trackStats[0]!.packetsLost === 3, 5000, "the new session's receiver report");
+  });
+
+  test('a multicast SETUP announces the SSRC the group sends with', async () => {
+    const pub = await FakePublisher.start(server.port, 'mc');
+    clients.push(pub.client);
+    pub.sendFrame(true);
+    const ssrcs: (number | undefined)[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await connect();
+      const setup = await c.request('SETUP', `${url('mc')}/trackID=0`, { Transport: 'RTP/AVP;multicast' });
+      assert.equal(setup.statusCode, 200);
+      const [spec] = parseTransport(setup.headers.get('Transport')!);
+      ssrcs.push(spec!.ssrc);
+      assert.equal((await c.request('PLAY', url('mc'), { Session: sessionId(setup) })).statusCode, 200);
+    }
+    const stream = server.paths.get('mc')!.stream!;
+    const [group, ...others] = stream.readersOfTrack(0);
+    assert.equal(others.length, 0, 'one reader: the group');
+    assert.equal(ssrcs[0], group!.ssrc);
+    assert.equal(ssrcs[1], group!.ssrc);
   });
 });

@@ -506,11 +506,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
-    const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomSsrc()) : undefined;
+    if (session.mode === 'play') session.ssrcs[track] ??= randomSsrc();
     const bound = await this.transports.bind(conn, session, track, trackCount, chosen, made);
     if ('statusCode' in bound) return bound;
     const { setup: trackSetup, spec: replySpec } = bound;
-    if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
+    // Read after bind: a multicast member takes its group's SSRC there (the group sends with it).
+    const ssrc = session.mode === 'play' ? session.ssrcs[track] : undefined;
+    if (ssrc !== undefined) replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     if (session.state === 'init') session.state = 'ready';
