@@ -16,7 +16,7 @@ import { H264NalType, H264_PARAMETER_SET_TYPES, h264NalType } from '../codec/h26
 import { H265_PARAMETER_SET_TYPES, h265NalType, isH265Irap } from '../codec/h265.js';
 import { parseH264Fmtp } from '../format/h264.js';
 import { parseH265Fmtp } from '../format/h265.js';
-import { readRtpPayload, serializeRtpPacket } from '../rtp/packet.js';
+import { payloadOf, readRtpHeader, serializeRtpPacket, type RtpHeader } from '../rtp/packet.js';
 
 /** How a payload format wraps NAL units (RFC 6184 §5.2-5.8, RFC 7798 §4.4). */
 interface NalSyntax {
@@ -136,10 +136,12 @@ export class ParameterSetInserter {
 
   /**
    * Looks at one publisher packet (a whole RTP packet, rewritten in place with the shifted sequence
-   * number) and returns the packets to send before it, or undefined when there are none.
+   * number, and `header`, the packet's as read where it entered, with it) and returns the packets to
+   * send before it, or undefined when there are none.
    */
-  process(packet: Buffer): Buffer[] | undefined {
-    const timestamp = packet.readUInt32BE(4);
+  process(packet: Buffer, header: RtpHeader | undefined = readRtpHeader(packet)): Buffer[] | undefined {
+    if (header === undefined) return undefined;
+    const timestamp = header.timestamp;
     if (timestamp !== this.auTimestamp) {
       if (this.auParameterSets.length > 0)
         this.parameterSets = inDecodingOrder(this.syntax, this.auParameterSets);
@@ -147,8 +149,8 @@ export class ParameterSetInserter {
       this.auParameterSets = [];
       this.auHasParameterSets = false;
     }
-    const seq = packet.readUInt16BE(2);
-    const look = lookAt(this.syntax, readRtpPayload(packet));
+    const seq = header.sequenceNumber;
+    const look = lookAt(this.syntax, payloadOf(packet, header));
     let inserted: Buffer[] | undefined;
     if (look.parameterSets.length > 0) {
       this.auParameterSets.push(...look.parameterSets);
@@ -157,10 +159,10 @@ export class ParameterSetInserter {
       inserted = this.parameterSets.map((nal, i) =>
         serializeRtpPacket({
           marker: false,
-          payloadType: packet[1]! & 0x7f,
+          payloadType: header.payloadType,
           sequenceNumber: (seq + this.seqOffset + i) & 0xffff,
           timestamp,
-          ssrc: packet.readUInt32BE(8),
+          ssrc: header.ssrc,
           csrcs: [],
           payload: nal,
         }),
@@ -169,7 +171,10 @@ export class ParameterSetInserter {
       this.insertedPackets += inserted.length;
       this.auHasParameterSets = true;
     }
-    if (this.seqOffset !== 0) packet.writeUInt16BE((seq + this.seqOffset) & 0xffff, 2);
+    if (this.seqOffset !== 0) {
+      header.sequenceNumber = (seq + this.seqOffset) & 0xffff;
+      packet.writeUInt16BE(header.sequenceNumber, 2);
+    }
     return inserted;
   }
 }

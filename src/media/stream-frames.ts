@@ -4,12 +4,13 @@
  * number and SSRC). Apart from the Stream's bookkeeping so that the per-packet byte work sits in one
  * short file.
  */
-import { isParseError } from '../base/errors.js';
-import { parseRtpPacket } from '../rtp/packet.js';
+import type { RtpHeader } from '../rtp/packet.js';
 
 export interface Queued {
   track: number;
   packet: Buffer;
+  /** The packet's header as read where it entered (rtp/packet.ts readRtpHeader): never read again. */
+  header: RtpHeader;
   /** RTP payload octets (what RTCP SR counts, RFC 3550 §6.4.1). */
   payloadBytes: number;
 }
@@ -52,16 +53,6 @@ export function frameFor(e: FramedReader, items: readonly Queued[]): Buffer {
 
 /** Gives the RTP packet copied at `at` the reader's sequence number and SSRC. */
 export function personalize(out: Buffer, at: number, q: Queued, e: FramedReader): void {
-  out.writeUInt16BE((q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff, at + 2);
+  out.writeUInt16BE((q.header.sequenceNumber + e.seqDeltas[q.track]!) & 0xffff, at + 2);
   out.writeUInt32BE(e.ssrcs[q.track]!, at + 8);
-}
-
-export /** The payload of an RTP packet, or undefined if malformed (the key-track packets only: once per packet). */
-function rtpPayload(p: Buffer): Buffer | undefined {
-  try {
-    return parseRtpPacket(p).payload;
-  } catch (err) {
-    if (isParseError(err)) return undefined;
-    throw err;
-  }
 }

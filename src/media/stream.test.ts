@@ -1,7 +1,7 @@
 // Stream fan-out: per-reader SSRC and sequence numbers, shared bytes otherwise, and SR counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRtpPacket, serializeRtpPacket } from '../rtp/packet.js';
+import { parseRtpPacket, readRtpHeader, serializeRtpPacket } from '../rtp/packet.js';
 import { RtspFramer } from '../rtsp/framer.js';
 import { ReaderBacklogBudget } from './reader-backlog.js';
 import { Stream, type StreamReader } from './stream.js';
@@ -253,4 +253,27 @@ test('past the total cap the readers asking for more shed, never one with nothin
   stream.removeReader(draining);
   stream.removeReader(good);
   assert.deepEqual([budget.readers, budget.totalBytes], [0, 0]);
+});
+
+test('a packet parseRtpPacket refuses is forwarded but never starts the GOP cache; the header handed in is used', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }]);
+  const idr = packet(1, 3000, [0x65, 0x88]);
+  // P bit set with a padding count of 0: malformed (RFC 3550 §5.1).
+  const malformed = Buffer.from(idr);
+  malformed[0] = malformed[0]! | 0x20;
+  malformed[malformed.length - 1] = 0;
+  stream.ingestRtp(0, malformed, readRtpHeader(malformed));
+  assert.equal(stream.counters[0]!.packetsIn, 1, 'counted');
+  assert.equal(stream.hasCachedKeyframe, false);
+  const header = readRtpHeader(idr)!;
+  stream.ingestRtp(0, idr, header);
+  assert.equal(stream.hasCachedKeyframe, true);
+  const reader = new Reader('udp', [0]);
+  stream.addReader(reader);
+  stream.flushNow();
+  assert.deepEqual(
+    reader.packets().map((p) => [p.timestamp, p.payload]),
+    [[3000, '6588']],
+    'the reader starts at the well-formed keyframe',
+  );
 });

@@ -19,13 +19,13 @@
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { randomSequenceNumber, randomSsrc, readRtpPayloadLength } from '../rtp/packet.js';
+import { payloadOf, randomSequenceNumber, randomSsrc, readRtpHeader, type RtpHeader } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { channelKey, frameFor, personalize, rtpPayload, type Queued } from './stream-frames.js';
+import { channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
   countArrival,
   followTiming,
@@ -228,24 +228,27 @@ export class Stream {
 
   /**
    * Takes one RTP packet from the publisher. The buffer is kept (readers copy it before patching
-   * their own SSRC and sequence number in): the caller must not reuse it.
+   * their own SSRC and sequence number in): the caller must not reuse it. `header` is the packet's,
+   * read where it entered the server (media-in.ts); read here when the caller has none (sources, tests).
    */
-  ingestRtp(track: number, packet: Buffer): void {
+  ingestRtp(track: number, packet: Buffer, header: RtpHeader | undefined = readRtpHeader(packet)): void {
     if (this.ended || track < 0 || track >= this.tracks.length) return;
-    if (packet.length < 12 || packet[0]! >> 6 !== 2) return;
-    const timestamp = packet.readUInt32BE(4);
+    if (header === undefined || header.version !== 2) return;
+    const timestamp = header.timestamp;
     const clockRate = this.tracks[track]!.clockRate;
     countArrival(this.counters[track]!, timestamp, packet.length, this.clock.monotonicMs(), clockRate);
 
     if (track === this.keyTrack && this.parameterSets !== undefined) {
-      const before = this.parameterSets.process(packet);
-      if (before !== undefined) for (const p of before) this.enqueue(track, p, timestamp);
+      const before = this.parameterSets.process(packet, header);
+      // Packets made here (parameter sets), once per keyframe that came without them: read as made.
+      if (before !== undefined) for (const p of before) this.enqueue(track, p, readRtpHeader(p)!);
     }
-    this.enqueue(track, packet, timestamp);
+    this.enqueue(track, packet, header);
   }
 
-  private enqueue(track: number, packet: Buffer, timestamp: number): void {
-    const item: Queued = { track, packet, payloadBytes: readRtpPayloadLength(packet) };
+  private enqueue(track: number, packet: Buffer, header: RtpHeader): void {
+    const timestamp = header.timestamp;
+    const item: Queued = { track, packet, header, payloadBytes: header.payloadLength };
     if (track === this.frameTrack) {
       if (timestamp !== this.auTimestamp || this.accessUnitsIn === 0) {
         this.auTimestamp = timestamp;
@@ -361,8 +364,8 @@ export class Stream {
 
   private checkKeyframe(item: Queued): void {
     if (this.auIsKey || this.keyProbe === undefined) return;
-    const payload = rtpPayload(item.packet);
-    if (payload === undefined || !this.keyProbe(payload)) return;
+    // A packet parseRtpPacket would refuse is forwarded but never starts the cache.
+    if (!item.header.wellFormed || !this.keyProbe(payloadOf(item.packet, item.header))) return;
     this.auIsKey = true;
     // The cache restarts at the first packet of this access unit (its parameter sets).
     const head = this.gop !== undefined ? this.gop.slice(this.auStart) : [];
@@ -560,8 +563,8 @@ export class Stream {
     for (const q of items) {
       if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
       const start = {
-        seq: (q.packet.readUInt16BE(2) + e.seqDeltas[q.track]!) & 0xffff,
-        rtptime: q.packet.readUInt32BE(4),
+        seq: (q.header.sequenceNumber + e.seqDeltas[q.track]!) & 0xffff,
+        rtptime: q.header.timestamp,
       };
       e.starts[q.track] = start;
       e.pendingStarts--;

@@ -13,6 +13,8 @@ import {
   randomRtpTimestamp,
   randomSequenceNumber,
   randomSsrc,
+  payloadOf,
+  readRtpHeader,
   readRtpMarker,
   readRtpPayload,
   readRtpPayloadLength,
@@ -424,4 +426,30 @@ test('readRtpPayloadLength and readRtpPayload agree with parseRtpPacket (CSRCs, 
     assert.equal(readRtpPayloadLength(bytes), parseRtpPacket(bytes).payload.length);
     assert.deepEqual(readRtpPayload(bytes), parseRtpPacket(bytes).payload);
   }
+});
+
+test('readRtpHeader: the fields and payload of parseRtpPacket when it accepts, the clamped readers always', () => {
+  assert.equal(readRtpHeader(Buffer.alloc(11)), undefined);
+  const good = arbRtp.map(serializeRtpPacket);
+  const anyBytes = fc.uint8Array({ minLength: 12, maxLength: 80 }).map((a) => Buffer.from(a));
+  fc.assert(
+    fc.property(fc.oneof(good, anyBytes), (b) => {
+      const h = readRtpHeader(b)!;
+      assert.equal(h.sequenceNumber, readRtpSequence(b));
+      assert.equal(h.timestamp, readRtpTimestamp(b));
+      assert.equal(h.ssrc, readRtpSsrc(b));
+      assert.equal(h.marker, readRtpMarker(b));
+      assert.equal(h.payloadType, readRtpPayloadType(b));
+      assert.equal(h.payloadLength, readRtpPayloadLength(b));
+      assert.deepEqual(payloadOf(b, h), readRtpPayload(b));
+      let parsed: RtpPacket | undefined;
+      try {
+        parsed = parseRtpPacket(b);
+      } catch (err) {
+        if (!(err instanceof ParseError)) throw err;
+      }
+      assert.equal(h.wellFormed, parsed !== undefined);
+      if (parsed !== undefined) assert.deepEqual(payloadOf(b, h), parsed.payload);
+    }),
+  );
 });

@@ -224,6 +224,68 @@ export function readRtpPayloadType(buf: Buffer): number {
 }
 
 /**
+ * The fixed header of a received packet (RFC 3550 §5.1) and where its payload lies: read once where the
+ * packet enters the server, then handed to everything that looks at it (statistics, the stream's counters,
+ * its queue, keyframe probes, readers' patches) instead of each reading the bytes again.
+ */
+export interface RtpHeader {
+  /** The V field as sent: packets that are not version 2 are read but not forwarded. */
+  version: number;
+  marker: boolean;
+  payloadType: number;
+  /** Mutable: the stream shifts it when it inserts packets (media/parameter-sets.ts). */
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  /** Where the payload starts: after the fixed header, CSRCs and extension (clamped to the packet). */
+  payloadOffset: number;
+  /** Payload octets before the padding, as readRtpPayloadLength counts them (0 when those do not fit). */
+  payloadLength: number;
+  /**
+   * CSRCs, extension and padding fit the packet (parseRtpPacket would accept it). A malformed packet
+   * is still forwarded, as before, but never taken for a keyframe.
+   */
+  wellFormed: boolean;
+}
+
+/**
+ * Reads the fixed header and the payload bounds without copying or throwing; undefined for fewer than
+ * 12 bytes. Bounds are clamped as readRtpPayload clamps them, and `wellFormed` tells whether
+ * parseRtpPacket would accept the packet.
+ */
+export function readRtpHeader(buf: Buffer): RtpHeader | undefined {
+  if (buf.length < RTP_HEADER_BYTES) return undefined;
+  const b0 = buf[0]!;
+  const b1 = buf[1]!;
+  let header = RTP_HEADER_BYTES + 4 * (b0 & 0x0f);
+  let wellFormed = b0 >> 6 === RTP_VERSION && header <= buf.length;
+  if ((b0 & 0x10) !== 0) {
+    if (buf.length >= header + 4) header += 4 + 4 * buf.readUInt16BE(header + 2);
+    else wellFormed = false;
+    if (header > buf.length) wellFormed = false;
+  }
+  const padding = (b0 & 0x20) !== 0 ? buf[buf.length - 1]! : 0;
+  if ((b0 & 0x20) !== 0 && (padding === 0 || padding > buf.length - header)) wellFormed = false;
+  const start = Math.min(header, buf.length);
+  return {
+    version: b0 >> 6,
+    marker: (b1 & 0x80) !== 0,
+    payloadType: b1 & 0x7f,
+    sequenceNumber: (buf[2]! << 8) | buf[3]!,
+    timestamp: buf.readUInt32BE(4),
+    ssrc: buf.readUInt32BE(8),
+    payloadOffset: start,
+    payloadLength: Math.max(start, buf.length - padding) - start,
+    wellFormed,
+  };
+}
+
+/** The payload a header read from `buf` points to (a view, no copy). */
+export function payloadOf(buf: Buffer, header: RtpHeader): Buffer {
+  return buf.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength);
+}
+
+/**
  * Payload octets of a packet without parsing it (what an RTCP sender report counts, RFC 3550
  * §6.4.1): the length minus header, CSRCs, extension and padding; 0 when those do not fit.
  */

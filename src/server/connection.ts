@@ -20,6 +20,7 @@ import {
 } from '../rtsp/tunnel.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
+import { InterleavedChannels } from './interleaved-channels.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { InterleavedSink, ServerSession } from './session.js';
 
@@ -45,7 +46,12 @@ export interface ConnectionOptions {
 }
 
 /** Things a connection counts for the server's metrics. */
-export type ConnectionEvent = 'replyBacklogHold' | 'tunnelPostRefused' | 'tunnelPostReplaced';
+export type ConnectionEvent =
+  | 'replyBacklogHold'
+  | 'tunnelPostRefused'
+  | 'tunnelPostReplaced'
+  /** An interleaved frame on a channel no session set up: dropped. */
+  | 'interleavedUnbound';
 
 export interface Reply {
   statusCode: number;
@@ -58,7 +64,6 @@ export interface Reply {
 
 export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply> | Reply;
-  handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void;
   closed(conn: ServerConnection): void;
   /** RTSP over HTTP: register the GET side of a tunnel; false if the cookie is taken. */
   tunnelOpened(conn: ServerConnection, cookie: string): boolean;
@@ -97,17 +102,12 @@ function exactCopy(bytes: Buffer): Buffer {
   return out;
 }
 
-interface ChannelBinding {
-  session: ServerSession;
-  track: number;
-  kind: 'rtp' | 'rtcp';
-}
-
 export class ServerConnection implements InterleavedSink {
   readonly sessions = new Set<ServerSession>();
   readonly remoteAddress: string;
+  /** Interleaved channel → its session track's handler, registered by the sessions at SETUP. */
+  readonly channels = new InterleavedChannels();
   private readonly framer: RtspFramer;
-  private readonly channels = new Map<number, ChannelBinding>();
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private closed = false;
@@ -237,21 +237,11 @@ export class ServerConnection implements InterleavedSink {
     this.socket.destroy();
   }
 
-  usedChannels(): Set<number> {
-    return new Set(this.channels.keys());
-  }
-
-  bindChannels(session: ServerSession, track: number, rtp: number, rtcp: number): void {
-    this.channels.set(rtp, { session, track, kind: 'rtp' });
-    this.channels.set(rtcp, { session, track, kind: 'rtcp' });
-  }
-
-  channelBinding(channel: number): ChannelBinding | undefined {
-    return this.channels.get(channel);
-  }
-
+  /**
+   * A session ended: forgotten here. Its interleaved channels it took back itself
+   * (ServerSession.release), on the one connection that carried them.
+   */
   unbindSession(session: ServerSession): void {
-    for (const [ch, b] of this.channels) if (b.session === session) this.channels.delete(ch);
     this.sessions.delete(session);
   }
 
@@ -442,8 +432,9 @@ export class ServerConnection implements InterleavedSink {
       }
       if (m === undefined) break;
       progressed = true;
-      if (m.kind === 'interleaved') this.handlers.handleInterleaved(this, m.channel, m.payload);
-      else if (m.kind === 'request') this.onRequest(m);
+      if (m.kind === 'interleaved') {
+        if (!this.channels.dispatch(m.channel, m.payload)) this.handlers.count?.('interleavedUnbound');
+      } else if (m.kind === 'request') this.onRequest(m);
       // Responses (to requests we sent, e.g. REDIRECT) need no action.
     }
     // Slowloris guard: only a message that makes no progress is timed. A publisher's interleaved stream

@@ -31,7 +31,6 @@ import type { ServerSettings } from './server-options.js';
 /** What a connection's traffic goes to: the server's request gate and media in. */
 export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply>;
-  handleInterleaved(conn: ServerConnection, channel: number, payload: Buffer): void;
   /** The connection closed (after the front doors forgot it): its sessions' fate is the server's. */
   connectionClosed(conn: ServerConnection): void;
 }
@@ -69,6 +68,7 @@ export class FrontDoors {
     replyBacklogHold: 0,
     tunnelPostRefused: 0,
     tunnelPostReplaced: 0,
+    interleavedUnbound: 0,
   };
 
   constructor(private readonly deps: FrontDoorsDeps) {
@@ -238,7 +238,6 @@ export class FrontDoors {
       interleavedOnly,
       {
         handleRequest: (c, req) => handlers.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => handlers.handleInterleaved(c, ch, payload),
         closed: (c) => this.connectionClosed(c),
         tunnelOpened: (c, cookie) => {
           if (this.tunnels.has(cookie)) return false;

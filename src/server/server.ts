@@ -164,7 +164,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       multicast: () => this.multicast,
       sessionLimits: this.sessionLimits,
       endSession: (s, reason) => this.endSession(s, reason),
-      mediaIn: (session, track, packet, kind) => this.mediaIn.udp(session, track, packet, kind),
+      trackMediaIn: (session, track) => this.mediaIn.forTrack(session, track),
     });
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
@@ -198,7 +198,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
       handlers: {
         handleRequest: (c, req) => this.handleRequest(c, req),
-        handleInterleaved: (c, ch, payload) => this.mediaIn.interleaved(c, ch, payload),
         connectionClosed: (c) => this.connectionClosed(c),
       },
     });
@@ -527,11 +526,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
-    const ssrc = session.mode === 'play' ? (session.ssrcs[track] ??= randomSsrc()) : undefined;
+    if (session.mode === 'play') session.ssrcs[track] ??= randomSsrc();
     const bound = await this.transports.bind(conn, session, track, trackCount, chosen, made);
     if ('statusCode' in bound) return bound;
     const { setup: trackSetup, spec: replySpec } = bound;
-    if (ssrc !== undefined && session.mode === 'play') replySpec.ssrc = ssrc;
+    // Read after bind: a multicast member takes its group's SSRC there (the group sends with it).
+    const ssrc = session.mode === 'play' ? session.ssrcs[track] : undefined;
+    if (ssrc !== undefined) replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     if (session.state === 'init') session.state = 'ready';

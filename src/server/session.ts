@@ -7,6 +7,7 @@ import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
 import type { VodFile, VodPlayer } from '../sources/vod-player.js';
 import type { UdpPair, DatagramHandler } from '../transport/udp.js';
+import type { ChannelHandler, InterleavedChannels } from './interleaved-channels.js';
 
 export type SessionState = 'init' | 'ready' | 'playing' | 'recording';
 export type SessionMode = 'play' | 'record';
@@ -107,6 +108,8 @@ export class ServerSession implements StreamReader {
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
   private heldBytes = 0;
   private udpHandlers: { udp: UdpPair; address: string; port: number; handler: DatagramHandler }[] = [];
+  /** The connections' channel tables this session registered channels in: taken back at its end. */
+  private readonly channelTables = new Set<InterleavedChannels>();
 
   constructor(
     readonly id: string,
@@ -291,6 +294,23 @@ export class ServerSession implements StreamReader {
     this.closeOutput();
   }
 
+  // ---- interleaved routing ----
+
+  /**
+   * Registers a track's interleaved channels on the connection that carries them: its frames go
+   * straight to `rtp` and `rtcp` (the track's media-in handlers) until the session ends.
+   */
+  bindChannels(
+    channels: InterleavedChannels,
+    rtpChannel: number,
+    rtcpChannel: number,
+    handlers: { rtp: ChannelHandler; rtcp: ChannelHandler },
+  ): void {
+    channels.bind(rtpChannel, this, handlers.rtp);
+    channels.bind(rtcpChannel, this, handlers.rtcp);
+    this.channelTables.add(channels);
+  }
+
   // ---- UDP routing ----
 
   /**
@@ -317,6 +337,8 @@ export class ServerSession implements StreamReader {
     this.closed = true;
     for (const r of this.udpHandlers) r.udp.unroute(r.address, r.port, r.handler);
     this.udpHandlers = [];
+    for (const channels of this.channelTables) channels.unbind(this);
+    this.channelTables.clear();
     for (let t = 0; t < this.setups.length; t++) this.releaseTrackPorts(t);
     this.held = [];
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../base/logger.js';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
 import type { Reply, ServerConnection } from './connection.js';
+import type { TrackMediaIn } from './media-in.js';
 import type { MulticastRegistry } from './multicast-registry.js';
 import type { ServerSession, TrackSetup } from './session.js';
 import type { SessionLimits } from './session-limits.js';
@@ -25,8 +26,8 @@ export interface TransportSetupDeps {
   sessionLimits: SessionLimits;
   /** A session this SETUP made and then refused. */
   endSession(session: ServerSession, reason: string): void;
-  /** RTP or RTCP from a session's client on one of our UDP ports. */
-  mediaIn(session: ServerSession, track: number, packet: Buffer, kind: 'rtp' | 'rtcp'): void;
+  /** The handler of a session track's media from its client (its channels' and UDP routes'). */
+  trackMediaIn(session: ServerSession, track: number): TrackMediaIn;
 }
 
 /** What the SETUP handler knows when the transport is chosen. */
@@ -122,7 +123,7 @@ export class TransportSetup {
       extra: [],
     };
     if (chosen.lowerTransport === 'TCP') {
-      const used = conn.usedChannels();
+      const used = conn.channels.used();
       let rtp = chosen.interleaved?.rtp;
       let rtcp = chosen.interleaved?.rtcp;
       if (rtp === undefined) {
@@ -133,7 +134,11 @@ export class TransportSetup {
       rtcp ??= rtp + 1;
       if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp)) return reply(461);
       setup = { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
-      conn.bindChannels(session, track, rtp, rtcp);
+      const input = this.deps.trackMediaIn(session, track);
+      session.bindChannels(conn.channels, rtp, rtcp, {
+        rtp: input.interleavedRtp,
+        rtcp: input.interleavedRtcp,
+      });
       session.sink = conn;
       replySpec.interleaved = { rtp, rtcp };
     } else if (chosen.delivery === 'multicast') {
@@ -184,23 +189,10 @@ export class TransportSetup {
       };
       replySpec.clientPort = { rtp: clientRtp, rtcp: clientRtcp };
       replySpec.serverPort = { rtp: pair.rtpPort, rtcp: pair.rtcpPort };
-      this.route(session, track, pair, remote, clientRtp, clientRtcp);
+      const onDatagram = this.deps.trackMediaIn(session, track).datagram;
+      session.routeUdp(pair, remote, clientRtp, onDatagram);
+      if (clientRtcp !== clientRtp) session.routeUdp(pair, remote, clientRtcp, onDatagram);
     }
     return { setup, spec: replySpec };
-  }
-
-  private route(
-    session: ServerSession,
-    track: number,
-    pair: UdpPair,
-    address: string,
-    rtpPort: number,
-    rtcpPort: number,
-  ): void {
-    const onRtp = (msg: Buffer, kind: 'rtp' | 'rtcp'): void => {
-      this.deps.mediaIn(session, track, msg, kind);
-    };
-    session.routeUdp(pair, address, rtpPort, onRtp);
-    if (rtcpPort !== rtpPort) session.routeUdp(pair, address, rtcpPort, onRtp);
   }
 }

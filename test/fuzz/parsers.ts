@@ -356,6 +356,7 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     [
       rtpPacket.parseRtpPacket,
       rtpPacket.parseRtpExtensionElements,
+      rtpPacket.readRtpHeader,
       rtpPacket.readRtpMarker,
       rtpPacket.readRtpPayload,
       rtpPacket.readRtpPayloadLength,
@@ -366,6 +367,8 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     ],
     fc.property(bytesNear(100, rtp, rtpExt), (b) =>
       onlyParseError(() => {
+        // Where a packet enters the server: any bytes at all, never a throw.
+        rtpPacket.readRtpHeader(b);
         const p = rtpPacket.parseRtpPacket(b);
         if (p.extension !== undefined) rtpPacket.parseRtpExtensionElements(p.extension);
         // The fast readers run on what parseRtpPacket accepted (the relay's hot path checks first).
