@@ -134,6 +134,7 @@ export const RtspStatus = {
   BadRequest: 400,
   Unauthorized: 401,
   NotFound: 404,
+  MethodNotValidInThisState: 455,
   UnsupportedTransport: 461,
   NotImplemented: 501,
 } as const;
