@@ -3,7 +3,8 @@
  * which runs their timers only when the test advances it. Session timeout (§12.37) from every state,
  * keepalive, the start timeout, a silent UDP publisher, and a reader's grace after RTCP BYE.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ManualTimerClock } from '../base/clock.js';
 import { nullLogger } from '../base/logger.js';
@@ -19,7 +20,14 @@ import { SessionLimits } from './session-limits.js';
 import { rowsOf, type SessionInput, type SessionRole, type SessionRoleKind } from './session-state.js';
 import type { ServerSession } from './session.js';
 import { SWEEP_INTERVAL_MS, Sweeper } from './sweeper.js';
-import type { VodFile } from '../sources/vod-player.js';
+import { VodFile } from '../sources/vod-file.js';
+
+/** A real file for the file reader's role (../shared/media, or RTSPKIT_MEDIA_DIR). */
+const MEDIA_DIR =
+  process.env.RTSPKIT_MEDIA_DIR ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'media');
+const CLIP_PATH = join(MEDIA_DIR, 'h264_base_aac.mp4');
+const CLIP = await VodFile.open(CLIP_PATH);
+after(() => CLIP.close());
 
 /** A connection as the lifecycle sees it: an address, its sessions, and a sink that records what it got. */
 function fakeConnection(): SessionConnection & { rtcp: Buffer[]; ended: boolean } {
@@ -102,7 +110,7 @@ function harness() {
 const ROLES: Record<SessionRoleKind, SessionRole> = {
   'live-reader': { kind: 'live-reader' },
   publisher: { kind: 'publisher' },
-  'file-reader': { kind: 'file-reader', realPath: '/m/a.mp4', file: {} as VodFile, player: undefined },
+  'file-reader': { kind: 'file-reader', realPath: CLIP_PATH, file: CLIP, player: undefined },
 };
 /** The inputs that bring a new session to each row (its role's). */
 const WAY_TO: Record<string, SessionInput[]> = {

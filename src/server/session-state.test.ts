@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { nullLogger } from '../base/logger.js';
 import { ServerSession } from './session.js';
@@ -15,7 +16,14 @@ import {
   type SessionRoleKind,
   type SessionRow,
 } from './session-state.js';
-import type { VodFile } from '../sources/vod-player.js';
+import { VodFile } from '../sources/vod-file.js';
+
+/** A real file for the file reader's role (../shared/media, or RTSPKIT_MEDIA_DIR). */
+const MEDIA_DIR =
+  process.env.RTSPKIT_MEDIA_DIR ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'media');
+const CLIP_PATH = join(MEDIA_DIR, 'h264_base_aac.mp4');
+const CLIP = await VodFile.open(CLIP_PATH);
+after(() => CLIP.close());
 
 /**
  * The expected table, written out apart from the module's: per role and row, the inputs that are
@@ -149,10 +157,8 @@ test('the table agrees with the rights: PLAY only in a reader’s session, RECOR
   }
 });
 
-const FAKE_FILE = {} as VodFile;
-
 function roleOf(kind: SessionRoleKind): SessionRole {
-  if (kind === 'file-reader') return { kind, realPath: '/media/a.mp4', file: FAKE_FILE, player: undefined };
+  if (kind === 'file-reader') return { kind, realPath: CLIP_PATH, file: CLIP, player: undefined };
   return { kind };
 }
 
@@ -192,7 +198,7 @@ test('a session moves by the table: every cell applied to a real session in that
           const refusal = s.refusal(input as (typeof SESSION_METHODS)[number]);
           if ('refuse' in cell) {
             assert.equal(refusal?.statusCode, cell.refuse, what);
-            assert.deepEqual(refusal?.allow, allowedMethods(kind, row), what);
+            assert.deepEqual(refusal.allow, allowedMethods(kind, row), what);
           } else assert.equal(refusal, undefined, what);
         }
         const moved = s.transition(input);
