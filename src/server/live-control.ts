@@ -3,7 +3,8 @@
  * multicast group; RTP-Info from the stream's timing), PAUSE of readers and publishers (RFC 2326
  * Appendix A.2), RECORD starting a publisher's Stream (through the path manager, which owns paths).
  * The counterpart of vod-control.ts for files: the request gate sends a session here or there by
- * whether it reads a file.
+ * its role. Whether a request is valid in the session's state was asked at the gate (session-state.ts);
+ * the handlers here tell the session what they did.
  */
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -31,15 +32,10 @@ export class LiveControl {
 
   async play(conn: ServerConnection, req: RtspRequest, session: ServerSession | undefined): Promise<Reply> {
     if (session === undefined) return reply(454);
-    if (session.mode !== 'play' || session.state === 'init') return reply(455);
     const live = this.deps.paths.get(session.path);
     // A session set up for a stream that has ended does not carry over to a new publisher,
-    // whose tracks may differ: the client sets up again.
-    if (
-      live?.stream === undefined ||
-      session.streamGone ||
-      (session.stream !== undefined && session.stream !== live.stream)
-    )
+    // whose tracks may differ: the client sets up again (a stream-gone session is refused at the gate).
+    if (live?.stream === undefined || (session.stream !== undefined && session.stream !== live.stream))
       return reply(404);
     const headers = sessionHeaders(session);
     headers.Range = 'npt=now-';
@@ -53,7 +49,7 @@ export class LiveControl {
         live.stream.addReader(group);
       }
       session.stream = live.stream;
-      session.state = 'playing';
+      session.transition('PLAY');
       this.deps.logger.info(
         { session: session.id, path: session.path, transport: 'multicast' },
         'read started',
@@ -61,7 +57,7 @@ export class LiveControl {
       return reply(200, headers);
     }
     if (session.transport === 'tcp') session.sink = conn;
-    session.state = 'playing';
+    session.transition('PLAY');
     const starts = await session.startReading(live.stream, this.deps.settings.playStartWaitMs);
     const base = req.uri.replace(/\/+$/, '');
     const t = parseRequestTarget(req.uri);
@@ -82,22 +78,14 @@ export class LiveControl {
 
   pause(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
-    // RFC 2326 Appendix A.2: PAUSE is valid in Playing and Recording only. A reader whose stream
-    // ended is Ready but is answered 200: rtspsrc answers RTCP BYE with PAUSE, then TEARDOWN, and
-    // fails on an error status.
-    if (session.state === 'init' || (session.state === 'ready' && !session.streamGone)) return reply(455);
-    if (session.state === 'playing') {
-      session.stopReading();
-      session.state = 'ready';
-    } else if (session.state === 'recording') {
-      session.state = 'ready';
-    }
+    // Playing or Recording → Ready; a reader whose stream ended stays (session-state.ts).
+    if (session.state === 'playing') session.stopReading();
+    session.transition('PAUSE');
     return reply(200, sessionHeaders(session));
   }
 
   record(session: ServerSession | undefined): Reply {
     if (session === undefined) return reply(454);
-    if (session.mode !== 'record' || session.state === 'init') return reply(455);
     const live = this.deps.paths.publishedBy(session.path, session.id);
     if (live === undefined) return reply(454);
     const first = live.stream === undefined;
@@ -108,7 +96,7 @@ export class LiveControl {
         'publish started',
       );
     session.stream = stream;
-    session.state = 'recording';
+    session.transition('RECORD');
     return reply(200, sessionHeaders(session));
   }
 }

@@ -10,8 +10,9 @@
  * - live-control.ts / vod-control.ts: PLAY, PAUSE, RECORD of a live path / a file;
  * - media-in.ts: RTP and RTCP from clients; server-rtcp.ts: BYE and sender reports to readers;
  * - multicast-registry.ts: the groups of live paths; sweeper.ts: the once-a-second round.
- * The handlers left here are the ones that decide between those parts, so the session's protocol
- * state still moves in several files (issue 15's next step gives it to the session).
+ * The handlers left here are the ones that decide between those parts. The session owns its protocol
+ * state (session.ts, the table in session-state.ts): the gate asks it whether a request is valid in
+ * that state, the handlers tell it what they did.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
@@ -42,10 +43,11 @@ import { engineViewOf, type EngineAccess } from './view.js';
 import { PathManager, type Path } from '../paths/path-manager.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { ServerSession } from './session.js';
+import { isSessionMethod } from './session-state.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
-import { reply, sessionHeaders } from './replies.js';
+import { reply, sessionHeaders, stateRefusalReply } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits } from './session-limits.js';
 import { controlRefusal, sessionAuthOf } from './session-binding.js';
@@ -185,7 +187,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       authorizer: () => this.authorizer,
       releaseShared: (session) => {
         if (session.isMulticast) this.multicast?.leave(session);
-        this.vod.stop(session);
+        if (session.role.kind === 'file-reader') this.vod.stop(session.role);
       },
       unbindChannels: (session) => this.doors.unbindSession(session),
       ended: (session, reason) => this.emit('sessionEnded', session, reason),
@@ -202,7 +204,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       },
     });
     this.sweeper = new Sweeper({
-      now: () => this.clock.monotonicMs(),
+      clock: this.clock,
       settings: this.opts,
       sessions: () => this.sessions.values(),
       endSession: (s, reason) => this.endSession(s, reason),
@@ -291,7 +293,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private connectionClosed(conn: ServerConnection): void {
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
-      if (s.transport === 'tcp' || s.state === 'init' || s.mode === 'record')
+      if (s.transport === 'tcp' || s.state === 'init' || s.role.kind === 'publisher')
         this.endSession(s, 'connection closed');
       else s.sink = undefined;
     }
@@ -312,7 +314,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       const refusal = pending instanceof Promise ? await pending : pending;
       if (refusal === 'foreign') return this.sessionLimits.refuse('foreignSession');
       if (refusal !== undefined) return refusal;
-      session.lastActivityMs = this.clock.monotonicMs();
+      session.keptAlive(this.clock.monotonicMs());
     }
     // Parsed once: the same value decides the right and drives the SETUP (src/server/rights.ts).
     const transport = req.method === 'SETUP' ? readSetupTransport(req.headers.get('Transport')) : undefined;
@@ -331,7 +333,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (denial !== undefined)
         return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
     }
-    if (session !== undefined && !fitsSession(session.mode, req.method, transport)) return reply(455);
+    if (session !== undefined) {
+      if (!fitsSession(session.mode, req.method, transport)) return reply(455);
+      // Appendix A: what the session's state accepts. SETUP asks in its handler, once its URL and
+      // Transport are read (400 and 461 come first).
+      const refusal =
+        isSessionMethod(req.method) && req.method !== 'SETUP' ? session.refusal(req.method) : undefined;
+      if (refusal !== undefined) return stateRefusalReply(refusal);
+    }
     const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
@@ -342,14 +351,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'DESCRIBE':
         return this.describe(req);
       case 'ANNOUNCE':
-        return this.announce(conn, req, session);
+        return this.announce(conn, req);
       case 'SETUP':
         return this.setup(conn, req, session, transport!);
       case 'PLAY':
-        if (session?.vod !== undefined) return this.vod.play(req, session);
+        if (session?.role.kind === 'file-reader') return this.vod.play(req, session, session.role);
         return this.live.play(conn, req, session);
       case 'PAUSE':
-        if (session?.vod !== undefined) return this.vod.pause(req, session);
+        if (session?.role.kind === 'file-reader') return this.vod.pause(req, session, session.role);
         return this.live.pause(session);
       case 'RECORD':
         return this.live.record(session);
@@ -400,8 +409,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return reply(200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
   }
 
-  private announce(conn: ServerConnection, req: RtspRequest, existing: ServerSession | undefined): Reply {
-    if (existing !== undefined) return reply(455);
+  /** ANNOUNCE makes a publisher's session (inside one, the gate refused it: session-state.ts). */
+  private announce(conn: ServerConnection, req: RtspRequest): Reply {
     const t = this.target(req);
     if (t === undefined || t.path === '') return reply(400);
     const ct = req.headers.get('Content-Type');
@@ -419,7 +428,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
     const full = this.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
-    const session = this.lifecycle.create(conn, req, t.path, 'record', media.tracks.length);
+    const session = this.lifecycle.create(conn, req, t.path, { kind: 'publisher' }, media.tracks.length);
     if (!this.paths.claimPublisher(t.path, session.id, media)) {
       this.endSession(session, 'path busy');
       return reply(403, undefined, undefined, 'Forbidden: path is already being published');
@@ -440,14 +449,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const specs = transport.specs;
 
     let session = existing;
-    if (session !== undefined && (session.state === 'playing' || session.state === 'recording'))
-      return reply(455, { Allow: 'PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, OPTIONS' });
+    const refusal = session?.refusal('SETUP');
+    if (refusal !== undefined) return stateRefusalReply(refusal);
     const recording = transport.mode === 'record';
     if (session === undefined && recording) {
       // A publisher SETUP follows ANNOUNCE on the same connection, which made the session.
       session = [...conn.sessions].find(
         (s) =>
-          s.mode === 'record' && s.state === 'init' && (t.path === s.path || t.path.startsWith(`${s.path}/`)),
+          s.role.kind === 'publisher' &&
+          s.state === 'init' &&
+          (t.path === s.path || t.path.startsWith(`${s.path}/`)),
       );
       if (session === undefined) return reply(455);
     }
@@ -455,7 +466,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     let media: PublishedMedia;
     let track: number | undefined;
     let vod: { realPath: string; file: VodFile } | undefined;
-    if (session?.mode === 'record') {
+    if (session?.role.kind === 'publisher') {
       // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
       live = this.paths.publishedBy(session.path, session.id);
       if (live === undefined) return reply(454);
@@ -468,8 +479,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session !== undefined && session.path !== t.path)
         return reply(this.paths.get(t.path)?.stream !== undefined ? 459 : 404);
       track = t.track;
-      if (session?.vod !== undefined) {
-        media = session.vod.file.media;
+      if (session?.role.kind === 'file-reader') {
+        media = session.role.file.media;
       } else {
         live = session === undefined ? await this.paths.forReader(t.path) : this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
@@ -520,10 +531,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       }
     }
     const made = session === undefined;
-    if (session === undefined) {
-      session = this.lifecycle.create(conn, req, t.path, 'play', trackCount);
-      if (vod !== undefined) session.vod = vod;
-    }
+    // The first SETUP decides the reader's role: the live path if it has a stream, else the file.
+    session ??= this.lifecycle.create(
+      conn,
+      req,
+      t.path,
+      vod !== undefined ? { kind: 'file-reader', ...vod, player: undefined } : { kind: 'live-reader' },
+      trackCount,
+    );
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
     // it sends a live reader; a file's player sends with it.
     if (session.mode === 'play') session.ssrcs[track] ??= randomSsrc();
@@ -535,7 +550,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (ssrc !== undefined) replySpec.ssrc = ssrc;
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
-    if (session.state === 'init') session.state = 'ready';
+    session.transition('SETUP');
     return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 

@@ -21,7 +21,7 @@ function request(headers: Record<string, string> = {}): RtspRequest {
 
 function session(kind: 'tcp' | 'udp' | 'none', user?: string): { s: ServerSession; conn: object } {
   const conn = {};
-  const s = new ServerSession('s', 'p', 'play', 1, undefined, nullLogger, 0, 0);
+  const s = new ServerSession('s', 'p', { kind: 'live-reader' }, 1, undefined, nullLogger, 0, 0);
   s.owner = { connection: conn, ip: '10.0.0.1', user };
   if (kind === 'tcp') s.setups[0] = { kind: 'tcp', rtpChannel: 0, rtcpChannel: 1 };
   if (kind === 'udp')

@@ -6,14 +6,14 @@
  * through the same steps, in the same order.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../base/clock.js';
+import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import type { Authorizer } from './auth.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { PathManager } from '../paths/path-manager.js';
-import { ServerSession } from './session.js';
+import { ServerSession, type InterleavedSink, type SessionRole } from './session.js';
 import type { SessionLimits } from './session-limits.js';
 import { usernameOf } from './session-binding.js';
 import type { ServerSettings } from './server-options.js';
@@ -41,16 +41,25 @@ export interface SessionLifecycleDeps {
   ended(session: ServerSession, reason: string): void;
 }
 
+/**
+ * What a session's admission and creation need of the connection whose request made it: its address,
+ * the sessions it carries, and itself as the sink of interleaved data.
+ */
+export type SessionConnection = InterleavedSink & Pick<ServerConnection, 'remoteAddress' | 'sessions'>;
+
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
   return randomBytes(8).toString('hex').toUpperCase();
 }
 
 export class SessionLifecycle {
+  /** The pending timer of a reader whose stream ended (BYE's delay, then its grace); cancelled at its end. */
+  private readonly endedReaderTimers = new Map<ServerSession, ClockTimer>();
+
   constructor(private readonly deps: SessionLifecycleDeps) {}
 
   /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
-  admissionRefusal(conn: ServerConnection): Reply | undefined {
+  admissionRefusal(conn: Pick<SessionConnection, 'remoteAddress'>): Reply | undefined {
     const why = this.deps.sessionLimits.refusalFor(
       normalizeAddress(conn.remoteAddress),
       this.deps.sessions.size,
@@ -60,21 +69,21 @@ export class SessionLifecycle {
   }
 
   /**
-   * A new session in the table, owned by `conn`'s address (and user, with an authorizer); a reader's
-   * live stream ending detaches it (BYE, then the grace below).
+   * A new session in the table, owned by `conn`'s address (and user, with an authorizer), in the role
+   * it will keep; a reader's live stream ending detaches it (BYE, then the grace below).
    */
   create(
-    conn: ServerConnection,
+    conn: SessionConnection,
     req: RtspRequest,
     path: string,
-    mode: 'play' | 'record',
+    role: SessionRole,
     trackCount: number,
   ): ServerSession {
     const id = newSessionId();
     const s = new ServerSession(
       id,
       path,
-      mode,
+      role,
       trackCount,
       conn,
       this.deps.logger.child({ session: id }),
@@ -98,19 +107,33 @@ export class SessionLifecycle {
       }
       // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
       // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
-      setTimeout(() => {
-        this.detachEndedReader(sess, reason);
-      }, UDP_BYE_DELAY_MS).unref();
+      this.endedReaderTimers.get(sess)?.cancel();
+      this.endedReaderTimers.set(
+        sess,
+        clockTimeout(
+          this.deps.clock,
+          () => {
+            this.endedReaderTimers.delete(sess);
+            this.detachEndedReader(sess, reason);
+          },
+          UDP_BYE_DELAY_MS,
+        ),
+      );
     };
     this.deps.sessions.set(id, s);
     conn.sessions.add(s);
-    this.deps.logger.info({ session: id, path, mode, remote: conn.remoteAddress }, 'session created');
+    this.deps.logger.info(
+      { session: id, path, mode: s.mode, role: role.kind, remote: conn.remoteAddress },
+      'session created',
+    );
     return s;
   }
 
   /** Ends a session: its place, its reading, what it shares with others, its path if it publishes. */
   end(session: ServerSession, reason: string, sendBye = false): void {
     if (session.closed) return;
+    this.endedReaderTimers.get(session)?.cancel();
+    this.endedReaderTimers.delete(session);
     if (sendBye) sendByeTo(session);
     this.deps.sessions.delete(session.id);
     if (session.owner !== undefined) this.deps.sessionLimits.removed(session.owner.ip);
@@ -118,7 +141,7 @@ export class SessionLifecycle {
     this.deps.releaseShared(session);
     session.release();
     this.deps.unbindChannels(session);
-    if (session.mode === 'record') {
+    if (session.role.kind === 'publisher') {
       // Logged before the path manager ends the stream, whose readers then log their end.
       if (this.deps.paths.publishedBy(session.path, session.id)?.stream !== undefined)
         this.deps.logger.info({ session: session.id, path: session.path, reason }, 'publish ended');
@@ -144,21 +167,29 @@ export class SessionLifecycle {
    * after `endedReaderGraceMs`, its interleaved connection closed.
    */
   detachEndedReader(session: ServerSession, reason: string): void {
-    if (session.closed || session.streamGone) return;
+    // Told once (the table refuses a second end): the grace below runs from the first.
+    if (session.closed || !session.transition('stream ended')) return;
     sendByeTo(session);
     session.stopReading();
     session.stream = undefined;
-    session.streamGone = true;
-    session.state = 'ready';
     this.deps.logger.info(
       { session: session.id, path: session.path, reason, bytes: session.bytesSent },
       'read ended',
     );
-    setTimeout(() => {
-      if (session.closed) return;
-      const sink = session.transport === 'tcp' ? session.sink : undefined;
-      this.end(session, `${reason}; no TEARDOWN after RTCP BYE`);
-      sink?.end?.();
-    }, this.deps.settings.endedReaderGraceMs).unref();
+    this.endedReaderTimers.get(session)?.cancel();
+    this.endedReaderTimers.set(
+      session,
+      clockTimeout(
+        this.deps.clock,
+        () => {
+          this.endedReaderTimers.delete(session);
+          if (session.closed) return;
+          const sink = session.transport === 'tcp' ? session.sink : undefined;
+          this.end(session, `${reason}; no TEARDOWN after RTCP BYE`);
+          sink?.end?.();
+        },
+        this.deps.settings.endedReaderGraceMs,
+      ),
+    );
   }
 }

@@ -31,11 +31,11 @@ test('admission: the table first, then the address; releases free the address; r
 });
 
 test('a session is half-made until it plays or records; pausing after does not make it half-made again', () => {
-  const s = new ServerSession('s', 'p', 'play', 1, undefined, nullLogger, 1000, 0);
-  s.state = 'ready';
+  const s = new ServerSession('s', 'p', { kind: 'live-reader' }, 1, undefined, nullLogger, 1000, 0);
+  s.transition('SETUP');
   assert.equal(notStartedInTime(s, 1000 + 20_000, 20_000), false);
   assert.equal(notStartedInTime(s, 1000 + 20_001, 20_000), true);
-  s.state = 'playing';
-  s.state = 'ready';
+  s.transition('PLAY');
+  s.transition('PAUSE');
   assert.equal(notStartedInTime(s, 1000 + 60_000, 20_000), false);
 });

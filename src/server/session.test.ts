@@ -18,7 +18,7 @@ function fakePair(queueBytes: { value: number }): UdpPair {
 test('a UDP reader reports its RTP socket send queue as backlog (shared pair and own pair)', () => {
   const shared = { value: 0 };
   const own = { value: 0 };
-  const s = new ServerSession('s1', '/p', 'play', 2, undefined, nullLogger, 0, 0);
+  const s = new ServerSession('s1', '/p', { kind: 'live-reader' }, 2, undefined, nullLogger, 0, 0);
   s.setups[0] = {
     kind: 'udp',
     clientAddress: '127.0.0.1',
@@ -54,7 +54,7 @@ test('a TCP reader reports its connection backlog', () => {
     writeTransient: () => true,
     writeInterleaved: () => undefined,
   };
-  const s = new ServerSession('s2', '/p', 'play', 1, sink, nullLogger, 0, 0);
+  const s = new ServerSession('s2', '/p', { kind: 'live-reader' }, 1, sink, nullLogger, 0, 0);
   s.setups[0] = { kind: 'tcp', rtpChannel: 0, rtcpChannel: 1 };
   s.openOutput();
   assert.equal(s.backlogBytes, 7);

@@ -1,16 +1,36 @@
 /**
  * An RTSP session (RFC 2326 §3, Appendix A): Init → Ready (SETUP) → Playing / Recording.
- * A playing session is a StreamReader; a recording session feeds its path's Stream.
+ * A playing session is a StreamReader; a recording session feeds its path's Stream. It owns its
+ * protocol state: the handlers ask it what a request may do and tell it what happened, and it moves
+ * by the table in session-state.ts, for the role it was made with.
  */
 import type { Logger } from '../base/logger.js';
 import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
-import type { VodFile, VodPlayer } from '../sources/vod-player.js';
 import type { UdpPair, DatagramHandler } from '../transport/udp.js';
 import type { ChannelHandler, InterleavedChannels } from './interleaved-channels.js';
+import {
+  allowedMethods,
+  sessionCell,
+  stateOfRow,
+  type SessionInput,
+  type SessionMethod,
+  type SessionRole,
+  type SessionRow,
+  type SessionState,
+  type StateRefusalStatus,
+} from './session-state.js';
 
-export type SessionState = 'init' | 'ready' | 'playing' | 'recording';
+export type { SessionRole, SessionState } from './session-state.js';
+/** The right a session was made with (rights.ts): a reader's or a publisher's. */
 export type SessionMode = 'play' | 'record';
+
+/** A request the session's state does not accept: 455 with the methods it does (§11.3.6, §12.4), or 404. */
+export interface StateRefusal {
+  statusCode: StateRefusalStatus;
+  /** For 455: the `Allow` header's methods. */
+  allow: SessionMethod[];
+}
 
 export interface UdpTrackSetup {
   kind: 'udp';
@@ -73,7 +93,8 @@ export interface SessionOwner {
 }
 
 export class ServerSession implements StreamReader {
-  private currentState: SessionState = 'init';
+  /** The table row the session is in (session-state.ts); moved only by `transition`. */
+  private row: SessionRow = 'init';
   /** It has played or recorded once (PLAY or RECORD accepted); until then it is half-made. */
   started = false;
   /** Set by the server when the session is made; undefined only for sessions made in unit tests. */
@@ -95,14 +116,6 @@ export class ServerSession implements StreamReader {
   packetsSent = 0;
   bytesSent = 0;
   closed = false;
-  /**
-   * The live stream this UDP reader played has ended (publisher left). The session stays until
-   * TEARDOWN or its timeout, as gst-rtsp-server keeps it: rtspsrc answers RTCP BYE with PAUSE and
-   * TEARDOWN and reports an error if they get 454.
-   */
-  streamGone = false;
-  /** A file played on demand to this session alone (instead of a live stream). */
-  vod: { realPath: string; file: VodFile; player?: VodPlayer } | undefined;
 
   private outputOpen = false;
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
@@ -114,7 +127,8 @@ export class ServerSession implements StreamReader {
   constructor(
     readonly id: string,
     readonly path: string,
-    readonly mode: SessionMode,
+    /** What the session is for, fixed when it is made: a live reader, a publisher, a file reader. */
+    readonly role: SessionRole,
     readonly trackCount: number,
     /** The connection that created the session; TCP-interleaved sessions die with it. */
     public sink: InterleavedSink | undefined,
@@ -129,14 +143,50 @@ export class ServerSession implements StreamReader {
       this.trackStats.push({ packetsReceived: 0, bytesReceived: 0, packetsLost: 0, jitterS: 0 });
   }
 
-  /** RFC 2326 Appendix A state; reaching Playing or Recording marks the session started. */
-  get state(): SessionState {
-    return this.currentState;
+  /** A request (or a packet) of the session arrived: its timeout runs from `nowMs` (RFC 2326 §12.37). */
+  keptAlive(nowMs: number): void {
+    this.lastActivityMs = nowMs;
   }
 
-  set state(next: SessionState) {
-    this.currentState = next;
-    if (next === 'playing' || next === 'recording') this.started = true;
+  // ---- protocol state (RFC 2326 Appendix A, session-state.ts) ----
+
+  /** RFC 2326 Appendix A state. */
+  get state(): SessionState {
+    return stateOfRow(this.row);
+  }
+
+  /** The right the session was made with: a publisher records, every reader plays. */
+  get mode(): SessionMode {
+    return this.role.kind === 'publisher' ? 'record' : 'play';
+  }
+
+  /**
+   * The live stream this reader played has ended (publisher left, multicast group closed). The session
+   * stays until TEARDOWN or its timeout, as gst-rtsp-server keeps it: rtspsrc answers RTCP BYE with
+   * PAUSE and TEARDOWN and reports an error if they get 454.
+   */
+  get streamGone(): boolean {
+    return this.row === 'stream-gone';
+  }
+
+  /** Why `method` is not valid in the session's state, or undefined when it is (the gate asks first). */
+  refusal(method: SessionMethod): StateRefusal | undefined {
+    const cell = sessionCell(this.role.kind, this.row, method);
+    if (!('refuse' in cell)) return undefined;
+    return { statusCode: cell.refuse, allow: allowedMethods(this.role.kind, this.row) };
+  }
+
+  /**
+   * Applies what a request (that its handler carried out) or an event does to the state; false, and
+   * nothing moves, when the table refuses it here. Reaching Playing or Recording marks the session
+   * started.
+   */
+  transition(input: SessionInput): boolean {
+    const cell = sessionCell(this.role.kind, this.row, input);
+    if (!('next' in cell)) return false;
+    this.row = cell.next;
+    if (cell.next === 'playing' || cell.next === 'recording') this.started = true;
+    return true;
   }
 
   // ---- StreamReader ----

@@ -4,12 +4,17 @@
  * (slowloris, idle, unpaired tunnels, TLS handshakes) and the sender reports. Apart from the server
  * so that the timing rules sit together and reach the server only through what they end.
  */
+import { clockInterval, type Clock, type ClockTimer } from '../base/clock.js';
 import { notStartedInTime } from './session-limits.js';
 import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
 
+/** How often the round runs. */
+export const SWEEP_INTERVAL_MS = 1000;
+
 export interface SweeperDeps {
-  now(): number;
+  /** The server's clock: the round's timer and its `now`. */
+  clock: Clock;
   /** Read at each round: the timeouts are reloadable. */
   settings: Pick<ServerSettings, 'udpReadTimeoutS' | 'sessionTimeoutGraceS' | 'sessionStartTimeoutS'>;
   sessions(): Iterable<ServerSession>;
@@ -21,25 +26,30 @@ export interface SweeperDeps {
 }
 
 export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ClockTimer | undefined;
 
   constructor(private readonly deps: SweeperDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.sweep();
-    }, 1000);
-    this.timer.unref();
+    this.timer?.cancel();
+    this.timer = clockInterval(
+      this.deps.clock,
+      () => {
+        this.sweep();
+      },
+      SWEEP_INTERVAL_MS,
+    );
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer?.cancel();
+    this.timer = undefined;
   }
 
   /** Once a second: expire sessions and connections, send sender reports. */
   sweep(): void {
     const { settings } = this.deps;
-    const now = this.deps.now();
+    const now = this.deps.clock.monotonicMs();
     const udpLimitMs = settings.udpReadTimeoutS * 1000;
     for (const s of [...this.deps.sessions()]) {
       const idle = now - s.lastActivityMs;
@@ -47,7 +57,12 @@ export class Sweeper {
         this.deps.endSession(s, 'session timeout');
       else if (notStartedInTime(s, now, settings.sessionStartTimeoutS * 1000))
         this.deps.endSession(s, 'no PLAY or RECORD in time');
-      else if (s.mode === 'record' && s.state === 'recording' && s.transport === 'udp' && idle > udpLimitMs)
+      else if (
+        s.role.kind === 'publisher' &&
+        s.state === 'recording' &&
+        s.transport === 'udp' &&
+        idle > udpLimitMs
+      )
         this.deps.endSession(s, 'no packets from publisher');
     }
     this.deps.expireConnections(now);

@@ -90,10 +90,10 @@ export class TransportSetup {
         (s.delivery !== 'multicast' ||
           (this.deps.settings.multicast !== undefined &&
             s.lowerTransport === 'UDP' &&
-            ctx.session?.mode !== 'record' &&
+            ctx.session?.role.kind !== 'publisher' &&
             !ctx.recording &&
             ctx.liveStream &&
-            ctx.session?.vod === undefined &&
+            ctx.session?.role.kind !== 'file-reader' &&
             !ctx.file)) &&
         (s.lowerTransport === 'TCP' ||
           ((this.udp !== undefined || this.udpPorts !== undefined) && !ctx.conn.interleavedOnly)) &&

@@ -2,7 +2,8 @@
  * Files on demand, as the request handlers drive them (RFC 2326 §10.5-10.6, §12.29, §12.34-12.35):
  * opening a path's file, PLAY with Range, Scale and Speed, PAUSE at a point, stopping. The model
  * (timeline, planning, pacing) is the VodPlayer's (sources/vod-player.ts); this is the RTSP side of
- * it: headers read, statuses chosen, the session's state moved, RTP-Info written.
+ * it: headers read, statuses chosen, RTP-Info written, the session told what was done (whether the
+ * request is valid in its state was asked at the gate, session-state.ts).
  */
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -13,6 +14,7 @@ import { parseScale, parseSpeed } from '../rtsp/fields.js';
 import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
 import type { Reply } from './connection.js';
 import type { ServerSession } from './session.js';
+import type { FileReaderRole } from './session-state.js';
 import type { SessionLimits } from './session-limits.js';
 import { isOnDemandPathName, type VodFiles } from './vod-files.js';
 import type { ServerSettings } from './server-options.js';
@@ -43,11 +45,10 @@ export class VodControl {
     this.deps.files?.release(realPath);
   }
 
-  /** A file session ended: its player stops and its file is released. */
-  stop(session: ServerSession): void {
-    if (session.vod === undefined) return;
-    session.vod.player?.stop();
-    this.release(session.vod.realPath);
+  /** A file reader's session ended: its player stops and its file is released. */
+  stop(role: FileReaderRole): void {
+    role.player?.stop();
+    this.release(role.realPath);
   }
 
   async closeAll(): Promise<void> {
@@ -68,11 +69,10 @@ export class VodControl {
     }
   }
 
-  private playerOf(session: ServerSession): VodPlayer {
-    const vod = session.vod!;
-    if (vod.player !== undefined) return vod.player;
+  private playerOf(session: ServerSession, role: FileReaderRole): VodPlayer {
+    if (role.player !== undefined) return role.player;
     const player = new VodPlayer(
-      vod.file,
+      role.file,
       {
         sendRtp: (track, packet) => {
           const s = session.setups[track];
@@ -94,18 +94,17 @@ export class VodControl {
     );
     player.onEnd = ({ reason, positionS }) => {
       if (session.closed) return;
-      session.state = 'ready';
+      session.transition('playback ended');
       session.logger.info({ reason, positionS }, 'playback paused by itself');
       // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
       // they are when the file cannot be read on (cut short after its moov): nothing more will come.
       if (reason === 'end' || reason === 'error') sendBye(session);
     };
-    vod.player = player;
+    role.player = player;
     return player;
   }
 
-  play(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
+  play(req: RtspRequest, session: ServerSession, role: FileReaderRole): Reply {
     let range: { startS?: number; endS?: number } = {};
     let scale: number | undefined;
     let speed: number | undefined;
@@ -133,7 +132,7 @@ export class VodControl {
       (scale ?? 1) > 0
     )
       return reply(457);
-    const player = this.playerOf(session);
+    const player = this.playerOf(session, role);
     const request: Parameters<VodPlayer['play']>[0] = {};
     if (range.startS !== undefined) request.startS = range.startS;
     if (range.endS !== undefined) request.endS = range.endS;
@@ -148,7 +147,7 @@ export class VodControl {
         return this.deps.sessionLimits.refuse('queuedPlayRanges', `${err.maxQueuedRanges} queued`);
       return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
-    session.state = 'playing';
+    session.transition('PLAY');
     const headers = sessionHeaders(session);
     headers.Range = `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
     if (scale !== undefined) headers.Scale = String(result.scale);
@@ -174,8 +173,7 @@ export class VodControl {
     return { ...reply(200, headers), afterWrite: () => session.openOutput() };
   }
 
-  pause(req: RtspRequest, session: ServerSession): Reply {
-    if (session.state === 'init') return reply(455);
+  pause(req: RtspRequest, session: ServerSession, role: FileReaderRole): Reply {
     let atS: number | undefined;
     const r = req.headers.get('Range');
     if (r !== undefined) {
@@ -190,12 +188,13 @@ export class VodControl {
     }
     let position: number;
     try {
-      position = this.playerOf(session).pause(atS);
+      position = this.playerOf(session, role).pause(atS);
     } catch (err) {
       // §10.6: a point outside the pending PLAY ranges.
       return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
-    if (atS === undefined) session.state = 'ready';
+    // §10.6: with a point, it plays on until there (the player then ends: `playback ended`).
+    session.transition(atS === undefined ? 'PAUSE' : 'PAUSE at a point');
     const headers = sessionHeaders(session);
     headers.Range = `npt=${position.toFixed(3)}-`;
     return reply(200, headers);
