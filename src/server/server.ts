@@ -13,6 +13,7 @@
  * The handlers left here are the ones that decide between those parts, so the session's protocol
  * state still moves in several files (issue 15's next step gives it to the session).
  */
+import { isParseError } from '../base/errors.js';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
@@ -120,7 +121,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.vod = new VodControl({
       clock: this.clock,
       logger: this.logger,
-      files: options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger) : undefined,
+      files:
+        options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger, this.clock) : undefined,
       settings: this.opts,
       sessionLimits: this.sessionLimits,
     });
@@ -150,6 +152,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
         options: this.opts.multicast,
+        clock: this.clock,
         logger: this.logger,
         detachMember: (id, reason) => {
           const s = this.sessions.get(id);
@@ -354,7 +357,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     let id: string;
     try {
       id = parseSessionHeader(h).id;
-    } catch {
+    } catch (e) {
+      if (!isParseError(e)) throw e;
       return 'unknown';
     }
     return this.sessions.get(id) ?? 'unknown';

@@ -2,6 +2,7 @@
  * An RTSP session (RFC 2326 §3, Appendix A): Init → Ready (SETUP) → Playing / Recording.
  * A playing session is a StreamReader; a recording session feeds its path's Stream.
  */
+import { clockTimeout } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
@@ -272,13 +273,13 @@ export class ServerSession implements StreamReader {
       const finish = (): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        timer.cancel();
         const starts = stream.readerStarts(this);
         resolve(Array.from({ length: this.trackCount }, (_, i) => starts[i]));
       };
       let known = 0;
       // The timer is armed first: addReader may report every start synchronously (GOP cache).
-      const timer = setTimeout(finish, maxWaitMs);
+      const timer = clockTimeout(stream.clock, finish, maxWaitMs);
       stream.addReader(this, () => {
         known++;
         if (known === wanted.length) finish();
