@@ -4,6 +4,7 @@
  * interleaved channels or UDP. Apart from the request handlers because it runs per packet, on the
  * session the channel or port was bound to at SETUP, and touches no request state.
  */
+import { isParseError } from '../base/errors.js';
 import { ntpToUnixMs } from '../base/clock.js';
 import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
 import { RtpReceiverStats } from '../rtp/stats.js';
@@ -67,7 +68,8 @@ export class MediaIn {
     let packets: RtcpPacket[];
     try {
       packets = parseRtcpCompound(payload);
-    } catch {
+    } catch (e) {
+      if (!isParseError(e)) throw e;
       return;
     }
     if (session.mode !== 'play') {
