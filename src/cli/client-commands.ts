@@ -7,7 +7,7 @@
  * 5 authentication failed (401, wrong or missing user name/password); 6 refused by the server (403, e.g. a
  * path already being published). Failures print one line `rtspkit: <message>` on stderr.
  */
-import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RtspClient } from '../client/client.js';
@@ -17,7 +17,7 @@ import { FilePublish } from '../client/file-publish.js';
 import { RtspClientError } from '../client/errors.js';
 import { formatTrackSummary, mpegAudioFormat, summarizeTrack, type TrackSummary } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
-import { planRecording, RECORDING_EXTENSIONS, writeAll, type AccessUnitSink } from '../sinks/index.js';
+import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -285,8 +285,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     ...choice.carrier,
   });
   let stopReason = '';
-  let fd: number | undefined;
-  let finishOutput: (() => void) | undefined;
+  let output: RecordingFile | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -317,12 +316,10 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     }
     client.close();
     try {
-      finishOutput?.();
+      output?.close();
     } catch (e) {
       fail(e);
     }
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
     resolveDone();
   };
 
@@ -336,14 +333,8 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     const d = await client.describe();
     const recording = planRecording(ext, d.tracks);
     const chosen = recording.chosen;
-    fd = openSync(opts.output, 'w');
-    const out = fd;
-    const writer: AccessUnitSink = recording.createSink((b) => {
-      writeAll(out, b);
-    });
-    finishOutput = () => {
-      writer.finish();
-    };
+    const writer = RecordingFile.open(opts.output, recording);
+    output = writer;
     client.on('accessUnit', (t, au) => {
       if (!stopping) writer.push(t, au, performance.now());
     });
