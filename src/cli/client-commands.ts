@@ -15,7 +15,8 @@ import type { ClientTransport } from '../client/media.js';
 import { isParseError, isSystemError } from '../base/errors.js';
 import { FilePublish } from '../client/file-publish.js';
 import { RtspClientError } from '../client/errors.js';
-import { formatTrackSummary, mpegAudioFormat, summarizeTrack, type TrackSummary } from '../client/tracks.js';
+import { readMpegAudioFormats } from '../client/probe.js';
+import { formatTrackSummary, summarizeTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
 
@@ -172,39 +173,6 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
     fail(e);
   } finally {
     client.close();
-  }
-}
-
-/** How long probe waits for the first packet of an MPEG audio track (its sample rate is only in its frames). */
-const MPA_WAIT_MS = 3000;
-
-/**
- * MPEG audio tracks (MP3, MP2) announce a 90 kHz RTP clock and no sample rate: PLAY them briefly over
- * TCP and read the sample rate and channels from the first frame header. Best effort: left out on failure.
- */
-async function readMpegAudioFormats(client: RtspClient, summaries: TrackSummary[]): Promise<void> {
-  const mpa = client.tracks.filter((t) => t.encodingName.toUpperCase() === 'MPA');
-  if (mpa.length === 0) return;
-  const pending = new Set(mpa.map((t) => t.index));
-  let resolveAll: () => void = () => undefined;
-  const all = new Promise<void>((r) => (resolveAll = r));
-  client.on('rtp', (track, packet) => {
-    if (!pending.has(track.index)) return;
-    const format = mpegAudioFormat(packet.payload);
-    if (format === undefined) return;
-    const s = summaries.find((x) => x.index === track.index);
-    if (s !== undefined) Object.assign(s, format);
-    pending.delete(track.index);
-    if (pending.size === 0) resolveAll();
-  });
-  try {
-    await client.setup({ transport: 'tcp', tracks: [...pending] });
-    await client.play();
-    await Promise.race([all, new Promise((r) => setTimeout(r, MPA_WAIT_MS).unref())]);
-    await client.teardown();
-  } catch (e) {
-    // the summary stays without a sample rate
-    if (!(e instanceof RtspClientError)) throw e;
   }
 }
 
