@@ -262,8 +262,9 @@ function comparablePath(uri: string): string {
   rest = rest.replace(/[?#].*$/s, '');
   try {
     rest = decodeURIComponent(rest);
-  } catch {
+  } catch (e) {
     // Not valid percent-encoding: compare as written.
+    if (!(e instanceof URIError)) throw e;
   }
   return rest.replace(/\/{2,}/g, '/').replace(/^\/+|\/+$/g, '');
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { ManualTimerClock, clockInterval, clockTimeout } from './clock.js';
+import { ManualTimerClock, clockInterval, clockTimeout, systemClock } from './clock.js';
 
 test('ManualTimerClock runs due timers in order, at their due time', () => {
   const clock = new ManualTimerClock();
@@ -38,4 +38,16 @@ test('clockInterval ticks every period until cancelled', () => {
   clock.advance(5000);
   assert.deepEqual(at, [1000, 2000, 3000]);
   assert.equal(clock.pendingTimers, 0);
+});
+
+test('an unref timer of the system clock does not keep the process alive; a plain one does', () => {
+  const refTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = refTimers();
+  const background = clockTimeout(systemClock, () => undefined, 60_000, { unref: true });
+  const backgroundTicks = clockInterval(systemClock, () => undefined, 60_000, { unref: true });
+  assert.equal(refTimers(), before);
+  const plain = clockTimeout(systemClock, () => undefined, 60_000);
+  assert.equal(refTimers(), before + 1);
+  for (const t of [background, backgroundTicks, plain]) t.cancel();
+  assert.equal(refTimers(), before);
 });

@@ -11,7 +11,15 @@ export interface Clock {
    * Runs `fn` once after `delayMs`. Optional: a clock without it (ManualClock, a test's literal) gets
    * real timers from `clockTimeout`, which then poll it, as engines that wait in short steps do.
    */
-  setTimeout?(fn: () => void, delayMs: number): ClockTimer;
+  setTimeout?(fn: () => void, delayMs: number, options?: ClockTimerOptions): ClockTimer;
+}
+
+export interface ClockTimerOptions {
+  /**
+   * Real timers only: the timer does not keep the process alive (Node's `unref`), for a library's
+   * background timers (keepalives, reports, delayed closes). Manual clocks ignore it.
+   */
+  unref?: boolean;
 }
 
 /** A timer started through a Clock; `cancel` is idempotent. */
@@ -19,21 +27,32 @@ export interface ClockTimer {
   cancel(): void;
 }
 
-function realTimeout(fn: () => void, delayMs: number): ClockTimer {
+function realTimeout(fn: () => void, delayMs: number, options?: ClockTimerOptions): ClockTimer {
   const t = setTimeout(fn, delayMs);
+  if (options?.unref === true) t.unref();
   return { cancel: () => clearTimeout(t) };
 }
 
 /** Runs `fn` once after `delayMs` through `clock` (its own timers, else real ones). */
-export function clockTimeout(clock: Clock, fn: () => void, delayMs: number): ClockTimer {
-  return clock.setTimeout?.(fn, delayMs) ?? realTimeout(fn, delayMs);
+export function clockTimeout(
+  clock: Clock,
+  fn: () => void,
+  delayMs: number,
+  options?: ClockTimerOptions,
+): ClockTimer {
+  return clock.setTimeout?.(fn, delayMs, options) ?? realTimeout(fn, delayMs, options);
 }
 
 /**
  * Runs `fn` every `periodMs` through `clock` until cancelled. Each tick is armed after the previous
  * one ran, so a slow tick delays the next instead of stacking ticks up (what `setInterval` would do).
  */
-export function clockInterval(clock: Clock, fn: () => void, periodMs: number): ClockTimer {
+export function clockInterval(
+  clock: Clock,
+  fn: () => void,
+  periodMs: number,
+  options?: ClockTimerOptions,
+): ClockTimer {
   const state: { cancelled: boolean; current?: ClockTimer } = { cancelled: false };
   const arm = (): void => {
     state.current = clockTimeout(
@@ -44,6 +63,7 @@ export function clockInterval(clock: Clock, fn: () => void, periodMs: number): C
         if (!state.cancelled) arm();
       },
       periodMs,
+      options,
     );
   };
   arm();

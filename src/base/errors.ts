@@ -15,3 +15,15 @@ export class ParseError extends Error {
 export function isParseError(e: unknown): e is ParseError {
   return e instanceof ParseError;
 }
+
+/**
+ * An error from the operating system (a file, a socket, a lookup): Node gives those a `syscall` and a
+ * string `code` (`ENOENT`, `EADDRINUSE`...). Not a ParseError, whose `code` is ours, nor a bug's TypeError.
+ */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).syscall === 'string' &&
+    typeof (e as NodeJS.ErrnoException).code === 'string'
+  );
+}

@@ -7,18 +7,18 @@
  * 5 authentication failed (401, wrong or missing user name/password); 6 refused by the server (403, e.g. a
  * path already being published). Failures print one line `rtspkit: <message>` on stderr.
  */
-import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RtspClient } from '../client/client.js';
 import type { ClientTransport } from '../client/media.js';
-import { Publisher } from '../client/publisher.js';
-import { Stream } from '../media/stream.js';
-import { Mp4LoopSource } from '../sources/mp4-loop.js';
+import { isParseError, isSystemError } from '../base/errors.js';
+import { FilePublish } from '../client/file-publish.js';
 import { RtspClientError } from '../client/errors.js';
-import { formatTrackSummary, mpegAudioFormat, summarizeTrack, type TrackSummary } from '../client/tracks.js';
+import { readMpegAudioFormats } from '../client/probe.js';
+import { formatTrackSummary, summarizeTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
-import { planRecording, RECORDING_EXTENSIONS, writeAll, type AccessUnitSink } from '../sinks/index.js';
+import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -110,7 +110,8 @@ function transportChoice(t: CliTransport | undefined): TransportChoice {
 function safeUrl(url: string): string {
   try {
     return stripCredentials(url);
-  } catch {
+  } catch (e) {
+    if (!isParseError(e)) throw e;
     return url;
   }
 }
@@ -175,38 +176,6 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
   }
 }
 
-/** How long probe waits for the first packet of an MPEG audio track (its sample rate is only in its frames). */
-const MPA_WAIT_MS = 3000;
-
-/**
- * MPEG audio tracks (MP3, MP2) announce a 90 kHz RTP clock and no sample rate: PLAY them briefly over
- * TCP and read the sample rate and channels from the first frame header. Best effort: left out on failure.
- */
-async function readMpegAudioFormats(client: RtspClient, summaries: TrackSummary[]): Promise<void> {
-  const mpa = client.tracks.filter((t) => t.encodingName.toUpperCase() === 'MPA');
-  if (mpa.length === 0) return;
-  const pending = new Set(mpa.map((t) => t.index));
-  let resolveAll: () => void = () => undefined;
-  const all = new Promise<void>((r) => (resolveAll = r));
-  client.on('rtp', (track, packet) => {
-    if (!pending.has(track.index)) return;
-    const format = mpegAudioFormat(packet.payload);
-    if (format === undefined) return;
-    const s = summaries.find((x) => x.index === track.index);
-    if (s !== undefined) Object.assign(s, format);
-    pending.delete(track.index);
-    if (pending.size === 0) resolveAll();
-  });
-  try {
-    await client.setup({ transport: 'tcp', tracks: [...pending] });
-    await client.play();
-    await Promise.race([all, new Promise((r) => setTimeout(r, MPA_WAIT_MS).unref())]);
-    await client.teardown();
-  } catch {
-    // the summary stays without a sample rate
-  }
-}
-
 // --- play ---
 
 interface PlayOptions {
@@ -241,17 +210,20 @@ function outputProblem(file: string): string | undefined {
   const dir = dirname(file);
   try {
     if (!statSync(dir).isDirectory()) return `${dir} is not a folder`;
-  } catch {
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
     return `the folder ${dir} does not exist`;
   }
   try {
     if (statSync(file).isDirectory()) return 'it is a folder';
     accessSync(file, constants.W_OK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return 'no permission to write it';
+    if (!isSystemError(e)) throw e;
+    if (e.code !== 'ENOENT') return 'no permission to write it';
     try {
       accessSync(dir, constants.W_OK);
-    } catch {
+    } catch (e2) {
+      if (!isSystemError(e2)) throw e2;
       return `no permission to write in ${dir}`;
     }
   }
@@ -281,8 +253,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     ...choice.carrier,
   });
   let stopReason = '';
-  let fd: number | undefined;
-  let finishOutput: (() => void) | undefined;
+  let output: RecordingFile | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -299,24 +270,24 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     if (tty) process.stderr.write('\n');
     try {
       client.flush();
-    } catch {
-      // nothing pending
+    } catch (e) {
+      // The last access units could not be written (malformed, disk full): the file keeps what it has.
+      if (!isParseError(e) && !isSystemError(e)) throw e;
     }
     if (reason !== 'closed') {
       try {
         await Promise.race([client.teardown(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      } catch {
+      } catch (e) {
         // the server may be gone already
+        if (!(e instanceof RtspClientError)) throw e;
       }
     }
     client.close();
     try {
-      finishOutput?.();
+      output?.close();
     } catch (e) {
       fail(e);
     }
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
     resolveDone();
   };
 
@@ -330,14 +301,8 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     const d = await client.describe();
     const recording = planRecording(ext, d.tracks);
     const chosen = recording.chosen;
-    fd = openSync(opts.output, 'w');
-    const out = fd;
-    const writer: AccessUnitSink = recording.createSink((b) => {
-      writeAll(out, b);
-    });
-    finishOutput = () => {
-      writer.finish();
-    };
+    const writer = RecordingFile.open(opts.output, recording);
+    output = writer;
     client.on('accessUnit', (t, au) => {
       if (!stopping) writer.push(t, au, performance.now());
     });
@@ -412,112 +377,61 @@ interface PublishOptions {
   insecure?: boolean;
 }
 
-/**
- * Streams an MP4 file to `url` in real time: Mp4LoopSource paces the file's RTP packets into a Stream (the
- * source's only sink type), whose single reader forwards them to the Publisher. The Stream waits for the
- * first keyframe (the file starts with one) and drops nothing else while the connection keeps up.
- */
+/** Streams an MP4 file to `url` in real time (client/file-publish.ts), with a status line on a terminal. */
 async function publish(file: string, url: string, opts: PublishOptions): Promise<void> {
   try {
     parseRtspUrl(url);
   } catch (e) {
-    fail(new RtspClientError('BAD_URL', `bad URL ${JSON.stringify(safeUrl(url))}: ${(e as Error).message}`));
+    if (!isParseError(e)) throw e;
+    fail(new RtspClientError('BAD_URL', `bad URL ${JSON.stringify(safeUrl(url))}: ${e.message}`));
     return;
   }
-  let source: Mp4LoopSource;
+  let pub: FilePublish;
   try {
-    source = await Mp4LoopSource.open({ file, loop: opts.loop === true });
+    pub = await FilePublish.open(file, { loop: opts.loop === true });
   } catch (e) {
     const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     fail(code === 'ENOENT' ? new Error(`cannot open ${file}: no such file`) : e, ExitCode.BadInput);
     return;
   }
-  let publisher: Publisher;
+  const choice = transportChoice(opts.transport);
   try {
-    publisher = await Publisher.start(url, source.media.describeSdp(safeUrl(url)), {
-      transport: transportChoice(opts.transport).transport ?? 'tcp',
-      ...transportChoice(opts.transport).carrier,
+    await pub.start(url, safeUrl(url), {
+      transport: choice.transport ?? 'tcp',
+      ...choice.carrier,
       timeoutMs: (opts.timeout ?? 10) * 1000,
       rejectUnauthorized: opts.insecure !== true,
     });
   } catch (e) {
-    await source.stop();
     fail(e);
     return;
   }
-  const client = publisher.client;
   const tty = process.stderr.isTTY;
-  let packets = 0;
-  let bytes = 0;
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  const state = { finishing: false };
-  const stream = new Stream(source.media.tracks);
-  let statusTimer: NodeJS.Timeout | undefined;
-
-  const finish = async (reason: 'eof' | 'signal' | 'closed' | 'error', err?: unknown): Promise<void> => {
-    if (state.finishing) return;
-    state.finishing = true;
-    clearInterval(statusTimer);
-    if (tty) process.stderr.write('\n');
-    await source.stop();
-    stream.end(reason);
-    if (err !== undefined) fail(err);
-    if (reason === 'closed') {
-      client.close();
-    } else {
-      await Promise.race([publisher.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
-      client.close();
-    }
-    resolveDone();
-  };
-
-  stream.addReader({
-    transport: 'udp',
-    rtpChannels: [],
-    tracks: source.media.tracks.map((_, i) => i),
-    get backlogBytes() {
-      return client.writableLength;
-    },
-    writeInterleaved: () => undefined,
-    sendRtp: (track, packet) => {
-      if (state.finishing) return;
-      packets++;
-      bytes += packet.length;
-      publisher.sendRtp(track, packet);
-    },
-    sendRtcp: () => undefined,
-    streamEnded: (reason) => {
-      if (reason === 'end of file') void finish('eof');
-      else if (reason.startsWith('file source error')) void finish('error', new Error(reason));
-    },
-  });
-  client.on('error', (e) => void finish('error', e));
-  client.on('close', () => {
-    void finish('closed', new RtspClientError('CLOSED', 'the server closed the connection'));
-  });
   const onSignal = (): void => {
-    void finish('signal');
+    void pub.stop();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const startMs = performance.now();
-  let lastBytes = 0;
-  let lastMs = startMs;
+  let statusTimer: NodeJS.Timeout | undefined;
   if (tty) {
+    const startMs = performance.now();
+    let lastBytes = 0;
+    let lastMs = startMs;
     statusTimer = setInterval(() => {
       const now = performance.now();
-      const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastMs);
-      lastBytes = bytes;
+      const kbps = ((pub.bytes - lastBytes) * 8) / Math.max(1, now - lastMs);
+      lastBytes = pub.bytes;
       lastMs = now;
       process.stderr.write(
-        `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  sent ${packets} packets ` +
-          `(${client.transport ?? '?'}) loops ${source.loops} `,
+        `\r${formatClock(now - startMs)}  ${kbps.toFixed(0).padStart(6)} kbit/s  sent ${pub.packets} packets ` +
+          `(${pub.transport ?? '?'}) loops ${pub.loops} `,
       );
     }, 1000);
   }
-  source.start(stream);
-  await done;
+  const end = await pub.ended;
+  clearInterval(statusTimer);
+  if (tty) process.stderr.write('\n');
+  if (end.error !== undefined) fail(end.error);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }

@@ -1,7 +1,6 @@
 /**
  * The RTSP client (RFC 2326): one control connection, the methods of §10, RTP/RTCP over UDP or TCP
  * interleaved, access units through the payload formats of src/format, receiver reports and keepalive.
- *
  * Its parts, one concept a file, are mapped in DEVELOPERS.md ("The client, file by file").
  *
  * Behaviours taken from the interop notes:
@@ -19,7 +18,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
@@ -87,7 +85,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #sessionUrl: string | undefined;
   #tracks: ClientTrack[] = [];
   #mode: 'play' | 'record' = 'play';
-  readonly #timers = new SessionTimers();
+  readonly #timers: SessionTimers;
   #lastSetup: SetupOptions | undefined;
   #lastPlay: PlayOptions | undefined;
   #closed = false;
@@ -106,6 +104,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#webSocket = resolved.webSocket;
     this.#logger = options.logger ?? nullLogger;
     this.#opts = resolveOptions(options);
+    this.#timers = new SessionTimers(this.#opts.clock);
     this.#requests = new ClientRequests(
       {
         connection: () => this.#conn,
@@ -124,7 +123,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         bye: (track) => this.emit('bye', track),
         end: () => this.emit('end'),
       },
-      systemClock,
+      this.#opts.clock,
       this.#logger,
       `rtspkit-${randomBytes(4).toString('hex')}`,
     );
@@ -190,6 +189,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const kind: ConnectionKind = this.#webSocket ? 'webSocket' : this.#tunnel ? 'httpTunnel' : 'plain';
     return openConnection(u, {
       kind,
+      clock: this.#opts.clock,
       timeoutMs: this.#opts.timeoutMs,
       rejectUnauthorized: this.#opts.rejectUnauthorized,
       userAgent: this.#opts.userAgent,

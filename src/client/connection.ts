@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocket } from 'ws';
+import { clockTimeout, type Clock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import { RtspFramer } from '../rtsp/framer.js';
 import type { RtspMessage } from '../rtsp/message.js';
@@ -38,6 +39,8 @@ export type ConnectionKind = 'plain' | 'httpTunnel' | 'webSocket';
 
 export interface ConnectOptions {
   kind: ConnectionKind;
+  /** Times the connect and the tunnel's reply head. */
+  clock: Clock;
   timeoutMs: number;
   rejectUnauthorized: boolean;
   userAgent: string;
@@ -165,7 +168,7 @@ function readHttpHead(socket: net.Socket, u: RtspUrl, opts: ConnectOptions): Pro
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const done = (err: RtspClientError | undefined, rest?: Buffer): void => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.removeListener('data', onData);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
@@ -211,9 +214,13 @@ function readHttpHead(socket: net.Socket, u: RtspUrl, opts: ConnectOptions): Pro
           `HTTP tunnel to ${where}: closed before the reply (no tunnel support?)`,
         ),
       );
-    const timer = setTimeout(() => {
-      done(new RtspClientError('TIMEOUT', `HTTP tunnel to ${where}: no reply in ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
+    const timer = clockTimeout(
+      opts.clock,
+      () => {
+        done(new RtspClientError('TIMEOUT', `HTTP tunnel to ${where}: no reply in ${opts.timeoutMs} ms`));
+      },
+      opts.timeoutMs,
+    );
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
@@ -225,7 +232,7 @@ function connectSocket(u: RtspUrl, useTls: boolean, opts: ConnectOptions): Promi
   const where = hostPort(u);
   return new Promise((resolve, reject) => {
     const onConnected = (): void => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.removeListener('error', onError);
       resolve(socket);
     };
@@ -241,15 +248,21 @@ function connectSocket(u: RtspUrl, useTls: boolean, opts: ConnectOptions): Promi
         )
       : net.connect({ host: u.host, port: u.port }, onConnected);
     const onError = (err: Error): void => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       reject(socketError(err, `cannot connect to ${where}`));
     };
     socket.once('error', onError);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new RtspClientError('TIMEOUT', `cannot connect to ${where}: no answer in ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
+    const timer = clockTimeout(
+      opts.clock,
+      () => {
+        socket.destroy();
+        reject(
+          new RtspClientError('TIMEOUT', `cannot connect to ${where}: no answer in ${opts.timeoutMs} ms`),
+        );
+      },
+      opts.timeoutMs,
+    );
   });
 }
 

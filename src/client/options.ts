@@ -1,4 +1,6 @@
 /** The public types of RtspClient: its options, what describe() returns, method options and events. */
+import type { Clock } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { AccessUnit } from '../format/access-unit.js';
 import type { RtcpPacket } from '../rtp/rtcp.js';
@@ -47,6 +49,8 @@ export interface RtspClientOptions {
   webSocket?: boolean;
   userAgent?: string;
   logger?: Logger;
+  /** Time and timers (replies, keepalive, reports, the UDP watchdog); tests inject a manual one. Default systemClock. */
+  clock?: Clock;
 }
 
 export interface DescribeResult {
@@ -108,5 +112,6 @@ export function resolveOptions(options: RtspClientOptions): ResolvedOptions {
     followRedirect: options.followRedirect ?? true,
     accessUnits: options.accessUnits ?? true,
     userAgent: options.userAgent ?? 'rtspkit',
+    clock: options.clock ?? systemClock,
   };
 }

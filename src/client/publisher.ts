@@ -3,7 +3,7 @@
  * UDP or TCP interleaved, RECORD, then send RTP (as packets, or as access units packetized here) with RTCP
  * sender reports every few seconds.
  */
-import { systemClock } from '../base/clock.js';
+import { clockInterval, systemClock, type Clock, type ClockTimer } from '../base/clock.js';
 import { randomSequenceNumber, randomRtpTimestamp, serializeRtpPacket } from '../rtp/packet.js';
 import { senderReportFor } from '../rtp/clock-map.js';
 import { serializeRtcpCompound } from '../rtp/rtcp.js';
@@ -36,13 +36,14 @@ interface SendTrack {
 
 export class Publisher {
   readonly #tracks: SendTrack[];
-  #srTimer: NodeJS.Timeout | undefined;
+  readonly #srTimer: ClockTimer;
   #closed = false;
 
   private constructor(
     readonly client: RtspClient,
     tracks: readonly ClientTrack[],
     srIntervalMs: number,
+    private readonly clock: Clock,
   ) {
     this.#tracks = tracks.map((track) => ({
       track,
@@ -52,8 +53,8 @@ export class Publisher {
       tsOffset: randomRtpTimestamp(),
       stats: new RtpSenderStats(),
     }));
-    this.#srTimer = setInterval(() => this.sendSenderReports(), srIntervalMs);
-    this.#srTimer.unref();
+    // Unref'd, as the client's own timers: a publisher never keeps a process alive by itself.
+    this.#srTimer = clockInterval(clock, () => this.sendSenderReports(), srIntervalMs, { unref: true });
   }
 
   /** Connects, ANNOUNCEs `sdp`, SETUPs every track with mode=record and RECORDs. */
@@ -70,7 +71,12 @@ export class Publisher {
       const tracks = await client.announce(sdp);
       await client.setup({ transport: options.transport ?? 'tcp' });
       await client.record();
-      return new Publisher(client, tracks, options.senderReportIntervalMs ?? 5000);
+      return new Publisher(
+        client,
+        tracks,
+        options.senderReportIntervalMs ?? 5000,
+        options.clock ?? systemClock,
+      );
     } catch (e) {
       client.close();
       throw e;
@@ -97,7 +103,7 @@ export class Publisher {
       t.stats.onPacketSent(
         Math.max(0, packet.length - headerBytes),
         packet.readUInt32BE(4),
-        systemClock.wallMs(),
+        this.clock.wallMs(),
       );
     }
     return this.client.sendRtp(index, packet);
@@ -116,7 +122,7 @@ export class Publisher {
       fmtp: t.track.fmtp,
     });
     let ok = true;
-    const wallMs = systemClock.wallMs();
+    const wallMs = this.clock.wallMs();
     for (const out of t.packetizer.packetize(au)) {
       const timestamp = (out.pts + t.tsOffset) >>> 0;
       const packet = serializeRtpPacket({
@@ -137,7 +143,7 @@ export class Publisher {
 
   /** Sends an SR for every track that sent packets (called periodically by itself). */
   sendSenderReports(): void {
-    const nowMs = systemClock.wallMs();
+    const nowMs = this.clock.wallMs();
     for (const t of this.#tracks) {
       const lastTs = t.stats.lastRtpTimestamp;
       const lastWall = t.stats.lastWallMs;
@@ -168,7 +174,7 @@ export class Publisher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#srTimer);
+    this.#srTimer.cancel();
     try {
       await this.client.teardown();
     } catch (e) {

@@ -6,6 +6,7 @@
  * The connection itself, and switching it on a redirect to another server, belong to the caller.
  */
 import { randomBytes } from 'node:crypto';
+import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import {
   basicCredentials,
@@ -34,7 +35,7 @@ interface Pending {
   url: string;
   resolve: (r: RtspResponse) => void;
   reject: (e: RtspClientError) => void;
-  timer: NodeJS.Timeout;
+  timer: ClockTimer;
 }
 
 type AuthState = { kind: 'basic' } | { kind: 'digest'; challenge: DigestChallenge; nonceCount: number };
@@ -68,7 +69,7 @@ export class ClientRequests {
 
   constructor(
     private readonly ctx: RequestContext,
-    private readonly opts: { userAgent: string; timeoutMs: number; maxRedirects: number },
+    private readonly opts: { userAgent: string; timeoutMs: number; maxRedirects: number; clock: Clock },
   ) {}
 
   /** Forgets the accepted challenge (a new server challenges anew). */
@@ -160,14 +161,14 @@ export class ClientRequests {
     const p = this.#pending.get(cseq);
     if (p === undefined) return;
     this.#pending.delete(cseq);
-    clearTimeout(p.timer);
+    p.timer.cancel();
     p.resolve(res);
   }
 
   /** Rejects every pending request with `err` (connection lost, client closed). */
   rejectAll(err: RtspClientError): void {
     for (const p of this.#pending.values()) {
-      clearTimeout(p.timer);
+      p.timer.cancel();
       p.reject(new RtspClientError(err.code, `${p.method} ${p.url}: ${err.message}`, { cause: err.cause }));
     }
     this.#pending.clear();
@@ -233,10 +234,14 @@ export class ClientRequests {
     const cseq = Number(headers.get('CSeq'));
     const bytes = serializeRequest({ method, uri: url, headers, body: body ?? Buffer.alloc(0) });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(cseq);
-        reject(new RtspClientError('TIMEOUT', `${method} ${url}: no reply in ${this.opts.timeoutMs} ms`));
-      }, this.opts.timeoutMs);
+      const timer = clockTimeout(
+        this.opts.clock,
+        () => {
+          this.#pending.delete(cseq);
+          reject(new RtspClientError('TIMEOUT', `${method} ${url}: no reply in ${this.opts.timeoutMs} ms`));
+        },
+        this.opts.timeoutMs,
+      );
       this.#pending.set(cseq, { method, url, resolve, reject, timer });
       writeTo(conn, bytes);
     });

@@ -1,19 +1,24 @@
 /**
  * The client's session timers: keepalive (every session timeout / 2, RFC 2326 §12.37), RTCP receiver
  * reports (RFC 3550 §6.2) and the watchdog that falls back from UDP to TCP when nothing arrives after PLAY.
- * Node timers, unref'd so that a client never keeps a process alive: base/clock.ts's Clock reads time but
- * schedules nothing.
+ * They run on the client's injected clock (`clock` option, systemClock by default) and are unref'd:
+ * a client never keeps a process alive by itself.
  */
+import { clockInterval, clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
+
+const BACKGROUND = { unref: true } as const;
+
 export class SessionTimers {
-  #keepalive: NodeJS.Timeout | undefined;
-  #reports: NodeJS.Timeout | undefined;
-  #watchdog: NodeJS.Timeout | undefined;
+  #keepalive: ClockTimer | undefined;
+  #reports: ClockTimer | undefined;
+  #watchdog: ClockTimer | undefined;
+
+  constructor(private readonly clock: Clock) {}
 
   /** Starts the keepalive unless it runs already. */
   startKeepalive(intervalMs: number, tick: () => void): void {
     if (this.#keepalive !== undefined) return;
-    this.#keepalive = setInterval(tick, intervalMs);
-    this.#keepalive.unref();
+    this.#keepalive = clockInterval(this.clock, tick, intervalMs, BACKGROUND);
   }
 
   get reportsRunning(): boolean {
@@ -22,28 +27,31 @@ export class SessionTimers {
 
   startReports(intervalMs: number, tick: () => void): void {
     if (this.#reports !== undefined) return;
-    this.#reports = setInterval(tick, intervalMs);
-    this.#reports.unref();
+    this.#reports = clockInterval(this.clock, tick, intervalMs, BACKGROUND);
   }
 
   /** (Re)arms the watchdog: `fire` runs once after `timeoutMs` unless it is disarmed first. */
   armWatchdog(timeoutMs: number, fire: () => void): void {
     this.disarmWatchdog();
-    this.#watchdog = setTimeout(() => {
-      this.#watchdog = undefined;
-      fire();
-    }, timeoutMs);
-    this.#watchdog.unref();
+    this.#watchdog = clockTimeout(
+      this.clock,
+      () => {
+        this.#watchdog = undefined;
+        fire();
+      },
+      timeoutMs,
+      BACKGROUND,
+    );
   }
 
   disarmWatchdog(): void {
-    clearTimeout(this.#watchdog);
+    this.#watchdog?.cancel();
     this.#watchdog = undefined;
   }
 
   stop(): void {
-    clearInterval(this.#keepalive);
-    clearInterval(this.#reports);
+    this.#keepalive?.cancel();
+    this.#reports?.cancel();
     this.#keepalive = undefined;
     this.#reports = undefined;
     this.disarmWatchdog();

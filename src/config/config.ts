@@ -27,7 +27,8 @@ function isAddressBlock(entry: string): boolean {
   try {
     parseAddressBlock(entry);
     return true;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e; // what parseAddressBlock throws for a bad entry
     return false;
   }
 }

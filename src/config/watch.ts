@@ -8,6 +8,7 @@
  * Events come in bursts (a write may be several `change` events, a save a `rename` and a `change`),
  * so the check waits until the folder has been quiet for `debounceMs`.
  */
+import { isSystemError } from '../base/errors.js';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -26,7 +27,8 @@ export interface WatchOptions {
 function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
+  } catch (e) {
+    if (!isSystemError(e)) throw e;
     return undefined;
   }
 }

@@ -71,7 +71,8 @@ function accessFor(pathname: string): ApiAccess | undefined {
     const rest = pathname.slice('/play/'.length);
     try {
       return { action: 'read', path: rest.split('/').map(decodeURIComponent).join('/') };
-    } catch {
+    } catch (e) {
+      if (!(e instanceof URIError)) throw e;
       // Checked as it is (a read right on every path passes it), then the page says the name is not valid.
       return { action: 'read', path: rest };
     }
@@ -83,8 +84,8 @@ function accessFor(pathname: string): ApiAccess | undefined {
       // As HlsServer.handle names it; a malformed name is checked against the api right (then 400s).
       if (slash > 0)
         return { action: 'read', path: rest.slice(0, slash).split('/').map(decodeURIComponent).join('/') };
-    } catch {
-      // fall through
+    } catch (e) {
+      if (!(e instanceof URIError)) throw e; // malformed percent-encoding: the api right
     }
   }
   return { action: 'api', path: '' };
@@ -173,7 +174,8 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
   if (hostHeader === undefined || hostHeader === '') return undefined;
   try {
     return new URL(`http://${hostHeader}`).hostname;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e; // ERR_INVALID_URL
     return undefined;
   }
 }
@@ -461,7 +463,8 @@ export class ApiServer {
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
-    } catch {
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
       throw new HttpError(400, 'the body is not valid JSON');
     }
     const parsed = addPathBody.safeParse(json);
@@ -561,7 +564,8 @@ function allow(method: string, allowed: readonly string[]): void {
 function decodeSegments(rest: string): string {
   try {
     return rest.split('/').map(decodeURIComponent).join('/');
-  } catch {
+  } catch (e) {
+    if (!(e instanceof URIError)) throw e;
     throw new HttpError(400, 'malformed percent-encoding in the URL');
   }
 }

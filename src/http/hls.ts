@@ -128,7 +128,8 @@ export class HlsServer {
     let name: string;
     try {
       name = rest.slice(0, slash).split('/').map(decodeURIComponent).join('/');
-    } catch {
+    } catch (e) {
+      if (!(e instanceof URIError)) throw e;
       return jsonError(400, 'malformed percent-encoding in the URL');
     }
     let sequence: number | undefined;

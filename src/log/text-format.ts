@@ -51,7 +51,8 @@ export function formatLogLine(json: string, colour: boolean): string {
   let event: Record<string, unknown>;
   try {
     event = JSON.parse(json) as Record<string, unknown>;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     return json.trimEnd();
   }
   const level = typeof event.level === 'number' ? event.level : 30;

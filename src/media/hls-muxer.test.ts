@@ -4,7 +4,7 @@
 import { parseFmtpParams } from '../sdp/fmtp.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../base/clock.js';
+import { ManualTimerClock, type Clock } from '../base/clock.js';
 import { childBoxes } from '../container/mp4/boxes.js';
 import { HlsSegmenter } from '../container/hls/index.js';
 import { createPacketizer } from '../format/registry.js';
@@ -182,6 +182,26 @@ test('no segment in time: the wait ends with false, the muxer keeps running', as
   const muxer = HlsMuxer.create(stream, media, { clock })!;
   muxer.start();
   assert.equal(await muxer.waitForFirstSegment(20), false);
+  assert.equal(muxer.stoppedReason, undefined);
+  muxer.stop();
+});
+
+test('on a ManualTimerClock the wait for a first segment ends when the clock reaches its timeout', async () => {
+  const clock = new ManualTimerClock();
+  const media = publishedMedia([H264, AAC]);
+  const stream = new Stream(media.tracks, { clock });
+  const muxer = HlsMuxer.create(stream, media, { clock })!;
+  muxer.start();
+  let ready: boolean | undefined;
+  void muxer.waitForFirstSegment(5000).then((r) => (ready = r));
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  clock.advance(4999);
+  await settle();
+  assert.equal(ready, undefined, 'still waiting 1 ms before the timeout');
+  clock.advance(1);
+  await settle(); // no real time passes: the clock alone ended the wait
+  assert.equal(ready, false);
+  assert.equal(clock.pendingTimers, 0);
   assert.equal(muxer.stoppedReason, undefined);
   muxer.stop();
 });

@@ -22,7 +22,7 @@
  * at the next keyframe.
  */
 import type { Clock } from '../base/clock.js';
-import { systemClock } from '../base/clock.js';
+import { clockTimeout, systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
@@ -194,11 +194,11 @@ export class HlsMuxer {
     if (this.stoppedReason !== undefined) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (ready: boolean): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.#waiters.delete(done);
         resolve(ready);
       };
-      const timer = setTimeout(() => done(false), timeoutMs);
+      const timer = clockTimeout(this.#clock, () => done(false), timeoutMs);
       this.#waiters.add(done);
     });
   }

@@ -12,6 +12,7 @@
  * The track's sequence numbers from there on move up by the packets added, so a publisher's losses
  * still show as gaps to readers and their receiver reports stay true.
  */
+import { isParseError } from '../base/errors.js';
 import { H264NalType, H264_PARAMETER_SET_TYPES, h264NalType } from '../codec/h264.js';
 import { H265_PARAMETER_SET_TYPES, h265NalType, isH265Irap } from '../codec/h265.js';
 import { parseH264Fmtp } from '../format/h264.js';
@@ -127,8 +128,9 @@ export class ParameterSetInserter {
         const info = parseH265Fmtp(fmtp ?? {});
         return new ParameterSetInserter(H265_SYNTAX, [...info.vps, ...info.sps, ...info.pps]);
       }
-    } catch {
+    } catch (e) {
       // Unreadable sprop values: start with none and take the stream's own when they come.
+      if (!isParseError(e)) throw e;
       return new ParameterSetInserter(name === 'H264' ? H264_SYNTAX : H265_SYNTAX, []);
     }
     return undefined;

@@ -43,3 +43,39 @@ export interface StreamTap {
   removeReader(reader: StreamReader): unknown;
   readonly ended: boolean;
 }
+
+/** What a packet reader is handed: the tracks it reads, its backpressure, each packet, the end. */
+export interface PacketReaderHandlers {
+  readonly tracks: readonly number[];
+  /** Bytes its destination holds and has not sent: above the Stream's bound, the reader sheds. */
+  backlogBytes(): number;
+  /** One RTP packet of `track`, as the Stream sends it to a UDP reader (its own copy). */
+  rtp(track: number, packet: Buffer): void;
+  /** The stream ended (the publisher left, the file source stopped, an error). */
+  ended(reason: string): void;
+}
+
+/**
+ * A reader that gets one call per RTP packet, for a consumer in this process that forwards packets
+ * (a client publishing a file, a relay): the Stream treats it as a UDP reader, one datagram per packet.
+ * The Stream's own RTCP is dropped: the consumer sends its own reports.
+ */
+export function packetReader(handlers: PacketReaderHandlers): StreamReader {
+  return {
+    transport: 'udp',
+    rtpChannels: [],
+    tracks: handlers.tracks,
+    get backlogBytes() {
+      return handlers.backlogBytes();
+    },
+    // Only TCP readers are written framed bytes.
+    writeInterleaved: () => undefined,
+    sendRtp: (track, packet) => {
+      handlers.rtp(track, packet);
+    },
+    sendRtcp: () => undefined,
+    streamEnded: (reason) => {
+      handlers.ended(reason);
+    },
+  };
+}

@@ -18,7 +18,7 @@
  * `gopCacheMaxBytes`) lets a new reader start at once at the latest keyframe.
  */
 import type { Clock } from '../base/clock.js';
-import { systemClock } from '../base/clock.js';
+import { clockTimeout, systemClock, type ClockTimer } from '../base/clock.js';
 import { payloadOf, randomSequenceNumber, randomSsrc, readRtpHeader, type RtpHeader } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
@@ -114,6 +114,12 @@ const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
  */
 const MAX_SCRATCH_BYTES = 256 * 1024;
 
+/** Runs `fn` once at the next event-loop turn (not a timer: no time passes on any clock). */
+function nextTurn(fn: () => void): ClockTimer {
+  const immediate = setImmediate(fn);
+  return { cancel: () => clearImmediate(immediate) };
+}
+
 export class Stream {
   readonly tracks: readonly StreamTrack[];
   readonly counters: TrackCounters[];
@@ -128,7 +134,8 @@ export class Stream {
   accessUnitsIn = 0;
   ended = false;
 
-  private readonly clock: Clock;
+  /** Time and timers of the stream, which its readers' waits share (the server's clock). */
+  readonly clock: Clock;
   private readonly gopCacheMaxBytes: number;
   private readonly maxReaderBacklogBytes: number;
   private readonly backlogBudget: ReaderBacklogBudget;
@@ -146,7 +153,7 @@ export class Stream {
   private scratch = Buffer.allocUnsafe(64 * 1024);
   private batch: Queued[] = [];
   private flushScheduled = false;
-  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private flushTimer: ClockTimer | undefined;
 
   /** Packets since the current keyframe access unit started (all tracks), or undefined when invalid. */
   private gop: Queued[] | undefined;
@@ -351,7 +358,7 @@ export class Stream {
     if (this.ended) return;
     this.flushNow();
     this.ended = true;
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer as NodeJS.Timeout);
+    this.flushTimer?.cancel();
     const readers = [...this.readers.keys()];
     for (const e of this.readers.values()) e.backlog.release();
     this.readers.clear();
@@ -433,23 +440,16 @@ export class Stream {
     this.flushScheduled = true;
     this.flushTimer =
       this.writeCoalesceMs > 0
-        ? setTimeout(() => {
-            this.flushNow();
-          }, this.writeCoalesceMs)
-        : setImmediate(() => {
-            this.flushNow();
-          });
+        ? clockTimeout(this.clock, () => this.flushNow(), this.writeCoalesceMs)
+        : nextTurn(() => this.flushNow());
   }
 
   /** Writes the queued batch to every live reader now. */
   flushNow(): void {
     if (this.flushScheduled) {
       this.flushScheduled = false;
-      if (this.flushTimer !== undefined) {
-        clearTimeout(this.flushTimer as NodeJS.Timeout);
-        clearImmediate(this.flushTimer as NodeJS.Immediate);
-        this.flushTimer = undefined;
-      }
+      this.flushTimer?.cancel();
+      this.flushTimer = undefined;
     }
     const batch = this.batch;
     if (batch.length === 0) return;

@@ -129,7 +129,8 @@ export function stripCredentials(text: string): string {
 function percentDecode(s: string): string {
   try {
     return decodeURIComponent(s);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof URIError)) throw e;
     throw bad('malformed percent-encoding in credentials');
   }
 }
@@ -208,7 +209,8 @@ export function withCredentialsOf(url: string, from: string): string {
   try {
     target = parseRtspUrl(url);
     source = parseRtspUrl(from);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
     return url; // not URLs we can reason about: leave them alone
   }
   if (source.username === undefined || target.username !== undefined) return url;

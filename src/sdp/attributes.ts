@@ -1,6 +1,6 @@
 // Typed views over raw attributes. Getters match names case-insensitively (cameras write `a=Control:`)
 // and trim values; the raw attributes keep the original spelling. Setters mutate in place.
-import { ParseError } from '../base/errors.js';
+import { ParseError, isParseError } from '../base/errors.js';
 import type { Attribute, Direction, HasAttributes, MediaDescription, SessionDescription } from './types.js';
 
 function sameName(a: Attribute, name: string): boolean {
@@ -136,7 +136,8 @@ export function getRange(target: HasAttributes): SdpRange | undefined {
   if (v === undefined) return undefined;
   try {
     return parseRange(v);
-  } catch {
+  } catch (e) {
+    if (!isParseError(e)) throw e;
     return undefined;
   }
 }

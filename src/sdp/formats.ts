@@ -1,6 +1,6 @@
 // Media formats of an RTP media description: a=rtpmap (RFC 8866 §6.6), a=fmtp (§6.15) and the static
 // payload types of RFC 3551 §6.
-import { ParseError } from '../base/errors.js';
+import { ParseError, isParseError } from '../base/errors.js';
 import { addAttribute, getAttributes, removeAttribute } from './attributes.js';
 import { FmtpParams, parseFmtp, serializeFmtp } from './fmtp.js';
 import type { MediaDescription } from './types.js';
@@ -53,8 +53,9 @@ export function getRtpmaps(md: MediaDescription): Rtpmap[] {
   for (const v of getAttributes(md, 'rtpmap')) {
     try {
       out.push(parseRtpmap(v));
-    } catch {
+    } catch (e) {
       // A broken rtpmap for one format must not hide the others.
+      if (!isParseError(e)) throw e;
     }
   }
   return out;
@@ -73,8 +74,9 @@ export function getFmtp(md: MediaDescription, format: number | string): FmtpPara
     try {
       const f = parseFmtp(v);
       if (f.format === fmt) return f.params;
-    } catch {
+    } catch (e) {
       // Unreadable fmtp: skip.
+      if (!isParseError(e)) throw e;
     }
   }
   return undefined;

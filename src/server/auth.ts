@@ -521,7 +521,8 @@ export class Authorizer {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
       this.log.warn({ user }, 'auth hook allowed Digest without JSON {ha1, algorithm}: denied');
       return undefined;
     }

@@ -7,6 +7,7 @@
  * queue, keyframe probe, readers' patches). Apart from the request handlers because it runs per packet
  * and touches no request state.
  */
+import { isParseError } from '../base/errors.js';
 import { ntpToUnixMs } from '../base/clock.js';
 import { readRtpHeader } from '../rtp/packet.js';
 import { parseRtcpCompound, type RtcpPacket } from '../rtp/rtcp.js';
@@ -94,7 +95,8 @@ export class TrackMediaIn {
     let packets: RtcpPacket[];
     try {
       packets = parseRtcpCompound(payload);
-    } catch {
+    } catch (e) {
+      if (!isParseError(e)) throw e;
       return;
     }
     if (session.mode !== 'play') {

@@ -4,6 +4,7 @@
  * sessions that use it (they only hold it open) and the address range is shared by every path;
  * the server tells it when a member leaves, and it tells the server when a group's stream ended.
  */
+import { clockTimeout, type Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { randomSsrc } from '../rtp/packet.js';
 import { MulticastAddresses, MulticastGroup, type MulticastOptions } from './multicast.js';
@@ -12,6 +13,8 @@ import { UDP_BYE_DELAY_MS, byePacket } from './server-rtcp.js';
 
 export interface MulticastRegistryDeps {
   options: MulticastOptions;
+  /** Times the BYE's delay before a group closes. */
+  clock: Clock;
   logger: Logger;
   /** A member whose group's stream ended: it waits for its TEARDOWN like a unicast reader. */
   detachMember(sessionId: string, reason: string): void;
@@ -72,9 +75,14 @@ export class MulticastRegistry {
     if (this.groups.get(path) === group) this.groups.delete(path);
     if (byes === undefined) group.close();
     else
-      setTimeout(() => {
-        group.closeAfter(byes);
-      }, UDP_BYE_DELAY_MS).unref();
+      clockTimeout(
+        this.deps.clock,
+        () => {
+          group.closeAfter(byes);
+        },
+        UDP_BYE_DELAY_MS,
+        { unref: true },
+      );
     this.deps.logger.info({ path, group: group.address }, 'multicast group closed');
   }
 

@@ -13,6 +13,7 @@
  * clients); what they may do follows the session's mode, set once when it was made (fitsSession, below),
  * so a session made with one right never exercises the other.
  */
+import { isParseError } from '../base/errors.js';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { parseTransport } from '../rtsp/transport.js';
 import type { Action } from './auth.js';
@@ -46,7 +47,8 @@ export function readSetupTransport(header: string | undefined): SetupTransport {
   let specs: TransportSpec[];
   try {
     specs = parseTransport(header);
-  } catch {
+  } catch (e) {
+    if (!isParseError(e)) throw e;
     return { error: 'malformed' };
   }
   return { specs, mode: setupMode(specs) };

@@ -14,6 +14,7 @@
  * state (session.ts, the table in session-state.ts): the gate asks it whether a request is valid in
  * that state, the handlers tell it what they did.
  */
+import { isParseError } from '../base/errors.js';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
@@ -124,7 +125,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.vod = new VodControl({
       clock: this.clock,
       logger: this.logger,
-      files: options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger) : undefined,
+      files:
+        options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger, this.clock) : undefined,
       settings: this.opts,
       sessionLimits: this.sessionLimits,
     });
@@ -171,6 +173,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (this.opts.multicast !== undefined)
       this.multicast = new MulticastRegistry({
         options: this.opts.multicast,
+        clock: this.clock,
         logger: this.logger,
         detachMember: (id, reason) => {
           const s = this.sessions.get(id);
@@ -382,7 +385,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     let id: string;
     try {
       id = parseSessionHeader(h).id;
-    } catch {
+    } catch (e) {
+      if (!isParseError(e)) throw e;
       return 'unknown';
     }
     return this.sessions.get(id) ?? 'unknown';

@@ -13,6 +13,7 @@
  * For a user's UDP session asked from another connection without credentials, the answer is the
  * 401 challenge (the client may then prove it is that user); other credentials get 454.
  */
+import { isParseError } from '../base/errors.js';
 import { parseBasicAuthorization, parseDigestAuthorization } from '../auth/server.js';
 import { parseAuthorization } from '../rtsp/auth-header.js';
 import { RtspHeaders } from '../rtsp/headers.js';
@@ -66,7 +67,8 @@ export function usernameOf(req: RtspRequest): string | undefined {
       const d = parseDigestAuthorization(creds);
       return d.userhash ? `userhash:${d.username}` : d.username;
     }
-  } catch {
+  } catch (e) {
+    if (!isParseError(e)) throw e;
     return undefined;
   }
   return undefined;

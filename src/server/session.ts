@@ -4,6 +4,7 @@
  * protocol state: the handlers ask it what a request may do and tell it what happened, and it moves
  * by the table in session-state.ts, for the role it was made with.
  */
+import { clockTimeout } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
@@ -325,13 +326,13 @@ export class ServerSession implements StreamReader {
       const finish = (): void => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        timer.cancel();
         const starts = stream.readerStarts(this);
         resolve(Array.from({ length: this.trackCount }, (_, i) => starts[i]));
       };
       let known = 0;
       // The timer is armed first: addReader may report every start synchronously (GOP cache).
-      const timer = setTimeout(finish, maxWaitMs);
+      const timer = clockTimeout(stream.clock, finish, maxWaitMs);
       stream.addReader(this, () => {
         known++;
         if (known === wanted.length) finish();

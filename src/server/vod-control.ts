@@ -5,6 +5,7 @@
  * it: headers read, statuses chosen, RTP-Info written, the session told what was done (whether the
  * request is valid in its state was asked at the gate, session-state.ts).
  */
+import { isParseError } from '../base/errors.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
@@ -111,7 +112,8 @@ export class VodControl {
     try {
       const r = req.headers.get('Range');
       if (r !== undefined) range = nptRange(parseRange(r));
-    } catch {
+    } catch (e) {
+      if (!isParseError(e) && !(e instanceof RangeError)) throw e; // RangeError: not npt
       return reply(457);
     }
     // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
@@ -120,7 +122,8 @@ export class VodControl {
       if (sc !== undefined) scale = parseScale(sc);
       const sp = req.headers.get('Speed');
       if (sp !== undefined) speed = parseSpeed(sp);
-    } catch {
+    } catch (e) {
+      if (!isParseError(e)) throw e;
       return reply(400);
     }
     // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
@@ -182,7 +185,8 @@ export class VodControl {
         const [spec = '', ...params] = r.split(';');
         const point = /^\s*npt\s*=[^-]*$/i.test(spec) ? [`${spec.trim()}-`, ...params].join(';') : r;
         atS = nptRange(parseRange(point)).startS;
-      } catch {
+      } catch (e) {
+        if (!isParseError(e) && !(e instanceof RangeError)) throw e; // RangeError: not npt
         return reply(457);
       }
     }

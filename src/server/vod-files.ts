@@ -4,8 +4,10 @@
  * here), absolute paths, NUL and backslashes are refused, and the real path (symlinks resolved) must
  * lie inside the folder's real path. Open files are shared by their sessions and closed when unused.
  */
+import { isSystemError } from '../base/errors.js';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
+import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { VodFile } from '../sources/vod-player.js';
 
@@ -24,7 +26,7 @@ export function isOnDemandPathName(path: string): boolean {
 interface OpenFile {
   file: Promise<VodFile>;
   users: number;
-  closeTimer: NodeJS.Timeout | undefined;
+  closeTimer: ClockTimer | undefined;
 }
 
 export class VodFiles {
@@ -34,6 +36,7 @@ export class VodFiles {
   constructor(
     private readonly root: string,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** The real path of the file `path` names inside the folder, or undefined (→ 404). */
@@ -48,7 +51,9 @@ export class VodFiles {
       if (!real.startsWith(this.rootReal + sep)) return undefined;
       if (!(await stat(real)).isFile()) return undefined;
       return real;
-    } catch {
+    } catch (e) {
+      // Missing, not a folder, no permission, a symlink loop: no such file here (404).
+      if (!isSystemError(e)) throw e;
       return undefined;
     }
   }
@@ -63,10 +68,8 @@ export class VodFiles {
       file.catch(() => this.open.delete(realPath));
     }
     entry.users++;
-    if (entry.closeTimer !== undefined) {
-      clearTimeout(entry.closeTimer);
-      entry.closeTimer = undefined;
-    }
+    entry.closeTimer?.cancel();
+    entry.closeTimer = undefined;
     return entry.file;
   }
 
@@ -76,18 +79,22 @@ export class VodFiles {
     if (entry === undefined) return;
     entry.users = Math.max(0, entry.users - 1);
     if (entry.users > 0) return;
-    entry.closeTimer = setTimeout(() => {
-      if (entry.users > 0) return;
-      this.open.delete(realPath);
-      void entry.file.then((f) => f.close()).catch(() => undefined);
-    }, CLOSE_DELAY_MS);
-    entry.closeTimer.unref();
+    entry.closeTimer = clockTimeout(
+      this.clock,
+      () => {
+        if (entry.users > 0) return;
+        this.open.delete(realPath);
+        void entry.file.then((f) => f.close()).catch(() => undefined);
+      },
+      CLOSE_DELAY_MS,
+      { unref: true },
+    );
   }
 
   async closeAll(): Promise<void> {
     const entries = [...this.open.values()];
     this.open.clear();
-    for (const e of entries) if (e.closeTimer !== undefined) clearTimeout(e.closeTimer);
+    for (const e of entries) e.closeTimer?.cancel();
     await Promise.all(entries.map((e) => e.file.then((f) => f.close()).catch(() => undefined)));
   }
 }

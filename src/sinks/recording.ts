@@ -3,9 +3,10 @@
  * with every track they carry, or one elementary stream), which of the stream's tracks it takes,
  * and whole writes to the file. `rtspkit play` records through this, and so will the recorder.
  */
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { RtspClientError } from '../client/errors.js';
 import { summarizeTrack, type ClientTrack } from '../client/tracks.js';
+import type { AccessUnit } from '../format/access-unit.js';
 import { containerTracks, type AccessUnitSink } from './container.js';
 import { ElementaryStreamSink, ENCODING_OF, type ElementaryKind } from './elementary.js';
 import { fmp4TrackFor } from '../container/fmp4/index.js';
@@ -65,4 +66,56 @@ export function planRecording(ext: string, tracks: readonly ClientTrack[]): Reco
 export function writeAll(fd: number, b: Buffer): void {
   let at = 0;
   while (at < b.length) at += writeSync(fd, b, at, b.length - at);
+}
+
+/**
+ * A recording being written to a file (created or truncated): the plan's sink, writing whole, and
+ * closing it (the sink's last writes, then the file). What `rtspkit play` writes through.
+ */
+export class RecordingFile {
+  #fd: number | undefined;
+  readonly #sink: AccessUnitSink;
+
+  private constructor(fd: number, plan: RecordingPlan) {
+    this.#fd = fd;
+    this.#sink = plan.createSink((b) => {
+      if (this.#fd !== undefined) writeAll(this.#fd, b);
+    });
+  }
+
+  /** Opens `path` for `plan`; throws the system error of the open, or the sink's (the file is closed then). */
+  static open(path: string, plan: RecordingPlan): RecordingFile {
+    const fd = openSync(path, 'w');
+    try {
+      return new RecordingFile(fd, plan);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** An access unit of `track`, arrived at `arrivalMs` (monotonic). */
+  push(track: ClientTrack, au: AccessUnit, arrivalMs: number): void {
+    this.#sink.push(track, au, arrivalMs);
+  }
+
+  get bytesWritten(): number {
+    return this.#sink.bytesWritten;
+  }
+
+  get unitsWritten(): number {
+    return this.#sink.unitsWritten;
+  }
+
+  /** Writes what the sink still holds and closes the file (closed even when that throws). Idempotent. */
+  close(): void {
+    const fd = this.#fd;
+    if (fd === undefined) return;
+    try {
+      this.#sink.finish();
+    } finally {
+      this.#fd = undefined;
+      closeSync(fd);
+    }
+  }
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ManualClock } from '../base/clock.js';
+import { ManualClock, ManualTimerClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { u32 } from '../container/mp4/box-writer.js';
 import { AAC_LC_48K_STEREO, audioEntry, avcC, buildMp4, esds, visualEntry } from '../container/mp4/synth.js';
@@ -398,6 +398,55 @@ test('loop: false ends the stream at the end of the file', async (t) => {
   assert.equal(source.loops, 1);
   const frames = accessUnits(depacketizerFor(source, 0), reader.of(0));
   assert.equal(frames.length, 25);
+});
+
+test('pacing on a ManualTimerClock: each frame goes out when the clock reaches its time, never before', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'clip.mp4');
+  writeFileSync(file, synthClip());
+  const clock = new ManualTimerClock();
+  const source = await Mp4LoopSource.open({ file, clock, loop: false });
+  t.after(() => source.stop());
+  const stream = new Stream(source.media.tracks, { clock });
+  const sentAtMs: { rtp: RtpPacket; atMs: number }[] = [];
+  const reader = new Recorder([0, 1]);
+  reader.sendRtp = (track: number, packet: Buffer): void => {
+    if (track === 0) sentAtMs.push({ rtp: parseRtpPacket(Buffer.from(packet)), atMs: clock.monotonicMs() });
+  };
+  stream.addReader(reader);
+  const startMs = clock.monotonicMs();
+  source.start(stream);
+  // The pacing timer runs only when the clock is advanced; between steps the file reads and the
+  // Stream's flush (next event-loop turn) complete, so only the clock decides when a sample goes.
+  const settle = async (): Promise<void> => {
+    await source.readsSettled();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  const stepMs = 5;
+  for (let i = 0; i < 400 && !stream.ended; i++) {
+    await settle();
+    clock.advance(stepMs);
+  }
+  await settle();
+  assert.equal(stream.ended, true);
+  const vd = depacketizerFor(source, 0);
+  const frames = accessUnits(
+    vd,
+    sentAtMs.map((p) => p.rtp),
+  );
+  assert.equal(frames.length, 25);
+  // The file starts with the AAC priming frame at -1024 ticks (48 kHz): video starts that much later.
+  const primingMs = (1024 / 48_000) * 1000;
+  // Frame i (25 fps) is due 40·i ms after video starts: it leaves in the step that reaches it. The first
+  // one may wait for the first read and one pacing tick more (TICK_MS, 10 ms): the queue starts empty.
+  const lateMs = Math.max(stepMs, 10);
+  const ts0 = sentAtMs[0]!.rtp.timestamp;
+  for (const { rtp, atMs } of sentAtMs) {
+    const dueMs = primingMs + (((rtp.timestamp - ts0 + 2 ** 32) % 2 ** 32) / 90_000) * 1000;
+    const elapsedMs = atMs - startMs;
+    assert.ok(elapsedMs >= dueMs, `frame due at ${dueMs} ms sent early, at ${elapsedMs} ms`);
+    assert.ok(elapsedMs <= dueMs + lateMs, `frame due at ${dueMs} ms sent late, at ${elapsedMs} ms`);
+  }
 });
 
 test('a read error while playing ends the stream and logs, without throwing', async (t) => {

@@ -12,10 +12,10 @@
  * AAC-hbr, one AU per packet) and Opus (RFC 7587); others are skipped with a warning. Opening,
  * packetizing and the SDP are shared with the VOD engine (mp4-rtp.ts).
  *
- * Pacing. One timer drives the source: each tick sends every sample whose decode time is due
- * against `clock.monotonicMs()`, all tracks merged in decode (dts) order, then re-arms itself for the
- * next due sample, waiting at most TICK_MS (so a clock that jumps, like a test's ManualClock, is
- * polled). A sample is thus sent within ~1 ms of its time, which matters because the server's RTCP
+ * Pacing. One timer, on the injected clock (`clockTimeout`), drives the source: each tick sends every
+ * sample whose decode time is due against `clock.monotonicMs()`, all tracks merged in decode (dts)
+ * order, then re-arms itself for the next due sample, waiting at most TICK_MS (so a clock without
+ * timers that jumps, like a test's ManualClock, is polled; a ManualTimerClock runs it on `advance`). A sample is thus sent within ~1 ms of its time, which matters because the server's RTCP
  * sender reports map RTP time to the time packets reach the Stream: a coarse fixed tick would make
  * that mapping jitter by the tick, and ffmpeg re-times its packets by every sender report. There is
  * never more than one timer pending, and samples due together go out in one tick. Sample bytes are
@@ -57,7 +57,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
-import { systemClock } from '../base/clock.js';
+import { clockTimeout, systemClock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { ParseError } from '../base/errors.js';
@@ -131,7 +131,7 @@ export class Mp4LoopSource {
   private readonly byId: Map<number, { track: LoopTrack; index: number }>;
 
   private stream: Stream | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ClockTimer | undefined;
   private anchorMs = 0;
   private stopped = false;
   private closing: Promise<void> | undefined;
@@ -228,6 +228,14 @@ export class Mp4LoopSource {
     this.arm(this.anchorMs);
   }
 
+  /**
+   * Resolves once no read-ahead is in flight. Reads are file I/O, not timers: a test driving the source
+   * on a ManualTimerClock waits for them between steps, so that only the clock decides when samples go.
+   */
+  readsSettled(): Promise<void> {
+    return this.reading ?? Promise.resolve();
+  }
+
   /** Stops the timer and the reads, and closes the file. Does not end the stream. Idempotent. */
   stop(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -236,7 +244,7 @@ export class Mp4LoopSource {
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.queue = [];
     this.queuedBytes = 0;
@@ -309,10 +317,14 @@ export class Mp4LoopSource {
     if (this.stopped) return;
     const head = this.queue[0];
     const waitMs = head === undefined ? TICK_MS : Math.min(TICK_MS, Math.max(0, this.dueMs(head) - now));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tick();
-    }, Math.ceil(waitMs));
+    this.timer = clockTimeout(
+      this.clock,
+      () => {
+        this.timer = undefined;
+        this.tick();
+      },
+      Math.ceil(waitMs),
+    );
   }
 
   private send(stream: Stream, q: Queued): void {

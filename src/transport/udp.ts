@@ -8,6 +8,7 @@
  * datagram whose source is one of the server's own ports on a local address is the server talking
  * to itself (a client_port that named a server port) and is dropped, so it keeps no session alive.
  */
+import { isSystemError } from '../base/errors.js';
 import dgram from 'node:dgram';
 import type { Logger } from '../base/logger.js';
 import { isLocalAddress } from './local-address.js';
@@ -247,9 +248,10 @@ export class UdpPortRange {
         this.next = port + 2 > this.last - 1 ? start : port + 2;
         pair.onClose = () => this.inUse.delete(port);
         return pair;
-      } catch {
-        // Taken by another program: try the next pair.
+      } catch (e) {
         this.inUse.delete(port);
+        // Taken by another program (or refused by the system): try the next pair.
+        if (!isSystemError(e)) throw e;
       }
     }
     return undefined;
