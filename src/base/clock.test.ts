@@ -51,3 +51,20 @@ test('an unref timer of the system clock does not keep the process alive; a plai
   for (const t of [background, backgroundTicks, plain]) t.cancel();
   assert.equal(refTimers(), before);
 });
+
+test('clockInterval keeps ticking after a tick throws, as setInterval does', () => {
+  const clock = new ManualTimerClock();
+  let ticks = 0;
+  const t = clockInterval(
+    clock,
+    () => {
+      ticks++;
+      if (ticks === 1) throw new Error('tick failed');
+    },
+    1000,
+  );
+  assert.throws(() => clock.advance(1000), /tick failed/);
+  clock.advance(2000);
+  assert.equal(ticks, 3);
+  t.cancel();
+});

@@ -58,9 +58,12 @@ export function clockInterval(
     state.current = clockTimeout(
       clock,
       () => {
-        fn();
-        // `fn` may have cancelled the interval.
-        if (!state.cancelled) arm();
+        // Re-armed even when `fn` throws, as `setInterval` keeps going; `fn` may have cancelled it.
+        try {
+          fn();
+        } finally {
+          if (!state.cancelled) arm();
+        }
       },
       periodMs,
       options,

@@ -117,6 +117,7 @@ export class SessionLifecycle {
             this.detachEndedReader(sess, reason);
           },
           UDP_BYE_DELAY_MS,
+          { unref: true },
         ),
       );
     };
@@ -189,6 +190,7 @@ export class SessionLifecycle {
           sink?.end?.();
         },
         this.deps.settings.endedReaderGraceMs,
+        { unref: true },
       ),
     );
   }

@@ -38,6 +38,8 @@ export class Sweeper {
         this.sweep();
       },
       SWEEP_INTERVAL_MS,
+      // The sweep alone does not keep a process alive (a server embedded in a program that ends).
+      { unref: true },
     );
   }
 
