@@ -44,7 +44,7 @@ import { engineViewOf, type EngineAccess } from './view.js';
 import { PathManager, type Path } from '../paths/path-manager.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { ServerSession } from './session.js';
-import { isSessionMethod } from './session-state.js';
+import { isSessionMethod, SESSION_METHODS } from './session-state.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
@@ -65,18 +65,8 @@ import {
 
 export { RELOADABLE_SERVER_LIMITS, type ReloadableServerLimits, type RtspServerOptions };
 
-export const SUPPORTED_METHODS = [
-  'OPTIONS',
-  'DESCRIBE',
-  'ANNOUNCE',
-  'SETUP',
-  'PLAY',
-  'PAUSE',
-  'RECORD',
-  'TEARDOWN',
-  'GET_PARAMETER',
-  'SET_PARAMETER',
-] as const;
+/** The methods this server answers (`Public`, a 405's `Allow`): every method of the session table. */
+export const SUPPORTED_METHODS = SESSION_METHODS;
 
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
