@@ -1,0 +1,195 @@
+// Recording end to end: ffmpeg publishes a clip to a `record: true` path of the whole app (startApp);
+// the segment files are read back with ffprobe (frames, codecs) and with our box readers (prft times,
+// parts), and the catalog lists them. A path fed by a file loop records too.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp, type App } from '../src/app.js';
+import { parseConfig } from '../src/config/config.js';
+import type { Stream } from '../src/media/stream.js';
+import {
+  readFragmentTiming,
+  readMovieTracks,
+  readProducerReferenceTime,
+  topLevelBoxes,
+} from '../src/recorder/segment-boxes.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
+import { parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
+import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
+
+const CLIP = 'h264_base_aac.mp4';
+const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP);
+
+/** The parts of a segment file as our readers see them: prft wall time, video duration and samples. */
+async function partsOf(
+  file: string,
+): Promise<{ wallMs: number; videoTicks: number; videoSamples: number }[]> {
+  const bytes = await readFile(file);
+  const boxes = topLevelBoxes(bytes);
+  const moov = boxes.find((b) => b.type === 'moov');
+  assert.ok(moov !== undefined, `${file} has no moov`);
+  const video = readMovieTracks(moov.body).find((t) => t.video)!;
+  const parts = [];
+  for (let i = 0; i < boxes.length; i++) {
+    if (boxes[i]!.type !== 'prft') continue;
+    assert.equal(boxes[i + 1]?.type, 'moof', 'a prft precedes each moof');
+    const wallMs = readProducerReferenceTime(boxes[i]!.body).wallMs;
+    const v = readFragmentTiming(boxes[i + 1]!.body).find((t) => t.trackId === video.trackId);
+    parts.push({ wallMs, videoTicks: v?.durationTicks ?? 0, videoSamples: v?.samples ?? 0 });
+  }
+  return parts;
+}
+
+async function startRecordingApp(dir: string, lines: string[]): Promise<App> {
+  return startApp(
+    parseConfig(
+      [
+        ...LOOPBACK_APP_CONFIG_LINES,
+        'pathDefaults:',
+        `  recordPath: ${JSON.stringify(join(dir, '%path', '%Y-%m-%d_%H-%M-%S-%f'))}`,
+        ...lines,
+      ].join('\n'),
+    ),
+  );
+}
+
+const urlOf = (app: App, path: string): string => `rtsp://127.0.0.1:${app.server.port}/${path}`;
+
+describe('recording', { skip }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rtspkit-rec-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a published clip is recorded: every frame, its codecs, prft times of the test window', async () => {
+    const app = await startRecordingApp(dir, [
+      '  record: false',
+      '  recordPartDuration: 0.5',
+      'recordPaths:',
+      '  "cam*": { record: true }',
+    ]);
+    try {
+      const t0 = Date.now();
+      const pub = publishFile(mediaPath(CLIP), urlOf(app, 'cam1'), 'tcp', { durationS: 3 });
+      let stream: Stream | undefined;
+      await waitFor(
+        () => (stream = app.server.paths.get('cam1')?.stream) !== undefined,
+        10_000,
+        'the publish',
+      );
+      const published = await pub.done;
+      assert.equal(published.code, 0, published.stderr);
+      const catalog = app.recordings.catalog;
+      await waitFor(
+        () => catalog.segments('cam1').length > 0 && catalog.segments('cam1').every((s) => !s.open),
+        10_000,
+        'the segment to be closed',
+      );
+      const t1 = Date.now();
+      const [segment, ...more] = catalog.segments('cam1');
+      assert.equal(more.length, 0, 'one segment');
+      assert.deepEqual(segment!.codecs, ['h264', 'aac']);
+      assert.ok(segment!.file.startsWith(join(dir, 'cam1') + '/'), segment!.file);
+
+      const probe = await probeFrames(segment!.file).done;
+      assert.equal(probe.code, 0, probe.stderr);
+      const streams = parseProbe(probe.stdout);
+      assert.deepEqual(
+        streams.map((s) => s.codec_name),
+        ['h264', 'aac'],
+      );
+      // The recorder joins the stream before its first packet: every frame the server got is in the file.
+      assert.equal(Number(streams[0]!.nb_read_frames), stream!.accessUnitsIn);
+
+      const parts = await partsOf(segment!.file);
+      assert.ok(parts.length >= 6, `${parts.length} parts for 3 s at 0.5 s per part`);
+      let previous = -Infinity;
+      for (const p of parts) {
+        assert.ok(
+          p.wallMs >= t0 && p.wallMs <= t1,
+          `prft ${new Date(p.wallMs).toISOString()} outside the test`,
+        );
+        assert.ok(p.wallMs > previous, 'prft times increase');
+        previous = p.wallMs;
+        // 0.5 s per part, cut at the first sample past it: at most one 25 fps frame more.
+        assert.ok(p.videoTicks <= 0.5 * 90000 + 3600, `a part of ${p.videoTicks / 90000} s`);
+      }
+      assert.equal(
+        parts.reduce((n, p) => n + p.videoSamples, 0),
+        stream!.accessUnitsIn,
+      );
+      assert.ok(Math.abs(segment!.startMs - parts[0]!.wallMs) < 1, 'the catalog starts at the first prft');
+      assert.equal(app.recordings.counters.segmentsCompleted, 1);
+      assert.equal(app.recordings.counters.partsDropped, 0);
+      assert.deepEqual(catalog.spans('cam1'), [
+        { startMs: segment!.startMs, durationMs: segment!.durationMs },
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('segments: a new file at the first keyframe after the segment duration, frames all kept', async () => {
+    const app = await startRecordingApp(dir, ['  record: true', '  recordSegmentDuration: 1']);
+    try {
+      const pub = publishFile(mediaPath(CLIP), urlOf(app, 'seg'), 'tcp', { durationS: 3 });
+      let stream: Stream | undefined;
+      await waitFor(
+        () => (stream = app.server.paths.get('seg')?.stream) !== undefined,
+        10_000,
+        'the publish',
+      );
+      assert.equal((await pub.done).code, 0);
+      const catalog = app.recordings.catalog;
+      await waitFor(
+        () => catalog.segments('seg').length > 0 && catalog.segments('seg').every((s) => !s.open),
+        10_000,
+        'the segments to be closed',
+      );
+      const segments = catalog.segments('seg');
+      assert.ok(segments.length >= 3, `${segments.length} segments of 1 s for 3 s`);
+      let frames = 0;
+      for (const s of segments) {
+        const probe = await probeFrames(s.file).done;
+        assert.equal(probe.code, 0, probe.stderr);
+        frames += Number(parseProbe(probe.stdout)[0]!.nb_read_frames);
+      }
+      assert.equal(frames, stream!.accessUnitsIn);
+      // Adjacent segments make one span.
+      assert.equal(catalog.spans('seg').length, 1);
+      assert.equal(app.recordings.counters.segmentsCompleted, segments.length);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a path fed by a file loop is recorded', async () => {
+    const app = await startRecordingApp(dir, [
+      'paths:',
+      `  loop1: { source: ${JSON.stringify(mediaPath(CLIP))} }`,
+      'recordPaths:',
+      '  loop1: { record: true }',
+    ]);
+    const catalog = app.recordings.catalog;
+    try {
+      await waitFor(() => catalog.segments('loop1').some((s) => s.durationMs >= 1500), 15_000, 'parts');
+    } finally {
+      await app.close();
+    }
+    const [segment] = catalog.segments('loop1');
+    assert.equal(segment!.open, false);
+    const probe = await probeFrames(segment!.file).done;
+    assert.equal(probe.code, 0, probe.stderr);
+    const streams = parseProbe(probe.stdout);
+    assert.deepEqual(
+      streams.map((s) => s.codec_name),
+      ['h264', 'aac'],
+    );
+    assert.ok(Number(streams[0]!.nb_read_frames) >= 25);
+  });
+});
