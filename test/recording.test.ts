@@ -9,12 +9,7 @@ import { join } from 'node:path';
 import { startApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
 import type { Stream } from '../src/media/stream.js';
-import {
-  readFragmentTiming,
-  readMovieTracks,
-  readProducerReferenceTime,
-  topLevelBoxes,
-} from '../src/recorder/segment-boxes.js';
+import { indexFmp4Buffer } from '../src/container/fmp4/reader.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
 import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
@@ -26,20 +21,18 @@ const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP);
 async function partsOf(
   file: string,
 ): Promise<{ wallMs: number; videoTicks: number; videoSamples: number }[]> {
-  const bytes = await readFile(file);
-  const boxes = topLevelBoxes(bytes);
-  const moov = boxes.find((b) => b.type === 'moov');
-  assert.ok(moov !== undefined, `${file} has no moov`);
-  const video = readMovieTracks(moov.body).find((t) => t.video)!;
-  const parts = [];
-  for (let i = 0; i < boxes.length; i++) {
-    if (boxes[i]!.type !== 'prft') continue;
-    assert.equal(boxes[i + 1]?.type, 'moof', 'a prft precedes each moof');
-    const wallMs = readProducerReferenceTime(boxes[i]!.body).wallMs;
-    const v = readFragmentTiming(boxes[i + 1]!.body).find((t) => t.trackId === video.trackId);
-    parts.push({ wallMs, videoTicks: v?.durationTicks ?? 0, videoSamples: v?.samples ?? 0 });
-  }
-  return parts;
+  const index = indexFmp4Buffer(await readFile(file));
+  assert.equal(index.stopReason, undefined, `${file} reads to its end`);
+  const video = index.tracks.find((t) => t.kind === 'video')!;
+  return index.fragments.map((f) => {
+    assert.ok(f.prft !== undefined, 'a prft precedes each moof');
+    assert.equal(f.prft.referenceTrackId, video.trackId);
+    const run = f.runs.find((r) => r.trackId === video.trackId);
+    let videoTicks = 0;
+    for (let i = 0; i < (run?.count ?? 0); i++) videoTicks += run!.duration[i]!;
+    assert.equal(f.prft.mediaTime, run?.decodeTime[0], "the prft names the part's first decode time");
+    return { wallMs: f.prft.wallClockMs, videoTicks, videoSamples: run?.count ?? 0 };
+  });
 }
 
 async function startRecordingApp(dir: string, lines: string[]): Promise<App> {

@@ -22,13 +22,16 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { Clock, ClockTimer } from '../base/clock.js';
-import { clockTimeout, unixMsToNtp } from '../base/clock.js';
+import { clockTimeout } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { H264NalType, h264NalType } from '../codec/h264.js';
 import { H265NalType, h265NalType } from '../codec/h265.js';
 import { splitAnnexB } from '../codec/nal.js';
-import { Fmp4Muxer, prft, type Fmp4Track } from '../container/fmp4/index.js';
+import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { parseFmp4Moof, parseFmp4Moov, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
+import { prftBox } from '../container/fmp4/prft.js';
+import { childBoxes } from '../container/mp4/boxes.js';
 import type { AccessUnit } from '../format/access-unit.js';
 import { muxableTracks, type MuxedTrack } from '../media/hls-muxer.js';
 import type { PublishedMedia } from '../media/published-media.js';
@@ -36,7 +39,6 @@ import type { StreamReader, StreamTap } from '../media/stream-reader.js';
 import { parseRtpPacket } from '../rtp/packet.js';
 import { AlignedTracks } from '../sinks/tracks.js';
 import type { DiskRecordingCatalog } from './disk-catalog.js';
-import { readFragmentTiming, topLevelBoxes } from './segment-boxes.js';
 import { SegmentWriter } from './segment-writer.js';
 import type { RecordingSettings } from './settings.js';
 import { recordingFileName } from './template.js';
@@ -92,6 +94,14 @@ export interface PathRecorderOptions {
 
 const DEFAULT_RETRY_MS = 5000;
 
+/**
+ * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
+ * of the media. The recorder stamps the time a sample arrived, which is capture plus encoding and
+ * network delay: small and steady, not the encoder's input time (flags 0). Its media_time is the part's
+ * first decode time of the reference track (catalog.ts), the presentation time too without B-frames.
+ */
+const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
+
 /** Parameter-set NAL types of a video codec, in sample-entry order. */
 function parameterSetTypes(codec: Fmp4Track['codec']): readonly number[] {
   if (codec === 'h264') return [H264NalType.Sps, H264NalType.Pps];
@@ -123,6 +133,8 @@ interface OpenSegment {
   baseSeconds: number;
   /** The timing track's parameter sets in force (video only). */
   params: Map<number, string>;
+  /** The tracks of the init segment once written (to read back the fragments' timing). */
+  tracks: Fmp4TrackInfo[];
   /** Per fMP4 track: decode time in the file → wall-clock ms at receipt, for the `prft`s. */
   wallByDts: Map<number, number>[];
   startWallMs: number | undefined;
@@ -327,6 +339,7 @@ export class PathRecorder {
       }),
       baseSeconds: au.pts / au.clockRate,
       params,
+      tracks: [],
       wallByDts: this.#configs.map(() => new Map<number, number>()),
       startWallMs: undefined,
       endWallMs: undefined,
@@ -344,24 +357,27 @@ export class PathRecorder {
   #writeOut(seg: OpenSegment, out: Buffer): void {
     let pending: Buffer[] = [];
     let part: { wallMs: number; durationMs: number } | undefined;
-    for (const b of topLevelBoxes(out)) {
+    for (const b of childBoxes(out, 0, out.length)) {
       const bytes = out.subarray(b.start, b.end);
+      if (b.type === 'moov') seg.tracks = parseFmp4Moov(bytes);
       if (b.type === 'moof') {
-        const timing = readFragmentTiming(b.body);
-        const ref = timing.find((t) => t.trackId === this.#timing + 1) ?? timing[0];
-        if (ref === undefined) continue;
+        const { runs } = parseFmp4Moof(bytes, 0, seg.tracks);
+        const ref = runs.find((r) => r.trackId === this.#timing + 1) ?? runs[0];
+        if (ref === undefined || ref.count === 0) continue;
         const index = ref.trackId - 1;
         const timescale = this.#configs[index]!.timescale;
-        const wallMs =
-          seg.wallByDts[index]!.get(ref.baseDecodeTime) ?? seg.endWallMs ?? this.#o.clock.wallMs();
+        const firstDts = ref.decodeTime[0]!;
+        const wallMs = seg.wallByDts[index]!.get(firstDts) ?? seg.endWallMs ?? this.#o.clock.wallMs();
         // The receipt times of the samples now written are no longer needed.
-        for (const t of timing) {
-          const map = seg.wallByDts[t.trackId - 1]!;
-          for (const dts of map.keys()) if (dts < t.baseDecodeTime + t.durationTicks) map.delete(dts);
+        for (const r of runs) {
+          const map = seg.wallByDts[r.trackId - 1]!;
+          const last = r.decodeTime[r.count - 1] ?? -1;
+          for (const dts of map.keys()) if (dts <= last) map.delete(dts);
         }
-        const mediaTime = Math.max(0, ref.baseDecodeTime + ref.firstCompositionOffset);
-        pending.push(prft(ref.trackId, unixMsToNtp(wallMs), mediaTime), bytes);
-        part = { wallMs, durationMs: (ref.durationTicks / timescale) * 1000 };
+        let ticks = 0;
+        for (let i = 0; i < ref.count; i++) ticks += ref.duration[i]!;
+        pending.push(prftBox(ref.trackId, wallMs, firstDts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET), bytes);
+        part = { wallMs, durationMs: (ticks / timescale) * 1000 };
       } else {
         pending.push(bytes);
         if (b.type === 'mdat' && part !== undefined) {

@@ -1,24 +1,13 @@
 /**
- * What a segment file on disk holds, read without loading it: box headers are read one by one and the
- * `mdat`s skipped, so a 1-hour file costs a few reads per part. The duration counts complete parts only
- * (a `moof` whose `mdat` is whole): a tail cut by a crash or a full disk is ignored, as a player would.
+ * What a segment file on disk holds, through the fMP4 reader (container/fmp4/reader.ts: box headers,
+ * `moov`, `prft` and `moof` read, never an `mdat`). The duration counts complete parts only: a tail cut
+ * by a crash or a full disk is ignored, as a player would.
  *
  * Wall-clock times come from the `prft` before each part (the server's clock at receipt); a file
- * without them (not ours, or older) falls back to the start time of its name and its media durations.
+ * without them (not ours) falls back to the start time of its name and its media durations.
  */
-import { open } from 'node:fs/promises';
-import { isParseError, ParseError } from '../base/errors.js';
-import {
-  readBoxHeader,
-  readFragmentTiming,
-  readMovieTracks,
-  readProducerReferenceTime,
-  type ProducerReferenceTime,
-  type RecordedTrackInfo,
-} from './segment-boxes.js';
-
-/** Largest `moov` or `moof` read whole; a bigger one is damage (ours are a few kB). */
-const MAX_HEADER_BOX_BYTES = 16 * 1024 * 1024;
+import { indexFmp4, type Fmp4Fragment, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
+import { fileByteSource } from '../sources/file-source.js';
 
 export interface ScannedSegment {
   /** Wall-clock start of the first complete part; undefined when no part is complete. */
@@ -29,91 +18,49 @@ export interface ScannedSegment {
   usableBytes: number;
   sizeBytes: number;
   parts: number;
+  /** Why the reader stopped before the end (a cut tail, a damaged part); undefined when whole. */
+  stopReason: string | undefined;
+}
+
+/** Media duration in ms of a part: its run of the reference track (the prft's, else the first). */
+function partDurationMs(f: Fmp4Fragment, tracks: readonly Fmp4TrackInfo[]): number {
+  const refId = f.prft?.referenceTrackId ?? f.runs[0]?.trackId;
+  const run = f.runs.find((r) => r.trackId === refId) ?? f.runs[0];
+  const timescale = tracks.find((t) => t.trackId === run?.trackId)?.timescale ?? 0;
+  if (run === undefined || timescale <= 0) return 0;
+  let ticks = 0;
+  for (let i = 0; i < run.count; i++) ticks += run.duration[i]!;
+  return (ticks * 1000) / timescale;
 }
 
 /**
- * Scans `file`. `fallbackStartMs` (from its name) is used when it has no `prft`. Throws ParseError when
- * the file is not an fMP4 we can read (no `moov`, damaged headers), and the fs errors of reading it.
+ * Scans `file`. `fallbackStartMs` (from its name) is used for parts without a `prft`. Rejects with a
+ * ParseError when the file is not an fMP4 (broken init segment), and with the fs errors of reading it.
  */
 export async function scanSegmentFile(file: string, fallbackStartMs?: number): Promise<ScannedSegment> {
-  const handle = await open(file, 'r');
+  const source = await fileByteSource(file);
   try {
-    const sizeBytes = (await handle.stat()).size;
-    const read = async (at: number, bytes: number): Promise<Buffer> => {
-      const b = Buffer.alloc(bytes);
-      const { bytesRead } = await handle.read(b, 0, bytes, at);
-      return b.subarray(0, bytesRead);
-    };
-    let tracks: RecordedTrackInfo[] | undefined;
-    let pendingPrft: ProducerReferenceTime | undefined;
-    let pendingMoof: { prft: ProducerReferenceTime | undefined; durationMs: number } | undefined;
-    let first: { wallMs: number } | undefined;
-    let mediaMs = 0;
+    const index = await indexFmp4(source);
+    let startMs: number | undefined;
     let endMs: number | undefined;
-    let usableBytes = 0;
-    let parts = 0;
-    let at = 0;
-    while (at + 8 <= sizeBytes) {
-      const header = readBoxHeader(await read(at, 16));
-      if (header === undefined) break;
-      const size = header.sizeBytes ?? sizeBytes - at;
-      const end = at + size;
-      if (end > sizeBytes) break; // cut by a crash: the rest is not usable
-      const body = async (): Promise<Buffer> => {
-        if (size > MAX_HEADER_BOX_BYTES)
-          throw new ParseError('RECORDING_BAD_BOX', `${header.type} of ${size} bytes`);
-        return read(at + header.headerBytes, size - header.headerBytes);
-      };
-      switch (header.type) {
-        case 'moov':
-          tracks = readMovieTracks(await body());
-          usableBytes = end;
-          break;
-        case 'prft':
-          pendingPrft = readProducerReferenceTime(await body());
-          break;
-        case 'moof': {
-          if (tracks === undefined) throw new ParseError('RECORDING_BAD_BOX', 'moof before moov');
-          const timing = readFragmentTiming(await body());
-          const refId = pendingPrft?.referenceTrackId ?? timing[0]?.trackId;
-          const ref = timing.find((t) => t.trackId === refId) ?? timing[0];
-          const timescale = tracks.find((t) => t.trackId === ref?.trackId)?.timescale ?? 0;
-          const durationMs = ref !== undefined && timescale > 0 ? (ref.durationTicks * 1000) / timescale : 0;
-          pendingMoof = { prft: pendingPrft, durationMs };
-          pendingPrft = undefined;
-          break;
-        }
-        case 'mdat':
-          if (pendingMoof !== undefined) {
-            const partStart = pendingMoof.prft?.wallMs ?? (fallbackStartMs ?? 0) + mediaMs;
-            first ??= { wallMs: partStart };
-            mediaMs += pendingMoof.durationMs;
-            endMs = partStart + pendingMoof.durationMs;
-            usableBytes = end;
-            parts++;
-            pendingMoof = undefined;
-          }
-          break;
-        default:
-          break;
-      }
-      at = end;
+    let mediaMs = 0;
+    for (const f of index.fragments) {
+      const durationMs = partDurationMs(f, index.tracks);
+      const partStart = f.prft?.wallClockMs ?? (fallbackStartMs ?? 0) + mediaMs;
+      startMs ??= partStart;
+      mediaMs += durationMs;
+      endMs = Math.max(endMs ?? -Infinity, partStart + durationMs);
     }
-    if (tracks === undefined) throw new ParseError('RECORDING_BAD_BOX', 'no moov: not an fMP4 recording');
-    const startMs = first?.wallMs;
     return {
       startMs,
       durationMs: startMs !== undefined && endMs !== undefined ? Math.max(0, endMs - startMs) : 0,
-      codecs: tracks.map((t) => t.codec),
-      usableBytes,
-      sizeBytes,
-      parts,
+      codecs: index.tracks.map((t) => (t.codec === 'unknown' ? t.fourcc.trim() : t.codec)),
+      usableBytes: index.completeBytes,
+      sizeBytes: index.fileSize,
+      parts: index.fragments.length,
+      stopReason: index.stopReason,
     };
-  } catch (err) {
-    if (isParseError(err)) throw err;
-    if (err instanceof RangeError) throw new ParseError('RECORDING_BAD_BOX', err.message);
-    throw err;
   } finally {
-    await handle.close();
+    await source.close();
   }
 }

@@ -229,24 +229,3 @@ export function fragment(sequenceNumber: number, tracks: readonly FragmentTrack[
   const payload = present.flatMap((t) => t.samples.map((s) => s.data));
   return Buffer.concat([build(offsets), box('mdat', payload)]);
 }
-
-/**
- * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
- * of the media at media_time. A recorder stamps the time it received the sample, which is capture plus
- * encoding and network delay: small and steady, not the encoder's input time (flags 0).
- */
-export const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
-
-/**
- * A ProducerReferenceTimeBox (§8.16.5, version 1): `ntp` (RFC 5905 seconds and fraction since 1900) is
- * the wall-clock time of the sample of track `referenceTrackId` whose presentation time is `mediaTime`
- * (in that track's timescale). It precedes the moof it describes.
- */
-export function prft(
-  referenceTrackId: number,
-  ntp: { seconds: number; fraction: number },
-  mediaTime: number,
-  flags = PRFT_FLAGS_CONSISTENT_SMALL_OFFSET,
-): Buffer {
-  return fullBox('prft', 1, flags, u32(referenceTrackId, ntp.seconds, ntp.fraction), u64(mediaTime));
-}
