@@ -288,6 +288,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       idleTimeoutMs: config.apiIdleTimeout * 1000,
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
+      recordings,
       // The stream, not the name: a config path that ended or was dropped from the config may have left
       // its name to a publisher or to a path added through the API, which are not the config's.
       configOwner: (name: string) => {

@@ -72,6 +72,8 @@ export class RecorderManager {
   /** The media of ready paths, to start recorders again when the settings change. */
   readonly #ready = new Map<string, { media: PublishedMedia; stream: StreamTap }>();
   readonly #completedListeners = new Set<(s: SegmentCompleted) => void>();
+  /** Recorders being stopped (their last segment closing). */
+  readonly #stopping = new Set<Promise<void>>();
   #settingsFor: (path: string) => RecordingSettings;
   #sweepTimer: ClockTimer | undefined;
   #pollTimer: ClockTimer | undefined;
@@ -249,7 +251,26 @@ export class RecorderManager {
     }
   }
 
-  async #delete(s: CatalogEntry, reason: string): Promise<void> {
+  /**
+   * Deletes the finished segments of `path` that lie wholly in [fromMs, toMs) (the API's DELETE of a
+   * span): a segment only partly inside stays whole, as does the open one. Returns what was deleted
+   * and what was kept for being open.
+   */
+  async deleteRange(path: string, fromMs: number, toMs: number): Promise<{ deleted: number; open: number }> {
+    let deleted = 0;
+    let open = 0;
+    for (const s of this.catalog.segments(path, fromMs, toMs)) {
+      if (s.startMs < fromMs || s.startMs + s.durationMs > toMs) continue;
+      if (s.open) {
+        open++;
+        continue;
+      }
+      if (await this.#delete(s, 'deleted through the api')) deleted++;
+    }
+    return { deleted, open };
+  }
+
+  async #delete(s: CatalogEntry, reason: string): Promise<boolean> {
     try {
       await unlink(s.file);
     } catch (err) {
@@ -258,19 +279,26 @@ export class RecorderManager {
           { file: s.file, err: (err as Error).message },
           'recording: cannot delete a segment',
         );
-        return;
+        return false;
       }
     }
     this.catalog.remove(s.path, s.file);
     this.counters.segmentsDeleted++;
     this.#o.logger.info({ path: s.path, file: s.file, reason }, 'recording segment deleted');
+    return true;
   }
 
   #stopRecorder(name: string, reason: string): void {
     const r = this.#recorders.get(name);
     if (r === undefined) return;
     this.#recorders.delete(name);
-    void r.stop(reason);
+    const stopping = r.stop(reason).finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
+  }
+
+  /** Resolves once every recorder stopped so far has closed its last segment (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#stopping, ...[...this.#recorders.values()].map((r) => r.settled())]);
   }
 
   /** Stops every recorder (their segments closed) and the timers. */
