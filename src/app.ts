@@ -6,6 +6,7 @@ import {
   configInForce,
   diffConfig,
   fileSourcesOf,
+  recordSettingsOf,
   serverLimitsOf,
   type ConfigChanges,
   type FileSourceSpec,
@@ -25,11 +26,15 @@ import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
 import { ApiServer, type ApiAccess } from './http/api.js';
+import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
+import { RecorderManager } from './recorder/manager.js';
 
 export interface App {
   server: RtspServer;
   /** The HTTP API, /metrics and the web page, when `api` is on. */
   api: ApiServer | undefined;
+  /** The recorders and the catalog of recordings (README "Recording"). */
+  recordings: RecorderManager;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -149,6 +154,12 @@ function fileSourceError(name: string, file: string, err: unknown): ConfigError 
   return new ConfigError(`${where}: cannot play ${file}: ${why}`);
 }
 
+/** Every file template the config names (the folders the catalog is rebuilt from). */
+function recordTemplatesOf(config: Config): string[] {
+  const overrides = Object.values(config.recordPaths).map((o) => o.recordPath);
+  return [config.pathDefaults.recordPath, ...overrides.filter((t) => t !== undefined)];
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, process.stdout, config.logFormat);
   const { host, port } = splitHostPort(config.rtspAddress);
@@ -188,6 +199,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
   // file when the path is removed or replaced, and frees the name of one whose file ended.
   const openFileSource = (spec: FileSourceSpec): Promise<Mp4LoopSource> => server.paths.openFileLoop(spec);
+  // The catalog is rebuilt from the files before anything is recorded (README "Recording").
+  const catalog = new DiskRecordingCatalog(logger);
+  const catalogued = await catalog.rebuild(recordTemplatesOf(config));
+  if (catalogued > 0)
+    logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
+  const recordings = new RecorderManager({
+    clock: server.clock,
+    logger,
+    catalog,
+    settingsFor: recordSettingsOf(config),
+  });
+  // The recorders follow the path manager's events (a new stream before its first packet, and its end),
+  // from before the config's paths start.
+  recordings.follow(server.view);
   // The config's files are opened before anything listens: one that cannot be played stops the start
   // with a config error, rather than after "listening" was logged.
   const opening = new Map<string, Mp4LoopSource>();
@@ -202,6 +227,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await server.listen();
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
+    await recordings.close();
     throw err;
   }
   /**
@@ -238,6 +264,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
+    await recordings.close();
     await server.close();
     throw err;
   }
@@ -262,6 +289,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       idleTimeoutMs: config.apiIdleTimeout * 1000,
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
+      recordings,
       // The path's owner, not the name: a config path that ended or was dropped from the config may
       // have left its name to a publisher or to a path added through the API, which are not the config's.
       configOwner: (name: string) => {
@@ -292,6 +320,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await api.listen();
     } catch (err) {
       await stopAllFileSources('server closing');
+      await recordings.close();
       await server.close();
       throw err;
     }
@@ -324,6 +353,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     if (changes.logLevel) logger.level = next.logLevel;
     if (changes.limits) server.updateLimits(serverLimitsOf(next));
+    if (changes.recording) recordings.configure(recordSettingsOf(next));
     if (changes.auth) {
       if (server.authorizer !== undefined && nextAuthorizer !== undefined)
         retiredAuthFailures += server.authorizer.authFailures;
@@ -371,6 +401,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   return {
     server,
     api,
+    recordings,
     get config() {
       return inForce;
     },
@@ -389,6 +420,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close: async () => {
       await queue;
       await api?.close();
+      await recordings.close();
       await server.close();
     },
   };

@@ -4,6 +4,7 @@
  *   GET    /                   the web page (live paths, refreshed every 2 s)
  *   GET    /play/NAME          the player page of one path (HTML; 404 page for a path not live)
  *   GET    /metrics            Prometheus text format
+ *   GET    /v1/recordings[/<path>], DELETE /v1/recordings/<path>?start=&end=   (http/recordings.ts)
  *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
  *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
  *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
@@ -45,6 +46,8 @@ import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
+import { recordingsReply } from './recordings.js';
+import type { RecorderManager } from '../recorder/manager.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
 import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
@@ -133,6 +136,8 @@ export interface ApiServerOptions {
   requestTimeoutMs?: number;
   /** Bytes of a request's header section (431 beyond). Default 16384. */
   maxHeaderBytes?: number;
+  /** The recorders and their catalog: /v1/recordings and the rtspkit_record_* metrics (absent: none). */
+  recordings?: RecorderManager;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -193,6 +198,7 @@ export class ApiServer {
   private readonly authorize:
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
+  private readonly recordings: RecorderManager | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pages = new WebPages();
   private hlsJs: Buffer | undefined;
@@ -206,11 +212,13 @@ export class ApiServer {
     this.refusals = new RefusalLog(this.logger, this.engine.clock);
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
+    this.recordings = options.recordings;
     this.sampler = new ServerSampler(this.engine);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
     this.metrics = new Metrics(this.engine, this.sampler, {
       hlsMuxers: () => this.hls.muxerCount,
       apiConnectionsRefused: () => this.connectionsRefused,
+      ...(options.recordings !== undefined ? { recordings: options.recordings } : {}),
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });
@@ -451,6 +459,16 @@ export class ApiServer {
       this.engine.endSession(id, 'kicked through the api');
       this.logger.info({ session: id, path: session.path }, 'session kicked through the api');
       res.writeHead(204).end();
+      return;
+    }
+    if (
+      this.recordings !== undefined &&
+      (pathname === '/v1/recordings' || pathname.startsWith('/v1/recordings/'))
+    ) {
+      const rest = decodeSegments(pathname.slice('/v1/recordings/'.length));
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const reply = await recordingsReply(this.recordings, method, rest, query);
+      this.sendJson(res, reply.status, reply.body ?? {});
       return;
     }
     throw new HttpError(404, 'not found');
