@@ -61,6 +61,7 @@ import {
   serverChallenges,
   verifyDigest,
 } from '../auth/server.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 export type Action = 'read' | 'publish' | 'api';
 
@@ -104,7 +105,7 @@ export interface AuthContext {
 }
 
 export interface AuthDenial {
-  statusCode: 401 | 403;
+  statusCode: typeof RtspStatus.Unauthorized | typeof RtspStatus.Forbidden;
   headers: [string, string][];
 }
 
@@ -380,7 +381,7 @@ export class Authorizer {
       stale,
       basic: this.config.basic,
     }).map((c): [string, string] => ['WWW-Authenticate', serializeWwwAuthenticate(c)]);
-    return { statusCode: 401, headers };
+    return { statusCode: RtspStatus.Unauthorized, headers };
   }
 
   private fail(err: unknown, ctx: AuthContext, why: string, user?: string): AuthDenial {
@@ -394,7 +395,7 @@ export class Authorizer {
   private forbid(ctx: AuthContext, user: string, why: string): AuthDenial {
     this.authFailures++;
     this.log.info({ ip: ctx.ip, action: ctx.action, path: ctx.path, user, why }, 'not authorized');
-    return { statusCode: 403, headers: [] };
+    return { statusCode: RtspStatus.Forbidden, headers: [] };
   }
 
   /** A user no password opens, for a name not in the config: checked exactly as a configured one. */

@@ -23,6 +23,7 @@ import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { InterleavedChannels } from './interleaved-channels.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { InterleavedSink, ServerSession } from './session.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 /** Default of `maxPendingRequests` (ConnectionOptions). */
 export const DEFAULT_MAX_PENDING_REQUESTS = 32;
@@ -449,7 +450,10 @@ export class ServerConnection implements InterleavedSink {
     const cseq = req.headers.get('CSeq');
     this.log.debug({ method: req.method, uri: withoutUserinfo(req.uri), cseq }, 'request');
     if (cseq === undefined || !/^\s*\d+\s*$/.test(cseq)) {
-      this.enqueueReply(undefined, Promise.resolve({ statusCode: 400, headers: new Headers() }));
+      this.enqueueReply(
+        undefined,
+        Promise.resolve({ statusCode: RtspStatus.BadRequest, headers: new Headers() }),
+      );
       return;
     }
     let pending: Promise<Reply>;
@@ -474,7 +478,7 @@ export class ServerConnection implements InterleavedSink {
         r = await pending;
       } catch (err) {
         this.log.error({ err: (err as Error).stack ?? String(err), method }, 'request handler failed');
-        r = { statusCode: 500, headers: new Headers() };
+        r = { statusCode: RtspStatus.InternalServerError, headers: new Headers() };
       } finally {
         this.pendingReplies--;
       }

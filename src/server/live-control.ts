@@ -16,6 +16,7 @@ import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
 import { parseRequestTarget } from './target.js';
 import { reply, sessionHeaders } from './replies.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 export interface LiveControlDeps {
   clock: Clock;
@@ -31,18 +32,18 @@ export class LiveControl {
   constructor(private readonly deps: LiveControlDeps) {}
 
   async play(conn: ServerConnection, req: RtspRequest, session: ServerSession | undefined): Promise<Reply> {
-    if (session === undefined) return reply(454);
+    if (session === undefined) return reply(RtspStatus.SessionNotFound);
     const live = this.deps.paths.get(session.path);
     // A session set up for a stream that has ended does not carry over to a new publisher,
     // whose tracks may differ: the client sets up again (a stream-gone session is refused at the gate).
     if (live?.stream === undefined || (session.stream !== undefined && session.stream !== live.stream))
-      return reply(404);
+      return reply(RtspStatus.NotFound);
     const headers = sessionHeaders(session);
     headers.Range = 'npt=now-';
-    if (session.state === 'playing') return reply(200, headers);
+    if (session.state === 'playing') return reply(RtspStatus.Ok, headers);
     if (session.isMulticast) {
       const group = this.deps.multicast()?.get(session.path);
-      if (group === undefined) return reply(404);
+      if (group === undefined) return reply(RtspStatus.NotFound);
       // The first member starts the group; later ones join what is already being sent.
       if (!group.sending) {
         group.sending = true;
@@ -54,7 +55,7 @@ export class LiveControl {
         { session: session.id, path: session.path, transport: 'multicast' },
         'read started',
       );
-      return reply(200, headers);
+      return reply(RtspStatus.Ok, headers);
     }
     if (session.transport === 'tcp') session.sink = conn;
     session.transition('PLAY');
@@ -73,21 +74,21 @@ export class LiveControl {
       { session: session.id, path: session.path, transport: session.transport },
       'read started',
     );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
+    return { ...reply(RtspStatus.Ok, headers), afterWrite: () => session.openOutput() };
   }
 
   pause(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
+    if (session === undefined) return reply(RtspStatus.SessionNotFound);
     // Playing or Recording → Ready; a reader whose stream ended stays (session-state.ts).
     if (session.state === 'playing') session.stopReading();
     session.transition('PAUSE');
-    return reply(200, sessionHeaders(session));
+    return reply(RtspStatus.Ok, sessionHeaders(session));
   }
 
   record(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
+    if (session === undefined) return reply(RtspStatus.SessionNotFound);
     const live = this.deps.paths.publishedBy(session.path, session.id);
-    if (live === undefined) return reply(454);
+    if (live === undefined) return reply(RtspStatus.SessionNotFound);
     const first = live.stream === undefined;
     const stream = this.deps.paths.startPublishing(session.path, session.id);
     if (first)
@@ -97,6 +98,6 @@ export class LiveControl {
       );
     session.stream = stream;
     session.transition('RECORD');
-    return reply(200, sessionHeaders(session));
+    return reply(RtspStatus.Ok, sessionHeaders(session));
   }
 }

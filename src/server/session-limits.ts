@@ -17,6 +17,7 @@
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { Reply } from './connection.js';
 import type { ServerSession } from './session.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 /** Why a session-level request was refused; each one is counted (metrics: rtspkit_session_refusals_total). */
 export const SESSION_REFUSAL_REASONS = [
@@ -33,21 +34,33 @@ export const SESSION_REFUSAL_REASONS = [
 export type SessionRefusalReason = (typeof SESSION_REFUSAL_REASONS)[number];
 
 const REFUSALS: Record<SessionRefusalReason, { statusCode: number; reason: string }> = {
-  sessions: { statusCode: 503, reason: 'Service Unavailable: too many sessions' },
-  sessionsPerIp: { statusCode: 503, reason: 'Service Unavailable: too many sessions from this address' },
-  announcedSdpBytes: { statusCode: 413, reason: 'Request Entity Too Large: announced SDP too large' },
-  queuedPlayRanges: { statusCode: 503, reason: 'Service Unavailable: too many queued PLAY ranges' },
+  sessions: { statusCode: RtspStatus.ServiceUnavailable, reason: 'Service Unavailable: too many sessions' },
+  sessionsPerIp: {
+    statusCode: RtspStatus.ServiceUnavailable,
+    reason: 'Service Unavailable: too many sessions from this address',
+  },
+  announcedSdpBytes: {
+    statusCode: RtspStatus.RequestEntityTooLarge,
+    reason: 'Request Entity Too Large: announced SDP too large',
+  },
+  queuedPlayRanges: {
+    statusCode: RtspStatus.ServiceUnavailable,
+    reason: 'Service Unavailable: too many queued PLAY ranges',
+  },
   // The same answer as an unknown id (§12.37): a foreign id is not confirmed to exist.
-  foreignSession: { statusCode: 454, reason: 'Session Not Found' },
+  foreignSession: { statusCode: RtspStatus.SessionNotFound, reason: 'Session Not Found' },
   clientPortInUse: {
-    statusCode: 461,
+    statusCode: RtspStatus.UnsupportedTransport,
     reason: 'Unsupported Transport: client_port in use by another session',
   },
   clientPortIsServer: {
-    statusCode: 461,
+    statusCode: RtspStatus.UnsupportedTransport,
     reason: "Unsupported Transport: client_port is one of the server's ports",
   },
-  onDemandPath: { statusCode: 403, reason: 'Forbidden: path is reserved for files on demand' },
+  onDemandPath: {
+    statusCode: RtspStatus.Forbidden,
+    reason: 'Forbidden: path is reserved for files on demand',
+  },
 };
 
 export interface SessionAdmissionLimits {

@@ -17,6 +17,7 @@ import type { SessionLimits } from './session-limits.js';
 import type { ServerSettings } from './server-options.js';
 import { clientPortRefusal } from './udp-client-ports.js';
 import { reply } from './replies.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 export interface TransportSetupDeps {
   settings: Pick<ServerSettings, 'host' | 'udpRtpPort' | 'udpPortRange' | 'multicast'>;
@@ -132,7 +133,8 @@ export class TransportSetup {
         while (used.has(rtp) || used.has(rtp + 1)) rtp += 2;
       }
       rtcp ??= rtp + 1;
-      if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp)) return reply(461);
+      if (rtp > 255 || rtcp > 255 || used.has(rtp) || used.has(rtcp))
+        return reply(RtspStatus.UnsupportedTransport);
       setup = { kind: 'tcp', rtpChannel: rtp, rtcpChannel: rtcp };
       const input = this.deps.trackMediaIn(session, track);
       session.bindChannels(conn.channels, rtp, rtcp, {
@@ -142,10 +144,16 @@ export class TransportSetup {
       session.sink = conn;
       replySpec.interleaved = { rtp, rtcp };
     } else if (chosen.delivery === 'multicast') {
-      if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast')) return reply(461);
+      if (session.setups.some((s) => s !== undefined && s.kind !== 'multicast'))
+        return reply(RtspStatus.UnsupportedTransport);
       const group = await this.deps.multicast()!.groupFor(session.path, trackCount);
       if (group === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free multicast group');
+        return reply(
+          RtspStatus.NotEnoughBandwidth,
+          undefined,
+          undefined,
+          'Not Enough Bandwidth: no free multicast group',
+        );
       group.members.add(session.id);
       const ports = group.portsOf(track);
       setup = { kind: 'multicast', address: group.address, rtpPort: ports.rtp, rtcpPort: ports.rtcp };
@@ -155,14 +163,19 @@ export class TransportSetup {
       replySpec.ttl = group.ttl;
       session.ssrcs[track] = group.ssrcs[track];
     } else {
-      if (session.isMulticast) return reply(461);
+      if (session.isMulticast) return reply(RtspStatus.UnsupportedTransport);
       const clientRtp = chosen.clientPort?.rtp;
-      if (clientRtp === undefined) return reply(461);
+      if (clientRtp === undefined) return reply(RtspStatus.UnsupportedTransport);
       const clientRtcp = chosen.clientPort?.rtcp ?? clientRtp + 1;
       const remote = normalizeAddress(conn.remoteAddress);
       if (chosen.destination !== undefined && normalizeAddress(chosen.destination) !== remote) {
         // RFC 2326 §16: never send media to an address other than the requester's.
-        return reply(403, undefined, undefined, 'Forbidden: destination differs from the client address');
+        return reply(
+          RtspStatus.Forbidden,
+          undefined,
+          undefined,
+          'Forbidden: destination differs from the client address',
+        );
       }
       const portRefusal = clientPortRefusal(
         { address: remote, rtpPort: clientRtp, rtcpPort: clientRtcp },
@@ -177,7 +190,12 @@ export class TransportSetup {
       // Chosen only when one of the two exists.
       const pair = this.udpPorts !== undefined ? await this.udpPorts.allocate() : this.udp!;
       if (pair === undefined)
-        return reply(453, undefined, undefined, 'Not Enough Bandwidth: no free UDP ports in the range');
+        return reply(
+          RtspStatus.NotEnoughBandwidth,
+          undefined,
+          undefined,
+          'Not Enough Bandwidth: no free UDP ports in the range',
+        );
       session.releaseTrackPorts(track);
       setup = {
         kind: 'udp',
