@@ -122,6 +122,40 @@ test('src/http/ reaches the engine only through src/server/view.ts', () => {
   assert.deepEqual(violations, []);
 });
 
+/** The import cycles among `files` (type-only imports too): each as the files on it, in order. */
+function importCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const onPath: string[] = [];
+  const visit = (file: string): void => {
+    const at = onPath.indexOf(file);
+    if (at >= 0) {
+      cycles.push(onPath.slice(at));
+      return;
+    }
+    if (done.has(file)) return;
+    onPath.push(file);
+    for (const next of graph.get(file) ?? []) visit(next);
+    onPath.pop();
+    done.add(file);
+  };
+  for (const file of graph.keys()) visit(file);
+  return cycles;
+}
+
+test('the import graph of src/ has no cycles', () => {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(src)) {
+    if (file.endsWith('.test.ts')) continue;
+    const targets = importsOf(readFileSync(file, 'utf8'))
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
+    graph.set(file, targets);
+  }
+  const cycles = importCycles(graph).map((c) => c.map((f) => relative(src, f)).join(' -> '));
+  assert.deepEqual(cycles, []);
+});
+
 test('the layering check itself detects a violation', () => {
   assert.deepEqual(importsOf("import { x } from '../server/server.js';\nimport 'node:net';"), [
     '../server/server.js',
@@ -133,4 +167,11 @@ test('the layering check itself detects a violation', () => {
   assert.deepEqual(importsOf("import type { RtspServer } from '../server/server.js';"), [
     '../server/server.js',
   ]);
+  const cyclic = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a']],
+    ['d', ['a']],
+  ]);
+  assert.deepEqual(importCycles(cyclic), [['a', 'b', 'c']]);
 });

@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { MediaFaultStage } from '../media/media-faults.js';
+import type { MediaFaults, MediaFaultStage } from '../media/media-faults.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream, StreamTap } from '../media/stream.js';
 import {
@@ -18,11 +18,12 @@ import {
   type PathReadyListener,
 } from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
-import { ServerConnection } from './connection.js';
+import { ServerConnection, type ConnectionEvent } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
-import type { RtspServer } from './server.js';
 import type { ServerSession } from './session.js';
-import type { SessionRefusalReason } from './session-limits.js';
+import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
+import type { PathManager } from '../paths/path-manager.js';
+import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
 
 export interface PathTrackSnapshot {
   /** The rtpmap encoding name (`H264`, `MPEG4-GENERIC`...). */
@@ -171,7 +172,31 @@ function remoteAddressOf(s: ServerSession): string | null {
   return null;
 }
 
-function sessionSnapshot(server: RtspServer, s: ServerSession): SessionSnapshot {
+/**
+ * What the view reads of the server (RtspServer has these members): named here so the view does not
+ * import the server, which hands out the view (no import cycle, even of types).
+ */
+export interface ViewedServer {
+  readonly paths: PathManager;
+  readonly sessions: ReadonlyMap<string, ServerSession>;
+  readonly sessionLimits: SessionLimits;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly mediaFaults: MediaFaults;
+  readonly readerBacklog: ReaderBacklogBudget;
+  readonly port: number;
+  readonly connectionCount: number;
+  readonly connectionsRefused: number;
+  readonly connectionCloses: Record<CloseReason, number>;
+  readonly connectionEvents: Record<ConnectionEvent, number>;
+  readonly logLinesSuppressed: number;
+  addSourcePath(name: string, media: PublishedMedia): Stream | false;
+  endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
+  on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
+  off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
+}
+
+function sessionSnapshot(server: ViewedServer, s: ServerSession): SessionSnapshot {
   let bytesReceived = 0;
   let packetsReceived = 0;
   let packetsLost = 0;
@@ -200,7 +225,11 @@ function sessionSnapshot(server: RtspServer, s: ServerSession): SessionSnapshot 
   };
 }
 
-function lostBySessionPath(server: RtspServer, mode: 'play' | 'record', path?: string): Map<string, number> {
+function lostBySessionPath(
+  server: ViewedServer,
+  mode: 'play' | 'record',
+  path?: string,
+): Map<string, number> {
   const lost = new Map<string, number>();
   for (const s of server.sessions.values()) {
     if (s.mode !== mode || (path !== undefined && s.path !== path)) continue;
@@ -211,7 +240,7 @@ function lostBySessionPath(server: RtspServer, mode: 'play' | 'record', path?: s
   return lost;
 }
 
-function pathSnapshots(server: RtspServer, only?: string): PathSnapshot[] {
+function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
   const live =
     only !== undefined ? [server.paths.get(only)].filter((p) => p !== undefined) : server.paths.list();
   if (live.length === 0) return [];
@@ -248,10 +277,10 @@ function pathSnapshots(server: RtspServer, only?: string): PathSnapshot[] {
   });
 }
 
-const views = new WeakMap<RtspServer, EngineAccess>();
+const views = new WeakMap<ViewedServer, EngineAccess>();
 
 /** The view (and control) of `server`, made once per server. */
-export function engineViewOf(server: RtspServer): EngineAccess {
+export function engineViewOf(server: ViewedServer): EngineAccess {
   let view = views.get(server);
   if (view !== undefined) return view;
   view = {
