@@ -65,6 +65,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   apiRequestTimeout: 'restart',
   apiMaxHeaderBytes: 'restart',
   hlsIdleTimeout: 'restart',
+  recordExportMaxDuration: 'restart',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */

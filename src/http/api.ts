@@ -14,13 +14,15 @@
  *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
+ *   GET    /v1/recordings/NAME/get?start=...&duration=...&format=mp4|fmp4   one file of the path's
+ *                              recordings, with byte ranges (recordings.ts; the `playback` right on NAME)
  *
  * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
  * 415, 422, 500), except on /play/, where they are HTML pages (a person reads them).
  *
  * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
  * server's Authorizer in here: `/hls/<path>/...` and `/play/<path>` need the `read` right on that path,
- * everything else but /hls.js the `api` right). Its refusal is sent as it is, so the API challenges
+ * `/v1/recordings/<path>/get` the `playback` right on it, everything else but /hls.js the `api` right). Its refusal is sent as it is, so the API challenges
  * exactly as RTSP does (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce,
  * the configured realm) and Basic only when enabled, or 403 for a right password without the right;
  * the player page's refusals are HTML pages, the rest JSON. HTTP is Digest's home
@@ -44,8 +46,10 @@ import type { Logger } from '../base/logger.js';
 import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
 import { FilePaths } from './file-paths.js';
+import { HttpError } from './http-error.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
+import { sendRecordingExport, type RecordingExportOptions } from './recordings.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
 import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
@@ -62,7 +66,7 @@ export { ERROR_PAGE_CSP } from './web-pages.js';
  * `hls.js` or `v1/paths` (a publisher chooses the name) would be shadowed by the API's own routes.
  */
 export interface ApiAccess {
-  action: 'api' | 'read';
+  action: 'api' | 'read' | 'playback';
   path: string;
 }
 
@@ -77,6 +81,15 @@ function accessFor(pathname: string): ApiAccess | undefined {
       return { action: 'read', path: rest };
     }
   }
+  const exportPath = recordingExportPath(pathname);
+  if (exportPath !== undefined) {
+    try {
+      return { action: 'playback', path: exportPath.split('/').map(decodeURIComponent).join('/') };
+    } catch {
+      // Checked as it is, then the route answers 400 for the malformed name.
+      return { action: 'playback', path: exportPath };
+    }
+  }
   if (pathname.startsWith('/hls/')) {
     const rest = pathname.slice('/hls/'.length);
     const slash = rest.lastIndexOf('/');
@@ -89,6 +102,14 @@ function accessFor(pathname: string): ApiAccess | undefined {
     }
   }
   return { action: 'api', path: '' };
+}
+
+/** The path an export URL (`/v1/recordings/NAME/get`) names, still percent-encoded; else undefined. */
+function recordingExportPath(pathname: string): string | undefined {
+  const prefix = '/v1/recordings/';
+  if (!pathname.startsWith(prefix) || !pathname.endsWith('/get')) return undefined;
+  const rest = pathname.slice(prefix.length, -'/get'.length);
+  return rest === '' ? undefined : rest;
 }
 
 export const DEFAULT_API_PORT = 9997;
@@ -120,6 +141,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** prom-client's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
+  /** Exports of recordings (`/v1/recordings/NAME/get`); absent: 404, nothing is recorded. */
+  recordingExport?: RecordingExportOptions;
   /** HLS muxers: idle timeout, first-segment wait, segment lengths and window. */
   hls?: Omit<HlsServerOptions, 'engine' | 'logger'>;
   logger?: Logger;
@@ -150,16 +173,6 @@ const addPathBody = z
     loop: z.boolean().default(true),
   })
   .strict();
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string | string[]> = {},
-  ) {
-    super(message);
-  }
-}
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -193,6 +206,7 @@ export class ApiServer {
   private readonly authorize:
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
+  private readonly recordingExport: RecordingExportOptions | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pages = new WebPages();
   private hlsJs: Buffer | undefined;
@@ -206,6 +220,7 @@ export class ApiServer {
     this.refusals = new RefusalLog(this.logger, this.engine.clock);
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
+    this.recordingExport = options.recordingExport;
     this.sampler = new ServerSampler(this.engine);
     this.files = new FilePaths(this.engine, this.logger);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
@@ -343,6 +358,7 @@ export class ApiServer {
     let pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
     const access = accessFor(pathname);
+    const exportPath = recordingExportPath(pathname);
     const denial =
       this.authorize !== undefined && access !== undefined ? await this.authorize(req, access) : undefined;
     if (denial !== undefined) {
@@ -434,6 +450,20 @@ export class ApiServer {
       await this.files.remove(name);
       this.logger.info({ path: name }, 'path removed through the api');
       res.writeHead(204).end();
+      return;
+    }
+    if (exportPath !== undefined) {
+      allow(method, ['GET']);
+      if (this.recordingExport === undefined) throw new HttpError(404, 'nothing is recorded on this server');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      await sendRecordingExport(
+        req,
+        res,
+        decodeSegments(exportPath),
+        url.searchParams,
+        this.recordingExport,
+        this.logger,
+      );
       return;
     }
     if (pathname === '/v1/sessions') {
