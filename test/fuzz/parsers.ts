@@ -48,6 +48,10 @@ import {
 } from '../../src/codec/h265.js';
 import { parseJpeg } from '../../src/codec/jpeg.js';
 import { parseSpropList } from '../../src/codec/nal.js';
+import { avc1Entry, fragment, initSegment, mp4aEntry } from '../../src/container/fmp4/boxes.js';
+import { prftBox } from '../../src/container/fmp4/prft.js';
+import { indexFmp4Buffer, parseFmp4Moof, parseFmp4Moov, parsePrft } from '../../src/container/fmp4/reader.js';
+import { buildAvcDecoderConfigurationRecord } from '../../src/codec/h264.js';
 
 export interface FuzzResult {
   name: string;
@@ -509,5 +513,52 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
       ) as never,
     );
   }
+
+  // ---- fMP4 recordings read back from disk (container/fmp4/reader.ts): a file may be cut or damaged ----
+  const fmp4 = sampleFmp4();
+  check(
+    'fmp4 index',
+    [indexFmp4Buffer, parseFmp4Moov, parseFmp4Moof, parsePrft],
+    fc.property(bytesNear(400, fmp4), (bytes) => {
+      onlyParseError(() => indexFmp4Buffer(bytes, { maxSamplesPerFragment: 4096 }));
+    }) as never,
+  );
   return results;
+}
+
+/** A small fMP4 recording: init segment (H.264 + AAC), then two parts, each `prft` + `moof` + `mdat`. */
+function sampleFmp4(): Buffer {
+  const avcC = buildAvcDecoderConfigurationRecord(
+    [Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64')],
+    [Buffer.from('aMuMsg==', 'base64')],
+  );
+  const parts: Buffer[] = [
+    initSegment([
+      { trackId: 1, handler: 'vide', timescale: 90000, sampleEntry: avc1Entry(640, 360, avcC) },
+      {
+        trackId: 2,
+        handler: 'soun',
+        timescale: 48000,
+        sampleEntry: mp4aEntry(2, 48000, Buffer.from('1190', 'hex')),
+      },
+    ]),
+  ];
+  for (let f = 0; f < 2; f++) {
+    parts.push(prftBox(1, 1_800_000_000_000 + f * 1000, f * 3600));
+    parts.push(
+      fragment(f + 1, [
+        {
+          trackId: 1,
+          baseMediaDecodeTime: f * 3600,
+          samples: [{ durationTicks: 3600, data: Buffer.alloc(9, 1), keyframe: true, compositionOffset: 0 }],
+        },
+        {
+          trackId: 2,
+          baseMediaDecodeTime: f * 1920,
+          samples: [{ durationTicks: 1920, data: Buffer.alloc(5, 2), keyframe: true, compositionOffset: 0 }],
+        },
+      ]),
+    );
+  }
+  return Buffer.concat(parts);
 }
