@@ -202,7 +202,11 @@ test(
     try {
       const get = async (query: string, path = 'cams/front'): Promise<[number, string]> => {
         const r = await fetch(`${base}/v1/recordings/${path}/get?${query}`);
-        return [r.status, ((await r.json()) as { error: string }).error];
+        if (r.headers.get('content-type')?.startsWith('application/json') !== true) {
+        await r.arrayBuffer();
+        return [r.status, ''];
+      }
+      return [r.status, ((await r.json()) as { error: string }).error];
       };
       const start = `start=${iso(T0 + 1000)}`;
       for (const [query, pattern] of [

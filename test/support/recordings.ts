@@ -6,25 +6,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prftBox } from '../../src/container/fmp4/prft.js';
 import type { RecordedSegment, RecordedSpan, RecordingCatalog } from '../../src/recorder/catalog.js';
 import { run } from './process.js';
-
-/** Seconds from 1900 (NTP) to 1970 (Unix). */
-const NTP_UNIX_OFFSET_S = 2_208_988_800;
-
-/** `prft` (ISO/IEC 14496-12 §8.16.5), version 1: reference track, NTP time, 64-bit media time. */
-function prftBox(trackId: number, wallMs: number, mediaTime: number): Buffer {
-  const b = Buffer.alloc(32);
-  b.writeUInt32BE(32, 0);
-  b.write('prft', 4, 'latin1');
-  b.writeUInt32BE(0x01000000, 8); // version 1, flags 0
-  b.writeUInt32BE(trackId, 12);
-  const seconds = Math.floor(wallMs / 1000);
-  b.writeUInt32BE(seconds + NTP_UNIX_OFFSET_S, 16);
-  b.writeUInt32BE(Math.floor(((wallMs - seconds * 1000) / 1000) * 2 ** 32), 20);
-  b.writeBigUInt64BE(BigInt(mediaTime), 24);
-  return b;
-}
 
 /** The file's bytes with `insert` placed before its first top-level `moof`. */
 function insertBeforeFirstMoof(file: Buffer, insert: Buffer): Buffer {
