@@ -4,7 +4,8 @@
  * files as they are sent. Nothing holds a whole export in memory: the head (moov or moofs) is what is
  * built, the samples are copied from disk in blocks of `READ_BLOCK_BYTES`.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { ParseError } from '../base/errors.js';
 import type { RecordingCatalog } from './catalog.js';
 import {
   piecesInRange,
@@ -34,17 +35,27 @@ const INDEX_CACHE_ENTRIES = 256;
 
 export class RecordingExporter {
   /** Indexes of completed segments by file, least recently used first. */
-  private readonly cache = new Map<string, { durationMs: number; index: IndexedSegment }>();
+  private readonly cache = new Map<string, { version: string; index: IndexedSegment }>();
 
+  /**
+   * `onUnreadable` hears of segments left out of an export because they could not be indexed (the caller
+   * logs them).
+   */
   constructor(
     private readonly catalog: RecordingCatalog,
     private readonly indexSegment: SegmentIndexer,
+    private readonly onUnreadable?: (path: string, problems: string[]) => void,
   ) {}
 
-  /** A segment's index: from the cache when it is complete and unchanged, else read again. */
+  /**
+   * A segment's index: from the cache when the segment is complete and its file is as it was when indexed
+   * (size and modification time: a file damaged or replaced since is read again), else read again.
+   */
   private async indexOf(segment: RecordedSegment): Promise<IndexedSegment> {
+    const { size, mtimeMs } = await stat(segment.file);
+    const version = `${size}/${mtimeMs}`;
     const cached = this.cache.get(segment.file);
-    if (cached !== undefined && !segment.open && cached.durationMs === segment.durationMs) {
+    if (cached !== undefined && !segment.open && cached.version === version) {
       this.cache.delete(segment.file);
       this.cache.set(segment.file, cached);
       return cached.index;
@@ -52,7 +63,7 @@ export class RecordingExporter {
     const index = await this.indexSegment(segment);
     if (!segment.open) {
       this.cache.delete(segment.file);
-      this.cache.set(segment.file, { durationMs: segment.durationMs, index });
+      this.cache.set(segment.file, { version, index });
       if (this.cache.size > INDEX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     }
     return index;
@@ -69,7 +80,18 @@ export class RecordingExporter {
     if (segments.length === 0)
       return { reason: 'empty', message: `nothing of ${path} is recorded in the window` };
     const indexed: IndexedSegment[] = [];
-    for (const s of segments) indexed.push(await this.indexOf(s));
+    const unreadable: string[] = [];
+    for (const s of segments) {
+      try {
+        indexed.push(await this.indexOf(s));
+      } catch (err) {
+        // A segment deleted since the catalog listed it, or whose init segment is damaged: the export
+        // holds the others (a damaged fragment only ends that file's index, in the reader).
+        if (!(err instanceof ParseError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        unreadable.push(`${s.file}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (unreadable.length > 0) this.onUnreadable?.(path, unreadable);
     return planExport(indexed, startMs, durationMs, format);
   }
 }
