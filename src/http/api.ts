@@ -15,7 +15,7 @@
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
  *   GET    /v1/recordings/NAME/get?start=...&duration=...&format=mp4|fmp4   one file of the path's
- *                              recordings, with byte ranges (recordings.ts; the `playback` right on NAME)
+ *                              recordings, with byte ranges (recording-export.ts; `playback` right on NAME)
  *
  * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
  * 415, 422, 500), except on /play/, where they are HTML pages (a person reads them).
@@ -49,7 +49,7 @@ import { FilePaths } from './file-paths.js';
 import { HttpError } from './http-error.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
-import { sendRecordingExport, type RecordingExportOptions } from './recordings.js';
+import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
 import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
