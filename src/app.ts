@@ -6,6 +6,7 @@ import {
   configInForce,
   diffConfig,
   fileSourcesOf,
+  recordSettingsOf,
   serverLimitsOf,
   type ConfigChanges,
   type FileSourceSpec,
@@ -25,11 +26,17 @@ import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
 import { ApiServer, type ApiAccess } from './http/api.js';
+import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
+import { RecordingExporter } from './recorder/export.js';
+import { indexSegmentFile } from './recorder/segment-index.js';
+import { RecorderManager } from './recorder/manager.js';
 
 export interface App {
   server: RtspServer;
   /** The HTTP API, /metrics and the web page, when `api` is on. */
   api: ApiServer | undefined;
+  /** The recorders and the catalog of recordings (README "Recording"). */
+  recordings: RecorderManager;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -149,6 +156,12 @@ function fileSourceError(name: string, file: string, err: unknown): ConfigError 
   return new ConfigError(`${where}: cannot play ${file}: ${why}`);
 }
 
+/** Every file template the config names (the folders the catalog is rebuilt from). */
+function recordTemplatesOf(config: Config): string[] {
+  const overrides = Object.values(config.recordPaths).map((o) => o.recordPath);
+  return [config.pathDefaults.recordPath, ...overrides.filter((t) => t !== undefined)];
+}
+
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = createLogger(config.logLevel, process.stdout, config.logFormat);
   const { host, port } = splitHostPort(config.rtspAddress);
@@ -185,6 +198,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
   });
+  // The catalog is rebuilt from the files before anything is recorded (README "Recording").
+  const catalog = new DiskRecordingCatalog(logger);
+  const catalogued = await catalog.rebuild(recordTemplatesOf(config));
+  if (catalogued > 0)
+    logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
+  const recordings = new RecorderManager({
+    clock: server.clock,
+    logger,
+    catalog,
+    settingsFor: recordSettingsOf(config),
+  });
   const fileSources = new Map<string, RunningFileSource>();
   const openFileSource = async (spec: FileSourceSpec): Promise<Mp4LoopSource> =>
     Mp4LoopSource.open({ file: spec.file, loop: spec.loop, clock: server.clock, logger });
@@ -202,8 +226,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await server.listen();
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
+    await recordings.close();
     throw err;
   }
+  // Until a path manager calls pathReady/pathNotReady on its events, the recorders follow the live
+  // paths from the engine's snapshots, once a second.
+  recordings.watch(server.view);
   /** False when the name is taken (a publisher, a path added through the API). */
   const startFileSource = (name: string, spec: FileSourceSpec, source: Mp4LoopSource): boolean => {
     const stream = server.addSourcePath(name, source.media);
@@ -237,6 +265,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
+    await recordings.close();
     await server.close();
     throw err;
   }
@@ -261,6 +290,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       idleTimeoutMs: config.apiIdleTimeout * 1000,
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
+      recordings,
+      recordingExport: {
+        exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
+          logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
+        ),
+        maxDurationMs: () => config.recordExportMaxDuration * 1000,
+      },
       // The stream, not the name: a config path that ended or was dropped from the config may have left
       // its name to a publisher or to a path added through the API, which are not the config's.
       configOwner: (name: string) => {
@@ -292,6 +328,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await api.listen();
     } catch (err) {
       await stopAllFileSources('server closing');
+      await recordings.close();
       await server.close();
       throw err;
     }
@@ -324,6 +361,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     if (changes.logLevel) logger.level = next.logLevel;
     if (changes.limits) server.updateLimits(serverLimitsOf(next));
+    if (changes.recording) recordings.configure(recordSettingsOf(next));
     if (changes.auth) {
       if (server.authorizer !== undefined && nextAuthorizer !== undefined)
         retiredAuthFailures += server.authorizer.authFailures;
@@ -371,6 +409,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   return {
     server,
     api,
+    recordings,
     get config() {
       return inForce;
     },
@@ -390,6 +429,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await queue;
       await api?.close();
       await stopAllFileSources('server closing');
+      await recordings.close();
       await server.close();
     },
   };

@@ -106,6 +106,71 @@ const pathSchema = z
   })
   .strict();
 
+/** The default file template of recordings (catalog.ts describes the layout; `.mp4` is appended). */
+export const DEFAULT_RECORD_PATH = './recordings/%path/%Y-%m-%d_%H-%M-%S-%f';
+
+/** `%path` and at least one date/time field, or segments of one path would overwrite each other. */
+const recordPathTemplate = z
+  .string()
+  .min(1)
+  .refine((t) => t.includes('%path'), 'the template must contain %path')
+  .refine((t) => /%[YmdHMSf]/.test(t), 'the template must contain date/time fields (%Y %m %d %H %M %S %f)');
+
+/** Recording options, as defaults for every path (`pathDefaults`) and per path or pattern (`recordPaths`). */
+const recordOptions = {
+  /** Record the path's stream while it is live (src/recorder). */
+  record: z.boolean(),
+  /** File template: %path, %Y %m %d %H %M %S (UTC) and %f (microseconds); `.mp4` is appended. */
+  recordPath: recordPathTemplate,
+  /** Container of the files; fMP4 only for now. */
+  recordFormat: z.enum(['fmp4']),
+  /** Seconds after which a new file starts (at the next keyframe). */
+  recordSegmentDuration: z
+    .number()
+    .min(1)
+    .max(24 * 3600),
+  /** Seconds of media per part (each part is written whole: what a crash may lose). */
+  recordPartDuration: z.number().min(0.1).max(60),
+  /** Seconds after which a finished segment is deleted; 0 keeps them. */
+  recordDeleteAfter: z.number().min(0),
+  /** Bytes of free disk space to keep: the path's oldest segments are deleted below it; 0: no check. */
+  recordMinFreeBytes: z.number().int().min(0),
+  /** Bytes of parts waiting to be written, per path: past it a part is dropped (and counted). */
+  recordMaxQueueBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(1024 * 1024 * 1024),
+};
+
+const recordDefaultsSchema = z
+  .object({
+    record: recordOptions.record.default(false),
+    recordPath: recordOptions.recordPath.default(DEFAULT_RECORD_PATH),
+    recordFormat: recordOptions.recordFormat.default('fmp4'),
+    recordSegmentDuration: recordOptions.recordSegmentDuration.default(3600),
+    recordPartDuration: recordOptions.recordPartDuration.default(1),
+    recordDeleteAfter: recordOptions.recordDeleteAfter.default(86400),
+    recordMinFreeBytes: recordOptions.recordMinFreeBytes.default(0),
+    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.default(16 * 1024 * 1024),
+  })
+  .strict();
+
+export type RecordSettings = z.infer<typeof recordDefaultsSchema>;
+
+const recordOverridesSchema = z
+  .object({
+    record: recordOptions.record.optional(),
+    recordPath: recordOptions.recordPath.optional(),
+    recordFormat: recordOptions.recordFormat.optional(),
+    recordSegmentDuration: recordOptions.recordSegmentDuration.optional(),
+    recordPartDuration: recordOptions.recordPartDuration.optional(),
+    recordDeleteAfter: recordOptions.recordDeleteAfter.optional(),
+    recordMinFreeBytes: recordOptions.recordMinFreeBytes.optional(),
+    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -240,6 +305,15 @@ export const configSchema = z
           ),
         pathSchema,
       )
+      .default({}),
+    /** Defaults of every path: for now the recording options (`record`, `recordPath`, ...). */
+    pathDefaults: recordDefaultsSchema.default(recordDefaultsSchema.parse({})),
+    /**
+     * Recording options of paths by name or pattern (`cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`), over
+     * pathDefaults: the first entry that matches a path wins (an exact name before any pattern).
+     */
+    recordPaths: z
+      .record(z.string().min(1).superRefine(parsedBy(compilePathPattern)), recordOverridesSchema)
       .default({}),
     /** Authentication; without users, anonymous rights or a hook, everyone may read and publish. */
     auth: authSchema.default({ basic: true, realm: 'rtspkit', users: [] }),

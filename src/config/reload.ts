@@ -7,14 +7,18 @@
  * - file sources (`paths`, `demo`): new ones start, removed ones stop (their readers get RTCP BYE),
  *   changed ones restart; other paths are left alone;
  * - logLevel: changed at once;
+ * - recording (`pathDefaults`, `recordPaths`): each recorder takes its path's new options; one whose
+ *   options changed closes its segment and starts a new one, one no longer wanted stops;
  * - restart: sockets and things opened once at start (listen addresses, ports, TLS files, multicast,
  *   the media folder, the API), which a running server keeps until it restarts.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReloadableServerLimits } from '../server/server.js';
-import { ConfigError, type Config } from './config.js';
+import { compilePathPattern } from '../auth/access.js';
+import type { RecordingSettings } from '../recorder/settings.js';
+import { ConfigError, type Config, type RecordSettings } from './config.js';
 
-export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'restart';
+export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'recording' | 'restart';
 
 export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   logLevel: 'logLevel',
@@ -66,6 +70,8 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   apiMaxHeaderBytes: 'restart',
   hlsIdleTimeout: 'restart',
   recordExportMaxDuration: 'restart',
+  pathDefaults: 'recording',
+  recordPaths: 'recording',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */
@@ -99,6 +105,35 @@ export function serverLimitsOf(config: Config): ReloadableServerLimits {
   };
 }
 
+/**
+ * The recording options of each path, in the recorder's units: `recordPaths` entries over
+ * `pathDefaults`, an exact name before any pattern, then patterns in the file's order.
+ */
+export function recordSettingsOf(config: Config): (path: string) => RecordingSettings {
+  const entries = Object.entries(config.recordPaths).map(([pattern, overrides]) => ({
+    pattern,
+    matches: compilePathPattern(pattern),
+    overrides,
+  }));
+  return (path) => {
+    const entry = entries.find((e) => e.pattern === path) ?? entries.find((e) => e.matches(path));
+    const s: RecordSettings = { ...config.pathDefaults };
+    if (entry !== undefined)
+      for (const [k, v] of Object.entries(entry.overrides))
+        if (v !== undefined) (s as Record<string, unknown>)[k] = v;
+    return {
+      record: s.record,
+      pathTemplate: s.recordPath,
+      format: s.recordFormat,
+      segmentDurationMs: s.recordSegmentDuration * 1000,
+      partDurationMs: s.recordPartDuration * 1000,
+      deleteAfterMs: s.recordDeleteAfter * 1000,
+      minFreeBytes: s.recordMinFreeBytes,
+      maxQueueBytes: s.recordMaxQueueBytes,
+    };
+  };
+}
+
 export interface FileSourceSpec {
   file: string;
   loop: boolean;
@@ -122,6 +157,7 @@ export interface ConfigChanges {
   logLevel: boolean;
   auth: boolean;
   limits: boolean;
+  recording: boolean;
   fileSources: { added: string[]; removed: string[]; changed: string[] };
   /** Options that differ but take effect only at restart. */
   needRestart: (keyof Config)[];
@@ -139,6 +175,7 @@ export function diffConfig(current: Config, next: Config, demoClip: string): Con
     logLevel: inClass('logLevel'),
     auth: inClass('auth'),
     limits: inClass('limits'),
+    recording: inClass('recording'),
     fileSources: {
       added: [...after.keys()].filter((name) => !before.has(name)),
       removed: [...before.keys()].filter((name) => !after.has(name)),

@@ -4,6 +4,7 @@
  *   GET    /                   the web page (live paths, refreshed every 2 s)
  *   GET    /play/NAME          the player page of one path (HTML; 404 page for a path not live)
  *   GET    /metrics            Prometheus text format
+ *   GET    /v1/recordings[/<path>], DELETE /v1/recordings/<path>?start=&end=   (http/recordings.ts)
  *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
  *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
  *   GET    /v1/paths           live paths: source, codecs, readers, bitrate, since, RTSP and HLS URLs
@@ -22,7 +23,8 @@
  *
  * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
  * server's Authorizer in here: `/hls/<path>/...` and `/play/<path>` need the `read` right on that path,
- * `/v1/recordings/<path>/get` the `playback` right on it, everything else but /hls.js the `api` right). Its refusal is sent as it is, so the API challenges
+ * `/v1/recordings/<path>/get` the `playback` right on it, everything else but /hls.js the `api` right).
+ * Its refusal is sent as it is, so the API challenges
  * exactly as RTSP does (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce,
  * the configured realm) and Basic only when enabled, or 403 for a right password without the right;
  * the player page's refusals are HTML pages, the rest JSON. HTTP is Digest's home
@@ -47,70 +49,19 @@ import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
 import { FilePaths } from './file-paths.js';
 import { HttpError } from './http-error.js';
+import { accessFor, recordingExportPath, type ApiAccess } from './access.js';
+
+export type { ApiAccess } from './access.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
 import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
+import { recordingsReply } from './recordings.js';
+import type { RecorderManager } from '../recorder/manager.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
 import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
 
 export { ERROR_PAGE_CSP } from './web-pages.js';
-
-/**
- * The right a request needs: watching a path as HLS, or on its player page, is reading it (the `read`
- * right on that path, as over RTSP), so a user who may only watch can use a player; everything else is
- * the API (`api`), the index page included (it lists every path). hls.js itself is a public library:
- * undefined, no check.
- *
- * The player page is at /play/<path> rather than mediamtx's /<path>: there a path named `metrics`,
- * `hls.js` or `v1/paths` (a publisher chooses the name) would be shadowed by the API's own routes.
- */
-export interface ApiAccess {
-  action: 'api' | 'read' | 'playback';
-  path: string;
-}
-
-function accessFor(pathname: string): ApiAccess | undefined {
-  if (pathname === '/hls.js') return undefined;
-  if (pathname.startsWith('/play/')) {
-    const rest = pathname.slice('/play/'.length);
-    try {
-      return { action: 'read', path: rest.split('/').map(decodeURIComponent).join('/') };
-    } catch {
-      // Checked as it is (a read right on every path passes it), then the page says the name is not valid.
-      return { action: 'read', path: rest };
-    }
-  }
-  const exportPath = recordingExportPath(pathname);
-  if (exportPath !== undefined) {
-    try {
-      return { action: 'playback', path: exportPath.split('/').map(decodeURIComponent).join('/') };
-    } catch {
-      // Checked as it is, then the route answers 400 for the malformed name.
-      return { action: 'playback', path: exportPath };
-    }
-  }
-  if (pathname.startsWith('/hls/')) {
-    const rest = pathname.slice('/hls/'.length);
-    const slash = rest.lastIndexOf('/');
-    try {
-      // As HlsServer.handle names it; a malformed name is checked against the api right (then 400s).
-      if (slash > 0)
-        return { action: 'read', path: rest.slice(0, slash).split('/').map(decodeURIComponent).join('/') };
-    } catch {
-      // fall through
-    }
-  }
-  return { action: 'api', path: '' };
-}
-
-/** The path an export URL (`/v1/recordings/NAME/get`) names, still percent-encoded; else undefined. */
-function recordingExportPath(pathname: string): string | undefined {
-  const prefix = '/v1/recordings/';
-  if (!pathname.startsWith(prefix) || !pathname.endsWith('/get')) return undefined;
-  const rest = pathname.slice(prefix.length, -'/get'.length);
-  return rest === '' ? undefined : rest;
-}
 
 export const DEFAULT_API_PORT = 9997;
 
@@ -156,6 +107,8 @@ export interface ApiServerOptions {
   requestTimeoutMs?: number;
   /** Bytes of a request's header section (431 beyond). Default 16384. */
   maxHeaderBytes?: number;
+  /** The recorders and their catalog: /v1/recordings and the rtspkit_record_* metrics (absent: none). */
+  recordings?: RecorderManager;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -207,6 +160,7 @@ export class ApiServer {
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
   private readonly recordingExport: RecordingExportOptions | undefined;
+  private readonly recordings: RecorderManager | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pages = new WebPages();
   private hlsJs: Buffer | undefined;
@@ -221,12 +175,14 @@ export class ApiServer {
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
     this.recordingExport = options.recordingExport;
+    this.recordings = options.recordings;
     this.sampler = new ServerSampler(this.engine);
     this.files = new FilePaths(this.engine, this.logger);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
     this.metrics = new Metrics(this.engine, this.sampler, {
       hlsMuxers: () => this.hls.muxerCount,
       apiConnectionsRefused: () => this.connectionsRefused,
+      ...(options.recordings !== undefined ? { recordings: options.recordings } : {}),
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });
@@ -483,6 +439,16 @@ export class ApiServer {
       this.engine.endSession(id, 'kicked through the api');
       this.logger.info({ session: id, path: session.path }, 'session kicked through the api');
       res.writeHead(204).end();
+      return;
+    }
+    if (
+      this.recordings !== undefined &&
+      (pathname === '/v1/recordings' || pathname.startsWith('/v1/recordings/'))
+    ) {
+      const rest = decodeSegments(pathname.slice('/v1/recordings/'.length));
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const reply = await recordingsReply(this.recordings, method, rest, query);
+      this.sendJson(res, reply.status, reply.body ?? {});
       return;
     }
     throw new HttpError(404, 'not found');

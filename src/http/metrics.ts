@@ -15,6 +15,34 @@ import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
+import type { RecorderManager } from '../recorder/manager.js';
+import type { RecordingCounters } from '../recorder/path-recorder.js';
+
+/** The recorders' counters as /metrics names them. */
+const RECORD_COUNTERS: readonly [keyof RecordingCounters, string, string][] = [
+  [
+    'segmentsCompleted',
+    'rtspkit_record_segments_total',
+    'Recording segments completed (each also a log line).',
+  ],
+  ['partsWritten', 'rtspkit_record_parts_total', 'Recording parts written (prft + moof + mdat).'],
+  ['bytesWritten', 'rtspkit_record_bytes_written_total', 'Bytes of recordings written to disk.'],
+  [
+    'partsDropped',
+    'rtspkit_record_parts_dropped_total',
+    "Recording parts dropped because the path's write queue was full (recordMaxQueueBytes).",
+  ],
+  [
+    'writeErrors',
+    'rtspkit_record_errors_total',
+    'Recording stops: write errors (disk full, I/O) and free space under recordMinFreeBytes.',
+  ],
+  [
+    'segmentsDeleted',
+    'rtspkit_record_segments_deleted_total',
+    'Recording segments deleted (retention, API).',
+  ],
+];
 
 export interface MetricsOptions {
   /** Failed RTSP/API authentications so far (Authorizer.authFailures), when auth is configured. */
@@ -25,6 +53,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** HTTP API connections refused by its caps (absent: not exported). */
   apiConnectionsRefused?: () => number;
+  /** The recorders (absent: no rtspkit_record_* series). */
+  recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
 }
 
 export class Metrics {
@@ -53,6 +83,8 @@ export class Metrics {
   private readonly apiRefused: Counter | undefined;
   private readonly authFailures: Counter | undefined;
   private readonly hlsMuxers: Gauge | undefined;
+  private readonly recordCounters: Counter[] = [];
+  private readonly recorders: Gauge<'state'> | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -205,6 +237,16 @@ export class Metrics {
         registers,
       });
     }
+    if (options.recordings !== undefined) {
+      for (const [, name, help] of RECORD_COUNTERS)
+        this.recordCounters.push(new Counter({ name, help, registers }));
+      this.recorders = new Gauge({
+        name: 'rtspkit_recorders',
+        help: 'Paths with a recorder, by state: recording, or held (write error, low disk space).',
+        labelNames: ['state'],
+        registers,
+      });
+    }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -274,6 +316,16 @@ export class Metrics {
     if (this.authFailures !== undefined && this.options.authFailures !== undefined) {
       this.authFailures.reset();
       this.authFailures.inc(this.options.authFailures());
+    }
+    const recordings = this.options.recordings;
+    if (recordings !== undefined && this.recorders !== undefined) {
+      RECORD_COUNTERS.forEach(([key], i) => {
+        this.recordCounters[i]!.reset();
+        this.recordCounters[i]!.inc(recordings.counters[key]);
+      });
+      const all = recordings.recorders();
+      this.recorders.set({ state: 'recording' }, all.filter((r) => r.held === null).length);
+      this.recorders.set({ state: 'held' }, all.filter((r) => r.held !== null).length);
     }
   }
 }

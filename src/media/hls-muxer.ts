@@ -47,7 +47,8 @@ export interface HlsMuxerOptions extends HlsSegmenterOptions {
   onFault?: (err: unknown) => void;
 }
 
-interface MuxedTrack {
+/** A track of a Stream muxed into fMP4 (by the HLS muxer and the recorder). */
+export interface MuxedTrack {
   /** The Stream's track index. */
   streamTrack: number;
   /** The fMP4 track index. */
@@ -63,9 +64,10 @@ export interface HlsMuxerStats {
 
 /**
  * The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. The
- * choice is the fMP4 sink's (sinks/tracks.ts), less the tracks whose fmtp has no depacketizer.
+ * choice is the fMP4 sink's (sinks/tracks.ts), less the tracks whose fmtp has no depacketizer. The
+ * recorder (recorder/path-recorder.ts) takes the same tracks.
  */
-function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
+export function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
   const streamTracks = media.tracks.map((description, streamTrack) => ({ description, streamTrack }));
   const { chosen, configs } = carriedTracks(streamTracks, ({ description }) => {
     const config = fmp4TrackFor(description);

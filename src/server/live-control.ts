@@ -30,6 +30,8 @@ export interface LiveControlDeps {
     'playStartWaitMs' | 'writeCoalesceMs' | 'gopCacheMaxBytes' | 'maxReaderBacklogBytes'
   >;
   readerBacklog: ReaderBacklogBudget;
+  /** A path has a new Stream (RECORD, a source added): readers inside the server may attach. */
+  streamStarted(name: string): void;
 }
 
 export class LiveControl {
@@ -113,6 +115,10 @@ export class LiveControl {
         { session: session.id, path: session.path, transport: session.transport },
         'publish started',
       );
+      session.stream = live.stream;
+      session.state = 'recording';
+      this.deps.streamStarted(session.path);
+      return reply(200, sessionHeaders(session));
     }
     session.stream = live.stream;
     session.state = 'recording';
@@ -139,6 +145,7 @@ export class LiveControl {
     const live = this.deps.paths.get(name)!;
     live.stream = this.newStream(media);
     this.deps.logger.info({ path: name, tracks: media.tracks.length }, 'source path added');
+    this.deps.streamStarted(name);
     return live.stream;
   }
 

@@ -77,6 +77,8 @@ export const SUPPORTED_METHODS = [
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
   sessionEnded: [session: ServerSession, reason: string];
+  /** A live path has a new Stream (a publisher's RECORD, a source added). */
+  pathReady: [name: string];
 }
 
 export class RtspServer extends EventEmitter<RtspServerEvents> {
@@ -133,6 +135,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       multicast: () => this.multicast,
       settings: this.opts,
       readerBacklog: this.readerBacklog,
+      streamStarted: (name) => this.emit('pathReady', name),
     });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),

@@ -111,6 +111,11 @@ export interface EngineView {
   onSessionEnded(listener: (session: SessionSnapshot) => void): () => void;
   /** The live path's media and stream, to attach a reader (HLS); undefined for no live path. */
   feed(name: string): PathFeed | undefined;
+  /**
+   * Calls `listener` when a live path gets a new stream (RECORD, a source added), before its first
+   * packet: a reader that must not miss the start (the recorder) attaches then. Returns the unsubscribe.
+   */
+  onPathReady(listener: (name: string) => void): () => void;
 }
 
 /** What the edges may do to the engine. */
@@ -266,6 +271,12 @@ export function engineViewOf(server: RtspServer): EngineAccess {
       server.on('sessionEnded', handler);
       return () => {
         server.off('sessionEnded', handler);
+      };
+    },
+    onPathReady: (listener) => {
+      server.on('pathReady', listener);
+      return () => {
+        server.off('pathReady', listener);
       };
     },
     feed: (name) => {

@@ -1,0 +1,137 @@
+// Retention as the manager runs it on its clock: by age, by free space (oldest first), and holding a
+// recorder when deleting is not enough, resuming when space is back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualTimerClock } from '../base/clock.js';
+import { nullLogger } from '../base/logger.js';
+import { h264Fmtp } from '../format/h264.js';
+import type { StreamReader, StreamTap } from '../media/stream-reader.js';
+import { DiskRecordingCatalog } from './disk-catalog.js';
+import { RecorderManager } from './manager.js';
+import { DEFAULT_RECORDING_SETTINGS, type RecordingSettings } from './settings.js';
+
+const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64');
+const PPS = Buffer.from('aMuMsg==', 'base64');
+const HOUR = 3600_000;
+
+async function withSegments(
+  dir: string,
+  catalog: DiskRecordingCatalog,
+  clock: ManualTimerClock,
+): Promise<string[]> {
+  await mkdir(join(dir, 'cam'), { recursive: true });
+  const files: string[] = [];
+  // Three finished segments of 10 min, ended 3 h, 2 h and 30 min ago, 100 bytes each.
+  for (const endedAgoMs of [3 * HOUR, 2 * HOUR, HOUR / 2]) {
+    const file = join(dir, 'cam', `${endedAgoMs}.mp4`);
+    await writeFile(file, Buffer.alloc(100));
+    files.push(file);
+    catalog.add({
+      path: 'cam',
+      file,
+      startMs: clock.wallMs() - endedAgoMs - 600_000,
+      durationMs: 600_000,
+      codecs: ['h264'],
+      open: false,
+      sizeBytes: 100,
+    });
+  }
+  return files;
+}
+
+function manager(dir: string, settings: Partial<RecordingSettings>, free: { bytes: number }) {
+  const clock = new ManualTimerClock(0, Date.UTC(2026, 11, 6, 12));
+  const catalog = new DiskRecordingCatalog();
+  const m = new RecorderManager({
+    clock,
+    logger: nullLogger,
+    catalog,
+    settingsFor: () => ({
+      ...DEFAULT_RECORDING_SETTINGS,
+      pathTemplate: join(dir, '%path', '%Y'),
+      ...settings,
+    }),
+    sweepIntervalMs: 10_000,
+    freeBytes: () => Promise.resolve(free.bytes),
+  });
+  return { clock, catalog, m };
+}
+
+test('retention by age: segments that ended more than recordDeleteAfter ago, at the sweep', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-retention-'));
+  try {
+    const { clock, catalog, m } = manager(dir, { deleteAfterMs: 1.5 * HOUR }, { bytes: 0 });
+    const files = await withSegments(dir, catalog, clock);
+    await m.sweep(); // what the timer runs every sweepIntervalMs
+    assert.deepEqual(
+      catalog.segments('cam').map((s) => s.file),
+      [files[2]],
+    );
+    assert.equal(existsSync(files[0]!), false);
+    assert.equal(existsSync(files[2]!), true);
+    assert.equal(m.counters.segmentsDeleted, 2);
+    // An hour later the last one is due too. The timer's rounds ran while the clock moved (the first
+    // still in flight: rounds never overlap); this one runs at the clock's time now.
+    clock.advance(HOUR + 10_000);
+    await m.sweep();
+    await m.sweep();
+    assert.deepEqual(catalog.paths(), []);
+    await m.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('retention by free space: oldest first, just enough; a recorder is held only when that is not enough', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-retention-'));
+  try {
+    const free = { bytes: 100 };
+    const { clock, catalog, m } = manager(dir, { record: true, deleteAfterMs: 0, minFreeBytes: 250 }, free);
+    const files = await withSegments(dir, catalog, clock);
+    await m.sweep();
+    assert.deepEqual(
+      catalog.segments('cam').map((s) => s.file),
+      [files[2]],
+      'the two oldest freed 200 bytes',
+    );
+
+    // A recorder on the path; the disk fills up and the last finished segment is not enough.
+    const readers: StreamReader[] = [];
+    const tap: StreamTap = {
+      ended: false,
+      addReader: (r) => readers.push(r),
+      removeReader: () => undefined,
+    };
+    m.pathReady(
+      'cam',
+      {
+        describeSdp: () => '',
+        tracks: [{ payloadType: 96, encodingName: 'H264', clockRate: 90000, fmtp: h264Fmtp(SPS, [PPS]) }],
+        controls: [undefined],
+      },
+      tap,
+    );
+    assert.equal(readers.length, 1);
+    free.bytes = 0;
+    clock.advance(10_000);
+    await m.sweep();
+    assert.deepEqual(catalog.paths(), []);
+    assert.equal(m.recorder('cam')?.heldReason, 'low disk space');
+    assert.equal(m.counters.writeErrors, 1);
+    assert.deepEqual(
+      m.recorders().map((r) => r.held),
+      ['low disk space'],
+    );
+    free.bytes = 1000;
+    clock.advance(10_000);
+    await m.sweep();
+    assert.equal(m.recorder('cam')?.heldReason, undefined);
+    await m.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,535 @@
+/**
+ * Records one live path: a reader of the path's Stream (as the HLS muxer is: every packet handled inside
+ * the Stream's flush, no queue on the media side) that depacketizes, puts the tracks on one timeline and
+ * writes fMP4 segments through a SegmentWriter (writes are queued and async: a slow disk never blocks the
+ * event loop or the path's other readers).
+ *
+ * Parts. A part is one fragment of the fMP4 muxer: it is cut at each keyframe of the first video track
+ * and after `partDurationMs` (container/fmp4/muxer.ts), so a part starts at a keyframe unless the GOP is
+ * longer than a part. Each part is written as `prft` + `moof` + `mdat` in one write; the `prft` (ISO/IEC
+ * 14496-12 §8.16.5) ties the presentation time of the part's first sample of the reference track (the
+ * first video track, else track 1) to the server's wall clock when that sample arrived.
+ *
+ * Segments. A new file starts at the first keyframe of the first video track (any unit of track 1 without
+ * video) after `segmentDurationMs` of media, and at a keyframe whose parameter sets (SPS/PPS/VPS) differ
+ * from the segment's: the sample entry of a file holds one set. Each segment's media time starts near 0
+ * (all tracks shifted by the same amount), so a file plays alone and no decode time grows past what
+ * the muxer accepts however long the recording runs.
+ *
+ * Faults. A write error (ENOSPC, EIO, a folder that cannot be made) stops the segment with one log line
+ * and a count; the recorder tries again with a new segment every `retryMs` and says so once it works.
+ * An exception in the media code stops the recorder (reason `fault: ...`), never the Stream's flush.
+ */
+import { unlink } from 'node:fs/promises';
+import type { Clock, ClockTimer } from '../base/clock.js';
+import { clockTimeout } from '../base/clock.js';
+import { isParseError } from '../base/errors.js';
+import type { Logger } from '../base/logger.js';
+import { H264NalType, h264NalType } from '../codec/h264.js';
+import { H265NalType, h265NalType } from '../codec/h265.js';
+import { splitAnnexB } from '../codec/nal.js';
+import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { parseFmp4Moof, parseFmp4Moov, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
+import { prftBox } from '../container/fmp4/prft.js';
+import { childBoxes } from '../container/mp4/boxes.js';
+import type { AccessUnit } from '../format/access-unit.js';
+import { muxableTracks, type MuxedTrack } from '../media/hls-muxer.js';
+import type { PublishedMedia } from '../media/published-media.js';
+import type { StreamReader, StreamTap } from '../media/stream-reader.js';
+import { parseRtpPacket } from '../rtp/packet.js';
+import { AlignedTracks } from '../sinks/tracks.js';
+import type { DiskRecordingCatalog } from './disk-catalog.js';
+import { SegmentWriter } from './segment-writer.js';
+import type { RecordingSettings } from './settings.js';
+import { recordingFileName } from './template.js';
+
+/** Figures of all recorders together (the manager's; /metrics reads them). */
+export interface RecordingCounters {
+  segmentsCompleted: number;
+  partsWritten: number;
+  bytesWritten: number;
+  /** Parts not written because the path's write queue was full (a disk slower than the stream). */
+  partsDropped: number;
+  /** Write errors that stopped a segment (disk full, I/O error). */
+  writeErrors: number;
+  segmentsDeleted: number;
+}
+
+export function newRecordingCounters(): RecordingCounters {
+  return {
+    segmentsCompleted: 0,
+    partsWritten: 0,
+    bytesWritten: 0,
+    partsDropped: 0,
+    writeErrors: 0,
+    segmentsDeleted: 0,
+  };
+}
+
+/** A finished segment, as the recorder reports it. */
+export interface SegmentCompleted {
+  path: string;
+  file: string;
+  startMs: number;
+  durationMs: number;
+  sizeBytes: number;
+  reason: string;
+}
+
+export interface PathRecorderOptions {
+  path: string;
+  media: PublishedMedia;
+  stream: StreamTap;
+  settings: RecordingSettings;
+  clock: Clock;
+  logger: Logger;
+  catalog: DiskRecordingCatalog;
+  counters: RecordingCounters;
+  /** Wait before a new segment after a write error (default 5 s). */
+  retryMs?: number;
+  onSegmentCompleted?: (segment: SegmentCompleted) => void;
+  /** The recorder stopped by itself (stream ended, a fault). */
+  onStopped?: (reason: string) => void;
+}
+
+const DEFAULT_RETRY_MS = 5000;
+
+/**
+ * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
+ * of the media. The recorder stamps the time a sample arrived, which is capture plus encoding and
+ * network delay: small and steady, not the encoder's input time (flags 0). Its media_time is the part's
+ * first decode time of the reference track (catalog.ts), the presentation time too without B-frames.
+ */
+const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
+
+/** Parameter-set NAL types of a video codec, in sample-entry order. */
+function parameterSetTypes(codec: Fmp4Track['codec']): readonly number[] {
+  if (codec === 'h264') return [H264NalType.Sps, H264NalType.Pps];
+  if (codec === 'h265') return [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps];
+  return [];
+}
+
+/** The parameter sets among `nalus`, by NAL type (hex, for comparing). */
+function parameterSetsOf(codec: Fmp4Track['codec'], nalus: readonly Uint8Array[]): Map<number, string> {
+  const types = parameterSetTypes(codec);
+  const out = new Map<number, string>();
+  for (const nal of nalus) {
+    const type = codec === 'h264' ? h264NalType(nal) : h265NalType(nal);
+    if (!types.includes(type)) continue;
+    out.set(type, (out.get(type) ?? '') + Buffer.from(nal).toString('hex') + ',');
+  }
+  return out;
+}
+
+function nalusOf(au: AccessUnit): readonly Uint8Array[] {
+  return au.nalus ?? (au.payload !== undefined ? splitAnnexB(au.payload) : []);
+}
+
+interface OpenSegment {
+  file: string;
+  muxer: Fmp4Muxer;
+  writer: SegmentWriter;
+  /** Seconds of the recorder's shared timeline subtracted from every unit of this segment. */
+  baseSeconds: number;
+  /** The timing track's parameter sets in force (video only). */
+  params: Map<number, string>;
+  /** The tracks of the init segment once written (to read back the fragments' timing). */
+  tracks: Fmp4TrackInfo[];
+  /** Per fMP4 track: decode time in the file → wall-clock ms at receipt, for the `prft`s. */
+  wallByDts: Map<number, number>[];
+  startWallMs: number | undefined;
+  /** Wall-clock end of the parts the disk has. */
+  endWallMs: number | undefined;
+  dropLogged: boolean;
+  /** Parts queued, written. */
+  parts: number;
+}
+
+export class PathRecorder {
+  readonly path: string;
+  readonly stream: StreamTap;
+  readonly settings: RecordingSettings;
+  /** Short codec names of the recorded tracks, e.g. ['h264', 'aac']. */
+  readonly codecs: readonly string[];
+  /** Set once stopped. */
+  stoppedReason: string | undefined;
+  /** Why recording is held (write error, low disk space); undefined while recording. */
+  heldReason: string | undefined;
+
+  readonly #o: PathRecorderOptions;
+  readonly #configs: readonly Fmp4Track[];
+  readonly #byStreamTrack = new Map<number, MuxedTrack>();
+  readonly #aligned: AlignedTracks;
+  /** The fMP4 track whose keyframes start parts and segments: the first video track, else 0. */
+  readonly #timing: number;
+  readonly #video: boolean;
+  readonly #reader: StreamReader;
+  #segment: OpenSegment | undefined;
+  #closing: Promise<void>[] = [];
+  #retry: ClockTimer | undefined;
+  /** A write error was logged and no part was written since: the next one logs "resumed". */
+  #failing = false;
+
+  /** Undefined (with a warning) when no track of the path can be recorded. */
+  static create(options: PathRecorderOptions): PathRecorder | undefined {
+    const { tracks, configs } = muxableTracks(options.media);
+    const carried = new Set(tracks.map((t) => t.streamTrack));
+    options.media.tracks.forEach((t, i) => {
+      if (!carried.has(i))
+        options.logger.warn(
+          { path: options.path, track: i, codec: `${t.encodingName}/${t.clockRate}` },
+          'recording leaves this track out: fMP4 recording carries H.264, H.265, AAC and Opus',
+        );
+    });
+    if (tracks.length === 0) {
+      options.logger.warn({ path: options.path }, 'path not recorded: none of its tracks can be recorded');
+      return undefined;
+    }
+    return new PathRecorder(options, tracks, configs);
+  }
+
+  private constructor(
+    options: PathRecorderOptions,
+    tracks: readonly MuxedTrack[],
+    configs: readonly Fmp4Track[],
+  ) {
+    this.#o = options;
+    this.path = options.path;
+    this.stream = options.stream;
+    this.settings = options.settings;
+    this.#configs = configs;
+    for (const t of tracks) this.#byStreamTrack.set(t.streamTrack, t);
+    this.#aligned = new AlignedTracks(tracks.map((t) => t.streamTrack));
+    const firstVideo = configs.findIndex((c) => c.codec === 'h264' || c.codec === 'h265');
+    this.#timing = Math.max(0, firstVideo);
+    this.#video = firstVideo >= 0;
+    this.codecs = configs.map((c) => c.codec);
+    this.#reader = {
+      transport: 'udp',
+      rtpChannels: [],
+      tracks: tracks.map((t) => t.streamTrack),
+      backlogBytes: 0,
+      writeInterleaved: () => undefined,
+      sendRtp: (track, packet) => {
+        this.#isolated(() => {
+          this.#onRtp(track, packet);
+        });
+      },
+      sendRtcp: () => undefined,
+      streamEnded: (reason) => {
+        void this.stop(`stream ended: ${reason}`).then(() => this.#o.onStopped?.(`stream ended: ${reason}`));
+      },
+    };
+  }
+
+  /** Joins the Stream (at its cached keyframe, which starts the first segment). */
+  start(): void {
+    this.stream.addReader(this.#reader);
+    this.#o.logger.info({ path: this.path, codecs: this.codecs }, 'recording started');
+  }
+
+  /** Leaves the Stream, writes the part in progress and closes the segment. */
+  async stop(reason = 'stopped'): Promise<void> {
+    if (this.stoppedReason === undefined) {
+      this.stoppedReason = reason;
+      this.stream.removeReader(this.#reader);
+      this.#retry?.cancel();
+      this.#finishSegment(reason);
+    }
+    await Promise.all(this.#closing);
+  }
+
+  /** Stops writing (closing the segment) until `resume`: low disk space. */
+  hold(reason: string): void {
+    if (this.heldReason !== undefined || this.stoppedReason !== undefined) return;
+    this.heldReason = reason;
+    this.#retry?.cancel();
+    this.#finishSegment(reason);
+  }
+
+  /** Records again from the next keyframe. */
+  resume(): void {
+    if (this.heldReason === undefined || this.stoppedReason !== undefined) return;
+    this.heldReason = undefined;
+    this.#retry?.cancel();
+  }
+
+  /** Segments being closed, for tests and shutdown. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#closing);
+  }
+
+  #onRtp(streamTrack: number, packet: Buffer): void {
+    if (this.stoppedReason !== undefined) return;
+    const track = this.#byStreamTrack.get(streamTrack);
+    if (track === undefined) return;
+    let rtp;
+    try {
+      rtp = parseRtpPacket(packet);
+    } catch (err) {
+      if (isParseError(err)) return; // the depacketizer counts the loss
+      throw err;
+    }
+    const arrivalMs = this.#o.clock.monotonicMs();
+    const wallMs = this.#o.clock.wallMs();
+    for (const au of track.depacketizer.push(rtp)) {
+      this.#onAccessUnit(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs), wallMs);
+    }
+  }
+
+  #onAccessUnit(i: number, au: AccessUnit, wallMs: number): void {
+    const starts = i === this.#timing && (!this.#video || au.keyframe);
+    let seg = this.#segment;
+    if (seg !== undefined && starts) {
+      const ageMs = (au.pts / au.clockRate - seg.baseSeconds) * 1000;
+      if (ageMs >= this.settings.segmentDurationMs) this.#finishSegment('segment duration');
+      else if (this.#video && this.#paramsChanged(seg, au)) this.#finishSegment('codec parameters changed');
+      seg = this.#segment;
+    }
+    if (seg === undefined) {
+      if (!starts || this.heldReason !== undefined) return;
+      seg = this.#openSegment(au, wallMs);
+    }
+    const shift = Math.round(seg.baseSeconds * au.clockRate);
+    const shifted: AccessUnit = { ...au, pts: au.pts - shift };
+    if (au.dts !== undefined) shifted.dts = au.dts - shift;
+    let out: Buffer | undefined;
+    try {
+      out = seg.muxer.push(i, shifted);
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      this.#o.logger.warn({ path: this.path, err: err.message }, 'recording: cannot mux the stream');
+      this.#finishSegment(`cannot mux: ${err.message}`);
+      return;
+    }
+    const dts = seg.muxer.decodeTimeSeconds(i);
+    if (dts !== undefined) seg.wallByDts[i]!.set(Math.round(dts * this.#configs[i]!.timescale), wallMs);
+    if (out !== undefined) this.#writeOut(seg, out);
+  }
+
+  #paramsChanged(seg: OpenSegment, au: AccessUnit): boolean {
+    const codec = this.#configs[this.#timing]!.codec;
+    const now = parameterSetsOf(codec, nalusOf(au));
+    let changed = false;
+    for (const [type, value] of now) {
+      const before = seg.params.get(type);
+      if (before === undefined) seg.params.set(type, value);
+      else if (before !== value) changed = true;
+    }
+    return changed;
+  }
+
+  #openSegment(au: AccessUnit, wallMs: number): OpenSegment {
+    const file = recordingFileName(this.settings.pathTemplate, this.path, wallMs);
+    const timing = this.#configs[this.#timing]!;
+    // The SDP's parameter sets, under the keyframe's own (the muxer's sample entry takes those too).
+    const params = this.#video
+      ? parameterSetsOf(timing.codec, timing.parameterSets ?? [])
+      : new Map<number, string>();
+    if (this.#video)
+      for (const [type, value] of parameterSetsOf(timing.codec, nalusOf(au))) params.set(type, value);
+    const seg: OpenSegment = {
+      file,
+      muxer: new Fmp4Muxer(this.#configs, { maxFragmentSeconds: this.settings.partDurationMs / 1000 }),
+      writer: new SegmentWriter(file, {
+        maxQueueBytes: this.settings.maxQueueBytes,
+        onError: (err) => {
+          this.#onWriteError(seg, err);
+        },
+      }),
+      baseSeconds: au.pts / au.clockRate,
+      params,
+      tracks: [],
+      wallByDts: this.#configs.map(() => new Map<number, number>()),
+      startWallMs: undefined,
+      endWallMs: undefined,
+      dropLogged: false,
+      parts: 0,
+    };
+    this.#segment = seg;
+    return seg;
+  }
+
+  /**
+   * Writes muxer output: the init segment goes with the first part; each fragment (moof + mdat) goes
+   * behind its `prft`, one write per part.
+   */
+  #writeOut(seg: OpenSegment, out: Buffer): void {
+    let pending: Buffer[] = [];
+    let part: { wallMs: number; durationMs: number } | undefined;
+    for (const b of childBoxes(out, 0, out.length)) {
+      const bytes = out.subarray(b.start, b.end);
+      if (b.type === 'moov') seg.tracks = parseFmp4Moov(bytes);
+      if (b.type === 'moof') {
+        const { runs } = parseFmp4Moof(bytes, 0, seg.tracks);
+        const ref = runs.find((r) => r.trackId === this.#timing + 1) ?? runs[0];
+        if (ref === undefined || ref.count === 0) continue;
+        const index = ref.trackId - 1;
+        const timescale = this.#configs[index]!.timescale;
+        const firstDts = ref.decodeTime[0]!;
+        const wallMs = seg.wallByDts[index]!.get(firstDts) ?? seg.endWallMs ?? this.#o.clock.wallMs();
+        // The receipt times of the samples now written are no longer needed.
+        for (const r of runs) {
+          const map = seg.wallByDts[r.trackId - 1]!;
+          const last = r.decodeTime[r.count - 1] ?? -1;
+          for (const dts of map.keys()) if (dts <= last) map.delete(dts);
+        }
+        let ticks = 0;
+        for (let i = 0; i < ref.count; i++) ticks += ref.duration[i]!;
+        pending.push(prftBox(ref.trackId, wallMs, firstDts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET), bytes);
+        part = { wallMs, durationMs: (ticks / timescale) * 1000 };
+      } else {
+        pending.push(bytes);
+        if (b.type === 'mdat' && part !== undefined) {
+          this.#queuePart(seg, Buffer.concat(pending), part.wallMs, part.durationMs);
+          pending = [];
+          part = undefined;
+        }
+      }
+    }
+    if (pending.length > 0) seg.writer.write(Buffer.concat(pending));
+  }
+
+  /** Queues one part; the catalog learns of it once the disk has it. */
+  #queuePart(seg: OpenSegment, bytes: Buffer, partWallMs: number, partDurationMs: number): void {
+    const counters = this.#o.counters;
+    seg.startWallMs ??= partWallMs;
+    const startMs = seg.startWallMs;
+    const endMs = Math.max(partWallMs + partDurationMs, seg.endWallMs ?? 0);
+    seg.endWallMs = endMs;
+    const first = seg.parts === 0;
+    const accepted = seg.writer.write(bytes, () => {
+      counters.partsWritten++;
+      counters.bytesWritten += bytes.length;
+      if (this.#failing) {
+        this.#failing = false;
+        this.#o.logger.info({ path: this.path, file: seg.file }, 'recording resumed');
+      }
+      const catalog = this.#o.catalog;
+      if (catalog.entry(this.path, seg.file) === undefined)
+        catalog.add({
+          path: this.path,
+          file: seg.file,
+          startMs,
+          durationMs: endMs - startMs,
+          codecs: [...this.codecs],
+          open: seg.writer.error === undefined && this.#segment === seg,
+          sizeBytes: seg.writer.bytesWritten,
+        });
+      else
+        catalog.update(this.path, seg.file, {
+          durationMs: endMs - startMs,
+          sizeBytes: seg.writer.bytesWritten,
+        });
+    });
+    if (accepted) {
+      seg.parts++;
+      return;
+    }
+    if (seg.writer.error !== undefined) return;
+    counters.partsDropped++;
+    if (first) {
+      // Without its init segment the file is useless: start over at the next keyframe.
+      this.#finishSegment('write queue full');
+      return;
+    }
+    if (!seg.dropLogged) {
+      seg.dropLogged = true;
+      this.#o.logger.warn(
+        { path: this.path, file: seg.file, maxQueueBytes: this.settings.maxQueueBytes },
+        'recording: the disk is slower than the stream, parts dropped',
+      );
+    }
+  }
+
+  #onWriteError(seg: OpenSegment, err: Error): void {
+    this.#o.counters.writeErrors++;
+    if (!this.#failing) {
+      this.#failing = true;
+      this.#o.logger.error(
+        {
+          path: this.path,
+          file: seg.file,
+          code: (err as NodeJS.ErrnoException).code,
+          err: err.message,
+          retryMs: this.#o.retryMs ?? DEFAULT_RETRY_MS,
+        },
+        'recording stopped by a write error; retrying with a new segment',
+      );
+    }
+    if (this.#segment === seg) this.#finishSegment(`write error: ${err.message}`);
+    if (this.stoppedReason !== undefined) return;
+    // Hold until the retry: no new segment at the next keyframe, which would fail again at once.
+    this.heldReason ??= 'write error';
+    this.#retry?.cancel();
+    this.#retry = clockTimeout(
+      this.#o.clock,
+      () => {
+        if (this.heldReason === 'write error') this.heldReason = undefined;
+      },
+      this.#o.retryMs ?? DEFAULT_RETRY_MS,
+    );
+  }
+
+  /**
+   * Closes the open segment: the muxer's last part is written (unless the writer failed), the file
+   * closed, the catalog entry completed, and a log line and a count say it.
+   */
+  #finishSegment(reason: string): void {
+    const seg = this.#segment;
+    if (seg === undefined) return;
+    this.#segment = undefined;
+    if (seg.writer.error === undefined) {
+      let last: Buffer | undefined;
+      try {
+        last = seg.muxer.flush();
+      } catch (err) {
+        if (!isParseError(err)) throw err;
+      }
+      if (last !== undefined) this.#writeOut(seg, last);
+    }
+    const closing = seg.writer.close().then(async () => {
+      this.#closing = this.#closing.filter((c) => c !== closing);
+      const catalog = this.#o.catalog;
+      const entry = catalog.entry(this.path, seg.file);
+      if (entry === undefined) {
+        // No part reached the disk: an empty (or init-only) file is nothing to keep.
+        await unlink(seg.file).catch(() => undefined);
+        return;
+      }
+      catalog.update(this.path, seg.file, { open: false, sizeBytes: seg.writer.bytesWritten });
+      this.#o.counters.segmentsCompleted++;
+      const done: SegmentCompleted = {
+        path: this.path,
+        file: seg.file,
+        startMs: entry.startMs,
+        durationMs: entry.durationMs,
+        sizeBytes: seg.writer.bytesWritten,
+        reason,
+      };
+      this.#o.logger.info(
+        {
+          path: this.path,
+          file: seg.file,
+          durationMs: Math.round(entry.durationMs),
+          bytes: done.sizeBytes,
+          reason,
+        },
+        'recording segment complete',
+      );
+      this.#o.onSegmentCompleted?.(done);
+    });
+    this.#closing.push(closing);
+  }
+
+  /** Runs `f`; an exception stops the recorder and is logged, never thrown into the Stream. */
+  #isolated(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#o.logger.error({ path: this.path, err: message }, 'recording stopped by a fault');
+      void this.stop(`fault: ${message}`).then(() => this.#o.onStopped?.(`fault: ${message}`));
+    }
+  }
+}
