@@ -14,8 +14,10 @@ import { parseConfig } from '../src/config/config.js';
 import { RecordingExporter } from '../src/recorder/export.js';
 import { indexSegmentFile } from '../src/recorder/segment-index.js';
 import type { RecordedSegment } from '../src/recorder/catalog.js';
-import { startTestServer } from './support/server.js';
-import { run } from './support/process.js';
+import { LOOPBACK_APP_CONFIG_LINES, startTestServer } from './support/server.js';
+import { startApp } from '../src/app.js';
+import type { Stream } from '../src/media/stream.js';
+import { publishFile, run, waitFor } from './support/process.js';
 import { ListCatalog, makeRecordings } from './support/recordings.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
@@ -349,6 +351,75 @@ test(
     } finally {
       await browser?.close();
       await close();
+    }
+  },
+);
+
+test(
+  'the whole app: what the recorder wrote (two segments) exports with every recorded frame, for a user ' +
+    'with the playback right only; a user who may only read gets 403',
+  { skip, timeout: 90_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtspkit-export-app-'));
+    const app = await startApp(
+      parseConfig(
+        [
+          ...LOOPBACK_APP_CONFIG_LINES,
+          'pathDefaults:',
+          `  recordPath: ${JSON.stringify(join(dir, '%path', '%Y-%m-%d_%H-%M-%S-%f'))}`,
+          '  record: true',
+          '  recordSegmentDuration: 2',
+          'auth:',
+          '  users:',
+          '    - { name: pub, password: "plain:p", permissions: [{ action: publish }] }',
+          '    - { name: past, password: "plain:x", permissions: [{ action: playback, path: "cam*" }] }',
+          '    - { name: live, password: "plain:y", permissions: [{ action: read }] }',
+        ].join('\n'),
+      ),
+    );
+    try {
+      const pub = publishFile(mediaPath(CLIP), `rtsp://pub:p@127.0.0.1:${app.server.port}/cam1`, 'tcp', {
+        durationS: 4,
+      });
+      let stream: Stream | undefined;
+      await waitFor(
+        () => (stream = app.server.paths.get('cam1')?.stream) !== undefined,
+        10_000,
+        'the publish',
+      );
+      assert.equal((await pub.done).code, 0);
+      const catalog = app.recordings.catalog;
+      await waitFor(
+        () => app.recordings.recorders().length === 0 && catalog.segments('cam1').length > 0,
+        10_000,
+        'the segments to be closed',
+      );
+      await app.recordings.settled();
+      const segments = catalog.segments('cam1');
+      assert.ok(segments.length >= 2, `${segments.length} segments`);
+      const first = segments[0]!;
+      const last = segments.at(-1)!;
+      const durationS = Math.ceil((last.startMs + last.durationMs - first.startMs) / 1000) + 1;
+      const url = `http://127.0.0.1:${app.api!.port}/v1/recordings/cam1/get?start=${iso(first.startMs)}&duration=${durationS}`;
+      const basic = (user: string, password: string): Record<string, string> => ({
+        Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      });
+      assert.equal((await fetch(url)).status, 401);
+      const refused = await fetch(url, { headers: basic('live', 'y') });
+      assert.equal(refused.status, 403);
+      await refused.arrayBuffer();
+      const res = await fetch(url, { headers: basic('past', 'x') });
+      assert.equal(res.status, 200, res.status === 200 ? '' : await res.clone().text());
+      const file = join(dir, 'export.mp4');
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const probed = await probeExport(file);
+      t.diagnostic(
+        `${segments.length} segments, ${stream!.accessUnitsIn} access units in; export ${JSON.stringify(probed)}`,
+      );
+      assert.equal(probed.video, stream!.accessUnitsIn);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

@@ -157,6 +157,17 @@ test('a gap between segments stays a gap in time; fmp4 has one fragment per reco
   assert.deepEqual(moofs, ['ftyp', 'moov', ...Array<string[]>(4).fill(['moof', 'mdat']).flat()]);
 });
 
+test('contiguous segments whose anchors are off by jitter continue each other in media time', () => {
+  const files = new Map<string, Buffer>();
+  // b's first frame was received 150 ms early (its prft says 9.85 s where media time says 10 s).
+  const segs = [segment(files, 'a', T0, 10), segment(files, 'b', T0 + 9850, 10)];
+  const p = plan(segs, T0, 20_000, 'mp4');
+  assert.equal(p.sampleCounts[0], 500);
+  assert.equal(p.durationMs, 20_000);
+  const late = plan([segment(files, 'a', T0, 10), segment(files, 'b', T0 + 10_120, 10)], T0, 30_000, 'mp4');
+  assert.equal(late.durationMs, 20_000);
+});
+
 test('a window before the recording starts at its first keyframe; one with nothing is refused', () => {
   const files = new Map<string, Buffer>();
   const segs = [segment(files, 'a', T0 + 3000, 4)];

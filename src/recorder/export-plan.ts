@@ -9,8 +9,9 @@
  * exactly. The export starts at the reference track's keyframe at or before the asked start (the first
  * video track; a decoder needs it, and a player would show nothing before the next one), which becomes
  * time 0; the other tracks start with their first sample at or after it (a progressive MP4 places them
- * with an empty edit). It ends before the first sample at or after the asked end. A gap between two
- * segments stays a gap in time: the last sample before it lasts until the next one.
+ * with an empty edit). It ends before the first sample at or after the asked end. Segments that follow
+ * each other within a second continue each other in media time (their anchors differ by the jitter of
+ * receipt); a longer gap stays a gap in time: the last sample before it lasts until the next one.
  *
  * Segments whose tracks differ (another codec, other parameter sets: the recorder starts a new segment
  * when they change) cannot share one file: the export holds the first run of segments whose tracks match
@@ -24,6 +25,9 @@ import {
 import { fragmentHeader, initSegment, type FragmentTrackInfo } from '../container/fmp4/boxes.js';
 
 export type ExportFormat = 'mp4' | 'fmp4';
+
+/** Segments closer than this (ms) continue each other in media time (see contiguityCorrectionMs). */
+const CONTIGUOUS_WITHIN_MS = 1000;
 
 /** A track of a recorded segment, as its init segment declares it. */
 export interface SegmentTrackInfo {
@@ -169,13 +173,14 @@ export function planExport(
   const placed: PlacedFragment[] = [];
   const last: (Placed | undefined)[] = tracks.map(() => undefined);
   for (const seg of run) {
+    const correctionMs = contiguityCorrectionMs(seg, ref, last[refIndex], w0);
     for (const f of seg.fragments) {
       const out: Placed[][] = tracks.map(() => []);
       for (const r of f.runs) {
         const t = tracks.findIndex((x) => x.trackId === r.trackId);
         if (t < 0) continue;
         const ts = tracks[t]!.timescale;
-        const shift = Math.round(((seg.wallMsAtZero - w0) * ts) / 1000);
+        const shift = Math.round(((seg.wallMsAtZero + correctionMs - w0) * ts) / 1000);
         for (const s of r.samples) {
           const w = wallOf(seg, s.dtsTicks, ts);
           // A small tolerance below w0: the keyframe itself, computed the same way, is at w0 exactly.
@@ -274,6 +279,32 @@ export function planExport(
     sampleCounts,
     ...(truncatedAtMs !== undefined && truncatedAtMs < endMs ? { truncatedAtMs } : {}),
   };
+}
+
+/**
+ * How far to move a segment so that it continues the previous one exactly, when the two are contiguous:
+ * the recorder starts the next segment with the next frame, but each segment's anchor is the wall clock
+ * at the receipt of its first frame, which network jitter moves by tens of ms from where media time puts
+ * it. Keeping that jitter would stretch or squeeze the last frame before each cut; within
+ * `CONTIGUOUS_WITHIN_MS` (the catalog's default gap between spans) media time wins, beyond it is a gap.
+ */
+function contiguityCorrectionMs(
+  seg: IndexedSegment,
+  ref: SegmentTrackInfo,
+  previous: Placed | undefined,
+  w0: number,
+): number {
+  if (previous === undefined) return 0;
+  let firstDts: number | undefined;
+  for (const f of seg.fragments)
+    for (const r of f.runs)
+      if (r.trackId === ref.trackId && r.samples.length > 0)
+        firstDts = Math.min(firstDts ?? Infinity, r.samples[0]!.dtsTicks);
+  if (firstDts === undefined) return 0;
+  const expectedMs = ((previous.outDts + previous.sample.durationTicks) * 1000) / ref.timescale;
+  const placedMs = wallOf(seg, firstDts, ref.timescale) - w0;
+  const deltaMs = expectedMs - placedMs;
+  return Math.abs(deltaMs) <= CONTIGUOUS_WITHIN_MS ? deltaMs : 0;
 }
 
 /** Pieces in output order; samples that follow each other in one file become one piece. */
