@@ -16,7 +16,12 @@ import { parseProbe, probeFrames, publishFile, waitFor } from './support/process
 import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 
 const CLIP = 'h264_base_aac.mp4';
-const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP);
+/** Other codecs fMP4 recording carries: clip, codecs as ffprobe names them. */
+const MORE_CLIPS: [string, string[]][] = [
+  ['h265_aac.mp4', ['hevc', 'aac']],
+  ['h264_opus.mkv', ['h264', 'opus']],
+];
+const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP, ...MORE_CLIPS.map(([clip]) => clip));
 
 /** The parts of a segment file as our readers see them: prft wall time, video duration and samples. */
 async function partsOf(
@@ -194,6 +199,45 @@ describe('recording', { skip }, () => {
       // Adjacent segments make one span.
       assert.equal(catalog.spans('seg').length, 1);
       assert.equal(app.recordings.counters.segmentsCompleted, segments.length);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('H.265 and Opus are recorded too, every frame', async () => {
+    const app = await startRecordingApp(dir, ['  record: true']);
+    try {
+      const runs = MORE_CLIPS.map(([clip], i) => ({
+        path: `more${i}`,
+        pub: publishFile(mediaPath(clip), urlOf(app, `more${i}`), 'tcp', { durationS: 2 }),
+      }));
+      const streams = new Map<string, Stream>();
+      await waitFor(
+        () =>
+          runs.every(({ path }) => {
+            const s = app.server.paths.get(path)?.stream;
+            if (s !== undefined) streams.set(path, s);
+            return s !== undefined;
+          }),
+        10_000,
+        'the publishes',
+      );
+      for (const { pub } of runs) assert.equal((await pub.done).code, 0);
+      await waitFor(() => app.recordings.recorders().length === 0, 10_000, 'the recorders to stop');
+      await app.recordings.settled();
+      for (const [i, [clip, codecs]] of MORE_CLIPS.entries()) {
+        const [segment] = app.recordings.catalog.segments(`more${i}`);
+        assert.ok(segment !== undefined, `${clip} recorded`);
+        const probe = await probeFrames(segment.file).done;
+        assert.equal(probe.code, 0, probe.stderr);
+        const probed = parseProbe(probe.stdout);
+        assert.deepEqual(
+          probed.map((s) => s.codec_name),
+          codecs,
+          clip,
+        );
+        assert.equal(Number(probed[0]!.nb_read_frames), streams.get(`more${i}`)!.accessUnitsIn, clip);
+      }
     } finally {
       await app.close();
     }

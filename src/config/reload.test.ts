@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, defaultConfig, parseConfig, type Config } from './config.js';
-import { configInForce, diffConfig, RELOAD_CLASS, serverLimitsOf } from './reload.js';
+import { configInForce, diffConfig, RELOAD_CLASS, recordSettingsOf, serverLimitsOf } from './reload.js';
 import { RELOADABLE_SERVER_LIMITS } from '../server/server.js';
 
 const demoClip = '/pkg/media/demo.mp4';
@@ -49,4 +49,26 @@ test('limits go to the server in its units', () => {
   assert.equal(limits.requestTimeoutMs, 2000);
   assert.equal(limits.idleTimeoutMs, 30000);
   assert.equal(limits.sessionTimeoutS, 20);
+});
+
+test('recording options per path: an exact name, then the first matching pattern, over pathDefaults', () => {
+  const c = parseConfig(
+    'pathDefaults: { recordSegmentDuration: 600, recordDeleteAfter: 0 }\n' +
+      'recordPaths:\n  "cam*": { record: true, recordPartDuration: 0.5 }\n  cam9: { record: false }\n' +
+      '  "site/**": { record: true, recordPath: "/data/%path/%Y-%m-%d_%H-%M-%S-%f" }\n',
+  );
+  const settingsFor = recordSettingsOf(c);
+  assert.deepEqual(
+    ['cam1', 'cam9', 'site/a/b', 'lobby'].map((p) => settingsFor(p).record),
+    [true, false, true, false],
+  );
+  assert.equal(settingsFor('cam1').partDurationMs, 500);
+  assert.equal(settingsFor('cam1').segmentDurationMs, 600_000);
+  assert.equal(settingsFor('lobby').deleteAfterMs, 0);
+  assert.equal(settingsFor('site/a/b').pathTemplate, '/data/%path/%Y-%m-%d_%H-%M-%S-%f');
+  assert.throws(() => parseConfig('pathDefaults: { recordPath: "./rec/%Y" }\n'), /must contain %path/);
+  assert.throws(() => parseConfig('recordPaths: { "~[": { record: true } }\n'), /recordPaths\.~\[/);
+  const changes = diffConfig(c, parseConfig('pathDefaults: { record: true }\n'), demoClip);
+  assert.equal(changes.recording, true);
+  assert.deepEqual(changes.needRestart, []);
 });

@@ -281,7 +281,11 @@ export class PathRecorder {
     const starts = i === this.#timing && (!this.#video || au.keyframe);
     let seg = this.#segment;
     if (seg !== undefined && starts) {
-      const ageMs = (au.pts / au.clockRate - seg.baseSeconds) * 1000;
+      // Media time, or wall time when the publisher's clock went back (a segment stays bounded).
+      const ageMs = Math.max(
+        (au.pts / au.clockRate - seg.baseSeconds) * 1000,
+        seg.startWallMs !== undefined ? wallMs - seg.startWallMs : 0,
+      );
       if (ageMs >= this.settings.segmentDurationMs) this.#finishSegment('segment duration');
       else if (this.#video && this.#paramsChanged(seg, au)) this.#finishSegment('codec parameters changed');
       seg = this.#segment;

@@ -17,8 +17,9 @@ test('a file name reads back to its path and start; other names are not ours', (
   const template = '/rec/%path/%Y-%m-%d_%H-%M-%S-%f';
   const file = recordingFileName(template, 'site/cam1', T);
   const back = parseRecordingFileName(template, file);
-  assert.equal(back?.path, 'site/cam1');
-  assert.ok(Math.abs(back!.startWallMs - T) < 0.001);
+  assert.ok(back !== undefined);
+  assert.equal(back.path, 'site/cam1');
+  assert.ok(Math.abs(back.startWallMs - T) < 0.001);
   assert.equal(parseRecordingFileName(template, '/rec/cam1/notes.mp4'), undefined);
   assert.equal(parseRecordingFileName(template, '/rec/cam1/2026-12-06_10-15-03-250123.mkv'), undefined);
   assert.equal(parseRecordingFileName(template, '/other/cam1/2026-12-06_10-15-03-250123.mp4'), undefined);
