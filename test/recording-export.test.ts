@@ -423,3 +423,80 @@ test(
     }
   },
 );
+
+test(
+  "the web page shows a path's recorded span on a timeline and plays a clicked time through the mp4 export (Chromium)",
+  { skip: skip || skipUnless('chromium'), timeout: 90_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtspkit-export-page-'));
+    const app = await startApp(
+      parseConfig(
+        [
+          ...LOOPBACK_APP_CONFIG_LINES,
+          'pathDefaults:',
+          `  recordPath: ${JSON.stringify(join(dir, '%path', '%Y-%m-%d_%H-%M-%S-%f'))}`,
+          '  record: true',
+        ].join('\n'),
+      ),
+    );
+    let browser: Browser | undefined;
+    try {
+      const pub = publishFile(mediaPath(CLIP), `rtsp://127.0.0.1:${app.server.port}/cam1`, 'tcp', {
+        durationS: 4,
+      });
+      assert.equal((await pub.done).code, 0);
+      const catalog = app.recordings.catalog;
+      await waitFor(
+        () => app.recordings.recorders().length === 0 && catalog.segments('cam1').length > 0,
+        10_000,
+        'the segment to be closed',
+      );
+      await app.recordings.settled();
+      browser = await chromium.launch({
+        executablePath: chromiumPath(),
+        headless: true,
+        args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+        timeout: 20_000,
+      });
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+      });
+      await page.goto(`http://127.0.0.1:${app.api!.port}/`);
+      const timeline = page.locator('.timeline[data-path="cam1"]');
+      await timeline.waitFor({ timeout: 10_000 });
+      const box = (await timeline.boundingBox())!;
+      // A quarter into the 4 s span: about 1 s in; the export starts at the keyframe at or before it.
+      await page.mouse.click(box.x + box.width * 0.25, box.y + box.height / 2);
+      const deadlineMs = performance.now() + 30_000;
+      let state: { src: string; time: number; width: number; status: string };
+      for (;;) {
+        state = await page.evaluate<typeof state>(`(() => {
+          const v = document.getElementById('video');
+          return { src: v.currentSrc, time: v.currentTime, width: v.videoWidth,
+                   status: document.getElementById('player-status').textContent };
+        })()`);
+        if (state.time > 0.5) break;
+        if (performance.now() > deadlineMs)
+          assert.fail(`the recording did not play: ${JSON.stringify(state)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.diagnostic(JSON.stringify(state));
+      assert.match(state.src, /\/v1\/recordings\/cam1\/get\?start=[^&]+&duration=\d+$/);
+      const startMs = Date.parse(decodeURIComponent(/start=([^&]+)/.exec(state.src)![1]!));
+      const span = catalog.spans('cam1')[0]!;
+      assert.ok(
+        startMs > span.startMs && startMs < span.startMs + span.durationMs / 2,
+        'a time in the first half',
+      );
+      assert.equal(state.width, 640);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser?.close();
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
