@@ -441,6 +441,12 @@ export class ApiServer {
       res.writeHead(204).end();
       return;
     }
+    if (pathname === '/v1/recordings' && this.recordings === undefined) {
+      // A server without recorders has no recordings: an empty list (the web page asks for it), not a 404.
+      allow(method, ['GET']);
+      this.sendJson(res, 200, { items: [] });
+      return;
+    }
     if (
       this.recordings !== undefined &&
       (pathname === '/v1/recordings' || pathname.startsWith('/v1/recordings/'))

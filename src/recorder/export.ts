@@ -32,10 +32,14 @@ export type SegmentIndexer = (segment: RecordedSegment) => Promise<IndexedSegmen
 
 /** Completed segments whose index is kept: a browser seeking in an export asks for many ranges of it. */
 const INDEX_CACHE_ENTRIES = 256;
+/** Plans kept: a few exports being watched at once. */
+const PLAN_CACHE_ENTRIES = 8;
 
 export class RecordingExporter {
   /** Indexes of completed segments by file, least recently used first. */
   private readonly cache = new Map<string, { version: string; index: IndexedSegment }>();
+  /** Recent plans over complete segments, by window and the files' versions. */
+  private readonly plans = new Map<string, ExportPlan>();
 
   /**
    * `onUnreadable` hears of segments left out of an export because they could not be indexed (the caller
@@ -51,14 +55,14 @@ export class RecordingExporter {
    * A segment's index: from the cache when the segment is complete and its file is as it was when indexed
    * (size and modification time: a file damaged or replaced since is read again), else read again.
    */
-  private async indexOf(segment: RecordedSegment): Promise<IndexedSegment> {
+  private async indexOf(segment: RecordedSegment): Promise<{ index: IndexedSegment; version: string }> {
     const { size, mtimeMs } = await stat(segment.file);
     const version = `${size}/${mtimeMs}`;
     const cached = this.cache.get(segment.file);
     if (cached !== undefined && !segment.open && cached.version === version) {
       this.cache.delete(segment.file);
       this.cache.set(segment.file, cached);
-      return cached.index;
+      return cached;
     }
     const index = await this.indexSegment(segment);
     if (!segment.open) {
@@ -66,7 +70,7 @@ export class RecordingExporter {
       this.cache.set(segment.file, { version, index });
       if (this.cache.size > INDEX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     }
-    return index;
+    return { index, version };
   }
 
   /** The plan of an export of [startMs, startMs + durationMs) of `path`, or why there is none. */
@@ -81,9 +85,14 @@ export class RecordingExporter {
       return { reason: 'empty', message: `nothing of ${path} is recorded in the window` };
     const indexed: IndexedSegment[] = [];
     const unreadable: string[] = [];
+    // The plan of the same window over the same unchanged, complete files is the same: a browser seeking in
+    // an export asks for many ranges of it, and an hour's plan takes a second or two to compute.
+    let key: string | undefined = `${path}\n${startMs}\n${durationMs}\n${format}`;
     for (const s of segments) {
       try {
-        indexed.push(await this.indexOf(s));
+        const { index, version } = await this.indexOf(s);
+        indexed.push(index);
+        key = s.open || key === undefined ? undefined : `${key}\n${s.file}\n${version}`;
       } catch (err) {
         // A segment deleted since the catalog listed it, or whose init segment is damaged: the export
         // holds the others (a damaged fragment only ends that file's index, in the reader).
@@ -92,7 +101,14 @@ export class RecordingExporter {
       }
     }
     if (unreadable.length > 0) this.onUnreadable?.(path, unreadable);
-    return planExport(indexed, startMs, durationMs, format);
+    const cached = key !== undefined && unreadable.length === 0 ? this.plans.get(key) : undefined;
+    if (cached !== undefined) return cached;
+    const plan = planExport(indexed, startMs, durationMs, format);
+    if (key !== undefined && unreadable.length === 0 && !('reason' in plan)) {
+      this.plans.set(key, plan);
+      if (this.plans.size > PLAN_CACHE_ENTRIES) this.plans.delete(this.plans.keys().next().value!);
+    }
+    return plan;
   }
 }
 
