@@ -27,6 +27,8 @@ import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
 import { ApiServer, type ApiAccess } from './http/api.js';
 import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
+import { RecordingExporter } from './recorder/export.js';
+import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
 
 export interface App {
@@ -290,6 +292,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
+      recordingExport: {
+        exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
+          logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
+        ),
+        maxDurationMs: () => config.recordExportMaxDuration * 1000,
+      },
       // The path's owner, not the name: a config path that ended or was dropped from the config may
       // have left its name to a publisher or to a path added through the API, which are not the config's.
       configOwner: (name: string) => {

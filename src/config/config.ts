@@ -43,7 +43,7 @@ const hostPort = z
 
 const permissionSchema = z
   .object({
-    action: z.enum(['read', 'publish', 'api']),
+    action: z.enum(['read', 'publish', 'api', 'playback']),
     /** Path pattern: `cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`; absent: every path. */
     path: z.string().min(1).superRefine(parsedBy(compilePathPattern)).optional(),
   })
@@ -341,6 +341,8 @@ export const configSchema = z
       .default(16 * 1024),
     /** Seconds without an HTTP request after which a path's HLS muxer stops (a player asks every second or two). */
     hlsIdleTimeout: z.number().min(1).max(3600).default(20),
+    /** Seconds of recording one HTTP export (`/v1/recordings/NAME/get`) may span (400 beyond). */
+    recordExportMaxDuration: z.number().min(1).max(86400).default(3600),
   })
   .strict();
 

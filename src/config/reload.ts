@@ -69,6 +69,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   apiRequestTimeout: 'restart',
   apiMaxHeaderBytes: 'restart',
   hlsIdleTimeout: 'restart',
+  recordExportMaxDuration: 'restart',
   pathDefaults: 'recording',
   recordPaths: 'recording',
 };

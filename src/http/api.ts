@@ -15,13 +15,16 @@
  *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
+ *   GET    /v1/recordings/NAME/get?start=...&duration=...&format=mp4|fmp4   one file of the path's
+ *                              recordings, with byte ranges (recording-export.ts; `playback` right on NAME)
  *
  * Errors are JSON `{"error": "..."}` with the matching status (400, 401, 403, 404, 405, 409, 413,
  * 415, 422, 500), except on /play/, where they are HTML pages (a person reads them).
  *
  * Protection. `authorize(req, access)` is called for every request when given (app.ts plugs the RTSP
  * server's Authorizer in here: `/hls/<path>/...` and `/play/<path>` need the `read` right on that path,
- * everything else but /hls.js the `api` right). Its refusal is sent as it is, so the API challenges
+ * `/v1/recordings/<path>/get` the `playback` right on it, everything else but /hls.js the `api` right).
+ * Its refusal is sent as it is, so the API challenges
  * exactly as RTSP does (src/server/auth.ts): 401 with Digest SHA-256 and MD5 (RFC 7616, one nonce,
  * the configured realm) and Basic only when enabled, or 403 for a right password without the right;
  * the player page's refusals are HTML pages, the rest JSON. HTTP is Digest's home
@@ -44,8 +47,13 @@ import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
 import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
+import { HttpError } from './http-error.js';
+import { accessFor, recordingExportPath, type ApiAccess } from './access.js';
+
+export type { ApiAccess } from './access.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
 import { Metrics } from './metrics.js';
+import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
 import { recordingsReply } from './recordings.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import { ServerSampler } from './stats.js';
@@ -53,46 +61,6 @@ import { listPaths, listSessions, pathView, sessionView } from './views.js';
 import { errorPage, loadHlsJs, sendHtml, WebPages } from './web-pages.js';
 
 export { ERROR_PAGE_CSP } from './web-pages.js';
-
-/**
- * The right a request needs: watching a path as HLS, or on its player page, is reading it (the `read`
- * right on that path, as over RTSP), so a user who may only watch can use a player; everything else is
- * the API (`api`), the index page included (it lists every path). hls.js itself is a public library:
- * undefined, no check.
- *
- * The player page is at /play/<path> rather than mediamtx's /<path>: there a path named `metrics`,
- * `hls.js` or `v1/paths` (a publisher chooses the name) would be shadowed by the API's own routes.
- */
-export interface ApiAccess {
-  action: 'api' | 'read';
-  path: string;
-}
-
-function accessFor(pathname: string): ApiAccess | undefined {
-  if (pathname === '/hls.js') return undefined;
-  if (pathname.startsWith('/play/')) {
-    const rest = pathname.slice('/play/'.length);
-    try {
-      return { action: 'read', path: rest.split('/').map(decodeURIComponent).join('/') };
-    } catch (e) {
-      if (!(e instanceof URIError)) throw e;
-      // Checked as it is (a read right on every path passes it), then the page says the name is not valid.
-      return { action: 'read', path: rest };
-    }
-  }
-  if (pathname.startsWith('/hls/')) {
-    const rest = pathname.slice('/hls/'.length);
-    const slash = rest.lastIndexOf('/');
-    try {
-      // As HlsServer.handle names it; a malformed name is checked against the api right (then 400s).
-      if (slash > 0)
-        return { action: 'read', path: rest.slice(0, slash).split('/').map(decodeURIComponent).join('/') };
-    } catch (e) {
-      if (!(e instanceof URIError)) throw e; // malformed percent-encoding: the api right
-    }
-  }
-  return { action: 'api', path: '' };
-}
 
 export const DEFAULT_API_PORT = 9997;
 
@@ -123,6 +91,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** prom-client's process metrics on /metrics. Default true. */
   processMetrics?: boolean;
+  /** Exports of recordings (`/v1/recordings/NAME/get`); absent: 404, nothing is recorded. */
+  recordingExport?: RecordingExportOptions;
   /** HLS muxers: idle timeout, first-segment wait, segment lengths and window. */
   hls?: Omit<HlsServerOptions, 'engine' | 'logger'>;
   logger?: Logger;
@@ -156,16 +126,6 @@ const addPathBody = z
   })
   .strict();
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string | string[]> = {},
-  ) {
-    super(message);
-  }
-}
-
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -198,6 +158,7 @@ export class ApiServer {
   private readonly authorize:
     ((req: http.IncomingMessage, target: ApiAccess) => Promise<AuthDenial | undefined>) | undefined;
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
+  private readonly recordingExport: RecordingExportOptions | undefined;
   private readonly recordings: RecorderManager | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pages = new WebPages();
@@ -212,6 +173,7 @@ export class ApiServer {
     this.refusals = new RefusalLog(this.logger, this.engine.clock);
     this.authorize = options.authorize;
     this.configOwner = options.configOwner;
+    this.recordingExport = options.recordingExport;
     this.recordings = options.recordings;
     this.sampler = new ServerSampler(this.engine);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
@@ -349,6 +311,7 @@ export class ApiServer {
     let pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname.length > 1 && pathname.endsWith('/')) pathname = pathname.slice(0, -1);
     const access = accessFor(pathname);
+    const exportPath = recordingExportPath(pathname);
     const denial =
       this.authorize !== undefined && access !== undefined ? await this.authorize(req, access) : undefined;
     if (denial !== undefined) {
@@ -442,6 +405,20 @@ export class ApiServer {
       res.writeHead(204).end();
       return;
     }
+    if (exportPath !== undefined) {
+      allow(method, ['GET']);
+      if (this.recordingExport === undefined) throw new HttpError(404, 'nothing is recorded on this server');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      await sendRecordingExport(
+        req,
+        res,
+        decodeSegments(exportPath),
+        url.searchParams,
+        this.recordingExport,
+        this.logger,
+      );
+      return;
+    }
     if (pathname === '/v1/sessions') {
       allow(method, ['GET']);
       this.sendJson(res, 200, { items: listSessions(this.engine.sessions()) });
@@ -459,6 +436,12 @@ export class ApiServer {
       this.engine.endSession(id, 'kicked through the api');
       this.logger.info({ session: id, path: session.path }, 'session kicked through the api');
       res.writeHead(204).end();
+      return;
+    }
+    if (pathname === '/v1/recordings' && this.recordings === undefined) {
+      // A server without recorders has no recordings: an empty list (the web page asks for it), not a 404.
+      allow(method, ['GET']);
+      this.sendJson(res, 200, { items: [] });
       return;
     }
     if (

@@ -418,7 +418,7 @@ test('userFromCli: every right on every path; the password may hold colons', asy
   assert.deepEqual(u, {
     name: 'bob',
     password: 'plain:pa:ss',
-    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }],
+    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }, { action: 'playback' }],
   });
   assert.throws(() => userFromCli('bob'), RangeError);
   assert.throws(() => userFromCli(':pw'), RangeError);

@@ -63,7 +63,11 @@ import {
 } from '../auth/server.js';
 import { RtspStatus } from '../rtsp/status.js';
 
-export type Action = 'read' | 'publish' | 'api';
+/**
+ * `playback`: exporting (and playing back) a path's recordings, a right of its own: a user who may watch a
+ * camera live need not be allowed to go through its past.
+ */
+export type Action = 'read' | 'publish' | 'api' | 'playback';
 
 export interface Permission {
   action: Action;
@@ -254,7 +258,7 @@ export function userFromCli(spec: string): AuthUser {
   return {
     name: spec.slice(0, colon),
     password: `plain:${spec.slice(colon + 1)}`,
-    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }],
+    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }, { action: 'playback' }],
   };
 }
 

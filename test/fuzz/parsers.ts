@@ -50,6 +50,7 @@ import { parseJpeg } from '../../src/codec/jpeg.js';
 import { parseSpropList } from '../../src/codec/nal.js';
 import { avc1Entry, fragment, initSegment, mp4aEntry } from '../../src/container/fmp4/boxes.js';
 import { prftBox } from '../../src/container/fmp4/prft.js';
+import { readInitSampleEntries } from '../../src/container/fmp4/sample-entries.js';
 import { indexFmp4Buffer, parseFmp4Moof, parseFmp4Moov, parsePrft } from '../../src/container/fmp4/reader.js';
 import { buildAvcDecoderConfigurationRecord } from '../../src/codec/h264.js';
 
@@ -524,6 +525,14 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     [indexFmp4Buffer, parseFmp4Moov, parseFmp4Moof, parsePrft],
     fc.property(bytesNear(400, fmp4), (bytes) => {
       onlyParseError(() => indexFmp4Buffer(bytes, { maxSamplesPerFragment: 4096 }));
+    }) as never,
+  );
+  // The raw sample entries an export copies (container/fmp4/sample-entries.ts), from a damaged init segment.
+  check(
+    'fmp4 sample entries',
+    [readInitSampleEntries],
+    fc.property(bytesNear(400, fmp4), (bytes) => {
+      onlyParseError(() => readInitSampleEntries(bytes));
     }) as never,
   );
   return results;

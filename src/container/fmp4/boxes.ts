@@ -184,7 +184,23 @@ export interface FragmentTrack {
   samples: readonly FragmentSample[];
 }
 
-function traf(t: FragmentTrack, dataOffset: number): Buffer {
+/** One sample of a fragment as its `trun` describes it, without its bytes. */
+export interface FragmentSampleInfo {
+  durationTicks: number;
+  sizeBytes: number;
+  keyframe: boolean;
+  /** pts - dts in ticks (may be negative: trun version 1). */
+  compositionOffset: number;
+}
+
+/** A track's run in a fragment, described without its bytes (for `fragmentHeader`). */
+export interface FragmentTrackInfo {
+  trackId: number;
+  baseMediaDecodeTime: number;
+  samples: readonly FragmentSampleInfo[];
+}
+
+function traf(t: FragmentTrackInfo, dataOffset: number): Buffer {
   const withCto = t.samples.some((s) => s.compositionOffset !== 0);
   const flags =
     TRUN_DATA_OFFSET |
@@ -194,7 +210,7 @@ function traf(t: FragmentTrack, dataOffset: number): Buffer {
     (withCto ? TRUN_SAMPLE_CTO : 0);
   const entries: Buffer[] = [];
   for (const s of t.samples) {
-    entries.push(u32(s.durationTicks, s.data.length, s.keyframe ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS));
+    entries.push(u32(s.durationTicks, s.sizeBytes, s.keyframe ? SYNC_SAMPLE_FLAGS : NON_SYNC_SAMPLE_FLAGS));
     if (withCto) entries.push(i32(s.compositionOffset));
   }
   return box(
@@ -207,10 +223,12 @@ function traf(t: FragmentTrack, dataOffset: number): Buffer {
 }
 
 /**
- * moof + mdat for the given tracks (those with samples). The mdat holds each track's samples in a row,
- * track after track; each trun's data_offset points at its run from the start of the moof.
+ * The `moof` and the `mdat` header of a fragment whose samples follow it: each track's samples in a row,
+ * track after track (those with samples), in the order given; each trun's data_offset points at its run
+ * from the start of the moof. The sample bytes are the caller's to append (an exporter copies them from
+ * the recorded files without holding them).
  */
-export function fragment(sequenceNumber: number, tracks: readonly FragmentTrack[]): Buffer {
+export function fragmentHeader(sequenceNumber: number, tracks: readonly FragmentTrackInfo[]): Buffer {
   const present = tracks.filter((t) => t.samples.length > 0);
   const build = (offsets: readonly number[]): Buffer =>
     box(
@@ -224,8 +242,26 @@ export function fragment(sequenceNumber: number, tracks: readonly FragmentTrack[
   let at = moofSize + 8;
   for (const t of present) {
     offsets.push(at);
-    for (const s of t.samples) at += s.data.length;
+    for (const s of t.samples) at += s.sizeBytes;
   }
-  const payload = present.flatMap((t) => t.samples.map((s) => s.data));
-  return Buffer.concat([build(offsets), box('mdat', payload)]);
+  const payloadBytes = at - moofSize - 8;
+  // A fragment of 4 GiB is not something we write; the 32-bit mdat size is checked, not assumed.
+  if (payloadBytes + 8 > 0xffffffff) throw new RangeError(`fragment of ${payloadBytes} bytes`);
+  return Buffer.concat([build(offsets), u32(payloadBytes + 8), ascii('mdat')]);
+}
+
+/** moof + mdat for the given tracks (those with samples): `fragmentHeader` followed by the samples. */
+export function fragment(sequenceNumber: number, tracks: readonly FragmentTrack[]): Buffer {
+  const info = tracks.map((t) => ({
+    trackId: t.trackId,
+    baseMediaDecodeTime: t.baseMediaDecodeTime,
+    samples: t.samples.map((s) => ({
+      durationTicks: s.durationTicks,
+      sizeBytes: s.data.length,
+      keyframe: s.keyframe,
+      compositionOffset: s.compositionOffset,
+    })),
+  }));
+  const payload = tracks.flatMap((t) => t.samples.map((s) => s.data));
+  return Buffer.concat([fragmentHeader(sequenceNumber, info), ...payload]);
 }
