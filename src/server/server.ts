@@ -44,6 +44,7 @@ import type { ServerSession } from './session.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
+import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, sessionHeaders } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits } from './session-limits.js';
@@ -123,6 +124,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       files: options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger) : undefined,
       settings: this.opts,
       sessionLimits: this.sessionLimits,
+      recordings:
+        options.recordings !== undefined ? new RecordingPlayback(options.recordings, this.logger) : undefined,
     });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
@@ -313,7 +316,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
     }
     if (session !== undefined && !fitsSession(session.mode, req.method, transport)) return reply(455);
-    const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
+    // `Require: onvif-replay` is understood when recordings are served (recording-playback.ts).
+    const requireTags = req.headers.getAll('Require');
+    const required = (this.vod.playsRecordings ? withoutOnvifReplay(requireTags) : requireTags).concat(
+      req.headers.getAll('Proxy-Require'),
+    );
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
     }
@@ -367,12 +374,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
-    const live = this.paths.get(t.path);
+    // A playback of recordings (`?start=`, `Require: onvif-replay`) never names the live path.
+    const live = this.vod.isPlayback(t, req) ? undefined : this.paths.get(t.path);
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
-      const vod = await this.vod.openFile(t.path);
-      if (vod === undefined) return reply(404);
+      const vod = await this.vod.openTarget(t, req);
+      if (typeof vod === 'number') return reply(vod);
       media = vod.file.media;
       this.vod.release(vod.realPath);
     }
@@ -452,11 +460,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session?.vod !== undefined) {
         media = session.vod.file.media;
       } else {
-        live = this.paths.get(t.path);
+        live = this.vod.isPlayback(t, req) ? undefined : this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
         else if (session === undefined) {
-          vod = await this.vod.openFile(t.path);
-          if (vod === undefined) return reply(404);
+          const opened = await this.vod.openTarget(t, req);
+          if (typeof opened === 'number') return reply(opened);
+          vod = opened;
           media = vod.file.media;
         } else return reply(404);
       }
