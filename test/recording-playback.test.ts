@@ -11,6 +11,7 @@ import { parseOnvifReplayExtension, ONVIF_REPLAY_PROFILE } from '../src/rtp/onvi
 import { parseRtpPacket } from '../src/rtp/packet.js';
 import { parseRtcpCompound } from '../src/rtp/rtcp.js';
 import { formatUtcTime, parseRange } from '../src/rtsp/range.js';
+import { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
 import { fixedCatalog, writeRecording, type TestSegment } from './support/recordings.js';
 import { parseProbe, probeFrames } from './support/process.js';
@@ -194,4 +195,30 @@ describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
         assert.ok(frames <= expected && frames >= expected - 1, `${frames} of ${expected} frames`);
       },
     );
+  test('the playback right: read alone does not play recordings; playback does (and only them)', async () => {
+    server.authorizer = new Authorizer({
+      realm: 'rtspkit',
+      basic: true,
+      users: [
+        { name: 'reader', password: 'plain:r', permissions: [{ action: 'read' }] },
+        { name: 'viewer', password: 'plain:v', permissions: [{ action: 'playback', path: 'cam*' }] },
+      ],
+    });
+    const basic = (user: string, pass: string): Record<string, string> => ({
+      Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+    });
+    const c = await RawClient.connect(server.port);
+    try {
+      const playback = url(`cam1?start=${iso(T0)}`);
+      assert.equal((await c.request('DESCRIBE', playback, basic('reader', 'r'))).statusCode, 403);
+      assert.equal((await c.request('DESCRIBE', playback, basic('viewer', 'v'))).statusCode, 200);
+      const onvif = { ...basic('viewer', 'v'), Require: 'onvif-replay' };
+      assert.equal((await c.request('DESCRIBE', url('cam1'), onvif)).statusCode, 200);
+      // A live path (none here, 404 after the check) needs read, which viewer lacks.
+      assert.equal((await c.request('DESCRIBE', url('cam1'), basic('viewer', 'v'))).statusCode, 403);
+    } finally {
+      c.close();
+      server.authorizer = undefined;
+    }
+  });
 });

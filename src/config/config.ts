@@ -42,7 +42,7 @@ const hostPort = z
 
 const permissionSchema = z
   .object({
-    action: z.enum(['read', 'publish', 'api']),
+    action: z.enum(['read', 'publish', 'api', 'playback']),
     /** Path pattern: `cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`; absent: every path. */
     path: z.string().min(1).superRefine(parsedBy(compilePathPattern)).optional(),
   })

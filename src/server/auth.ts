@@ -62,7 +62,8 @@ import {
   verifyDigest,
 } from '../auth/server.js';
 
-export type Action = 'read' | 'publish' | 'api';
+/** `playback`: playing a path's recordings (issue 17), a right of its own apart from `read` (live, files). */
+export type Action = 'read' | 'publish' | 'api' | 'playback';
 
 export interface Permission {
   action: Action;
@@ -253,7 +254,7 @@ export function userFromCli(spec: string): AuthUser {
   return {
     name: spec.slice(0, colon),
     password: `plain:${spec.slice(colon + 1)}`,
-    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }],
+    permissions: [{ action: 'read' }, { action: 'publish' }, { action: 'api' }, { action: 'playback' }],
   };
 }
 

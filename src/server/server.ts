@@ -300,12 +300,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     // Parsed once: the same value decides the right and drives the SETUP (src/server/rights.ts).
     const transport = req.method === 'SETUP' ? readSetupTransport(req.headers.get('Transport')) : undefined;
-    const action =
+    let action =
       this.authorizer !== undefined
         ? requiredAction(req.method, session !== undefined, transport)
         : undefined;
     if (action !== undefined) {
       const t = this.target(req);
+      // Reading a recording needs `playback`, not `read` (recording-playback.ts says which requests do).
+      if (action === 'read' && t !== undefined && this.vod.isPlayback(t, req)) action = 'playback';
       const denial = await this.authorizer!.check(req, {
         ip: normalizeAddress(conn.remoteAddress),
         action,
