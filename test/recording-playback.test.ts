@@ -14,6 +14,7 @@ import { formatUtcTime, parseRange } from '../src/rtsp/range.js';
 import { Authorizer } from '../src/server/auth.js';
 import type { RtspServer } from '../src/server/server.js';
 import { fixedCatalog, writeRecording, type TestSegment } from './support/recordings.js';
+import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, probeFrames } from './support/process.js';
 import { RawClient, sessionId } from './support/raw-client.js';
 import { startTestServer } from './support/server.js';
@@ -195,6 +196,34 @@ describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
         assert.ok(frames <= expected && frames >= expected - 1, `${frames} of ${expected} frames`);
       },
     );
+  for (const protocols of ['tcp', 'udp'] as const)
+    test(
+      `GStreamer rtspsrc onvif-mode=true over ${protocols}: every recorded frame, to EOS`,
+      {
+        skip: skipUnlessGstReader() || skipUnless('ffprobe'),
+        // Seen over TCP: 125 of 150 frames (one second missing), and with onvif-rate-control=false no EOS
+        // at all; over UDP every frame. Not understood yet: kept as todo, not hidden.
+        todo: protocols === 'tcp' ? 'rtspsrc onvif-mode over TCP loses a second of frames' : false,
+      },
+      async () => {
+        const videoOut = join(dir, `gst-${protocols}.h264`);
+        const props = ['onvif-mode=true'];
+        // rtspsrc sends `Require: onvif-replay` with PLAY only: DESCRIBE and SETUP name the playback by `start=`.
+        const r = await gstRead(url(`cam1?start=${iso(T0)}`), {
+          protocols,
+          videoOut,
+          props,
+          timeoutMs: 60_000,
+        }).done;
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        const probe = await probeFrames(videoOut).done;
+        assert.equal(probe.code, 0, probe.stderr);
+        const frames = Number(parseProbe(probe.stdout)[0]?.nb_read_frames);
+        const expected = videoSamples(segments).length;
+        assert.ok(frames <= expected && frames >= expected - 1, `${frames} of ${expected} frames`);
+      },
+    );
+
   test('the playback right: read alone does not play recordings; playback does (and only them)', async () => {
     server.authorizer = new Authorizer({
       realm: 'rtspkit',
