@@ -224,6 +224,52 @@ describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
       },
     );
 
+  test('Scale -1 on a recording: backwards by keyframes across the gap, each at its recorded time', async () => {
+    const c = await RawClient.connect(server.port);
+    try {
+      const base = url('cam1');
+      const replay = { Require: 'onvif-replay' };
+      const s0 = await c.request('SETUP', `${base}/trackID=0`, {
+        ...replay,
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
+      assert.equal(s0.statusCode, 200);
+      const session = sessionId(s0);
+      const fromMs = T0 + 15_000; // 2 s into the second segment, back to the start of the first
+      const play = await c.request('PLAY', base, {
+        ...replay,
+        Session: session,
+        Scale: '-1',
+        Range: `clock=${formatUtcTime(fromMs)}-${formatUtcTime(T0)}`,
+      });
+      assert.equal(play.statusCode, 200);
+      await c.until(
+        () =>
+          c.frames.some((f) => f.channel === 1 && parseRtcpCompound(f.payload).some((p) => p.type === 'bye')),
+        30_000,
+        'RTCP BYE at the start of the recordings',
+      );
+      const keys = new Set(
+        videoSamples(segments)
+          .filter((s) => s.key)
+          .map((s) => Math.round(s.wallMs)),
+      );
+      const times: number[] = [];
+      for (const f of c.frames) {
+        if (f.channel !== 0) continue;
+        const p = parseRtpPacket(f.payload);
+        if (!p.marker || p.extension === undefined) continue;
+        const x = parseOnvifReplayExtension(p.extension);
+        assert.ok(x.cleanPoint);
+        times.push(Math.round(ntpToUnixMs(x.ntp)));
+      }
+      const expected = [...keys].filter((t) => t <= fromMs).sort((a, b) => b - a);
+      assert.deepEqual(times, expected);
+    } finally {
+      c.close();
+    }
+  });
+
   test('the playback right: read alone does not play recordings; playback does (and only them)', async () => {
     server.authorizer = new Authorizer({
       realm: 'rtspkit',
