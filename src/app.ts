@@ -178,6 +178,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const authorizer = createAuthorizer(config, logger, nonceState);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
+  // The catalog is rebuilt from the files before anything is recorded or played back (README
+  // "Recording"); the server plays recordings back from it (`?start=`, ONVIF replay).
+  const catalog = new DiskRecordingCatalog(logger);
+  const catalogued = await catalog.rebuild(recordTemplatesOf(config));
+  if (catalogued > 0)
+    logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
   const server = new RtspServer({
     host,
     port,
@@ -197,15 +203,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(tls !== undefined ? { tls } : {}),
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
+    recordings: catalog,
   });
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
   // file when the path is removed or replaced, and frees the name of one whose file ended.
   const openFileSource = (spec: FileSourceSpec): Promise<Mp4LoopSource> => server.paths.openFileLoop(spec);
-  // The catalog is rebuilt from the files before anything is recorded (README "Recording").
-  const catalog = new DiskRecordingCatalog(logger);
-  const catalogued = await catalog.rebuild(recordTemplatesOf(config));
-  if (catalogued > 0)
-    logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
   const recordings = new RecorderManager({
     clock: server.clock,
     logger,

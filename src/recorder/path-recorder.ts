@@ -166,6 +166,8 @@ export class PathRecorder {
   readonly #reader: StreamReader;
   #segment: OpenSegment | undefined;
   #closing: Promise<void>[] = [];
+  /** The report of the last segment cut (the next one waits for it). */
+  #lastCompletion: Promise<unknown> = Promise.resolve();
   #retry: ClockTimer | undefined;
   /** A write error was logged and no part was written since: the next one logs "resumed". */
   #failing = false;
@@ -492,7 +494,9 @@ export class PathRecorder {
       }
       if (last !== undefined) this.#writeOut(seg, last);
     }
-    const closing = seg.writer.close().then(async () => {
+    // Segments are reported in the order they were cut, whichever file finishes closing first.
+    const previous = this.#lastCompletion;
+    const closing = Promise.all([seg.writer.close(), previous]).then(async () => {
       this.#closing = this.#closing.filter((c) => c !== closing);
       const catalog = this.#o.catalog;
       const entry = catalog.entry(this.path, seg.file);
@@ -524,6 +528,7 @@ export class PathRecorder {
       this.#o.onSegmentCompleted?.(done);
     });
     this.#closing.push(closing);
+    this.#lastCompletion = closing.catch(() => undefined);
   }
 
   /** Runs `f`; an exception stops the recorder and is logged, never thrown into the Stream. */

@@ -10,3 +10,5 @@ export * from './session.js';
 export * from './status.js';
 export * from './transport.js';
 export * from './url.js';
+export * from './onvif.js';
+export * from './playback-url.js';

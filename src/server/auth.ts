@@ -64,7 +64,7 @@ import {
 import { RtspStatus } from '../rtsp/status.js';
 
 /**
- * `playback`: exporting (and playing back) a path's recordings, a right of its own: a user who may watch a
+ * `playback`: playing back (RTSP) and exporting (HTTP) a path's recordings, a right of its own: a user who may watch a
  * camera live need not be allowed to go through its past.
  */
 export type Action = 'read' | 'publish' | 'api' | 'playback';

@@ -3,6 +3,7 @@
  * takes on reload. Apart from the class so that the parts of the server (front doors, sweeper, VOD
  * control...) can read the settings without importing the server itself.
  */
+import type { RecordingCatalog } from '../recorder/catalog.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { DEFAULT_FRAMER_LIMITS } from '../rtsp/framer.js';
@@ -103,6 +104,8 @@ export interface RtspServerOptions {
   idleTimeoutMs?: number;
   /** Folder whose MP4 files are served on demand at their relative path. */
   mediaDir?: string;
+  /** Recordings played back over RTSP (`?start=`, `Require: onvif-replay`: server/recording-playback.ts). */
+  recordings?: RecordingCatalog;
   /** Who may read and publish; absent: everyone may. */
   authorizer?: Authorizer;
   /**

@@ -48,6 +48,7 @@ import { isSessionMethod, SESSION_METHODS } from './session-state.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
+import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, sessionHeaders, stateRefusalReply } from './replies.js';
 import type { VodFile } from '../sources/vod-player.js';
 import { SessionLimits } from './session-limits.js';
@@ -119,6 +120,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         options.mediaDir !== undefined ? new VodFiles(options.mediaDir, this.logger, this.clock) : undefined,
       settings: this.opts,
       sessionLimits: this.sessionLimits,
+      recordings:
+        options.recordings !== undefined ? new RecordingPlayback(options.recordings, this.logger) : undefined,
     });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
     this.paths = new PathManager({
@@ -311,12 +314,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     // Parsed once: the same value decides the right and drives the SETUP (src/server/rights.ts).
     const transport = req.method === 'SETUP' ? readSetupTransport(req.headers.get('Transport')) : undefined;
-    const action =
+    let action =
       this.authorizer !== undefined
         ? requiredAction(req.method, session !== undefined, transport)
         : undefined;
     if (action !== undefined) {
       const t = this.target(req);
+      // Reading a recording needs `playback`, not `read` (recording-playback.ts says which requests do).
+      if (action === 'read' && t !== undefined && this.vod.isPlayback(t, req)) action = 'playback';
       const denial = await this.authorizer!.check(req, {
         ip: normalizeAddress(conn.remoteAddress),
         action,
@@ -334,7 +339,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         isSessionMethod(req.method) && req.method !== 'SETUP' ? session.refusal(req.method) : undefined;
       if (refusal !== undefined) return stateRefusalReply(refusal);
     }
-    const required = req.headers.getAll('Require').concat(req.headers.getAll('Proxy-Require'));
+    // `Require: onvif-replay` is understood when recordings are served (recording-playback.ts).
+    const requireTags = req.headers.getAll('Require');
+    const required = (this.vod.playsRecordings ? withoutOnvifReplay(requireTags) : requireTags).concat(
+      req.headers.getAll('Proxy-Require'),
+    );
     if (required.length > 0) {
       return reply(551, { Unsupported: required.join(', ') });
     }
@@ -389,12 +398,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private async describe(req: RtspRequest): Promise<Reply> {
     const t = this.target(req);
     if (t === undefined) return reply(400);
-    const live = await this.paths.forReader(t.path);
+    // A playback of recordings (`?start=`, `Require: onvif-replay`) never names the live path.
+    const live = this.vod.isPlayback(t, req) ? undefined : await this.paths.forReader(t.path);
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
-      const vod = await this.vod.openFile(t.path);
-      if (vod === undefined) return reply(404);
+      const vod = await this.vod.openTarget(t, req);
+      if (typeof vod === 'number') return reply(vod);
       media = vod.file.media;
       this.vod.release(vod.realPath);
     }
@@ -476,11 +486,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (session?.role.kind === 'file-reader') {
         media = session.role.file.media;
       } else {
-        live = session === undefined ? await this.paths.forReader(t.path) : this.paths.get(t.path);
+        live = this.vod.isPlayback(t, req)
+          ? undefined
+          : session === undefined
+            ? await this.paths.forReader(t.path)
+            : this.paths.get(t.path);
         if (live?.stream !== undefined) media = live.media;
         else if (session === undefined) {
-          vod = await this.vod.openFile(t.path);
-          if (vod === undefined) return reply(404);
+          const opened = await this.vod.openTarget(t, req);
+          if (typeof opened === 'number') return reply(opened);
+          vod = opened;
           media = vod.file.media;
         } else return reply(404);
       }

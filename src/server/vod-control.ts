@@ -10,9 +10,22 @@ import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeInterleaved } from '../rtsp/message.js';
-import { parseRange, type RangeSpec } from '../rtsp/range.js';
+import { unixMsToNtp } from '../base/clock.js';
+import { serializeOnvifReplayExtension } from '../rtp/onvif-replay.js';
+import { parseRateControl } from '../rtsp/onvif.js';
+import { formatUtcTime, parseRange, type RangeSpec } from '../rtsp/range.js';
+import { RtspStatus } from '../rtsp/status.js';
+import type { RecordingTimeline } from '../sources/recording-timeline.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
-import { VodPlayer, VodQueueFullError, type VodFile } from '../sources/vod-player.js';
+import {
+  VOD_MAX_SPEED,
+  VodPlayer,
+  VodQueueFullError,
+  type VodFile,
+  type VodPlayerOptions,
+} from '../sources/vod-player.js';
+import { RECORDING_KEY_PREFIX, requiresOnvifReplay, type RecordingPlayback } from './recording-playback.js';
+import type { RequestTarget } from './target.js';
 import type { Reply } from './connection.js';
 import type { ServerSession } from './session.js';
 import type { FileReaderRole } from './session-state.js';
@@ -31,10 +44,34 @@ export interface VodControlDeps {
   settings: Pick<ServerSettings, 'serverName' | 'senderReportIntervalMs' | 'maxQueuedPlayRanges'>;
   /** Counts and answers the 503 of a full PLAY queue. */
   sessionLimits: SessionLimits;
+  /** Playback of recordings (recording-playback.ts); undefined when the server has no catalog. */
+  recordings?: RecordingPlayback | undefined;
 }
 
 export class VodControl {
+  /** Sessions playing a recording with `Require: onvif-replay`: the CSeq of their latest PLAY. */
+  private readonly replayCseq = new WeakMap<ServerSession, { cseq: number }>();
+
   constructor(private readonly deps: VodControlDeps) {}
+
+  /** Whether a request plays recordings (the rule is in recording-playback.ts). */
+  isPlayback(t: RequestTarget, req: RtspRequest): boolean {
+    return this.deps.recordings?.isPlayback(t, req) === true;
+  }
+
+  /** Whether `Require: onvif-replay` is understood (a catalog is served). */
+  get playsRecordings(): boolean {
+    return this.deps.recordings !== undefined;
+  }
+
+  /** What a reader's URL names among files and recordings, opened (shared for files); else the status. */
+  async openTarget(
+    t: RequestTarget,
+    req: RtspRequest,
+  ): Promise<{ realPath: string; file: VodFile } | number> {
+    if (this.deps.recordings !== undefined && this.isPlayback(t, req)) return this.deps.recordings.acquire(t);
+    return (await this.openFile(t.path)) ?? RtspStatus.NotFound;
+  }
 
   /** A path a publisher may not ANNOUNCE while files are served: it looks like a file's. */
   reservesPath(path: string): boolean {
@@ -43,7 +80,8 @@ export class VodControl {
 
   /** Gives back a file opened by openFile (it closes with its last user). */
   release(realPath: string): void {
-    this.deps.files?.release(realPath);
+    if (realPath.startsWith(RECORDING_KEY_PREFIX)) this.deps.recordings?.release(realPath);
+    else this.deps.files?.release(realPath);
   }
 
   /** A file reader's session ended: its player stops and its file is released. */
@@ -54,6 +92,7 @@ export class VodControl {
 
   async closeAll(): Promise<void> {
     await this.deps.files?.closeAll();
+    await this.deps.recordings?.closeAll();
   }
 
   /** The file a path names in the media folder, opened (shared); undefined when there is none. */
@@ -91,6 +130,7 @@ export class VodControl {
         ssrcs: session.ssrcs,
         cname: this.deps.settings.serverName,
         senderReportIntervalMs: this.deps.settings.senderReportIntervalMs,
+        ...replayExtensionOption(role.file, this.replayCseq.get(session)),
       },
     );
     player.onEnd = ({ reason, positionS }) => {
@@ -109,12 +149,25 @@ export class VodControl {
     let range: { startS?: number; endS?: number } = {};
     let scale: number | undefined;
     let speed: number | undefined;
+    const recording = role.file.recording;
+    let clockRange = false;
     try {
       const r = req.headers.get('Range');
-      if (r !== undefined) range = nptRange(parseRange(r));
+      if (r !== undefined) {
+        const spec = parseRange(r);
+        clockRange = spec.unit === 'clock';
+        range = recording !== undefined && clockRange ? recordingRange(spec, recording) : nptRange(spec);
+      }
     } catch (e) {
       if (!isParseError(e) && !(e instanceof RangeError)) throw e; // RangeError: not npt
       return reply(457);
+    }
+    const onvif = recording !== undefined && requiresOnvifReplay(req);
+    if (onvif) {
+      // The low byte of this PLAY's CSeq goes into every packet's replay extension (§6.3).
+      const state = this.replayCseq.get(session) ?? { cseq: 0 };
+      state.cseq = Number(req.headers.get('CSeq') ?? 0) & 0xff;
+      this.replayCseq.set(session, state);
     }
     // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
     try {
@@ -122,6 +175,10 @@ export class VodControl {
       if (sc !== undefined) scale = parseScale(sc);
       const sp = req.headers.get('Speed');
       if (sp !== undefined) speed = parseSpeed(sp);
+      // ONVIF Streaming §6.5: `Rate-Control: no` is an export, sent as fast as the player goes.
+      const rc = req.headers.get('Rate-Control');
+      if (recording !== undefined && rc !== undefined && !parseRateControl(rc) && speed === undefined)
+        speed = VOD_MAX_SPEED;
     } catch (e) {
       if (!isParseError(e)) throw e;
       return reply(400);
@@ -152,7 +209,10 @@ export class VodControl {
     }
     session.transition('PLAY');
     const headers = sessionHeaders(session);
-    headers.Range = `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
+    headers.Range =
+      recording !== undefined && (clockRange || onvif)
+        ? `clock=${utc(recording.wallMsAt(result.startS))}-${utc(recording.wallMsAt(result.endS))}`
+        : `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
     if (scale !== undefined) headers.Scale = String(result.scale);
     if (speed !== undefined) headers.Speed = String(result.speed);
     const base = req.uri.replace(/\/+$/, '').replace(/\/trackID=\d+$/, '');
@@ -203,6 +263,44 @@ export class VodControl {
     headers.Range = `npt=${position.toFixed(3)}-`;
     return reply(200, headers);
   }
+}
+
+/** A `Range: clock=` on a recording's timeline (npt seconds); npt ranges as they are. */
+function recordingRange(r: RangeSpec, timeline: RecordingTimeline): { startS?: number; endS?: number } {
+  if (r.unit !== 'clock') return nptRange(r);
+  const out: { startS?: number; endS?: number } = { startS: timeline.nptAt(r.startMs) };
+  if (r.endMs !== undefined) out.endS = timeline.nptAt(r.endMs);
+  return out;
+}
+
+function utc(ms: number): string {
+  return formatUtcTime(Math.max(0, Math.round(ms)));
+}
+
+/**
+ * The ONVIF replay header extension (ONVIF Streaming §6.3) for a recording's player when its session
+ * asked for `Require: onvif-replay`: the wall-clock time of each access unit, C on keyframes, D on the
+ * first after a gap or a seek, E on the last before a gap, and the CSeq of the latest PLAY.
+ */
+function replayExtensionOption(
+  file: VodFile,
+  state: { cseq: number } | undefined,
+): Pick<VodPlayerOptions, 'headerExtension'> {
+  const timeline = file.recording;
+  if (timeline === undefined || state === undefined) return {};
+  return {
+    headerExtension: (s) => {
+      const edges = timeline.sampleEdges(s.track, s.sample);
+      return serializeOnvifReplayExtension({
+        ntp: unixMsToNtp(timeline.sampleWallMs(s.track, s.sample, s.ptsS)),
+        cleanPoint: s.keyframe,
+        endOfSection: edges.endOfSection,
+        discontinuity: edges.discontinuity || s.firstOfRange,
+        terminal: false,
+        cseqLowByte: state.cseq,
+      });
+    },
+  };
 }
 
 /** Start and end (seconds) of an npt Range; other units are refused (ParseError-like). */

@@ -25,7 +25,7 @@ import { AacPacketizer, aacFmtp } from '../format/aac.js';
 import { H264Packetizer, h264Fmtp } from '../format/h264.js';
 import { H265Packetizer, h265Fmtp } from '../format/h265.js';
 import { OPUS_RTPMAP, OpusPacketizer, opusFmtp } from '../format/opus.js';
-import { serializeRtpPacket } from '../rtp/packet.js';
+import { serializeRtpPacket, type RtpHeaderExtension } from '../rtp/packet.js';
 import { addAttribute, setFramerate } from '../sdp/attributes.js';
 import { createMediaDescription, createSessionDescription } from '../sdp/build.js';
 import { addMediaFormat } from '../sdp/formats.js';
@@ -283,9 +283,11 @@ export function rtpPackets(
   seq: number,
   timestampBase: number,
   ssrc: number,
+  extension?: RtpHeaderExtension,
 ): Buffer[] {
   return packetizer.packetize(au).map((out, i) =>
     serializeRtpPacket({
+      ...(extension !== undefined ? { extension } : {}),
       marker: out.marker,
       payloadType,
       sequenceNumber: (seq + i) & 0xffff,

@@ -3,6 +3,8 @@
  * Speed; where packets go) and what it gets back (the RTP-Info and Range of the reply, the end of
  * playing). The model behind them is described in vod-player.ts.
  */
+import type { Mp4Reader } from '../container/mp4/reader.js';
+import type { RtpHeaderExtension } from '../rtp/packet.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 
@@ -75,4 +77,22 @@ export interface VodPlayerOptions {
   senderReportIntervalMs?: number;
   /** Longest wait of the pacing timer (default 20 ms; it usually wakes at the next sample's time). */
   maxTimerWaitMs?: number;
+  /** An RTP header extension for every packet of a sample (ONVIF replay: its wall-clock time). */
+  headerExtension?: (sample: VodSampleRef) => RtpHeaderExtension | undefined;
 }
+
+/** A sample about to be sent, as `headerExtension` sees it. */
+export interface VodSampleRef {
+  /** Track index in the file. */
+  track: number;
+  /** Sample index in the track's table. */
+  sample: number;
+  /** Its presentation time on the file's timeline (npt seconds). */
+  ptsS: number;
+  keyframe: boolean;
+  /** The first sample sent of its PLAY range (after a seek: a discontinuity). */
+  firstOfRange: boolean;
+}
+
+/** Where a player reads sample bytes: the file's Mp4Reader, or a recording's segments (recording-file.ts). */
+export type VodSampleReader = Pick<Mp4Reader, 'readSample'>;

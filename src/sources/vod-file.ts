@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
-import type { Mp4Reader } from '../container/mp4/reader.js';
+import type { RecordingTimeline } from './recording-timeline.js';
+import type { VodSampleReader } from './vod-api.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { FileByteSource } from './file-source.js';
 import { describeMp4, errorMessage, openMp4ForRtp, presentationSpan, type Mp4RtpTrack } from './mp4-rtp.js';
@@ -32,16 +33,31 @@ export class VodFile {
 
   private constructor(
     readonly path: string,
-    private readonly source: FileByteSource,
-    readonly reader: Mp4Reader,
+    private readonly source: Pick<FileByteSource, 'close'>,
+    readonly reader: VodSampleReader,
     tracks: Mp4RtpTrack[],
     durationS: number,
     logger: Logger,
+    /** A recording played as a file: the wall-clock times of its timeline (recording-file.ts). */
+    readonly recording?: RecordingTimeline,
   ) {
     this.tracks = tracks;
     this.durationS = durationS;
     this.logger = logger;
-    this.media = describeMp4(tracks, path, `npt=0-${formatNpt(durationS)}`);
+    this.media = describeMp4(tracks, path, recording?.sdpRange ?? `npt=0-${formatNpt(durationS)}`);
+  }
+
+  /**
+   * A file made of other parts than one MP4 (a recording's segments): its tracks and sample tables,
+   * where their bytes are read, what closes them. DESCRIBE announces `recording.sdpRange`.
+   */
+  static of(
+    name: string,
+    parts: { close(): Promise<void>; reader: VodSampleReader; tracks: Mp4RtpTrack[]; durationS: number },
+    recording: RecordingTimeline,
+    logger: Logger,
+  ): VodFile {
+    return new VodFile(name, parts, parts.reader, parts.tracks, parts.durationS, logger, recording);
   }
 
   /**

@@ -9,9 +9,9 @@
  * than 1 s late moves the wall anchor instead of bursting the backlog. The timer goes through the
  * injected Clock (`clockTimeout`).
  */
+import type { VodSampleReader } from './vod-api.js';
 import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { Mp4Reader } from '../container/mp4/reader.js';
 import { beyondEnd, nextSample } from './vod-scale.js';
 import { dueMs, mediaOf, type Queued, type Segment } from './vod-segment.js';
 
@@ -41,7 +41,7 @@ export class ReadAhead {
   private reading: Promise<void> | undefined;
 
   constructor(
-    private readonly reader: Mp4Reader,
+    private readonly reader: VodSampleReader,
     private readonly host: ReadAheadHost,
     private readonly logger: Logger,
   ) {}

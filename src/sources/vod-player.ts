@@ -113,6 +113,7 @@ export {
   type VodPlayRequest,
   type VodPlayResult,
   type VodRtpInfo,
+  type VodSampleRef,
 } from './vod-api.js';
 export { VOD_MAX_SCALE, VOD_MAX_SPEED, VOD_MIN_SCALE, VOD_MIN_SPEED } from './vod-scale.js';
 
@@ -136,6 +137,9 @@ export class VodPlayer {
   private readonly planning: PlanContext;
   private readonly readAhead: ReadAhead;
   private readonly timer: PacingTimer;
+  private readonly headerExtension: VodPlayerOptions['headerExtension'];
+  /** The tracks that have sent a sample in each range (for `headerExtension`'s firstOfRange). */
+  private readonly tracksStarted = new WeakMap<Segment, Set<number>>();
 
   /** The current range first, then the queued ones; empty when ready. */
   private segments: Segment[] = [];
@@ -159,6 +163,7 @@ export class VodPlayer {
     this.srIntervalMs = options.senderReportIntervalMs ?? VOD_DEFAULT_SENDER_REPORT_INTERVAL_MS;
     this.tracks = sessionTracks(file, options.tracks ?? file.tracks.map((_, i) => i), options.ssrcs);
     this.hasVideo = this.tracks.some((t) => t.video);
+    this.headerExtension = options.headerExtension;
     this.planning = { durationS: file.durationS, tracks: this.tracks };
     this.readAhead = new ReadAhead(
       file.reader,
@@ -454,7 +459,20 @@ export class VodPlayer {
         );
       return;
     }
-    q.seg.sentPackets += sendAccessUnit(st, au, this.sink);
+    let extension;
+    if (this.headerExtension !== undefined) {
+      const started = this.tracksStarted.get(q.seg) ?? new Set<number>();
+      this.tracksStarted.set(q.seg, started);
+      extension = this.headerExtension({
+        track: st.index,
+        sample: q.info.index,
+        ptsS: q.info.ptsTicks / q.info.timescale,
+        keyframe: q.info.keyframe,
+        firstOfRange: !started.has(st.index),
+      });
+      started.add(st.index);
+    }
+    q.seg.sentPackets += sendAccessUnit(st, au, this.sink, extension);
   }
 
   /** RFC 3550 §6.4.1: NTP now, RTP time of the timeline now; after a range's first packets, then periodically. */

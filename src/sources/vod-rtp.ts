@@ -12,7 +12,13 @@
  */
 import type { AccessUnit } from '../format/access-unit.js';
 import { senderReportFor } from '../rtp/clock-map.js';
-import { randomRtpTimestamp, randomSequenceNumber, randomSsrc, RTP_HEADER_BYTES } from '../rtp/packet.js';
+import {
+  type RtpHeaderExtension,
+  randomRtpTimestamp,
+  randomSequenceNumber,
+  randomSsrc,
+  RTP_HEADER_BYTES,
+} from '../rtp/packet.js';
 import { serializeRtcpCompound } from '../rtp/rtcp.js';
 import type { VodPacketSink } from './vod-api.js';
 import type { VodFile } from './vod-file.js';
@@ -63,7 +69,12 @@ export function sampleAccessUnit(st: SessionTrack, data: Buffer, ptsM: number): 
 }
 
 /** Packetizes an access unit of a track and sends its packets; returns how many. */
-export function sendAccessUnit(st: SessionTrack, au: AccessUnit, sink: VodPacketSink): number {
+export function sendAccessUnit(
+  st: SessionTrack,
+  au: AccessUnit,
+  sink: VodPacketSink,
+  extension?: RtpHeaderExtension,
+): number {
   const packets = rtpPackets(
     st.packetizer,
     au,
@@ -71,11 +82,12 @@ export function sendAccessUnit(st: SessionTrack, au: AccessUnit, sink: VodPacket
     st.seq,
     st.timestampBase,
     st.ssrc,
+    extension,
   );
   st.seq = (st.seq + packets.length) & 0xffff;
   st.packets += packets.length;
   for (const p of packets) {
-    st.octets += p.length - RTP_HEADER_BYTES;
+    st.octets += p.length - RTP_HEADER_BYTES - (extension ? 4 + extension.data.length : 0);
     sink.sendRtp(st.index, p);
   }
   return packets.length;

@@ -16,6 +16,7 @@ import { parseRtpmap } from '../../src/sdp/formats.js';
 import * as sdpAttributes from '../../src/sdp/attributes.js';
 import * as rtpPacket from '../../src/rtp/packet.js';
 import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
+import { parseOnvifReplayExtension } from '../../src/rtp/onvif-replay.js';
 import { parseDigestChallenge } from '../../src/auth/digest.js';
 import { parseStoredPassword } from '../../src/auth/password.js';
 import { compilePathPattern } from '../../src/auth/access.js';
@@ -113,6 +114,9 @@ const HEADER_SEEDS = [
   'RTP/AVP;unicast;client_port=5000-5001',
   'RTP/AVP/TCP;interleaved=0-1;mode=record',
   'RTP/AVP;multicast;destination=239.255.0.1;port=8002-8003;ttl=16',
+  'intra/4000',
+  'token=abc&start=2026-12-06T10:15:00.5+01:00&end=20261206T101600Z',
+  'start=2026-12-06T10:15:00Z&duration=30',
   'npt=0.000-10.5',
   'smpte=10:07:00-10:07:33:05.01',
   'clock=19961108T142300Z-19961108T143520Z',
@@ -239,6 +243,9 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     ['Location', rtsp.parseLocation, [rtsp.parseLocation]],
     ['URL', rtsp.parseRtspUrl, [rtsp.parseRtspUrl]],
     ['decimal', (v) => parseDecimal(v), [parseDecimal]],
+    ['Rate-Control', rtsp.parseRateControl, [rtsp.parseRateControl]],
+    ['Frames', rtsp.parseFrames, [rtsp.parseFrames]],
+    ['playback query', rtsp.parsePlaybackQuery, [rtsp.parsePlaybackQuery, rtsp.parseIsoTime]],
   ];
   for (const [name, parse, covers] of headers) text(`header ${name}`, HEADER_SEEDS, parse, covers);
   check(
@@ -518,6 +525,17 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     );
   }
 
+  check(
+    'ONVIF replay extension',
+    [parseOnvifReplayExtension],
+    fc.property(
+      fc.nat(0xffff),
+      bytesNear(24, Buffer.from('ebcd123480000000a02a0000', 'hex')),
+      (profile, data) => {
+        onlyParseError(() => parseOnvifReplayExtension({ profile: profile % 2 ? 0xabac : profile, data }));
+      },
+    ) as never,
+  );
   // ---- fMP4 recordings read back from disk (container/fmp4/reader.ts): a file may be cut or damaged ----
   const fmp4 = sampleFmp4();
   check(
