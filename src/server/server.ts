@@ -10,6 +10,7 @@
  * - live-control.ts / vod-control.ts: PLAY, PAUSE, RECORD of a live path / a file;
  * - media-in.ts: RTP and RTCP from clients; server-rtcp.ts: BYE and sender reports to readers;
  * - multicast-registry.ts: the groups of live paths; sweeper.ts: the once-a-second round.
+ * - descriptions.ts: DESCRIBE and ANNOUNCE.
  * The handlers left here are the ones that decide between those parts. The session owns its protocol
  * state (session.ts, the table in session-state.ts): the gate asks it whether a request is valid in
  * that state, the handlers tell it what they did.
@@ -35,6 +36,7 @@ import { ServerConnection, type ConnectionEvent, type Reply } from './connection
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
 import { SessionLifecycle } from './session-lifecycle.js';
+import { Descriptions } from './descriptions.js';
 import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
 import { getParameter, setParameter } from './parameters.js';
@@ -55,7 +57,7 @@ import { SessionLimits } from './session-limits.js';
 import { controlRefusal, sessionAuthOf } from './session-binding.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
-import { announcedTrackFor, parseAnnouncedSdp } from './media-description.js';
+import { announcedTrackFor } from './media-description.js';
 import {
   RELOADABLE_SERVER_LIMITS,
   resolveServerOptions,
@@ -63,6 +65,7 @@ import {
   type RtspServerOptions,
   type ServerSettings,
 } from './server-options.js';
+import { RtspStatus } from '../rtsp/status.js';
 
 export { RELOADABLE_SERVER_LIMITS, type ReloadableServerLimits, type RtspServerOptions };
 
@@ -105,6 +108,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly sweeper: Sweeper;
   /** Admission, creation and the end of sessions. */
   private readonly lifecycle: SessionLifecycle;
+  /** DESCRIBE and ANNOUNCE. */
+  private readonly descriptions: Descriptions;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -187,6 +192,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       },
       unbindChannels: (session) => this.doors.unbindSession(session),
       ended: (session, reason) => this.emit('sessionEnded', session, reason),
+    });
+    this.descriptions = new Descriptions({
+      logger: this.logger,
+      paths: this.paths,
+      vod: this.vod,
+      lifecycle: this.lifecycle,
+      sessionLimits: this.sessionLimits,
+      settings: this.opts,
+      endSession: (s, reason) => this.endSession(s, reason),
     });
     this.doors = new FrontDoors({
       settings: this.opts,
@@ -298,9 +312,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   // ---- requests ----
 
   private async handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply> {
-    if (!/^RTSP\/1\.0$/i.test(req.version)) return reply(505);
+    if (!/^RTSP\/1\.0$/i.test(req.version)) return reply(RtspStatus.RtspVersionNotSupported);
     const session = this.sessionFor(req);
-    if (session === 'unknown') return reply(454);
+    if (session === 'unknown') return reply(RtspStatus.SessionNotFound);
     if (session !== undefined) {
       const pending = controlRefusal(
         session,
@@ -332,7 +346,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return { statusCode: denial.statusCode, headers: new RtspHeaders(denial.headers) };
     }
     if (session !== undefined) {
-      if (!fitsSession(session.mode, req.method, transport)) return reply(455);
+      if (!fitsSession(session.mode, req.method, transport))
+        return reply(RtspStatus.MethodNotValidInThisState);
       // Appendix A: what the session's state accepts. SETUP asks in its handler, once its URL and
       // Transport are read (400 and 461 come first).
       const refusal =
@@ -345,15 +360,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       req.headers.getAll('Proxy-Require'),
     );
     if (required.length > 0) {
-      return reply(551, { Unsupported: required.join(', ') });
+      return reply(RtspStatus.OptionNotSupported, { Unsupported: required.join(', ') });
     }
     switch (req.method) {
       case 'OPTIONS':
-        return reply(200, { Public: SUPPORTED_METHODS.join(', ') });
+        return reply(RtspStatus.Ok, { Public: SUPPORTED_METHODS.join(', ') });
       case 'DESCRIBE':
-        return this.describe(req);
+        return this.descriptions.describe(req);
       case 'ANNOUNCE':
-        return this.announce(conn, req);
+        return this.descriptions.announce(conn, req);
       case 'SETUP':
         return this.setup(conn, req, session, transport!);
       case 'PLAY':
@@ -372,9 +387,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return setParameter(req, session);
       case 'REDIRECT':
         // Only a server sends REDIRECT (RFC 2326 §10.10).
-        return reply(405, { Allow: SUPPORTED_METHODS.join(', ') });
+        return reply(RtspStatus.MethodNotAllowed, { Allow: SUPPORTED_METHODS.join(', ') });
       default:
-        return reply(501, { Public: SUPPORTED_METHODS.join(', ') });
+        return reply(RtspStatus.NotImplemented, { Public: SUPPORTED_METHODS.join(', ') });
     }
   }
 
@@ -395,52 +410,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return parseRequestTarget(req.uri);
   }
 
-  private async describe(req: RtspRequest): Promise<Reply> {
-    const t = this.target(req);
-    if (t === undefined) return reply(400);
-    // A playback of recordings (`?start=`, `Require: onvif-replay`) never names the live path.
-    const live = this.vod.isPlayback(t, req) ? undefined : await this.paths.forReader(t.path);
-    let media: PublishedMedia;
-    if (live?.stream !== undefined) media = live.media;
-    else {
-      const vod = await this.vod.openTarget(t, req);
-      if (typeof vod === 'number') return reply(vod);
-      media = vod.file.media;
-      this.vod.release(vod.realPath);
-    }
-    const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
-    const sdp = media.describeSdp(base);
-    return reply(200, { 'Content-Base': base, 'Content-Type': 'application/sdp' }, Buffer.from(sdp));
-  }
-
-  /** ANNOUNCE makes a publisher's session (inside one, the gate refused it: session-state.ts). */
-  private announce(conn: ServerConnection, req: RtspRequest): Reply {
-    const t = this.target(req);
-    if (t === undefined || t.path === '') return reply(400);
-    const ct = req.headers.get('Content-Type');
-    if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim())) return reply(415);
-    if (this.vod.reservesPath(t.path)) return this.sessionLimits.refuse('onDemandPath');
-    if (req.body.length > this.opts.maxAnnouncedSdpBytes)
-      return this.sessionLimits.refuse('announcedSdpBytes', `over ${this.opts.maxAnnouncedSdpBytes} bytes`);
-    let media;
-    try {
-      media = parseAnnouncedSdp(req.body.toString('utf8'));
-    } catch (err) {
-      this.logger.warn({ path: t.path, err: (err as Error).message }, 'ANNOUNCE with a bad SDP');
-      return reply(400, undefined, undefined, 'Bad Request: invalid SDP');
-    }
-    if (media.tracks.length === 0) return reply(400, undefined, undefined, 'Bad Request: SDP has no media');
-    const full = this.lifecycle.admissionRefusal(conn);
-    if (full !== undefined) return full;
-    const session = this.lifecycle.create(conn, req, t.path, { kind: 'publisher' }, media.tracks.length);
-    if (!this.paths.claimPublisher(t.path, session.id, media)) {
-      this.endSession(session, 'path busy');
-      return reply(403, undefined, undefined, 'Forbidden: path is already being published');
-    }
-    this.logger.info({ session: session.id, path: t.path, tracks: media.tracks.length }, 'publish announced');
-    return reply(200, sessionHeaders(session));
-  }
-
   private async setup(
     conn: ServerConnection,
     req: RtspRequest,
@@ -448,8 +417,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     transport: SetupTransport,
   ): Promise<Reply> {
     const t = this.target(req);
-    if (t === undefined) return reply(400);
-    if (transport.specs === undefined) return reply(461);
+    if (t === undefined) return reply(RtspStatus.BadRequest);
+    if (transport.specs === undefined) return reply(RtspStatus.UnsupportedTransport);
     const specs = transport.specs;
 
     let session = existing;
@@ -464,7 +433,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           s.state === 'init' &&
           (t.path === s.path || t.path.startsWith(`${s.path}/`)),
       );
-      if (session === undefined) return reply(455);
+      if (session === undefined) return reply(RtspStatus.MethodNotValidInThisState);
     }
     let live: Path | undefined;
     let media: PublishedMedia;
@@ -473,7 +442,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (session?.role.kind === 'publisher') {
       // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
       live = this.paths.publishedBy(session.path, session.id);
-      if (live === undefined) return reply(454);
+      if (live === undefined) return reply(RtspStatus.SessionNotFound);
       media = live.media;
       track = announcedTrackFor(live.media, req.uri, t.track);
     } else {
@@ -481,7 +450,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // here is 404. GStreamer 1.22 resolves `trackID=N` against a Content-Base holding a query
       // (`/cam?token=x/`) to `/trackID=N`, and retries with `/cam?token=x/trackID=N` only after a 404.
       if (session !== undefined && session.path !== t.path)
-        return reply(this.paths.get(t.path)?.stream !== undefined ? 459 : 404);
+        return reply(
+          this.paths.get(t.path)?.stream !== undefined
+            ? RtspStatus.AggregateOperationNotAllowed
+            : RtspStatus.NotFound,
+        );
       track = t.track;
       if (session?.role.kind === 'file-reader') {
         media = session.role.file.media;
@@ -497,7 +470,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           if (typeof opened === 'number') return reply(opened);
           vod = opened;
           media = vod.file.media;
-        } else return reply(404);
+        } else return reply(RtspStatus.NotFound);
       }
     }
     const trackCount = media.tracks.length;
@@ -505,11 +478,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // ffmpeg SETUPs the aggregate URL for single-track media; otherwise take the next free track.
       const taken = session?.setups ?? [];
       track = Array.from({ length: trackCount }, (_, i) => i).find((i) => taken[i] === undefined);
-      if (track === undefined) return reply(459);
+      if (track === undefined) return reply(RtspStatus.AggregateOperationNotAllowed);
     }
     if (track >= trackCount) {
       if (vod !== undefined) this.vod.release(vod.realPath);
-      return reply(404);
+      return reply(RtspStatus.NotFound);
     }
 
     const chosen = this.transports.choose(specs, {
@@ -521,7 +494,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     if (chosen === undefined) {
       if (vod !== undefined) this.vod.release(vod.realPath);
-      return reply(461);
+      return reply(RtspStatus.UnsupportedTransport);
     }
 
     if (session === undefined) {
@@ -535,7 +508,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
         if (readers >= this.opts.maxReadersPerPath) {
           if (vod !== undefined) this.vod.release(vod.realPath);
-          return reply(453, undefined, undefined, 'Not Enough Bandwidth: too many readers of this path');
+          return reply(
+            RtspStatus.NotEnoughBandwidth,
+            undefined,
+            undefined,
+            'Not Enough Bandwidth: too many readers of this path',
+          );
         }
       }
     }
@@ -560,7 +538,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
     session.setups[track] = trackSetup;
     session.transition('SETUP');
-    return reply(200, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
+    return reply(RtspStatus.Ok, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 
   /**
@@ -597,9 +575,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   }
 
   private teardown(session: ServerSession | undefined): Reply {
-    if (session === undefined) return reply(454);
+    if (session === undefined) return reply(RtspStatus.SessionNotFound);
     this.endSession(session, 'teardown');
-    return reply(200);
+    return reply(RtspStatus.Ok);
   }
 
   // ---- sessions ----

@@ -160,7 +160,7 @@ export class VodControl {
       }
     } catch (e) {
       if (!isParseError(e) && !(e instanceof RangeError)) throw e; // RangeError: not npt
-      return reply(457);
+      return reply(RtspStatus.InvalidRange);
     }
     const onvif = recording !== undefined && requiresOnvifReplay(req);
     if (onvif) {
@@ -181,7 +181,7 @@ export class VodControl {
         speed = VOD_MAX_SPEED;
     } catch (e) {
       if (!isParseError(e)) throw e;
-      return reply(400);
+      return reply(RtspStatus.BadRequest);
     }
     // A start past the end is not refused: ffmpeg waits, paused, after a refused PLAY. It gets an empty
     // range at the end (200), then RTCP BYE; negative starts already read as 0 (rtsp/range.ts).
@@ -191,7 +191,7 @@ export class VodControl {
       range.endS < range.startS &&
       (scale ?? 1) > 0
     )
-      return reply(457);
+      return reply(RtspStatus.InvalidRange);
     const player = this.playerOf(session, role);
     const request: Parameters<VodPlayer['play']>[0] = {};
     if (range.startS !== undefined) request.startS = range.startS;
@@ -205,7 +205,7 @@ export class VodControl {
     } catch (err) {
       if (err instanceof VodQueueFullError)
         return this.deps.sessionLimits.refuse('queuedPlayRanges', `${err.maxQueuedRanges} queued`);
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
+      return reply(RtspStatus.InvalidRange, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
     session.transition('PLAY');
     const headers = sessionHeaders(session);
@@ -233,7 +233,7 @@ export class VodControl {
       },
       'file playback',
     );
-    return { ...reply(200, headers), afterWrite: () => session.openOutput() };
+    return { ...reply(RtspStatus.Ok, headers), afterWrite: () => session.openOutput() };
   }
 
   pause(req: RtspRequest, session: ServerSession, role: FileReaderRole): Reply {
@@ -247,7 +247,7 @@ export class VodControl {
         atS = nptRange(parseRange(point)).startS;
       } catch (e) {
         if (!isParseError(e) && !(e instanceof RangeError)) throw e; // RangeError: not npt
-        return reply(457);
+        return reply(RtspStatus.InvalidRange);
       }
     }
     let position: number;
@@ -255,13 +255,13 @@ export class VodControl {
       position = this.playerOf(session, role).pause(atS);
     } catch (err) {
       // §10.6: a point outside the pending PLAY ranges.
-      return reply(457, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
+      return reply(RtspStatus.InvalidRange, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
     // §10.6: with a point, it plays on until there (the player then ends: `playback ended`).
     session.transition(atS === undefined ? 'PAUSE' : 'PAUSE at a point');
     const headers = sessionHeaders(session);
     headers.Range = `npt=${position.toFixed(3)}-`;
-    return reply(200, headers);
+    return reply(RtspStatus.Ok, headers);
   }
 }
 

@@ -1,0 +1,92 @@
+/**
+ * The presentation description methods: DESCRIBE (RFC 2326 §10.2) answers with the SDP of what a URL
+ * names (a live path, a file, a playback of recordings), ANNOUNCE (§10.3) makes a publisher's session
+ * from the SDP it posts and claims the path for it through the path manager.
+ */
+import type { Logger } from '../base/logger.js';
+import type { PublishedMedia } from '../media/published-media.js';
+import type { PathManager } from '../paths/path-manager.js';
+import type { RtspRequest } from '../rtsp/message.js';
+import { RtspStatus } from '../rtsp/status.js';
+import type { Reply, ServerConnection } from './connection.js';
+import { parseAnnouncedSdp } from './media-description.js';
+import { reply, sessionHeaders } from './replies.js';
+import type { ServerSettings } from './server-options.js';
+import type { ServerSession } from './session.js';
+import type { SessionLifecycle } from './session-lifecycle.js';
+import type { SessionLimits } from './session-limits.js';
+import { parseRequestTarget } from './target.js';
+import type { VodControl } from './vod-control.js';
+
+export interface DescriptionsDeps {
+  logger: Logger;
+  paths: PathManager;
+  vod: VodControl;
+  lifecycle: SessionLifecycle;
+  sessionLimits: SessionLimits;
+  /** Read at each use (reload). */
+  settings: Pick<ServerSettings, 'maxAnnouncedSdpBytes'>;
+  endSession(session: ServerSession, reason: string): void;
+}
+
+export class Descriptions {
+  constructor(private readonly deps: DescriptionsDeps) {}
+
+  async describe(req: RtspRequest): Promise<Reply> {
+    const t = parseRequestTarget(req.uri);
+    if (t === undefined) return reply(RtspStatus.BadRequest);
+    // A playback of recordings (`?start=`, `Require: onvif-replay`) never names the live path.
+    const live = this.deps.vod.isPlayback(t, req) ? undefined : await this.deps.paths.forReader(t.path);
+    let media: PublishedMedia;
+    if (live?.stream !== undefined) media = live.media;
+    else {
+      const vod = await this.deps.vod.openTarget(t, req);
+      if (typeof vod === 'number') return reply(vod);
+      media = vod.file.media;
+      this.deps.vod.release(vod.realPath);
+    }
+    const base = req.uri.endsWith('/') ? req.uri : `${req.uri}/`;
+    const sdp = media.describeSdp(base);
+    return reply(
+      RtspStatus.Ok,
+      { 'Content-Base': base, 'Content-Type': 'application/sdp' },
+      Buffer.from(sdp),
+    );
+  }
+
+  /** ANNOUNCE makes a publisher's session (inside one, the gate refused it: session-state.ts). */
+  announce(conn: ServerConnection, req: RtspRequest): Reply {
+    const t = parseRequestTarget(req.uri);
+    if (t === undefined || t.path === '') return reply(RtspStatus.BadRequest);
+    const ct = req.headers.get('Content-Type');
+    if (ct === undefined || !/^application\/sdp\b/i.test(ct.trim()))
+      return reply(RtspStatus.UnsupportedMediaType);
+    if (this.deps.vod.reservesPath(t.path)) return this.deps.sessionLimits.refuse('onDemandPath');
+    if (req.body.length > this.deps.settings.maxAnnouncedSdpBytes)
+      return this.deps.sessionLimits.refuse(
+        'announcedSdpBytes',
+        `over ${this.deps.settings.maxAnnouncedSdpBytes} bytes`,
+      );
+    let media;
+    try {
+      media = parseAnnouncedSdp(req.body.toString('utf8'));
+    } catch (err) {
+      this.deps.logger.warn({ path: t.path, err: (err as Error).message }, 'ANNOUNCE with a bad SDP');
+      return reply(RtspStatus.BadRequest, undefined, undefined, 'Bad Request: invalid SDP');
+    }
+    if (media.tracks.length === 0)
+      return reply(RtspStatus.BadRequest, undefined, undefined, 'Bad Request: SDP has no media');
+    const full = this.deps.lifecycle.admissionRefusal(conn);
+    if (full !== undefined) return full;
+    const session = this.deps.lifecycle.create(conn, req, t.path, { kind: 'publisher' }, media.tracks.length);
+    if (!this.deps.paths.claimPublisher(t.path, session.id, media)) {
+      this.deps.endSession(session, 'path busy');
+      return reply(RtspStatus.Forbidden, undefined, undefined, 'Forbidden: path is already being published');
+    }
+    this.deps.logger.info(
+      { session: session.id, path: t.path, tracks: media.tracks.length },
+      'publish announced',
+    );
+    return reply(RtspStatus.Ok, sessionHeaders(session));
+  }
+}
