@@ -39,6 +39,7 @@ import { parseRtpPacket } from '../rtp/packet.js';
 import { AlignedTracks, carriedTracks } from '../sinks/tracks.js';
 import type { PublishedMedia } from './published-media.js';
 import type { StreamReader, StreamTap } from './stream.js';
+import { packetReader } from './stream-reader.js';
 
 export interface HlsMuxerOptions extends HlsSegmenterOptions {
   clock?: Clock;
@@ -140,24 +141,21 @@ export class HlsMuxer {
     for (const t of tracks) this.#byStreamTrack.set(t.streamTrack, t);
     this.#aligned = new AlignedTracks(tracks.map((t) => t.streamTrack));
     this.encodingNames = tracks.map((t) => t.encodingName);
-    this.#reader = {
-      transport: 'udp',
-      rtpChannels: [],
+    this.#reader = packetReader({
       tracks: tracks.map((t) => t.streamTrack),
-      backlogBytes: 0,
-      writeInterleaved: () => undefined,
-      sendRtp: (track, packet) => {
+      // Muxed at once: nothing waits in a queue.
+      backlogBytes: () => 0,
+      rtp: (track, packet) => {
         this.#isolated(() => {
           this.#onRtp(track, packet);
         });
       },
-      sendRtcp: () => undefined,
-      streamEnded: (reason) => {
+      ended: (reason) => {
         this.#isolated(() => {
           this.#finish(reason);
         });
       },
-    };
+    });
   }
 
   /** Joins the Stream (at its cached keyframe when there is one). */

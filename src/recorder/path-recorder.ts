@@ -35,7 +35,7 @@ import { childBoxes } from '../container/mp4/boxes.js';
 import type { AccessUnit } from '../format/access-unit.js';
 import { muxableTracks, type MuxedTrack } from '../media/hls-muxer.js';
 import type { PublishedMedia } from '../media/published-media.js';
-import type { StreamReader, StreamTap } from '../media/stream-reader.js';
+import { packetReader, type StreamReader, type StreamTap } from '../media/stream-reader.js';
 import { parseRtpPacket } from '../rtp/packet.js';
 import { AlignedTracks } from '../sinks/tracks.js';
 import type { DiskRecordingCatalog } from './disk-catalog.js';
@@ -206,22 +206,19 @@ export class PathRecorder {
     this.#timing = Math.max(0, firstVideo);
     this.#video = firstVideo >= 0;
     this.codecs = configs.map((c) => c.codec);
-    this.#reader = {
-      transport: 'udp',
-      rtpChannels: [],
+    this.#reader = packetReader({
       tracks: tracks.map((t) => t.streamTrack),
-      backlogBytes: 0,
-      writeInterleaved: () => undefined,
-      sendRtp: (track, packet) => {
+      // Parts are queued by the file writer, bounded there (recordMaxQueueBytes), not in the Stream.
+      backlogBytes: () => 0,
+      rtp: (track, packet) => {
         this.#isolated(() => {
           this.#onRtp(track, packet);
         });
       },
-      sendRtcp: () => undefined,
-      streamEnded: (reason) => {
+      ended: (reason) => {
         void this.stop(`stream ended: ${reason}`).then(() => this.#o.onStopped?.(`stream ended: ${reason}`));
       },
-    };
+    });
   }
 
   /** Joins the Stream (at its cached keyframe, which starts the first segment). */

@@ -126,17 +126,7 @@ function trak(t: InitTrack): Buffer {
     u32(((t.width ?? 0) & 0xffff) * 65536, ((t.height ?? 0) & 0xffff) * 65536),
   );
   const mdhd = fullBox('mdhd', 0, 0, u32(0, 0, t.timescale, 0), u16(0x55c4, 0)); // language 'und'
-  const hdlr = fullBox(
-    'hdlr',
-    0,
-    0,
-    u32(0),
-    ascii(t.handler),
-    u32(0, 0, 0),
-    ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
-  );
-  const mediaHeader = video ? fullBox('vmhd', 0, 1, u16(0, 0, 0, 0)) : fullBox('smhd', 0, 0, i16(0), u16(0));
-  const dinf = box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1)));
+  const { hdlr, mediaHeader, dinf } = handlerBoxes(t.handler);
   const stbl = box(
     'stbl',
     fullBox('stsd', 0, 0, u32(1), t.sampleEntry),
@@ -146,6 +136,27 @@ function trak(t: InitTrack): Buffer {
     fullBox('stco', 0, 0, u32(0)),
   );
   return box('trak', tkhd, box('mdia', mdhd, hdlr, box('minf', mediaHeader, dinf, stbl)));
+}
+
+/**
+ * A track's handler (`hdlr`), media header (`vmhd` or `smhd`) and data information (`dinf`, the media
+ * in this file) boxes (ISO/IEC 14496-12 §8.4.3, §12.1.2, §12.2.2, §8.7.1): the same in fMP4 and MP4.
+ */
+export function handlerBoxes(handler: Fmp4Handler): { hdlr: Buffer; mediaHeader: Buffer; dinf: Buffer } {
+  const video = handler === 'vide';
+  return {
+    hdlr: fullBox(
+      'hdlr',
+      0,
+      0,
+      u32(0),
+      ascii(handler),
+      u32(0, 0, 0),
+      ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
+    ),
+    mediaHeader: video ? fullBox('vmhd', 0, 1, u16(0, 0, 0, 0)) : fullBox('smhd', 0, 0, i16(0), u16(0)),
+    dinf: box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1))),
+  };
 }
 
 /** ftyp + moov: everything a reader needs before the first fragment. */

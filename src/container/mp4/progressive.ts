@@ -9,6 +9,7 @@
  * read the head, without reading to the end of the file first.
  */
 import { ascii, box, fullBox, i16, i32, u16, u32, u64 } from './box-writer.js';
+import { handlerBoxes } from '../fmp4/boxes.js';
 
 const zeros = (n: number): Buffer => Buffer.alloc(n);
 const UNITY_MATRIX = u32(0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000);
@@ -168,17 +169,7 @@ function trak(t: ProgressiveTrack, stbl: Buffer): Buffer {
     u32(((t.width ?? 0) & 0xffff) * 65536, ((t.height ?? 0) & 0xffff) * 65536),
   );
   const mdhd = fullBox('mdhd', 1, 0, u64(0, 0), u32(t.timescale), u64(mediaTicks), u16(0x55c4, 0));
-  const hdlr = fullBox(
-    'hdlr',
-    0,
-    0,
-    u32(0),
-    ascii(t.handler),
-    u32(0, 0, 0),
-    ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
-  );
-  const mediaHeader = video ? fullBox('vmhd', 0, 1, u16(0, 0, 0, 0)) : fullBox('smhd', 0, 0, i16(0), u16(0));
-  const dinf = box('dinf', fullBox('dref', 0, 0, u32(1), fullBox('url ', 0, 1)));
+  const { hdlr, mediaHeader, dinf } = handlerBoxes(t.handler);
   return box(
     'trak',
     tkhd,
