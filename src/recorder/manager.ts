@@ -2,8 +2,8 @@
  * The recorders of a server: one PathRecorder per live path whose settings say `record`, started when
  * the path becomes ready and stopped when it goes away, and the periodic retention sweep.
  *
- * The seam to the engine is `pathReady(name, media, stream)` / `pathNotReady(name)`; `watch(view)`
- * drives it from EngineView snapshots once a second until a path manager calls it on its events.
+ * The seam to the engine is `pathReady(name, media, stream)` / `pathNotReady(name)`; `follow(view)`
+ * drives it from the path manager's events (through the EngineView).
  *
  * Retention (every `sweepIntervalMs`, through the clock): finished segments older than the path's
  * `deleteAfterMs` are deleted; when the free space of a path's record folder is under its
