@@ -18,7 +18,7 @@ import { LOOPBACK_APP_CONFIG_LINES, startTestServer } from './support/server.js'
 import { startApp } from '../src/app.js';
 import type { Stream } from '../src/media/stream.js';
 import { publishFile, run, waitFor } from './support/process.js';
-import { ListCatalog, makeRecordings } from './support/recordings.js';
+import { ListCatalog, closedSegments, makeRecordings } from './support/recordings.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
@@ -388,14 +388,7 @@ test(
         'the publish',
       );
       assert.equal((await pub.done).code, 0);
-      const catalog = app.recordings.catalog;
-      await waitFor(
-        () => app.recordings.recorders().length === 0 && catalog.segments('cam1').length > 0,
-        10_000,
-        'the segments to be closed',
-      );
-      await app.recordings.settled();
-      const segments = catalog.segments('cam1');
+      const segments = await closedSegments(app, 'cam1');
       assert.ok(segments.length >= 2, `${segments.length} segments`);
       const first = segments[0]!;
       const last = segments.at(-1)!;
@@ -446,12 +439,7 @@ test(
       });
       assert.equal((await pub.done).code, 0);
       const catalog = app.recordings.catalog;
-      await waitFor(
-        () => app.recordings.recorders().length === 0 && catalog.segments('cam1').length > 0,
-        10_000,
-        'the segment to be closed',
-      );
-      await app.recordings.settled();
+      await closedSegments(app, 'cam1');
       browser = await chromium.launch({
         executablePath: chromiumPath(),
         headless: true,

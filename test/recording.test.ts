@@ -13,6 +13,7 @@ import type { Stream } from '../src/media/stream.js';
 import { indexFmp4Buffer } from '../src/container/fmp4/reader.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { parseProbe, probeFrames, publishFile, waitFor } from './support/process.js';
+import { closedSegments } from './support/recordings.js';
 import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 
 const CLIP = 'h264_base_aac.mp4';
@@ -84,12 +85,7 @@ describe('recording', { skip }, () => {
       const published = await pub.done;
       assert.equal(published.code, 0, published.stderr);
       const catalog = app.recordings.catalog;
-      await waitFor(
-        () => app.recordings.recorders().length === 0 && catalog.segments('cam1').length > 0,
-        10_000,
-        'the segment to be closed',
-      );
-      await app.recordings.settled();
+      await closedSegments(app, 'cam1');
       const t1 = Date.now();
       const [segment, ...more] = catalog.segments('cam1');
       assert.equal(more.length, 0, 'one segment');
@@ -178,13 +174,7 @@ describe('recording', { skip }, () => {
       );
       assert.equal((await pub.done).code, 0);
       const catalog = app.recordings.catalog;
-      await waitFor(
-        () => app.recordings.recorders().length === 0 && catalog.segments('seg').length > 0,
-        10_000,
-        'the segments to be closed',
-      );
-      await app.recordings.settled();
-      const segments = catalog.segments('seg');
+      const segments = await closedSegments(app, 'seg');
       assert.ok(
         segments.length >= 3,
         `${segments.length} segments of 1 s for 3 s: ${JSON.stringify(segments.map((s) => [s.startMs, s.durationMs]))}, ${stream!.accessUnitsIn} frames`,

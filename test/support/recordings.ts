@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prftBox } from '../../src/container/fmp4/prft.js';
 import type { RecordedSegment, RecordedSpan, RecordingCatalog } from '../../src/recorder/catalog.js';
-import { run } from './process.js';
+import type { App } from '../../src/app.js';
+import { run, waitFor } from './process.js';
 
 /** The file's bytes with `insert` placed before its first top-level `moof`. */
 function insertBeforeFirstMoof(file: Buffer, insert: Buffer): Buffer {
@@ -102,4 +103,19 @@ export class ListCatalog implements RecordingCatalog {
   onChange(): () => void {
     return () => undefined;
   }
+}
+
+/**
+ * Waits until `app`'s recorders have all stopped (the publisher left) with `path` recorded, and every
+ * segment's file is closed and catalogued; returns the path's segments.
+ */
+export async function closedSegments(app: App, path: string): Promise<RecordedSegment[]> {
+  const catalog = app.recordings.catalog;
+  await waitFor(
+    () => app.recordings.recorders().length === 0 && catalog.segments(path).length > 0,
+    10_000,
+    'the segments to be closed',
+  );
+  await app.recordings.settled();
+  return catalog.segments(path);
 }
