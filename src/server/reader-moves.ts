@@ -8,8 +8,9 @@
  * live555 with 405, GStreamer's rtspsrc not at all; only our own client follows REDIRECT and ANNOUNCE.
  * A reader whose client does not answer 2xx within `serverRequestTimeoutMs` gets RTCP BYE on each track
  * and its connection closed after `endedReaderGraceMs` (session-lifecycle.ts: the same end as when its
- * publisher leaves), so that it ends cleanly and can be restarted. One that answers 2xx leaves by itself
- * (our client sends TEARDOWN, then goes); if it is still here after the grace, it is ended the same way.
+ * publisher leaves), so that it ends cleanly and can be restarted. One that answers 2xx should leave by
+ * itself (our client sends TEARDOWN, then goes); if it is still here after the grace (rtspsrc answers
+ * 200 and stays), it is ended the same way.
  *
  * ANNOUNCE goes only to clients that say they are ours (`User-Agent: rtspkit...`): the others answer
  * ANNOUNCE as they answer REDIRECT, and asking them would only delay their end by the timeout. The cost:
@@ -191,32 +192,36 @@ export class ReaderMoves {
   }
 
   /**
-   * The client's answer: 2xx, it leaves by itself (TEARDOWN) within the grace, or is ended then; else
-   * it is ended now.
+   * The client's answer. Not 2xx (or none): the reader is ended now. 2xx: it should leave by itself
+   * (TEARDOWN) within the grace; it counts as followed only if it did (rtspsrc answers 200 to a
+   * REDIRECT and stays), else it is ended then.
    */
   private settle(
     s: ServerSession,
-    followed: boolean,
+    accepted: boolean,
     kind: 'redirect' | 'announce',
     why: string,
     outcome: ServerRequestOutcome,
   ): void {
-    if (followed) this.counters[kind === 'redirect' ? 'redirectFollowed' : 'announceFollowed']++;
-    else this.counters[kind === 'redirect' ? 'redirectNotFollowed' : 'announceNotFollowed']++;
-    if (s.closed) return;
     const method = kind === 'redirect' ? 'REDIRECT' : 'ANNOUNCE';
-    if (!followed) {
+    const notFollowed = (answer: string): void => {
+      this.counters[kind === 'redirect' ? 'redirectNotFollowed' : 'announceNotFollowed']++;
+      if (s.closed) return;
       this.deps.logger.info(
-        { session: s.id, path: s.path, userAgent: s.userAgent, outcome: describeOutcome(outcome) },
+        { session: s.id, path: s.path, userAgent: s.userAgent, answer },
         `${method} not followed: RTCP BYE, then the connection closes`,
       );
-      this.dismiss(s, `${why}; ${method} ${describeOutcome(outcome)}`);
+      this.dismiss(s, `${why}; ${method} ${answer}`);
+    };
+    if (!accepted) {
+      notFollowed(describeOutcome(outcome));
       return;
     }
     clockTimeout(
       this.deps.clock,
       () => {
-        if (!s.closed) this.dismiss(s, `${why}; still here after ${method} was accepted`);
+        if (s.closed) this.counters[kind === 'redirect' ? 'redirectFollowed' : 'announceFollowed']++;
+        else notFollowed(`${describeOutcome(outcome)}, but the session is still here`);
       },
       this.deps.settings.endedReaderGraceMs,
       { unref: true },
