@@ -5,7 +5,9 @@
 // each counted, and the server goes on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { RtspClient } from '../src/client/index.js';
+import { ApiServer } from '../src/http/api.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspRequest } from '../src/rtsp/message.js';
 import { parseRtcpCompound } from '../src/rtp/rtcp.js';
@@ -223,6 +225,41 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
       a.server.updateLimits({ maxServerRequestsPending: 4 });
     }
   });
+
+  test('DELETE /v1/paths/NAME?location= redirects the readers of the path, then removes it as a plain DELETE would; /metrics counts', async () => {
+    const api = new ApiServer({ server: a.server, host: '127.0.0.1', port: 0 });
+    await api.listen();
+    try {
+      const r = await rawReader(a.server.port, a.url('other'), 'LibVLC/3.0.18', (req) =>
+        req.method === 'REDIRECT'
+          ? `RTSP/1.0 405 Method Not Allowed\r\nCSeq: ${req.headers.get('CSeq')}\r\n\r\n`
+          : undefined,
+      );
+      const bad = await httpFetch(
+        api.port,
+        'DELETE',
+        `/v1/paths/other?location=${encodeURIComponent('http://x/')}`,
+      );
+      assert.equal(bad.status, 400);
+      const location = 'rtsp://user:secret@127.0.0.1:1/elsewhere';
+      const moved = await httpFetch(
+        api.port,
+        'DELETE',
+        `/v1/paths/other?location=${encodeURIComponent(location)}`,
+      );
+      assert.equal(moved.status, 200, moved.body);
+      assert.deepEqual(JSON.parse(moved.body), { redirected: 1, removed: true });
+      await r.raw.until(() => r.raw.closed, REQUEST_TIMEOUT_MS + GRACE_MS * 5, 'the connection closed');
+      assert.equal(r.requests[0]?.headers.get('Location'), location);
+      assert.equal(a.server.paths.get('other'), undefined);
+      const metrics = (await httpFetch(api.port, 'GET', '/metrics')).body;
+      assert.match(metrics, /^rtspkit_reader_moves_total\{event="redirectNotFollowed"\} [1-9]\d*$/m);
+      assert.match(metrics, /^rtspkit_server_requests_total\{event="sent"\} [1-9]\d*$/m);
+      assert.doesNotMatch(metrics, /secret/);
+    } finally {
+      await api.close();
+    }
+  });
 });
 
 /**
@@ -260,4 +297,17 @@ async function rawReader(
   out.session = sessionId(setup);
   assert.equal((await raw.request('PLAY', url, { ...ua, Session: out.session })).statusCode, 200);
   return out;
+}
+
+function httpFetch(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -77,6 +77,8 @@ export class Metrics {
   private readonly sessionRefusals: Counter<'reason'>;
   private readonly mediaFaults: Counter<'stage'>;
   private readonly closedByLimit: Counter<'reason'>;
+  private readonly serverRequests: Counter<'event'>;
+  private readonly readerMoves: Counter<'event'>;
   private readonly replyBacklogHolds: Counter;
   private readonly tunnelPostsRefused: Counter;
   private readonly logLinesSuppressed: Counter;
@@ -202,6 +204,22 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    this.serverRequests = new Counter({
+      name: 'rtspkit_server_requests_total',
+      help:
+        'Requests the server sent its clients (REDIRECT, ANNOUNCE), by event: sent, answered, timedOut, ' +
+        'closed (connection gone first), overLimit (maxServerRequestsPending), unmatched (answers we did not wait for).',
+      labelNames: ['event'],
+      registers,
+    });
+    this.readerMoves = new Counter({
+      name: 'rtspkit_reader_moves_total',
+      help:
+        'Readers sent REDIRECT (their path moved) or ANNOUNCE (its media changed), and whether they followed; ' +
+        'mediaChangeEnded: readers ended at a media change (their client is not rtspkit).',
+      labelNames: ['event'],
+      registers,
+    });
     this.replyBacklogHolds = new Counter({
       name: 'rtspkit_reply_backlog_holds_total',
       help: 'Times a connection stopped being read because its replies piled up unread (maxReplyBacklogBytes).',
@@ -301,6 +319,13 @@ export class Metrics {
     this.closedByLimit.reset();
     for (const [reason, n] of Object.entries(counters.connectionCloses))
       this.closedByLimit.inc({ reason }, n);
+    for (const [counter, values] of [
+      [this.serverRequests, counters.serverRequests],
+      [this.readerMoves, counters.readerMoves],
+    ] as const) {
+      counter.reset();
+      for (const [event, n] of Object.entries(values)) counter.inc({ event }, n);
+    }
     this.replyBacklogHolds.reset();
     this.replyBacklogHolds.inc(counters.replyBacklogHolds);
     this.tunnelPostsRefused.reset();

@@ -6,6 +6,8 @@
  *
  * Snapshots are taken when asked (one pass, nothing per packet) and are not updated afterwards.
  */
+import type { ReaderMoveEvent, ReaderMoves } from './reader-moves.js';
+import type { ServerRequestEvent } from './server-requests.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { MediaFaults, MediaFaultStage } from '../media/media-faults.js';
@@ -94,6 +96,10 @@ export interface EngineCounters {
   replyBacklogHolds: number;
   tunnelPostsRefused: number;
   logLinesSuppressed: number;
+  /** Requests the server sent its clients (server-requests.ts), by what became of them. */
+  serverRequests: Readonly<Record<ServerRequestEvent, number>>;
+  /** Readers sent REDIRECT or ANNOUNCE (reader-moves.ts), and whether they followed. */
+  readerMoves: Readonly<Record<ReaderMoveEvent, number>>;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -195,6 +201,7 @@ export interface ViewedServer {
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
   redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
+  readonly readerMoves: ReaderMoves;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -311,6 +318,8 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       replyBacklogHolds: server.connectionEvents.replyBacklogHold,
       tunnelPostsRefused: server.connectionEvents.tunnelPostRefused,
       logLinesSuppressed: server.logLinesSuppressed,
+      serverRequests: { ...server.readerMoves.requests.counters },
+      readerMoves: { ...server.readerMoves.counters },
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
