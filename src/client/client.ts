@@ -251,18 +251,14 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     this.#requests.answerServerRequest(req);
     this.emit('serverRequest', req);
     const method = req.method.toUpperCase();
-    if (method === 'REDIRECT') {
-      const location = req.headers.get('Location');
-      if (location === undefined) return;
-      this.emit('redirect', location);
-      if (this.#opts.followRedirect && this.#mode === 'play') void this.#followRedirect(location);
-    } else if (method === 'ANNOUNCE' && this.#sessionId !== undefined && this.#mode === 'play') {
-      // §10.3: the server's description of the presentation changed (new codec parameters). Its SDP
-      // could be applied in place, but the new tracks need new SETUPs anyway: the session starts again
-      // at the same URL, as after a REDIRECT there.
-      if (this.#opts.followRedirect && !this.#followingRedirect)
-        void this.#followRedirect(this.#url, 'ANNOUNCE');
-    }
+    const location = method === 'REDIRECT' ? req.headers.get('Location') : undefined;
+    if (location !== undefined) this.emit('redirect', location);
+    if (!this.#opts.followRedirect || this.#mode !== 'play') return;
+    if (location !== undefined) void this.#followRedirect(location);
+    // §10.3: the media changed (new codec parameters). The new tracks need new SETUPs: the session
+    // starts again at the same URL, as after a REDIRECT there (rather than applying the SDP in place).
+    else if (method === 'ANNOUNCE' && this.#sessionId !== undefined && !this.#followingRedirect)
+      void this.#followRedirect(this.#url, 'ANNOUNCE');
   }
 
   /**
