@@ -19,6 +19,9 @@ import { serializeRequest, type RtspResponse } from '../rtsp/message.js';
 import type { ServerConnection } from './connection.js';
 import type { ServerSettings } from './server-options.js';
 
+/** What the sender needs of a connection (a ServerConnection; a stand-in in unit tests). */
+export type RequestChannel = Pick<ServerConnection, 'id' | 'isClosed' | 'write'>;
+
 /** What became of a request the server sent. */
 export type ServerRequestOutcome =
   | { kind: 'answered'; response: RtspResponse }
@@ -64,7 +67,7 @@ export class ServerRequests {
   readonly counters: Record<ServerRequestEvent, number> = Object.fromEntries(
     SERVER_REQUEST_EVENTS.map((e) => [e, 0]),
   ) as Record<ServerRequestEvent, number>;
-  private readonly connections = new Map<ServerConnection, ConnectionRequests>();
+  private readonly connections = new Map<RequestChannel, ConnectionRequests>();
 
   constructor(private readonly deps: ServerRequestsDeps) {}
 
@@ -73,7 +76,7 @@ export class ServerRequests {
    * the connection's close, or a refusal when too many wait already. Never rejects.
    */
   send(
-    conn: ServerConnection,
+    conn: RequestChannel,
     method: string,
     uri: string,
     headers: Record<string, string>,
@@ -112,7 +115,7 @@ export class ServerRequests {
   }
 
   /** A response arrived on `conn`: it settles the request of ours with its CSeq, or is counted and dropped. */
-  onResponse(conn: ServerConnection, res: RtspResponse): void {
+  onResponse(conn: RequestChannel, res: RtspResponse): void {
     const waiting = this.connections.get(conn)?.waiting;
     const raw = res.headers.get('CSeq')?.trim();
     const cseq = raw !== undefined && /^\d{1,10}$/.test(raw) ? Number(raw) : undefined;
@@ -129,7 +132,7 @@ export class ServerRequests {
   }
 
   /** The connection closed: what waited on it settles as `closed`. */
-  connectionClosed(conn: ServerConnection): void {
+  connectionClosed(conn: RequestChannel): void {
     const state = this.connections.get(conn);
     if (state === undefined) return;
     this.connections.delete(conn);
