@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { RtspClient } from '../src/client/index.js';
 import { ApiServer } from '../src/http/api.js';
+import { selfSignedCertificate } from '../src/config/tls.js';
 import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspRequest } from '../src/rtsp/message.js';
 import { parseRtcpCompound } from '../src/rtp/rtcp.js';
@@ -43,7 +44,7 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
 
   before(async () => {
     const options = { endedReaderGraceMs: GRACE_MS, serverRequestTimeoutMs: REQUEST_TIMEOUT_MS };
-    a = await startTestServer(options);
+    a = await startTestServer({ ...options, tls: { ...selfSignedCertificate(), port: 0 } });
     b = await startTestServer(options);
     for (const path of ['cam', 'other', 'changing']) await feed(a.server, path);
     await feed(b.server, 'cam');
@@ -57,9 +58,16 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
   /** A playing rtspkit client over `kind`, counting its video access units. */
   async function player(
     url: string,
-    kind: 'tcp' | 'tunnel' | 'websocket',
+    kind: 'tcp' | 'rtsps' | 'tunnel' | 'websocket',
   ): Promise<{ c: RtspClient; frames: () => number; codecs: () => string[] }> {
-    const c = new RtspClient(url, { httpTunnel: kind === 'tunnel', webSocket: kind === 'websocket' });
+    const c = new RtspClient(
+      kind === 'rtsps' ? url.replace(/^rtsp:\/\/[^/]+/, `rtsps://127.0.0.1:${a.server.rtspsPort!}`) : url,
+      {
+        httpTunnel: kind === 'tunnel',
+        webSocket: kind === 'websocket',
+        rejectUnauthorized: false,
+      },
+    );
     c.on('error', () => undefined);
     let frames = 0;
     c.on('accessUnit', (track) => {
@@ -72,7 +80,7 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
     return { c, frames: () => frames, codecs: () => c.tracks.map((t) => t.encodingName) };
   }
 
-  for (const kind of ['tcp', 'tunnel', 'websocket'] as const) {
+  for (const kind of ['tcp', 'rtsps', 'tunnel', 'websocket'] as const) {
     test(`rtspkit's client over ${kind} follows a REDIRECT to another server and keeps receiving frames`, async () => {
       const moved = await player(a.url('cam'), kind);
       const bystander = await player(a.url('other'), 'tcp');
