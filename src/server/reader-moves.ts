@@ -4,8 +4,9 @@
  * description changed and the path is fed again. Apart from the handlers because the server starts
  * these, not a request, and each ends in one of two ways: the client follows, or it is ended.
  *
- * Clients differ (tested, test/server-requests*.test.ts): ffmpeg answers a server's request with 501,
- * live555 with 405, GStreamer's rtspsrc not at all; only our own client follows REDIRECT and ANNOUNCE.
+ * Clients differ (test/server-requests*.test.ts): ffmpeg and ffprobe 5.1 do not answer a REDIRECT while
+ * they play, GStreamer 1.22's rtspsrc answers 200 and stays, live555 answers 405 (its source); only our
+ * own client follows REDIRECT and ANNOUNCE.
  * A reader whose client does not answer 2xx within `serverRequestTimeoutMs` gets RTCP BYE on each track
  * and its connection closed after `endedReaderGraceMs` (session-lifecycle.ts: the same end as when its
  * publisher leaves), so that it ends cleanly and can be restarted. One that answers 2xx should leave by
@@ -100,9 +101,18 @@ export class ReaderMoves {
   redirectReaders(select: (pathName: string) => string | undefined, reason: string): number {
     let count = 0;
     for (const s of [...this.deps.sessions.values()]) {
-      if (s.closed || s.mode !== 'play' || (s.state !== 'ready' && s.state !== 'playing')) continue;
+      if (s.closed || s.mode !== 'play' || s.streamGone) continue;
+      if (s.state !== 'ready' && s.state !== 'playing') continue;
       const location = select(s.path);
       if (location === undefined) continue;
+      // A header value with a line break would inject headers; a space would split it.
+      if (/[\s\0]/.test(location)) {
+        this.deps.logger.warn(
+          { path: s.path },
+          'redirect refused: the location has whitespace or control characters',
+        );
+        continue;
+      }
       count++;
       this.redirect(s, location, reason);
     }

@@ -8,6 +8,7 @@ import { RtspFramer } from '../rtsp/framer.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { ServerRequests, type RequestChannel, type ServerRequestOutcome } from './server-requests.js';
+import { presentationUri } from './session-lifecycle.js';
 
 function channel(id: number): RequestChannel & { sent: RtspRequest[]; isClosed: boolean } {
   const framer = new RtspFramer();
@@ -101,4 +102,17 @@ test('no answer within the timeout; a late answer is unmatched; over the bound i
     { sent: 3, answered: 0, timedOut: 2, closed: 2, overLimit: 1, unmatched: 1 },
   );
   assert.equal(clock.pendingTimers, 0);
+});
+
+test("the Request-URI of the server's requests: the session's path encoded again, no userinfo", () => {
+  assert.equal(
+    presentationUri('rtsp://user:pw@127.0.0.1:8554/a%20b/trackID=0?token=x', 'a b'),
+    'rtsp://127.0.0.1:8554/a%20b',
+  );
+  assert.equal(
+    presentationUri('rtsp://h/x%0D%0ASession:%201', 'x\r\nSession: 1'),
+    'rtsp://h/x%0D%0ASession%3A%201',
+  );
+  assert.equal(presentationUri('rtsp://h:1/cams/front/', 'cams/front'), 'rtsp://h:1/cams/front');
+  assert.equal(presentationUri('/cam', 'cam'), '*');
 });

@@ -54,12 +54,12 @@ export type SessionConnection = InterleavedSink & Pick<ServerConnection, 'remote
 
 /**
  * `rtsp://host:port/<path>` from a request's URI (a track's control URL, with its query) and the path it
- * names: where the server's own requests to the session's client point. The userinfo some clients put
- * in their URIs is left out.
+ * names (decoded, so encoded again: a name may hold spaces or line breaks): where the server's own
+ * requests to the session's client point. The userinfo some clients put in their URIs is left out.
  */
 export function presentationUri(uri: string, path: string): string {
-  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(withoutUserinfo(uri))?.[0];
-  return origin === undefined ? '*' : `${origin}/${path}`;
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*/i.exec(withoutUserinfo(uri))?.[0];
+  return origin === undefined ? '*' : `${origin}/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 function newSessionId(): string {
