@@ -97,7 +97,7 @@ describe('REDIRECT to readers that do not follow it', { skip: skipUnlessMedia(CL
     test(
       `${reader.name}: ends within a few seconds; the reader of another path goes on`,
       { skip: reader.skip() },
-      async () => {
+      async (t) => {
         const moving = reader.start(url('moving'));
         const staying = run(
           'ffmpeg',
@@ -122,6 +122,7 @@ describe('REDIRECT to readers that do not follow it', { skip: skipUnlessMedia(CL
             'both readers playing',
           );
           const before = { ...server.readerMoves.counters };
+          const redirectedAtMs = Date.now();
           const n = server.redirectReaders(
             (p) => (p === 'moving' ? 'rtsp://127.0.0.1:1/elsewhere' : undefined),
             'test',
@@ -129,6 +130,7 @@ describe('REDIRECT to readers that do not follow it', { skip: skipUnlessMedia(CL
           assert.equal(n, 1);
           const ended = await endsWithin(moving, END_WITHIN_MS);
           assert.equal(ended.timedOut, false, `${reader.name} did not end: ${ended.stderr.slice(-2000)}`);
+          t.diagnostic(`${reader.name} ended ${Date.now() - redirectedAtMs} ms after the REDIRECT`);
           assert.equal(server.readerMoves.counters.redirectNotFollowed - before.redirectNotFollowed, 1);
           await waitFor(() => playing('moving') === 0, 5000, 'the redirected session gone');
           assert.equal(playing('staying'), 1, 'the reader of the other path still plays');
