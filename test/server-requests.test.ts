@@ -46,7 +46,7 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
     const options = { endedReaderGraceMs: GRACE_MS, serverRequestTimeoutMs: REQUEST_TIMEOUT_MS };
     a = await startTestServer({ ...options, tls: { ...selfSignedCertificate(), port: 0 } });
     b = await startTestServer(options);
-    for (const path of ['cam', 'other', 'changing']) await feed(a.server, path);
+    for (const path of ['cam', 'other', 'changing', 'vanishing']) await feed(a.server, path);
     await feed(b.server, 'cam');
   });
   after(async () => {
@@ -153,6 +153,19 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
     await theirs.raw.until(() => theirs.raw.closed, GRACE_MS * 5, 'its connection closed');
     assert.equal(theirs.requests.length, 0, 'no ANNOUNCE to a client that is not ours');
     ours.c.close();
+  });
+
+  test("a media change whose path is not fed again: rtspkit's client gets RTCP BYE after the grace", async () => {
+    const ours = await player(a.url('vanishing'), 'tcp');
+    const byes: number[] = [];
+    ours.c.on('bye', (track) => byes.push(track.index));
+    const requests: string[] = [];
+    ours.c.on('serverRequest', (req) => requests.push(req.method));
+    a.server.paths.get('vanishing')!.stream!.end('camera gone', { mediaChanged: true });
+    await feeding.get('vanishing')!.stop();
+    await waitFor(() => byes.length === 2, GRACE_MS * 5, 'RTCP BYE on both tracks');
+    assert.deepEqual(requests, [], 'no ANNOUNCE without new media');
+    await waitFor(() => !ours.c.connected, GRACE_MS * 5, 'the connection closed');
   });
 
   // Clients that do not follow: each gets BYE and its connection closed; the server counts and goes on.
