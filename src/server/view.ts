@@ -15,6 +15,7 @@ import {
   sourceKindOf,
   type PathNotReadyListener,
   type PathOwner,
+  type PathSourceStats,
   type PathReadyListener,
 } from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
@@ -33,8 +34,8 @@ export interface PathTrackSnapshot {
 
 export interface PathSnapshot {
   name: string;
-  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: a source inside the server feeds it. */
-  source: 'publisher' | 'file';
+  /** `publisher`: an RTSP client ANNOUNCEd it; `pull`: another RTSP server; `file`: a source inside the server. */
+  source: 'publisher' | 'file' | 'pull';
   /** Who holds the path (plain data: the publisher's session, or the file and where it was added). */
   owner: PathOwner;
   /** The publisher's session; null for a source. */
@@ -57,6 +58,8 @@ export interface PathSnapshot {
   publisherPacketsLost: number;
   /** Wall-clock ms (Unix) at which the path was claimed. */
   sinceWallMs: number;
+  /** The source's figures about its own input (a pull's upstream: sources/pull-stats.ts); null when none. */
+  sourceStats: PathSourceStats | null;
 }
 
 export interface SessionSnapshot {
@@ -273,6 +276,7 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       readerPacketsLost: readerLost.get(p.name) ?? 0,
       publisherPacketsLost: publisherLost.get(p.name) ?? 0,
       sinceWallMs: wallMs - (monotonicMs - p.sinceMs),
+      sourceStats: p.source?.stats?.() ?? null,
     };
   });
 }
