@@ -135,6 +135,8 @@ export type AddFilePathResult = { ok: true } | { ok: false; reason: 'taken' | 'u
 export interface EngineControl {
   /** Ends a session (RTCP BYE, its TCP connection closed); false when there is none. */
   endSession(id: string, reason: string): boolean;
+  /** RTSP REDIRECT to the readers of the paths `select` gives a location for (RtspServer.redirectReaders). */
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   /** Serves `name` from a source inside the server; the Stream to write to, or false when taken. */
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   /** Removes a source-fed path (never a publisher's); with `stream`, only while that stream feeds it. */
@@ -195,6 +197,7 @@ export interface ViewedServer {
   readonly logLinesSuppressed: number;
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -330,6 +333,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       server.endSession(s, reason, true);
       return true;
     },
+    redirectReaders: (select, reason) => server.redirectReaders(select, reason),
     onPathReady: (listener) => server.paths.onPathReady(listener),
     onPathNotReady: (listener) => server.paths.onPathNotReady(listener),
     addSourcePath: (name, media) => server.addSourcePath(name, media),
