@@ -27,6 +27,7 @@ import type {
   OnDemandSource,
   OnDemandSources,
   Path,
+  PathManagerCounters,
   PathNotReadyListener,
   PathOwner,
   PathReadyListener,
@@ -58,16 +59,6 @@ export const DEFAULT_MAX_ON_DEMAND_SOURCES = 100;
 /** How often an on-demand path's readers are looked at for the idle stop: this share of `closeAfterMs`, 1 s at most. */
 const IDLE_CHECKS_PER_CLOSE_AFTER = 4;
 const MAX_IDLE_CHECK_PERIOD_MS = 1000;
-
-/** The path manager's counted refusals and stops (the API's `/metrics`). */
-export interface PathManagerCounters {
-  /** Readers refused an on-demand start because `maxOnDemandSources` were running. */
-  onDemandRefused: number;
-  /** On-demand sources stopped after `closeAfterMs` without readers. */
-  onDemandIdleStops: number;
-  /** Sources whose media changed and started again into a new Stream. */
-  sourceMediaChanges: number;
-}
 
 /** A file played in a loop (Mp4LoopSource): what the config's `paths` and the API's POST name. */
 export interface FileLoopSpec {

@@ -128,3 +128,13 @@ export function sourceKindOf(owner: PathOwner): 'publisher' | 'file' | 'pull' {
 export function isPublishedBy(path: Path | undefined, sessionId: string): path is Path {
   return path?.owner.kind === 'publisher' && path.owner.sessionId === sessionId;
 }
+
+/** The path manager's counted refusals and stops (the API's `/metrics`). */
+export interface PathManagerCounters {
+  /** Readers refused an on-demand start because `maxOnDemandSources` were running. */
+  onDemandRefused: number;
+  /** On-demand sources stopped after `closeAfterMs` without readers. */
+  onDemandIdleStops: number;
+  /** Sources whose media changed and started again into a new Stream. */
+  sourceMediaChanges: number;
+}

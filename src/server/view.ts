@@ -24,6 +24,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import type { ServerSession } from './session.js';
 import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
+import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
 
 export interface PathTrackSnapshot {
@@ -97,6 +98,8 @@ export interface EngineCounters {
   replyBacklogHolds: number;
   tunnelPostsRefused: number;
   logLinesSuppressed: number;
+  /** The path manager's counted refusals and stops (on-demand sources, media changes). */
+  paths: PathManagerCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -315,6 +318,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       replyBacklogHolds: server.connectionEvents.replyBacklogHold,
       tunnelPostsRefused: server.connectionEvents.tunnelPostRefused,
       logLinesSuppressed: server.logLinesSuppressed,
+      paths: { ...server.paths.counters },
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
