@@ -6,6 +6,7 @@ import {
   configInForce,
   diffConfig,
   fileSourcesOf,
+  pullSourcesOf,
   recordSettingsOf,
   serverLimitsOf,
   type ConfigChanges,
@@ -30,6 +31,7 @@ import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
 import { RecordingExporter } from './recorder/export.js';
 import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
+import { ConfigPulls } from './app-pulls.js';
 
 export interface App {
   server: RtspServer;
@@ -177,6 +179,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const nonceState = { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
+  // Pulled paths: always-on ones start once the server listens, on-demand ones at a reader's request.
+  const pulls = new ConfigPulls(logger);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   // The catalog is rebuilt from the files before anything is recorded or played back (README
   // "Recording"); the server plays recordings back from it (`?start=`, ONVIF replay).
@@ -204,7 +208,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
+    onDemand: pulls,
+    maxOnDemandSources: config.pullMaxOnDemand,
   });
+  pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
   // file when the path is removed or replaced, and frees the name of one whose file ended.
   const openFileSource = (spec: FileSourceSpec): Promise<Mp4LoopSource> => server.paths.openFileLoop(spec);
@@ -253,8 +260,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // Only a config path: a config path that ended may have left its name to someone else.
   const stopFileSource = (name: string, reason: string): Promise<void> =>
     server.paths.removeSource(name, reason, isConfigPath);
-  const stopAllFileSources = (reason: string): Promise<void> =>
-    server.paths.removeFileLoops('config', reason);
+  const stopAllFileSources = async (reason: string): Promise<void> => {
+    await pulls.close(reason);
+    await server.paths.removeFileLoops('config', reason);
+  };
 
   try {
     for (const [name, spec] of fileSourceSpecs) {
@@ -265,6 +274,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         throw new Error(`path ${name} is defined twice`);
       }
     }
+    pulls.start(pullSourcesOf(config));
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
@@ -343,10 +353,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const apply = async (next: Config, trigger: string): Promise<ReloadOutcome> => {
     let changes: ConfigChanges;
     let nextSpecs: Map<string, FileSourceSpec>;
+    let nextPulls: ReturnType<typeof pullSourcesOf>;
     let nextAuthorizer: Authorizer | undefined;
     try {
       changes = diffConfig(inForce, next, DEMO_CLIP);
       nextSpecs = fileSourcesOf(next, DEMO_CLIP);
+      nextPulls = pullSourcesOf(next);
       nextAuthorizer = changes.auth ? createAuthorizer(next, logger, nonceState) : server.authorizer;
     } catch (err) {
       return refuse(trigger, (err as Error).message);
@@ -373,6 +385,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         logger.warn({}, 'the HTTP API turns authentication on or off at restart');
     }
     for (const name of changes.fileSources.removed) await stopFileSource(name, 'removed from the config');
+    // A changed pull is stopped, then started again: its readers are ended (unlike a file, a pull
+    // cannot be opened before the change without a second upstream session).
+    await pulls.stop(changes.pullSources.removed, 'removed from the config');
+    await pulls.stop(changes.pullSources.changed, 'changed in the config');
+    pulls.start(nextPulls, [...changes.pullSources.added, ...changes.pullSources.changed]);
     // A changed path is replaced in one step (startFileSource): no publisher can take the name between.
     for (const [name, source] of opened) {
       if (!startFileSource(name, nextSpecs.get(name)!, source)) {
@@ -390,6 +407,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         pathsAdded: changes.fileSources.added,
         pathsRemoved: changes.fileSources.removed,
         pathsChanged: changes.fileSources.changed,
+        pullsAdded: changes.pullSources.added,
+        pullsRemoved: changes.pullSources.removed,
+        pullsChanged: changes.pullSources.changed,
       },
       'config reloaded',
     );
@@ -430,6 +450,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close: async () => {
       await queue;
       await api?.close();
+      await pulls.close('server closing');
       await recordings.close();
       await server.close();
     },

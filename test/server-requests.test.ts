@@ -13,6 +13,9 @@ import { RtspFramer } from '../src/rtsp/framer.js';
 import type { RtspRequest } from '../src/rtsp/message.js';
 import { parseRtcpCompound } from '../src/rtp/rtcp.js';
 import type { RtspServer } from '../src/server/server.js';
+import type { Stream } from '../src/media/stream.js';
+import type { PublishedMedia } from '../src/media/published-media.js';
+import type { PathSource, PathSourceControl } from '../src/paths/path.js';
 import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
 import { waitFor } from './support/process.js';
 import { RawClient, sessionId } from './support/raw-client.js';
@@ -29,6 +32,7 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
   let a: { server: RtspServer; url: (p: string) => string };
   let b: { server: RtspServer; url: (p: string) => string };
   const sources: Mp4LoopSource[] = [];
+  let changing: SwitchingSource;
   /** The source feeding each path of server a. */
   const feeding = new Map<string, Mp4LoopSource>();
 
@@ -46,10 +50,13 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
     const options = { endedReaderGraceMs: GRACE_MS, serverRequestTimeoutMs: REQUEST_TIMEOUT_MS };
     a = await startTestServer({ ...options, tls: { ...selfSignedCertificate(), port: 0 } });
     b = await startTestServer(options);
-    for (const path of ['cam', 'other', 'changing', 'vanishing']) await feed(a.server, path);
+    for (const path of ['cam', 'other', 'vanishing']) await feed(a.server, path);
+    changing = await SwitchingSource.open(H264);
+    assert.ok(a.server.paths.addSource('changing', { kind: 'embedded' }, changing) !== undefined);
     await feed(b.server, 'cam');
   });
   after(async () => {
+    await changing.stop();
     for (const s of sources) await s.stop();
     await a.server.close();
     await b.server.close();
@@ -127,12 +134,8 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
       'LibVLC/3.0.18 (LIVE555 Streaming Media v2016.11.28)',
     );
     const before = { ...a.server.readerMoves.counters };
-    // What a pull source does when its camera comes back with other parameters: the old stream ends
-    // saying so, and the path is fed again with the new media.
-    const old = a.server.paths.get('changing')!.stream!;
-    old.end('camera reconnected with new parameters', { mediaChanged: true });
-    await feeding.get('changing')!.stop();
-    await feed(a.server, 'changing', H265);
+    // What a pull source does when its camera comes back with other parameters (PathSourceControl).
+    await changing.switchTo(H265);
     await waitFor(() => announces.some((r) => r.method === 'ANNOUNCE'), 5000, 'ANNOUNCE');
     const announce = announces.find((r) => r.method === 'ANNOUNCE')!;
     assert.match(announce.body.toString(), /H265/);
@@ -282,6 +285,36 @@ describe('server requests to readers', { skip: skipUnlessMedia(H264, H265) }, ()
     }
   });
 });
+
+/** A path source whose media changes when asked, as a pull source's does when its camera reconnects. */
+class SwitchingSource implements PathSource {
+  private control: PathSourceControl | undefined;
+  private constructor(private current: Mp4LoopSource) {}
+
+  static async open(clip: string): Promise<SwitchingSource> {
+    return new SwitchingSource(await Mp4LoopSource.open({ file: mediaPath(clip), loop: true }));
+  }
+
+  get media(): PublishedMedia {
+    return this.current.media;
+  }
+
+  start(stream: Stream, control?: PathSourceControl): void {
+    this.control = control;
+    this.current.start(stream);
+  }
+
+  /** The old clip stops; the manager ends the path's Stream (media changed) and starts this one anew. */
+  async switchTo(clip: string): Promise<void> {
+    await this.current.stop();
+    this.current = await Mp4LoopSource.open({ file: mediaPath(clip), loop: true });
+    this.control!.mediaChanged('camera reconnected with new parameters');
+  }
+
+  stop(): Promise<void> {
+    return this.current.stop();
+  }
+}
 
 /**
  * A reader over TCP from RawClient with `userAgent`, playing `url`: counts RTCP BYEs and notes the

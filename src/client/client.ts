@@ -124,8 +124,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         bye: (track) => this.emit('bye', track),
         end: () => this.emit('end'),
       },
-      this.#opts.clock,
-      this.#logger,
+      { clock: this.#opts.clock, logger: this.#logger, anyPort: this.#opts.anyPort },
       `rtspkit-${randomBytes(4).toString('hex')}`,
     );
   }
@@ -193,6 +192,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       clock: this.#opts.clock,
       timeoutMs: this.#opts.timeoutMs,
       rejectUnauthorized: this.#opts.rejectUnauthorized,
+      ...(this.#opts.tlsFingerprint !== undefined ? { tlsFingerprint: this.#opts.tlsFingerprint } : {}),
       userAgent: this.#opts.userAgent,
       displayUrl: this.#url,
     });

@@ -120,6 +120,8 @@ export interface RtspServerOptions {
    */
   onDemand?: OnDemandSources;
   onDemandStartTimeoutMs?: number;
+  /** On-demand sources starting or running at once (the path manager's bound; default 100). */
+  maxOnDemandSources?: number;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 }

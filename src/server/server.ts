@@ -139,6 +139,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       ...(options.onDemandStartTimeoutMs !== undefined
         ? { onDemandStartTimeoutMs: options.onDemandStartTimeoutMs }
         : {}),
+      ...(options.maxOnDemandSources !== undefined ? { maxOnDemandSources: options.maxOnDemandSources } : {}),
       // Stream options are read here, at each new stream: a reload reaches paths started afterwards.
       newStream: (media, onEnded) =>
         new Stream(media.tracks, {

@@ -17,6 +17,7 @@ import {
   sourceKindOf,
   type PathNotReadyListener,
   type PathOwner,
+  type PathSourceStats,
   type PathReadyListener,
 } from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
@@ -25,6 +26,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import type { ServerSession } from './session.js';
 import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
+import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
 
 export interface PathTrackSnapshot {
@@ -35,8 +37,8 @@ export interface PathTrackSnapshot {
 
 export interface PathSnapshot {
   name: string;
-  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: a source inside the server feeds it. */
-  source: 'publisher' | 'file';
+  /** `publisher`: an RTSP client ANNOUNCEd it; `pull`: another RTSP server; `file`: a source inside the server. */
+  source: 'publisher' | 'file' | 'pull';
   /** Who holds the path (plain data: the publisher's session, or the file and where it was added). */
   owner: PathOwner;
   /** The publisher's session; null for a source. */
@@ -59,6 +61,8 @@ export interface PathSnapshot {
   publisherPacketsLost: number;
   /** Wall-clock ms (Unix) at which the path was claimed. */
   sinceWallMs: number;
+  /** The source's figures about its own input (a pull's upstream: sources/pull-stats.ts); null when none. */
+  sourceStats: PathSourceStats | null;
 }
 
 export interface SessionSnapshot {
@@ -100,6 +104,8 @@ export interface EngineCounters {
   serverRequests: Readonly<Record<ServerRequestEvent, number>>;
   /** Readers sent REDIRECT or ANNOUNCE (reader-moves.ts), and whether they followed. */
   readerMoves: Readonly<Record<ReaderMoveEvent, number>>;
+  /** The path manager's counted refusals and stops (on-demand sources, media changes). */
+  paths: PathManagerCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -283,6 +289,7 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       readerPacketsLost: readerLost.get(p.name) ?? 0,
       publisherPacketsLost: publisherLost.get(p.name) ?? 0,
       sinceWallMs: wallMs - (monotonicMs - p.sinceMs),
+      sourceStats: p.source?.stats?.() ?? null,
     };
   });
 }
@@ -320,6 +327,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       logLinesSuppressed: server.logLinesSuppressed,
       serverRequests: { ...server.readerMoves.requests.counters },
       readerMoves: { ...server.readerMoves.counters },
+      paths: { ...server.paths.counters },
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
