@@ -65,11 +65,15 @@ function recordingLogger(lines: string[]): Logger {
 describe('pulled paths', () => {
   let upstream: App;
   let app: App;
-  const cameras = {} as Record<'normal' | 'strict' | 'unauthorized' | 'garbage' | 'huge', FakeCamera>;
+  const cameras = {} as Record<
+    'normal' | 'changing' | 'strict' | 'unauthorized' | 'garbage' | 'huge',
+    FakeCamera
+  >;
   before(async () => {
     upstream = await startApp(parseConfig([...LOOPBACK_APP_CONFIG_LINES, 'demo: true'].join('\n')));
     cameras.normal = await FakeCamera.start('normal');
     cameras.strict = await FakeCamera.start('normal');
+    cameras.changing = await FakeCamera.start('normal');
     cameras.unauthorized = await FakeCamera.start('unauthorized');
     cameras.garbage = await FakeCamera.start('garbage-rtp');
     cameras.huge = await FakeCamera.start('huge-sdp');
@@ -83,6 +87,7 @@ describe('pulled paths', () => {
           `  od: { source: ${src(`rtsp://127.0.0.1:${upstream.server.port}/demo`)}, sourceOnDemand: true,`,
           '        sourceOnDemandCloseAfter: 1, sourceTransport: tcp }',
           `  cam: { source: ${src(cameras.normal.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
+          `  changing: { source: ${src(cameras.changing.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
           `  strict: { source: ${src(cameras.strict.url())}, sourceTransport: udp }`,
           `  garbage: { source: ${src(cameras.garbage.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
           `  unreachable: { source: "rtsp://127.0.0.1:1/x", sourceOnDemand: true }`,
@@ -135,6 +140,33 @@ describe('pulled paths', () => {
     const strict = await upstreamOf(app, 'strict');
     assert.equal(strict?.packetsReceived, 0);
     assert.ok((await upstreamOf(app, 'cam'))!.packetsReceived > 10);
+  });
+
+  test('an upstream back with other codec parameters renews the path: its readers are ended', async () => {
+    await waitFor(() => app.server.paths.get('changing')?.stream !== undefined, 10_000, 'the pull');
+    const before = app.server.paths.get('changing')!;
+    const { client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    // The same camera after a reboot with another SPS (another resolution).
+    cameras.changing.sdp = cameras.changing.sdp.replace(
+      'Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I',
+      'Z0LAH9kAUAW7ARAAAAMAEAAAAwPI8YMkgA==',
+    );
+    cameras.changing.dropConnections();
+    await ended;
+    client.close();
+    assert.equal(before.stream!.ended, true);
+    await waitFor(
+      () => app.server.paths.get('changing')?.stream?.ended === false,
+      10_000,
+      'the renewed path',
+    );
+    const after = app.server.paths.get('changing')!;
+    assert.notEqual(after.stream, before.stream);
+    assert.match(after.media.tracks[0]!.fmtp['sprop-parameter-sets'] ?? '', /^Z0LAH9k/);
+    assert.equal(after.source!.stats!().mediaChanges, 1);
+    const again = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
+    again.client.close();
   });
 
   test('bad upstreams: readers get 404, the reason is logged without credentials, other paths served', async () => {

@@ -17,6 +17,8 @@ const HUGE_SDP_BYTES = 10 * 1024 * 1024;
 
 export class FakeCamera {
   readonly requests: string[] = [];
+  /** The SDP DESCRIBE answers (change it to model a camera whose codec parameters changed). */
+  sdp = VIDEO_SDP;
   /** Connections whose session got PLAY and no TEARDOWN yet. */
   private readonly playingConns = new Set<net.Socket>();
   private readonly conns = new Set<net.Socket>();
@@ -47,6 +49,11 @@ export class FakeCamera {
 
   url(userinfo = ''): string {
     return `rtsp://${userinfo}127.0.0.1:${this.port}/stream1`;
+  }
+
+  /** Ends every connection and its media (a camera rebooting). */
+  dropConnections(): void {
+    for (const c of this.conns) c.destroy();
   }
 
   async close(): Promise<void> {
@@ -100,7 +107,7 @@ export class FakeCamera {
           conn.write(Buffer.alloc(64 * 1024, 0x61));
           return;
         }
-        return reply('200 OK', ['Content-Type: application/sdp'], VIDEO_SDP);
+        return reply('200 OK', ['Content-Type: application/sdp'], this.sdp);
       case 'SETUP': {
         const clientPorts = /client_port=(\d+)-(\d+)/.exec(headers.get('transport') ?? '');
         if (clientPorts === null) return reply('461 Unsupported Transport');
