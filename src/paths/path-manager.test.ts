@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { ManualTimerClock } from '../base/clock.js';
 import { nullLogger } from '../base/logger.js';
 import type { PublishedMedia } from '../media/published-media.js';
-import { Stream } from '../media/stream.js';
+import { Stream, type StreamReader } from '../media/stream.js';
 import {
   PathManager,
   sourceKindOf,
   type OnDemandSources,
   type PathManagerDeps,
   type PathSource,
+  type PathSourceControl,
   type SourceOwner,
 } from './path-manager.js';
 
@@ -23,7 +24,7 @@ function media(encodingName = 'H264'): PublishedMedia {
 
 /** A source that records what the manager does to it, and can end its stream as a file does at its end. */
 class FakeSource implements PathSource {
-  readonly media = media();
+  media = media();
   stream: Stream | undefined;
   stops = 0;
   constructor(private readonly log: string[] = []) {}
@@ -266,4 +267,102 @@ test('an on-demand source that does not start in time answers nothing and is sto
   opens[1]!.reject(new Error('connection refused'));
   assert.equal(await again, undefined);
   assert.equal(clock.pendingTimers, 0, 'the timeout was cancelled');
+});
+
+/** On-demand owners (pulls, the hooks' runOnDemand) with an idle stop of `closeAfterMs`. */
+function idleOnDemand(closeAfterMs: number): { onDemand: OnDemandSources; sources: FakeSource[] } {
+  const sources: FakeSource[] = [];
+  return {
+    sources,
+    onDemand: {
+      sourceFor: (name) =>
+        name.startsWith('od')
+          ? {
+              owner: { kind: 'pull', url: `rtsp://cam/${name}`, onDemand: true },
+              closeAfterMs,
+              open: () => {
+                const s = new FakeSource();
+                sources.push(s);
+                return Promise.resolve(s);
+              },
+            }
+          : undefined,
+    },
+  };
+}
+
+/** A reader that takes nothing and notes why its stream ended. */
+function fakeReader(ended: string[] = []): StreamReader {
+  return {
+    transport: 'udp',
+    rtpChannels: [],
+    tracks: [0],
+    backlogBytes: 0,
+    writeInterleaved: () => undefined,
+    sendRtp: () => undefined,
+    sendRtcp: () => undefined,
+    streamEnded: (why) => ended.push(why),
+  };
+}
+const reader = fakeReader();
+
+test('an on-demand owner is stopped once its path had no reader for closeAfterMs', async () => {
+  const { onDemand, sources } = idleOnDemand(10_000);
+  const { paths, clock, events } = manager({ onDemand });
+  const path = (await paths.forReader('od1'))!;
+  assert.equal(sources.length, 1);
+  // A reader joins, stays 30 s: the path stays however long it reads.
+  path.stream!.addReader(reader);
+  clock.advance(30_000);
+  assert.equal(paths.get('od1'), path);
+  path.stream!.removeReader(reader);
+  clock.advance(9_000);
+  assert.equal(paths.get('od1'), path, 'still within closeAfterMs of the last reader');
+  clock.advance(2_000);
+  assert.equal(paths.get('od1'), undefined, 'stopped after closeAfterMs (+ one check period)');
+  assert.equal(sources[0]!.stops, 1);
+  assert.equal(paths.counters.onDemandIdleStops, 1);
+  assert.deepEqual(events, ['ready od1 pull', 'not ready od1 no readers for 10000 ms']);
+  assert.equal(clock.pendingTimers, 0, 'the idle check is cancelled with the path');
+});
+
+test('at most maxOnDemandSources on-demand sources run at once; a refusal is counted', async () => {
+  const { onDemand } = idleOnDemand(10_000);
+  const { paths } = manager({ onDemand, maxOnDemandSources: 2 });
+  assert.ok(await paths.forReader('od1'));
+  assert.ok(await paths.forReader('od2'));
+  assert.equal(await paths.forReader('od3'), undefined);
+  assert.equal(paths.counters.onDemandRefused, 1);
+  assert.ok(await paths.forReader('od1'), 'a running one is still served');
+  await paths.removeSource('od1', 'gone');
+  assert.ok(await paths.forReader('od3'), 'a slot freed is taken');
+});
+
+test('a source whose media changed keeps its name: the old stream ends, a new one starts', () => {
+  const { paths, events } = manager();
+  let control: PathSourceControl | undefined;
+  const source = new (class extends FakeSource {
+    override media = media('H264');
+    override start(stream: Stream, c?: PathSourceControl): void {
+      super.start(stream);
+      control = c;
+    }
+  })();
+  const first = paths.addSource('cam', { kind: 'pull', url: 'rtsp://cam/1', onDemand: false }, source)!;
+  const firstStream = first.stream!;
+  const ended: string[] = [];
+  firstStream.addReader(fakeReader(ended));
+  source.media = media('H265');
+  const firstControl = control!;
+  firstControl.mediaChanged('upstream media changed');
+  const next = paths.get('cam')!;
+  assert.notEqual(next.stream, firstStream);
+  assert.equal(source.stream, next.stream, 'the source writes into the new stream');
+  assert.equal(next.media.tracks[0]!.encodingName, 'H265');
+  assert.equal(source.stops, 0, 'the source was not stopped');
+  assert.deepEqual(events, ['ready cam pull', 'not ready cam upstream media changed', 'ready cam pull']);
+  assert.equal(paths.counters.sourceMediaChanges, 1);
+  assert.deepEqual(ended, ['upstream media changed'], "the old stream's readers were told why");
+  firstControl.mediaChanged('stale control');
+  assert.equal(paths.get('cam'), next, "the old entry's control does nothing any more");
 });

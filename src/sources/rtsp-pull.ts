@@ -305,6 +305,10 @@ export class RtspPullSource implements PathSource {
     client.on('rtp', (track, packet) => this.#onRtp(session, track, packet));
     client.on('rtcp', (track, packets) => this.#onRtcp(session, track, packets));
     client.on('end', () => this.#lost(session, 'the upstream sent RTCP BYE on every track'));
+    // `auto`: the client's own move from UDP to TCP plays the session again, with new numbering.
+    client.on('transportFallback', () => {
+      if (this.#session === session) this.#continuity?.newSession();
+    });
     client.on('close', () => this.#lost(session, 'the upstream connection closed'));
     this.#armWatchdog(session);
     if (first) this.#logger.info({ tracks: session.media.tracks.length }, 'pull session started');

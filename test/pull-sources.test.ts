@@ -1,0 +1,201 @@
+// Pulled paths against peers with habits: an rtspkit upstream pulled on demand (the first reader plays
+// within 3 s; the upstream session is gone soon after the last reader leaves), a camera-like server
+// (no Content-Base, `Cseq`, media from other ports than server_port), and bad upstreams (unreachable,
+// wrong password, garbage RTP, a 10 MB SDP): readers get 404, the reason is logged without the
+// credentials, and every other path is served.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, type App } from '../src/app.js';
+import type { Logger } from '../src/base/logger.js';
+import { RtspClient, RtspClientError } from '../src/client/index.js';
+import { parseConfig } from '../src/config/config.js';
+import { openRtspPull } from '../src/sources/rtsp-pull.js';
+import { FakeCamera } from './support/fake-camera.js';
+import { waitFor } from './support/process.js';
+import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
+
+interface UpstreamJson {
+  state: string;
+  packetsReceived: number;
+  refusedDatagrams: number;
+  reconnects: number;
+}
+
+async function upstreamOf(app: App, name: string): Promise<UpstreamJson | undefined> {
+  const res = await fetch(`http://127.0.0.1:${app.api!.port}/v1/paths`);
+  const body = (await res.json()) as { items: { name: string; upstream: UpstreamJson | null }[] };
+  return body.items.find((p) => p.name === name)?.upstream ?? undefined;
+}
+
+/** Plays `url` over TCP until the first video access unit; returns the ms it took and the client. */
+async function playFirstFrame(url: string): Promise<{ ms: number; client: RtspClient }> {
+  const started = Date.now();
+  const client = new RtspClient(url, { timeoutMs: 15_000 });
+  client.on('error', () => undefined);
+  const first = new Promise<void>((resolve) => client.once('accessUnit', () => resolve()));
+  await client.connect();
+  await client.describe();
+  await client.setup({ transport: 'tcp' });
+  await client.play();
+  await first;
+  return { ms: Date.now() - started, client };
+}
+
+async function describeStatus(url: string): Promise<number> {
+  const client = new RtspClient(url, { timeoutMs: 15_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.describe();
+    return 200;
+  } catch (e) {
+    if (e instanceof RtspClientError && e.statusCode !== undefined) return e.statusCode;
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+/** A logger that keeps every line (object and message) as JSON text. */
+function recordingLogger(lines: string[]): Logger {
+  const log = (obj: object, msg?: string): void => void lines.push(JSON.stringify({ ...obj, msg }));
+  const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
+  return logger;
+}
+
+describe('pulled paths', () => {
+  let upstream: App;
+  let app: App;
+  const cameras = {} as Record<
+    'normal' | 'changing' | 'strict' | 'unauthorized' | 'garbage' | 'huge',
+    FakeCamera
+  >;
+  before(async () => {
+    upstream = await startApp(parseConfig([...LOOPBACK_APP_CONFIG_LINES, 'demo: true'].join('\n')));
+    cameras.normal = await FakeCamera.start('normal');
+    cameras.strict = await FakeCamera.start('normal');
+    cameras.changing = await FakeCamera.start('normal');
+    cameras.unauthorized = await FakeCamera.start('unauthorized');
+    cameras.garbage = await FakeCamera.start('garbage-rtp');
+    cameras.huge = await FakeCamera.start('huge-sdp');
+    const src = (url: string): string => JSON.stringify(url);
+    app = await startApp(
+      parseConfig(
+        [
+          ...LOOPBACK_APP_CONFIG_LINES,
+          'demo: true',
+          'paths:',
+          `  od: { source: ${src(`rtsp://127.0.0.1:${upstream.server.port}/demo`)}, sourceOnDemand: true,`,
+          '        sourceOnDemandCloseAfter: 1, sourceTransport: tcp }',
+          `  cam: { source: ${src(cameras.normal.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
+          `  changing: { source: ${src(cameras.changing.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
+          `  strict: { source: ${src(cameras.strict.url())}, sourceTransport: udp }`,
+          `  garbage: { source: ${src(cameras.garbage.url())}, sourceTransport: udp, sourceAnyPortEnable: true }`,
+          `  unreachable: { source: "rtsp://127.0.0.1:1/x", sourceOnDemand: true }`,
+          `  wrongpass: { source: ${src(cameras.unauthorized.url('user:secret@'))}, sourceOnDemand: true }`,
+          `  hugesdp: { source: ${src(cameras.huge.url())}, sourceOnDemand: true }`,
+        ].join('\n'),
+      ),
+    );
+  });
+  after(async () => {
+    await app.close();
+    await upstream.close();
+    for (const c of Object.values(cameras)) await c.close();
+  });
+
+  test('on demand: the first reader plays within 3 s; the upstream session ends after the idle delay', async () => {
+    const upstreamReaders = (): number =>
+      [...upstream.server.sessions.values()].filter((s) => s.path === 'demo').length;
+    assert.equal(upstreamReaders(), 0, 'nothing pulled before a reader asks');
+    const { ms, client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/od`);
+    assert.ok(ms < 3000, `first frame after ${ms} ms`);
+    assert.equal(upstreamReaders(), 1, 'one upstream session');
+    const second = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/od`);
+    assert.equal(upstreamReaders(), 1, 'a second reader shares it');
+    await second.client.teardown();
+    second.client.close();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(upstreamReaders(), 1, 'kept while a reader is left');
+    await client.teardown();
+    client.close();
+    // closeAfter 1 s, checked every 250 ms; the upstream's TEARDOWN follows.
+    await waitFor(() => upstreamReaders() === 0, 8000, 'the upstream session to end');
+    assert.equal(app.server.paths.get('od'), undefined);
+    assert.equal(app.server.view.counters().paths.onDemandIdleStops, 1);
+  });
+
+  test('a camera without Content-Base, with `Cseq`, sending from other ports than server_port', async () => {
+    await waitFor(() => app.server.paths.get('cam')?.stream !== undefined, 10_000, 'the camera pull');
+    const { client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/cam`);
+    client.close();
+    for (const method of ['DESCRIBE', 'SETUP', 'PLAY'])
+      assert.ok(cameras.normal.requests.includes(method), method);
+    // Without sourceAnyPortEnable the same camera's datagrams are refused, and counted.
+    await waitFor(() => app.server.paths.get('strict')?.stream !== undefined, 10_000, 'the strict pull');
+    await waitFor(
+      () => (app.server.paths.get('strict')?.source?.stats?.().refusedDatagrams as number) > 10,
+      10_000,
+      'datagrams refused',
+    );
+    const strict = await upstreamOf(app, 'strict');
+    assert.equal(strict?.packetsReceived, 0);
+    assert.ok((await upstreamOf(app, 'cam'))!.packetsReceived > 10);
+  });
+
+  test('an upstream back with other codec parameters renews the path: its readers are ended', async () => {
+    await waitFor(() => app.server.paths.get('changing')?.stream !== undefined, 10_000, 'the pull');
+    const before = app.server.paths.get('changing')!;
+    const { client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    // The same camera after a reboot with another SPS (another resolution).
+    cameras.changing.sdp = cameras.changing.sdp.replace(
+      'Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I',
+      'Z0LAH9kAUAW7ARAAAAMAEAAAAwPI8YMkgA==',
+    );
+    cameras.changing.dropConnections();
+    await ended;
+    client.close();
+    assert.equal(before.stream!.ended, true);
+    await waitFor(
+      () => app.server.paths.get('changing')?.stream?.ended === false,
+      10_000,
+      'the renewed path',
+    );
+    const after = app.server.paths.get('changing')!;
+    assert.notEqual(after.stream, before.stream);
+    assert.match(after.media.tracks[0]!.fmtp['sprop-parameter-sets'] ?? '', /^Z0LAH9k/);
+    assert.equal(after.source!.stats!().mediaChanges, 1);
+    const again = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
+    again.client.close();
+  });
+
+  test('bad upstreams: readers get 404, the reason is logged without credentials, other paths served', async () => {
+    const base = `rtsp://127.0.0.1:${app.server.port}`;
+    for (const name of ['unreachable', 'wrongpass', 'hugesdp'])
+      assert.equal(await describeStatus(`${base}/${name}`), 404, name);
+    assert.equal(await describeStatus(`${base}/demo`), 200, 'a file path is served');
+    // Garbage instead of RTP: the session is up, nothing reaches the path, the server goes on.
+    await waitFor(() => app.server.paths.get('garbage')?.stream !== undefined, 10_000, 'the garbage pull');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await upstreamOf(app, 'garbage'))?.packetsReceived, 0);
+    assert.equal(app.server.paths.get('garbage')!.stream!.counters[0]!.packetsIn, 0);
+    assert.equal(await describeStatus(`${base}/cam`), 200, 'other pulls are served');
+
+    // The reasons, as the pull logs and throws them.
+    const lines: string[] = [];
+    const open = (url: string): Promise<string> =>
+      openRtspPull({ url, logger: recordingLogger(lines), timeoutMs: 5000 }).then(
+        async (s) => {
+          await s.stop();
+          return 'opened';
+        },
+        (e: unknown) => (e as Error).message,
+      );
+    const wrong = await open(cameras.unauthorized.url('user:secret@'));
+    assert.match(wrong, /401/);
+    assert.doesNotMatch(wrong, /secret/);
+    assert.match(await open('rtsp://127.0.0.1:1/x'), /refused/);
+    assert.match(await open(cameras.huge.url()), /exceeds the limit/);
+    assert.doesNotMatch(lines.join('\n'), /secret/);
+  });
+});
