@@ -206,7 +206,7 @@ async function startServer(
           : `rtpPort: ${await freeUdpPortPair()}\n`;
     writeFileSync(
       cfg,
-      `logLevel: warn\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
+      `logLevel: warn\nrtmpAddress: null\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
     );
     const p = new Proc(
       'rtspkit',

@@ -30,6 +30,7 @@ import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
 import { RecordingExporter } from './recorder/export.js';
 import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
+import { RtmpServer } from './rtmp/server.js';
 
 export interface App {
   server: RtspServer;
@@ -37,6 +38,8 @@ export interface App {
   api: ApiServer | undefined;
   /** The recorders and the catalog of recordings (README "Recording"). */
   recordings: RecorderManager;
+  /** The RTMP/RTMPS server (README "RTMP"), unless `rtmpAddress` and `rtmpsAddress` are null. */
+  rtmp: RtmpServer | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -279,6 +282,39 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let inForce = config;
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
+  // RTMP and RTMPS (src/rtmp/): publishers and players of the same paths, with the same users and rights.
+  let rtmp: RtmpServer | undefined;
+  if (config.rtmpAddress !== null || (config.rtmpsAddress !== null && material !== undefined)) {
+    rtmp = new RtmpServer({
+      host,
+      port: config.rtmpAddress !== null ? splitHostPort(config.rtmpAddress).port : undefined,
+      ...(config.rtmpsAddress !== null && material !== undefined
+        ? { tls: { ...material, port: splitHostPort(config.rtmpsAddress).port } }
+        : {}),
+      clock: server.clock,
+      logger,
+      paths: server.paths,
+      authorizer: () => server.authorizer,
+      maxReadersPerPath: () => inForce.maxReadersPerPath,
+      limits: {
+        maxConnections: config.rtmpMaxConnections,
+        maxChunkStreams: config.rtmpMaxChunkStreams,
+        maxMessageBytes: config.rtmpMaxMessageBytes,
+        maxReassemblyBytes: config.rtmpMaxReassemblyBytes,
+        handshakeTimeoutMs: config.rtmpHandshakeTimeout * 1000,
+        idleTimeoutMs: config.rtmpIdleTimeout * 1000,
+      },
+    });
+    try {
+      await rtmp.listen();
+    } catch (err) {
+      await rtmp.close();
+      await stopAllFileSources('server closing');
+      await recordings.close();
+      await server.close();
+      throw err;
+    }
+  }
   let api: ApiServer | undefined;
   if (config.api) {
     const address = splitHostPort(config.apiAddress);
@@ -329,6 +365,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     try {
       await api.listen();
     } catch (err) {
+      await rtmp?.close();
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
@@ -412,6 +449,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     server,
     api,
     recordings,
+    rtmp,
     get config() {
       return inForce;
     },
@@ -430,6 +468,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close: async () => {
       await queue;
       await api?.close();
+      await rtmp?.close();
       await recordings.close();
       await server.close();
     },
