@@ -73,6 +73,14 @@ export interface RtmpConnectionDeps {
   onClosed(): void;
 }
 
+export interface RtmpConnectionSnapshot {
+  id: string;
+  role: 'publisher' | 'player' | 'idle';
+  path: string | undefined;
+  /** A player's first access unit (the Stream's accessUnitsIn numbering), once it has one. */
+  readerStartAccessUnit: number | undefined;
+}
+
 type Phase = 'c0c1' | 'c2' | 'chunks' | 'closed';
 
 interface Publishing {
@@ -84,6 +92,7 @@ interface Publishing {
 
 interface Playing {
   messageStreamId: number;
+  path: string;
   stream: Stream;
   egress: RtmpEgress;
 }
@@ -512,7 +521,7 @@ export class RtmpConnection {
         Buffer.concat([encodeAmf0('onMetaData'), encodeAmf0EcmaArray(metadataOf(path.media))]),
       ),
     );
-    this.playing = { messageStreamId, stream, egress };
+    this.playing = { messageStreamId, path: t.path, stream, egress };
     this.deps.counters.plays++;
     this.deps.logger.info({ conn: this.deps.id, path: t.path }, 'rtmp: playing');
     stream.addReader(egress.reader);
@@ -523,6 +532,17 @@ export class RtmpConnection {
     if (p === undefined) return;
     this.playing = undefined;
     p.stream.removeReader(p.egress.reader);
+  }
+
+  /** What the connection does now, for the API and tests. */
+  snapshot(): RtmpConnectionSnapshot {
+    const p = this.playing;
+    return {
+      id: this.deps.id,
+      role: this.role,
+      path: this.publishing?.path ?? p?.path,
+      readerStartAccessUnit: p?.stream.readerStartAccessUnit(p.egress.reader),
+    };
   }
 
   get role(): 'publisher' | 'player' | 'idle' {

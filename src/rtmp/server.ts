@@ -14,7 +14,7 @@ import type { Logger } from '../base/logger.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { Authorizer } from '../server/auth.js';
 import { normalizeAddress } from '../transport/udp.js';
-import { RtmpConnection, type RtmpConnectionLimits } from './connection.js';
+import { RtmpConnection, type RtmpConnectionLimits, type RtmpConnectionSnapshot } from './connection.js';
 import { newRtmpCounters, type RtmpCounters } from './counters.js';
 
 export interface RtmpLimits extends RtmpConnectionLimits {
@@ -96,6 +96,11 @@ export class RtmpServer {
       else if (c.role === 'player') players++;
     }
     return { publishers, players, total: this.connections.size };
+  }
+
+  /** Every open connection: what it does, on which path. */
+  connectionSnapshots(): RtmpConnectionSnapshot[] {
+    return [...this.connections].map((c) => c.snapshot());
   }
 
   async close(): Promise<void> {
