@@ -96,8 +96,8 @@ function chooseTracks(media: PublishedMedia): EgressTrack[] {
         if (config === undefined) return;
         parseAudioSpecificConfig(config);
       } else {
-        const stereo = t.fmtp['sprop-stereo'] ?? t.fmtp.stereo;
-        config = opusHead(stereo === '0' ? 1 : 2);
+        // RFC 7587 §6.1: sprop-stereo absent means mono.
+        config = opusHead(t.fmtp['sprop-stereo'] === '1' ? 2 : 1);
       }
     } catch (err) {
       if (!isParseError(err)) throw err;
