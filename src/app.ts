@@ -283,28 +283,30 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
   // RTMP and RTMPS (src/rtmp/): publishers and players of the same paths, with the same users and rights.
-  let rtmp: RtmpServer | undefined;
-  if (config.rtmpAddress !== null || (config.rtmpsAddress !== null && material !== undefined)) {
-    rtmp = new RtmpServer({
-      host,
-      port: config.rtmpAddress !== null ? splitHostPort(config.rtmpAddress).port : undefined,
-      ...(config.rtmpsAddress !== null && material !== undefined
-        ? { tls: { ...material, port: splitHostPort(config.rtmpsAddress).port } }
-        : {}),
-      clock: server.clock,
-      logger,
-      paths: server.paths,
-      authorizer: () => server.authorizer,
-      maxReadersPerPath: () => inForce.maxReadersPerPath,
-      limits: {
-        maxConnections: config.rtmpMaxConnections,
-        maxChunkStreams: config.rtmpMaxChunkStreams,
-        maxMessageBytes: config.rtmpMaxMessageBytes,
-        maxReassemblyBytes: config.rtmpMaxReassemblyBytes,
-        handshakeTimeoutMs: config.rtmpHandshakeTimeout * 1000,
-        idleTimeoutMs: config.rtmpIdleTimeout * 1000,
-      },
-    });
+  const rtmp =
+    config.rtmpAddress === null && (config.rtmpsAddress === null || material === undefined)
+      ? undefined
+      : new RtmpServer({
+          host,
+          port: config.rtmpAddress !== null ? splitHostPort(config.rtmpAddress).port : undefined,
+          ...(config.rtmpsAddress !== null && material !== undefined
+            ? { tls: { ...material, port: splitHostPort(config.rtmpsAddress).port } }
+            : {}),
+          clock: server.clock,
+          logger,
+          paths: server.paths,
+          authorizer: () => server.authorizer,
+          maxReadersPerPath: () => inForce.maxReadersPerPath,
+          limits: {
+            maxConnections: config.rtmpMaxConnections,
+            maxChunkStreams: config.rtmpMaxChunkStreams,
+            maxMessageBytes: config.rtmpMaxMessageBytes,
+            maxReassemblyBytes: config.rtmpMaxReassemblyBytes,
+            handshakeTimeoutMs: config.rtmpHandshakeTimeout * 1000,
+            idleTimeoutMs: config.rtmpIdleTimeout * 1000,
+          },
+        });
+  if (rtmp !== undefined) {
     try {
       await rtmp.listen();
     } catch (err) {
@@ -330,6 +332,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
+      ...(rtmp !== undefined ? { rtmp: () => rtmp } : {}),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),

@@ -17,6 +17,7 @@ import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
+import { RtmpMetrics, type RtmpMetricsSource } from './rtmp-metrics.js';
 
 /** The recorders' counters as /metrics names them. */
 const RECORD_COUNTERS: readonly [keyof RecordingCounters, string, string][] = [
@@ -55,6 +56,8 @@ export interface MetricsOptions {
   apiConnectionsRefused?: () => number;
   /** The recorders (absent: no rtspkit_record_* series). */
   recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
+  /** The RTMP server (absent: no rtspkit_rtmp_* series). */
+  rtmp?: () => RtmpMetricsSource;
 }
 
 export class Metrics {
@@ -85,6 +88,7 @@ export class Metrics {
   private readonly hlsMuxers: Gauge | undefined;
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
+  private readonly rtmp: RtmpMetrics | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -247,6 +251,7 @@ export class Metrics {
         registers,
       });
     }
+    if (options.rtmp !== undefined) this.rtmp = new RtmpMetrics(this.registry, options.rtmp);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -261,6 +266,7 @@ export class Metrics {
   }
 
   private refresh(): void {
+    this.rtmp?.refresh();
     const counters = this.engine.counters();
     this.connections.set(counters.connections);
 
