@@ -33,7 +33,7 @@ describe('RTMP rights, limits and bad input', () => {
     });
   });
   after(async () => {
-    publisher?.close();
+    publisher.close();
     await s.close();
   });
 

@@ -55,9 +55,10 @@ test('AMF0: values round-trip (numbers, strings, booleans, null, objects, arrays
 
 test('AMF0: an ECMA array (onMetaData) decodes as an object; __proto__ is just a key', () => {
   const [meta] = decodeAmf0(
-    encodeAmf0EcmaArray({ videocodecid: 7, __proto__: 'x' } as Record<string, Amf0Value>),
+    encodeAmf0EcmaArray(JSON.parse('{"videocodecid":7,"__proto__":"x"}') as Record<string, Amf0Value>),
   );
   assert.equal((meta as Record<string, Amf0Value>).videocodecid, 7);
+  assert.equal(Object.getOwnPropertyDescriptor(meta, '__proto__')?.value, 'x');
   assert.equal(Object.getPrototypeOf(meta), null);
 });
 

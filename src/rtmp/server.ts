@@ -108,7 +108,7 @@ export class RtmpServer {
     await Promise.all(
       [this.tcp, this.tlsServer].map((s) =>
         s === undefined || !s.listening
-          ? undefined
+          ? Promise.resolve()
           : new Promise<void>((resolve) => s.close(() => resolve())),
       ),
     );

@@ -101,7 +101,10 @@ export class TestRtmpClient {
   statusCodes(): string[] {
     return this.commands()
       .filter((c) => c.name === 'onStatus')
-      .map((c) => String((c.args[0] as Record<string, Amf0Value> | undefined)?.code));
+      .map((c) => {
+        const code = (c.args[0] as Record<string, Amf0Value> | undefined)?.code;
+        return typeof code === 'string' ? code : '';
+      });
   }
 
   async command(name: string, messageStreamId: number, ...args: Amf0Value[]): Promise<RtmpCommand> {
