@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ChunkReader, ChunkWriter, DEFAULT_CHUNK_READER_LIMITS, type RtmpMessage } from './chunk.js';
-import { setChunkSizeMessage } from './messages.js';
+import { ChunkReader, ChunkWriter, DEFAULT_CHUNK_READER_LIMITS } from './chunk.js';
+import { setChunkSizeMessage, type RtmpMessage } from './messages.js';
 
 const msg = (over: Partial<RtmpMessage> = {}): RtmpMessage => ({
   chunkStreamId: 6,

@@ -12,17 +12,7 @@
  * on the reader itself, at once: the next chunk, in the same buffer, is already cut to the new size.
  */
 import { ParseError } from '../base/errors.js';
-import { MessageType } from './messages.js';
-
-export interface RtmpMessage {
-  /** Chunk stream id it arrived on (or goes out on). */
-  chunkStreamId: number;
-  /** Milliseconds (32 bits, wraps). */
-  timestamp: number;
-  typeId: number;
-  messageStreamId: number;
-  payload: Buffer;
-}
+import { MessageType, type RtmpMessage } from './messages.js';
 
 export interface ChunkReaderLimits {
   /** Chunk streams a peer may keep open at once (each holds a header and maybe a partial message). */

@@ -4,7 +4,17 @@
  */
 import { ParseError } from '../base/errors.js';
 import { decodeAmf0, encodeAmf0, asAmf0Object, type Amf0Object, type Amf0Value } from './amf0.js';
-import type { RtmpMessage } from './chunk.js';
+
+/** One RTMP message, as the chunk stream (chunk.ts) carries it. */
+export interface RtmpMessage {
+  /** Chunk stream id it arrived on (or goes out on). */
+  chunkStreamId: number;
+  /** Milliseconds (32 bits, wraps). */
+  timestamp: number;
+  typeId: number;
+  messageStreamId: number;
+  payload: Buffer;
+}
 
 export const MessageType = {
   SetChunkSize: 1,

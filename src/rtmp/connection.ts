@@ -20,7 +20,7 @@ import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { amf0Object, encodeAmf0, encodeAmf0EcmaArray, type Amf0Object } from '../flv/amf0.js';
-import { ChunkReader, ChunkWriter, type ChunkReaderLimits, type RtmpMessage } from '../flv/chunk.js';
+import { ChunkReader, ChunkWriter, type ChunkReaderLimits } from '../flv/chunk.js';
 import { HANDSHAKE_SIZE, serverHandshakeReply } from '../flv/handshake.js';
 import {
   ChunkStreamId,
@@ -37,6 +37,7 @@ import {
   userControlMessage,
   windowAckSizeMessage,
   type RtmpCommand,
+  type RtmpMessage,
 } from '../flv/messages.js';
 import type { Authorizer } from '../server/auth.js';
 import type { PathManager } from '../paths/path-manager.js';

@@ -24,7 +24,7 @@ import { H264NalType, buildAvcDecoderConfigurationRecord, h264NalType } from '..
 import { H265NalType, buildHevcDecoderConfigurationRecord, h265NalType } from '../codec/h265.js';
 import { joinLengthPrefixed } from '../codec/nal.js';
 import { ChunkStreamId, MessageType } from '../flv/messages.js';
-import type { RtmpMessage } from '../flv/chunk.js';
+import type { RtmpMessage } from '../flv/messages.js';
 import { opusHead, serializeAudioTag, serializeVideoTag } from '../flv/tags.js';
 import type { AccessUnit, Depacketizer } from '../format/access-unit.js';
 import { parseAacFmtp } from '../format/aac.js';

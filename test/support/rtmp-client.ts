@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { amf0Object, encodeAmf0, encodeAmf0EcmaArray, type Amf0Value } from '../../src/flv/amf0.js';
-import { ChunkReader, ChunkWriter, type RtmpMessage } from '../../src/flv/chunk.js';
+import { ChunkReader, ChunkWriter } from '../../src/flv/chunk.js';
 import { clientDigestC0C1, serverDigestValid } from '../../src/flv/handshake.js';
 import {
   MessageType,
@@ -15,6 +15,7 @@ import {
   parseCommand,
   setChunkSizeMessage,
   type RtmpCommand,
+  type RtmpMessage,
 } from '../../src/flv/messages.js';
 
 export class TestRtmpClient {
