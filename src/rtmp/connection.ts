@@ -194,11 +194,28 @@ export class RtmpConnection {
       }
       this.acknowledge();
     } catch (err) {
-      if (!isParseError(err)) throw err;
+      this.fail(err);
+    }
+  }
+
+  /**
+   * A ParseError is the peer's fault: closed with its reason. Anything else is ours, but it came from
+   * this peer's bytes: an exception escaping a socket handler would end the process and every path with
+   * it, so it is logged and this connection alone is closed (as the HLS muxer isolates its faults).
+   */
+  private fail(err: unknown): void {
+    if (isParseError(err)) {
       const key = closeReasonOf(err.code);
       this.deps.counters.closes[key]++;
       this.close(key, err.message);
+      return;
     }
+    this.deps.counters.closes.fault++;
+    this.deps.logger.error(
+      { conn: this.deps.id, err: err instanceof Error ? err.stack : String(err) },
+      'rtmp: fault',
+    );
+    this.close('fault');
   }
 
   /** Consumes handshake bytes; returns what follows C2 (the first chunks). */
@@ -299,10 +316,10 @@ export class RtmpConnection {
         if (cmd.transactionId > 0) this.send(commandMessage(0, '_result', cmd.transactionId, null));
         return;
       case 'publish':
-        void this.onPublish(cmd, messageStreamId);
+        this.onPublish(cmd, messageStreamId).catch((err: unknown) => this.fail(err));
         return;
       case 'play':
-        void this.onPlay(cmd, messageStreamId);
+        this.onPlay(cmd, messageStreamId).catch((err: unknown) => this.fail(err));
         return;
       case 'deleteStream':
       case 'closeStream': {
@@ -510,6 +527,7 @@ export class RtmpConnection {
         },
       },
       () => this.deps.clock.monotonicMs(),
+      (err) => this.fail(err),
     );
     this.send(userControlMessage(UserControlEvent.StreamIsRecorded, messageStreamId));
     this.send(userControlMessage(UserControlEvent.StreamBegin, messageStreamId));

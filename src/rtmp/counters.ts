@@ -21,6 +21,8 @@ export interface RtmpCounters {
     bad_name: number;
     unauthorized: number;
     not_found: number;
+    /** An unexpected exception while handling the connection's input (a bug, logged). */
+    fault: number;
   };
 }
 
@@ -45,6 +47,7 @@ export function newRtmpCounters(): RtmpCounters {
       bad_name: 0,
       unauthorized: 0,
       not_found: 0,
+      fault: 0,
     },
   };
 }

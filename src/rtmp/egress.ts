@@ -135,12 +135,15 @@ export class RtmpEgress {
   /** Every timestamp is moved by the largest reorder delay, so that no decode time is negative. */
   private readonly shiftMs: number;
   private videoStarted = false;
+  private faulted = false;
 
   constructor(
     media: PublishedMedia,
     private readonly messageStreamId: number,
     private readonly sink: EgressSink,
     private readonly nowMs: () => number,
+    /** An unexpected exception here: it never goes up into the Stream's flush (its other readers). */
+    private readonly onFault: (err: unknown) => void,
   ) {
     this.tracks = chooseTracks(media);
     for (const t of this.tracks) this.byStreamTrack.set(t.streamTrack, t);
@@ -150,7 +153,15 @@ export class RtmpEgress {
     this.reader = packetReader({
       tracks: this.tracks.map((t) => t.streamTrack),
       backlogBytes: () => sink.backlogBytes(),
-      rtp: (track, packet) => this.onRtp(track, packet),
+      rtp: (track, packet) => {
+        if (this.faulted) return;
+        try {
+          this.onRtp(track, packet);
+        } catch (err) {
+          this.faulted = true;
+          this.onFault(err);
+        }
+      },
       ended: (reason) => sink.ended(reason),
     });
   }
