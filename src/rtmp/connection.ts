@@ -19,11 +19,10 @@ import type { Socket } from 'node:net';
 import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
-import { amf0Object, encodeAmf0, encodeAmf0EcmaArray, type Amf0Object } from '../flv/amf0.js';
+import { amf0Object, encodeAmf0, encodeAmf0EcmaArray } from '../flv/amf0.js';
 import { ChunkReader, ChunkWriter, type ChunkReaderLimits } from '../flv/chunk.js';
 import { HANDSHAKE_SIZE, serverHandshakeReply } from '../flv/handshake.js';
 import {
-  ChunkStreamId,
   MessageType,
   UserControlEvent,
   acknowledgementMessage,
@@ -46,6 +45,7 @@ import { RtmpEgress, rtmpPlayable } from './egress.js';
 import { RtmpIngest } from './ingest.js';
 import { rtmpTarget, type RtmpTarget } from './names.js';
 import type { RtmpCounters } from './counters.js';
+import { PENDING_MEDIA, closeReasonOf, dataMessage, metadataOf, status } from './replies.js';
 
 /** What we send in chunks of: big enough that a frame is a few chunks, as ffmpeg and mediamtx do. */
 const OUT_CHUNK_SIZE = 4096;
@@ -566,58 +566,5 @@ export class RtmpConnection {
 
   get role(): 'publisher' | 'player' | 'idle' {
     return this.publishing !== undefined ? 'publisher' : this.playing !== undefined ? 'player' : 'idle';
-  }
-}
-
-/** The media a claimed path shows before the publisher's headers came (it has no Stream yet). */
-const PENDING_MEDIA = { describeSdp: () => '', tracks: [], controls: [] };
-
-function status(level: string, code: string, description: string): Amf0Object {
-  return amf0Object({ level, code, description });
-}
-
-function dataMessage(messageStreamId: number, payload: Buffer): RtmpMessage {
-  return {
-    chunkStreamId: ChunkStreamId.Data,
-    timestamp: 0,
-    typeId: MessageType.DataAmf0,
-    messageStreamId,
-    payload,
-  };
-}
-
-/** onMetaData for a player (FLV E.5): which codecs come; players read the sequence headers for the rest. */
-function metadataOf(media: {
-  tracks: readonly { encodingName: string; clockRate: number }[];
-}): Record<string, number> {
-  const meta: Record<string, number> = {};
-  for (const t of media.tracks) {
-    const name = t.encodingName.toUpperCase();
-    if (name === 'H264' && meta.videocodecid === undefined) meta.videocodecid = 7;
-    if (name === 'H265' && meta.videocodecid === undefined) meta.videocodecid = 0x68766331;
-    if (name === 'MPEG4-GENERIC' && meta.audiocodecid === undefined) {
-      meta.audiocodecid = 10;
-      meta.audiosamplerate = t.clockRate;
-    }
-    if (name === 'OPUS' && meta.audiocodecid === undefined) meta.audiocodecid = 0x4f707573;
-  }
-  return meta;
-}
-
-function closeReasonOf(code: string): keyof RtmpCounters['closes'] {
-  switch (code) {
-    case 'RTMP_TOO_MANY_CHUNK_STREAMS':
-      return 'chunk_streams';
-    case 'RTMP_MESSAGE_TOO_LARGE':
-      return 'message_size';
-    case 'RTMP_REASSEMBLY_FULL':
-      return 'reassembly';
-    case 'RTMP_BAD_CHUNK_SIZE':
-      return 'chunk_size';
-    case 'RTMP_HANDSHAKE':
-    case 'RTMP_HANDSHAKE_VERSION':
-      return 'handshake';
-    default:
-      return 'protocol';
   }
 }
