@@ -42,6 +42,7 @@ writeFileSync(
 rtspAddress: '${HOST}:0'
 rtspsAddress: '${HOST}:0'
 rtpPort: null
+rtmpAddress: null
 multicastRange: null
 api: true
 apiAddress: '${HOST}:0'

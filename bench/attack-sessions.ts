@@ -158,6 +158,7 @@ async function startServer(): Promise<{ proc: Proc; port: number; apiPort: numbe
     cfg,
     [
       'logLevel: warn',
+      'rtmpAddress: null',
       `rtpPort: ${await freeUdpPortPair()}`,
       'demo: true',
       `mediaDir: ${JSON.stringify(MEDIA)}`,

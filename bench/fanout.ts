@@ -62,12 +62,14 @@ interface Options extends RunnerOptions {
    * the README's Performance section); `--node-args ''` runs it with Node's defaults.
    */
   rtspkitNodeArgs: string[];
+  /** How ffmpeg publishes to rtspkit: RTSP (-f rtsp) or RTMP (-f flv to rtmpAddress); bench/rtmp.ts compares them. */
+  ingest: 'rtsp' | 'rtmp';
 }
 
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
-       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"]`;
+       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--ingest rtsp|rtmp]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -87,6 +89,7 @@ function parseOptions(argv: string[]): Options {
     cpuProf: undefined,
     memLog: false,
     rtspkitNodeArgs: ['--max-semi-space-size=2'],
+    ingest: 'rtsp',
   };
   parseRunnerOptions(
     argv,
@@ -124,6 +127,10 @@ function parseOptions(argv: string[]): Options {
           return true;
         case '--cpu-prof':
           o.cpuProf = v;
+          return true;
+        case '--ingest':
+          if (v !== 'rtsp' && v !== 'rtmp') throw new Error('--ingest: rtsp or rtmp');
+          o.ingest = v;
           return true;
         case '--node-args':
           o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
@@ -180,6 +187,7 @@ async function startServer(
   workDir: string,
   maxSeconds: number,
   o: Options,
+  rtmpPort?: number,
 ): Promise<Proc> {
   if (v.kind === 'floor') {
     const p = new Proc(
@@ -206,7 +214,7 @@ async function startServer(
           : `rtpPort: ${await freeUdpPortPair()}\n`;
     writeFileSync(
       cfg,
-      `logLevel: warn\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
+      `logLevel: warn\nrtmpAddress: ${rtmpPort !== undefined ? `'${HOST}:${rtmpPort}'` : 'null'}\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
     );
     const p = new Proc(
       'rtspkit',
@@ -276,7 +284,8 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const port = await freePort();
     const readyBudgetS = 60 + Math.ceil(n / 10);
     const maxSeconds = readyBudgetS + o.seconds + o.warmupS + 120;
-    const server = await startServer(v, port, workDir, maxSeconds, o);
+    const rtmpPort = o.ingest === 'rtmp' && v.kind === 'rtspkit' ? await freePort() : undefined;
+    const server = await startServer(v, port, workDir, maxSeconds, o, rtmpPort);
     procs.push(server);
     let lastMem: NodeJS.MemoryUsage | undefined;
     server.onStderrLine((line) => {
@@ -284,7 +293,11 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
         lastMem = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage;
     });
 
-    const publishUrl = `rtsp://${HOST}:${port}/${v.kind === 'gst' ? 'pub' : 'bench'}`;
+    const publishUrl =
+      rtmpPort !== undefined
+        ? `rtmp://${HOST}:${rtmpPort}/bench`
+        : `rtsp://${HOST}:${port}/${v.kind === 'gst' ? 'pub' : 'bench'}`;
+    const publishFormat = rtmpPort !== undefined ? ['-f', 'flv'] : ['-f', 'rtsp', '-rtsp_transport', 'tcp'];
     const readUrl = `rtsp://${HOST}:${port}/bench`;
     const ffmpeg = new Proc('ffmpeg', 'ffmpeg', [
       '-hide_banner',
@@ -300,10 +313,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       '0',
       '-c',
       'copy',
-      '-f',
-      'rtsp',
-      '-rtsp_transport',
-      'tcp',
+      ...publishFormat,
       publishUrl,
     ]);
     procs.push(ffmpeg);

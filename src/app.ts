@@ -32,6 +32,7 @@ import { RecordingExporter } from './recorder/export.js';
 import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
 import { ConfigPulls } from './app-pulls.js';
+import { RtmpServer } from './rtmp/server.js';
 
 export interface App {
   server: RtspServer;
@@ -39,6 +40,8 @@ export interface App {
   api: ApiServer | undefined;
   /** The recorders and the catalog of recordings (README "Recording"). */
   recordings: RecorderManager;
+  /** The RTMP/RTMPS server (README "RTMP"), unless `rtmpAddress` and `rtmpsAddress` are null. */
+  rtmp: RtmpServer | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -289,6 +292,41 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let inForce = config;
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
+  // RTMP and RTMPS (src/rtmp/): publishers and players of the same paths, with the same users and rights.
+  const rtmp =
+    config.rtmpAddress === null && (config.rtmpsAddress === null || material === undefined)
+      ? undefined
+      : new RtmpServer({
+          host,
+          port: config.rtmpAddress !== null ? splitHostPort(config.rtmpAddress).port : undefined,
+          ...(config.rtmpsAddress !== null && material !== undefined
+            ? { tls: { ...material, port: splitHostPort(config.rtmpsAddress).port } }
+            : {}),
+          clock: server.clock,
+          logger,
+          paths: server.paths,
+          authorizer: () => server.authorizer,
+          maxReadersPerPath: () => inForce.maxReadersPerPath,
+          limits: {
+            maxConnections: config.rtmpMaxConnections,
+            maxChunkStreams: config.rtmpMaxChunkStreams,
+            maxMessageBytes: config.rtmpMaxMessageBytes,
+            maxReassemblyBytes: config.rtmpMaxReassemblyBytes,
+            handshakeTimeoutMs: config.rtmpHandshakeTimeout * 1000,
+            idleTimeoutMs: config.rtmpIdleTimeout * 1000,
+          },
+        });
+  if (rtmp !== undefined) {
+    try {
+      await rtmp.listen();
+    } catch (err) {
+      await rtmp.close();
+      await stopAllFileSources('server closing');
+      await recordings.close();
+      await server.close();
+      throw err;
+    }
+  }
   let api: ApiServer | undefined;
   if (config.api) {
     const address = splitHostPort(config.apiAddress);
@@ -304,6 +342,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
+      ...(rtmp !== undefined ? { rtmp: () => rtmp } : {}),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
@@ -339,6 +378,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     try {
       await api.listen();
     } catch (err) {
+      await rtmp?.close();
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
@@ -432,6 +472,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     server,
     api,
     recordings,
+    rtmp,
     get config() {
       return inForce;
     },
@@ -451,6 +492,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await queue;
       await api?.close();
       await pulls.close('server closing');
+      await rtmp?.close();
       await recordings.close();
       await server.close();
     },

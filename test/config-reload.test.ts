@@ -30,6 +30,7 @@ function configText(v: Version): string {
     'logLevel: silent',
     'rtspAddress: "127.0.0.1:0"',
     'rtpPort: null',
+    'rtmpAddress: null',
     'paths:',
     ...v.paths.map((p) => `  ${p}: { source: ${JSON.stringify(mediaPath(CLIP))} }`),
     'auth:',
@@ -296,7 +297,7 @@ test(
       assert.match(badFile.stderr(), /bad\.yml:2:17: sessionTimeout: .*expected number/);
 
       const good = join(dir, 'good.yml');
-      writeFileSync(good, 'rtspAddress: "127.0.0.1:0"\nrtpPort: null\n');
+      writeFileSync(good, 'rtspAddress: "127.0.0.1:0"\nrtpPort: null\nrtmpAddress: null\n');
       const badVariable = cli(['serve', '--config', good], { RTSPKIT_CONFIG_SESSION_TIMEOUT: 'soon' });
       assert.equal(await badVariable.exited, 2, badVariable.stderr());
       assert.match(badVariable.stderr(), /RTSPKIT_CONFIG_SESSION_TIMEOUT: expected a number, got "soon"/);

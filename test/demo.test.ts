@@ -18,6 +18,7 @@ test(
       logLevel: 'silent',
       rtspAddress: '127.0.0.1:0',
       rtpPort: 0,
+      rtmpAddress: null,
       demo: true,
     });
     try {

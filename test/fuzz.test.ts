@@ -8,7 +8,7 @@ import { fuzzParsers } from './fuzz/parsers.js';
 import { fuzzMedia } from './fuzz/media.js';
 import { fuzzServer } from './fuzz/socket.js';
 
-const FOLDERS = ['rtsp', 'sdp', 'rtp', 'auth', 'format', 'codec'];
+const FOLDERS = ['rtsp', 'sdp', 'rtp', 'auth', 'format', 'codec', 'flv'];
 /** Exported readers of these folders that are not fed untrusted input, with the reason. */
 const NOT_FUZZED: Record<string, string> = {
   'format/common.checkMaxPayload': 'checks a packetizer option given by our own code',

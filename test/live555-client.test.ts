@@ -385,6 +385,7 @@ describe('live555 RTSPClient (VLC 3.0) forms', () => {
       logLevel: 'silent',
       rtspAddress: '127.0.0.1:0',
       rtpPort: 0,
+      rtmpAddress: null,
       demo: true,
       mediaDir: join(dir, 'media'),
     });

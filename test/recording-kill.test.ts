@@ -25,6 +25,7 @@ test(
     const configLines = [
       "rtspAddress: '127.0.0.1:0'",
       'rtpPort: null',
+      'rtmpAddress: null',
       'multicastRange: null',
       'logFormat: json',
       'pathDefaults:',

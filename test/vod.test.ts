@@ -441,7 +441,13 @@ describe('files on demand', () => {
 });
 
 test('rtspkit serve --media: a folder that is not there, or a file, stops the server with a clear error', async () => {
-  const base = { ...defaultConfig(), logLevel: 'silent' as const, rtspAddress: '127.0.0.1:0', rtpPort: null };
+  const base = {
+    ...defaultConfig(),
+    logLevel: 'silent' as const,
+    rtspAddress: '127.0.0.1:0',
+    rtpPort: null,
+    rtmpAddress: null,
+  };
   const missing = join(tmpdir(), 'rtspkit-no-such-folder');
   await assert.rejects(startApp({ ...base, mediaDir: missing }), {
     name: 'ConfigError',

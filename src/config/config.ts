@@ -356,6 +356,31 @@ export const configSchema = z
     requestTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a connection without sessions may stay silent. */
     idleTimeout: z.number().min(1).max(3600).default(60),
+    /** RTMP listen address (README "RTMP"); null: no RTMP. Tests and embedders pass port 0 or null. */
+    rtmpAddress: hostPort.nullable().default(':1935'),
+    /** RTMPS listen address, with tlsCert/tlsKey (the RTSPS certificate); null: no RTMPS. */
+    rtmpsAddress: hostPort.nullable().default(null),
+    /** RTMP connections at once (RTMP and RTMPS together); beyond it a connection is closed at accept. */
+    rtmpMaxConnections: z.number().int().min(1).default(1000),
+    /** Chunk streams one RTMP connection may open. */
+    rtmpMaxChunkStreams: z.number().int().min(2).max(65599).default(64),
+    /** Bytes of one RTMP message (a video frame); the wire allows 16 MiB. */
+    rtmpMaxMessageBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(0xffffff)
+      .default(8 * 1024 * 1024),
+    /** Bytes of partial RTMP messages one connection may hold for reassembly. */
+    rtmpMaxReassemblyBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(16 * 1024 * 1024),
+    /** Seconds from the TCP accept to RTMP's `connect`. */
+    rtmpHandshakeTimeout: z.number().min(1).max(600).default(10),
+    /** Seconds an RTMP connection (not a player) may stay silent. */
+    rtmpIdleTimeout: z.number().min(1).max(3600).default(30),
     /** Paths fed by the server itself, by name (publishers need no entry). */
     paths: z
       .record(

@@ -18,6 +18,7 @@ import type { ServerSampler } from './stats.js';
 import { PullMetrics } from './pull-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
+import { RtmpMetrics, type RtmpMetricsSource } from './rtmp-metrics.js';
 
 /** The recorders' counters as /metrics names them. */
 const RECORD_COUNTERS: readonly [keyof RecordingCounters, string, string][] = [
@@ -56,6 +57,8 @@ export interface MetricsOptions {
   apiConnectionsRefused?: () => number;
   /** The recorders (absent: no rtspkit_record_* series). */
   recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
+  /** The RTMP server (absent: no rtspkit_rtmp_* series). */
+  rtmp?: () => RtmpMetricsSource;
 }
 
 export class Metrics {
@@ -89,6 +92,7 @@ export class Metrics {
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
   private readonly pulls: PullMetrics;
+  private readonly rtmp: RtmpMetrics | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -268,6 +272,7 @@ export class Metrics {
       });
     }
     this.pulls = new PullMetrics(registers);
+    if (options.rtmp !== undefined) this.rtmp = new RtmpMetrics(this.registry, options.rtmp);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -282,6 +287,7 @@ export class Metrics {
   }
 
   private refresh(): void {
+    this.rtmp?.refresh();
     const counters = this.engine.counters();
     this.connections.set(counters.connections);
 

@@ -376,6 +376,30 @@ export class Authorizer {
     return undefined;
   }
 
+  /**
+   * Credentials that came without an Authorization header (RTMP's `?user=&pass=` query keys): checked
+   * as Basic ones are, whatever `basic` says (that option is about RTSP's challenge; here there is
+   * none), then the user's addresses and rights. undefined: allowed.
+   */
+  async checkCredentials(
+    creds: { username: string; password: string } | undefined,
+    ctx: AuthContext,
+  ): Promise<AuthDenial | undefined> {
+    if (creds === undefined) {
+      if (this.anonymous !== undefined && ipAllowed(this.anonymous, ctx.ip) && mayDo(this.anonymous, ctx))
+        return undefined;
+      return this.challenge(false);
+    }
+    const checked = await this.checkBasic(ctx, creds);
+    if (!checked.ok) return checked.denial;
+    const local = checked.local;
+    if (local !== undefined) {
+      if (!ipAllowed(local, ctx.ip)) return this.forbid(ctx, local.name, 'IP not allowed');
+      if (!mayDo(local, ctx)) return this.forbid(ctx, local.name, 'no right');
+    }
+    return undefined;
+  }
+
   /** The 401 for a request without (acceptable) credentials, with a fresh nonce. */
   challenge(stale: boolean): AuthDenial {
     const nonce = createNonce(this.secret, this.clock.wallMs(), this.random(NONCE_RANDOM_BYTES));

@@ -54,6 +54,17 @@ import { prftBox } from '../../src/container/fmp4/prft.js';
 import { readInitSampleEntries } from '../../src/container/fmp4/sample-entries.js';
 import { indexFmp4Buffer, parseFmp4Moof, parseFmp4Moov, parsePrft } from '../../src/container/fmp4/reader.js';
 import { buildAvcDecoderConfigurationRecord } from '../../src/codec/h264.js';
+import { amf0Object, decodeAmf0, encodeAmf0, encodeAmf0EcmaArray } from '../../src/flv/amf0.js';
+import { ChunkReader, ChunkWriter, parseSetChunkSize } from '../../src/flv/chunk.js';
+import { clientDigestC0C1, findClientDigest, serverHandshakeReply } from '../../src/flv/handshake.js';
+import {
+  commandMessage,
+  parseCommand,
+  parseControlValue,
+  parseDataMessage,
+  parseUserControl,
+} from '../../src/flv/messages.js';
+import { parseAudioTag, parseOpusHead, parseVideoTag } from '../../src/flv/tags.js';
 
 export interface FuzzResult {
   name: string;
@@ -535,6 +546,78 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
         onlyParseError(() => parseOnvifReplayExtension({ profile: profile % 2 ? 0xabac : profile, data }));
       },
     ) as never,
+  );
+  // ---- RTMP (src/flv): the chunk stream, AMF0, commands, control messages, FLV tags, the handshake ----
+  const connect = commandMessage(0, 'connect', 1, amf0Object({ app: 'live', tcUrl: 'rtmp://h/live' }));
+  const chunked = Buffer.concat([
+    ...new ChunkWriter().serialize({
+      ...connect,
+      payload: Buffer.concat([connect.payload, Buffer.alloc(300, 5)]),
+    }),
+    ...new ChunkWriter().serialize({
+      chunkStreamId: 2,
+      timestamp: 0x1000000,
+      typeId: 1,
+      messageStreamId: 0,
+      payload: Buffer.from([0, 0, 0x10, 0]),
+    }),
+  ]);
+  check(
+    'rtmp chunk stream',
+    [ChunkReader, parseSetChunkSize],
+    fc.property(bytesNear(600, chunked), fc.nat(40), (bytes, step) => {
+      onlyParseError(() => {
+        const reader = new ChunkReader({
+          maxChunkStreams: 8,
+          maxMessageBytes: 4096,
+          maxReassemblyBytes: 8192,
+        });
+        const size = step + 1;
+        for (let i = 0; i < bytes.length; i += size) reader.push(bytes.subarray(i, i + size));
+      });
+    }) as never,
+  );
+  const amf = Buffer.concat([
+    connect.payload,
+    encodeAmf0EcmaArray({ duration: 0, videocodecid: 7, nested: amf0Object({ a: [1, 'x', null] }) }),
+    encodeAmf0(new Date(0), undefined, true),
+  ]);
+  check(
+    'rtmp amf0 and commands',
+    [decodeAmf0, parseCommand, parseDataMessage],
+    fc.property(bytesNear(400, amf), fc.boolean(), (bytes, amf3) => {
+      onlyParseError(() => decodeAmf0(bytes));
+      onlyParseError(() => parseCommand({ typeId: amf3 ? 17 : 20, payload: bytes }));
+      onlyParseError(() => parseDataMessage(bytes));
+    }) as never,
+  );
+  check(
+    'rtmp control messages and flv tags',
+    [parseUserControl, parseControlValue, parseVideoTag, parseAudioTag, parseOpusHead],
+    fc.property(
+      bytesNear(
+        64,
+        Buffer.from('1701000028000000016764', 'hex'),
+        Buffer.from('8068766331000000', 'hex'),
+        Buffer.from('9f4f707573', 'hex'),
+      ),
+      (bytes) => {
+        onlyParseError(() => parseUserControl(bytes));
+        onlyParseError(() => parseControlValue(bytes));
+        onlyParseError(() => parseVideoTag(bytes));
+        onlyParseError(() => parseAudioTag(bytes));
+        onlyParseError(() => parseOpusHead(bytes));
+      },
+    ) as never,
+  );
+  const c0c1 = clientDigestC0C1(Buffer.alloc(1536, 7));
+  check(
+    'rtmp handshake',
+    [serverHandshakeReply, findClientDigest],
+    fc.property(mutated(c0c1), (bytes) => {
+      findClientDigest(bytes.subarray(1));
+      onlyParseError(() => serverHandshakeReply(bytes, Buffer.alloc(3072)));
+    }) as never,
   );
   // ---- fMP4 recordings read back from disk (container/fmp4/reader.ts): a file may be cut or damaged ----
   const fmp4 = sampleFmp4();

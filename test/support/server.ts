@@ -10,6 +10,8 @@ export const LOOPBACK_APP_CONFIG_LINES: readonly string[] = [
   'logLevel: silent',
   "rtspAddress: '127.0.0.1:0'",
   'rtpPort: null',
+  // RTMP's default :1935 would collide between test processes: tests that need it give port 0.
+  'rtmpAddress: null',
   'multicastRange: null',
   'api: true',
   "apiAddress: '127.0.0.1:0'",
