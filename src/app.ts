@@ -1,5 +1,6 @@
 /** Wires configuration, logging and the RTSP server together. */
 import { randomBytes } from 'node:crypto';
+import { systemClock } from './base/clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError, splitHostPort } from './config/config.js';
 import {
@@ -30,6 +31,11 @@ import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
 import { RecordingExporter } from './recorder/export.js';
 import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
+import { tmpdir } from 'node:os';
+import { hookSettingsOf, pathConfigFor } from './config/path-config.js';
+import { Hooks, sourceParty } from './hooks/hooks.js';
+import { configOnDemandSources } from './hooks/on-demand.js';
+import type { PathRules } from './server/path-rules.js';
 
 export interface App {
   server: RtspServer;
@@ -37,6 +43,8 @@ export interface App {
   api: ApiServer | undefined;
   /** The recorders and the catalog of recordings (README "Recording"). */
   recordings: RecorderManager;
+  /** The commands the server runs (runOn*, README "Hooks"). */
+  hooks: Hooks;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -158,7 +166,9 @@ function fileSourceError(name: string, file: string, err: unknown): ConfigError 
 
 /** Every file template the config names (the folders the catalog is rebuilt from). */
 function recordTemplatesOf(config: Config): string[] {
-  const overrides = Object.values(config.recordPaths).map((o) => o.recordPath);
+  const overrides = [...Object.values(config.recordPaths), ...Object.values(config.paths)].map(
+    (o) => o.recordPath,
+  );
   return [config.pathDefaults.recordPath, ...overrides.filter((t) => t !== undefined)];
 }
 
@@ -184,9 +194,37 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const catalogued = await catalog.rebuild(recordTemplatesOf(config));
   if (catalogued > 0)
     logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
-  const server = new RtspServer({
+  // Read by the hooks, the on-demand sources and the path rules at each use: a reload reaches them.
+  let inForce = config;
+  const hookSettings = hookSettingsOf(() => inForce);
+  const hooks = new Hooks({
+    clock: systemClock,
+    logger,
+    settings: hookSettings,
+    rtspPort: () => server.port,
+    // Port 0 (tests) has no stable folder: another server's files must never be taken for leftovers.
+    pidDir: config.hooksPidDir ?? (port !== 0 ? join(tmpdir(), `rtspkit-hooks-${port}`) : undefined),
+  });
+  const pathRules = (name: string): PathRules | undefined => {
+    const settings = pathConfigFor(inForce, name)?.settings;
+    return (
+      settings && {
+        maxReaders: settings.maxReaders,
+        overridePublisher: settings.overridePublisher,
+        fallback: settings.fallback,
+      }
+    );
+  };
+  const server: RtspServer = new RtspServer({
     host,
     port,
+    pathRules,
+    // TODO(merge): the pull sources' OnDemandSources go in `next`.
+    onDemand: configOnDemandSources({
+      settings: hookSettings,
+      hooks,
+      openFileLoop: (spec) => server.paths.openFileLoop(spec),
+    }),
     udpRtpPort: config.rtpPort ?? false,
     ...(config.rtspHttpAddress !== null
       ? { httpTunnelPort: splitHostPort(config.rtspHttpAddress).port }
@@ -217,6 +255,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The recorders follow the path manager's events (a new stream before its first packet, and its end),
   // from before the config's paths start.
   recordings.follow(server.view);
+  followForHooks(server, hooks);
   // The config's files are opened before anything listens: one that cannot be played stops the start
   // with a config error, rather than after "listening" was logged.
   const opening = new Map<string, Mp4LoopSource>();
@@ -273,10 +312,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw err;
   }
 
+  // What a killed run left is ended before this run's commands start (src/hooks/pid-files.ts).
+  hooks.start();
+
   // The API checks against the latest authorizer. A reload that turns auth off leaves the API with
   // the last one until restart, and one that turns auth on leaves an API started without it open
   // (loopback, Host checked) until restart: a reload never lowers the API's protection by surprise.
-  let inForce = config;
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
   let api: ApiServer | undefined;
@@ -329,6 +370,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     try {
       await api.listen();
     } catch (err) {
+      await hooks.close();
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
@@ -363,7 +405,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     if (changes.logLevel) logger.level = next.logLevel;
     if (changes.limits) server.updateLimits(serverLimitsOf(next));
-    if (changes.recording) recordings.configure(recordSettingsOf(next));
+    // `paths` entries hold recording options too (config/path-config.ts).
+    if (changes.recording || changes.changed.includes('paths')) recordings.configure(recordSettingsOf(next));
     if (changes.auth) {
       if (server.authorizer !== undefined && nextAuthorizer !== undefined)
         retiredAuthFailures += server.authorizer.authFailures;
@@ -412,6 +455,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     server,
     api,
     recordings,
+    hooks,
     get config() {
       return inForce;
     },
@@ -432,6 +476,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await api?.close();
       await recordings.close();
       await server.close();
+      await hooks.close();
     },
   };
+}
+
+/** The server's events that run commands (src/hooks/hooks.ts). */
+function followForHooks(server: RtspServer, hooks: Hooks): void {
+  server.paths.onPathReady((p) => hooks.pathReady(p.name, sourceParty(p.owner)));
+  server.paths.onPathNotReady((p) => hooks.pathNotReady(p.name, sourceParty(p.owner)));
+  server.on('readStarted', (s, query) =>
+    hooks.readStarted(s.id, s.path, query, { id: s.id, type: 'rtspSession' }),
+  );
+  server.on('sessionEnded', (s) => hooks.readEnded(s.id));
+  server.on('connectionOpened', (c) => hooks.connectionOpened(String(c.id), c.remoteAddress));
+  server.on('connectionClosed', (c) => hooks.connectionClosed(String(c.id), c.remoteAddress));
+  // TODO(merge): runOnRecordSegmentComplete, once RecorderManager.onSegmentComplete is on main:
+  // recordings.onSegmentComplete((seg) => hooks.segmentComplete(seg.path, seg.file)).
 }

@@ -64,8 +64,8 @@ test('serve: a bad flag or config is one line and exit 2, before anything listen
       /typo\.yml:3:1: sessionTimout: unknown key \(did you mean sessionTimeout\?\)/,
     );
     await assertUsageError(
-      cli(['serve', '-c', config('path-key.yml', 'paths:\n  cam1:\n    runOnReady: ffmpeg\n')]),
-      /path-key\.yml:4:5: paths\.cam1\.runOnReady: unknown key/,
+      cli(['serve', '-c', config('path-key.yml', 'paths:\n  cam1:\n    runOnReadyCmd: ffmpeg\n')]),
+      /path-key\.yml:4:5: paths\.cam1\.runOnReadyCmd: unknown key/,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

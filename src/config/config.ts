@@ -10,6 +10,13 @@ import { isParseError } from '../base/errors.js';
 import { parseStoredPassword } from '../auth/password.js';
 import { compilePathPattern } from '../auth/access.js';
 import { parseAddressBlock } from '../server/auth.js';
+import {
+  hookServerOptions,
+  pathDefaultsSchema,
+  pathEntrySchema,
+  pathKeySchema,
+  recordOverridesSchema,
+} from './path-schema.js';
 
 /** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
 function parsedBy(parse: (v: string) => unknown) {
@@ -93,84 +100,7 @@ const authSchema = z
   })
   .strict();
 
-const pathSchema = z
-  .object({
-    /** An MP4 file played in a loop as this path's live stream (a "camera from a file"). */
-    source: z
-      .string()
-      .min(1)
-      .refine(
-        (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s),
-        'pull sources (rtsp://, http://, ...) are not supported yet: give the path of an MP4 file, or have the camera publish to rtsp://<this server>/<path>',
-      ),
-    loop: z.boolean().default(true),
-  })
-  .strict();
-
-/** The default file template of recordings (catalog.ts describes the layout; `.mp4` is appended). */
-export const DEFAULT_RECORD_PATH = './recordings/%path/%Y-%m-%d_%H-%M-%S-%f';
-
-/** `%path` and at least one date/time field, or segments of one path would overwrite each other. */
-const recordPathTemplate = z
-  .string()
-  .min(1)
-  .refine((t) => t.includes('%path'), 'the template must contain %path')
-  .refine((t) => /%[YmdHMSf]/.test(t), 'the template must contain date/time fields (%Y %m %d %H %M %S %f)');
-
-/** Recording options, as defaults for every path (`pathDefaults`) and per path or pattern (`recordPaths`). */
-const recordOptions = {
-  /** Record the path's stream while it is live (src/recorder). */
-  record: z.boolean(),
-  /** File template: %path, %Y %m %d %H %M %S (UTC) and %f (microseconds); `.mp4` is appended. */
-  recordPath: recordPathTemplate,
-  /** Container of the files; fMP4 only for now. */
-  recordFormat: z.enum(['fmp4']),
-  /** Seconds after which a new file starts (at the next keyframe). */
-  recordSegmentDuration: z
-    .number()
-    .min(1)
-    .max(24 * 3600),
-  /** Seconds of media per part (each part is written whole: what a crash may lose). */
-  recordPartDuration: z.number().min(0.1).max(60),
-  /** Seconds after which a finished segment is deleted; 0 keeps them. */
-  recordDeleteAfter: z.number().min(0),
-  /** Bytes of free disk space to keep: the path's oldest segments are deleted below it; 0: no check. */
-  recordMinFreeBytes: z.number().int().min(0),
-  /** Bytes of parts waiting to be written, per path: past it a part is dropped (and counted). */
-  recordMaxQueueBytes: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(1024 * 1024 * 1024),
-};
-
-const recordDefaultsSchema = z
-  .object({
-    record: recordOptions.record.default(false),
-    recordPath: recordOptions.recordPath.default(DEFAULT_RECORD_PATH),
-    recordFormat: recordOptions.recordFormat.default('fmp4'),
-    recordSegmentDuration: recordOptions.recordSegmentDuration.default(3600),
-    recordPartDuration: recordOptions.recordPartDuration.default(1),
-    recordDeleteAfter: recordOptions.recordDeleteAfter.default(86400),
-    recordMinFreeBytes: recordOptions.recordMinFreeBytes.default(0),
-    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.default(16 * 1024 * 1024),
-  })
-  .strict();
-
-export type RecordSettings = z.infer<typeof recordDefaultsSchema>;
-
-const recordOverridesSchema = z
-  .object({
-    record: recordOptions.record.optional(),
-    recordPath: recordOptions.recordPath.optional(),
-    recordFormat: recordOptions.recordFormat.optional(),
-    recordSegmentDuration: recordOptions.recordSegmentDuration.optional(),
-    recordPartDuration: recordOptions.recordPartDuration.optional(),
-    recordDeleteAfter: recordOptions.recordDeleteAfter.optional(),
-    recordMinFreeBytes: recordOptions.recordMinFreeBytes.optional(),
-    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.optional(),
-  })
-  .strict();
+export { DEFAULT_RECORD_PATH, type RecordSettings } from './path-schema.js';
 
 export const configSchema = z
   .object({
@@ -295,27 +225,22 @@ export const configSchema = z
     requestTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a connection without sessions may stay silent. */
     idleTimeout: z.number().min(1).max(3600).default(60),
-    /** Paths fed by the server itself, by name (publishers need no entry). */
-    paths: z
-      .record(
-        z
-          .string()
-          .regex(
-            /^(?!\.\.?(\/|$))[\w.~-]+(\/(?!\.\.?(\/|$))[\w.~-]+)*$/,
-            'expected a path like "cam1" or "site/cam1"',
-          ),
-        pathSchema,
-      )
-      .default({}),
-    /** Defaults of every path: for now the recording options (`record`, `recordPath`, ...). */
-    pathDefaults: recordDefaultsSchema.default(recordDefaultsSchema.parse({})),
+    /**
+     * Paths by name or `~regex` (captures as $G1.. in `source` and commands): a source the server feeds
+     * itself (an MP4 file) and any option of pathDefaults. An exact name wins, then the first regex.
+     */
+    paths: z.record(pathKeySchema, pathEntrySchema).default({}),
+    /** Defaults of every path option (recording, hooks, maxReaders, overridePublisher, fallback). */
+    pathDefaults: pathDefaultsSchema.default(pathDefaultsSchema.parse({})),
     /**
      * Recording options of paths by name or pattern (`cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`), over
-     * pathDefaults: the first entry that matches a path wins (an exact name before any pattern).
+     * pathDefaults and under a `paths` entry's own: the first entry that matches a path wins (an exact
+     * name before any pattern). Kept for the configs written before `paths` took every option.
      */
     recordPaths: z
       .record(z.string().min(1).superRefine(parsedBy(compilePathPattern)), recordOverridesSchema)
       .default({}),
+    ...hookServerOptions,
     /** Authentication; without users, anonymous rights or a hook, everyone may read and publish. */
     auth: authSchema.default({ basic: true, realm: 'rtspkit', users: [] }),
     /** A folder whose MP4 files are served on demand at rtsp://host/<relative path>. */

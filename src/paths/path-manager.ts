@@ -10,7 +10,8 @@
  * - `onPathReady` fires once a path has a Stream, `onPathNotReady` once that Stream has ended and the
  *   name is free (a replacement: not-ready of the old path, then ready of the new);
  * - a reader asking for a name nobody feeds may start an on-demand source (`OnDemandSources`) and
- *   wait for it up to `onDemandStartTimeoutMs`.
+ *   wait for it up to `onDemandStartTimeoutMs`, or an on-demand publisher (a runOnDemand command) and
+ *   wait for its RECORD: the name stays free for it, and the command stops when readers are gone.
  * Files on demand (`mediaDir`) are not paths: each reader opens its own player (server/vod-control.ts).
  */
 import { clockTimeout, type Clock } from '../base/clock.js';
@@ -18,9 +19,11 @@ import type { Logger } from '../base/logger.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';
+import { OnDemandPublishers } from './on-demand-publishers.js';
 import type {
   FileLoopOrigin,
   NotReadyPath,
+  OnDemandPublisher,
   OnDemandSource,
   OnDemandSources,
   Path,
@@ -83,9 +86,18 @@ export class PathManager {
   private readonly opening = new Set<string>();
   /** Sources being stopped, awaited by `close`. */
   private readonly stopping = new Set<Promise<void>>();
+  /** Commands started on demand that publish to their path themselves (runOnDemand). */
+  private readonly publishers: OnDemandPublishers;
   private closed = false;
 
-  constructor(private readonly deps: PathManagerDeps) {}
+  constructor(private readonly deps: PathManagerDeps) {
+    this.publishers = new OnDemandPublishers({
+      clock: deps.clock,
+      logger: deps.logger,
+      get: (name) => this.paths.get(name),
+    });
+    this.onPathReady((p) => this.publishers.pathReady(p.name));
+  }
 
   get(name: string): Path | undefined {
     return this.paths.get(name);
@@ -248,7 +260,12 @@ export class PathManager {
     return start;
   }
 
-  private startOnDemand(name: string, onDemand: OnDemandSource): Promise<Path | undefined> {
+  private startOnDemand(
+    name: string,
+    onDemand: OnDemandSource | OnDemandPublisher,
+  ): Promise<Path | undefined> {
+    // A command that publishes itself: the name stays free for its ANNOUNCE (on-demand-publishers.ts).
+    if ('publishes' in onDemand) return this.publishers.start(name, onDemand);
     const timeoutMs = this.deps.onDemandStartTimeoutMs ?? DEFAULT_ON_DEMAND_START_TIMEOUT_MS;
     return new Promise((resolve) => {
       let settled = false;
@@ -309,7 +326,7 @@ export class PathManager {
   async close(reason: string): Promise<void> {
     this.closed = true;
     for (const p of [...this.paths.values()]) if (p.source !== undefined) void this.drop(p, reason);
-    await Promise.all([...this.stopping]);
+    await Promise.all([...this.stopping, this.publishers.close(reason)]);
   }
 
   // ---- inside ----

@@ -33,6 +33,8 @@ export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply>;
   /** The connection closed (after the front doors forgot it): its sessions' fate is the server's. */
   connectionClosed(conn: ServerConnection): void;
+  /** A connection was accepted (runOnConnect). */
+  connectionOpened?(conn: ServerConnection): void;
 }
 
 export interface FrontDoorsDeps {
@@ -272,6 +274,7 @@ export class FrontDoors {
     conn.now = () => clock.monotonicMs();
     conn.lastDataMs = clock.monotonicMs();
     this.connections.add(conn);
+    handlers.connectionOpened?.(conn);
   }
 
   /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */
