@@ -13,8 +13,7 @@ import { parseAddressBlock } from '../server/auth.js';
 import {
   hookServerOptions,
   pathDefaultsSchema,
-  pathEntrySchema,
-  pathKeySchema,
+  pathsSchema,
   recordOverridesSchema,
 } from './path-schema.js';
 
@@ -229,7 +228,7 @@ export const configSchema = z
      * Paths by name or `~regex` (captures as $G1.. in `source` and commands): a source the server feeds
      * itself (an MP4 file) and any option of pathDefaults. An exact name wins, then the first regex.
      */
-    paths: z.record(pathKeySchema, pathEntrySchema).default({}),
+    paths: pathsSchema.default({}),
     /** Defaults of every path option (recording, hooks, maxReaders, overridePublisher, fallback). */
     pathDefaults: pathDefaultsSchema.default(pathDefaultsSchema.parse({})),
     /**

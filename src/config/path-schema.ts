@@ -135,21 +135,20 @@ export const recordOverridesSchema = z
 /** An exact path name: segments of letters, digits and `_ . ~ -`, none of them `.` or `..`. */
 export const PATH_NAME_RE = /^(?!\.\.?(\/|$))[\w.~-]+(\/(?!\.\.?(\/|$))[\w.~-]+)*$/;
 
-/** A key of `paths`: an exact name, or `~` and a regular expression tested against the whole name. */
-export const pathKeySchema = z.string().superRefine((key, ctx) => {
-  if (key.startsWith('~')) {
-    try {
-      new RegExp(key.slice(1), 'u');
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      ctx.addIssue({ code: 'custom', message: `invalid path regex: ${err.message}` });
-    }
-  } else if (!PATH_NAME_RE.test(key))
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected a path like "cam1" or "site/cam1", or "~^cam(\\d+)$"',
-    });
-});
+/** Why `key` cannot be a key of `paths`: an exact name, or `~` and a regex tested against the whole name. */
+function pathKeyProblem(key: string): string | undefined {
+  if (!key.startsWith('~'))
+    return PATH_NAME_RE.test(key)
+      ? undefined
+      : 'expected a path like "cam1" or "site/cam1", or a regex like "~^cam(\\d+)$"';
+  try {
+    new RegExp(key.slice(1), 'u');
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    return `invalid path regex: ${err.message}`;
+  }
+}
 
 /** An entry of `paths`: a source (an MP4 file; `$G1`.. from a regex's captures) and any path option. */
 export const pathEntrySchema = z
@@ -185,6 +184,14 @@ export const pathEntrySchema = z
   .strict();
 
 export type PathEntry = z.infer<typeof pathEntrySchema>;
+
+/** `paths`: entries by exact name or `~regex` (checked here, so the message says what a key must be). */
+export const pathsSchema = z.record(z.string(), pathEntrySchema).superRefine((paths, ctx) => {
+  for (const key of Object.keys(paths)) {
+    const problem = pathKeyProblem(key);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+  }
+});
 
 /** Options of the server's commands that are not per path. */
 export const hookServerOptions = {

@@ -114,11 +114,10 @@ export class Hooks {
   pathNotReady(name: string, source: PathParty): void {
     const ready = this.onReady.get(name);
     this.onReady.delete(name);
-    void ready?.stop();
     const found = this.pathOptions(name);
-    if (found === undefined) return;
+    if (found === undefined) return void ready?.stop();
     const vars = { ...this.pathVars(name, '', found.captures), ...partyVars('SOURCE', source) };
-    this.once('runOnNotReady', found.settings.runOnNotReady, vars);
+    this.afterStop(ready, 'runOnNotReady', found.settings.runOnNotReady, vars);
   }
 
   // ---- readers ----
@@ -137,14 +136,14 @@ export class Hooks {
     const read = this.reads.get(sessionId);
     this.reads.delete(sessionId);
     if (read === undefined) return;
-    if (read.process !== NO_PROCESS) void read.process.stop();
+    const kept = read.process !== NO_PROCESS ? read.process : undefined;
     const found = this.pathOptions(read.path);
-    if (found === undefined) return;
+    if (found === undefined) return void kept?.stop();
     const vars = {
       ...this.pathVars(read.path, read.query, found.captures),
       ...partyVars('READER', read.reader),
     };
-    this.once('runOnUnread', found.settings.runOnUnread, vars);
+    this.afterStop(kept, 'runOnUnread', found.settings.runOnUnread, vars);
   }
 
   // ---- connections ----
@@ -160,9 +159,8 @@ export class Hooks {
   connectionClosed(id: string, remote: string): void {
     const p = this.onConnect.get(id);
     this.onConnect.delete(id);
-    void p?.stop();
     const vars = { ...this.baseVars(), RTSPKIT_CONN_ID: id, RTSPKIT_CONN_REMOTE: remote };
-    this.once('runOnDisconnect', this.deps.settings.server().runOnDisconnect, vars);
+    this.afterStop(p, 'runOnDisconnect', this.deps.settings.server().runOnDisconnect, vars);
   }
 
   // ---- recordings ----
@@ -251,6 +249,20 @@ export class Hooks {
             ? settings.runOnReadRestart
             : settings.runOnDemandRestart;
     return this.spawn(option, line, vars, restart);
+  }
+
+  /**
+   * Ends `kept` (the command of what just ended), then runs the command of its end: in that order, so
+   * the two never overlap and the first's place counts for the second (hooksMaxProcesses).
+   */
+  private afterStop(
+    kept: HookProcess | undefined,
+    event: string,
+    line: string,
+    vars: Record<string, string>,
+  ): void {
+    if (kept === undefined) return this.once(event, line, vars);
+    void kept.stop().then(() => this.once(event, line, vars));
   }
 
   /** A command run once, to its end (or the server's close). */
