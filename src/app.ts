@@ -7,6 +7,7 @@ import {
   configInForce,
   diffConfig,
   fileSourcesOf,
+  pullSourcesOf,
   recordSettingsOf,
   serverLimitsOf,
   type ConfigChanges,
@@ -36,6 +37,7 @@ import { hookSettingsOf, pathConfigFor } from './config/path-config.js';
 import { Hooks, sourceParty } from './hooks/hooks.js';
 import { configOnDemandSources } from './hooks/on-demand.js';
 import type { PathRules } from './server/path-rules.js';
+import { ConfigPulls } from './app-pulls.js';
 
 export interface App {
   server: RtspServer;
@@ -187,6 +189,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const nonceState = { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
+  // Pulled paths: always-on ones start once the server listens, on-demand ones at a reader's request.
+  const pulls = new ConfigPulls(logger);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   // The catalog is rebuilt from the files before anything is recorded or played back (README
   // "Recording"); the server plays recordings back from it (`?start=`, ONVIF replay).
@@ -219,11 +223,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     host,
     port,
     pathRules,
-    // TODO(merge): the pull sources' OnDemandSources go in `next`.
+    // runOnDemand commands and regex file paths first, then the on-demand pulls.
     onDemand: configOnDemandSources({
       settings: hookSettings,
       hooks,
       openFileLoop: (spec) => server.paths.openFileLoop(spec),
+      next: pulls,
     }),
     udpRtpPort: config.rtpPort ?? false,
     ...(config.rtspHttpAddress !== null
@@ -242,7 +247,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
+    maxOnDemandSources: config.pullMaxOnDemand,
   });
+  pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
   // file when the path is removed or replaced, and frees the name of one whose file ended.
   const openFileSource = (spec: FileSourceSpec): Promise<Mp4LoopSource> => server.paths.openFileLoop(spec);
@@ -255,7 +262,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The recorders follow the path manager's events (a new stream before its first packet, and its end),
   // from before the config's paths start.
   recordings.follow(server.view);
-  followForHooks(server, hooks);
+  followForHooks(server, recordings, hooks);
   // The config's files are opened before anything listens: one that cannot be played stops the start
   // with a config error, rather than after "listening" was logged.
   const opening = new Map<string, Mp4LoopSource>();
@@ -292,8 +299,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // Only a config path: a config path that ended may have left its name to someone else.
   const stopFileSource = (name: string, reason: string): Promise<void> =>
     server.paths.removeSource(name, reason, isConfigPath);
-  const stopAllFileSources = (reason: string): Promise<void> =>
-    server.paths.removeFileLoops('config', reason);
+  const stopAllFileSources = async (reason: string): Promise<void> => {
+    await pulls.close(reason);
+    await server.paths.removeFileLoops('config', reason);
+  };
 
   try {
     for (const [name, spec] of fileSourceSpecs) {
@@ -304,6 +313,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         throw new Error(`path ${name} is defined twice`);
       }
     }
+    pulls.start(pullSourcesOf(config));
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
@@ -385,10 +395,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const apply = async (next: Config, trigger: string): Promise<ReloadOutcome> => {
     let changes: ConfigChanges;
     let nextSpecs: Map<string, FileSourceSpec>;
+    let nextPulls: ReturnType<typeof pullSourcesOf>;
     let nextAuthorizer: Authorizer | undefined;
     try {
       changes = diffConfig(inForce, next, DEMO_CLIP);
       nextSpecs = fileSourcesOf(next, DEMO_CLIP);
+      nextPulls = pullSourcesOf(next);
       nextAuthorizer = changes.auth ? createAuthorizer(next, logger, nonceState) : server.authorizer;
     } catch (err) {
       return refuse(trigger, (err as Error).message);
@@ -416,6 +428,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         logger.warn({}, 'the HTTP API turns authentication on or off at restart');
     }
     for (const name of changes.fileSources.removed) await stopFileSource(name, 'removed from the config');
+    // A changed pull is stopped, then started again: its readers are ended (unlike a file, a pull
+    // cannot be opened before the change without a second upstream session).
+    await pulls.stop(changes.pullSources.removed, 'removed from the config');
+    await pulls.stop(changes.pullSources.changed, 'changed in the config');
+    pulls.start(nextPulls, [...changes.pullSources.added, ...changes.pullSources.changed]);
     // A changed path is replaced in one step (startFileSource): no publisher can take the name between.
     for (const [name, source] of opened) {
       if (!startFileSource(name, nextSpecs.get(name)!, source)) {
@@ -433,6 +450,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         pathsAdded: changes.fileSources.added,
         pathsRemoved: changes.fileSources.removed,
         pathsChanged: changes.fileSources.changed,
+        pullsAdded: changes.pullSources.added,
+        pullsRemoved: changes.pullSources.removed,
+        pullsChanged: changes.pullSources.changed,
       },
       'config reloaded',
     );
@@ -474,6 +494,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     close: async () => {
       await queue;
       await api?.close();
+      await pulls.close('server closing');
       await recordings.close();
       await server.close();
       await hooks.close();
@@ -482,7 +503,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 }
 
 /** The server's events that run commands (src/hooks/hooks.ts). */
-function followForHooks(server: RtspServer, hooks: Hooks): void {
+function followForHooks(server: RtspServer, recordings: RecorderManager, hooks: Hooks): void {
   server.paths.onPathReady((p) => hooks.pathReady(p.name, sourceParty(p.owner)));
   server.paths.onPathNotReady((p) => hooks.pathNotReady(p.name, sourceParty(p.owner)));
   server.on('readStarted', (s, query) =>
@@ -491,6 +512,5 @@ function followForHooks(server: RtspServer, hooks: Hooks): void {
   server.on('sessionEnded', (s) => hooks.readEnded(s.id));
   server.on('connectionOpened', (c) => hooks.connectionOpened(String(c.id), c.remoteAddress));
   server.on('connectionClosed', (c) => hooks.connectionClosed(String(c.id), c.remoteAddress));
-  // TODO(merge): runOnRecordSegmentComplete, once RecorderManager.onSegmentComplete is on main:
-  // recordings.onSegmentComplete((seg) => hooks.segmentComplete(seg.path, seg.file)).
+  recordings.onSegmentComplete((s) => hooks.segmentComplete(s.path, s.file, s.durationMs));
 }

@@ -91,12 +91,24 @@ test('an unknown key is reported at its own line and column, with the nearest kn
   );
 });
 
-test('rtpPort must be even; a pull source (rtsp://) says it is not supported yet', () => {
+test('rtpPort must be even; a pull source must be rtsp://, rtsps:// or rtsp+http://', () => {
   assert.throws(() => parseConfig('rtpPort: 20021\n', 'x.yml'), /x\.yml:1:10: rtpPort: must be even/);
   assert.equal(parseConfig('rtpPort: 0\n').rtpPort, 0);
   assert.throws(
-    () => parseConfig('paths:\n  cam1: { source: "rtsp://10.0.0.5/stream" }\n', 'x.yml'),
-    /x\.yml:2:19: paths\.cam1\.source: pull sources \(rtsp:\/\/, http:\/\/, \.\.\.\) are not supported yet/,
+    () => parseConfig('paths:\n  cam1: { source: "http://10.0.0.5/stream" }\n', 'x.yml'),
+    /x\.yml:2:19: paths\.cam1\.source: only rtsp:\/\/, rtsps:\/\/ and rtsp\+http:\/\/ URLs can be pulled/,
+  );
+  const pulled = parseConfig(
+    'paths:\n  cam1: { source: "rtsp://u:p@10.0.0.5/stream", sourceTransport: tcp, sourceRange: "npt=5-" }\n',
+  );
+  assert.equal(pulled.paths.cam1?.sourceTransport, 'tcp');
+  assert.throws(
+    () => parseConfig('paths:\n  cam1: { source: "rtsp://h/s", sourceRange: "npt=x" }\n', 'x.yml'),
+    /paths\.cam1\.sourceRange/,
+  );
+  assert.throws(
+    () => parseConfig('paths:\n  cam1: { source: "rtsps://h/s", sourceFingerprint: "abc" }\n', 'x.yml'),
+    /paths\.cam1\.sourceFingerprint: expected a SHA-256 fingerprint/,
   );
 });
 

@@ -10,12 +10,7 @@ import { isParseError } from '../base/errors.js';
 import { parseStoredPassword } from '../auth/password.js';
 import { compilePathPattern } from '../auth/access.js';
 import { parseAddressBlock } from '../server/auth.js';
-import {
-  hookServerOptions,
-  pathDefaultsSchema,
-  pathsSchema,
-  recordOverridesSchema,
-} from './path-schema.js';
+import { hookServerOptions, pathDefaultsSchema, pathsSchema, recordOverridesSchema } from './path-schema.js';
 
 /** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
 function parsedBy(parse: (v: string) => unknown) {
@@ -100,6 +95,7 @@ const authSchema = z
   .strict();
 
 export { DEFAULT_RECORD_PATH, type RecordSettings } from './path-schema.js';
+export { isPullSource, PULL_DEFAULTS, PULL_URL_SCHEMES } from './path-schema.js';
 
 export const configSchema = z
   .object({
@@ -188,6 +184,10 @@ export const configSchema = z
       .default(1024 * 1024),
     /** Requests read on one connection whose replies are not written yet, beyond which no more are read. */
     maxPendingRequests: z.number().int().min(1).max(1024).default(32),
+    /** Seconds the server waits for a client's answer to its REDIRECT or ANNOUNCE (server/server-requests.ts). */
+    serverRequestTimeout: z.number().min(0.1).max(600).default(5),
+    /** Requests the server sent on one connection and still waiting for an answer; more are refused. */
+    maxServerRequestsPending: z.number().int().min(1).max(64).default(4),
     /** Seconds an HTTP tunnel's GET side may wait for its POST side (without a session). */
     tunnelPairingTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a TLS (RTSPS) handshake may take from the TCP accept. */
@@ -267,6 +267,10 @@ export const configSchema = z
     hlsIdleTimeout: z.number().min(1).max(3600).default(20),
     /** Seconds of recording one HTTP export (`/v1/recordings/NAME/get`) may span (400 beyond). */
     recordExportMaxDuration: z.number().min(1).max(86400).default(3600),
+    /** On-demand pulls starting or running at once; a reader beyond it gets 404 (counted). */
+    pullMaxOnDemand: z.number().int().min(1).max(10000).default(100),
+    /** Seconds between a pull's reconnect attempts: doubled from 1 after each failure, up to this. */
+    pullReconnectMaxDelay: z.number().min(1).max(3600).default(30),
   })
   .strict();
 

@@ -11,7 +11,7 @@
  */
 import { compilePathPattern, type PathMatcher } from '../auth/access.js';
 import type { Config } from './config.js';
-import type { PathEntry, PathSettings } from './path-schema.js';
+import { isPullSource, type PathEntry, type PathSettings } from './path-schema.js';
 import type { HookSettingsSource } from '../hooks/settings.js';
 import { isSafeCapture } from '../paths/captures.js';
 
@@ -101,7 +101,9 @@ export function hookSettingsOf(config: () => Config): HookSettingsSource {
       const found = lookupPath(config(), name);
       if (!found.ok) return found;
       const { key, entry, settings, captures } = found.config;
-      const source = entry?.source !== undefined ? { file: entry.source, loop: entry.loop } : undefined;
+      // A pull (rtsp://...) is the pull sources' (app-pulls.ts), not a file.
+      const file = entry?.source !== undefined && !isPullSource(entry.source) ? entry.source : undefined;
+      const source = file !== undefined ? { file, loop: entry!.loop } : undefined;
       return { ok: true, key, settings, captures, source };
     },
     server: () => config(),

@@ -6,6 +6,8 @@
  * schema share one list of options.
  */
 import { z } from 'zod';
+import { isParseError } from '../base/errors.js';
+import { parseRange } from '../rtsp/range.js';
 
 /** The default file template of recordings (catalog.ts describes the layout; `.mp4` is appended). */
 export const DEFAULT_RECORD_PATH = './recordings/%path/%Y-%m-%d_%H-%M-%S-%f';
@@ -150,19 +152,82 @@ function pathKeyProblem(key: string): string | undefined {
   }
 }
 
+/** `sourceRange` checked by the RTSP Range parser; its ParseError message becomes the issue. */
+function checkRange(value: string, ctx: z.RefinementCtx): void {
+  try {
+    parseRange(value);
+  } catch (err) {
+    if (!isParseError(err)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
+}
+
+/** Schemes a path's `source` may pull from (sources/rtsp-pull.ts); any other URL is refused. */
+export const PULL_URL_SCHEMES = ['rtsp', 'rtsps', 'rtsp+http'] as const;
+
+/** Whether a path's `source` is a URL to pull rather than a file. */
+export function isPullSource(source: string): boolean {
+  return /^(rtsps?|rtsp\+http):\/\//i.test(source);
+}
+
+/**
+ * The options of a path pulled from another RTSP server (`source: rtsp://...`), after mediamtx's
+ * names; ignored for a file. Kept together: the pull's part of a path.
+ */
+const pullOptions = {
+  /** How media comes from the upstream: auto (UDP, falling back to TCP), udp, tcp, multicast, http (the tunnel). Default auto. */
+  sourceTransport: z.enum(['auto', 'udp', 'tcp', 'multicast', 'http']).optional(),
+  /** UDP: take media from any port of the upstream's address (cameras sending from other ports than server_port). Default false. */
+  sourceAnyPortEnable: z.boolean().optional(),
+  /** rtsps: the upstream certificate's SHA-256 fingerprint (64 hex digits, colons allowed), pinned. */
+  sourceFingerprint: z
+    .string()
+    .refine(
+      (f) => /^[0-9a-f]{64}$/i.test(f.replace(/:/g, '')),
+      'expected a SHA-256 fingerprint (64 hex digits)',
+    )
+    .optional(),
+  /** Start the pull at the first reader, and stop it after sourceOnDemandCloseAfter without readers. Default false. */
+  sourceOnDemand: z.boolean().optional(),
+  /** Seconds a reader's DESCRIBE waits for an on-demand pull to start. Default 10. */
+  sourceOnDemandStartTimeout: z.number().min(0.1).max(600).optional(),
+  /** Seconds without readers after which an on-demand pull stops. Default 10. */
+  sourceOnDemandCloseAfter: z.number().min(0.1).max(86400).optional(),
+  /** The Range PLAY asks of the upstream (RFC 2326 §12.29), e.g. "npt=30-" or "clock=20250101T000000Z-". */
+  sourceRange: z.string().min(1).superRefine(checkRange).optional(),
+  /** The Scale PLAY asks of the upstream (§12.34), for recorded sources. */
+  sourceScale: z
+    .number()
+    .refine((n) => n !== 0, 'Scale 0 is not a speed')
+    .optional(),
+};
+
+/** Defaults of the pull options (kept out of the schema: a file path's entry stays `{ source, loop }`). */
+export const PULL_DEFAULTS = {
+  sourceTransport: 'auto',
+  sourceAnyPortEnable: false,
+  sourceOnDemand: false,
+  sourceOnDemandStartTimeout: 10,
+  sourceOnDemandCloseAfter: 10,
+} as const;
+
 /** An entry of `paths`: a source (an MP4 file; `$G1`.. from a regex's captures) and any path option. */
 export const pathEntrySchema = z
   .object({
-    /** An MP4 file played in a loop as this path's live stream (a "camera from a file"). */
+    /**
+     * An MP4 file played in a loop as this path's live stream (a "camera from a file"), or an
+     * rtsp://, rtsps:// or rtsp+http:// URL to pull (credentials allowed; never shown).
+     */
     source: z
       .string()
       .min(1)
       .refine(
-        (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s),
-        'pull sources (rtsp://, http://, ...) are not supported yet: give the path of an MP4 file, or have the camera publish to rtsp://<this server>/<path>',
+        (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || isPullSource(s),
+        'only rtsp://, rtsps:// and rtsp+http:// URLs can be pulled: give one of those, the path of an MP4 file, or have the camera publish to rtsp://<this server>/<path>',
       )
       .optional(),
     loop: z.boolean().default(true),
+    ...pullOptions,
     ...recordOverridesSchema.shape,
     maxReaders: pathRuleOptions.maxReaders.optional(),
     overridePublisher: pathRuleOptions.overridePublisher.optional(),

@@ -19,7 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ReloadableServerLimits } from '../server/server.js';
 import { pathConfigFor } from './path-config.js';
 import type { RecordingSettings } from '../recorder/settings.js';
-import { ConfigError, type Config, type RecordSettings } from './config.js';
+import { ConfigError, isPullSource, PULL_DEFAULTS, type Config, type RecordSettings } from './config.js';
 
 export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'recording' | 'hooks' | 'restart';
 
@@ -49,6 +49,8 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   maxConnectionsPerIpShare: 'limits',
   maxReplyBacklogBytes: 'limits',
   maxPendingRequests: 'limits',
+  serverRequestTimeout: 'limits',
+  maxServerRequestsPending: 'limits',
   tunnelPairingTimeout: 'limits',
   tlsHandshakeTimeout: 'limits',
   maxSessions: 'limits',
@@ -73,6 +75,8 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   apiMaxHeaderBytes: 'restart',
   hlsIdleTimeout: 'restart',
   recordExportMaxDuration: 'restart',
+  pullMaxOnDemand: 'restart',
+  pullReconnectMaxDelay: 'fileSources',
   pathDefaults: 'recording',
   recordPaths: 'recording',
   runOnConnect: 'hooks',
@@ -99,6 +103,8 @@ export function serverLimitsOf(config: Config): ReloadableServerLimits {
     maxConnectionsPerIpShare: config.maxConnectionsPerIpShare,
     maxReplyBacklogBytes: config.maxReplyBacklogBytes,
     maxPendingRequests: config.maxPendingRequests,
+    serverRequestTimeoutMs: config.serverRequestTimeout * 1000,
+    maxServerRequestsPending: config.maxServerRequestsPending,
     tunnelPairingTimeoutMs: config.tunnelPairingTimeout * 1000,
     tlsHandshakeTimeoutMs: config.tlsHandshakeTimeout * 1000,
     maxSessions: config.maxSessions,
@@ -139,16 +145,55 @@ export interface FileSourceSpec {
   loop: boolean;
 }
 
-/** The paths the server feeds from files: `paths`, and `demo` at /demo. */
+/** The paths the server feeds from files: `paths` whose source is not a URL, and `demo` at /demo. */
 export function fileSourcesOf(config: Config, demoClip: string): Map<string, FileSourceSpec> {
   const out = new Map<string, FileSourceSpec>();
   // A regex entry's file is opened when a reader asks (src/hooks/on-demand.ts), with its captures.
   for (const [name, p] of Object.entries(config.paths))
-    if (!name.startsWith('~') && p.source !== undefined) out.set(name, { file: p.source, loop: p.loop });
+    if (!name.startsWith('~') && p.source !== undefined && !isPullSource(p.source))
+      out.set(name, { file: p.source, loop: p.loop });
   if (config.demo) {
     if (out.has('demo'))
       throw new ConfigError('paths: "demo" is taken by the demo clip (demo: true); rename the path');
     out.set('demo', { file: demoClip, loop: true });
+  }
+  return out;
+}
+
+/** A path pulled from another RTSP server, as the config says it (seconds made ms). */
+export interface PullSourceSpec {
+  /** Credentials included: never logged or shown (sources/rtsp-pull.ts `displayPullUrl`). */
+  url: string;
+  transport: 'auto' | 'udp' | 'tcp' | 'multicast' | 'http';
+  anyPort: boolean;
+  fingerprint: string | null;
+  onDemand: boolean;
+  onDemandStartTimeoutMs: number;
+  onDemandCloseAfterMs: number;
+  range: string | null;
+  scale: number | null;
+  reconnectMaxDelayMs: number;
+}
+
+/** The paths pulled from other servers: `paths` whose source is an rtsp://, rtsps:// or rtsp+http:// URL. */
+export function pullSourcesOf(config: Config): Map<string, PullSourceSpec> {
+  const out = new Map<string, PullSourceSpec>();
+  for (const [name, p] of Object.entries(config.paths)) {
+    // TODO(merge): a `~regex` entry pulling `rtsp://host/$G1` (captures are checked: paths/captures.ts).
+    if (name.startsWith('~') || p.source === undefined || !isPullSource(p.source)) continue;
+    const d = PULL_DEFAULTS;
+    out.set(name, {
+      url: p.source,
+      transport: p.sourceTransport ?? d.sourceTransport,
+      anyPort: p.sourceAnyPortEnable ?? d.sourceAnyPortEnable,
+      fingerprint: p.sourceFingerprint ?? null,
+      onDemand: p.sourceOnDemand ?? d.sourceOnDemand,
+      onDemandStartTimeoutMs: (p.sourceOnDemandStartTimeout ?? d.sourceOnDemandStartTimeout) * 1000,
+      onDemandCloseAfterMs: (p.sourceOnDemandCloseAfter ?? d.sourceOnDemandCloseAfter) * 1000,
+      range: p.sourceRange ?? null,
+      scale: p.sourceScale ?? null,
+      reconnectMaxDelayMs: config.pullReconnectMaxDelay * 1000,
+    });
   }
   return out;
 }
@@ -161,6 +206,8 @@ export interface ConfigChanges {
   limits: boolean;
   recording: boolean;
   fileSources: { added: string[]; removed: string[]; changed: string[] };
+  /** Pulled paths, by name, as file sources are. */
+  pullSources: { added: string[]; removed: string[]; changed: string[] };
   /** Options that differ but take effect only at restart. */
   needRestart: (keyof Config)[];
 }
@@ -173,6 +220,7 @@ export function diffConfig(current: Config, next: Config, demoClip: string): Con
   const before = fileSourcesOf(current, demoClip);
   const after = fileSourcesOf(next, demoClip);
   return {
+    pullSources: namedChanges(pullSourcesOf(current), pullSourcesOf(next)),
     changed,
     logLevel: inClass('logLevel'),
     auth: inClass('auth'),
@@ -186,6 +234,19 @@ export function diffConfig(current: Config, next: Config, demoClip: string): Con
       ),
     },
     needRestart: changed.filter((key) => RELOAD_CLASS[key] === 'restart'),
+  };
+}
+
+function namedChanges<T>(
+  before: Map<string, T>,
+  after: Map<string, T>,
+): { added: string[]; removed: string[]; changed: string[] } {
+  return {
+    added: [...after.keys()].filter((name) => !before.has(name)),
+    removed: [...before.keys()].filter((name) => !after.has(name)),
+    changed: [...after.keys()].filter(
+      (name) => before.has(name) && !isDeepStrictEqual(before.get(name), after.get(name)),
+    ),
   };
 }
 

@@ -14,7 +14,8 @@
  *
  * The variables each command gets (and that its words may name, `$RTSPKIT_PATH`): RTSPKIT_PATH,
  * RTSP_PORT, RTSPKIT_QUERY, RTSPKIT_READER_ID / RTSPKIT_READER_TYPE, RTSPKIT_SOURCE_ID /
- * RTSPKIT_SOURCE_TYPE (who feeds the path), RTSPKIT_CONN_ID / RTSPKIT_CONN_REMOTE, RTSPKIT_SEGMENT_PATH,
+ * RTSPKIT_SOURCE_TYPE (who feeds the path), RTSPKIT_CONN_ID / RTSPKIT_CONN_REMOTE, RTSPKIT_SEGMENT_PATH
+ * and RTSPKIT_SEGMENT_DURATION (seconds),
  * and G1..G9, the captures of the path's regex. Never credentials: a URL's userinfo is not in any.
  */
 import type { Clock } from '../base/clock.js';
@@ -165,10 +166,14 @@ export class Hooks {
 
   // ---- recordings ----
 
-  segmentComplete(path: string, file: string): void {
+  segmentComplete(path: string, file: string, durationMs: number): void {
     const found = this.pathOptions(path);
     if (found === undefined) return;
-    const vars = { ...this.pathVars(path, '', found.captures), RTSPKIT_SEGMENT_PATH: file };
+    const vars = {
+      ...this.pathVars(path, '', found.captures),
+      RTSPKIT_SEGMENT_PATH: file,
+      RTSPKIT_SEGMENT_DURATION: (durationMs / 1000).toFixed(3),
+    };
     this.once('runOnRecordSegmentComplete', found.settings.runOnRecordSegmentComplete, vars);
   }
 
@@ -348,5 +353,7 @@ export function sourceParty(owner: PathOwner): PathParty {
       return { id: '', type: 'file' };
     case 'embedded':
       return { id: '', type: 'embedded' };
+    case 'pull':
+      return { id: '', type: 'pull' };
   }
 }

@@ -15,6 +15,7 @@ import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
+import { PullMetrics } from './pull-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
 
@@ -85,6 +86,7 @@ export class Metrics {
   private readonly hlsMuxers: Gauge | undefined;
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
+  private readonly pulls: PullMetrics;
 
   constructor(
     private readonly engine: EngineView,
@@ -247,6 +249,7 @@ export class Metrics {
         registers,
       });
     }
+    this.pulls = new PullMetrics(registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -271,7 +274,9 @@ export class Metrics {
 
     for (const g of [this.pathReaders, this.pathPublishers, this.receiverLost, this.publisherLost]) g.reset();
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
-    for (const p of this.engine.paths()) {
+    const paths = this.engine.paths();
+    this.pulls.refresh(paths, counters.paths);
+    for (const p of paths) {
       const path = p.name;
       this.pathPublishers.set({ path }, 1);
       this.pathReaders.set({ path }, p.readers);

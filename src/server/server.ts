@@ -37,6 +37,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { Descriptions } from './descriptions.js';
+import { ReaderMoves } from './reader-moves.js';
 import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
 import { getParameter, setParameter } from './parameters.js';
@@ -118,6 +119,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly descriptions: Descriptions;
   /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts). */
   private readonly pathRules: (path: string) => PathRules | undefined;
+  /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
+  readonly readerMoves: ReaderMoves;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -145,6 +148,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       ...(options.onDemandStartTimeoutMs !== undefined
         ? { onDemandStartTimeoutMs: options.onDemandStartTimeoutMs }
         : {}),
+      ...(options.maxOnDemandSources !== undefined ? { maxOnDemandSources: options.maxOnDemandSources } : {}),
       // Stream options are read here, at each new stream: a reload reaches paths started afterwards.
       newStream: (media, onEnded) =>
         new Stream(media.tracks, {
@@ -202,7 +206,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       },
       unbindChannels: (session) => this.doors.unbindSession(session),
       ended: (session, reason) => this.emit('sessionEnded', session, reason),
+      mediaChanged: (session, reason) => this.readerMoves.mediaChanged(session, reason),
     });
+    const { clock, logger, sessions, paths, lifecycle } = this;
+    this.readerMoves = new ReaderMoves({ clock, logger, sessions, paths, lifecycle, settings: this.opts });
     this.descriptions = new Descriptions({
       logger: this.logger,
       paths: this.paths,
@@ -222,6 +229,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
       handlers: {
         handleRequest: (c, req) => this.handleRequest(c, req),
+        response: (c, res) => this.readerMoves.requests.onResponse(c, res),
         connectionClosed: (c) => this.connectionClosed(c),
         connectionOpened: (c) => this.emit('connectionOpened', c),
       },
@@ -314,6 +322,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** A connection closed (the front doors have forgotten it): what becomes of its sessions. */
   private connectionClosed(conn: ServerConnection): void {
+    this.readerMoves.requests.connectionClosed(conn);
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
       if (s.transport === 'tcp' || s.state === 'init' || s.role.kind === 'publisher')
@@ -558,6 +567,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    */
   addSourcePath(name: string, media: PublishedMedia): Stream | false {
     return this.paths.addSource(name, { kind: 'embedded' }, media, { replace: () => true })?.stream ?? false;
+  }
+
+  /**
+   * REDIRECT (RFC 2326 §10.10) to every reader (ready or playing) of each path for which `select` gives
+   * a location; a client that does not follow gets RTCP BYE and its connection closed (reader-moves.ts).
+   * Returns how many sessions were redirected.
+   */
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number {
+    return this.readerMoves.redirectReaders(select, reason);
   }
 
   removeSourcePath(name: string, reason = 'source removed'): void {

@@ -15,6 +15,7 @@ import {
   sourceKindOf,
   type PathNotReadyListener,
   type PathOwner,
+  type PathSourceStats,
   type PathReadyListener,
 } from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
@@ -23,6 +24,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import type { ServerSession } from './session.js';
 import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
+import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
 
 export interface PathTrackSnapshot {
@@ -33,8 +35,8 @@ export interface PathTrackSnapshot {
 
 export interface PathSnapshot {
   name: string;
-  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: a source inside the server feeds it. */
-  source: 'publisher' | 'file';
+  /** `publisher`: an RTSP client ANNOUNCEd it; `pull`: another RTSP server; `file`: a source inside the server. */
+  source: 'publisher' | 'file' | 'pull';
   /** Who holds the path (plain data: the publisher's session, or the file and where it was added). */
   owner: PathOwner;
   /** The publisher's session; null for a source. */
@@ -57,6 +59,8 @@ export interface PathSnapshot {
   publisherPacketsLost: number;
   /** Wall-clock ms (Unix) at which the path was claimed. */
   sinceWallMs: number;
+  /** The source's figures about its own input (a pull's upstream: sources/pull-stats.ts); null when none. */
+  sourceStats: PathSourceStats | null;
 }
 
 export interface SessionSnapshot {
@@ -94,6 +98,8 @@ export interface EngineCounters {
   replyBacklogHolds: number;
   tunnelPostsRefused: number;
   logLinesSuppressed: number;
+  /** The path manager's counted refusals and stops (on-demand sources, media changes). */
+  paths: PathManagerCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -132,6 +138,8 @@ export type AddFilePathResult = { ok: true } | { ok: false; reason: 'taken' | 'u
 export interface EngineControl {
   /** Ends a session (RTCP BYE, its TCP connection closed); false when there is none. */
   endSession(id: string, reason: string): boolean;
+  /** RTSP REDIRECT to the readers of the paths `select` gives a location for (RtspServer.redirectReaders). */
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   /** Serves `name` from a source inside the server; the Stream to write to, or false when taken. */
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   /** Removes a source-fed path (never a publisher's); with `stream`, only while that stream feeds it. */
@@ -192,6 +200,7 @@ export interface ViewedServer {
   readonly logLinesSuppressed: number;
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -273,6 +282,7 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       readerPacketsLost: readerLost.get(p.name) ?? 0,
       publisherPacketsLost: publisherLost.get(p.name) ?? 0,
       sinceWallMs: wallMs - (monotonicMs - p.sinceMs),
+      sourceStats: p.source?.stats?.() ?? null,
     };
   });
 }
@@ -308,6 +318,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       replyBacklogHolds: server.connectionEvents.replyBacklogHold,
       tunnelPostsRefused: server.connectionEvents.tunnelPostRefused,
       logLinesSuppressed: server.logLinesSuppressed,
+      paths: { ...server.paths.counters },
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
@@ -326,6 +337,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       server.endSession(s, reason, true);
       return true;
     },
+    redirectReaders: (select, reason) => server.redirectReaders(select, reason),
     onPathReady: (listener) => server.paths.onPathReady(listener),
     onPathNotReady: (listener) => server.paths.onPathNotReady(listener),
     addSourcePath: (name, media) => server.addSourcePath(name, media),

@@ -29,6 +29,8 @@ export interface GstReadOptions {
   videoOut?: string;
   /** Extra rtspsrc properties, as name=value. */
   props?: string[];
+  /** Print `pts video <seconds>` for each video buffer (read them with `gstVideoPts`). */
+  printPts?: boolean;
   timeoutMs: number;
 }
 
@@ -38,5 +40,11 @@ export function gstRead(url: string, options: GstReadOptions): Run {
   if (options.protocols !== undefined) args.push('--protocols', options.protocols);
   if (options.videoOut !== undefined) args.push('--video-out', options.videoOut);
   for (const p of options.props ?? []) args.push('--prop', p);
+  if (options.printPts === true) args.push('--print-pts');
   return run(SYSTEM_PYTHON, args, { timeoutMs: options.timeoutMs });
+}
+
+/** The video pts (seconds) a `gstRead` with `printPts` printed, in order. */
+export function gstVideoPts(stdout: string): number[] {
+  return [...stdout.matchAll(/^pts video ([\d.]+)$/gm)].map((m) => Number(m[1]));
 }

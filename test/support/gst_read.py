@@ -8,10 +8,10 @@ both at once): one attempt briefly links the shared capsfilter, the other fails 
 stream is not-linked and never reaches EOS. Here each pad is linked by its own media type in the
 pad-added handler, as applications do.
 
-Usage: gst_read.py URL [--protocols tcp|udp|...] [--video-out FILE] [--prop name=value ...]
+Usage: gst_read.py URL [--protocols tcp|udp|...] [--video-out FILE] [--prop name=value ...] [--print-pts]
 Writes the video as an Annex B byte-stream (H.264 or H.265) to FILE; every other stream goes to
 a fakesink. Exits 0 at EOS, 1 on an error, 2 on bad arguments. Prints "linked <media> <encoding>"
-for each stream.
+for each stream, and with --print-pts "pts video <seconds>" for each video buffer rtspsrc gives.
 """
 import argparse
 import sys
@@ -33,6 +33,7 @@ def main() -> int:
     ap.add_argument("--protocols")
     ap.add_argument("--video-out")
     ap.add_argument("--prop", action="append", default=[], help="extra rtspsrc property name=value")
+    ap.add_argument("--print-pts", action="store_true", help="print each video buffer's pts")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -67,6 +68,15 @@ def main() -> int:
             )
         else:
             sink = branch("queue ! fakesink")
+        if args.print_pts and media == "video":
+
+            def on_buffer(_pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+                pts = info.get_buffer().pts
+                if pts != Gst.CLOCK_TIME_NONE:
+                    print(f"pts video {pts / Gst.SECOND:.6f}", flush=True)
+                return Gst.PadProbeReturn.OK
+
+            pad.add_probe(Gst.PadProbeType.BUFFER, on_buffer)
         result = pad.link(sink.get_static_pad("sink"))
         print(f"linked {media} {encoding} {result.value_nick}", flush=True)
 
