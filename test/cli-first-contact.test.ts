@@ -56,8 +56,8 @@ test('serve: a bad flag or config is one line and exit 2, before anything listen
       /paths\.cam1\.source: cannot play \.\/no-such\.mp4: no such file/,
     );
     await assertUsageError(
-      cli(['serve', '-c', config('pull.yml', 'paths:\n  cam1: { source: "rtsp://10.0.0.5/live" }\n')]),
-      /pull\.yml:3:19: paths\.cam1\.source: pull sources .* are not supported yet/,
+      cli(['serve', '-c', config('pull.yml', 'paths:\n  cam1: { source: "http://10.0.0.5/live" }\n')]),
+      /pull\.yml:3:19: paths\.cam1\.source: only rtsp:\/\/, rtsps:\/\/ and rtsp\+http:\/\/ URLs can be pulled/,
     );
     await assertUsageError(
       cli(['serve', '-c', config('typo.yml', 'logLevel: info\nsessionTimout: 30\n')]),
