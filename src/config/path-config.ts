@@ -69,7 +69,8 @@ export function lookupPath(config: Config, name: string): PathLookup {
     for (const r of c.regexes) {
       const m = r.re.exec(name);
       if (m === null) continue;
-      const groups = m.map((g) => g ?? '');
+      // A group that took no part is undefined at run time, whatever the array's type says.
+      const groups = Array.from(m, (g: string | undefined) => g ?? '');
       const unsafe = groups.slice(1).find((g) => !isSafeCapture(g));
       if (unsafe !== undefined) return { ok: false, key: r.key, capture: unsafe };
       ({ key, entry, captures } = { key: r.key, entry: r.entry, captures: groups });

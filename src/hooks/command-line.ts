@@ -23,14 +23,14 @@ export function splitCommandLine(line: string): string[] {
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
-      else if (c === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) word += line[++i];
+      else if (c === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) word += line[++i]!;
       else word += c;
     } else if (c === "'" || c === '"') {
       quote = c;
       inWord = true;
     } else if (c === '\\') {
       if (i + 1 >= line.length) throw new CommandLineError('the command line ends with a backslash');
-      word += line[++i];
+      word += line[++i]!;
       inWord = true;
     } else if (/\s/.test(c)) {
       if (inWord) words.push(word);

@@ -60,7 +60,7 @@ test('readers wait for the command to RECORD on the name, then read that publish
   const stream = paths.startPublishing('dev0', 'S1');
   const [a, b] = await Promise.all([first, second]);
   assert.equal(a?.owner.kind, 'publisher');
-  assert.equal(a?.stream, stream);
+  assert.equal(a.stream, stream);
   assert.equal(b, a);
 
   // A reader keeps it running; 2 s after the last one left, the command is stopped.
