@@ -59,6 +59,7 @@ describe('paths and hooks', { skip }, () => {
       [
         ...LOOPBACK_APP_CONFIG_LINES,
         `hooksPidDir: '${pidDir}'`,
+        `runOnDisconnect: touch ${dir}/disconnected-$RTSPKIT_CONN_ID`,
         'paths:',
         '  dev:',
         `    runOnDemand: ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i ${clip} -c copy -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:$RTSP_PORT/$RTSPKIT_PATH`,
@@ -68,7 +69,7 @@ describe('paths and hooks', { skip }, () => {
         `    runOnReady: touch ${dir}/ready-$G1-$RTSPKIT_SOURCE_TYPE`,
         `  few: { source: ${clip}, maxReaders: 1 }`,
         '  takeover: { overridePublisher: true }',
-        `  fb: { source: ${clip} }`,
+        `  fb: { source: ${clip}, runOnUnread: 'touch ${dir}/unread-$RTSPKIT_PATH' }`,
         '  missing: { fallback: /fb }',
       ].join('\n'),
     );
@@ -206,6 +207,19 @@ describe('paths and hooks', { skip }, () => {
     const r = await probe.done;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /"codec_name": "h264"/);
+    await waitFor(() => existsSync(join(dir, 'unread-fb')), 10_000, 'runOnUnread of the fallback path');
+  });
+
+  test('runOnDisconnect runs when an RTSP connection closes', async () => {
+    const c = await connect();
+    assert.equal((await c.request('OPTIONS', '*')).statusCode, 200);
+    const before = readdirSync(dir).filter((f) => f.startsWith('disconnected-')).length;
+    c.close();
+    await waitFor(
+      () => readdirSync(dir).filter((f) => f.startsWith('disconnected-')).length > before,
+      10_000,
+      'runOnDisconnect',
+    );
   });
 });
 

@@ -202,3 +202,19 @@ test('commands past hooksMaxProcesses are refused and counted; reads run runOnUn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('runOnRecordSegmentComplete gets the segment file and its duration', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-hooks-'));
+  try {
+    const hooks = hooksWith(
+      settingsOf({
+        cam: { runOnRecordSegmentComplete: `touch ${dir}/seg-$RTSPKIT_SEGMENT_DURATION-\${RTSPKIT_PATH}` },
+      }),
+    );
+    hooks.segmentComplete('cam', '/rec/cam/a.mp4', 1500);
+    await until(() => existsSync(join(dir, 'seg-1.500-cam')), 'the command');
+    await hooks.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
