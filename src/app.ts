@@ -345,6 +345,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
+      hooks: () => ({ counters: hooks.counters, running: hooks.runningCount }),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),

@@ -137,6 +137,9 @@ describe('paths and hooks', { skip }, () => {
     assert.equal((await c.request('DESCRIBE', url('clip_..%2F..%2Fetc%2Fpasswd'))).statusCode, 404);
     assert.equal((await c.request('DESCRIBE', url('clip_a%20b'))).statusCode, 404);
     assert.equal(app.hooks.counters.unsafeCaptures, unsafeBefore + 2);
+    const metrics = await (await fetch(`http://127.0.0.1:${app.api!.port}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^rtspkit_paths_unsafe_captures_total ${unsafeBefore + 2}$`, 'm'));
+    assert.match(metrics, /^rtspkit_hooks_started_total [1-9]/m);
     assert.equal((await c.request('DESCRIBE', url('clip_nosuchfile'))).statusCode, 404);
   });
 

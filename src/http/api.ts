@@ -55,6 +55,7 @@ import { accessFor, recordingExportPath, type ApiAccess } from './access.js';
 
 export type { ApiAccess } from './access.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
+import type { HookFigures } from './hook-metrics.js';
 import { Metrics } from './metrics.js';
 import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
 import { recordingsReply } from './recordings.js';
@@ -111,6 +112,8 @@ export interface ApiServerOptions {
   maxHeaderBytes?: number;
   /** The recorders and their catalog: /v1/recordings and the rtspkit_record_* metrics (absent: none). */
   recordings?: RecorderManager;
+  /** The commands the server runs: the rtspkit_hooks_* metrics (absent: none). */
+  hooks?: () => HookFigures;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -184,6 +187,7 @@ export class ApiServer {
       hlsMuxers: () => this.hls.muxerCount,
       apiConnectionsRefused: () => this.connectionsRefused,
       ...(options.recordings !== undefined ? { recordings: options.recordings } : {}),
+      ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });

@@ -16,6 +16,7 @@ import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
 import { PullMetrics } from './pull-metrics.js';
+import { HookMetrics, type HookFigures } from './hook-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
 
@@ -56,6 +57,8 @@ export interface MetricsOptions {
   apiConnectionsRefused?: () => number;
   /** The recorders (absent: no rtspkit_record_* series). */
   recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
+  /** The commands the server runs (absent: no rtspkit_hooks_* series). */
+  hooks?: () => HookFigures;
 }
 
 export class Metrics {
@@ -87,6 +90,7 @@ export class Metrics {
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
   private readonly pulls: PullMetrics;
+  private readonly hooks: HookMetrics | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -250,6 +254,7 @@ export class Metrics {
       });
     }
     this.pulls = new PullMetrics(registers);
+    this.hooks = options.hooks !== undefined ? new HookMetrics(registers) : undefined;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -276,6 +281,7 @@ export class Metrics {
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
     const paths = this.engine.paths();
     this.pulls.refresh(paths, counters.paths);
+    if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {
       const path = p.name;
       this.pathPublishers.set({ path }, 1);
