@@ -38,6 +38,7 @@ export function configOnDemandSources(deps: ConfigOnDemandDeps): OnDemandSources
           startTimeoutMs: settings.runOnDemandStartTimeout * 1000,
           closeAfterMs: settings.runOnDemandCloseAfter * 1000,
           start: () => command.start(),
+          isActive: () => command.active,
           stop: () => command.stop(),
         };
       if (key?.startsWith('~') === true && source !== undefined) {

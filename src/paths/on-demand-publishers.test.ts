@@ -19,7 +19,7 @@ const MEDIA: PublishedMedia = {
 function setup(): {
   paths: PathManager;
   clock: ManualTimerClock;
-  command: OnDemandPublisher & { starts: number; stops: number };
+  command: OnDemandPublisher & { starts: number; stops: number; active: boolean };
 } {
   const clock = new ManualTimerClock(1000);
   const paths = new PathManager({
@@ -34,12 +34,18 @@ function setup(): {
     closeAfterMs: 2000,
     starts: 0,
     stops: 0,
+    active: false,
     start(): boolean {
       this.starts++;
+      this.active = true;
       return true;
+    },
+    isActive(): boolean {
+      return this.active;
     },
     stop(): Promise<void> {
       this.stops++;
+      this.active = false;
       return Promise.resolve();
     },
   };
@@ -99,4 +105,20 @@ test('a command that cannot start answers at once; close stops a running one', a
   void paths.forReader('dev0');
   await paths.close('closing');
   assert.equal(command.stops, 1);
+});
+
+test('a command that exited for good is started again by the next reader, not waited for', async () => {
+  const { paths, command } = setup();
+  const first = paths.forReader('dev0');
+  paths.claimPublisher('dev0', 'S1', MEDIA);
+  paths.startPublishing('dev0', 'S1');
+  assert.equal((await first)?.owner.kind, 'publisher');
+  // It crashes, without restart: its publisher's session ends with its connection.
+  command.active = false;
+  paths.releasePublisher('dev0', 'S1', 'connection closed');
+  void paths.forReader('dev0');
+  await flush();
+  assert.equal(command.starts, 2);
+  assert.equal(command.stops, 1, 'the old one was let go');
+  await paths.close('test over');
 });

@@ -40,6 +40,11 @@ export class OnDemandPublishers {
   /** Starts `publisher` for `name` unless one runs already, and waits for a RECORD on `name`. */
   start(name: string, publisher: OnDemandPublisher): Promise<Path | undefined> {
     let run = this.running.get(name);
+    if (run !== undefined && !run.publisher.isActive()) {
+      // It exited and will not restart: the reader starts it again rather than wait for its timeout.
+      void this.stop(name, 'command exited');
+      run = undefined;
+    }
     if (run === undefined) {
       if (!publisher.start()) return Promise.resolve(undefined);
       run = {

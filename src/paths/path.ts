@@ -123,6 +123,8 @@ export interface OnDemandPublisher {
   readonly closeAfterMs: number;
   /** Starts it; false when it cannot start (nothing to wait for). */
   start(): boolean;
+  /** Whether it still runs or will restart (false once it exited for good). */
+  isActive(): boolean;
   /** Ends it; its publisher's session ends with its connection. Idempotent. */
   stop(): Promise<void>;
 }
