@@ -1,5 +1,6 @@
 /** Wires configuration, logging and the RTSP server together. */
 import { randomBytes } from 'node:crypto';
+import { systemClock } from './base/clock.js';
 import type { Config } from './config/config.js';
 import { ConfigError, splitHostPort } from './config/config.js';
 import {
@@ -31,6 +32,11 @@ import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
 import { RecordingExporter } from './recorder/export.js';
 import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
+import { tmpdir } from 'node:os';
+import { hookSettingsOf, pathConfigFor } from './config/path-config.js';
+import { Hooks, sourceParty } from './hooks/hooks.js';
+import { configOnDemandSources } from './hooks/on-demand.js';
+import type { PathRules } from './server/path-rules.js';
 import { ConfigPulls } from './app-pulls.js';
 import { RtmpServer } from './rtmp/server.js';
 
@@ -42,6 +48,8 @@ export interface App {
   recordings: RecorderManager;
   /** The RTMP/RTMPS server (README "RTMP"), unless `rtmpAddress` and `rtmpsAddress` are null. */
   rtmp: RtmpServer | undefined;
+  /** The commands the server runs (runOn*, README "Hooks"). */
+  hooks: Hooks;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -163,7 +171,9 @@ function fileSourceError(name: string, file: string, err: unknown): ConfigError 
 
 /** Every file template the config names (the folders the catalog is rebuilt from). */
 function recordTemplatesOf(config: Config): string[] {
-  const overrides = Object.values(config.recordPaths).map((o) => o.recordPath);
+  const overrides = [...Object.values(config.recordPaths), ...Object.values(config.paths)].map(
+    (o) => o.recordPath,
+  );
   return [config.pathDefaults.recordPath, ...overrides.filter((t) => t !== undefined)];
 }
 
@@ -191,9 +201,38 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const catalogued = await catalog.rebuild(recordTemplatesOf(config));
   if (catalogued > 0)
     logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
-  const server = new RtspServer({
+  // Read by the hooks, the on-demand sources and the path rules at each use: a reload reaches them.
+  let inForce = config;
+  const hookSettings = hookSettingsOf(() => inForce);
+  const hooks = new Hooks({
+    clock: systemClock,
+    logger,
+    settings: hookSettings,
+    rtspPort: () => server.port,
+    // Port 0 (tests) has no stable folder: another server's files must never be taken for leftovers.
+    pidDir: config.hooksPidDir ?? (port !== 0 ? join(tmpdir(), `rtspkit-hooks-${port}`) : undefined),
+  });
+  const pathRules = (name: string): PathRules | undefined => {
+    const settings = pathConfigFor(inForce, name)?.settings;
+    return (
+      settings && {
+        maxReaders: settings.maxReaders,
+        overridePublisher: settings.overridePublisher,
+        fallback: settings.fallback,
+      }
+    );
+  };
+  const server: RtspServer = new RtspServer({
     host,
     port,
+    pathRules,
+    // runOnDemand commands and regex file paths first, then the on-demand pulls.
+    onDemand: configOnDemandSources({
+      settings: hookSettings,
+      hooks,
+      openFileLoop: (spec) => server.paths.openFileLoop(spec),
+      next: pulls,
+    }),
     udpRtpPort: config.rtpPort ?? false,
     ...(config.rtspHttpAddress !== null
       ? { httpTunnelPort: splitHostPort(config.rtspHttpAddress).port }
@@ -211,7 +250,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
-    onDemand: pulls,
     maxOnDemandSources: config.pullMaxOnDemand,
   });
   pulls.attach(server.paths, server.clock);
@@ -227,6 +265,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The recorders follow the path manager's events (a new stream before its first packet, and its end),
   // from before the config's paths start.
   recordings.follow(server.view);
+  followForHooks(server, recordings, hooks);
   // The config's files are opened before anything listens: one that cannot be played stops the start
   // with a config error, rather than after "listening" was logged.
   const opening = new Map<string, Mp4LoopSource>();
@@ -286,10 +325,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw err;
   }
 
+  // What a killed run left is ended before this run's commands start (src/hooks/pid-files.ts).
+  hooks.start();
+
   // The API checks against the latest authorizer. A reload that turns auth off leaves the API with
   // the last one until restart, and one that turns auth on leaves an API started without it open
   // (loopback, Host checked) until restart: a reload never lowers the API's protection by surprise.
-  let inForce = config;
   let apiAuthorizer = authorizer;
   let retiredAuthFailures = 0;
   // RTMP and RTMPS (src/rtmp/): publishers and players of the same paths, with the same users and rights.
@@ -343,6 +384,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
       ...(rtmp !== undefined ? { rtmp: () => rtmp } : {}),
+      hooks: () => ({ counters: hooks.counters, running: hooks.runningCount }),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
@@ -379,6 +421,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await api.listen();
     } catch (err) {
       await rtmp?.close();
+      await hooks.close();
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
@@ -415,7 +458,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     if (changes.logLevel) logger.level = next.logLevel;
     if (changes.limits) server.updateLimits(serverLimitsOf(next));
-    if (changes.recording) recordings.configure(recordSettingsOf(next));
+    // `paths` entries hold recording options too (config/path-config.ts).
+    if (changes.recording || changes.changed.includes('paths')) recordings.configure(recordSettingsOf(next));
     if (changes.auth) {
       if (server.authorizer !== undefined && nextAuthorizer !== undefined)
         retiredAuthFailures += server.authorizer.authFailures;
@@ -473,6 +517,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     api,
     recordings,
     rtmp,
+    hooks,
     get config() {
       return inForce;
     },
@@ -495,6 +540,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await rtmp?.close();
       await recordings.close();
       await server.close();
+      await hooks.close();
     },
   };
+}
+
+/** The server's events that run commands (src/hooks/hooks.ts). */
+function followForHooks(server: RtspServer, recordings: RecorderManager, hooks: Hooks): void {
+  server.paths.onPathReady((p) => hooks.pathReady(p.name, sourceParty(p.owner)));
+  server.paths.onPathNotReady((p) => hooks.pathNotReady(p.name, sourceParty(p.owner)));
+  server.on('readStarted', (s, query) =>
+    hooks.readStarted(s.id, s.path, query, { id: s.id, type: 'rtspSession' }),
+  );
+  server.on('sessionEnded', (s) => hooks.readEnded(s.id));
+  server.on('connectionOpened', (c) => hooks.connectionOpened(String(c.id), c.remoteAddress));
+  server.on('connectionClosed', (c) => hooks.connectionClosed(String(c.id), c.remoteAddress));
+  recordings.onSegmentComplete((s) => hooks.segmentComplete(s.path, s.file, s.durationMs));
 }

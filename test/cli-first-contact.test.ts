@@ -56,16 +56,16 @@ test('serve: a bad flag or config is one line and exit 2, before anything listen
       /paths\.cam1\.source: cannot play \.\/no-such\.mp4: no such file/,
     );
     await assertUsageError(
-      cli(['serve', '-c', config('pull.yml', 'paths:\n  cam1: { source: "rtsp://10.0.0.5/live" }\n')]),
-      /pull\.yml:3:19: paths\.cam1\.source: pull sources .* are not supported yet/,
+      cli(['serve', '-c', config('pull.yml', 'paths:\n  cam1: { source: "http://10.0.0.5/live" }\n')]),
+      /pull\.yml:3:19: paths\.cam1\.source: only rtsp:\/\/, rtsps:\/\/ and rtsp\+http:\/\/ URLs can be pulled/,
     );
     await assertUsageError(
       cli(['serve', '-c', config('typo.yml', 'logLevel: info\nsessionTimout: 30\n')]),
       /typo\.yml:3:1: sessionTimout: unknown key \(did you mean sessionTimeout\?\)/,
     );
     await assertUsageError(
-      cli(['serve', '-c', config('path-key.yml', 'paths:\n  cam1:\n    runOnReady: ffmpeg\n')]),
-      /path-key\.yml:4:5: paths\.cam1\.runOnReady: unknown key/,
+      cli(['serve', '-c', config('path-key.yml', 'paths:\n  cam1:\n    runOnReadyCmd: ffmpeg\n')]),
+      /path-key\.yml:4:5: paths\.cam1\.runOnReadyCmd: unknown key/,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

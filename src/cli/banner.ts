@@ -42,7 +42,8 @@ export function bannerFacts(app: App, version: string, configFile: string | unde
       what: `files on demand from ${config.mediaDir}`,
       url: `rtsp://${host}:${server.port}/<file>`,
     });
-  for (const name of Object.keys(config.paths))
+  // A `~regex` entry names many paths, none of them a URL to print.
+  for (const name of Object.keys(config.paths).filter((key) => !key.startsWith('~')))
     urls.push({ what: `path ${name}`, url: `rtsp://${host}:${server.port}/${name}` });
   if (config.demo) urls.push({ what: 'demo', url: `rtsp://${host}:${server.port}/demo` });
   return { version, configFile, urls };

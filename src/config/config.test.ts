@@ -76,15 +76,12 @@ test('an unknown key is reported at its own line and column, with the nearest kn
       return true;
     },
   );
-  // Under a path: "unknown key" (with what a path takes), even when the entry also lacks its source.
+  // Under a path: "unknown key" with the option it probably meant (another server's key for it).
   assert.throws(
-    () => parseConfig('paths:\n  cam1:\n    runOnReady: ffmpeg\n', 'x.yml'),
+    () => parseConfig('paths:\n  cam1:\n    runOnReadyCmd: ffmpeg\n', 'x.yml'),
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
-      assert.equal(
-        e.message,
-        'x.yml:3:5: paths.cam1.runOnReady: unknown key (rtspkit.sample.yml lists every option)',
-      );
+      assert.equal(e.message, 'x.yml:3:5: paths.cam1.runOnReadyCmd: unknown key (did you mean runOnReady?)');
       return true;
     },
   );

@@ -10,7 +10,7 @@ import { isParseError } from '../base/errors.js';
 import { parseStoredPassword } from '../auth/password.js';
 import { compilePathPattern } from '../auth/access.js';
 import { parseAddressBlock } from '../server/auth.js';
-import { parseRange } from '../rtsp/range.js';
+import { hookServerOptions, pathDefaultsSchema, pathsSchema, recordOverridesSchema } from './path-schema.js';
 
 /** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
 function parsedBy(parse: (v: string) => unknown) {
@@ -94,140 +94,8 @@ const authSchema = z
   })
   .strict();
 
-/** Schemes a path's `source` may pull from (sources/rtsp-pull.ts); any other URL is refused. */
-export const PULL_URL_SCHEMES = ['rtsp', 'rtsps', 'rtsp+http'] as const;
-
-/** Whether a path's `source` is a URL to pull rather than a file. */
-export function isPullSource(source: string): boolean {
-  return /^(rtsps?|rtsp\+http):\/\//i.test(source);
-}
-
-/**
- * The options of a path pulled from another RTSP server (`source: rtsp://...`), after mediamtx's
- * names; ignored for a file. Kept together: the pull's part of a path.
- */
-const pullOptions = {
-  /** How media comes from the upstream: auto (UDP, falling back to TCP), udp, tcp, multicast, http (the tunnel). Default auto. */
-  sourceTransport: z
-    .enum(['auto', 'udp', 'tcp', 'multicast', 'http'])
-    .refine((t) => t !== 'multicast', 'pulling over multicast is not supported yet: use auto, udp or tcp')
-    .optional(),
-  /** UDP: take media from any port of the upstream's address (cameras sending from other ports than server_port). Default false. */
-  sourceAnyPortEnable: z.boolean().optional(),
-  /** rtsps: the upstream certificate's SHA-256 fingerprint (64 hex digits, colons allowed), pinned. */
-  sourceFingerprint: z
-    .string()
-    .refine(
-      (f) => /^[0-9a-f]{64}$/i.test(f.replace(/:/g, '')),
-      'expected a SHA-256 fingerprint (64 hex digits)',
-    )
-    .optional(),
-  /** Start the pull at the first reader, and stop it after sourceOnDemandCloseAfter without readers. Default false. */
-  sourceOnDemand: z.boolean().optional(),
-  /** Seconds a reader's DESCRIBE waits for an on-demand pull to start. Default 10. */
-  sourceOnDemandStartTimeout: z.number().min(0.1).max(600).optional(),
-  /** Seconds without readers after which an on-demand pull stops. Default 10. */
-  sourceOnDemandCloseAfter: z.number().min(0.1).max(86400).optional(),
-  /** The Range PLAY asks of the upstream (RFC 2326 §12.29), e.g. "npt=30-" or "clock=20250101T000000Z-". */
-  sourceRange: z.string().min(1).superRefine(parsedBy(parseRange)).optional(),
-  /** The Scale PLAY asks of the upstream (§12.34), for recorded sources. */
-  sourceScale: z
-    .number()
-    .refine((n) => n !== 0, 'Scale 0 is not a speed')
-    .optional(),
-};
-
-/** Defaults of the pull options (kept out of the schema: a file path's entry stays `{ source, loop }`). */
-export const PULL_DEFAULTS = {
-  sourceTransport: 'auto',
-  sourceAnyPortEnable: false,
-  sourceOnDemand: false,
-  sourceOnDemandStartTimeout: 10,
-  sourceOnDemandCloseAfter: 10,
-} as const;
-
-const pathSchema = z
-  .object({
-    /**
-     * An MP4 file played in a loop as this path's live stream (a "camera from a file"), or an
-     * rtsp://, rtsps:// or rtsp+http:// URL to pull (credentials allowed; never shown).
-     */
-    source: z
-      .string()
-      .min(1)
-      .refine(
-        (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || isPullSource(s),
-        'only rtsp://, rtsps:// and rtsp+http:// URLs can be pulled: give one of those, the path of an MP4 file, or have the camera publish to rtsp://<this server>/<path>',
-      ),
-    loop: z.boolean().default(true),
-    ...pullOptions,
-  })
-  .strict();
-
-/** The default file template of recordings (catalog.ts describes the layout; `.mp4` is appended). */
-export const DEFAULT_RECORD_PATH = './recordings/%path/%Y-%m-%d_%H-%M-%S-%f';
-
-/** `%path` and at least one date/time field, or segments of one path would overwrite each other. */
-const recordPathTemplate = z
-  .string()
-  .min(1)
-  .refine((t) => t.includes('%path'), 'the template must contain %path')
-  .refine((t) => /%[YmdHMSf]/.test(t), 'the template must contain date/time fields (%Y %m %d %H %M %S %f)');
-
-/** Recording options, as defaults for every path (`pathDefaults`) and per path or pattern (`recordPaths`). */
-const recordOptions = {
-  /** Record the path's stream while it is live (src/recorder). */
-  record: z.boolean(),
-  /** File template: %path, %Y %m %d %H %M %S (UTC) and %f (microseconds); `.mp4` is appended. */
-  recordPath: recordPathTemplate,
-  /** Container of the files; fMP4 only for now. */
-  recordFormat: z.enum(['fmp4']),
-  /** Seconds after which a new file starts (at the next keyframe). */
-  recordSegmentDuration: z
-    .number()
-    .min(1)
-    .max(24 * 3600),
-  /** Seconds of media per part (each part is written whole: what a crash may lose). */
-  recordPartDuration: z.number().min(0.1).max(60),
-  /** Seconds after which a finished segment is deleted; 0 keeps them. */
-  recordDeleteAfter: z.number().min(0),
-  /** Bytes of free disk space to keep: the path's oldest segments are deleted below it; 0: no check. */
-  recordMinFreeBytes: z.number().int().min(0),
-  /** Bytes of parts waiting to be written, per path: past it a part is dropped (and counted). */
-  recordMaxQueueBytes: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(1024 * 1024 * 1024),
-};
-
-const recordDefaultsSchema = z
-  .object({
-    record: recordOptions.record.default(false),
-    recordPath: recordOptions.recordPath.default(DEFAULT_RECORD_PATH),
-    recordFormat: recordOptions.recordFormat.default('fmp4'),
-    recordSegmentDuration: recordOptions.recordSegmentDuration.default(3600),
-    recordPartDuration: recordOptions.recordPartDuration.default(1),
-    recordDeleteAfter: recordOptions.recordDeleteAfter.default(86400),
-    recordMinFreeBytes: recordOptions.recordMinFreeBytes.default(0),
-    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.default(16 * 1024 * 1024),
-  })
-  .strict();
-
-export type RecordSettings = z.infer<typeof recordDefaultsSchema>;
-
-const recordOverridesSchema = z
-  .object({
-    record: recordOptions.record.optional(),
-    recordPath: recordOptions.recordPath.optional(),
-    recordFormat: recordOptions.recordFormat.optional(),
-    recordSegmentDuration: recordOptions.recordSegmentDuration.optional(),
-    recordPartDuration: recordOptions.recordPartDuration.optional(),
-    recordDeleteAfter: recordOptions.recordDeleteAfter.optional(),
-    recordMinFreeBytes: recordOptions.recordMinFreeBytes.optional(),
-    recordMaxQueueBytes: recordOptions.recordMaxQueueBytes.optional(),
-  })
-  .strict();
+export { DEFAULT_RECORD_PATH, type RecordSettings } from './path-schema.js';
+export { isPullSource, PULL_DEFAULTS, PULL_URL_SCHEMES } from './path-schema.js';
 
 export const configSchema = z
   .object({
@@ -381,27 +249,22 @@ export const configSchema = z
     rtmpHandshakeTimeout: z.number().min(1).max(600).default(10),
     /** Seconds an RTMP connection (not a player) may stay silent. */
     rtmpIdleTimeout: z.number().min(1).max(3600).default(30),
-    /** Paths fed by the server itself, by name (publishers need no entry). */
-    paths: z
-      .record(
-        z
-          .string()
-          .regex(
-            /^(?!\.\.?(\/|$))[\w.~-]+(\/(?!\.\.?(\/|$))[\w.~-]+)*$/,
-            'expected a path like "cam1" or "site/cam1"',
-          ),
-        pathSchema,
-      )
-      .default({}),
-    /** Defaults of every path: for now the recording options (`record`, `recordPath`, ...). */
-    pathDefaults: recordDefaultsSchema.default(recordDefaultsSchema.parse({})),
+    /**
+     * Paths by name or `~regex` (captures as $G1.. in `source` and commands): a source the server feeds
+     * itself (an MP4 file) and any option of pathDefaults. An exact name wins, then the first regex.
+     */
+    paths: pathsSchema.default({}),
+    /** Defaults of every path option (recording, hooks, maxReaders, overridePublisher, fallback). */
+    pathDefaults: pathDefaultsSchema.default(pathDefaultsSchema.parse({})),
     /**
      * Recording options of paths by name or pattern (`cam1`, `cam*`, `site/**`, `~^cam[0-9]+$`), over
-     * pathDefaults: the first entry that matches a path wins (an exact name before any pattern).
+     * pathDefaults and under a `paths` entry's own: the first entry that matches a path wins (an exact
+     * name before any pattern). Kept for the configs written before `paths` took every option.
      */
     recordPaths: z
       .record(z.string().min(1).superRefine(parsedBy(compilePathPattern)), recordOverridesSchema)
       .default({}),
+    ...hookServerOptions,
     /** Authentication; without users, anonymous rights or a hook, everyone may read and publish. */
     auth: authSchema.default({ basic: true, realm: 'rtspkit', users: [] }),
     /** A folder whose MP4 files are served on demand at rtsp://host/<relative path>. */

@@ -75,7 +75,7 @@ test('errors name the variable and what was expected', () => {
     [{ RTSPKIT_CONFIG_LOG_LEVEL: 'loud' }, /RTSPKIT_CONFIG_LOG_LEVEL: logLevel: .*"debug"/],
     [{ RTSPKIT_CONFIG_SESION_TIMEOUT: '5' }, /RTSPKIT_CONFIG_SESION_TIMEOUT: no such config option/],
     [{ RTSPKIT_CONFIG_PATHS: '{a: [' }, /RTSPKIT_CONFIG_PATHS: expected YAML or JSON/],
-    [{ RTSPKIT_CONFIG_PATHS: '{"a": {}}' }, /RTSPKIT_CONFIG_PATHS: paths\.a\.source: /],
+    [{ RTSPKIT_CONFIG_PATHS: '{"a": {"loop": "no"}}' }, /RTSPKIT_CONFIG_PATHS: paths\.a\.loop: /],
     [{ RTSPKIT_CONFIG_TLS_CERT: '' }, /RTSPKIT_CONFIG_TLS_CERT: tlsCert: /],
   ];
   for (const [env, message] of cases)

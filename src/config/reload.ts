@@ -9,16 +9,19 @@
  * - logLevel: changed at once;
  * - recording (`pathDefaults`, `recordPaths`): each recorder takes its path's new options; one whose
  *   options changed closes its segment and starts a new one, one no longer wanted stops;
+ * - hooks (runOnConnect, runOnDisconnect, hooksUseShell, hooksMaxProcesses): read by src/hooks at
+ *   each event, as are the path options in `paths` and `pathDefaults`; a command already running
+ *   keeps running (it ends with its path, reader or connection);
  * - restart: sockets and things opened once at start (listen addresses, ports, TLS files, multicast,
  *   the media folder, the API), which a running server keeps until it restarts.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { ReloadableServerLimits } from '../server/server.js';
-import { compilePathPattern } from '../auth/access.js';
+import { pathConfigFor } from './path-config.js';
 import type { RecordingSettings } from '../recorder/settings.js';
 import { ConfigError, isPullSource, PULL_DEFAULTS, type Config, type RecordSettings } from './config.js';
 
-export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'recording' | 'restart';
+export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'recording' | 'hooks' | 'restart';
 
 export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   logLevel: 'logLevel',
@@ -84,6 +87,12 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   pullReconnectMaxDelay: 'fileSources',
   pathDefaults: 'recording',
   recordPaths: 'recording',
+  runOnConnect: 'hooks',
+  runOnConnectRestart: 'hooks',
+  runOnDisconnect: 'hooks',
+  hooksUseShell: 'hooks',
+  hooksMaxProcesses: 'hooks',
+  hooksPidDir: 'restart',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */
@@ -120,21 +129,12 @@ export function serverLimitsOf(config: Config): ReloadableServerLimits {
 }
 
 /**
- * The recording options of each path, in the recorder's units: `recordPaths` entries over
- * `pathDefaults`, an exact name before any pattern, then patterns in the file's order.
+ * The recording options of each path, in the recorder's units: pathDefaults, under the `recordPaths`
+ * entry that matches, under the `paths` entry's own (config/path-config.ts, the one lookup).
  */
 export function recordSettingsOf(config: Config): (path: string) => RecordingSettings {
-  const entries = Object.entries(config.recordPaths).map(([pattern, overrides]) => ({
-    pattern,
-    matches: compilePathPattern(pattern),
-    overrides,
-  }));
   return (path) => {
-    const entry = entries.find((e) => e.pattern === path) ?? entries.find((e) => e.matches(path));
-    const s: RecordSettings = { ...config.pathDefaults };
-    if (entry !== undefined)
-      for (const [k, v] of Object.entries(entry.overrides))
-        if (v !== undefined) (s as Record<string, unknown>)[k] = v;
+    const s: RecordSettings = pathConfigFor(config, path)?.settings ?? config.pathDefaults;
     return {
       record: s.record,
       pathTemplate: s.recordPath,
@@ -156,8 +156,10 @@ export interface FileSourceSpec {
 /** The paths the server feeds from files: `paths` whose source is not a URL, and `demo` at /demo. */
 export function fileSourcesOf(config: Config, demoClip: string): Map<string, FileSourceSpec> {
   const out = new Map<string, FileSourceSpec>();
+  // A regex entry's file is opened when a reader asks (src/hooks/on-demand.ts), with its captures.
   for (const [name, p] of Object.entries(config.paths))
-    if (!isPullSource(p.source)) out.set(name, { file: p.source, loop: p.loop });
+    if (!name.startsWith('~') && p.source !== undefined && !isPullSource(p.source))
+      out.set(name, { file: p.source, loop: p.loop });
   if (config.demo) {
     if (out.has('demo'))
       throw new ConfigError('paths: "demo" is taken by the demo clip (demo: true); rename the path');
@@ -185,7 +187,8 @@ export interface PullSourceSpec {
 export function pullSourcesOf(config: Config): Map<string, PullSourceSpec> {
   const out = new Map<string, PullSourceSpec>();
   for (const [name, p] of Object.entries(config.paths)) {
-    if (!isPullSource(p.source)) continue;
+    // TODO(merge): a `~regex` entry pulling `rtsp://host/$G1` (captures are checked: paths/captures.ts).
+    if (name.startsWith('~') || p.source === undefined || !isPullSource(p.source)) continue;
     const d = PULL_DEFAULTS;
     out.set(name, {
       url: p.source,

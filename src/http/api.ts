@@ -55,6 +55,7 @@ import { accessFor, recordingExportPath, type ApiAccess } from './access.js';
 
 export type { ApiAccess } from './access.js';
 import { hasHlsTrack, hlsPlaylistUrl, HlsServer, type HlsServerOptions } from './hls.js';
+import type { HookFigures } from './hook-metrics.js';
 import { Metrics } from './metrics.js';
 import type { RtmpMetricsSource } from './rtmp-metrics.js';
 import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
@@ -114,6 +115,8 @@ export interface ApiServerOptions {
   recordings?: RecorderManager;
   /** The RTMP server's figures for /metrics (absent: no RTMP). */
   rtmp?: () => RtmpMetricsSource;
+  /** The commands the server runs: the rtspkit_hooks_* metrics (absent: none). */
+  hooks?: () => HookFigures;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -188,6 +191,7 @@ export class ApiServer {
       apiConnectionsRefused: () => this.connectionsRefused,
       ...(options.recordings !== undefined ? { recordings: options.recordings } : {}),
       ...(options.rtmp !== undefined ? { rtmp: options.rtmp } : {}),
+      ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });

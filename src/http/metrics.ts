@@ -16,6 +16,7 @@ import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
 import { PullMetrics } from './pull-metrics.js';
+import { HookMetrics, type HookFigures } from './hook-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
 import { RtmpMetrics, type RtmpMetricsSource } from './rtmp-metrics.js';
@@ -59,6 +60,8 @@ export interface MetricsOptions {
   recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
   /** The RTMP server (absent: no rtspkit_rtmp_* series). */
   rtmp?: () => RtmpMetricsSource;
+  /** The commands the server runs (absent: no rtspkit_hooks_* series). */
+  hooks?: () => HookFigures;
 }
 
 export class Metrics {
@@ -93,6 +96,7 @@ export class Metrics {
   private readonly recorders: Gauge<'state'> | undefined;
   private readonly pulls: PullMetrics;
   private readonly rtmp: RtmpMetrics | undefined;
+  private readonly hooks: HookMetrics | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -273,6 +277,7 @@ export class Metrics {
     }
     this.pulls = new PullMetrics(registers);
     if (options.rtmp !== undefined) this.rtmp = new RtmpMetrics(this.registry, options.rtmp);
+    this.hooks = options.hooks !== undefined ? new HookMetrics(registers) : undefined;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -300,6 +305,7 @@ export class Metrics {
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
     const paths = this.engine.paths();
     this.pulls.refresh(paths, counters.paths);
+    if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {
       const path = p.name;
       this.pathPublishers.set({ path }, 1);

@@ -12,6 +12,8 @@
  * - a reader asking for a name nobody feeds may start an on-demand source (`OnDemandSources`) and
  *   wait for it up to `onDemandStartTimeoutMs`; at most `maxOnDemandSources` run at once (a refusal is
  *   counted); an on-demand owner with `closeAfterMs` is stopped once its path had no reader that long;
+ * - or an on-demand publisher (a runOnDemand command), whose RECORD readers wait for: the name stays
+ *   free for it, and the command stops when readers are gone (on-demand-publishers.ts);
  * - a source whose media changed (`PathSourceControl.mediaChanged`) keeps its name: its Stream ends
  *   and it starts again into a new one.
  * Files on demand (`mediaDir`) are not paths: each reader opens its own player (server/vod-control.ts).
@@ -21,9 +23,11 @@ import type { Logger } from '../base/logger.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
 import { Mp4LoopSource } from '../sources/mp4-loop.js';
+import { OnDemandPublishers } from './on-demand-publishers.js';
 import type {
   FileLoopOrigin,
   NotReadyPath,
+  OnDemandPublisher,
   OnDemandSource,
   OnDemandSources,
   Path,
@@ -98,6 +102,8 @@ export class PathManager {
   private readonly opening = new Set<string>();
   /** Sources being stopped, awaited by `close`. */
   private readonly stopping = new Set<Promise<void>>();
+  /** Commands started on demand that publish to their path themselves (runOnDemand). */
+  private readonly publishers: OnDemandPublishers;
   private closed = false;
   readonly counters: PathManagerCounters = {
     onDemandRefused: 0,
@@ -105,7 +111,14 @@ export class PathManager {
     sourceMediaChanges: 0,
   };
 
-  constructor(private readonly deps: PathManagerDeps) {}
+  constructor(private readonly deps: PathManagerDeps) {
+    this.publishers = new OnDemandPublishers({
+      clock: deps.clock,
+      logger: deps.logger,
+      get: (name) => this.paths.get(name),
+    });
+    this.onPathReady((p) => this.publishers.pathReady(p.name));
+  }
 
   get(name: string): Path | undefined {
     return this.paths.get(name);
@@ -299,7 +312,8 @@ export class PathManager {
     const onDemand = this.deps.onDemand.sourceFor(name);
     if (onDemand === undefined) return Promise.resolve(undefined);
     const maxSources = this.deps.maxOnDemandSources ?? DEFAULT_MAX_ON_DEMAND_SOURCES;
-    if (this.starting.size + this.onDemandRunning() >= maxSources) {
+    // Commands started on demand (runOnDemand) count too.
+    if (this.starting.size + this.onDemandRunning() + this.publishers.names().length >= maxSources) {
       this.counters.onDemandRefused++;
       this.deps.logger.warn({ path: name, maxSources }, 'on-demand source refused: too many running');
       return Promise.resolve(undefined);
@@ -309,7 +323,12 @@ export class PathManager {
     return start;
   }
 
-  private startOnDemand(name: string, onDemand: OnDemandSource): Promise<Path | undefined> {
+  private startOnDemand(
+    name: string,
+    onDemand: OnDemandSource | OnDemandPublisher,
+  ): Promise<Path | undefined> {
+    // A command that publishes itself: the name stays free for its ANNOUNCE (on-demand-publishers.ts).
+    if ('publishes' in onDemand) return this.publishers.start(name, onDemand);
     const timeoutMs =
       onDemand.startTimeoutMs ?? this.deps.onDemandStartTimeoutMs ?? DEFAULT_ON_DEMAND_START_TIMEOUT_MS;
     return new Promise((resolve) => {
@@ -414,7 +433,7 @@ export class PathManager {
   async close(reason: string): Promise<void> {
     this.closed = true;
     for (const p of [...this.paths.values()]) if (p.source !== undefined) void this.drop(p, reason);
-    await Promise.all([...this.stopping]);
+    await Promise.all([...this.stopping, this.publishers.close(reason)]);
   }
 
   // ---- inside ----

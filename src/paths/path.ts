@@ -96,7 +96,7 @@ export type PathNotReadyListener = (path: NotReadyPath) => void;
  * reads the media description); the manager then starts it into a new Stream.
  */
 export interface OnDemandSources {
-  sourceFor(name: string): OnDemandSource | undefined;
+  sourceFor(name: string): OnDemandSource | OnDemandPublisher | undefined;
 }
 
 export interface OnDemandSource {
@@ -109,6 +109,24 @@ export interface OnDemandSource {
   readonly closeAfterMs?: number;
   /** How long a reader waits for it to start; absent: the manager's `onDemandStartTimeoutMs`. */
   readonly startTimeoutMs?: number;
+}
+
+/**
+ * Something started on demand that publishes to the path itself over RTSP (runOnDemand: a command
+ * running ffmpeg from a device): the manager starts it and waits for a publisher's RECORD on the name,
+ * whoever that is; it stops it after `closeAfterMs` without readers (paths/on-demand-publishers.ts).
+ */
+export interface OnDemandPublisher {
+  readonly publishes: true;
+  /** How long the first reader waits for the RECORD (the manager's start timeout does not apply). */
+  readonly startTimeoutMs: number;
+  readonly closeAfterMs: number;
+  /** Starts it; false when it cannot start (nothing to wait for). */
+  start(): boolean;
+  /** Whether it still runs or will restart (false once it exited for good). */
+  isActive(): boolean;
+  /** Ends it; its publisher's session ends with its connection. Idempotent. */
+  stop(): Promise<void>;
 }
 
 /** The API's wording: `publisher` for an RTSP publisher, `pull` for a pull, `file` for other sources inside the server. */

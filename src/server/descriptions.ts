@@ -17,6 +17,7 @@ import type { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionLimits } from './session-limits.js';
 import { parseRequestTarget } from './target.js';
 import type { VodControl } from './vod-control.js';
+import { fallbackLocation, type PathRules } from './path-rules.js';
 
 export interface DescriptionsDeps {
   logger: Logger;
@@ -27,6 +28,9 @@ export interface DescriptionsDeps {
   /** Read at each use (reload). */
   settings: Pick<ServerSettings, 'maxAnnouncedSdpBytes'>;
   endSession(session: ServerSession, reason: string): void;
+  /** The path's fallback and whether a new publisher takes over (server/path-rules.ts). */
+  pathRules(path: string): PathRules | undefined;
+  sessionById(id: string): ServerSession | undefined;
 }
 
 export class Descriptions {
@@ -41,7 +45,13 @@ export class Descriptions {
     if (live?.stream !== undefined) media = live.media;
     else {
       const vod = await this.deps.vod.openTarget(t, req);
-      if (typeof vod === 'number') return reply(vod);
+      if (typeof vod === 'number') {
+        // Nothing feeds the path: its fallback, if it has one (RFC 2326 §11.2, 302 with Location).
+        const fallback = vod === RtspStatus.NotFound ? this.deps.pathRules(t.path)?.fallback : undefined;
+        if (fallback !== undefined && fallback !== null)
+          return reply(RtspStatus.MovedTemporarily, { Location: fallbackLocation(fallback, req.uri) });
+        return reply(vod);
+      }
       media = vod.file.media;
       this.deps.vod.release(vod.realPath);
     }
@@ -79,6 +89,7 @@ export class Descriptions {
     const full = this.deps.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
     const session = this.deps.lifecycle.create(conn, req, t.path, { kind: 'publisher' }, media.tracks.length);
+    this.overridePublisher(t.path, session);
     if (!this.deps.paths.claimPublisher(t.path, session.id, media)) {
       this.deps.endSession(session, 'path busy');
       return reply(RtspStatus.Forbidden, undefined, undefined, 'Forbidden: path is already being published');
@@ -88,5 +99,21 @@ export class Descriptions {
       'publish announced',
     );
     return reply(RtspStatus.Ok, sessionHeaders(session));
+  }
+
+  /** With `overridePublisher`, the session publishing `path` now is ended for `newcomer` (logged). */
+  private overridePublisher(path: string, newcomer: ServerSession): void {
+    const owner = this.deps.paths.get(path)?.owner;
+    if (owner?.kind !== 'publisher' || this.deps.pathRules(path)?.overridePublisher !== true) return;
+    const old = this.deps.sessionById(owner.sessionId);
+    if (old === undefined) return;
+    this.deps.logger.info(
+      { path, session: old.id, by: newcomer.id },
+      'publisher overridden: its session ends for the new publisher',
+    );
+    const oldConnection = old.sink;
+    this.deps.endSession(old, 'overridden by a new publisher');
+    // Its connection too (as mediamtx does): a publisher would otherwise go on sending to nothing.
+    if (oldConnection !== newcomer.sink) oldConnection?.end?.();
   }
 }

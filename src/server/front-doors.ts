@@ -35,6 +35,8 @@ export interface ConnectionHandlers {
   response(conn: ServerConnection, res: RtspResponse): void;
   /** The connection closed (after the front doors forgot it): its sessions' fate is the server's. */
   connectionClosed(conn: ServerConnection): void;
+  /** A connection was accepted (runOnConnect). */
+  connectionOpened?(conn: ServerConnection): void;
 }
 
 export interface FrontDoorsDeps {
@@ -275,6 +277,7 @@ export class FrontDoors {
     conn.now = () => clock.monotonicMs();
     conn.lastDataMs = clock.monotonicMs();
     this.connections.add(conn);
+    handlers.connectionOpened?.(conn);
   }
 
   /** RTSP over WebSocket: an upgrade with the `rtsp.onvif.org` subprotocol becomes an RTSP connection. */

@@ -26,6 +26,8 @@ export interface LiveControlDeps {
   multicast(): MulticastRegistry | undefined;
   /** Read at each use (reload). */
   settings: Pick<ServerSettings, 'playStartWaitMs'>;
+  /** A reader's PLAY was accepted, with the request's query (runOnRead). */
+  readStarted(session: ServerSession, query: string): void;
 }
 
 export class LiveControl {
@@ -55,6 +57,7 @@ export class LiveControl {
         { session: session.id, path: session.path, transport: 'multicast' },
         'read started',
       );
+      this.deps.readStarted(session, parseRequestTarget(req.uri)?.query ?? '');
       return reply(RtspStatus.Ok, headers);
     }
     if (session.transport === 'tcp') session.sink = conn;
@@ -74,6 +77,7 @@ export class LiveControl {
       { session: session.id, path: session.path, transport: session.transport },
       'read started',
     );
+    this.deps.readStarted(session, t?.query ?? '');
     return { ...reply(RtspStatus.Ok, headers), afterWrite: () => session.openOutput() };
   }
 

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_MAX_PENDING_REQUESTS } from './connection.js';
 import { DEFAULT_MULTICAST, type MulticastOptions } from './multicast.js';
 import type { Authorizer } from './auth.js';
+import type { PathRules } from './path-rules.js';
 import type { OnDemandSources } from '../paths/path.js';
 
 export interface RtspServerOptions {
@@ -120,6 +121,8 @@ export interface RtspServerOptions {
    */
   onDemand?: OnDemandSources;
   onDemandStartTimeoutMs?: number;
+  /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts); asked at each request. */
+  pathRules?: (path: string) => PathRules | undefined;
   /** On-demand sources starting or running at once (the path manager's bound; default 100). */
   maxOnDemandSources?: number;
   /** RTSPS: RTSP over TLS on its own port (interleaved media only, inside the TLS stream). */

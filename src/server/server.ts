@@ -67,6 +67,7 @@ import {
   type ServerSettings,
 } from './server-options.js';
 import { RtspStatus } from '../rtsp/status.js';
+import { readerCapOf, type PathRules } from './path-rules.js';
 
 export { RELOADABLE_SERVER_LIMITS, type ReloadableServerLimits, type RtspServerOptions };
 
@@ -76,6 +77,11 @@ export const SUPPORTED_METHODS = SESSION_METHODS;
 export interface RtspServerEvents {
   /** A session ended (TEARDOWN, timeout, closed connection, publisher gone, kicked). */
   sessionEnded: [session: ServerSession, reason: string];
+  /** A live reader's PLAY was accepted (each PLAY, also after PAUSE), with its URL's query. */
+  readStarted: [session: ServerSession, query: string];
+  /** An RTSP connection was accepted / has closed (src/hooks: runOnConnect, runOnDisconnect). */
+  connectionOpened: [conn: ServerConnection];
+  connectionClosed: [conn: ServerConnection];
 }
 
 export class RtspServer extends EventEmitter<RtspServerEvents> {
@@ -111,6 +117,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly lifecycle: SessionLifecycle;
   /** DESCRIBE and ANNOUNCE. */
   private readonly descriptions: Descriptions;
+  /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts). */
+  private readonly pathRules: (path: string) => PathRules | undefined;
   /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
   readonly readerMoves: ReaderMoves;
 
@@ -121,6 +129,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.clock = options.clock ?? systemClock;
     this.mediaFaults = new MediaFaults(this.logger, this.clock);
     this.opts = resolveServerOptions(options);
+    this.pathRules = options.pathRules ?? (() => undefined);
     this.vod = new VodControl({
       clock: this.clock,
       logger: this.logger,
@@ -158,6 +167,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       paths: this.paths,
       multicast: () => this.multicast,
       settings: this.opts,
+      readStarted: (session, query) => this.emit('readStarted', session, query),
     });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),
@@ -208,6 +218,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sessionLimits: this.sessionLimits,
       settings: this.opts,
       endSession: (s, reason) => this.endSession(s, reason),
+      pathRules: this.pathRules,
+      sessionById: (id) => this.sessions.get(id),
     });
     this.doors = new FrontDoors({
       settings: this.opts,
@@ -219,6 +231,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         handleRequest: (c, req) => this.handleRequest(c, req),
         response: (c, res) => this.readerMoves.requests.onResponse(c, res),
         connectionClosed: (c) => this.connectionClosed(c),
+        connectionOpened: (c) => this.emit('connectionOpened', c),
       },
     });
     this.sweeper = new Sweeper({
@@ -316,6 +329,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         this.endSession(s, 'connection closed');
       else s.sink = undefined;
     }
+    this.emit('connectionClosed', conn);
   }
 
   // ---- requests ----
@@ -512,17 +526,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         if (vod !== undefined) this.vod.release(vod.realPath);
         return full;
       }
-      if (this.opts.maxReadersPerPath > 0) {
+      const readerCap = readerCapOf(this.pathRules(t.path), this.opts.maxReadersPerPath);
+      if (readerCap > 0) {
         let readers = 0;
         for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
-        if (readers >= this.opts.maxReadersPerPath) {
+        if (readers >= readerCap) {
           if (vod !== undefined) this.vod.release(vod.realPath);
-          return reply(
-            RtspStatus.NotEnoughBandwidth,
-            undefined,
-            undefined,
-            'Not Enough Bandwidth: too many readers of this path',
-          );
+          return this.sessionLimits.refuse('readersPerPath');
         }
       }
     }

@@ -29,6 +29,7 @@ export const SESSION_REFUSAL_REASONS = [
   'clientPortInUse',
   'clientPortIsServer',
   'onDemandPath',
+  'readersPerPath',
 ] as const;
 
 export type SessionRefusalReason = (typeof SESSION_REFUSAL_REASONS)[number];
@@ -60,6 +61,11 @@ const REFUSALS: Record<SessionRefusalReason, { statusCode: number; reason: strin
   onDemandPath: {
     statusCode: RtspStatus.Forbidden,
     reason: 'Forbidden: path is reserved for files on demand',
+  },
+  // RFC 2326 §11.3.4 (server/path-rules.ts says why 453 rather than 503).
+  readersPerPath: {
+    statusCode: RtspStatus.NotEnoughBandwidth,
+    reason: 'Not Enough Bandwidth: too many readers of this path',
   },
 };
 
