@@ -21,6 +21,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
 import { NonceCountMemory } from './auth/server.js';
+import {
+  clusterDigestState,
+  joinCluster,
+  openClusterStore,
+  type AppCluster,
+  type DigestState,
+} from './app-cluster.js';
 import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
@@ -37,6 +44,8 @@ export interface App {
   api: ApiServer | undefined;
   /** The recorders and the catalog of recordings (README "Recording"). */
   recordings: RecorderManager;
+  /** This node of a cluster, when the config has `cluster:` (README "Cluster"). */
+  cluster: AppCluster | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -78,11 +87,7 @@ export interface AppOptions {
 }
 
 /** Auth is on when the config names users, anonymous rights or a hook. */
-function createAuthorizer(
-  config: Config,
-  logger: Logger,
-  nonces: { secret: Buffer; nonceCounts: NonceCountMemory },
-): Authorizer | undefined {
+function createAuthorizer(config: Config, logger: Logger, nonces: DigestState): Authorizer | undefined {
   const a = config.auth;
   if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
   const authConfig: AuthConfig = {
@@ -174,7 +179,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
   // One secret for the life of the process: Digest nonces given out before a reload stay valid after it,
   // and so does the memory of the answers already accepted (a replay stays refused across a reload).
-  const nonceState = { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
+  // In a cluster both are the cluster's: a client sent to another node authenticates there with its nonce.
+  const clusterStore = config.cluster !== null ? await openClusterStore(config.cluster, logger) : undefined;
+  const nonceState: DigestState =
+    clusterStore !== undefined
+      ? await clusterDigestState(clusterStore, logger)
+      : { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
@@ -232,8 +242,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await recordings.close();
+    await clusterStore?.close();
     throw err;
   }
+  const cluster =
+    config.cluster !== null && clusterStore !== undefined
+      ? await joinCluster(config.cluster, clusterStore, server, host, logger)
+      : undefined;
   /**
    * False when the name is taken (a publisher, a path added through the API). A config path of that
    * name is replaced (a changed entry): its stream ends and its file closes first.
@@ -269,6 +284,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
     await recordings.close();
+    await cluster?.close();
     await server.close();
     throw err;
   }
@@ -294,6 +310,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       requestTimeoutMs: config.apiRequestTimeout * 1000,
       maxHeaderBytes: config.apiMaxHeaderBytes,
       recordings,
+      ...(cluster !== undefined ? { cluster } : {}),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
@@ -331,6 +348,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     } catch (err) {
       await stopAllFileSources('server closing');
       await recordings.close();
+      await cluster?.close();
       await server.close();
       throw err;
     }
@@ -412,6 +430,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     server,
     api,
     recordings,
+    cluster,
     get config() {
       return inForce;
     },
@@ -431,6 +450,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await queue;
       await api?.close();
       await recordings.close();
+      // Leases given back and the node unregistered before the server stops serving.
+      await cluster?.close();
       await server.close();
     },
   };

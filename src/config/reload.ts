@@ -72,6 +72,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   recordExportMaxDuration: 'restart',
   pathDefaults: 'recording',
   recordPaths: 'recording',
+  cluster: 'restart',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */
