@@ -13,7 +13,8 @@
  *   sent to the session URL and never waited on (some cameras do not answer);
  * - requests from the server (OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, REDIRECT) get a 200;
  *   REDIRECT is emitted as 'redirect' and followed as §10.10 says (TEARDOWN here, then DESCRIBE, SETUP
- *   and PLAY again at the Location), unless `followRedirect` is off;
+ *   and PLAY again at the Location), unless `followRedirect` is off; an ANNOUNCE to a playing session
+ *   (§10.3: the media changed) restarts it the same way at the same URL;
  * - 3xx replies with a Location are followed (up to `maxRedirects`), reconnecting when the host changes.
  */
 import { randomBytes } from 'node:crypto';
@@ -123,8 +124,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
         bye: (track) => this.emit('bye', track),
         end: () => this.emit('end'),
       },
-      this.#opts.clock,
-      this.#logger,
+      { clock: this.#opts.clock, logger: this.#logger, anyPort: this.#opts.anyPort },
       `rtspkit-${randomBytes(4).toString('hex')}`,
     );
   }
@@ -192,6 +192,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       clock: this.#opts.clock,
       timeoutMs: this.#opts.timeoutMs,
       rejectUnauthorized: this.#opts.rejectUnauthorized,
+      ...(this.#opts.tlsFingerprint !== undefined ? { tlsFingerprint: this.#opts.tlsFingerprint } : {}),
       userAgent: this.#opts.userAgent,
       displayUrl: this.#url,
     });
@@ -249,16 +250,26 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   #onServerRequest(req: RtspRequest): void {
     this.#requests.answerServerRequest(req);
     this.emit('serverRequest', req);
-    if (req.method.toUpperCase() === 'REDIRECT') {
+    const method = req.method.toUpperCase();
+    if (method === 'REDIRECT') {
       const location = req.headers.get('Location');
       if (location === undefined) return;
       this.emit('redirect', location);
       if (this.#opts.followRedirect && this.#mode === 'play') void this.#followRedirect(location);
+    } else if (method === 'ANNOUNCE' && this.#sessionId !== undefined && this.#mode === 'play') {
+      // §10.3: the server's description of the presentation changed (new codec parameters). Its SDP
+      // could be applied in place, but the new tracks need new SETUPs anyway: the session starts again
+      // at the same URL, as after a REDIRECT there.
+      if (this.#opts.followRedirect && !this.#followingRedirect)
+        void this.#followRedirect(this.#url, 'ANNOUNCE');
     }
   }
 
-  /** §10.10: the session ends here and starts again at `location`, in the state it had (recovery.ts). */
-  async #followRedirect(location: string): Promise<void> {
+  /**
+   * §10.10: the session ends here and starts again at `location`, in the state it had (recovery.ts);
+   * after a server's ANNOUNCE (§10.3), at the same location.
+   */
+  async #followRedirect(location: string, cause = 'REDIRECT'): Promise<void> {
     const setup = this.#media.size > 0 ? this.#lastSetup : undefined;
     const state = { described: this.#tracks.length > 0, setup, play: setup && this.#lastPlay };
     this.#followingRedirect = true;
@@ -269,9 +280,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#tracks = [];
       await replayAfterRedirect(this, state);
     } catch (e) {
-      const err = restartError(e, 'PROTOCOL', `following REDIRECT to ${safeUrl(location)}`);
+      const err = restartError(e, 'PROTOCOL', `following ${cause} to ${safeUrl(location)}`);
       if (this.listenerCount('error') > 0) this.emit('error', err);
-      else this.#logger.warn({ err: err.message, code: err.code }, 'REDIRECT not followed');
+      else this.#logger.warn({ err: err.message, code: err.code }, `${cause} not followed`);
     } finally {
       this.#followingRedirect = false;
       if (!this.connected && !this.#closed) this.close();

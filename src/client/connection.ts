@@ -43,6 +43,12 @@ export interface ConnectOptions {
   clock: Clock;
   timeoutMs: number;
   rejectUnauthorized: boolean;
+  /**
+   * rtsps: the SHA-256 fingerprint of the server's certificate, hex (colons optional). When set, the
+   * certificate is pinned: accepted when it matches, whoever signed it (a camera's self-signed one), and
+   * refused otherwise, whatever `rejectUnauthorized` says.
+   */
+  tlsFingerprint?: string;
   userAgent: string;
   /** The presentation URL, for messages (credentials are stripped). */
   displayUrl: string;
@@ -241,10 +247,22 @@ function connectSocket(u: RtspUrl, useTls: boolean, opts: ConnectOptions): Promi
           {
             host: u.host,
             port: u.port,
-            rejectUnauthorized: opts.rejectUnauthorized,
+            rejectUnauthorized: opts.tlsFingerprint === undefined && opts.rejectUnauthorized,
             ...(net.isIP(u.host) === 0 ? { servername: u.host } : {}),
           },
-          onConnected,
+          () => {
+            const pinned = opts.tlsFingerprint;
+            if (pinned === undefined) return onConnected();
+            // An empty object when the server sent no certificate: its fingerprint256 is then missing.
+            const cert: Partial<tls.PeerCertificate> = (socket as tls.TLSSocket).getPeerCertificate();
+            const got = normalizeFingerprint(cert.fingerprint256 ?? '');
+            if (got === normalizeFingerprint(pinned)) return onConnected();
+            onError(
+              Object.assign(new Error(`certificate fingerprint ${got} is not the pinned one`), {
+                code: 'TLS_FINGERPRINT',
+              }),
+            );
+          },
         )
       : net.connect({ host: u.host, port: u.port }, onConnected);
     const onError = (err: Error): void => {
@@ -314,4 +332,9 @@ function openWebSocket(u: RtspUrl, opts: ConnectOptions): Promise<Connection> {
       resolve({ socket: channel, framer: new RtspFramer(), key: connKey(u) });
     });
   });
+}
+
+/** A SHA-256 fingerprint as lower-case hex without separators (`AB:CD:..` and `abcd..` compare equal). */
+export function normalizeFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/[^0-9a-fA-F]/g, '').toLowerCase();
 }

@@ -36,6 +36,8 @@ export interface TrackStats {
   accessUnits: number;
   /** Access units the depacketizer dropped (loss, malformed packets). */
   accessUnitsDropped: number;
+  /** UDP datagrams dropped for their source address or port. */
+  refusedDatagrams: number;
 }
 
 /** Where media events go (the client's emitter). */
@@ -75,6 +77,8 @@ interface SetupTrack {
   rtpInfo?: RtpInfo;
   /** RTCP BYE received from the sender since the last PLAY. */
   ended: boolean;
+  /** UDP datagrams dropped for their source (another host, or another port without `anyPort`). */
+  refusedDatagrams: number;
 }
 
 export interface AddTrack {
@@ -142,12 +146,19 @@ export function readSetupReply(res: RtspResponse): {
 export class ClientMedia {
   readonly #setup = new Map<number, SetupTrack>();
 
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly anyPort: boolean;
+
   constructor(
     private readonly sink: MediaSink,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
+    env: { clock: Clock; logger: Logger; anyPort: boolean },
     private readonly cname: string,
-  ) {}
+  ) {
+    this.clock = env.clock;
+    this.logger = env.logger;
+    this.anyPort = env.anyPort;
+  }
 
   get size(): number {
     return this.#setup.size;
@@ -187,6 +198,7 @@ export class ClientMedia {
       packets: 0,
       bytes: 0,
       ended: false,
+      refusedDatagrams: 0,
     };
     if (a.depacketize && track.depacketizable) {
       try {
@@ -214,15 +226,19 @@ export class ClientMedia {
       ports.serverRtpPort = reply.serverPort.rtp;
       ports.serverRtcpPort = reply.serverPort.rtcp ?? reply.serverPort.rtp + 1;
     }
-    const accept = (addr: string): boolean => {
-      const a = normalizeAddress(addr);
-      return a === remote || a === serverAddress;
+    // Datagrams from the server's addresses only; from its `server_port` too unless `anyPort`.
+    const accept = (rinfo: dgram.RemoteInfo, serverPort: number | undefined): boolean => {
+      const a = normalizeAddress(rinfo.address);
+      if (a !== remote && a !== serverAddress) return false;
+      return this.anyPort || serverPort === undefined || rinfo.port === serverPort;
     };
     udp.rtp.on('message', (msg, rinfo) => {
-      if (accept(rinfo.address)) this.#onRtp(st, msg);
+      if (accept(rinfo, ports.serverRtpPort)) this.#onRtp(st, msg);
+      else st.refusedDatagrams++;
     });
     udp.rtcp.on('message', (msg, rinfo) => {
-      if (accept(rinfo.address)) this.#onRtcp(st, msg);
+      if (accept(rinfo, ports.serverRtcpPort)) this.#onRtcp(st, msg);
+      else st.refusedDatagrams++;
     });
     for (const s of [udp.rtp, udp.rtcp])
       s.on('error', (err) => this.logger.debug({ err: err.message }, 'udp error'));
@@ -339,6 +355,7 @@ export class ClientMedia {
       jitterMs: st.stats.jitterMs,
       accessUnits: st.accessUnits,
       accessUnitsDropped: st.depacketizer?.stats.droppedAccessUnits ?? 0,
+      refusedDatagrams: st.refusedDatagrams,
     }));
   }
 

@@ -17,6 +17,14 @@ export interface RtspClientOptions {
   timeoutMs?: number;
   /** rtsps: verify the server's certificate. Default true; false accepts self-signed certificates. */
   rejectUnauthorized?: boolean;
+  /** rtsps: pin the server's certificate by its SHA-256 fingerprint (hex, colons optional); see connection.ts. */
+  tlsFingerprint?: string;
+  /**
+   * UDP: take RTP/RTCP from any port of the server's address (cameras that send from ports other than
+   * their SETUP reply's `server_port`). Default true; false takes them only from `server_port` when the
+   * reply names one (mediamtx's `sourceAnyPortEnable` off).
+   */
+  anyPort?: boolean;
   /** UDP: when nothing arrives this long after PLAY, switch to TCP. Default 3000. */
   udpTimeoutMs?: number;
   /** Fall back from UDP to TCP (on 461 or silence). Default true. */
@@ -97,13 +105,15 @@ export interface RtspClientEvents {
 
 /** The options with their defaults (the transport flags are read from the URL too: see resolveClientUrl). */
 export type ResolvedOptions = Required<
-  Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel' | 'webSocket'>
-> & { keepaliveIntervalMs: number | undefined };
+  Omit<RtspClientOptions, 'keepaliveIntervalMs' | 'logger' | 'httpTunnel' | 'webSocket' | 'tlsFingerprint'>
+> & { keepaliveIntervalMs: number | undefined; tlsFingerprint: string | undefined };
 
 export function resolveOptions(options: RtspClientOptions): ResolvedOptions {
   return {
     timeoutMs: options.timeoutMs ?? 10_000,
     rejectUnauthorized: options.rejectUnauthorized ?? true,
+    tlsFingerprint: options.tlsFingerprint,
+    anyPort: options.anyPort ?? true,
     udpTimeoutMs: options.udpTimeoutMs ?? 3000,
     udpFallback: options.udpFallback ?? true,
     receiverReportIntervalMs: options.receiverReportIntervalMs ?? 5000,

@@ -299,6 +299,10 @@ export const configSchema = z
       .default(1024 * 1024),
     /** Requests read on one connection whose replies are not written yet, beyond which no more are read. */
     maxPendingRequests: z.number().int().min(1).max(1024).default(32),
+    /** Seconds the server waits for a client's answer to its REDIRECT or ANNOUNCE (server/server-requests.ts). */
+    serverRequestTimeout: z.number().min(0.1).max(600).default(5),
+    /** Requests the server sent on one connection and still waiting for an answer; more are refused. */
+    maxServerRequestsPending: z.number().int().min(1).max(64).default(4),
     /** Seconds an HTTP tunnel's GET side may wait for its POST side (without a session). */
     tunnelPairingTimeout: z.number().min(1).max(600).default(10),
     /** Seconds a TLS (RTSPS) handshake may take from the TCP accept. */

@@ -13,6 +13,9 @@
  *   GET    /v1/paths/NAME      one path (NAME may contain `/`)
  *   DELETE /v1/paths/NAME      removes a file-fed path → 204 (409 for a publisher's path or one the
  *                              config file defines: see ApiServerOptions.configOwner)
+ *   DELETE /v1/paths/NAME?location=rtsp://...   sends the path's readers RTSP REDIRECT to that location
+ *                              (any path), then removes it when the plain DELETE could → 200
+ *                              {"redirected": N, "removed": bool}
  *   GET    /v1/sessions        sessions: path, mode, state, transport, remote, bytes, loss
  *   GET    /v1/sessions/ID     one session
  *   DELETE /v1/sessions/ID     kicks a session (RTCP BYE, its TCP connection closed) → 204
@@ -396,6 +399,19 @@ export class ApiServer {
         this.sendJson(res, 200, pathView(this.sampler, live, this.rtspBase(req), this.hls));
         return;
       }
+      const location = redirectLocation(new URL(req.url ?? '/', 'http://localhost').searchParams);
+      if (location !== undefined) {
+        // Readers first (RTSP REDIRECT, server/reader-moves.ts); the path then goes if the API may remove it.
+        const redirected = this.engine.redirectReaders((p) => (p === name ? location : undefined), 'api');
+        const removable = live.source === 'file' && this.configOwner?.(name) === undefined;
+        if (removable) this.engine.removeSourcePath(name, 'removed through the api');
+        this.logger.info(
+          { path: name, redirected, removed: removable },
+          'path readers redirected through the api',
+        );
+        this.sendJson(res, 200, { redirected, removed: removable });
+        return;
+      }
       if (live.source !== 'file')
         throw new HttpError(
           409,
@@ -581,4 +597,21 @@ function decodeSegments(rest: string): string {
     if (!(e instanceof URIError)) throw e;
     throw new HttpError(400, 'malformed percent-encoding in the URL');
   }
+}
+
+/** The `location` of a DELETE that moves a path's readers: an rtsp:// or rtsps:// URL; undefined when absent. */
+function redirectLocation(query: URLSearchParams): string | undefined {
+  const raw = query.get('location');
+  if (raw === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    throw new HttpError(400, 'location: not a URL');
+  }
+  if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:')
+    throw new HttpError(400, 'location: an rtsp:// or rtsps:// URL is expected');
+  if (/[\s\0]/.test(raw)) throw new HttpError(400, 'location: whitespace is not allowed');
+  return raw;
 }

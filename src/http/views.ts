@@ -1,12 +1,18 @@
 /** The JSON shapes of the HTTP API, built from the engine's snapshots (src/server/view.ts). */
+import type { PathSourceStats } from '../paths/path.js';
 import type { PathSnapshot, SessionSnapshot } from '../server/view.js';
 import { hasHlsTrack, hlsPlaylistUrl } from './hls.js';
 import type { ServerSampler } from './stats.js';
 
 export interface PathView {
   name: string;
-  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: the server feeds it from a file. */
-  source: 'publisher' | 'file';
+  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: the server feeds it from a file; `pull`: from another RTSP server. */
+  source: 'publisher' | 'file' | 'pull';
+  /**
+   * A pull's upstream (null otherwise): its URL without credentials, on demand or not, and its figures
+   * (state, reconnects, packets received and lost, jitter, bitrate: sources/pull-stats.ts).
+   */
+  upstream: ({ url: string; onDemand: boolean } & PathSourceStats) | null;
   /** The publisher's session id (null for a file-fed path). */
   publisherSession: string | null;
   /** false between ANNOUNCE and RECORD. */
@@ -92,11 +98,14 @@ export function pathView(
     encodingName: t.encodingName,
     clockRate: t.clockRate,
   }));
-  const file = p.source === 'file';
   return {
     name: p.name,
     source: p.source,
-    publisherSession: file ? null : p.publisherSessionId,
+    upstream:
+      p.owner.kind === 'pull'
+        ? { url: p.owner.url, onDemand: p.owner.onDemand, ...(p.sourceStats ?? {}) }
+        : null,
+    publisherSession: p.source === 'publisher' ? p.publisherSessionId : null,
     ready: p.ready,
     codecs: [...new Set(tracks.map((t) => t.codec))],
     tracks,

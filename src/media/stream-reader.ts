@@ -1,3 +1,13 @@
+/** Why a Stream ended, beyond the reason's words (Stream.end). */
+export interface StreamEndInfo {
+  /**
+   * The path's media description changed (a pulled camera came back with other codec parameters) and
+   * the path is fed again right after, with the new media: readers whose client follows a server
+   * ANNOUNCE (RFC 2326 §10.3) are told rather than ended.
+   */
+  mediaChanged?: boolean;
+}
+
 /**
  * What a stream asks of its readers (a session's connection or UDP ports, the HLS muxer, a recorder)
  * and what a reader outside the engine may ask of a stream: the contract between media/stream.ts and
@@ -26,8 +36,11 @@ export interface StreamReader {
   writeInterleavedTransient?(bytes: Buffer, packets: number): boolean;
   sendRtp(track: number, packet: Buffer): void;
   sendRtcp(track: number, packet: Buffer): void;
-  /** The stream ended (publisher left); the reader should end its session. */
-  streamEnded(reason: string): void;
+  /**
+   * The stream ended (publisher left); the reader should end its session. With `info.mediaChanged`,
+   * the path is about to be fed again with another media description (server/reader-moves.ts).
+   */
+  streamEnded(reason: string, info?: StreamEndInfo): void;
   /**
    * The stream has dropped this reader: it shed and its backlog did not drain within the stall
    * bound (reader-backlog.ts). It should close its connection, which frees what is queued there.

@@ -23,7 +23,7 @@ import { payloadOf, randomSequenceNumber, randomSsrc, readRtpHeader, type RtpHea
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
-import type { StreamReader } from './stream-reader.js';
+import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
 import { channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
@@ -36,7 +36,7 @@ import {
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 export type { ReaderStart } from './stream-timing.js';
-export type { StreamReader, StreamTap } from './stream-reader.js';
+export type { StreamEndInfo, StreamReader, StreamTap } from './stream-reader.js';
 
 export interface StreamTrack {
   /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
@@ -353,8 +353,11 @@ export class Stream {
     return this.readers.get(reader)?.starts ?? [];
   }
 
-  /** The publisher left: flush what is queued and tell every reader. */
-  end(reason: string): void {
+  /**
+   * The publisher left: flush what is queued and tell every reader. A source that feeds the path again
+   * at once with new media passes `{ mediaChanged: true }` (StreamEndInfo).
+   */
+  end(reason: string, info: StreamEndInfo = {}): void {
     if (this.ended) return;
     this.flushNow();
     this.ended = true;
@@ -363,7 +366,7 @@ export class Stream {
     for (const e of this.readers.values()) e.backlog.release();
     this.readers.clear();
     this.gop = undefined;
-    for (const r of readers) r.streamEnded(reason);
+    for (const r of readers) r.streamEnded(reason, info);
     this.onEnded?.(reason);
   }
 

@@ -10,10 +10,13 @@
  * - `onPathReady` fires once a path has a Stream, `onPathNotReady` once that Stream has ended and the
  *   name is free (a replacement: not-ready of the old path, then ready of the new);
  * - a reader asking for a name nobody feeds may start an on-demand source (`OnDemandSources`) and
- *   wait for it up to `onDemandStartTimeoutMs`.
+ *   wait for it up to `onDemandStartTimeoutMs`; at most `maxOnDemandSources` run at once (a refusal is
+ *   counted); an on-demand owner with `closeAfterMs` is stopped once its path had no reader that long;
+ * - a source whose media changed (`PathSourceControl.mediaChanged`) keeps its name: its Stream ends
+ *   and it starts again into a new one.
  * Files on demand (`mediaDir`) are not paths: each reader opens its own player (server/vod-control.ts).
  */
-import { clockTimeout, type Clock } from '../base/clock.js';
+import { clockInterval, clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
@@ -28,6 +31,7 @@ import type {
   PathOwner,
   PathReadyListener,
   PathSource,
+  PathSourceControl,
   ReadyPath,
   SourceOwner,
 } from './path.js';
@@ -45,6 +49,24 @@ export interface PathManagerDeps {
   /** Sources started when a reader asks for a name nobody feeds; none by default. */
   onDemand?: OnDemandSources;
   onDemandStartTimeoutMs?: number;
+  /** On-demand sources starting or running at once; a reader beyond it finds nothing (counted). Default 100. */
+  maxOnDemandSources?: number;
+}
+
+export const DEFAULT_MAX_ON_DEMAND_SOURCES = 100;
+
+/** How often an on-demand path's readers are looked at for the idle stop: this share of `closeAfterMs`, 1 s at most. */
+const IDLE_CHECKS_PER_CLOSE_AFTER = 4;
+const MAX_IDLE_CHECK_PERIOD_MS = 1000;
+
+/** The path manager's counted refusals and stops (the API's `/metrics`). */
+export interface PathManagerCounters {
+  /** Readers refused an on-demand start because `maxOnDemandSources` were running. */
+  onDemandRefused: number;
+  /** On-demand sources stopped after `closeAfterMs` without readers. */
+  onDemandIdleStops: number;
+  /** Sources whose media changed and started again into a new Stream. */
+  sourceMediaChanges: number;
 }
 
 /** A file played in a loop (Mp4LoopSource): what the config's `paths` and the API's POST name. */
@@ -71,6 +93,8 @@ interface PathEntry {
   sinceMs: number;
   /** The source the manager started and stops; undefined for publishers and embedded feeds. */
   source: PathSource | undefined;
+  /** An on-demand owner's idle stop: the check timer, and since when no reader was seen. */
+  idle?: { closeAfterMs: number; sinceMs: number; timer: ClockTimer };
 }
 
 export class PathManager {
@@ -84,6 +108,11 @@ export class PathManager {
   /** Sources being stopped, awaited by `close`. */
   private readonly stopping = new Set<Promise<void>>();
   private closed = false;
+  readonly counters: PathManagerCounters = {
+    onDemandRefused: 0,
+    onDemandIdleStops: 0,
+    sourceMediaChanges: 0,
+  };
 
   constructor(private readonly deps: PathManagerDeps) {}
 
@@ -170,13 +199,48 @@ export class PathManager {
     };
     this.paths.set(name, entry);
     entry.stream = this.newStream(entry);
-    source?.start(entry.stream);
+    source?.start(entry.stream, this.controlOf(entry));
     this.deps.logger.info(
       { path: name, tracks: entry.media.tracks.length, owner: owner.kind },
       'source path added',
     );
     this.emitReady(entry);
     return entry;
+  }
+
+  /**
+   * What `entry`'s source may ask: a new Stream for its new media. The old Stream ends with `reason`
+   * (readers told; the server-requests part ANNOUNCEs or BYEs them) and the name passes to a new entry
+   * of the same owner and source, as a replacement does (not-ready, then ready), without a stop.
+   */
+  private controlOf(entry: PathEntry): PathSourceControl {
+    return {
+      mediaChanged: (reason) => {
+        if (this.paths.get(entry.name) !== entry || entry.source === undefined || this.closed) return;
+        const next: PathEntry = {
+          name: entry.name,
+          owner: entry.owner,
+          media: entry.source.media,
+          stream: undefined,
+          sinceMs: this.deps.clock.monotonicMs(),
+          source: entry.source,
+        };
+        this.paths.set(entry.name, next);
+        entry.idle?.timer.cancel();
+        // The old Stream's onEnded finds the name held by `next`: it frees nothing.
+        entry.stream?.end(reason);
+        this.counters.sourceMediaChanges++;
+        this.deps.logger.warn(
+          { path: entry.name, reason },
+          'source media changed: readers ended, stream renewed',
+        );
+        this.emitNotReady({ name: entry.name, owner: entry.owner, reason });
+        next.stream = this.newStream(next);
+        if (entry.idle !== undefined) this.watchIdle(next, entry.idle.closeAfterMs);
+        next.source!.start(next.stream, this.controlOf(next));
+        this.emitReady(next);
+      },
+    };
   }
 
   /**
@@ -243,13 +307,20 @@ export class PathManager {
     if (pending !== undefined) return pending;
     const onDemand = this.deps.onDemand.sourceFor(name);
     if (onDemand === undefined) return Promise.resolve(undefined);
+    const maxSources = this.deps.maxOnDemandSources ?? DEFAULT_MAX_ON_DEMAND_SOURCES;
+    if (this.starting.size + this.onDemandRunning() >= maxSources) {
+      this.counters.onDemandRefused++;
+      this.deps.logger.warn({ path: name, maxSources }, 'on-demand source refused: too many running');
+      return Promise.resolve(undefined);
+    }
     const start = this.startOnDemand(name, onDemand).finally(() => this.starting.delete(name));
     this.starting.set(name, start);
     return start;
   }
 
   private startOnDemand(name: string, onDemand: OnDemandSource): Promise<Path | undefined> {
-    const timeoutMs = this.deps.onDemandStartTimeoutMs ?? DEFAULT_ON_DEMAND_START_TIMEOUT_MS;
+    const timeoutMs =
+      onDemand.startTimeoutMs ?? this.deps.onDemandStartTimeoutMs ?? DEFAULT_ON_DEMAND_START_TIMEOUT_MS;
     return new Promise((resolve) => {
       let settled = false;
       const timer = clockTimeout(
@@ -274,6 +345,8 @@ export class PathManager {
           const path = this.addSource(name, onDemand.owner, source);
           // Taken meanwhile (a publisher's ANNOUNCE): whoever holds the name serves the reader.
           if (path === undefined) void this.track(source.stop());
+          else if (onDemand.closeAfterMs !== undefined)
+            this.watchIdle(this.paths.get(name)!, onDemand.closeAfterMs);
           resolve(path ?? this.paths.get(name));
         },
         (err: unknown) => {
@@ -289,6 +362,47 @@ export class PathManager {
         },
       );
     });
+  }
+
+  /** On-demand sources running now (those with an idle stop). */
+  private onDemandRunning(): number {
+    let n = 0;
+    for (const p of this.paths.values()) if (p.idle !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * The idle stop of an on-demand owner (mediamtx's `sourceOnDemandCloseAfter`; the hooks' `runOnDemand`
+   * too): its path is removed once it had no reader for `closeAfterMs`. Readers are looked at every
+   * quarter of the delay (1 s at most) rather than on each leave: a reader between DESCRIBE and PLAY is
+   * not in the Stream yet, and polling gives it that slack; the stop comes up to one period late.
+   */
+  private watchIdle(entry: PathEntry, closeAfterMs: number): void {
+    const periodMs = Math.min(
+      MAX_IDLE_CHECK_PERIOD_MS,
+      Math.max(1, closeAfterMs / IDLE_CHECKS_PER_CLOSE_AFTER),
+    );
+    const idle = {
+      closeAfterMs,
+      sinceMs: this.deps.clock.monotonicMs(),
+      timer: clockInterval(this.deps.clock, () => this.checkIdle(entry), periodMs, { unref: true }),
+    };
+    entry.idle = idle;
+  }
+
+  private checkIdle(entry: PathEntry): void {
+    const idle = entry.idle;
+    if (idle === undefined) return;
+    if (this.paths.get(entry.name) !== entry) return idle.timer.cancel();
+    const nowMs = this.deps.clock.monotonicMs();
+    if ((entry.stream?.readerCount ?? 0) > 0) {
+      idle.sinceMs = nowMs;
+      return;
+    }
+    if (nowMs - idle.sinceMs < idle.closeAfterMs) return;
+    idle.timer.cancel();
+    this.counters.onDemandIdleStops++;
+    void this.removeSource(entry.name, `no readers for ${idle.closeAfterMs} ms`, (cur) => cur === entry);
   }
 
   // ---- events ----
@@ -327,6 +441,7 @@ export class PathManager {
   /** Takes `entry` out, ends its Stream, stops its source, then tells the not-ready listeners. */
   private drop(entry: PathEntry, reason: string): Promise<void> {
     if (this.paths.get(entry.name) === entry) this.paths.delete(entry.name);
+    entry.idle?.timer.cancel();
     const stream = entry.stream;
     stream?.end(reason);
     const stopped = entry.source !== undefined ? this.track(entry.source.stop()) : Promise.resolve();

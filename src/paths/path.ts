@@ -19,7 +19,12 @@ export type PathOwner =
   | { readonly kind: 'publisher'; readonly sessionId: string }
   | { readonly kind: 'file-loop'; readonly file: string; readonly origin: FileLoopOrigin }
   /** A program that embeds the server feeds the Stream itself (`RtspServer.addSourcePath`). */
-  | { readonly kind: 'embedded' };
+  | { readonly kind: 'embedded' }
+  /**
+   * A pull from another RTSP server (sources/rtsp-pull.ts). `url` has no credentials (it is shown in the
+   * API and logs); `onDemand`: started by the first reader and stopped after an idle delay.
+   */
+  | { readonly kind: 'pull'; readonly url: string; readonly onDemand: boolean };
 
 export type SourceOwner = Exclude<PathOwner, { kind: 'publisher' }>;
 
@@ -32,6 +37,8 @@ export interface Path {
   readonly stream: Stream | undefined;
   /** Monotonic ms of the claim, or of RECORD for a publisher. */
   readonly sinceMs: number;
+  /** The source inside the server that feeds it, if any (its `stats` are shown in the API). */
+  readonly source: PathSource | undefined;
 }
 
 /**
@@ -40,10 +47,29 @@ export interface Path {
  * itself when it cannot go on (end of a non-looping file, a read error); the manager then frees the path.
  */
 export interface PathSource {
+  /** The media now; it may change while the source runs (see `PathSourceControl.mediaChanged`). */
   readonly media: PublishedMedia;
-  start(stream: Stream): void;
+  /** Writes into `stream` from now on; `control` lets the source ask the manager for a new Stream. */
+  start(stream: Stream, control?: PathSourceControl): void;
   /** Stops writing and frees what it holds; does not end the Stream. Idempotent. */
   stop(): Promise<void>;
+  /** Figures about the source's own input (a pull's upstream), for the API and metrics. */
+  stats?(): PathSourceStats;
+}
+
+/** What a running source may ask of the path manager. */
+export interface PathSourceControl {
+  /**
+   * The source's media changed (an upstream came back with other codec parameters): the manager ends the
+   * path's Stream with `reason` (readers told, not-ready) and starts the same source into a new Stream made
+   * from its new `media` (ready). The name stays the source's throughout.
+   */
+  mediaChanged(reason: string): void;
+}
+
+/** A source's input as numbers, by name (a pull: reconnects, packets lost, jitter, bitrate). */
+export interface PathSourceStats {
+  readonly [figure: string]: number | string | boolean | null;
 }
 
 /** What a path's listeners get (plain data and a tap, never the Path itself). */
@@ -76,11 +102,26 @@ export interface OnDemandSources {
 export interface OnDemandSource {
   readonly owner: SourceOwner;
   open(): Promise<PathSource>;
+  /**
+   * Stop the source once its path had no reader for this long (mediamtx's `sourceOnDemandCloseAfter`);
+   * absent: it runs until removed.
+   */
+  readonly closeAfterMs?: number;
+  /** How long a reader waits for it to start; absent: the manager's `onDemandStartTimeoutMs`. */
+  readonly startTimeoutMs?: number;
 }
 
-/** `publisher` for an RTSP publisher, `file` for every source inside the server (the API's wording). */
-export function sourceKindOf(owner: PathOwner): 'publisher' | 'file' {
-  return owner.kind === 'publisher' ? 'publisher' : 'file';
+/** The API's wording: `publisher` for an RTSP publisher, `pull` for a pull, `file` for other sources inside the server. */
+export function sourceKindOf(owner: PathOwner): 'publisher' | 'file' | 'pull' {
+  switch (owner.kind) {
+    case 'publisher':
+      return 'publisher';
+    case 'pull':
+      return 'pull';
+    case 'file-loop':
+    case 'embedded':
+      return 'file';
+  }
 }
 
 /** Whether `path` is the one the session `sessionId` publishes. */

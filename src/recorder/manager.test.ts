@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualTimerClock } from '../base/clock.js';
 import { nullLogger } from '../base/logger.js';
-import { h264Fmtp } from '../format/h264.js';
+import { H264Packetizer, h264Fmtp } from '../format/h264.js';
+import { serializeRtpPacket } from '../rtp/packet.js';
 import type { StreamReader, StreamTap } from '../media/stream-reader.js';
 import { DiskRecordingCatalog } from './disk-catalog.js';
 import { RecorderManager } from './manager.js';
+import type { SegmentComplete } from './path-recorder.js';
 import { DEFAULT_RECORDING_SETTINGS, type RecordingSettings } from './settings.js';
 
 const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64');
@@ -130,6 +132,72 @@ test('retention by free space: oldest first, just enough; a recorder is held onl
     clock.advance(10_000);
     await m.sweep();
     assert.equal(m.recorder('cam')?.heldReason, undefined);
+    await m.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('onSegmentComplete: each finished segment once, with its path, file, wall-clock start and duration; a throwing listener harms nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-rec-events-'));
+  try {
+    const { clock, m } = manager(
+      dir,
+      { record: true, segmentDurationMs: 1000, pathTemplate: join(dir, '%path', '%H-%M-%S-%f') },
+      { bytes: 1e12 },
+    );
+    const seen: SegmentComplete[] = [];
+    m.onSegmentComplete(() => {
+      throw new Error('a faulty hook');
+    });
+    const off = m.onSegmentComplete((s) => seen.push(s));
+    const readers: StreamReader[] = [];
+    const tap: StreamTap = { ended: false, addReader: (r) => readers.push(r), removeReader: () => undefined };
+    m.pathReady(
+      'cam',
+      {
+        describeSdp: () => '',
+        tracks: [{ payloadType: 96, encodingName: 'H264', clockRate: 90000, fmtp: h264Fmtp(SPS, [PPS]) }],
+        controls: [undefined],
+      },
+      tap,
+    );
+    const packetizer = new H264Packetizer();
+    const t0 = clock.wallMs();
+    for (let frame = 0, seq = 0; frame < 60; frame++) {
+      const key = frame % 25 === 0;
+      const nalus = key ? [SPS, PPS, Buffer.from([0x65, 0x88, 1, 2, 3])] : [Buffer.from([0x41, 0x9a, 4, 5])];
+      for (const p of packetizer.packetize({ pts: frame * 3600, clockRate: 90000, keyframe: key, nalus }))
+        for (const r of readers)
+          r.sendRtp(
+            0,
+            serializeRtpPacket({
+              marker: p.marker,
+              payloadType: 96,
+              sequenceNumber: seq++,
+              timestamp: frame * 3600,
+              ssrc: 1,
+              csrcs: [],
+              payload: p.payload,
+            }),
+          );
+      clock.advance(40);
+    }
+    m.pathNotReady('cam');
+    await m.settled();
+    // Keyframes at frames 0, 25, 50: cut at 25 (1 s of media) and at 50, the last closed by not-ready.
+    assert.deepEqual(
+      seen.map((s) => [s.path, s.startMs - t0, Math.round(s.durationMs), s.reason]),
+      [
+        ['cam', 0, 1000, 'segment duration'],
+        ['cam', 1000, 1000, 'segment duration'],
+        ['cam', 2000, 400, 'path not ready'],
+      ],
+    );
+    assert.ok(
+      seen.every((s) => existsSync(s.file) && s.file.startsWith(join(dir, 'cam')) && s.sizeBytes > 0),
+    );
+    off();
     await m.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

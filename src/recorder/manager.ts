@@ -23,7 +23,7 @@ import {
   newRecordingCounters,
   PathRecorder,
   type RecordingCounters,
-  type SegmentCompleted,
+  type SegmentComplete,
 } from './path-recorder.js';
 import { expiredSegments, segmentsToFreeSpace } from './retention.js';
 import { sameRecordingSettings, type RecordingSettings } from './settings.js';
@@ -71,7 +71,7 @@ export class RecorderManager {
   readonly #recorders = new Map<string, PathRecorder>();
   /** The media of ready paths, to start recorders again when the settings change. */
   readonly #ready = new Map<string, { media: PublishedMedia; stream: StreamTap }>();
-  readonly #completedListeners = new Set<(s: SegmentCompleted) => void>();
+  readonly #completedListeners = new Set<(s: SegmentComplete) => void>();
   /** Recorders being stopped (their last segment closing). */
   readonly #stopping = new Set<Promise<void>>();
   #settingsFor: (path: string) => RecordingSettings;
@@ -112,8 +112,17 @@ export class RecorderManager {
       catalog: this.catalog,
       counters: this.counters,
       ...(this.#o.retryMs !== undefined ? { retryMs: this.#o.retryMs } : {}),
-      onSegmentCompleted: (s) => {
-        for (const l of [...this.#completedListeners]) l(s);
+      onSegmentComplete: (s) => {
+        for (const l of [...this.#completedListeners]) {
+          try {
+            l(s);
+          } catch (err) {
+            this.#o.logger.error(
+              { path: s.path, err: err instanceof Error ? err.message : String(err) },
+              'recording: a segment-complete listener failed',
+            );
+          }
+        }
       },
       onStopped: () => {
         if (this.#recorders.get(name) === recorder) this.#recorders.delete(name);
@@ -142,8 +151,12 @@ export class RecorderManager {
     }
   }
 
-  /** Called with each finished segment; returns the unsubscribe. */
-  onSegmentCompleted(listener: (s: SegmentCompleted) => void): () => void {
+  /**
+   * Calls `listener` once per finished segment (closed on disk, complete in the catalog), in the order
+   * each path's segments were cut: the seam of the API's event stream and of `runOnRecordSegmentComplete`.
+   * A listener that throws is logged and never stops the recorder. Returns the unsubscribe.
+   */
+  onSegmentComplete(listener: (s: SegmentComplete) => void): () => void {
     this.#completedListeners.add(listener);
     return () => {
       this.#completedListeners.delete(listener);

@@ -13,7 +13,7 @@ import type { PublishedMedia } from '../media/published-media.js';
 import type { StreamReader, StreamTap } from '../media/stream-reader.js';
 import { serializeRtpPacket } from '../rtp/packet.js';
 import { DiskRecordingCatalog } from './disk-catalog.js';
-import { newRecordingCounters, PathRecorder, type SegmentCompleted } from './path-recorder.js';
+import { newRecordingCounters, PathRecorder, type SegmentComplete } from './path-recorder.js';
 import { DEFAULT_RECORDING_SETTINGS, type RecordingSettings } from './settings.js';
 
 const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64'); // 640x360
@@ -97,7 +97,7 @@ function setup(dir: string, settings: Partial<RecordingSettings> = {}) {
   const logger = countingLogger();
   const catalog = new DiskRecordingCatalog(logger);
   const counters = newRecordingCounters();
-  const completed: SegmentCompleted[] = [];
+  const completed: SegmentComplete[] = [];
   const recorder = PathRecorder.create({
     path: 'cam',
     media: MEDIA,
@@ -113,7 +113,7 @@ function setup(dir: string, settings: Partial<RecordingSettings> = {}) {
     catalog,
     counters,
     retryMs: 2000,
-    onSegmentCompleted: (s) => completed.push(s),
+    onSegmentComplete: (s) => completed.push(s),
   })!;
   recorder.start();
   return { clock, tap, logger, catalog, counters, completed, recorder, camera: new Camera(tap, clock) };

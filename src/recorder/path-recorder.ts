@@ -66,13 +66,18 @@ export function newRecordingCounters(): RecordingCounters {
   };
 }
 
-/** A finished segment, as the recorder reports it. */
-export interface SegmentCompleted {
+/** A finished segment, as the recorder reports it (closed, in the catalog, `open: false`). */
+export interface SegmentComplete {
+  /** The path's name. */
   path: string;
+  /** Absolute file name of the segment. */
   file: string;
+  /** Wall-clock time (ms since the Unix epoch) of its first sample, at receipt by the server. */
   startMs: number;
+  /** Wall-clock duration in ms of its complete parts. */
   durationMs: number;
   sizeBytes: number;
+  /** Why it was cut: 'segment duration', 'codec parameters changed', 'path not ready', ... */
   reason: string;
 }
 
@@ -87,7 +92,7 @@ export interface PathRecorderOptions {
   counters: RecordingCounters;
   /** Wait before a new segment after a write error (default 5 s). */
   retryMs?: number;
-  onSegmentCompleted?: (segment: SegmentCompleted) => void;
+  onSegmentComplete?: (segment: SegmentComplete) => void;
   /** The recorder stopped by itself (stream ended, a fault). */
   onStopped?: (reason: string) => void;
 }
@@ -504,7 +509,7 @@ export class PathRecorder {
       }
       catalog.update(this.path, seg.file, { open: false, sizeBytes: seg.writer.bytesWritten });
       this.#o.counters.segmentsCompleted++;
-      const done: SegmentCompleted = {
+      const done: SegmentComplete = {
         path: this.path,
         file: seg.file,
         startMs: entry.startMs,
@@ -516,13 +521,14 @@ export class PathRecorder {
         {
           path: this.path,
           file: seg.file,
+          start: new Date(entry.startMs).toISOString(),
           durationMs: Math.round(entry.durationMs),
           bytes: done.sizeBytes,
           reason,
         },
         'recording segment complete',
       );
-      this.#o.onSegmentCompleted?.(done);
+      this.#o.onSegmentComplete?.(done);
     });
     this.#closing.push(closing);
     this.#lastCompletion = closing.catch(() => undefined);

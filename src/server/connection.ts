@@ -9,7 +9,7 @@ import type { Logger } from '../base/logger.js';
 import { RtspFramer, type FramerLimits } from '../rtsp/framer.js';
 import type { RtspHeaders } from '../rtsp/headers.js';
 import { RtspHeaders as Headers } from '../rtsp/headers.js';
-import type { RtspRequest } from '../rtsp/message.js';
+import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { serializeInterleavedHeader, serializeResponse } from '../rtsp/message.js';
 import { reasonPhrase, statusForParseError } from '../rtsp/status.js';
 import {
@@ -65,6 +65,8 @@ export interface Reply {
 
 export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply> | Reply;
+  /** A response from the client, to a request the server sent it (server-requests.ts). */
+  response?(conn: ServerConnection, res: RtspResponse): void;
   closed(conn: ServerConnection): void;
   /** RTSP over HTTP: register the GET side of a tunnel; false if the cookie is taken. */
   tunnelOpened(conn: ServerConnection, cookie: string): boolean;
@@ -193,6 +195,11 @@ export class ServerConnection implements InterleavedSink {
   get backlogBytes(): number {
     const queued = this.socket.writableLength;
     return queued === 0 ? 0 : queued + this.pinnedBytes;
+  }
+
+  /** The socket has closed: nothing written reaches the client any more. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   write(bytes: Buffer): void {
@@ -436,7 +443,7 @@ export class ServerConnection implements InterleavedSink {
       if (m.kind === 'interleaved') {
         if (!this.channels.dispatch(m.channel, m.payload)) this.handlers.count?.('interleavedUnbound');
       } else if (m.kind === 'request') this.onRequest(m);
-      // Responses (to requests we sent, e.g. REDIRECT) need no action.
+      else this.handlers.response?.(this, m);
     }
     // Slowloris guard: only a message that makes no progress is timed. A publisher's interleaved stream
     // ends most reads mid-frame, so the clock restarts with every complete message. Held input is

@@ -12,7 +12,7 @@ import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { RtspRequest } from '../rtsp/message.js';
+import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
@@ -31,6 +31,8 @@ import type { ServerSettings } from './server-options.js';
 /** What a connection's traffic goes to: the server's request gate and media in. */
 export interface ConnectionHandlers {
   handleRequest(conn: ServerConnection, req: RtspRequest): Promise<Reply>;
+  /** A client's answer to a request the server sent (server-requests.ts). */
+  response(conn: ServerConnection, res: RtspResponse): void;
   /** The connection closed (after the front doors forgot it): its sessions' fate is the server's. */
   connectionClosed(conn: ServerConnection): void;
 }
@@ -238,6 +240,7 @@ export class FrontDoors {
       interleavedOnly,
       {
         handleRequest: (c, req) => handlers.handleRequest(c, req),
+        response: (c, res) => handlers.response(c, res),
         closed: (c) => this.connectionClosed(c),
         tunnelOpened: (c, cookie) => {
           if (this.tunnels.has(cookie)) return false;

@@ -77,6 +77,12 @@ export interface RtspServerOptions {
   maxReplyBacklogBytes?: number;
   /** Requests read on one connection and not answered yet beyond which no more are read. Default 32. */
   maxPendingRequests?: number;
+  /**
+   * Requests the server sends a client (REDIRECT, ANNOUNCE: server-requests.ts): how long it waits for
+   * the answer, and how many may wait on one connection (more are refused, counted). Defaults 5000 and 4.
+   */
+  serverRequestTimeoutMs?: number;
+  maxServerRequestsPending?: number;
   /** An HTTP tunnel's GET side with no POST side (and no session) for this long is closed. Default 10000. */
   tunnelPairingTimeoutMs?: number;
   /** A TLS handshake not completed by then is dropped (counted from the TCP accept). Default 10000. */
@@ -146,6 +152,8 @@ export interface ServerSettings {
   maxConnectionsPerIpShare: number;
   maxReplyBacklogBytes: number;
   maxPendingRequests: number;
+  serverRequestTimeoutMs: number;
+  maxServerRequestsPending: number;
   tunnelPairingTimeoutMs: number;
   tlsHandshakeTimeoutMs: number;
   maxSessions: number;
@@ -175,6 +183,8 @@ export const RELOADABLE_SERVER_LIMITS = [
   'maxConnectionsPerIpShare',
   'maxReplyBacklogBytes',
   'maxPendingRequests',
+  'serverRequestTimeoutMs',
+  'maxServerRequestsPending',
   'tunnelPairingTimeoutMs',
   'tlsHandshakeTimeoutMs',
   'maxSessions',
@@ -217,6 +227,8 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
     maxReplyBacklogBytes: options.maxReplyBacklogBytes ?? 1024 * 1024,
     maxPendingRequests: options.maxPendingRequests ?? DEFAULT_MAX_PENDING_REQUESTS,
+    serverRequestTimeoutMs: options.serverRequestTimeoutMs ?? 5000,
+    maxServerRequestsPending: options.maxServerRequestsPending ?? 4,
     tunnelPairingTimeoutMs: options.tunnelPairingTimeoutMs ?? 10_000,
     tlsHandshakeTimeoutMs: options.tlsHandshakeTimeoutMs ?? 10_000,
     maxSessions: options.maxSessions ?? 4096,

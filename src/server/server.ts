@@ -37,6 +37,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { Descriptions } from './descriptions.js';
+import { ReaderMoves } from './reader-moves.js';
 import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
 import { getParameter, setParameter } from './parameters.js';
@@ -113,6 +114,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly lifecycle: SessionLifecycle;
   /** DESCRIBE and ANNOUNCE. */
   private readonly descriptions: Descriptions;
+  /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
+  readonly readerMoves: ReaderMoves;
 
   constructor(options: RtspServerOptions = {}) {
     super();
@@ -196,7 +199,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       },
       unbindChannels: (session) => this.doors.unbindSession(session),
       ended: (session, reason) => this.emit('sessionEnded', session, reason),
+      mediaChanged: (session, reason) => this.readerMoves.mediaChanged(session, reason),
     });
+    const { clock, logger, sessions, paths, lifecycle } = this;
+    this.readerMoves = new ReaderMoves({ clock, logger, sessions, paths, lifecycle, settings: this.opts });
     this.descriptions = new Descriptions({
       logger: this.logger,
       paths: this.paths,
@@ -215,6 +221,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       // Looked up at each call: the request gate is the server's, whatever replaces it (tests count it).
       handlers: {
         handleRequest: (c, req) => this.handleRequest(c, req),
+        response: (c, res) => this.readerMoves.requests.onResponse(c, res),
         connectionClosed: (c) => this.connectionClosed(c),
       },
     });
@@ -306,6 +313,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** A connection closed (the front doors have forgotten it): what becomes of its sessions. */
   private connectionClosed(conn: ServerConnection): void {
+    this.readerMoves.requests.connectionClosed(conn);
     for (const s of conn.sessions) {
       // Interleaved sessions die with their connection; UDP ones may be controlled from another (RFC 2326 §1.1).
       if (s.transport === 'tcp' || s.state === 'init' || s.role.kind === 'publisher')
@@ -563,6 +571,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    */
   addSourcePath(name: string, media: PublishedMedia): Stream | false {
     return this.paths.addSource(name, { kind: 'embedded' }, media, { replace: () => true })?.stream ?? false;
+  }
+
+  /**
+   * REDIRECT (RFC 2326 §10.10) to every reader (ready or playing) of each path for which `select` gives
+   * a location; a client that does not follow gets RTCP BYE and its connection closed (reader-moves.ts).
+   * Returns how many sessions were redirected.
+   */
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number {
+    return this.readerMoves.redirectReaders(select, reason);
   }
 
   removeSourcePath(name: string, reason = 'source removed'): void {

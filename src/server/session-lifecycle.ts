@@ -11,7 +11,7 @@ import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import type { Authorizer } from './auth.js';
-import type { Reply, ServerConnection } from './connection.js';
+import { withoutUserinfo, type Reply, type ServerConnection } from './connection.js';
 import type { PathManager } from '../paths/path-manager.js';
 import { ServerSession, type InterleavedSink, type SessionRole } from './session.js';
 import type { SessionLimits } from './session-limits.js';
@@ -39,6 +39,11 @@ export interface SessionLifecycleDeps {
   unbindChannels(session: ServerSession): void;
   /** The server's `sessionEnded` event. */
   ended(session: ServerSession, reason: string): void;
+  /**
+   * A reader's stream ended because its path's media changed (StreamEndInfo): true when the reader is
+   * taken care of (told with ANNOUNCE, reader-moves.ts), false to end it as any other (BYE, grace).
+   */
+  mediaChanged?(session: ServerSession, reason: string): boolean;
 }
 
 /**
@@ -46,6 +51,16 @@ export interface SessionLifecycleDeps {
  * the sessions it carries, and itself as the sink of interleaved data.
  */
 export type SessionConnection = InterleavedSink & Pick<ServerConnection, 'remoteAddress' | 'sessions'>;
+
+/**
+ * `rtsp://host:port/<path>` from a request's URI (a track's control URL, with its query) and the path it
+ * names: where the server's own requests to the session's client point. The userinfo some clients put
+ * in their URIs is left out.
+ */
+export function presentationUri(uri: string, path: string): string {
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(withoutUserinfo(uri))?.[0];
+  return origin === undefined ? '*' : `${origin}/${path}`;
+}
 
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
@@ -99,8 +114,14 @@ export class SessionLifecycle {
       user: this.deps.authorizer() !== undefined ? usernameOf(req) : undefined,
     };
     this.deps.sessionLimits.added(ip);
-    s.onStreamEnded = (sess, publisherReason) => {
-      const reason = `publisher left (${publisherReason})`;
+    s.userAgent = req.headers.get('User-Agent');
+    s.presentationUri = presentationUri(req.uri, path);
+    s.onStreamEnded = (sess, publisherReason, info) => {
+      if (info.mediaChanged === true && this.deps.mediaChanged?.(sess, publisherReason) === true) return;
+      const reason =
+        info.mediaChanged === true
+          ? `media changed (${publisherReason})`
+          : `publisher left (${publisherReason})`;
       if (sess.transport === 'tcp') {
         this.detachEndedReader(sess, reason);
         return;

@@ -6,7 +6,7 @@
  */
 import { clockTimeout } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
-import type { ReaderStart, Stream, StreamReader } from '../media/stream.js';
+import type { ReaderStart, Stream, StreamEndInfo, StreamReader } from '../media/stream.js';
 import type { RtpReceiverStats } from '../rtp/stats.js';
 import type { UdpPair, DatagramHandler } from '../transport/udp.js';
 import type { ChannelHandler, InterleavedChannels } from './interleaved-channels.js';
@@ -117,6 +117,10 @@ export class ServerSession implements StreamReader {
   packetsSent = 0;
   bytesSent = 0;
   closed = false;
+  /** The User-Agent of the request that made the session (which server requests its client follows). */
+  userAgent: string | undefined;
+  /** The presentation's URL as the client named it, userinfo removed: the Request-URI of our requests to it. */
+  presentationUri = '*';
 
   private outputOpen = false;
   private held: ({ framed: Buffer; packets: number } | { track: number; packet: Buffer })[] = [];
@@ -269,8 +273,8 @@ export class ServerSession implements StreamReader {
     else if (s.kind === 'udp') s.pair.sendRtcp(packet, s.clientRtcpPort, s.clientAddress);
   }
 
-  streamEnded(reason: string): void {
-    this.onStreamEnded?.(this, reason);
+  streamEnded(reason: string, info: StreamEndInfo = {}): void {
+    this.onStreamEnded?.(this, reason, info);
   }
 
   /**
@@ -283,7 +287,7 @@ export class ServerSession implements StreamReader {
   }
 
   /** Set by the server: what to do when the stream this session reads ends. */
-  onStreamEnded: ((s: ServerSession, reason: string) => void) | undefined;
+  onStreamEnded: ((s: ServerSession, reason: string, info: StreamEndInfo) => void) | undefined;
 
   // ---- output gating: nothing is sent before the PLAY reply ----
 

@@ -15,6 +15,7 @@ import {
   sourceKindOf,
   type PathNotReadyListener,
   type PathOwner,
+  type PathSourceStats,
   type PathReadyListener,
 } from '../paths/path.js';
 import { normalizeAddress } from '../transport/udp.js';
@@ -33,8 +34,8 @@ export interface PathTrackSnapshot {
 
 export interface PathSnapshot {
   name: string;
-  /** `publisher`: an RTSP client ANNOUNCEd it; `file`: a source inside the server feeds it. */
-  source: 'publisher' | 'file';
+  /** `publisher`: an RTSP client ANNOUNCEd it; `pull`: another RTSP server; `file`: a source inside the server. */
+  source: 'publisher' | 'file' | 'pull';
   /** Who holds the path (plain data: the publisher's session, or the file and where it was added). */
   owner: PathOwner;
   /** The publisher's session; null for a source. */
@@ -57,6 +58,8 @@ export interface PathSnapshot {
   publisherPacketsLost: number;
   /** Wall-clock ms (Unix) at which the path was claimed. */
   sinceWallMs: number;
+  /** The source's figures about its own input (a pull's upstream: sources/pull-stats.ts); null when none. */
+  sourceStats: PathSourceStats | null;
 }
 
 export interface SessionSnapshot {
@@ -132,6 +135,8 @@ export type AddFilePathResult = { ok: true } | { ok: false; reason: 'taken' | 'u
 export interface EngineControl {
   /** Ends a session (RTCP BYE, its TCP connection closed); false when there is none. */
   endSession(id: string, reason: string): boolean;
+  /** RTSP REDIRECT to the readers of the paths `select` gives a location for (RtspServer.redirectReaders). */
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   /** Serves `name` from a source inside the server; the Stream to write to, or false when taken. */
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   /** Removes a source-fed path (never a publisher's); with `stream`, only while that stream feeds it. */
@@ -192,6 +197,7 @@ export interface ViewedServer {
   readonly logLinesSuppressed: number;
   addSourcePath(name: string, media: PublishedMedia): Stream | false;
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
+  redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -273,6 +279,7 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       readerPacketsLost: readerLost.get(p.name) ?? 0,
       publisherPacketsLost: publisherLost.get(p.name) ?? 0,
       sinceWallMs: wallMs - (monotonicMs - p.sinceMs),
+      sourceStats: p.source?.stats?.() ?? null,
     };
   });
 }
@@ -326,6 +333,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       server.endSession(s, reason, true);
       return true;
     },
+    redirectReaders: (select, reason) => server.redirectReaders(select, reason),
     onPathReady: (listener) => server.paths.onPathReady(listener),
     onPathNotReady: (listener) => server.paths.onPathNotReady(listener),
     addSourcePath: (name, media) => server.addSourcePath(name, media),
