@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from './base/logger.js';
+import { systemClock } from './base/clock.js';
 import type { ClusterConfig } from './config/config.js';
-import { ClusterNode, type ReaderRedirector } from './cluster/node.js';
+import { EdgeRelays } from './cluster/edge.js';
+import { ClusterNode } from './cluster/node.js';
 import { RedisStore, StoreUnavailableError } from './cluster/redis-store.js';
 import { SharedDigestMemory } from './cluster/shared-digest.js';
 import type { ClusterApi } from './http/cluster.js';
@@ -36,6 +38,14 @@ export async function clusterDigestState(store: RedisStore, logger: Logger): Pro
   return { secret, nonceCounts: new SharedDigestMemory(store, logger) };
 }
 
+/** Seconds a relay keeps pulling after its last reader left. */
+const EDGE_IDLE_CLOSE_MS = 10_000;
+
+/** The edge role's on-demand relays; made before the server (they are its on-demand sources). */
+export function edgeRelaysOf(store: RedisStore, logger: Logger): EdgeRelays {
+  return new EdgeRelays({ store, clock: systemClock, logger, idleCloseMs: EDGE_IDLE_CLOSE_MS });
+}
+
 export interface AppCluster extends ClusterApi {
   readonly node: ClusterNode;
   close(): Promise<void>;
@@ -49,6 +59,7 @@ export async function joinCluster(
   /** The RTSP listen host; a wildcard (`''`, 0.0.0.0, ::) advertises the host name instead. */
   listenHost: string,
   logger: Logger,
+  edge: EdgeRelays | undefined,
 ): Promise<AppCluster> {
   const port = server.port;
   const wildcard = listenHost === '' || listenHost === '0.0.0.0' || listenHost === '::';
@@ -64,15 +75,11 @@ export async function joinCluster(
     balanceMarginReaders: config.balanceMargin,
     drainRetryAfterS: config.drainRetryAfter,
     overridePublisher: () => config.overridePublisher,
+    ...(edge !== undefined ? { edge } : {}),
     logger,
   });
   await node.start();
   server.placement = node;
-  // RTSP REDIRECT to readers (src/server, issue 18) when the server offers it; else drain only refuses.
-  const redirector =
-    (server as Partial<ReaderRedirector>).redirectReaders !== undefined
-      ? (server as unknown as ReaderRedirector)
-      : undefined;
   logger.info({ node: node.id, policy: config.readerPolicy }, 'cluster: node joined');
   return {
     node,
@@ -91,7 +98,8 @@ export async function joinCluster(
     storeOperations: () => store.operations,
     nodes: () => node.nodes(),
     paths: () => node.paths(),
-    drain: () => node.drain(redirector),
+    // RTSP REDIRECT to this node's readers (RtspServer.redirectReaders).
+    drain: () => node.drain(server),
     close: async () => {
       await node.close();
       await store.close();

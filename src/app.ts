@@ -23,6 +23,7 @@ import { Authorizer, type AuthConfig } from './server/auth.js';
 import { NonceCountMemory } from './auth/server.js';
 import {
   clusterDigestState,
+  edgeRelaysOf,
   joinCluster,
   openClusterStore,
   type AppCluster,
@@ -186,6 +187,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ? await clusterDigestState(clusterStore, logger)
       : { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
+  const edgeRelays =
+    config.cluster?.readerPolicy === 'edge' && clusterStore !== undefined
+      ? edgeRelaysOf(clusterStore, logger)
+      : undefined;
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   // The catalog is rebuilt from the files before anything is recorded or played back (README
@@ -214,6 +219,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
+    // The edge role pulls a path another node owns when a reader asks (src/cluster/edge.ts).
+    ...(edgeRelays !== undefined ? { onDemand: edgeRelays } : {}),
   });
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
   // file when the path is removed or replaced, and frees the name of one whose file ended.
@@ -247,7 +254,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
   const cluster =
     config.cluster !== null && clusterStore !== undefined
-      ? await joinCluster(config.cluster, clusterStore, server, host, logger)
+      ? await joinCluster(config.cluster, clusterStore, server, host, logger, edgeRelays)
       : undefined;
   /**
    * False when the name is taken (a publisher, a path added through the API). A config path of that

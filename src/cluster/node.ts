@@ -13,6 +13,7 @@ import type { Logger } from '../base/logger.js';
 import type { PathPlacement, PublisherClaim, ReaderPlacement } from '../paths/placement.js';
 import type { EngineAccess } from '../server/view.js';
 import { candidatesFor, chooseNode, redirectLocation } from './choose.js';
+import { EdgeRelays, RELAY_QUERY } from './edge.js';
 import { LeaseKeeper } from './leases.js';
 import { LoadSampler, type NodeLoad } from './load.js';
 import { StoreUnavailableError, type ClusterStore, type NodeRecord } from './redis-store.js';
@@ -37,6 +38,8 @@ export interface ClusterNodeOptions {
   balanceMarginReaders: number;
   /** Retry-After of the 503 to new sessions while draining. */
   drainRetryAfterS: number;
+  /** The edge role's relays (policy `edge`), also the server's on-demand sources. */
+  edge?: EdgeRelays;
   /** May a publisher here take `path` from the node holding it (overridePublisher)? */
   overridePublisher?: (path: string) => boolean;
   logger: Logger;
@@ -72,8 +75,6 @@ export class ClusterNode implements PathPlacement {
   #nodes: NodeRecord[] = [];
   /** Readers this node sent to each node since that node's last report (by id, reset when it reports). */
   readonly #sentSinceReport = new Map<string, { readers: number; reportedReaders: number }>();
-  /** Paths this node pulls from their owner (edge role): relays, not owned. */
-  readonly relayed = new Set<string>();
   #draining = false;
   #load: NodeLoad = { readers: 0, egressBitsPerSecond: 0, cpu: 0 };
   #timer: ClockTimer | undefined;
@@ -95,6 +96,20 @@ export class ClusterNode implements PathPlacement {
       nowMs: () => opts.engine.clock.monotonicMs(),
       onLost: (path, reason) => this.#dropPath(path, reason),
     });
+    const edge = opts.edge;
+    if (edge !== undefined) {
+      edge.selfId = opts.id;
+      this.#unsubscribe = opts.engine.onPathNotReady((p) => {
+        if (p.owner.kind === 'pull') edge.ended(p.name);
+      });
+    }
+  }
+
+  #unsubscribe: (() => void) | undefined;
+
+  /** Paths this node pulls from their owner (edge role): relays, not owned. */
+  relays(): string[] {
+    return this.opts.edge?.paths() ?? [];
   }
 
   get id(): string {
@@ -128,6 +143,7 @@ export class ClusterNode implements PathPlacement {
     this.#load = this.#sampler.sample();
     try {
       await this.#reconcile();
+      await this.opts.edge?.follow((path, reason) => this.opts.engine.removeSourcePath(path, reason));
       const renewed = await this.leases.renewAll();
       await this.opts.store.putNode(this.#record(), this.opts.heartbeatMs * 3);
       this.#nodes = await this.opts.store.listNodes();
@@ -158,7 +174,7 @@ export class ClusterNode implements PathPlacement {
       draining: this.#draining,
       ...this.#load,
       owned: this.leases.held.map((l) => l.path),
-      relayed: [...this.relayed],
+      relayed: this.relays(),
       startedAtMs: this.#startedAtMs,
     };
   }
@@ -176,7 +192,8 @@ export class ClusterNode implements PathPlacement {
         await this.leases.release(lease.path);
     }
     for (const p of here.values()) {
-      if (p.owner.kind === 'publisher' || this.relayed.has(p.name) || this.leases.holds(p.name)) continue;
+      if (p.owner.kind === 'publisher' || this.opts.edge?.has(p.name) === true || this.leases.holds(p.name))
+        continue;
       const claim = await this.leases.claim(p.name);
       if (claim === 'busy')
         this.#log.warn({ path: p.name }, 'cluster: a source here serves a path another node owns');
@@ -203,6 +220,8 @@ export class ClusterNode implements PathPlacement {
   }
 
   async placeReader(path: string, hereLive: boolean, requestUri: string): Promise<ReaderPlacement> {
+    // Another node's relay pulling from here is served here: a load redirect could send it back to itself.
+    if (requestUri.includes(`${RELAY_QUERY}=`)) return { kind: 'here' };
     let owner: string | undefined = hereLive ? this.opts.id : undefined;
     if (!hereLive) {
       try {
@@ -319,6 +338,7 @@ export class ClusterNode implements PathPlacement {
     this.#timer?.cancel();
     await this.#round;
     this.#sampler.close();
+    this.#unsubscribe?.();
     try {
       await this.leases.releaseAll();
       await this.opts.store.removeNode(this.opts.id);

@@ -9,6 +9,8 @@ export interface ClusterNodeSpec {
   policy?: 'redirect' | 'edge';
   /** Extra config lines (top level), e.g. `paths:`. */
   lines?: string[];
+  /** Default 0: balance at once (tests of placement). */
+  balanceMargin?: number;
   /** Extra lines of the cluster block (indented by the caller's two spaces). */
   clusterLines?: string[];
 }
@@ -23,7 +25,7 @@ export async function startNode(spec: ClusterNodeSpec): Promise<App> {
     `  readerPolicy: ${spec.policy ?? 'redirect'}`,
     '  leasePeriod: 3',
     '  heartbeat: 0.5',
-    '  balanceMargin: 0',
+    `  balanceMargin: ${spec.balanceMargin ?? 0}`,
     '  drainPeriod: 0',
     ...(spec.clusterLines ?? []),
   ].join('\n');
