@@ -213,6 +213,11 @@ export class ClusterNode implements PathPlacement {
   async claimPublisher(path: string): Promise<PublisherClaim> {
     const takeOver = this.opts.overridePublisher?.(path) ?? false;
     const result = await this.leases.claim(path, takeOver);
+    // A relay of the path here (its owner is gone: the lease was free) gives way to the publisher.
+    if (result === 'granted' && this.opts.edge?.has(path) === true) {
+      this.opts.edge.ended(path);
+      this.opts.engine.removeSourcePath(path, 'a publisher took the path here');
+    }
     if (result === 'granted') this.counters.claimsGranted++;
     else if (result === 'busy') this.counters.claimsRefused++;
     else this.counters.claimsUnavailable++;
