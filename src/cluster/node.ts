@@ -224,10 +224,18 @@ export class ClusterNode implements PathPlacement {
     return result;
   }
 
+  /**
+   * Who redirects, so that a reader is sent at most twice and never back and forth on views of the load
+   * a heartbeat apart: a relay or an edge serves whoever reaches it; only the owner (balancing by load
+   * among the nodes that can serve) and a node in `redirect` policy without the path send readers on.
+   */
   async placeReader(path: string, hereLive: boolean, requestUri: string): Promise<ReaderPlacement> {
     // Another node's relay pulling from here is served here: a load redirect could send it back to itself.
     if (requestUri.includes(`${RELAY_QUERY}=`)) return { kind: 'here' };
-    let owner: string | undefined = hereLive ? this.opts.id : undefined;
+    const ownsIt = this.leases.holds(path);
+    if (hereLive && !ownsIt) return { kind: 'here' };
+    if (!hereLive && this.opts.policy === 'edge') return { kind: 'here' };
+    let owner: string | undefined = ownsIt ? this.opts.id : undefined;
     if (!hereLive) {
       try {
         owner = (await this.opts.store.readLease(path))?.node;
@@ -239,20 +247,17 @@ export class ClusterNode implements PathPlacement {
       if (owner === undefined || owner === this.opts.id) return { kind: 'here' };
     }
     const nodes = this.#nodesWithSelf();
-    const candidates = candidatesFor(path, owner, nodes);
     const chosen = chooseNode(
       this.opts.id,
-      candidates,
+      candidatesFor(path, owner, nodes),
       { readersOf: (n) => this.#readersOf(n) },
       this.opts.balanceMarginReaders,
     );
-    if (chosen === undefined || chosen.id === this.opts.id) {
-      if (hereLive || this.opts.policy === 'edge') return { kind: 'here' };
-      const ownerNode = nodes.find((n) => n.id === owner);
-      if (ownerNode === undefined) return { kind: 'here' };
-      return this.#redirectTo(ownerNode, requestUri);
-    }
-    return this.#redirectTo(chosen, requestUri);
+    if (chosen !== undefined && chosen.id !== this.opts.id) return this.#redirectTo(chosen, requestUri);
+    if (hereLive) return { kind: 'here' };
+    // Only the owner can serve it (no edge, no relay, the owner draining).
+    const ownerNode = nodes.find((n) => n.id === owner);
+    return ownerNode === undefined ? { kind: 'here' } : this.#redirectTo(ownerNode, requestUri);
   }
 
   refusesNewSessions(): number | undefined {
