@@ -61,14 +61,14 @@ export interface NodeProcess {
 }
 
 export async function spawnNode(
-  spec: ClusterNodeSpec & { dir: string; leasePeriodS?: number },
+  spec: ClusterNodeSpec & { dir: string; leasePeriodS?: number; logLevel?: string },
 ): Promise<NodeProcess> {
   const [rtspPort, apiPort] = [await freePort(), await freePort()];
   const file = join(spec.dir, `${spec.id}.yml`);
   writeFileSync(
     file,
     [
-      'logLevel: info',
+      `logLevel: ${spec.logLevel ?? 'info'}`,
       'logFormat: json',
       `rtspAddress: '127.0.0.1:${rtspPort}'`,
       'rtpPort: null',
@@ -109,7 +109,9 @@ export async function spawnNode(
   const start = Date.now();
   for (;;) {
     if (proc.child.exitCode !== null)
-      throw new Error(`node ${spec.id} exited: ${proc.output().stdout.slice(-800)}`);
+      throw new Error(
+        `node ${spec.id} exited: ${proc.output().stdout.slice(-800)}${proc.output().stderr.slice(-800)}`,
+      );
     if (Date.now() - start > 20_000) throw new Error(`node ${spec.id} did not start`);
     try {
       if ((await node.api('/v1/cluster/nodes')).status === 200) return node;
