@@ -39,7 +39,7 @@ describe('Digest shared by the nodes', { skip }, () => {
   });
   after(async () => {
     for (const n of nodes) await n.close();
-    await redis?.stop();
+    await redis.stop();
   });
 
   test('a nonce of one node is good at the other; an accepted answer is a replay at the other', async () => {

@@ -20,7 +20,7 @@ function readers(app: App): number {
 
 describe('edges relay a path; a drained edge moves its readers', { skip }, () => {
   let redis: TestRedis;
-  let nodes: App[] = [];
+  const nodes: App[] = [];
   const n1 = (): App => nodes[0]!;
   const n2 = (): App => nodes[1]!;
   const n3 = (): App => nodes[2]!;
@@ -59,7 +59,7 @@ describe('edges relay a path; a drained edge moves its readers', { skip }, () =>
   });
   after(async () => {
     for (const n of nodes) await n.close();
-    await redis?.stop();
+    await redis.stop();
   });
 
   test('a reader at an edge plays the path pulled from its owner; drain moves it to another node', async () => {

@@ -74,7 +74,7 @@ describe('node and Redis failures', { skip }, () => {
       p.proc.kill('SIGKILL');
       await p.proc.done;
     }
-    await redis?.stop();
+    await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

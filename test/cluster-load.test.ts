@@ -32,7 +32,7 @@ describe('300 readers spread by load', { skip }, () => {
     for (const r of readers) r.close();
     pub?.client.close();
     for (const n of nodes) await n.close();
-    await redis?.stop();
+    await redis.stop();
   });
 
   test('every reader plays; each node serves about a third', async () => {

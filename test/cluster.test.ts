@@ -18,7 +18,7 @@ const skip = skipUnlessRedis() || skipUnlessMedia(CLIP);
 
 describe('a cluster of three nodes (redirect policy)', { skip }, () => {
   let redis: TestRedis;
-  let nodes: App[] = [];
+  const nodes: App[] = [];
   const n1 = (): App => nodes[0]!;
   const n2 = (): App => nodes[1]!;
   const n3 = (): App => nodes[2]!;
@@ -44,7 +44,7 @@ describe('a cluster of three nodes (redirect policy)', { skip }, () => {
   });
   after(async () => {
     for (const n of nodes) await n.close();
-    await redis?.stop();
+    await redis.stop();
   });
 
   test('DESCRIBE at a node without the path: 302 to its owner', async () => {
@@ -90,7 +90,7 @@ describe('a cluster of three nodes (redirect policy)', { skip }, () => {
     const streams = parseProbe(done.stdout);
     const video = streams.find((s) => s.codec_name === 'h264');
     assert.equal(video?.width, 640);
-    assert.ok(Number(video?.nb_read_frames) > 0);
+    assert.ok(Number(video.nb_read_frames) > 0);
   });
 
   test('GStreamer rtspsrc follows the 302', { skip: skipUnlessGstReader() }, async () => {

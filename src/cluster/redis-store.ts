@@ -249,7 +249,7 @@ export class RedisStore implements ClusterStore {
     const [value, ttl] = await this.#run((c) => Promise.all([c.get(key), c.pTTL(key)]), 2);
     if (value === null) return undefined;
     const sp = value.indexOf(' ');
-    return { node: value.slice(0, sp), token: Number(value.slice(sp + 1)), ttlMs: Math.max(0, Number(ttl)) };
+    return { node: value.slice(0, sp), token: Number(value.slice(sp + 1)), ttlMs: Math.max(0, ttl) };
   }
 
   async putNode(record: NodeRecord, ttlMs: number): Promise<void> {
