@@ -23,6 +23,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from './base/logger.js';
 import { Authorizer, type AuthConfig } from './server/auth.js';
 import { NonceCountMemory } from './auth/server.js';
+import {
+  clusterDigestState,
+  edgeRelaysOf,
+  joinCluster,
+  openClusterStore,
+  type AppCluster,
+  type DigestState,
+} from './app-cluster.js';
 import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
@@ -50,6 +58,8 @@ export interface App {
   rtmp: RtmpServer | undefined;
   /** The commands the server runs (runOn*, README "Hooks"). */
   hooks: Hooks;
+  /** This node of a cluster, when the config has `cluster:` (README "Cluster"). */
+  cluster: AppCluster | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -91,11 +101,7 @@ export interface AppOptions {
 }
 
 /** Auth is on when the config names users, anonymous rights or a hook. */
-function createAuthorizer(
-  config: Config,
-  logger: Logger,
-  nonces: { secret: Buffer; nonceCounts: NonceCountMemory },
-): Authorizer | undefined {
+function createAuthorizer(config: Config, logger: Logger, nonces: DigestState): Authorizer | undefined {
   const a = config.auth;
   if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
   const authConfig: AuthConfig = {
@@ -189,8 +195,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   if (material !== undefined) tls = { ...material, port: splitHostPort(config.rtspsAddress).port };
   // One secret for the life of the process: Digest nonces given out before a reload stay valid after it,
   // and so does the memory of the answers already accepted (a replay stays refused across a reload).
-  const nonceState = { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
+  // In a cluster both are the cluster's: a client sent to another node authenticates there with its nonce.
+  const clusterStore = config.cluster !== null ? await openClusterStore(config.cluster, logger) : undefined;
+  const nonceState: DigestState =
+    clusterStore !== undefined
+      ? await clusterDigestState(clusterStore, logger)
+      : { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
+  const edgeRelays =
+    config.cluster?.readerPolicy === 'edge' && clusterStore !== undefined
+      ? edgeRelaysOf(clusterStore, logger)
+      : undefined;
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   // Pulled paths: always-on ones start once the server listens, on-demand ones at a reader's request.
   const pulls = new ConfigPulls(logger);
@@ -226,12 +241,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     host,
     port,
     pathRules,
-    // runOnDemand commands and regex file paths first, then the on-demand pulls.
+    // runOnDemand commands and regex file paths first, then the on-demand pulls, then the cluster's relays.
     onDemand: configOnDemandSources({
       settings: hookSettings,
       hooks,
       openFileLoop: (spec) => server.paths.openFileLoop(spec),
-      next: pulls,
+      // Then, on an edge, a path another node owns: pulled from it (src/cluster/edge.ts).
+      next:
+        edgeRelays === undefined
+          ? pulls
+          : { sourceFor: (name) => pulls.sourceFor(name) ?? edgeRelays.sourceFor(name) },
     }),
     udpRtpPort: config.rtpPort ?? false,
     ...(config.rtspHttpAddress !== null
@@ -281,8 +300,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (err) {
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await recordings.close();
+    await clusterStore?.close();
     throw err;
   }
+  const cluster =
+    config.cluster !== null && clusterStore !== undefined
+      ? await joinCluster(
+          config.cluster,
+          clusterStore,
+          server,
+          host,
+          logger,
+          edgeRelays,
+          (name) => pathConfigFor(inForce, name)?.settings.overridePublisher === true,
+        )
+      : undefined;
   /**
    * False when the name is taken (a publisher, a path added through the API). A config path of that
    * name is replaced (a changed entry): its stream ends and its file closes first.
@@ -321,6 +353,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await stopAllFileSources('server closing');
     await recordings.close();
+    await cluster?.close();
     await server.close();
     throw err;
   }
@@ -385,6 +418,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       recordings,
       ...(rtmp !== undefined ? { rtmp: () => rtmp } : {}),
       hooks: () => ({ counters: hooks.counters, running: hooks.runningCount }),
+      ...(cluster !== undefined ? { cluster } : {}),
       recordingExport: {
         exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
           logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
@@ -424,6 +458,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await hooks.close();
       await stopAllFileSources('server closing');
       await recordings.close();
+      await cluster?.close();
       await server.close();
       throw err;
     }
@@ -518,6 +553,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     recordings,
     rtmp,
     hooks,
+    cluster,
     get config() {
       return inForce;
     },
@@ -539,6 +575,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await pulls.close('server closing');
       await rtmp?.close();
       await recordings.close();
+      // Leases given back and the node unregistered before the server stops serving.
+      await cluster?.close();
       await server.close();
       await hooks.close();
     },

@@ -101,7 +101,24 @@ export const DEFAULT_NONCE_COUNT_ENTRIES = 16_384;
  * answered `unknown` unless remembered (the caller asks for a fresh nonce), so forgetting never reopens a
  * replay. Entries of expired nonces go first: such answers are stale anyway.
  */
-export class NonceCountMemory {
+export type AnswerUse = 'fresh' | 'replay' | 'unknown';
+
+/**
+ * Where accepted Digest answers are remembered: this process (NonceCountMemory) or, in a cluster, a
+ * store every node shares (src/cluster/shared-digest.ts), so an answer replayed to another node is
+ * refused too.
+ */
+export interface DigestReplayMemory {
+  use(
+    nonce: string,
+    stampMs: number,
+    response: string,
+    nowMs: number,
+    lifetimeMs: number,
+  ): AnswerUse | Promise<AnswerUse>;
+}
+
+export class NonceCountMemory implements DigestReplayMemory {
   readonly #seen = new Map<string, number>();
   /** Nonces stamped at or before this may have lost entries. */
   #forgottenUpToMs = -Infinity;
@@ -118,13 +135,7 @@ export class NonceCountMemory {
    * Records an accepted answer (`response` as lower-case hex): `fresh` the first time, `replay` when it
    * was accepted before, `unknown` when its nonce is older than what the memory has had to forget.
    */
-  use(
-    nonce: string,
-    stampMs: number,
-    response: string,
-    nowMs: number,
-    lifetimeMs: number,
-  ): 'fresh' | 'replay' | 'unknown' {
+  use(nonce: string, stampMs: number, response: string, nowMs: number, lifetimeMs: number): AnswerUse {
     const key = `${nonce} ${response}`;
     if (this.#seen.has(key)) return 'replay';
     if (stampMs <= this.#forgottenUpToMs) return 'unknown';

@@ -89,6 +89,18 @@ function buildConfig(path: string | undefined, opts: ServeOptions): Config {
   return config;
 }
 
+/**
+ * SIGTERM on a cluster node with a drain period (README "Cluster"): its readers are sent RTSP REDIRECT
+ * to other nodes and new sessions refused (503), then it stops once the period is over.
+ */
+async function drainFirst(app: App, signal: string): Promise<void> {
+  const periodS = app.config.cluster?.drainPeriod ?? 0;
+  if (signal !== 'SIGTERM' || app.cluster === undefined || periodS === 0) return;
+  const moved = await app.cluster.drain();
+  app.server.logger.info({ readers: moved, drainPeriodS: periodS }, 'draining before stopping');
+  await new Promise((resolve) => setTimeout(resolve, periodS * 1000));
+}
+
 async function serve(opts: ServeOptions): Promise<void> {
   const path = opts.config ?? (existsSync('rtspkit.yml') ? 'rtspkit.yml' : undefined);
   const config = buildConfig(path, opts);
@@ -105,7 +117,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     state.stopping = true;
     app.server.logger.info({ signal }, 'shutting down');
     state.watcher?.close();
-    void app.close().then(() => process.exit(0));
+    void drainFirst(app, signal).then(() => app.close().then(() => process.exit(0)));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -97,6 +97,46 @@ const authSchema = z
 export { DEFAULT_RECORD_PATH, type RecordSettings } from './path-schema.js';
 export { isPullSource, PULL_DEFAULTS, PULL_URL_SCHEMES } from './path-schema.js';
 
+/** A cluster of servers sharing paths through Redis (src/cluster); absent: one server, no Redis. */
+const clusterSchema = z
+  .object({
+    /** The Redis every node shares (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). */
+    redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'expected a URL like "redis://127.0.0.1:6379"'),
+    /** This node's name in the cluster; default `<host name>:<RTSP port>`. */
+    nodeId: z
+      .string()
+      .regex(/^[\w.:-]{1,64}$/, 'expected up to 64 letters, digits, ".", ":", "_" or "-"')
+      .optional(),
+    /** How readers and other nodes reach this node; default `rtsp://<host name>:<RTSP port>`. */
+    advertiseUrl: z
+      .string()
+      .regex(/^rtsps?:\/\/[^/@\s]+\/?$/, 'expected "rtsp://host:port" without a path or user')
+      .optional(),
+    /** A reader of a path held elsewhere: `redirect` (302 to the node chosen by load) or `edge` (pull it here). */
+    readerPolicy: z.enum(['redirect', 'edge']).default('redirect'),
+    /** Seconds a path's lease lasts without renewal: how long a dead owner's paths stay claimed. */
+    leasePeriod: z.number().min(1).max(600).default(10),
+    /** Seconds between heartbeats (node record, lease renewals); at most a third of leasePeriod. */
+    heartbeat: z.number().min(0.1).max(60).default(2),
+    /** A node with a path sends a new reader to another node when that one has this many readers fewer. */
+    balanceMargin: z.number().int().min(0).default(20),
+    /** Seconds SIGTERM waits, after redirecting the readers, before the node stops (0: stop at once). */
+    drainPeriod: z.number().min(0).max(3600).default(10),
+    /** Retry-After (seconds) of the 503 a draining node answers to new sessions. */
+    drainRetryAfter: z.number().int().min(1).max(3600).default(5),
+    /** Prefix of every Redis key (several clusters in one Redis). */
+    keyPrefix: z
+      .string()
+      .regex(/^[\w.-]{1,32}$/)
+      .default('rtspkit'),
+    /** A publisher may take a path another node's publisher holds (the other is fenced out). */
+    overridePublisher: z.boolean().default(false),
+  })
+  .strict()
+  .refine((c) => c.heartbeat * 3 <= c.leasePeriod, 'heartbeat must be at most a third of leasePeriod');
+
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+
 export const configSchema = z
   .object({
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -296,6 +336,8 @@ export const configSchema = z
     pullMaxOnDemand: z.number().int().min(1).max(10000).default(100),
     /** Seconds between a pull's reconnect attempts: doubled from 1 after each failure, up to this. */
     pullReconnectMaxDelay: z.number().min(1).max(3600).default(30),
+    /** Several servers sharing paths through Redis (README "Cluster"); null: this server alone. */
+    cluster: clusterSchema.nullable().default(null),
   })
   .strict();
 

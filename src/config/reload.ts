@@ -93,6 +93,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   hooksUseShell: 'hooks',
   hooksMaxProcesses: 'hooks',
   hooksPidDir: 'restart',
+  cluster: 'restart',
 };
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */

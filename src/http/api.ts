@@ -4,6 +4,7 @@
  *   GET    /                   the web page (live paths, refreshed every 2 s)
  *   GET    /play/NAME          the player page of one path (HTML; 404 page for a path not live)
  *   GET    /metrics            Prometheus text format
+ *   GET    /v1/cluster/nodes, /v1/cluster/paths, POST /v1/cluster/drain   (http/cluster.ts)
  *   GET    /v1/recordings[/<path>], DELETE /v1/recordings/<path>?start=&end=   (http/recordings.ts)
  *   GET    /hls/NAME/index.m3u8, init.mp4, seg<N>.m4s   the path as HLS (see hls.ts)
  *   GET    /hls.js             hls.js (the browser player the page uses), from its npm package
@@ -60,6 +61,7 @@ import { Metrics } from './metrics.js';
 import type { RtmpMetricsSource } from './rtmp-metrics.js';
 import { sendRecordingExport, type RecordingExportOptions } from './recording-export.js';
 import { recordingsReply } from './recordings.js';
+import { clusterReply, registerClusterMetrics, type ClusterApi } from './cluster.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import { ServerSampler } from './stats.js';
 import { listPaths, listSessions, pathView, sessionView } from './views.js';
@@ -117,6 +119,8 @@ export interface ApiServerOptions {
   rtmp?: () => RtmpMetricsSource;
   /** The commands the server runs: the rtspkit_hooks_* metrics (absent: none). */
   hooks?: () => HookFigures;
+  /** This node of a cluster: /v1/cluster/* and the rtspkit_cluster_* metrics (absent: 404, none). */
+  cluster?: ClusterApi;
 }
 
 /** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
@@ -169,6 +173,7 @@ export class ApiServer {
   private readonly configOwner: ((name: string) => string | undefined) | undefined;
   private readonly recordingExport: RecordingExportOptions | undefined;
   private readonly recordings: RecorderManager | undefined;
+  private readonly cluster: ClusterApi | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pages = new WebPages();
   private hlsJs: Buffer | undefined;
@@ -184,6 +189,7 @@ export class ApiServer {
     this.configOwner = options.configOwner;
     this.recordingExport = options.recordingExport;
     this.recordings = options.recordings;
+    this.cluster = options.cluster;
     this.sampler = new ServerSampler(this.engine);
     this.hls = new HlsServer({ ...options.hls, engine: this.engine, logger: this.logger });
     this.metrics = new Metrics(this.engine, this.sampler, {
@@ -195,6 +201,7 @@ export class ApiServer {
       ...(options.authFailures !== undefined ? { authFailures: options.authFailures } : {}),
       ...(options.processMetrics !== undefined ? { processMetrics: options.processMetrics } : {}),
     });
+    if (options.cluster !== undefined) registerClusterMetrics(this.metrics.registry, options.cluster);
     const idleTimeoutMs = options.idleTimeoutMs ?? 5000;
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     // Node checks the header and request timeouts every connectionsCheckingInterval (30 s by default,
@@ -476,6 +483,11 @@ export class ApiServer {
       const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
       const reply = await recordingsReply(this.recordings, method, rest, query);
       this.sendJson(res, reply.status, reply.body ?? {});
+      return;
+    }
+    if (this.cluster !== undefined && pathname.startsWith('/v1/cluster/')) {
+      const reply = await clusterReply(this.cluster, method, pathname.slice('/v1/cluster/'.length));
+      this.sendJson(res, reply.status, reply.body);
       return;
     }
     throw new HttpError(404, 'not found');

@@ -55,6 +55,7 @@ import {
   digestUserhash,
   NONCE_RANDOM_BYTES,
   NonceCountMemory,
+  type DigestReplayMemory,
   nonceStampMs,
   parseBasicAuthorization,
   parseDigestAuthorization,
@@ -128,7 +129,7 @@ export interface AuthorizerOptions {
    * The Digest qop=auth answers already accepted (replay detection); pass the same one with the same
    * `secret` to an Authorizer that replaces another (config reload), so a replay stays refused.
    */
-  nonceCounts?: NonceCountMemory;
+  nonceCounts?: DigestReplayMemory;
 }
 
 export const DEFAULT_NONCE_LIFETIME_MS = 10 * 60_000;
@@ -274,7 +275,7 @@ export class Authorizer {
   private readonly nonceLifetimeMs: number;
   private readonly random: (size: number) => Buffer;
   private readonly cacheSize: number;
-  private readonly nonceCounts: NonceCountMemory;
+  private readonly nonceCounts: DigestReplayMemory;
   private readonly users = new Map<string, LocalUser>();
   /** H(user:realm) → user, for RFC 7616 userhash, per hash family. */
   private readonly userhashes = new Map<string, LocalUser>();
@@ -527,7 +528,7 @@ export class Authorizer {
     if (d.qop === 'auth') {
       const nowMs = this.clock.wallMs();
       const stampMs = nonceStampMs(this.secret, d.nonce)!;
-      const use = this.nonceCounts.use(d.nonce, stampMs, d.response, nowMs, this.nonceLifetimeMs);
+      const use = await this.nonceCounts.use(d.nonce, stampMs, d.response, nowMs, this.nonceLifetimeMs);
       if (use === 'replay') {
         this.authFailures++;
         this.log.info(

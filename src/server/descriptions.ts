@@ -6,6 +6,7 @@
 import type { Logger } from '../base/logger.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { PathManager } from '../paths/path-manager.js';
+import type { PathPlacement } from '../paths/placement.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { RtspStatus } from '../rtsp/status.js';
 import type { Reply, ServerConnection } from './connection.js';
@@ -27,6 +28,8 @@ export interface DescriptionsDeps {
   sessionLimits: SessionLimits;
   /** Read at each use (reload). */
   settings: Pick<ServerSettings, 'maxAnnouncedSdpBytes'>;
+  /** Read at each use: the cluster's placement is set after the server starts. */
+  placement(): PathPlacement;
   endSession(session: ServerSession, reason: string): void;
   /** The path's fallback and whether a new publisher takes over (server/path-rules.ts). */
   pathRules(path: string): PathRules | undefined;
@@ -40,7 +43,15 @@ export class Descriptions {
     const t = parseRequestTarget(req.uri);
     if (t === undefined) return reply(RtspStatus.BadRequest);
     // A playback of recordings (`?start=`, `Require: onvif-replay`) never names the live path.
-    const live = this.deps.vod.isPlayback(t, req) ? undefined : await this.deps.paths.forReader(t.path);
+    const playback = this.deps.vod.isPlayback(t, req);
+    if (!playback) {
+      // Another node may hold the path or be less loaded (src/cluster): 302 there (RFC 2326 §11.3.3).
+      const hereLive = this.deps.paths.get(t.path)?.stream !== undefined;
+      const placed = await this.deps.placement().placeReader(t.path, hereLive, req.uri);
+      if (placed.kind === 'redirect')
+        return reply(RtspStatus.MovedTemporarily, { Location: placed.location });
+    }
+    const live = playback ? undefined : await this.deps.paths.forReader(t.path);
     let media: PublishedMedia;
     if (live?.stream !== undefined) media = live.media;
     else {
@@ -65,7 +76,7 @@ export class Descriptions {
   }
 
   /** ANNOUNCE makes a publisher's session (inside one, the gate refused it: session-state.ts). */
-  announce(conn: ServerConnection, req: RtspRequest): Reply {
+  async announce(conn: ServerConnection, req: RtspRequest): Promise<Reply> {
     const t = parseRequestTarget(req.uri);
     if (t === undefined || t.path === '') return reply(RtspStatus.BadRequest);
     const ct = req.headers.get('Content-Type');
@@ -88,11 +99,21 @@ export class Descriptions {
       return reply(RtspStatus.BadRequest, undefined, undefined, 'Bad Request: SDP has no media');
     const full = this.deps.lifecycle.admissionRefusal(conn);
     if (full !== undefined) return full;
+    // The cluster's lease first (src/cluster): held by another node is a conflict as a local one.
+    const claim = await this.deps.placement().claimPublisher(t.path);
+    if (claim === 'busy') return pathBusy();
+    if (claim === 'unavailable')
+      return reply(
+        RtspStatus.ServiceUnavailable,
+        undefined,
+        undefined,
+        'Service Unavailable: cluster store unreachable',
+      );
     const session = this.deps.lifecycle.create(conn, req, t.path, { kind: 'publisher' }, media.tracks.length);
     this.overridePublisher(t.path, session);
     if (!this.deps.paths.claimPublisher(t.path, session.id, media)) {
       this.deps.endSession(session, 'path busy');
-      return reply(RtspStatus.Forbidden, undefined, undefined, 'Forbidden: path is already being published');
+      return pathBusy();
     }
     this.deps.logger.info(
       { session: session.id, path: t.path, tracks: media.tracks.length },
@@ -116,4 +137,8 @@ export class Descriptions {
     // Its connection too (as mediamtx does): a publisher would otherwise go on sending to nothing.
     if (oldConnection !== newcomer.sink) oldConnection?.end?.();
   }
+}
+
+function pathBusy(): Reply {
+  return reply(RtspStatus.Forbidden, undefined, undefined, 'Forbidden: path is already being published');
 }

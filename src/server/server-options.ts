@@ -16,6 +16,7 @@ import { DEFAULT_MULTICAST, type MulticastOptions } from './multicast.js';
 import type { Authorizer } from './auth.js';
 import type { PathRules } from './path-rules.js';
 import type { OnDemandSources } from '../paths/path.js';
+import type { PathPlacement } from '../paths/placement.js';
 
 export interface RtspServerOptions {
   host?: string;
@@ -59,6 +60,8 @@ export interface RtspServerOptions {
   readerStallTimeoutMs?: number;
   logger?: Logger;
   clock?: Clock;
+  /** Where paths live among several servers (src/cluster); default: everything here. */
+  placement?: PathPlacement;
   serverName?: string;
   /** Connections in all, and from one address (0: no limit). Defaults 4096 and 0. */
   maxConnections?: number;

@@ -59,6 +59,7 @@ import { controlRefusal, sessionAuthOf } from './session-binding.js';
 import type { Authorizer } from './auth.js';
 import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
 import { announcedTrackFor } from './media-description.js';
+import { localPlacement, startsSession, type PathPlacement } from '../paths/placement.js';
 import {
   RELOADABLE_SERVER_LIMITS,
   resolveServerOptions,
@@ -99,6 +100,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   readonly mediaFaults: MediaFaults;
   /** Who may read and publish; read at each request, so a replacement (config reload) spares sessions. */
   authorizer: Authorizer | undefined;
+  /** Where paths live among servers (src/cluster); read at each request, so it can be set after start. */
+  placement: PathPlacement;
   /** Live paths: PLAY, PAUSE and RECORD of their sessions, paths fed by sources. */
   private readonly live: LiveControl;
   /** Files on demand: the RTSP side of PLAY and PAUSE of a file. */
@@ -125,6 +128,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   constructor(options: RtspServerOptions = {}) {
     super();
     this.authorizer = options.authorizer;
+    this.placement = options.placement ?? localPlacement;
     this.logger = options.logger ?? nullLogger;
     this.clock = options.clock ?? systemClock;
     this.mediaFaults = new MediaFaults(this.logger, this.clock);
@@ -217,6 +221,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       lifecycle: this.lifecycle,
       sessionLimits: this.sessionLimits,
       settings: this.opts,
+      placement: () => this.placement,
       endSession: (s, reason) => this.endSession(s, reason),
       pathRules: this.pathRules,
       sessionById: (id) => this.sessions.get(id),
@@ -385,6 +390,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (required.length > 0) {
       return reply(RtspStatus.OptionNotSupported, { Unsupported: required.join(', ') });
     }
+    // A draining node (src/cluster) takes no new session: 503 with Retry-After (RFC 2326 §12.31).
+    const retryAfterS =
+      session === undefined && startsSession(req.method) ? this.placement.refusesNewSessions() : undefined;
+    if (retryAfterS !== undefined)
+      return reply(
+        RtspStatus.ServiceUnavailable,
+        { 'Retry-After': String(retryAfterS) },
+        undefined,
+        'Service Unavailable: draining',
+      );
     switch (req.method) {
       case 'OPTIONS':
         return reply(RtspStatus.Ok, { Public: SUPPORTED_METHODS.join(', ') });
