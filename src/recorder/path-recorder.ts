@@ -28,7 +28,7 @@ import type { Logger } from '../base/logger.js';
 import { H264NalType, h264NalType } from '../codec/h264.js';
 import { H265NalType, h265NalType } from '../codec/h265.js';
 import { splitAnnexB } from '../codec/nal.js';
-import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { FMP4_CODECS, Fmp4Muxer, type Fmp4Codec, type Fmp4Track } from '../container/fmp4/index.js';
 import { parseFmp4Moof, parseFmp4Moov, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
 import { prftBox } from '../container/fmp4/prft.js';
 import { childBoxes } from '../container/mp4/boxes.js';
@@ -98,6 +98,9 @@ export interface PathRecorderOptions {
 }
 
 const DEFAULT_RETRY_MS = 5000;
+
+/** Every codec the fMP4 muxer carries (browsers play fewer: the export's player says which). */
+const RECORDED_CODECS: ReadonlySet<Fmp4Codec> = new Set(FMP4_CODECS);
 
 /**
  * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
@@ -179,13 +182,13 @@ export class PathRecorder {
 
   /** Undefined (with a warning) when no track of the path can be recorded. */
   static create(options: PathRecorderOptions): PathRecorder | undefined {
-    const { tracks, configs } = muxableTracks(options.media);
+    const { tracks, configs } = muxableTracks(options.media, RECORDED_CODECS);
     const carried = new Set(tracks.map((t) => t.streamTrack));
     options.media.tracks.forEach((t, i) => {
       if (!carried.has(i))
         options.logger.warn(
           { path: options.path, track: i, codec: `${t.encodingName}/${t.clockRate}` },
-          'recording leaves this track out: fMP4 recording carries H.264, H.265, AAC and Opus',
+          'recording leaves this track out: fMP4 recording carries H.264, H.265, AAC, Opus, MJPEG and G.711',
         );
     });
     if (tracks.length === 0) {
