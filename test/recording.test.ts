@@ -147,6 +147,7 @@ describe('recording', { skip }, () => {
       assert.equal((await fetch(`${api}/v1/recordings/nothing`)).status, 404);
       const metrics = await (await fetch(`${api}/metrics`)).text();
       assert.match(metrics, /^rtspkit_record_segments_total 1$/m);
+      assert.match(metrics, /^rtspkit_record_segments_completed_total\{path="cam1"\} 1$/m);
       assert.match(metrics, /^rtspkit_record_parts_dropped_total 0$/m);
       const range = `start=${new Date(t0 - 1000).toISOString()}&end=${new Date(Date.now() + 1000).toISOString()}`;
       assert.equal(

@@ -54,7 +54,7 @@ export interface MetricsOptions {
   /** HTTP API connections refused by its caps (absent: not exported). */
   apiConnectionsRefused?: () => number;
   /** The recorders (absent: no rtspkit_record_* series). */
-  recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
+  recordings?: Pick<RecorderManager, 'counters' | 'recorders' | 'segmentsCompletedByPath'>;
 }
 
 export class Metrics {
@@ -85,6 +85,7 @@ export class Metrics {
   private readonly hlsMuxers: Gauge | undefined;
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
+  private readonly segmentsByPath: Counter<'path'> | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -246,6 +247,12 @@ export class Metrics {
         labelNames: ['state'],
         registers,
       });
+      this.segmentsByPath = new Counter({
+        name: 'rtspkit_record_segments_completed_total',
+        help: 'Recording segments completed, by path (each also a log line "recording segment complete").',
+        labelNames: ['path'],
+        registers,
+      });
     }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -326,6 +333,8 @@ export class Metrics {
       const all = recordings.recorders();
       this.recorders.set({ state: 'recording' }, all.filter((r) => r.held === null).length);
       this.recorders.set({ state: 'held' }, all.filter((r) => r.held !== null).length);
+      this.segmentsByPath?.reset();
+      for (const [path, n] of recordings.segmentsCompletedByPath) this.segmentsByPath?.inc({ path }, n);
     }
   }
 }
