@@ -36,6 +36,8 @@ import { fmt, markdownTable } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FPS = 25;
+/** Seconds the publishers (and gst recorders) get to start, and that each publishes beyond the window. */
+const START_BUDGET_S = 60;
 
 interface Options {
   paths: number;
@@ -74,6 +76,8 @@ interface RunResult {
   framesInFiles?: number;
   pathsShort?: number;
   files?: number;
+  /** Files ffprobe cannot read (no moov). */
+  unreadableFiles?: number;
   load1?: number;
   error?: string;
 }
@@ -114,35 +118,41 @@ async function getJson(url: string): Promise<unknown> {
 function framesByPath(
   dir: string,
   pathOf: (file: string) => string,
-): { frames: Map<string, number>; seconds: number } {
+): { frames: Map<string, number>; seconds: number; unreadable: number } {
   const out = new Map<string, number>();
   let seconds = 0;
+  let unreadable = 0;
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const f = join(d, e.name);
       if (e.isDirectory()) walk(f);
       else if (e.name.endsWith('.mp4')) {
-        const [duration, n] = execFileSync(
-          'ffprobe',
-          ['-v', 'error', '-select_streams', 'v:0', '-count_packets'].concat([
-            '-show_entries',
-            'stream=duration,nb_read_packets',
-            '-of',
-            'csv=p=0',
-            f,
-          ]),
-          { encoding: 'utf8', timeout: 60_000 },
-        )
-          .trim()
-          .split(',')
-          .map(Number);
+        let probed: string;
+        try {
+          probed = execFileSync(
+            'ffprobe',
+            ['-v', 'error', '-select_streams', 'v:0', '-count_packets'].concat([
+              '-show_entries',
+              'stream=duration,nb_read_packets',
+              '-of',
+              'csv=p=0',
+              f,
+            ]),
+            { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
+          );
+        } catch (err) {
+          if (!(err instanceof Error)) throw err;
+          unreadable++; // e.g. a gst file whose moov was never written
+          continue;
+        }
+        const [duration, n] = probed.trim().split(',').map(Number);
         seconds += Number.isFinite(duration) ? duration! : 0;
         out.set(pathOf(f), (out.get(pathOf(f)) ?? 0) + (Number.isFinite(n) ? n! : 0));
       }
     }
   };
   walk(dir);
-  return { frames: out, seconds };
+  return { frames: out, seconds, unreadable };
 }
 
 function bytesUnder(dir: string): { bytes: number; files: number } {
@@ -197,7 +207,9 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
       if (server.exited) throw new Error(`server exited (${server.exitInfo}): ${server.stderrTail()}`);
       return (await fetch(`${api}/v1/paths`).catch(() => undefined))?.status === 200;
     });
-    const publishS = o.warmupS + o.seconds + 2;
+    // Each publisher sends exactly publishS s of frames, however long the others take to start (a loaded
+    // machine starts 50 ffmpeg in tens of seconds): the window opens once every path is published.
+    const publishS = o.warmupS + o.seconds + START_BUDGET_S;
     result.framesPublished = publishS * FPS;
     const names = Array.from({ length: o.paths }, (_, i) => `cam${i}`);
     const publishers = names.map((name) => {
@@ -215,7 +227,11 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
       for (const p of body.items) lastBytesIn.set(p.name, p.bytesIn);
       return body.items.length;
     };
-    await waitUntil('every path published', 30_000, async () => (await samplePaths()) === o.paths);
+    await waitUntil(
+      'every path published',
+      START_BUDGET_S * 1000,
+      async () => (await samplePaths()) === o.paths,
+    );
     const gst: Proc[] = [];
     if (kind === 'gst') {
       mkdirSync(join(recDir, 'gst'));
@@ -261,7 +277,7 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
     // gst-launch -e turns SIGINT into EOS, which finishes splitmuxsink's file (done while the streams still
     // run: a stream's end reaches rtspsrc as an error, not EOS, and leaves the file without its moov).
     for (const p of gst) if (!p.exited) p.child.kill('SIGINT');
-    await Promise.all(gst.map((p) => within(p.exit, 20_000)));
+    await Promise.all(gst.map((p) => within(p.exit, 60_000)));
     // The publishers end by themselves (-t); keep the last bytesIn of each path.
     for (;;) {
       const left = publishers.filter((p) => !p.exited).length;
@@ -275,10 +291,11 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
     const { bytes, files } = bytesUnder(filesDir);
     result.bytesOnDisk = bytes;
     result.files = files;
-    const { frames, seconds } = framesByPath(filesDir, (f) =>
+    const { frames, seconds, unreadable } = framesByPath(filesDir, (f) =>
       kind === 'gst' ? /([^/]+)_\d+\.mp4$/.exec(f)![1]! : f.split('/').at(-2)!,
     );
     result.framesInFiles = [...frames.values()].reduce((a, b) => a + b, 0);
+    result.unreadableFiles = unreadable;
     // gst records from its join to its SIGINT: its files are measured against their own span.
     if (kind === 'gst') result.framesPublished = Math.round((seconds * FPS) / o.paths);
     const expected = result.framesPublished;
@@ -324,7 +341,7 @@ async function main(): Promise<void> {
         fmt(r.bytesOnDisk! / r.bytesIn!, 3),
         `${r.framesInFiles}/${r.framesPublished! * r.paths}`,
         String(r.pathsShort),
-        String(r.files),
+        `${r.files}${r.unreadableFiles! > 0 ? ` (${r.unreadableFiles} unreadable)` : ''}`,
         fmt(r.load1, 2),
       ];
     });
