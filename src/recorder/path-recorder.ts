@@ -100,7 +100,7 @@ export interface PathRecorderOptions {
 
 const DEFAULT_RETRY_MS = 5000;
 
-/** Every codec the fMP4 muxer carries (browsers play fewer: the export's player says which). */
+/** Every codec the fMP4 muxer carries (HLS takes only BROWSER_FMP4_CODECS, those browsers play). */
 const RECORDED_CODECS: ReadonlySet<Fmp4Codec> = new Set(FMP4_CODECS);
 
 /**
