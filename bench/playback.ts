@@ -261,9 +261,10 @@ async function main(): Promise<void> {
     const server = new Proc('rtspkit', process.execPath, [CLI, 'serve', '-c', config], { cwd: dir });
     procs.push(server);
     const url = `rtsp://${HOST}:${port}/rec?start=${new Date(t0).toISOString()}`;
-    await waitUntil('the recording to be described', 60_000, async () => {
+    await waitUntil('the recording to be described', 180_000, async () => {
       if (server.exited) throw new Error(`server exited (${server.exitInfo}): ${server.stderrTail()}`);
-      return describeOk(port, url, 5000);
+      // The first DESCRIBE indexes every segment of the window: seconds on a loaded machine.
+      return describeOk(port, url, 60_000);
     });
 
     const lat = await startLatency(port, url, durationS, o.trials);
