@@ -271,6 +271,10 @@ async function main(): Promise<void> {
     const results: ReadersResult[] = [];
     if (o.servers.includes('rtspkit'))
       results.push(await readersRun('rtspkit', server, port, url, durationS, o));
+    process.stderr.write(
+      `  PLAY to first video packet p50 ${fmt(percentile(lat.start, 50), 1)} ms, seek p50 ` +
+        `${fmt(percentile(lat.seek, 50), 1)} ms; rtspkit readers CPU ${fmt(results[0]?.serverCpuPct, 1)} %\n`,
+    );
     if (o.servers.includes('gst')) {
       // The same content as one MP4, from our own export.
       const media = join(dir, 'media');
