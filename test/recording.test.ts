@@ -27,7 +27,7 @@ const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP, ...MORE_CL
 /** The parts of a segment file as our readers see them: prft wall time, video duration and samples. */
 async function partsOf(
   file: string,
-): Promise<{ wallMs: number; videoTicks: number; videoSamples: number }[]> {
+): Promise<{ wallMs: number; senderMs: number | undefined; videoTicks: number; videoSamples: number }[]> {
   const index = indexFmp4Buffer(await readFile(file));
   assert.equal(index.stopReason, undefined, `${file} reads to its end`);
   const video = index.tracks.find((t) => t.kind === 'video')!;
@@ -38,7 +38,12 @@ async function partsOf(
     let videoTicks = 0;
     for (let i = 0; i < (run?.count ?? 0); i++) videoTicks += run!.duration[i]!;
     assert.equal(f.prft.mediaTime, run?.decodeTime[0], "the prft names the part's first decode time");
-    return { wallMs: f.prft.wallClockMs, videoTicks, videoSamples: run?.count ?? 0 };
+    return {
+      wallMs: f.prft.wallClockMs,
+      senderMs: f.senderPrft?.wallClockMs,
+      videoTicks,
+      videoSamples: run?.count ?? 0,
+    };
   });
 }
 
@@ -112,12 +117,20 @@ describe('recording', { skip }, () => {
         );
         assert.ok(p.wallMs > previous, 'prft times increase');
         previous = p.wallMs;
+        // ffmpeg's sender reports, on this machine's clock: its time of a part is near our receipt.
+        if (p.senderMs !== undefined)
+          assert.ok(Math.abs(p.senderMs - p.wallMs) < 2000, `sender ${p.senderMs} vs received ${p.wallMs}`);
         // 0.5 s per part, cut at the first sample past it: at most one 25 fps frame more.
         assert.ok(p.videoTicks <= 0.5 * 90000 + 3600, `a part of ${p.videoTicks / 90000} s`);
       }
       assert.equal(
         parts.reduce((n, p) => n + p.videoSamples, 0),
         stream!.accessUnitsIn,
+      );
+      // ffmpeg sends an SR with its first packets: every part after the first has the publisher's time.
+      assert.ok(
+        parts.slice(1).every((p) => p.senderMs !== undefined),
+        'the publisher time beside each part',
       );
       assert.ok(Math.abs(segment!.startMs - parts[0]!.wallMs) < 1, 'the catalog starts at the first prft');
       assert.equal(app.recordings.counters.segmentsCompleted, 1);
@@ -147,6 +160,7 @@ describe('recording', { skip }, () => {
       assert.equal((await fetch(`${api}/v1/recordings/nothing`)).status, 404);
       const metrics = await (await fetch(`${api}/metrics`)).text();
       assert.match(metrics, /^rtspkit_record_segments_total 1$/m);
+      assert.match(metrics, /^rtspkit_record_segments_completed_total\{path="cam1"\} 1$/m);
       assert.match(metrics, /^rtspkit_record_parts_dropped_total 0$/m);
       const range = `start=${new Date(t0 - 1000).toISOString()}&end=${new Date(Date.now() + 1000).toISOString()}`;
       assert.equal(

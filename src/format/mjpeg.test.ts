@@ -136,6 +136,19 @@ test('loss, Q-factor tables, table cache and timestamp-change boundaries', () =>
   );
   pk.forEach((x) => d3.push({ ...x, sequenceNumber: x.sequenceNumber + 2, timestamp: 3000 }));
   assert.equal(d3.push({ payload: noTables, marker: true, sequenceNumber: 100, timestamp: 6000 }).length, 1);
+  // One in-band table (length 64), as ffmpeg sends when its JPEG has one DQT table: chroma uses it too.
+  const oneTable = Buffer.concat([
+    first.subarray(0, 8),
+    Buffer.from([0, 0, 0, 64]),
+    Buffer.alloc(64, 7),
+    Buffer.from([0x55]),
+  ]);
+  const d4 = new MjpegDepacketizer();
+  const [frame] = d4.push({ payload: oneTable, marker: true, sequenceNumber: 1, timestamp: 0 });
+  assert.ok(frame !== undefined, 'a frame with one quantization table is kept');
+  const tables = parseJpeg(frame.payload!).quantTables;
+  assert.deepEqual(tables.get(0)!.table, Buffer.alloc(64, 7));
+  assert.deepEqual(tables.get(1)!.table, Buffer.alloc(64, 7));
 });
 
 test('random packets never throw (property)', () => {

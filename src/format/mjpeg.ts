@@ -202,14 +202,16 @@ export class MjpegDepacketizer implements Depacketizer {
         if (length > 0) {
           const lSize = precision & 1 ? 128 : 64;
           const cSize = precision & 2 ? 128 : 64;
-          if (length < lSize + cSize || p.length < pos + length) {
+          // One table only: ffmpeg's encoder writes one DQT table when chroma's matrix is luma's, and its
+          // packetizer sends what the JPEG has (length 64); the chroma components then use it too, as
+          // ffmpeg's depacketizer reads it.
+          const single = length === lSize;
+          if ((!single && length < lSize + cSize) || p.length < pos + length) {
             this.malformed(pts);
             return;
           }
-          tables = [
-            Buffer.from(p.subarray(pos, pos + lSize)),
-            Buffer.from(p.subarray(pos + lSize, pos + lSize + cSize)),
-          ];
+          const luma = Buffer.from(p.subarray(pos, pos + lSize));
+          tables = [luma, single ? luma : Buffer.from(p.subarray(pos + lSize, pos + lSize + cSize))];
           this.tableCache.set(q, tables);
           pos += length;
         } else {

@@ -57,11 +57,11 @@ export interface MetricsOptions {
   /** HTTP API connections refused by its caps (absent: not exported). */
   apiConnectionsRefused?: () => number;
   /** The recorders (absent: no rtspkit_record_* series). */
-  recordings?: Pick<RecorderManager, 'counters' | 'recorders'>;
   /** The RTMP server (absent: no rtspkit_rtmp_* series). */
   rtmp?: () => RtmpMetricsSource;
   /** The commands the server runs (absent: no rtspkit_hooks_* series). */
   hooks?: () => HookFigures;
+  recordings?: Pick<RecorderManager, 'counters' | 'recorders' | 'segmentsCompletedByPath'>;
 }
 
 export class Metrics {
@@ -97,6 +97,7 @@ export class Metrics {
   private readonly pulls: PullMetrics;
   private readonly rtmp: RtmpMetrics | undefined;
   private readonly hooks: HookMetrics | undefined;
+  private readonly segmentsByPath: Counter<'path'> | undefined;
 
   constructor(
     private readonly engine: EngineView,
@@ -274,6 +275,12 @@ export class Metrics {
         labelNames: ['state'],
         registers,
       });
+      this.segmentsByPath = new Counter({
+        name: 'rtspkit_record_segments_completed_total',
+        help: 'Recording segments completed, by path (each also a log line "recording segment complete").',
+        labelNames: ['path'],
+        registers,
+      });
     }
     this.pulls = new PullMetrics(registers);
     if (options.rtmp !== undefined) this.rtmp = new RtmpMetrics(this.registry, options.rtmp);
@@ -368,6 +375,8 @@ export class Metrics {
       const all = recordings.recorders();
       this.recorders.set({ state: 'recording' }, all.filter((r) => r.held === null).length);
       this.recorders.set({ state: 'held' }, all.filter((r) => r.held !== null).length);
+      this.segmentsByPath?.reset();
+      for (const [path, n] of recordings.segmentsCompletedByPath) this.segmentsByPath?.inc({ path }, n);
     }
   }
 }

@@ -26,7 +26,12 @@ import { clockTimeout, systemClock } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
-import { fmp4TrackFor, type Fmp4Track } from '../container/fmp4/index.js';
+import {
+  BROWSER_FMP4_CODECS,
+  fmp4TrackFor,
+  type Fmp4Codec,
+  type Fmp4Track,
+} from '../container/fmp4/index.js';
 import {
   HlsSegmenter,
   type HlsSegment,
@@ -64,15 +69,18 @@ export interface HlsMuxerStats {
 }
 
 /**
- * The tracks of `media` that fMP4 carries, with their depacketizers; empty when there is none. The
- * choice is the fMP4 sink's (sinks/tracks.ts), less the tracks whose fmtp has no depacketizer. The
- * recorder (recorder/path-recorder.ts) takes the same tracks.
+ * The tracks of `media` that fMP4 carries in `codecs` (by default those browsers play), with their
+ * depacketizers; empty when there is none. The choice is the fMP4 sink's (sinks/tracks.ts), less the
+ * tracks whose fmtp has no depacketizer. The recorder (recorder/path-recorder.ts) takes every codec.
  */
-export function muxableTracks(media: PublishedMedia): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
+export function muxableTracks(
+  media: PublishedMedia,
+  codecs: ReadonlySet<Fmp4Codec> = BROWSER_FMP4_CODECS,
+): { tracks: MuxedTrack[]; configs: Fmp4Track[] } {
   const streamTracks = media.tracks.map((description, streamTrack) => ({ description, streamTrack }));
   const { chosen, configs } = carriedTracks(streamTracks, ({ description }) => {
     const config = fmp4TrackFor(description);
-    if (config === undefined) return undefined;
+    if (config === undefined || !codecs.has(config.codec)) return undefined;
     try {
       return {
         config,

@@ -55,6 +55,11 @@ export interface StreamTap {
   addReader(reader: StreamReader): void;
   removeReader(reader: StreamReader): unknown;
   readonly ended: boolean;
+  /**
+   * The publisher's last RTCP sender report of a track (RFC 3550 §6.4.1: an RTP timestamp and its NTP
+   * time, as a Unix ms time), undefined before one came or when the source sends none.
+   */
+  senderReport?(track: number): { rtpTimestamp: number; ntpUnixMs: number } | undefined;
 }
 
 /** What a packet reader is handed: the tracks it reads, its backpressure, each packet, the end. */

@@ -201,6 +201,11 @@ export class Stream {
     this.timing.ingestSenderReport(track, rtpTimestamp, ntpUnixMs);
   }
 
+  /** The publisher's last sender report of `track` (StreamTap), as it sent it. */
+  senderReport(track: number): { rtpTimestamp: number; ntpUnixMs: number } | undefined {
+    return this.counters[track]?.senderReport;
+  }
+
   /** The monotonic instant of an RTP timestamp of a track, or undefined before its first packet. */
   monotonicMsOfRtp(track: number, rtpTimestamp: number): number | undefined {
     return this.timing.monotonicMsOfRtp(track, rtpTimestamp);

@@ -7,6 +7,10 @@
  * (CMAF-style) initialization segment (`ftyp` + `moov`) followed by one `moof` + `mdat` per part. Each `moof`
  * is preceded by a `prft` box (ISO/IEC 14496-12 §8.16.5) that ties the part's first decode time to the
  * server's wall clock at receipt, so a part keeps its absolute time even when the file is cut by a crash.
+ * When the publisher sends RTCP sender reports, a second `prft` (flags 0: time of input to the encoder)
+ * follows the first, naming the same sample's time on the publisher's clock (its last SR's mapping, RFC
+ * 3550 §6.4.1); readers find it as `senderPrft` of the fragment (container/fmp4/reader.ts). The index
+ * clock stays the receipt time: a publisher's clock can be anywhere.
  */
 
 /** One recorded file: a span of wall-clock time with a fixed set of tracks. */

@@ -197,6 +197,7 @@ test('onSegmentComplete: each finished segment once, with its path, file, wall-c
     assert.ok(
       seen.every((s) => existsSync(s.file) && s.file.startsWith(join(dir, 'cam')) && s.sizeBytes > 0),
     );
+    assert.deepEqual([...m.segmentsCompletedByPath], [['cam', 3]]);
     off();
     await m.close();
   } finally {

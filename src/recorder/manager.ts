@@ -66,6 +66,11 @@ async function statfsFreeBytes(dir: string): Promise<number> {
 
 export class RecorderManager {
   readonly counters: RecordingCounters = newRecordingCounters();
+  /**
+   * Segments completed per path since start (`rtspkit_record_segments_completed_total{path}`): one entry
+   * per path ever recorded, which the path limits bound.
+   */
+  readonly segmentsCompletedByPath = new Map<string, number>();
   readonly catalog: DiskRecordingCatalog;
   readonly #o: RecorderManagerOptions;
   readonly #recorders = new Map<string, PathRecorder>();
@@ -113,6 +118,7 @@ export class RecorderManager {
       counters: this.counters,
       ...(this.#o.retryMs !== undefined ? { retryMs: this.#o.retryMs } : {}),
       onSegmentComplete: (s) => {
+        this.segmentsCompletedByPath.set(s.path, (this.segmentsCompletedByPath.get(s.path) ?? 0) + 1);
         for (const l of [...this.#completedListeners]) {
           try {
             l(s);

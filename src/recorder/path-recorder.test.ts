@@ -32,6 +32,10 @@ const MEDIA: PublishedMedia = {
 class FakeTap implements StreamTap {
   readers: StreamReader[] = [];
   ended = false;
+  report: { rtpTimestamp: number; ntpUnixMs: number } | undefined;
+  senderReport(): { rtpTimestamp: number; ntpUnixMs: number } | undefined {
+    return this.report;
+  }
   addReader(r: StreamReader): void {
     this.readers.push(r);
   }
@@ -219,6 +223,44 @@ test('a write error stops the segment with one log line and a count, and recordi
       index.fragments.reduce((n, f) => n + f.runs[0]!.count, 0),
       160 - 150,
     );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the publisher's sender reports: a second prft (flags 0) per part at its NTP time; the index clock stays the receipt time", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-rec-unit-'));
+  try {
+    const { camera, recorder, catalog, clock, tap } = setup(dir, { partDurationMs: 500 });
+    camera.send(25); // before any SR: one prft per part
+    // The publisher's clock is 3 s behind ours; its SR says RTP time 90000 (frame 25) is that instant.
+    const senderAtFrame25 = clock.wallMs() - 3000;
+    tap.report = { rtpTimestamp: 25 * 3600, ntpUnixMs: senderAtFrame25 };
+    camera.send(25);
+    await recorder.stop();
+    const [segment] = catalog.segments('cam');
+    const index = indexFmp4Buffer(await readFile(segment!.file));
+    assert.equal(index.stopReason, undefined);
+    const t0 = Date.UTC(2026, 11, 6, 10, 0, 0);
+    const parts = index.fragments.map((f) => ({
+      receivedMs: f.prft!.wallClockMs - t0,
+      senderMs: f.senderPrft !== undefined ? f.senderPrft.wallClockMs - senderAtFrame25 : undefined,
+      firstDts: f.runs[0]!.decodeTime[0]!,
+      senderDts: f.senderPrft?.mediaTime,
+    }));
+    assert.deepEqual(
+      parts.map((p) => p.senderMs === undefined),
+      parts.map((p) => p.receivedMs < 1000),
+      'a sender prft once an SR came',
+    );
+    for (const p of parts) {
+      // Frame n arrives at n * 40 ms on our clock; the SR puts frame n at (n - 25) * 40 ms on the publisher's.
+      assert.ok(Math.abs(p.receivedMs - (p.firstDts / 3600) * 40) < 1, JSON.stringify(p));
+      if (p.senderMs === undefined) continue;
+      assert.equal(p.senderDts, p.firstDts);
+      assert.ok(Math.abs(p.senderMs - (p.firstDts / 3600 - 25) * 40) < 1, JSON.stringify(p));
+    }
+    assert.equal(segment!.startMs, t0, 'the catalog keeps the receipt clock');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

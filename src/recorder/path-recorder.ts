@@ -24,11 +24,12 @@ import { unlink } from 'node:fs/promises';
 import type { Clock, ClockTimer } from '../base/clock.js';
 import { clockTimeout } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
+import { tsDiff32 } from '../base/seq.js';
 import type { Logger } from '../base/logger.js';
 import { H264NalType, h264NalType } from '../codec/h264.js';
 import { H265NalType, h265NalType } from '../codec/h265.js';
 import { splitAnnexB } from '../codec/nal.js';
-import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { FMP4_CODECS, Fmp4Muxer, type Fmp4Codec, type Fmp4Track } from '../container/fmp4/index.js';
 import { parseFmp4Moof, parseFmp4Moov, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
 import { prftBox } from '../container/fmp4/prft.js';
 import { childBoxes } from '../container/mp4/boxes.js';
@@ -99,6 +100,9 @@ export interface PathRecorderOptions {
 
 const DEFAULT_RETRY_MS = 5000;
 
+/** Every codec the fMP4 muxer carries (HLS takes only BROWSER_FMP4_CODECS, those browsers play). */
+const RECORDED_CODECS: ReadonlySet<Fmp4Codec> = new Set(FMP4_CODECS);
+
 /**
  * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
  * of the media. The recorder stamps the time a sample arrived, which is capture plus encoding and
@@ -106,6 +110,11 @@ const DEFAULT_RETRY_MS = 5000;
  * first decode time of the reference track (catalog.ts), the presentation time too without B-frames.
  */
 const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
+/**
+ * prft flags 0: the NTP time is when the sample was input to the encoder. A publisher's sender report
+ * maps its RTP time to its own wall clock at sampling (RFC 3550 §6.4.1): the capture time as it sees it.
+ */
+const PRFT_FLAGS_ENCODER_INPUT = 0;
 
 /** Parameter-set NAL types of a video codec, in sample-entry order. */
 function parameterSetTypes(codec: Fmp4Track['codec']): readonly number[] {
@@ -130,6 +139,13 @@ function nalusOf(au: AccessUnit): readonly Uint8Array[] {
   return au.nalus ?? (au.payload !== undefined ? splitAnnexB(au.payload) : []);
 }
 
+/** When a unit was received (our wall clock) and, with a sender report, sent (the publisher's clock). */
+interface UnitTimes {
+  wallMs: number;
+  /** The publisher's NTP time of the unit (RFC 3550 §6.4.1: its last SR's mapping), when it sent one. */
+  senderMs: number | undefined;
+}
+
 interface OpenSegment {
   file: string;
   muxer: Fmp4Muxer;
@@ -140,8 +156,8 @@ interface OpenSegment {
   params: Map<number, string>;
   /** The tracks of the init segment once written (to read back the fragments' timing). */
   tracks: Fmp4TrackInfo[];
-  /** Per fMP4 track: decode time in the file → wall-clock ms at receipt, for the `prft`s. */
-  wallByDts: Map<number, number>[];
+  /** Per fMP4 track: decode time in the file → when its unit was received and sent, for the `prft`s. */
+  timesByDts: Map<number, UnitTimes>[];
   startWallMs: number | undefined;
   /** Wall-clock end of the parts the disk has. */
   endWallMs: number | undefined;
@@ -179,13 +195,13 @@ export class PathRecorder {
 
   /** Undefined (with a warning) when no track of the path can be recorded. */
   static create(options: PathRecorderOptions): PathRecorder | undefined {
-    const { tracks, configs } = muxableTracks(options.media);
+    const { tracks, configs } = muxableTracks(options.media, RECORDED_CODECS);
     const carried = new Set(tracks.map((t) => t.streamTrack));
     options.media.tracks.forEach((t, i) => {
       if (!carried.has(i))
         options.logger.warn(
           { path: options.path, track: i, codec: `${t.encodingName}/${t.clockRate}` },
-          'recording leaves this track out: fMP4 recording carries H.264, H.265, AAC and Opus',
+          'recording leaves this track out: fMP4 recording carries H.264, H.265, AAC, Opus, MJPEG and G.711',
         );
     });
     if (tracks.length === 0) {
@@ -276,12 +292,22 @@ export class PathRecorder {
     }
     const arrivalMs = this.#o.clock.monotonicMs();
     const wallMs = this.#o.clock.wallMs();
+    const sr = this.stream.senderReport?.(streamTrack);
     for (const au of track.depacketizer.push(rtp)) {
-      this.#onAccessUnit(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs), wallMs);
+      // The unit's RTP time is its unwrapped pts modulo 2^32 (the depacketizer's timestamp tracker).
+      const senderMs =
+        sr !== undefined
+          ? sr.ntpUnixMs + (tsDiff32(sr.rtpTimestamp, au.pts >>> 0) * 1000) / au.clockRate
+          : undefined;
+      this.#onAccessUnit(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs), {
+        wallMs,
+        senderMs,
+      });
     }
   }
 
-  #onAccessUnit(i: number, au: AccessUnit, wallMs: number): void {
+  #onAccessUnit(i: number, au: AccessUnit, times: UnitTimes): void {
+    const wallMs = times.wallMs;
     const starts = i === this.#timing && (!this.#video || au.keyframe);
     let seg = this.#segment;
     if (seg !== undefined && starts) {
@@ -311,7 +337,7 @@ export class PathRecorder {
       return;
     }
     const dts = seg.muxer.decodeTimeSeconds(i);
-    if (dts !== undefined) seg.wallByDts[i]!.set(Math.round(dts * this.#configs[i]!.timescale), wallMs);
+    if (dts !== undefined) seg.timesByDts[i]!.set(Math.round(dts * this.#configs[i]!.timescale), times);
     if (out !== undefined) this.#writeOut(seg, out);
   }
 
@@ -348,7 +374,7 @@ export class PathRecorder {
       baseSeconds: au.pts / au.clockRate,
       params,
       tracks: [],
-      wallByDts: this.#configs.map(() => new Map<number, number>()),
+      timesByDts: this.#configs.map(() => new Map<number, UnitTimes>()),
       startWallMs: undefined,
       endWallMs: undefined,
       dropLogged: false,
@@ -375,16 +401,21 @@ export class PathRecorder {
         const index = ref.trackId - 1;
         const timescale = this.#configs[index]!.timescale;
         const firstDts = ref.decodeTime[0]!;
-        const wallMs = seg.wallByDts[index]!.get(firstDts) ?? seg.endWallMs ?? this.#o.clock.wallMs();
+        const times = seg.timesByDts[index]!.get(firstDts);
+        const wallMs = times?.wallMs ?? seg.endWallMs ?? this.#o.clock.wallMs();
         // The receipt times of the samples now written are no longer needed.
         for (const r of runs) {
-          const map = seg.wallByDts[r.trackId - 1]!;
+          const map = seg.timesByDts[r.trackId - 1]!;
           const last = r.decodeTime[r.count - 1] ?? -1;
           for (const dts of map.keys()) if (dts <= last) map.delete(dts);
         }
         let ticks = 0;
         for (let i = 0; i < ref.count; i++) ticks += ref.duration[i]!;
-        pending.push(prftBox(ref.trackId, wallMs, firstDts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET), bytes);
+        pending.push(prftBox(ref.trackId, wallMs, firstDts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET));
+        // The publisher's time of the same sample, from its sender reports, second (catalog.ts).
+        if (times?.senderMs !== undefined)
+          pending.push(prftBox(ref.trackId, times.senderMs, firstDts, PRFT_FLAGS_ENCODER_INPUT));
+        pending.push(bytes);
         part = { wallMs, durationMs: (ticks / timescale) * 1000 };
       } else {
         pending.push(bytes);

@@ -93,17 +93,56 @@ function descriptor(tag: number, ...body: Buffer[]): Buffer {
   ]);
 }
 
-/** `mp4a` with an `esds` carrying the AudioSpecificConfig (objectTypeIndication 0x40, MPEG-4 Audio). */
-export function mp4aEntry(channels: number, sampleRate: number, audioSpecificConfig: Uint8Array): Buffer {
+/**
+ * An `esds` box (ISO/IEC 14496-14 §5.6): an ES_Descriptor whose DecoderConfigDescriptor names the
+ * objectTypeIndication (ISO/IEC 14496-1 §7.2.6.6.2, the MP4RA registry) and carries the
+ * DecoderSpecificInfo when the codec has one.
+ */
+function esds(objectTypeIndication: number, streamType: number, decoderSpecificInfo?: Uint8Array): Buffer {
   const decoderConfig = descriptor(
     0x04,
-    u8(0x40, (0x05 << 2) | 1), // objectTypeIndication, streamType audio | reserved bit
+    u8(objectTypeIndication, (streamType << 2) | 1), // streamType | reserved bit
     Buffer.from([0, 0, 0]), // bufferSizeDB (unknown)
     u32(0, 0), // maxBitrate, avgBitrate (unknown)
-    descriptor(0x05, Buffer.from(audioSpecificConfig)),
+    ...(decoderSpecificInfo !== undefined ? [descriptor(0x05, Buffer.from(decoderSpecificInfo))] : []),
   );
   const es = descriptor(0x03, u16(0), u8(0), decoderConfig, descriptor(0x06, u8(0x02)));
-  return audioSampleEntry('mp4a', channels, sampleRate, fullBox('esds', 0, 0, es));
+  return fullBox('esds', 0, 0, es);
+}
+
+const STREAM_TYPE_VISUAL = 0x04;
+const STREAM_TYPE_AUDIO = 0x05;
+/** objectTypeIndication of MPEG-4 Audio (AAC). */
+const OTI_MPEG4_AUDIO = 0x40;
+/** objectTypeIndication of "Visual ISO/IEC 10918-1" (JPEG), MP4RA. */
+export const OTI_JPEG = 0x6c;
+
+/** `mp4a` with an `esds` carrying the AudioSpecificConfig (objectTypeIndication 0x40, MPEG-4 Audio). */
+export function mp4aEntry(channels: number, sampleRate: number, audioSpecificConfig: Uint8Array): Buffer {
+  return audioSampleEntry(
+    'mp4a',
+    channels,
+    sampleRate,
+    esds(OTI_MPEG4_AUDIO, STREAM_TYPE_AUDIO, audioSpecificConfig),
+  );
+}
+
+/**
+ * Motion JPEG: `mp4v` with an `esds` of objectTypeIndication 0x6C (JPEG), each sample one whole JPEG.
+ * The MP4 way (ISO/IEC 14496-1's object types, as ffmpeg's mp4 muxer writes it); the QuickTime `jpeg`
+ * entry is read by ffmpeg too, but is not an MP4RA sample entry of ISO BMFF.
+ */
+export function mjpegEntry(width: number, height: number): Buffer {
+  return visualSampleEntry('mp4v', width, height, esds(OTI_JPEG, STREAM_TYPE_VISUAL));
+}
+
+/**
+ * G.711 as the `alaw` / `ulaw` sample entries (registered at MP4RA, from QuickTime): one sample per RTP
+ * packet, 8-bit codes as sent, timescale the sample rate. The alternative, `ipcm` (ISO/IEC 23003-5),
+ * holds linear PCM only: decoding to 16 bits would double the bytes written.
+ */
+export function g711Entry(law: 'alaw' | 'ulaw', channels: number, sampleRate: number): Buffer {
+  return audioSampleEntry(law, channels, sampleRate, Buffer.alloc(0));
 }
 
 /** `Opus` with `dOps` (big-endian, unlike the OpusHead of Ogg); channel mapping family 0 (mono/stereo). */

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { ParseError } from '../../base/errors.js';
 import { joinAnnexB } from '../../codec/nal.js';
 import type { AccessUnit } from '../../format/access-unit.js';
 import { childBoxes, Cursor, findBox, type BoxHeader } from '../mp4/boxes.js';
 import { parseStsd } from '../mp4/sample-entry.js';
 import { NON_SYNC_SAMPLE_FLAGS, SYNC_SAMPLE_FLAGS, TRUN_SAMPLE_CTO } from './boxes.js';
-import { Fmp4Muxer } from './muxer.js';
-import { fmp4TrackFor } from './track-config.js';
+import { FMP4_CODECS, Fmp4Muxer } from './muxer.js';
+import { BROWSER_FMP4_CODECS, fmp4TrackFor } from './track-config.js';
 
 const SPS = Buffer.from('Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I', 'base64'); // 640x360
 const PPS = Buffer.from('aMuMsg==', 'base64');
@@ -331,4 +332,69 @@ test('timestamps one tick apart: fragments are cut at maxFragmentBytes, not held
     const bytes = f.trafs[0]!.samples.reduce((n, s) => n + s.size, 0);
     assert.ok(bytes < 10_000 + 1010, `${bytes} bytes in a fragment`);
   }
+});
+
+test('Motion JPEG as mp4v (objectTypeIndication 0x6C) and G.711 as alaw/ulaw: entries read back, every unit a sync sample, fragments by time', () => {
+  const jpeg = readFileSync(new URL('../../format/fixtures/testsrc-320x184-420.jpg', import.meta.url));
+  const mux = new Fmp4Muxer(
+    [
+      fmp4TrackFor({ encodingName: 'JPEG', clockRate: 90000, fmtp: {} })!,
+      fmp4TrackFor({ encodingName: 'PCMA', clockRate: 8000, fmtp: {} })!,
+      fmp4TrackFor({ encodingName: 'PCMU', clockRate: 8000, fmtp: {} })!,
+    ],
+    { maxFragmentSeconds: 0.5 },
+  );
+  const units: [number, number, AccessUnit][] = [];
+  for (let f = 0; f < 50; f++)
+    units.push([f / 25, 0, { pts: f * 3600, clockRate: 90000, keyframe: true, payload: jpeg }]);
+  for (let a = 0; a < 100; a++)
+    for (const track of [1, 2])
+      units.push([
+        a / 50,
+        track,
+        { pts: a * 160, clockRate: 8000, keyframe: true, payload: Buffer.alloc(160, a) },
+      ]);
+  units.sort((x, y) => x[0] - y[0]);
+  const p = parse(
+    run(
+      mux,
+      units.map(([, i, au]) => [i, au]),
+    ),
+  );
+
+  const { buf, box } = p.moov!;
+  const entries = childBoxes(buf, box.payload, box.end)
+    .filter((t) => t.type === 'trak')
+    .map((trak, i) => {
+      const stbl = sub(buf, sub(buf, sub(buf, trak, 'mdia'), 'minf'), 'stbl');
+      return parseStsd(buf, sub(buf, stbl, 'stsd'), i === 0 ? 'video' : 'audio');
+    });
+  assert.deepEqual(
+    entries.map((e) => [e.fourcc, e.codec]),
+    [
+      ['mp4v', 'mjpeg'],
+      ['alaw', 'pcma'],
+      ['ulaw', 'pcmu'],
+    ],
+  );
+  assert.equal(entries[0]!.esds?.objectTypeIndication, 0x6c);
+  assert.deepEqual([entries[0]!.width, entries[0]!.height], [320, 184], 'the size of the first JPEG');
+  assert.deepEqual([entries[1]!.channels, entries[1]!.sampleRate], [1, 8000]);
+
+  // Every picture is a sync sample, yet fragments are cut by time (0.5 s), not at each picture.
+  const pictures = p.fragments.map((f) => f.trafs.find((t) => t.trackId === 1)?.samples ?? []);
+  assert.ok(pictures.length >= 3 && pictures.length <= 5, `${pictures.length} fragments for 2 s`);
+  assert.equal(pictures.flat().length, 50);
+  assert.ok(pictures.flat().every((s) => s.flags === SYNC_SAMPLE_FLAGS && s.data.equals(jpeg)));
+  const alaw = p.fragments.flatMap((f) => f.trafs.find((t) => t.trackId === 2)?.samples ?? []);
+  assert.equal(alaw.length, 100);
+  assert.ok(alaw.every((s) => s.duration === 160 && s.size === 160));
+});
+
+test('the HLS muxer keeps to what browsers play: BROWSER_FMP4_CODECS lacks MJPEG and G.711', () => {
+  assert.deepEqual([...BROWSER_FMP4_CODECS].sort(), ['aac', 'h264', 'h265', 'opus']);
+  assert.deepEqual(
+    FMP4_CODECS.filter((c) => !BROWSER_FMP4_CODECS.has(c)),
+    ['mjpeg', 'pcma', 'pcmu'],
+  );
 });

@@ -33,7 +33,10 @@
  * keyframe, else the configured ones (the SDP's). Video before a track's first keyframe is dropped,
  * and so is every track's media before the first keyframe of the first video track (the file starts
  * with a picture, all tracks together). AAC `mp4a`/`esds` with the AudioSpecificConfig; Opus
- * `Opus`/`dOps` (pre-skip 0: RTP does not carry it).
+ * `Opus`/`dOps` (pre-skip 0: RTP does not carry it). Motion JPEG `mp4v`/`esds` (objectTypeIndication
+ * 0x6C), one JPEG per sample, every one a sync sample, its size in the sample entry from the first JPEG;
+ * it cuts fragments by time only (a fragment per picture would be mostly `moof`). G.711 `alaw`/`ulaw`,
+ * one RTP packet's codes per sample.
  */
 import { ParseError } from '../../base/errors.js';
 import { parseAudioSpecificConfig } from '../../codec/aac.js';
@@ -51,13 +54,16 @@ import {
   h265NalType,
   parseH265Sps,
 } from '../../codec/h265.js';
+import { parseJpeg } from '../../codec/jpeg.js';
 import { joinLengthPrefixed, splitAnnexB } from '../../codec/nal.js';
 import type { AccessUnit } from '../../format/access-unit.js';
 import {
   avc1Entry,
   fragment,
+  g711Entry,
   hvc1Entry,
   initSegment,
+  mjpegEntry,
   mp4aEntry,
   opusEntry,
   type FragmentSample,
@@ -83,7 +89,9 @@ const DEFAULT_MAX_FRAGMENT_BYTES = 8 * 1024 * 1024;
 /** mfhd's sequence_number is unsigned 32 bits (§8.8.5): it wraps to 1 after this. */
 const MAX_SEQUENCE_NUMBER = 0xffffffff;
 
-export type Fmp4Codec = 'h264' | 'h265' | 'aac' | 'opus';
+/** Every codec the muxer writes. */
+export const FMP4_CODECS = ['h264', 'h265', 'aac', 'opus', 'mjpeg', 'pcma', 'pcmu'] as const;
+export type Fmp4Codec = (typeof FMP4_CODECS)[number];
 
 export interface Fmp4Track {
   codec: Fmp4Codec;
@@ -93,7 +101,7 @@ export interface Fmp4Track {
   parameterSets?: readonly Uint8Array[];
   /** AAC: the AudioSpecificConfig (the SDP's `config`). Required for AAC. */
   audioSpecificConfig?: Uint8Array;
-  /** Opus: 1 or 2 (default 2). */
+  /** Opus: 1 or 2 (default 2); G.711: the channel count (default 1). */
   channels?: number;
 }
 
@@ -280,6 +288,17 @@ export class Fmp4Muxer {
       }
       case 'opus':
         return { ...base, handler: 'soun', sampleEntry: opusEntry(c.channels ?? 2) };
+      case 'mjpeg': {
+        // The size of the first picture: a JPEG says it in its frame header (SOF).
+        const first = t.ready[0]?.data ?? t.held?.data;
+        const { width, height } = first !== undefined ? parseJpeg(first) : { width: 0, height: 0 };
+        return { ...base, handler: 'vide', width, height, sampleEntry: mjpegEntry(width, height) };
+      }
+      case 'pcma':
+      case 'pcmu': {
+        const law = c.codec === 'pcma' ? 'alaw' : 'ulaw';
+        return { ...base, handler: 'soun', sampleEntry: g711Entry(law, c.channels ?? 1, c.timescale) };
+      }
     }
   }
 
@@ -432,9 +451,13 @@ export class Fmp4Muxer {
   }
 }
 
-/** A sample's duration when nothing tells it: one AAC-LC frame, one 20 ms Opus packet, one 25 fps picture. */
+/**
+ * A sample's duration when nothing tells it: one AAC-LC frame, one 20 ms Opus or G.711 packet, one 25 fps
+ * picture.
+ */
 function defaultDuration(c: Fmp4Track): number {
   if (c.codec === 'aac') return 1024; // samples per AAC-LC frame; timescale = sample rate for RTP
-  if (c.codec === 'opus') return Math.max(1, Math.round((c.timescale * 20) / 1000));
+  if (c.codec === 'opus' || c.codec === 'pcma' || c.codec === 'pcmu')
+    return Math.max(1, Math.round((c.timescale * 20) / 1000));
   return Math.max(1, Math.round(c.timescale / 25));
 }

@@ -54,6 +54,9 @@ export interface Fmp4TrackInfo extends SampleDescription {
   readonly defaultSampleFlags: number;
 }
 
+/** `prft` boxes in a row before one `moof`: a recording writes one or two; a longer run starts over. */
+const MAX_PRFTS_PER_FRAGMENT = 4;
+
 /** `prft` (§8.16.5): the wall-clock time at which a media time of a track was produced or received. */
 export interface ProducerReferenceTime {
   readonly referenceTrackId: number;
@@ -88,12 +91,18 @@ export interface Fmp4TrackRun {
 export interface Fmp4Fragment {
   /** mfhd sequence_number. */
   readonly sequenceNumber: number;
-  /** File offset of the fragment's first box (its `prft`, else its `moof`). */
+  /** File offset of the fragment's first box (its first `prft`, else its `moof`). */
   readonly start: number;
   readonly moofOffset: number;
   /** One past its last byte (the end of its last `mdat`). */
   readonly end: number;
+  /** The first of the `prft` boxes right before the `moof` (a recording's: receipt by the server). */
   readonly prft: ProducerReferenceTime | undefined;
+  /**
+   * A later one of those with flags 0 (the time the sample was input to the encoder): a recording's
+   * publisher time from its RTCP sender reports, when it sent any.
+   */
+  readonly senderPrft?: ProducerReferenceTime;
   /** Runs of the tracks with samples in this fragment, in `traf` order. */
   readonly runs: readonly Fmp4TrackRun[];
 }
@@ -224,9 +233,17 @@ function* walkFmp4(fileSize: number, options: Fmp4ReaderOptions): Walk {
   const nextDecodeTime = new Map<number, number>();
   let completeBytes = at;
   let stopReason: string | undefined;
-  let pendingPrft: { box: TopBox; value: ProducerReferenceTime } | undefined;
+  /** The `prft` boxes in a row, each right after the one before (the last one ends at `end`). */
+  let pendingPrfts: { start: number; end: number; values: ProducerReferenceTime[] } | undefined;
   let open:
-    | { start: number; moof: TopBox; buf: Buffer; prft: ProducerReferenceTime | undefined; dataEnd: number }
+    | {
+        start: number;
+        moof: TopBox;
+        buf: Buffer;
+        prft: ProducerReferenceTime | undefined;
+        senderPrft: ProducerReferenceTime | undefined;
+        dataEnd: number;
+      }
     | undefined;
   const closeFragment = (end: number): string | undefined => {
     if (open === undefined) return undefined;
@@ -241,7 +258,14 @@ function* walkFmp4(fileSize: number, options: Fmp4ReaderOptions): Walk {
       for (const run of parsed.runs)
         if (run.count > 0)
           nextDecodeTime.set(run.trackId, run.decodeTime[run.count - 1]! + run.duration[run.count - 1]!);
-      fragments.push({ ...parsed, start: f.start, moofOffset: f.moof.start, end, prft: f.prft });
+      fragments.push({
+        ...parsed,
+        start: f.start,
+        moofOffset: f.moof.start,
+        end,
+        prft: f.prft,
+        ...(f.senderPrft !== undefined ? { senderPrft: f.senderPrft } : {}),
+      });
       completeBytes = end;
       return undefined;
     } catch (e) {
@@ -268,13 +292,23 @@ function* walkFmp4(fileSize: number, options: Fmp4ReaderOptions): Walk {
     }
     try {
       if (h.type === 'prft') {
-        const buf = yield* readBox(h, 1024);
-        pendingPrft = { box: h, value: parsePrft(buf) };
+        const value = parsePrft(yield* readBox(h, 1024));
+        if (pendingPrfts?.end === h.start && pendingPrfts.values.length < MAX_PRFTS_PER_FRAGMENT) {
+          pendingPrfts.values.push(value);
+          pendingPrfts.end = h.end;
+        } else pendingPrfts = { start: h.start, end: h.end, values: [value] };
       } else if (h.type === 'moof') {
         const buf = yield* readBox(h, o.maxMoofBytes);
-        const prft = pendingPrft?.box.end === h.start ? pendingPrft : undefined;
-        open = { start: prft?.box.start ?? h.start, moof: h, buf, prft: prft?.value, dataEnd: h.end };
-        pendingPrft = undefined;
+        const prfts = pendingPrfts?.end === h.start ? pendingPrfts : undefined;
+        open = {
+          start: prfts?.start ?? h.start,
+          moof: h,
+          buf,
+          prft: prfts?.values[0],
+          senderPrft: prfts?.values.slice(1).find((p) => p.flags === 0),
+          dataEnd: h.end,
+        };
+        pendingPrfts = undefined;
       } else if (h.type === 'mdat' && open !== undefined) {
         open.dataEnd = h.end;
       }

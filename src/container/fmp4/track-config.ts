@@ -6,7 +6,10 @@ import { ParseError } from '../../base/errors.js';
 import { parseAacFmtp } from '../../format/aac.js';
 import { parseH264Fmtp } from '../../format/h264.js';
 import { parseH265Fmtp } from '../../format/h265.js';
-import type { Fmp4Track } from './muxer.js';
+import type { Fmp4Codec, Fmp4Track } from './muxer.js';
+
+/** The codecs of fMP4 that browsers' MSE plays (HLS carries these; recordings carry every Fmp4Codec). */
+export const BROWSER_FMP4_CODECS: ReadonlySet<Fmp4Codec> = new Set(['h264', 'h265', 'aac', 'opus']);
 
 /** What an SDP media section tells about its first RTP format. */
 export interface RtpTrackDescription {
@@ -19,7 +22,9 @@ export interface RtpTrackDescription {
 
 /**
  * The fMP4 track for an RTP track, or undefined when fMP4 cannot carry it (or its fmtp is malformed):
- * H.264, H.265, AAC (MPEG4-GENERIC with a config) and Opus. The timescale is the RTP clock rate.
+ * H.264, H.265, AAC (MPEG4-GENERIC with a config), Opus, Motion JPEG and G.711 (mono: the rtpmap's
+ * channel count does not reach here, and G.711 over RTP is mono in practice). The timescale is the RTP
+ * clock rate. Browsers (HLS) play only the first four: `BROWSER_FMP4_CODECS`.
  */
 export function fmp4TrackFor(track: RtpTrackDescription): Fmp4Track | undefined {
   // The timescale is unsigned 32 bits (mdhd, ISO/IEC 14496-12 §8.4.2); an SDP may say anything.
@@ -45,6 +50,12 @@ export function fmp4TrackFor(track: RtpTrackDescription): Fmp4Track | undefined 
         const stereo = track.fmtp['sprop-stereo'] ?? track.fmtp.stereo;
         return { codec: 'opus', timescale, channels: stereo === '0' ? 1 : 2 };
       }
+      case 'JPEG':
+        return { codec: 'mjpeg', timescale };
+      case 'PCMA':
+        return { codec: 'pcma', timescale, channels: 1 };
+      case 'PCMU':
+        return { codec: 'pcmu', timescale, channels: 1 };
       default:
         return undefined;
     }

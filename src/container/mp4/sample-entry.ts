@@ -13,7 +13,7 @@ import {
   type OpusConfig,
 } from './codec-config.js';
 
-export type Mp4Codec = 'h264' | 'h265' | 'aac' | 'mp3' | 'opus' | 'unknown';
+export type Mp4Codec = 'h264' | 'h265' | 'aac' | 'mp3' | 'opus' | 'mjpeg' | 'pcma' | 'pcmu' | 'unknown';
 export type TrackKind = 'video' | 'audio' | 'other';
 
 export interface ParameterSets {
@@ -128,8 +128,24 @@ function parseVideoConfig(buf: Buffer, d: Mutable<SampleDescription>, children: 
     d.hevc = hevc;
     d.nalLengthSize = hevc.nalLengthSize;
     d.parameterSets = { vps: hevc.vps, sps: hevc.sps, pps: hevc.pps };
+  } else if (d.fourcc === 'jpeg') {
+    d.codec = 'mjpeg'; // QuickTime's Photo-JPEG entry: no configuration box
+  } else if (d.fourcc === 'mp4v') {
+    const box = findBox(children, 'esds');
+    if (!box) return; // MPEG-4 Visual without its descriptor: unknown
+    const c = Cursor.ofBox(buf, box);
+    c.fullBox();
+    const esds = parseEsds(c);
+    d.esds = {
+      objectTypeIndication: esds.objectTypeIndication,
+      decoderSpecificInfo: esds.decoderSpecificInfo,
+    };
+    if (esds.objectTypeIndication === OTI_JPEG) d.codec = 'mjpeg';
   }
 }
+
+/** objectTypeIndication of JPEG (ISO/IEC 10918-1) in an `mp4v` esds (MP4RA object types). */
+const OTI_JPEG = 0x6c;
 
 function parseAudioConfig(buf: Buffer, d: Mutable<SampleDescription>, children: BoxHeader[]): void {
   if (d.fourcc === 'mp4a') {
@@ -153,6 +169,8 @@ function parseAudioConfig(buf: Buffer, d: Mutable<SampleDescription>, children: 
     } else if (oti === 0x69 || oti === 0x6b) {
       d.codec = 'mp3';
     }
+  } else if (d.fourcc === 'alaw' || d.fourcc === 'ulaw') {
+    d.codec = d.fourcc === 'alaw' ? 'pcma' : 'pcmu'; // G.711, 8-bit codes (no configuration box)
   } else if (d.fourcc === 'Opus') {
     const box = findBox(children, 'dOps');
     if (!box) throw new ParseError('MP4_BAD_CODEC_CONFIG', "'Opus' without 'dOps'");
