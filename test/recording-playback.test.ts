@@ -199,12 +199,9 @@ describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
   for (const protocols of ['tcp', 'udp'] as const)
     test(
       `GStreamer rtspsrc onvif-mode=true over ${protocols}: every recorded frame, to EOS`,
-      {
-        skip: skipUnlessGstReader() || skipUnless('ffprobe'),
-        // Seen over TCP: 125 of 150 frames (one second missing), and with onvif-rate-control=false no EOS
-        // at all; over UDP every frame. Not understood yet: kept as todo, not hidden.
-        todo: protocols === 'tcp' ? 'rtspsrc onvif-mode over TCP loses a second of frames' : false,
-      },
+      // Over TCP rtspsrc 1.22 drops the first packet after PLAY and its whole frame (125 of 150 frames
+      // before the lead-in packets of vod-rtp.ts: the first GOP could not be decoded).
+      { skip: skipUnlessGstReader() || skipUnless('ffprobe') },
       async () => {
         const videoOut = join(dir, `gst-${protocols}.h264`);
         const props = ['onvif-mode=true'];
@@ -220,7 +217,7 @@ describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
         assert.equal(probe.code, 0, probe.stderr);
         const frames = Number(parseProbe(probe.stdout)[0]?.nb_read_frames);
         const expected = videoSamples(segments).length;
-        assert.ok(frames <= expected && frames >= expected - 1, `${frames} of ${expected} frames`);
+        assert.equal(frames, expected, `${frames} of ${expected} frames`);
       },
     );
 
