@@ -196,7 +196,12 @@ export class VodControl {
       return reply(RtspStatus.InvalidRange);
     }
     const onvif = recording !== undefined && requiresOnvifReplay(req);
-    if (onvif) {
+    // GStreamer's rtspsrc in ONVIF mode (1.22) sends no `Require: onvif-replay`, only `Range: clock=`
+    // and `Rate-Control`: either on a recording's PLAY asks for the replay extension too (a client
+    // that does not know it skips it, RFC 3550 §5.3.1).
+    const replayExtension =
+      onvif || (recording !== undefined && (clockRange || req.headers.get('Rate-Control') !== undefined));
+    if (replayExtension) {
       // The low byte of this PLAY's CSeq goes into every packet's replay extension (§6.3).
       const state = this.replayCseq.get(session) ?? { cseq: 0 };
       state.cseq = Number(req.headers.get('CSeq') ?? 0) & 0xff;
