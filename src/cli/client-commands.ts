@@ -19,7 +19,14 @@ import { readMpegAudioFormats } from '../client/probe.js';
 import { formatTrackSummary, summarizeTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
-import { replayPlayOptions, replayProblem, replayUrl, scaleArg, timeArg, type ReplayArgs } from './replay-args.js';
+import {
+  replayPlayOptions,
+  replayProblem,
+  replayUrl,
+  scaleArg,
+  timeArg,
+  type ReplayArgs,
+} from './replay-args.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -478,7 +485,11 @@ export function registerClientCommands(program: Command): void {
     .addOption(transportOption().default('udp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
-    .option('--start <time>', 'play recordings from this time (ISO 8601 with its zone): ONVIF replay', timeArg)
+    .option(
+      '--start <time>',
+      'play recordings from this time (ISO 8601 with its zone): ONVIF replay',
+      timeArg,
+    )
     .option('--end <time>', 'with --start: up to this time (default: the end of the recordings)', timeArg)
     .option('--scale <n>', 'playback rate: 0.5, 2, 4, 8; negative plays backwards (keyframes)', scaleArg)
     .option('--no-rate-control', 'with --start: as fast as the connection goes (Rate-Control: no)')

@@ -23,12 +23,7 @@ import { formatUtcTime, parseRange, type RangeSpec } from '../rtsp/range.js';
 import { RtspStatus } from '../rtsp/status.js';
 import type { RecordingTimeline } from '../sources/recording-timeline.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
-import {
-  VodPlayer,
-  VodQueueFullError,
-  type VodFile,
-  type VodPlayerOptions,
-} from '../sources/vod-player.js';
+import { VodPlayer, VodQueueFullError, type VodFile, type VodPlayerOptions } from '../sources/vod-player.js';
 import { RECORDING_KEY_PREFIX, requiresOnvifReplay, type RecordingPlayback } from './recording-playback.js';
 import type { RequestTarget } from './target.js';
 import type { Reply } from './connection.js';
@@ -208,7 +203,7 @@ export class VodControl {
       this.replayCseq.set(session, state);
     }
     // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
-    let unpaced = false;
+    let unpaced: boolean;
     let frames: FramesOption | undefined;
     try {
       const sc = req.headers.get('Scale');

@@ -27,7 +27,7 @@
  * end is not sent, §10.6). Trick play walks `samples.keyframes` by presentation time, forward or
  * backward, skipping keyframes closer than the trick interval to the last one taken.
  */
-import type { Mp4SampleInfo } from '../container/mp4/reader.js';
+import type { Mp4SampleInfo, Mp4Track } from '../container/mp4/reader.js';
 import { sampleInfo } from '../container/mp4/reader.js';
 import {
   EPSILON_S,
@@ -97,12 +97,25 @@ export function nextSample(seg: Segment): Omit<Queued, 'data'> | undefined {
   return { seg, st: best.run.st, info: best.info, ptsM: best.ptsM, dueM: best.dueM, after: best.after, last };
 }
 
+/**
+ * Whether a sample is presented before a sample decoded earlier in its GOP (back to the keyframe):
+ * a B-frame (with B-pyramids a referenced one too; `predicted` drops both, as nothing but B-frames
+ * refers to them).
+ */
+function isBFrame(mp4: Mp4Track, index: number, info: Mp4SampleInfo): boolean {
+  for (let k = index - 1; k >= 0; k--) {
+    const earlier = sampleInfo(mp4, k);
+    if (earlier.ptsTicks > info.ptsTicks) return true;
+    if (earlier.keyframe) return false;
+  }
+  return false;
+}
+
 /** Whether `Frames` leaves a video sample of normal play out (see the module comment). */
 function framesSkip(seg: Segment, run: Run, index: number, info: Mp4SampleInfo): boolean {
   const frames = seg.frames;
   if (frames === undefined || frames.mode === 'all' || !run.st.video) return false;
-  if (frames.mode === 'predicted')
-    return index > 0 && info.ptsTicks < sampleInfo(run.st.mp4, index - 1).ptsTicks;
+  if (frames.mode === 'predicted') return isBFrame(run.st.mp4, index, info);
   if (!info.keyframe) return true;
   const ptsS = info.ptsTicks / info.timescale;
   return (
