@@ -19,6 +19,14 @@ import { readMpegAudioFormats } from '../client/probe.js';
 import { formatTrackSummary, summarizeTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
 import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
+import {
+  replayPlayOptions,
+  replayProblem,
+  replayUrl,
+  scaleArg,
+  timeArg,
+  type ReplayArgs,
+} from './replay-args.js';
 
 export const ExitCode = {
   Ok: 0,
@@ -178,7 +186,7 @@ async function probe(url: string, opts: ProbeOptions): Promise<void> {
 
 // --- play ---
 
-interface PlayOptions {
+interface PlayOptions extends ReplayArgs {
   output: string;
   duration?: number;
   transport?: CliTransport;
@@ -241,6 +249,12 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
     );
     return;
   }
+  const mismatch = replayProblem(opts);
+  if (mismatch !== undefined) {
+    fail(new Error(mismatch), ExitCode.BadInput);
+    return;
+  }
+  url = replayUrl(url, opts);
   const unwritable = outputProblem(opts.output);
   if (unwritable !== undefined) {
     fail(new Error(`cannot write ${opts.output}: ${unwritable}`), ExitCode.BadInput);
@@ -322,7 +336,7 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
       setTimeout(() => void stop('end'), END_GRACE_MS).unref();
     });
     await client.setup({ transport: choice.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
-    await client.play();
+    await client.play(replayPlayOptions(opts));
     const startMs = performance.now();
     let lastBytes = 0;
     let lastMs = startMs;
@@ -471,7 +485,19 @@ export function registerClientCommands(program: Command): void {
     .addOption(transportOption().default('udp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
-    .addHelpText('after', '\nExit codes as for probe. The file stays valid when interrupted.')
+    .option(
+      '--start <time>',
+      'play recordings from this time (ISO 8601 with its zone): ONVIF replay',
+      timeArg,
+    )
+    .option('--end <time>', 'with --start: up to this time (default: the end of the recordings)', timeArg)
+    .option('--scale <n>', 'playback rate: 0.5, 2, 4, 8; negative plays backwards (keyframes)', scaleArg)
+    .option('--no-rate-control', 'with --start: as fast as the connection goes (Rate-Control: no)')
+    .addHelpText(
+      'after',
+      '\nExit codes as for probe. The file stays valid when interrupted.\n' +
+        'Recordings: rtspkit play rtsp://host:8554/cam --start 2026-12-06T10:15:00Z --scale 4 -o out.mp4',
+    )
     .action(async (url: string, opts: PlayOptions) => {
       await play(url, opts);
     });

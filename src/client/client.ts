@@ -456,7 +456,7 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   async play(options: PlayOptions = {}): Promise<RtspResponse> {
     if (this.#media.size === 0) throw new RtspClientError('STATE', 'PLAY needs setup() first');
     this.#lastPlay = options;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     const range = options.range === undefined ? ({ unit: 'npt', start: 0 } as const) : options.range;
     if (range !== null) headers.Range = serializeRange(range);
     if (options.scale !== undefined) headers.Scale = String(options.scale);

@@ -82,6 +82,8 @@ export interface PlayOptions {
   /** Default `npt=0-`; pass null to send no Range. */
   range?: RangeSpec | null;
   scale?: number;
+  /** More PLAY headers (ONVIF replay: `Require: onvif-replay`, `Rate-Control`, `Frames`). */
+  headers?: Record<string, string>;
 }
 
 export interface RtspClientEvents {

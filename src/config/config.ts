@@ -247,6 +247,7 @@ export const configSchema = z
       .default(64 * 1024),
     /** PLAY ranges a session on a file may queue behind the current one (RFC 2326 §10.5). */
     maxQueuedPlayRanges: z.number().int().min(0).max(1000).default(8),
+    maxReplaySpeed: z.number().min(1).max(1000).default(64),
     /** Bytes of a request's header section and of its body (the RTSP framer's limits), per connection. */
     maxRequestHeaderBytes: z
       .number()

@@ -335,3 +335,27 @@ test('real RTP from ffmpeg (single NAL, STAP-A, FU-A): 50 access units, keyframe
   const ticks = aus.slice(1).map((a, i) => a.pts - aus[i]!.pts);
   assert.ok(ticks.every((t) => t === 3600));
 });
+
+test('a packet without payload (a server lead-in) counts in the sequence and breaks nothing', () => {
+  const d = new H264Depacketizer();
+  const idr = toPackets(
+    new H264Packetizer({ maxPayloadBytes: 1200 }).packetize({
+      pts: 9000,
+      clockRate: 90000,
+      keyframe: true,
+      nalus: [SPS, PPS, nal(H264NalType.IdrSlice, 3000)],
+    }),
+    101,
+  );
+  const leadIn: RtpPacketIn = {
+    payload: Buffer.alloc(0),
+    marker: false,
+    sequenceNumber: 100,
+    timestamp: 8999,
+  };
+  const aus = pushAll(d, [leadIn, ...idr]);
+  assert.equal(aus.length, 1);
+  assert.ok(aus[0]!.keyframe);
+  assert.equal(d.stats.malformedPackets, 0);
+  assert.equal(d.stats.droppedAccessUnits, 0);
+});

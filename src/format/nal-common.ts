@@ -197,6 +197,9 @@ export abstract class NalDepacketizerBase implements Depacketizer {
     const v = this.seq.accept(pkt);
     if (v.kind === 'late') return [];
     const out: AccessUnit[] = [];
+    // A packet with no payload (RFC 3550 §5.1 allows it; rtspkit's lead-in packets, vod-rtp.ts) only
+    // counts in the sequence: it belongs to no access unit.
+    if (pkt.payload.length === 0 && !pkt.marker && v.lost === 0) return out;
     this.contiguous = this.started && v.lost === 0;
     this.started = true;
     if (v.lost > 0) {

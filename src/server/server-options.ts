@@ -103,6 +103,11 @@ export interface RtspServerOptions {
   /** PLAY ranges queued behind the current one for a file on demand (§10.5; 503 beyond). Default 8. */
   maxQueuedPlayRanges?: number;
   /**
+   * Speed ceiling of an ONVIF replay with `Rate-Control: no` (an export, otherwise paced by the
+   * connection's backlog). Default 64.
+   */
+  maxReplaySpeed?: number;
+  /**
    * Bytes of a request's header section (400 beyond) and body (413 beyond); the connection is then
    * closed. Defaults 64 KiB and 1 MiB (DEFAULT_FRAMER_LIMITS); a change applies to new connections.
    */
@@ -167,6 +172,7 @@ export interface ServerSettings {
   sessionStartTimeoutS: number;
   maxAnnouncedSdpBytes: number;
   maxQueuedPlayRanges: number;
+  maxReplaySpeed: number;
   maxRequestHeaderBytes: number;
   maxRequestBodyBytes: number;
   requestTimeoutMs: number;
@@ -198,6 +204,7 @@ export const RELOADABLE_SERVER_LIMITS = [
   'sessionStartTimeoutS',
   'maxAnnouncedSdpBytes',
   'maxQueuedPlayRanges',
+  'maxReplaySpeed',
   'maxRequestHeaderBytes',
   'maxRequestBodyBytes',
   'requestTimeoutMs',
@@ -242,6 +249,7 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     sessionStartTimeoutS: options.sessionStartTimeoutS ?? 20,
     maxAnnouncedSdpBytes: options.maxAnnouncedSdpBytes ?? 64 * 1024,
     maxQueuedPlayRanges: options.maxQueuedPlayRanges ?? 8,
+    maxReplaySpeed: options.maxReplaySpeed ?? 64,
     maxRequestHeaderBytes: options.maxRequestHeaderBytes ?? DEFAULT_FRAMER_LIMITS.maxHeaderBytes,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_FRAMER_LIMITS.maxBodyBytes,
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,

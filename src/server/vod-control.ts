@@ -10,20 +10,20 @@ import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeInterleaved } from '../rtsp/message.js';
-import { unixMsToNtp } from '../base/clock.js';
+import { clockTimeout, unixMsToNtp } from '../base/clock.js';
 import { serializeOnvifReplayExtension } from '../rtp/onvif-replay.js';
-import { parseRateControl } from '../rtsp/onvif.js';
+import {
+  parseFrames,
+  parseRateControl,
+  serializeFrames,
+  serializeRateControl,
+  type FramesOption,
+} from '../rtsp/onvif.js';
 import { formatUtcTime, parseRange, type RangeSpec } from '../rtsp/range.js';
 import { RtspStatus } from '../rtsp/status.js';
 import type { RecordingTimeline } from '../sources/recording-timeline.js';
 import { parseScale, parseSpeed } from '../rtsp/fields.js';
-import {
-  VOD_MAX_SPEED,
-  VodPlayer,
-  VodQueueFullError,
-  type VodFile,
-  type VodPlayerOptions,
-} from '../sources/vod-player.js';
+import { VodPlayer, VodQueueFullError, type VodFile, type VodPlayerOptions } from '../sources/vod-player.js';
 import { RECORDING_KEY_PREFIX, requiresOnvifReplay, type RecordingPlayback } from './recording-playback.js';
 import type { RequestTarget } from './target.js';
 import type { Reply } from './connection.js';
@@ -41,16 +41,29 @@ export interface VodControlDeps {
   /** The media folder's files; undefined when no folder is served. */
   files: VodFiles | undefined;
   /** Read at each request (reloadable). */
-  settings: Pick<ServerSettings, 'serverName' | 'senderReportIntervalMs' | 'maxQueuedPlayRanges'>;
+  settings: Pick<
+    ServerSettings,
+    'serverName' | 'senderReportIntervalMs' | 'maxQueuedPlayRanges' | 'maxReplaySpeed'
+  >;
   /** Counts and answers the 503 of a full PLAY queue. */
   sessionLimits: SessionLimits;
   /** Playback of recordings (recording-playback.ts); undefined when the server has no catalog. */
   recordings?: RecordingPlayback | undefined;
 }
 
+/**
+ * The RTCP BYE at the end of an unpaced replay (`Rate-Control: no`) goes out no sooner than this
+ * after its PLAY. rtspsrc (GStreamer 1.22) matches a BYE to its stream only once the stream's first
+ * packet has left the jitter buffer (its default latency: 2 s) and ignores it before; an export of a
+ * few seconds ends well within that, and the reader then waited for an EOS that never came.
+ */
+export const UNPACED_REPLAY_BYE_FLOOR_MS = 3000;
+
 export class VodControl {
   /** Sessions playing a recording with `Require: onvif-replay`: the CSeq of their latest PLAY. */
   private readonly replayCseq = new WeakMap<ServerSession, { cseq: number }>();
+  /** Sessions whose latest PLAY is unpaced: no BYE before this time (monotonic ms). */
+  private readonly byeNotBeforeMs = new WeakMap<ServerSession, number>();
 
   constructor(private readonly deps: VodControlDeps) {}
 
@@ -122,6 +135,7 @@ export class VodControl {
         sendRtcp: (track, packet) => {
           session.sendRtcp(track, packet);
         },
+        backlogBytes: () => session.backlogBytes,
       },
       {
         clock: this.deps.clock,
@@ -139,7 +153,21 @@ export class VodControl {
       session.logger.info({ reason, positionS }, 'playback paused by itself');
       // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
       // they are when the file cannot be read on (cut short after its moov): nothing more will come.
-      if (reason === 'end' || reason === 'error') sendBye(session);
+      if (reason !== 'end' && reason !== 'error') return;
+      const waitMs = (this.byeNotBeforeMs.get(session) ?? 0) - this.deps.clock.monotonicMs();
+      if (waitMs <= 0) {
+        sendBye(session);
+        return;
+      }
+      clockTimeout(
+        this.deps.clock,
+        () => {
+          // Not when the session ended or a later PLAY plays on meanwhile.
+          if (!session.closed && player.state === 'ready') sendBye(session);
+        },
+        waitMs,
+        { unref: true },
+      );
     };
     role.player = player;
     return player;
@@ -163,22 +191,33 @@ export class VodControl {
       return reply(RtspStatus.InvalidRange);
     }
     const onvif = recording !== undefined && requiresOnvifReplay(req);
-    if (onvif) {
+    // GStreamer's rtspsrc in ONVIF mode (1.22) sends no `Require: onvif-replay`, only `Range: clock=`
+    // and `Rate-Control`: either on a recording's PLAY asks for the replay extension too (a client
+    // that does not know it skips it, RFC 3550 §5.3.1).
+    const replayExtension =
+      onvif || (recording !== undefined && (clockRange || req.headers.get('Rate-Control') !== undefined));
+    if (replayExtension) {
       // The low byte of this PLAY's CSeq goes into every packet's replay extension (§6.3).
       const state = this.replayCseq.get(session) ?? { cseq: 0 };
       state.cseq = Number(req.headers.get('CSeq') ?? 0) & 0xff;
       this.replayCseq.set(session, state);
     }
     // A malformed (or zero) Scale or Speed is a bad header, not an invalid range.
+    let unpaced: boolean;
+    let frames: FramesOption | undefined;
     try {
       const sc = req.headers.get('Scale');
       if (sc !== undefined) scale = parseScale(sc);
       const sp = req.headers.get('Speed');
       if (sp !== undefined) speed = parseSpeed(sp);
-      // ONVIF Streaming §6.5: `Rate-Control: no` is an export, sent as fast as the player goes.
+      // ONVIF Streaming §6.5: `Rate-Control: no` is an export: as fast as the connection takes it
+      // (the player waits while the session's output backlog is full), up to maxReplaySpeed.
       const rc = req.headers.get('Rate-Control');
-      if (recording !== undefined && rc !== undefined && !parseRateControl(rc) && speed === undefined)
-        speed = VOD_MAX_SPEED;
+      unpaced = recording !== undefined && rc !== undefined && !parseRateControl(rc);
+      if (unpaced && speed === undefined) speed = this.deps.settings.maxReplaySpeed;
+      // §6.6: Frames thins the video of a recording's replay; echoed in the reply.
+      const fr = req.headers.get('Frames');
+      if (recording !== undefined && fr !== undefined) frames = parseFrames(fr);
     } catch (e) {
       if (!isParseError(e)) throw e;
       return reply(RtspStatus.BadRequest);
@@ -198,8 +237,14 @@ export class VodControl {
     if (range.endS !== undefined) request.endS = range.endS;
     if (scale !== undefined) request.scale = scale;
     if (speed !== undefined) request.speed = speed;
+    if (unpaced) request.maxSpeed = this.deps.settings.maxReplaySpeed;
+    if (frames !== undefined) request.frames = frames;
+    const clockReply = recording !== undefined && (clockRange || onvif);
     let result;
     player.maxQueuedRanges = this.deps.settings.maxQueuedPlayRanges;
+    // rtspsrc (GStreamer 1.22) in ONVIF mode over TCP loses the first packet after a PLAY answered
+    // with a clock range, and the rest of its frame: lead-in packets take that loss (vod-rtp.ts).
+    player.leadIn = clockReply && session.setups.some((s) => s?.kind === 'tcp');
     try {
       result = player.play(request);
     } catch (err) {
@@ -208,13 +253,18 @@ export class VodControl {
       return reply(RtspStatus.InvalidRange, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
     session.transition('PLAY');
+    if (unpaced)
+      this.byeNotBeforeMs.set(session, this.deps.clock.monotonicMs() + UNPACED_REPLAY_BYE_FLOOR_MS);
+    else this.byeNotBeforeMs.delete(session);
     const headers = sessionHeaders(session);
     headers.Range =
-      recording !== undefined && (clockRange || onvif)
+      recording !== undefined && clockReply
         ? `clock=${utc(recording.wallMsAt(result.startS))}-${utc(recording.wallMsAt(result.endS))}`
         : `npt=${result.startS.toFixed(3)}-${result.endS.toFixed(3)}`;
     if (scale !== undefined) headers.Scale = String(result.scale);
-    if (speed !== undefined) headers.Speed = String(result.speed);
+    if (speed !== undefined && !unpaced) headers.Speed = String(result.speed);
+    if (unpaced) headers['Rate-Control'] = serializeRateControl(false);
+    if (frames !== undefined) headers.Frames = serializeFrames(frames);
     const base = req.uri.replace(/\/+$/, '').replace(/\/trackID=\d+$/, '');
     headers['RTP-Info'] = result.rtpInfo
       .map(
@@ -285,21 +335,32 @@ function utc(ms: number): string {
 function replayExtensionOption(
   file: VodFile,
   state: { cseq: number } | undefined,
-): Pick<VodPlayerOptions, 'headerExtension'> {
+): Pick<VodPlayerOptions, 'headerExtension' | 'leadInExtension'> {
   const timeline = file.recording;
   if (timeline === undefined || state === undefined) return {};
   return {
-    headerExtension: (s) => {
+    headerExtension: (s, lastPacket) => {
       const edges = timeline.sampleEdges(s.track, s.sample);
       return serializeOnvifReplayExtension({
         ntp: unixMsToNtp(timeline.sampleWallMs(s.track, s.sample, s.ptsS)),
         cleanPoint: s.keyframe,
         endOfSection: edges.endOfSection,
         discontinuity: edges.discontinuity || s.firstOfRange,
-        terminal: false,
+        // T on the very last packet: GStreamer's rtponvifparse ends the stream (EOS) after it.
+        terminal: s.lastOfRange && lastPacket,
         cseqLowByte: state.cseq,
       });
     },
+    // A lead-in packet carries the time of the range's start and no flag (it holds no frame).
+    leadInExtension: (_track, startS) =>
+      serializeOnvifReplayExtension({
+        ntp: unixMsToNtp(timeline.wallMsAt(startS)),
+        cleanPoint: false,
+        endOfSection: false,
+        discontinuity: false,
+        terminal: false,
+        cseqLowByte: state.cseq,
+      }),
   };
 }
 

@@ -283,11 +283,13 @@ export function rtpPackets(
   seq: number,
   timestampBase: number,
   ssrc: number,
-  extension?: RtpHeaderExtension,
+  extension?: RtpHeaderExtension | ((lastPacket: boolean) => RtpHeaderExtension | undefined),
 ): Buffer[] {
-  return packetizer.packetize(au).map((out, i) =>
-    serializeRtpPacket({
-      ...(extension !== undefined ? { extension } : {}),
+  const outs = packetizer.packetize(au);
+  return outs.map((out, i) => {
+    const ext = typeof extension === 'function' ? extension(i === outs.length - 1) : extension;
+    return serializeRtpPacket({
+      ...(ext !== undefined ? { extension: ext } : {}),
       marker: out.marker,
       payloadType,
       sequenceNumber: (seq + i) & 0xffff,
@@ -295,8 +297,8 @@ export function rtpPackets(
       ssrc,
       csrcs: [],
       payload: out.payload,
-    }),
-  );
+    });
+  });
 }
 
 export function mod32(x: number): number {

@@ -4,6 +4,7 @@
  * playing). The model behind them is described in vod-player.ts.
  */
 import type { Mp4Reader } from '../container/mp4/reader.js';
+import type { FramesOption } from '../rtsp/onvif.js';
 import type { RtpHeaderExtension } from '../rtp/packet.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -20,7 +21,15 @@ export class VodQueueFullError extends Error {
 export interface VodPacketSink {
   sendRtp(track: number, packet: Buffer): void;
   sendRtcp(track: number, packet: Buffer): void;
+  /**
+   * Bytes written and not yet taken by the peer. Past VOD_MAX_SINK_BACKLOG_BYTES the player sends
+   * nothing more until it drains: at high speeds (an export) the connection sets the pace.
+   */
+  backlogBytes?(): number;
 }
+
+/** See `VodPacketSink.backlogBytes`. */
+export const VOD_MAX_SINK_BACKLOG_BYTES = 1024 * 1024;
 
 /** One PLAY request: Range (npt seconds), Scale, Speed. Absent scale and speed mean 1. */
 export interface VodPlayRequest {
@@ -30,6 +39,10 @@ export interface VodPlayRequest {
   endS?: number;
   scale?: number;
   speed?: number;
+  /** The highest speed granted (default VOD_MAX_SPEED; ONVIF `Rate-Control: no` asks for more). */
+  maxSpeed?: number;
+  /** Which video frames to send (ONVIF `Frames`); absent: all. Applies to the ranges this PLAY starts. */
+  frames?: FramesOption;
 }
 
 export interface VodRtpInfo {
@@ -77,8 +90,13 @@ export interface VodPlayerOptions {
   senderReportIntervalMs?: number;
   /** Longest wait of the pacing timer (default 20 ms; it usually wakes at the next sample's time). */
   maxTimerWaitMs?: number;
-  /** An RTP header extension for every packet of a sample (ONVIF replay: its wall-clock time). */
-  headerExtension?: (sample: VodSampleRef) => RtpHeaderExtension | undefined;
+  /**
+   * An RTP header extension for each packet of a sample (ONVIF replay: its wall-clock time);
+   * `lastPacket`: the sample's last packet (ONVIF's T bit goes there only).
+   */
+  headerExtension?: (sample: VodSampleRef, lastPacket: boolean) => RtpHeaderExtension | undefined;
+  /** The header extension of a range's lead-in packets (`VodPlayer.leadIn`), at its start (npt s). */
+  leadInExtension?: (track: number, startS: number) => RtpHeaderExtension | undefined;
 }
 
 /** A sample about to be sent, as `headerExtension` sees it. */
@@ -92,6 +110,8 @@ export interface VodSampleRef {
   keyframe: boolean;
   /** The first sample sent of its PLAY range (after a seek: a discontinuity). */
   firstOfRange: boolean;
+  /** The track's last sample of the last range queued (nothing follows unless another PLAY comes). */
+  lastOfRange: boolean;
 }
 
 /** Where a player reads sample bytes: the file's Mp4Reader, or a recording's segments (recording-file.ts). */

@@ -76,10 +76,12 @@ import { systemClock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import { ParseError } from '../base/errors.js';
 import type { AccessUnit } from '../format/access-unit.js';
+import type { FramesOption } from '../rtsp/onvif.js';
 import {
   VOD_DEFAULT_CNAME,
   VOD_DEFAULT_MAX_TIMER_WAIT_MS,
   VOD_DEFAULT_SENDER_REPORT_INTERVAL_MS,
+  VOD_MAX_SINK_BACKLOG_BYTES,
   VodQueueFullError,
   type VodEndInfo,
   type VodPacketSink,
@@ -87,12 +89,21 @@ import {
   type VodPlayRequest,
   type VodPlayResult,
   type VodRtpInfo,
+  type VodSampleRef,
 } from './vod-api.js';
+import type { RtpHeaderExtension } from '../rtp/packet.js';
 import type { VodFile } from './vod-file.js';
 import { errorMessage } from './mp4-rtp.js';
 import { PacingTimer, ReadAhead, wakeAtMs } from './vod-pacer.js';
 import { clampTime, continueRange, planRange, rangeContaining, type PlanContext } from './vod-plan.js';
-import { sampleAccessUnit, rtpTime, sendAccessUnit, sendSenderReports, sessionTracks } from './vod-rtp.js';
+import {
+  sampleAccessUnit,
+  rtpTime,
+  sendAccessUnit,
+  sendLeadInPacket,
+  sendSenderReports,
+  sessionTracks,
+} from './vod-rtp.js';
 import { activeTracks, beyondEnd, resolveScale, resolveSpeed } from './vod-scale.js';
 import {
   dueMs,
@@ -117,6 +128,14 @@ export {
 } from './vod-api.js';
 export { VOD_MAX_SCALE, VOD_MAX_SPEED, VOD_MIN_SCALE, VOD_MIN_SPEED } from './vod-scale.js';
 
+/** Whether two `Frames` options thin the video alike (absent = all). */
+function sameFramesOption(a: FramesOption | undefined, b: FramesOption | undefined): boolean {
+  return a?.mode === b?.mode && a?.intervalMs === b?.intervalMs;
+}
+
+/** How often a player whose sink is full looks again (VodPacketSink.backlogBytes). */
+const SINK_DRAIN_POLL_MS = 5;
+
 /** Malformed samples warned about per player; the rest are counted only. */
 const MAX_SAMPLE_WARNINGS = 10;
 
@@ -138,6 +157,7 @@ export class VodPlayer {
   private readonly readAhead: ReadAhead;
   private readonly timer: PacingTimer;
   private readonly headerExtension: VodPlayerOptions['headerExtension'];
+  private readonly leadInExtension: VodPlayerOptions['leadInExtension'];
   /** The tracks that have sent a sample in each range (for `headerExtension`'s firstOfRange). */
   private readonly tracksStarted = new WeakMap<Segment, Set<number>>();
 
@@ -164,6 +184,7 @@ export class VodPlayer {
     this.tracks = sessionTracks(file, options.tracks ?? file.tracks.map((_, i) => i), options.ssrcs);
     this.hasVideo = this.tracks.some((t) => t.video);
     this.headerExtension = options.headerExtension;
+    this.leadInExtension = options.leadInExtension;
     this.planning = { durationS: file.durationS, tracks: this.tracks };
     this.readAhead = new ReadAhead(
       file.reader,
@@ -204,6 +225,12 @@ export class VodPlayer {
    */
   maxQueuedRanges = Infinity;
 
+  /**
+   * Whether a range started by PLAY opens with a lead-in packet per track (vod-rtp.ts
+   * `sendLeadInPacket`; RTP-Info's seq names it). The server sets it before each PLAY.
+   */
+  leadIn = false;
+
   /** Ranges waiting after the current one. */
   get queuedRanges(): number {
     return Math.max(0, this.segments.length - 1);
@@ -225,7 +252,8 @@ export class VodPlayer {
     if (this.stopped) throw new Error('VodPlayer: play after stop');
     if (this.file.closed) throw new Error('VodPlayer: the file is closed');
     const scale = resolveScale(req.scale ?? 1, this.hasVideo);
-    const speed = resolveSpeed(req.speed ?? 1);
+    const speed = resolveSpeed(req.speed ?? 1, req.maxSpeed);
+    const frames = req.frames?.mode === 'all' ? undefined : req.frames;
     for (const t of [req.startS, req.endS])
       if (t !== undefined && !Number.isFinite(t)) throw new RangeError(`invalid time ${t}`);
 
@@ -233,7 +261,7 @@ export class VodPlayer {
     if (current !== undefined) {
       if (req.startS !== undefined) {
         if (this.queuedRanges >= this.maxQueuedRanges) throw new VodQueueFullError(this.maxQueuedRanges);
-        return this.enqueue(req.startS, req.endS, scale, speed);
+        return this.enqueue(req.startS, req.endS, scale, speed, frames);
       }
       // The current end, unless the direction changes (then the file's end that way).
       const sameWay = Math.sign(scale) === Math.sign(current.scale);
@@ -243,7 +271,8 @@ export class VodPlayer {
           : sameWay
             ? current.requestedEndS
             : undefined;
-      if (scale === current.scale && speed === current.speed && endS === current.requestedEndS)
+      const sameFrames = sameFramesOption(frames, current.frames);
+      if (scale === current.scale && speed === current.speed && endS === current.requestedEndS && sameFrames)
         return this.describeNow(current);
       // A new scale, speed or end from the current position; the queued ranges follow it.
       const later = this.segments.slice(1).map((s) => ({
@@ -251,11 +280,15 @@ export class VodPlayer {
         endS: s.requestedEndS,
         scale: s.scale,
         speed: s.speed,
+        frames: s.frames,
       }));
       const pauseAtS = this.segments.find((s) => s.pauseAtEnd)?.endS;
       this.pause();
-      const result = this.play(endS === undefined ? { scale, speed } : { endS, scale, speed });
-      for (const s of later) this.enqueue(s.startS, s.endS, s.scale, s.speed);
+      const again: VodPlayRequest = { scale, speed, maxSpeed: speed };
+      if (endS !== undefined) again.endS = endS;
+      if (frames !== undefined) again.frames = frames;
+      const result = this.play(again);
+      for (const s of later) this.enqueue(s.startS, s.endS, s.scale, s.speed, s.frames);
       if (pauseAtS !== undefined) {
         try {
           this.pause(pauseAtS);
@@ -270,15 +303,21 @@ export class VodPlayer {
     const now = this.clock.monotonicMs();
     let seg: Segment;
     const rp = this.resumePoint;
-    if (req.startS === undefined && rp !== undefined && rp.seg.scale === scale) {
+    if (
+      req.startS === undefined &&
+      rp !== undefined &&
+      rp.seg.scale === scale &&
+      sameFramesOption(frames, rp.seg.frames)
+    ) {
       seg = continueRange(this.planning, rp, req.endS, speed);
     } else {
       const startS = req.startS ?? this.pausedAtS;
       const mediaS = Math.max(this.mediaFloorS, rp?.mediaS ?? 0);
       seg = planRange(this.planning, startS, req.endS, scale, speed, mediaS);
     }
-    this.begin(seg, now);
-    return this.describe(seg, false, true);
+    seg.frames = frames;
+    const firstSeq = this.begin(seg, now);
+    return this.describe(seg, false, firstSeq);
   }
 
   /**
@@ -324,27 +363,43 @@ export class VodPlayer {
 
   // ---- the queue of ranges (§10.5) ----
 
-  private enqueue(startS: number, endS: number | undefined, scale: number, speed: number): VodPlayResult {
+  private enqueue(
+    startS: number,
+    endS: number | undefined,
+    scale: number,
+    speed: number,
+    frames: FramesOption | undefined,
+  ): VodPlayResult {
     const last = this.segments[this.segments.length - 1]!;
     const seg = planRange(this.planning, startS, endS, scale, speed, mediaOf(last, last.endS));
+    seg.frames = frames;
     this.segments.push(seg);
     this.readAhead.fill();
-    return this.describe(seg, true, false);
+    return this.describe(seg, true);
   }
 
-  /** Makes `seg` the current range, its timeline anchored at `nowMs`. */
-  private begin(seg: Segment, nowMs: number): void {
+  /**
+   * Makes `seg` the current range, its timeline anchored at `nowMs`; sends its lead-in packets when
+   * asked. Returns each track's first sequence number of the range.
+   */
+  private begin(seg: Segment, nowMs: number): Map<number, number> {
     seg.wallMs = nowMs;
     seg.wallMediaS = mediaOf(seg, seg.startS);
     for (const r of seg.runs) r.st.resume = { next: r.next, lastPtsS: r.lastPtsS };
+    const firstSeq = new Map(this.tracks.map((st) => [st.index, st.seq]));
+    if (this.leadIn)
+      for (const st of activeTracks(this.tracks, seg.scale))
+        sendLeadInPacket(st, seg.wallMediaS, this.sink, this.leadInExtension?.(st.index, seg.startS));
     this.segments = [seg];
     this.resumePoint = undefined;
     this.logger.debug({ startS: seg.startS, endS: seg.endS, scale: seg.scale, speed: seg.speed }, 'playing');
     this.readAhead.fill();
     this.arm(nowMs);
+    return firstSeq;
   }
 
-  private describe(seg: Segment, queued: boolean, withSeq: boolean): VodPlayResult {
+  /** The reply of a PLAY; `firstSeq` (RTP-Info seq per track) for a range that starts now. */
+  private describe(seg: Segment, queued: boolean, firstSeq?: Map<number, number>): VodPlayResult {
     const mediaS = mediaOf(seg, seg.startS);
     return {
       startS: seg.startS,
@@ -354,7 +409,8 @@ export class VodPlayer {
       queued,
       rtpInfo: this.tracks.map((st) => {
         const info: VodRtpInfo = { track: st.index, rtptime: rtpTime(st, mediaS) };
-        if (withSeq) info.seq = st.seq;
+        const seq = firstSeq?.get(st.index);
+        if (seq !== undefined) info.seq = seq;
         return info;
       }),
     };
@@ -387,10 +443,17 @@ export class VodPlayer {
     if (this.stopped) return;
     try {
       const now = this.clock.monotonicMs();
-      for (let seg = this.segments[0]; seg !== undefined; seg = this.segments[0]) {
-        for (let q = this.readAhead.takeDue(seg, now); q !== undefined; q = this.readAhead.takeDue(seg, now))
+      let blocked = this.sinkBlocked();
+      for (let seg = this.segments[0]; seg !== undefined && !blocked; seg = this.segments[0]) {
+        for (
+          let q = this.readAhead.takeDue(seg, now);
+          q !== undefined;
+          q = blocked ? undefined : this.readAhead.takeDue(seg, now)
+        ) {
           this.send(q);
-        if (this.readAhead.head?.seg === seg || !seg.readDone) break;
+          blocked = this.sinkBlocked();
+        }
+        if (blocked || this.readAhead.head?.seg === seg || !seg.readDone) break;
         if (seg.readError !== undefined) {
           this.fail(seg.readError);
           return;
@@ -402,7 +465,8 @@ export class VodPlayer {
       }
       this.senderReports(now);
       this.readAhead.fill();
-      this.arm(now);
+      if (blocked && this.segments.length > 0) this.timer.arm(now + SINK_DRAIN_POLL_MS, now);
+      else this.arm(now);
     } catch (e) {
       // Nothing throws out of a timer: any exception stops this player only.
       this.fail(e);
@@ -429,6 +493,11 @@ export class VodPlayer {
     const reason = seg.pauseAtEnd ? 'pause' : 'end';
     this.logger.debug({ positionS: seg.endS, reason }, 'range ended');
     this.onEnd?.({ reason, positionS: seg.endS });
+  }
+
+  /** The sink holds more than it should: wait for the connection to take it (an export's pace). */
+  private sinkBlocked(): boolean {
+    return (this.sink.backlogBytes?.() ?? 0) > VOD_MAX_SINK_BACKLOG_BYTES;
   }
 
   /** Sets the one pacing timer: for the head sample or the range's end, at most maxWaitMs away. */
@@ -459,17 +528,20 @@ export class VodPlayer {
         );
       return;
     }
-    let extension;
-    if (this.headerExtension !== undefined) {
+    let extension: ((lastPacket: boolean) => RtpHeaderExtension | undefined) | undefined;
+    const headerExtension = this.headerExtension;
+    if (headerExtension !== undefined) {
       const started = this.tracksStarted.get(q.seg) ?? new Set<number>();
       this.tracksStarted.set(q.seg, started);
-      extension = this.headerExtension({
+      const sample: VodSampleRef = {
         track: st.index,
         sample: q.info.index,
         ptsS: q.info.ptsTicks / q.info.timescale,
         keyframe: q.info.keyframe,
         firstOfRange: !started.has(st.index),
-      });
+        lastOfRange: q.last === true && this.segments.at(-1) === q.seg,
+      };
+      extension = (lastPacket) => headerExtension(sample, lastPacket);
       started.add(st.index);
     }
     q.seg.sentPackets += sendAccessUnit(st, au, this.sink, extension);

@@ -17,7 +17,8 @@ import {
   randomRtpTimestamp,
   randomSequenceNumber,
   randomSsrc,
-  RTP_HEADER_BYTES,
+  readRtpPayloadLength,
+  serializeRtpPacket,
 } from '../rtp/packet.js';
 import { serializeRtcpCompound } from '../rtp/rtcp.js';
 import type { VodPacketSink } from './vod-api.js';
@@ -73,7 +74,7 @@ export function sendAccessUnit(
   st: SessionTrack,
   au: AccessUnit,
   sink: VodPacketSink,
-  extension?: RtpHeaderExtension,
+  extension?: (lastPacket: boolean) => RtpHeaderExtension | undefined,
 ): number {
   const packets = rtpPackets(
     st.packetizer,
@@ -87,10 +88,40 @@ export function sendAccessUnit(
   st.seq = (st.seq + packets.length) & 0xffff;
   st.packets += packets.length;
   for (const p of packets) {
-    st.octets += p.length - RTP_HEADER_BYTES - (extension ? 4 + extension.data.length : 0);
+    st.octets += readRtpPayloadLength(p);
     sink.sendRtp(st.index, p);
   }
   return packets.length;
+}
+
+/**
+ * A lead-in packet: an RTP packet with no payload (RFC 3550 §5.1 allows it), one RTP tick before
+ * `mediaS`, sent ahead of a range's first sample for a client that loses the first packet it reads
+ * after a PLAY. GStreamer 1.22's rtspsrc in ONVIF mode over TCP stamps that packet with a running
+ * time before its clock-time segment (the reply's `Range: clock=`), so rtpbin gives it no arrival
+ * time and the jitter buffer discards it and every packet with the same RTP timestamp: the whole
+ * first keyframe, and with it the decodable frames up to the next one. Depayloaders skip an empty
+ * payload; a jitter buffer sees the next packets as usual.
+ */
+export function sendLeadInPacket(
+  st: SessionTrack,
+  mediaS: number,
+  sink: VodPacketSink,
+  extension?: RtpHeaderExtension,
+): void {
+  const packet = serializeRtpPacket({
+    ...(extension !== undefined ? { extension } : {}),
+    marker: false,
+    payloadType: st.rtp.published.payloadType,
+    sequenceNumber: st.seq,
+    timestamp: mod32(rtpTime(st, mediaS) - 1),
+    ssrc: st.ssrc,
+    csrcs: [],
+    payload: Buffer.alloc(0),
+  });
+  st.seq = (st.seq + 1) & 0xffff;
+  st.packets += 1;
+  sink.sendRtp(st.index, packet);
 }
 
 /** An SR + SDES compound per track that has sent packets: NTP = wall now, RTP = media time now. */

@@ -17,12 +17,17 @@
  * Speed (§12.35) divides the wall time only: delivery `speed` times faster (or slower), timestamps
  * unchanged. Clamped to [1/8, 8].
  *
+ * Frames (ONVIF Streaming §6.6, a range's `frames`) thins the video of any range: `intra` sends
+ * keyframes only (with `intra/<ms>`, each at least that many ms of npt after the previous one taken),
+ * `predicted` leaves out B-frames (samples presented before a sample decoded earlier, which nothing
+ * references in the streams recorded here). Audio is not thinned.
+ *
  * The cursor. Normal play sends every sample by decode time, the earliest over the tracks first;
  * a track stops at its first sample decoded at or after the end (a frame presented exactly at the
  * end is not sent, §10.6). Trick play walks `samples.keyframes` by presentation time, forward or
  * backward, skipping keyframes closer than the trick interval to the last one taken.
  */
-import type { Mp4SampleInfo } from '../container/mp4/reader.js';
+import type { Mp4SampleInfo, Mp4Track } from '../container/mp4/reader.js';
 import { sampleInfo } from '../container/mp4/reader.js';
 import {
   EPSILON_S,
@@ -52,9 +57,9 @@ export function resolveScale(scale: number, hasVideo: boolean): number {
 }
 
 /** The speed a PLAY gets: clamped. Throws RangeError for a non-positive or non-finite one. */
-export function resolveSpeed(speed: number): number {
+export function resolveSpeed(speed: number, maxSpeed = VOD_MAX_SPEED): number {
   if (!Number.isFinite(speed) || speed <= 0) throw new RangeError(`invalid speed ${speed}`);
-  return Math.min(VOD_MAX_SPEED, Math.max(VOD_MIN_SPEED, speed));
+  return Math.min(maxSpeed, Math.max(VOD_MIN_SPEED, speed));
 }
 
 export function modeOf(scale: number): Mode {
@@ -88,7 +93,36 @@ export function nextSample(seg: Segment): Omit<Queued, 'data'> | undefined {
   if (best === undefined) return undefined;
   best.run.next = best.after.next;
   best.run.lastPtsS = best.after.lastPtsS;
-  return { seg, st: best.run.st, info: best.info, ptsM: best.ptsM, dueM: best.dueM, after: best.after };
+  const last = candidate(seg, best.run) === undefined;
+  return { seg, st: best.run.st, info: best.info, ptsM: best.ptsM, dueM: best.dueM, after: best.after, last };
+}
+
+/**
+ * Whether a sample is presented before a sample decoded earlier in its GOP (back to the keyframe):
+ * a B-frame (with B-pyramids a referenced one too; `predicted` drops both, as nothing but B-frames
+ * refers to them).
+ */
+function isBFrame(mp4: Mp4Track, index: number, info: Mp4SampleInfo): boolean {
+  for (let k = index - 1; k >= 0; k--) {
+    const earlier = sampleInfo(mp4, k);
+    if (earlier.ptsTicks > info.ptsTicks) return true;
+    if (earlier.keyframe) return false;
+  }
+  return false;
+}
+
+/** Whether `Frames` leaves a video sample of normal play out (see the module comment). */
+function framesSkip(seg: Segment, run: Run, index: number, info: Mp4SampleInfo): boolean {
+  const frames = seg.frames;
+  if (frames === undefined || frames.mode === 'all' || !run.st.video) return false;
+  if (frames.mode === 'predicted') return isBFrame(run.st.mp4, index, info);
+  if (!info.keyframe) return true;
+  const ptsS = info.ptsTicks / info.timescale;
+  return (
+    frames.intervalMs !== undefined &&
+    run.lastPtsS !== undefined &&
+    ptsS - run.lastPtsS < frames.intervalMs / 1000 - EPSILON_S
+  );
 }
 
 function candidate(
@@ -98,18 +132,22 @@ function candidate(
   const mp4 = run.st.mp4;
   const t = mp4.samples;
   if (seg.mode === 'normal') {
-    if (run.next >= t.count) return undefined;
-    const info = sampleInfo(mp4, run.next);
-    if (beyondEnd(seg, info)) return undefined;
-    return {
-      info,
-      dueM: mediaOf(seg, info.dtsTicks / mp4.timescale),
-      ptsM: mediaOf(seg, info.ptsTicks / mp4.timescale),
-      after: { next: run.next + 1, lastPtsS: info.ptsTicks / mp4.timescale },
-    };
+    for (let i = run.next; i < t.count; i++) {
+      const info = sampleInfo(mp4, i);
+      if (beyondEnd(seg, info)) return undefined;
+      if (framesSkip(seg, run, i, info)) continue;
+      return {
+        info,
+        dueM: mediaOf(seg, info.dtsTicks / mp4.timescale),
+        ptsM: mediaOf(seg, info.ptsTicks / mp4.timescale),
+        after: { next: i + 1, lastPtsS: info.ptsTicks / mp4.timescale },
+      };
+    }
+    return undefined;
   }
   const step = seg.mode === 'forward' ? 1 : -1;
-  const gapS = Math.abs(seg.scale) * TRICK_FRAME_INTERVAL_S - EPSILON_S;
+  const intervalS = seg.frames?.mode === 'intra' ? (seg.frames.intervalMs ?? 0) / 1000 : 0;
+  const gapS = Math.max(Math.abs(seg.scale) * TRICK_FRAME_INTERVAL_S, intervalS) - EPSILON_S;
   for (let k = run.next; k >= 0 && k < t.keyframes.length; k += step) {
     const info = sampleInfo(mp4, t.keyframes[k]!);
     if (beyondEnd(seg, info)) return undefined;

@@ -15,6 +15,7 @@
 import type { Mp4SampleInfo, Mp4Track } from '../container/mp4/reader.js';
 import type { Packetizer } from '../format/access-unit.js';
 import type { Mp4RtpTrack } from './mp4-rtp.js';
+import type { FramesOption } from '../rtsp/onvif.js';
 
 /** Times within this of each other are equal (floating-point seconds vs integer ticks). */
 export const EPSILON_S = 1e-6;
@@ -70,6 +71,8 @@ export interface Segment {
   pauseAtEnd: boolean;
   srPending: boolean;
   sentPackets: number;
+  /** Which video frames the range sends (ONVIF `Frames`, vod-scale.ts); all when absent. */
+  frames?: FramesOption | undefined;
 }
 
 /** A sample read ahead, waiting for its due time. */
@@ -82,6 +85,8 @@ export interface Queued {
   ptsM: number;
   dueM: number;
   after: RunState;
+  /** The last sample of its track in its range (the cursor found none after it). */
+  last?: boolean;
 }
 
 /** Where a later PLAY without Range resumes. */

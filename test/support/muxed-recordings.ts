@@ -131,3 +131,25 @@ export function fixedCatalog(segments: readonly RecordedSegment[]): RecordingCat
     onChange: () => () => undefined,
   };
 }
+
+/** Wall-clock ms of every video sample recorded (pts), in order, with its keyframe flag and segment. */
+export function recordedVideoSamples(
+  segments: readonly TestSegment[],
+): { wallMs: number; key: boolean; segment: number }[] {
+  const out: { wallMs: number; key: boolean; segment: number }[] = [];
+  segments.forEach((s, segment) => {
+    const video = s.index.tracks.find((t) => t.kind === 'video')!;
+    for (const f of s.index.fragments)
+      for (const run of f.runs) {
+        if (run.trackId !== video.trackId) continue;
+        for (let i = 0; i < run.count; i++)
+          out.push({
+            wallMs:
+              s.wallAtZeroMs + ((run.decodeTime[i]! + run.compositionOffset[i]!) / video.timescale) * 1000,
+            key: run.sync[i] === 1,
+            segment,
+          });
+      }
+  });
+  return out;
+}
