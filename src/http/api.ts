@@ -47,11 +47,19 @@ import type net from 'node:net';
 import { ConnectionLedger } from '../server/connection-limits.js';
 import { RefusalLog } from '../server/refusal-log.js';
 import { resolve as resolvePath } from 'node:path';
-import { z } from 'zod';
 import type { Logger } from '../base/logger.js';
 import type { AuthDenial } from '../server/auth.js';
 import type { EngineAccess, HasEngineView } from '../server/view.js';
 import { HttpError } from './http-error.js';
+import {
+  allow,
+  decodeSegments,
+  hostnameOf,
+  isLoopbackBind,
+  isLoopbackHost,
+  readAddPathBody,
+  redirectLocation,
+} from './api-requests.js';
 import { accessFor, recordingExportPath, type ApiAccess } from './access.js';
 
 export type { ApiAccess } from './access.js';
@@ -121,41 +129,6 @@ export interface ApiServerOptions {
   hooks?: () => HookFigures;
   /** This node of a cluster: /v1/cluster/* and the rtspkit_cluster_* metrics (absent: 404, none). */
   cluster?: ClusterApi;
-}
-
-/** A path name as the config accepts it: segments of letters, digits, `_.~-`. */
-const PATH_NAME = /^[\w.~-]+(\/[\w.~-]+)*$/;
-
-const addPathBody = z
-  .object({
-    name: z
-      .string()
-      .max(200)
-      .regex(PATH_NAME, 'expected a path like "cam1" or "site/cam1"')
-      .refine((n) => !n.split('/').some((seg) => /^\.+$/.test(seg)), 'a path segment cannot be only dots'),
-    /** An MP4 file on the server's disk (relative to its working directory). */
-    source: z.string().min(1).max(4096),
-    loop: z.boolean().default(true),
-  })
-  .strict();
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-function isLoopbackBind(host: string): boolean {
-  return isLoopbackHost(host) || host === '::ffff:127.0.0.1';
-}
-
-/** The hostname part of a Host header (IPv6 keeps its brackets), or undefined when malformed. */
-function hostnameOf(hostHeader: string | undefined): string | undefined {
-  if (hostHeader === undefined || hostHeader === '') return undefined;
-  try {
-    return new URL(`http://${hostHeader}`).hostname;
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e; // ERR_INVALID_URL
-    return undefined;
-  }
 }
 
 export class ApiServer {
@@ -494,23 +467,7 @@ export class ApiServer {
   }
 
   private async addPath(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') throw new HttpError(415, 'expected Content-Type: application/json');
-    const raw = await this.readBody(req);
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch (e) {
-      if (!(e instanceof SyntaxError)) throw e;
-      throw new HttpError(400, 'the body is not valid JSON');
-    }
-    const parsed = addPathBody.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-      throw new HttpError(400, `${key}${issue.message}`);
-    }
-    const { name, source, loop } = parsed.data;
+    const { name, source, loop } = await readAddPathBody(req, this.maxBodyBytes);
     const file = resolvePath(source);
     const result = await this.engine.addFilePath(name, file, loop);
     if (!result.ok) throw new HttpError(result.reason === 'taken' ? 409 : 422, result.message);
@@ -519,28 +476,6 @@ export class ApiServer {
     const location = `/v1/paths/${name.split('/').map(encodeURIComponent).join('/')}`;
     this.sendJson(res, 201, pathView(this.sampler, live, this.rtspBase(req), this.hls), {
       Location: location,
-    });
-  }
-
-  private readBody(req: http.IncomingMessage): Promise<Buffer> {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > this.maxBodyBytes)
-      return Promise.reject(new HttpError(413, `request body larger than ${this.maxBodyBytes} bytes`));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.maxBodyBytes) {
-          req.removeAllListeners('data');
-          req.pause();
-          reject(new HttpError(413, `request body larger than ${this.maxBodyBytes} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
     });
   }
 
@@ -589,37 +524,4 @@ export class ApiServer {
     });
     res.end(bytes);
   }
-}
-
-function allow(method: string, allowed: readonly string[]): void {
-  if (!allowed.includes(method))
-    throw new HttpError(405, `method ${method} not allowed here`, {
-      Allow: allowed.includes('GET') ? [...allowed, 'HEAD'].join(', ') : allowed.join(', '),
-    });
-}
-
-function decodeSegments(rest: string): string {
-  try {
-    return rest.split('/').map(decodeURIComponent).join('/');
-  } catch (e) {
-    if (!(e instanceof URIError)) throw e;
-    throw new HttpError(400, 'malformed percent-encoding in the URL');
-  }
-}
-
-/** The `location` of a DELETE that moves a path's readers: an rtsp:// or rtsps:// URL; undefined when absent. */
-function redirectLocation(query: URLSearchParams): string | undefined {
-  const raw = query.get('location');
-  if (raw === null) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e;
-    throw new HttpError(400, 'location: not a URL');
-  }
-  if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:')
-    throw new HttpError(400, 'location: an rtsp:// or rtsps:// URL is expected');
-  if (/[\s\0]/.test(raw)) throw new HttpError(400, 'location: whitespace is not allowed');
-  return raw;
 }

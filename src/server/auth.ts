@@ -36,7 +36,8 @@ import type { AuthCredentials } from '../rtsp/auth-header.js';
 import { parseAuthorization, serializeWwwAuthenticate } from '../rtsp/auth-header.js';
 import type { PathMatcher } from '../auth/access.js';
 import { compilePathPattern } from '../auth/access.js';
-import type { DigestFamily, StoredPassword } from '../auth/password.js';
+import type { StoredPassword } from '../auth/password.js';
+import { AuthHook } from './auth-hook.js';
 import {
   digestFamily,
   isImplicitClear,
@@ -133,8 +134,6 @@ export interface AuthorizerOptions {
 }
 
 export const DEFAULT_NONCE_LIFETIME_MS = 10 * 60_000;
-export const DEFAULT_HOOK_TIMEOUT_MS = 3000;
-const HOOK_BODY_LIMIT_BYTES = 16 * 1024;
 
 interface CompiledRights {
   rights: { action: Action; match: PathMatcher }[];
@@ -284,6 +283,8 @@ export class Authorizer {
   private readonly basicCache = new Map<string, Promise<boolean>>();
   /** What a name not in the config is checked against (see the module comment). */
   private readonly dummy: { stored: StoredPassword; storedSpec: string };
+  /** The HTTP endpoint asked to allow or deny (auth-hook.ts); undefined without `externalHook`. */
+  private readonly hook: AuthHook | undefined;
 
   constructor(
     private readonly config: AuthConfig,
@@ -338,6 +339,10 @@ export class Authorizer {
       // Unique per Authorizer, so that cached outcomes of unknown names never pass for a real user's.
       storedSpec: `dummy:${randomBytes(16).toString('hex')}`,
     };
+    this.hook =
+      config.externalHook === undefined
+        ? undefined
+        : new AuthHook(config.externalHook, config.realm, this.log);
     this.anonymous =
       config.anonymous === undefined
         ? undefined
@@ -435,7 +440,7 @@ export class Authorizer {
   private async checkBasic(ctx: AuthContext, c: { username: string; password: string }): Promise<Checked> {
     const found = this.users.get(c.username);
     if (found === undefined && this.config.externalHook !== undefined) {
-      const res = await this.askHook(ctx, { user: c.username, password: c.password });
+      const res = await this.hook!.ask(ctx, { user: c.username, password: c.password });
       if (res !== undefined) return { ok: true, user: c.username };
       return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', c.username) };
     }
@@ -495,7 +500,7 @@ export class Authorizer {
     let ha1: string | undefined;
     const viaHook = found === undefined && this.config.externalHook !== undefined && !d.userhash;
     if (viaHook) {
-      ha1 = await this.hookHa1(ctx, d.username, family);
+      ha1 = await this.hook!.ha1(ctx, d.username, family);
       if (ha1 === undefined)
         return { ok: false, denial: this.fail(undefined, ctx, 'denied by the hook', name) };
     } else {
@@ -544,79 +549,4 @@ export class Authorizer {
     }
     return found === undefined ? { ok: true, user: name } : { ok: true, user: name, local: found };
   }
-
-  private async hookHa1(ctx: AuthContext, user: string, family: DigestFamily): Promise<string | undefined> {
-    const body = await this.askHook(ctx, { user, realm: this.config.realm, algorithm: family });
-    if (body === undefined) return undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch (e) {
-      if (!(e instanceof SyntaxError)) throw e;
-      this.log.warn({ user }, 'auth hook allowed Digest without JSON {ha1, algorithm}: denied');
-      return undefined;
-    }
-    const { ha1, algorithm } = (parsed ?? {}) as { ha1?: unknown; algorithm?: unknown };
-    const len = family === 'MD5' ? 32 : 64;
-    const algo = typeof algorithm === 'string' ? algorithm.toUpperCase() : 'MD5';
-    if (typeof ha1 !== 'string' || !new RegExp(`^[0-9a-fA-F]{${len}}$`).test(ha1) || algo !== family) {
-      this.log.warn({ user, family }, `auth hook answer lacks a ${family} HA1: denied`);
-      return undefined;
-    }
-    return ha1.toLowerCase();
-  }
-
-  /** POSTs to the hook; the response body (possibly empty) on 2xx, undefined on anything else. */
-  private async askHook(ctx: AuthContext, who: Record<string, string>): Promise<string | undefined> {
-    const hook = this.config.externalHook!;
-    const timeoutMs = hook.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
-    const payload = JSON.stringify({
-      ...who,
-      ip: ctx.ip,
-      action: ctx.action,
-      path: ctx.path,
-      query: ctx.query,
-    });
-    const signal = AbortSignal.timeout(timeoutMs);
-    try {
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: payload,
-        signal,
-        redirect: 'error',
-      });
-      const text = await readLimited(res, HOOK_BODY_LIMIT_BYTES);
-      if (res.status < 200 || res.status > 299) {
-        this.log.debug({ user: who.user, status: res.status }, 'auth hook denied');
-        return undefined;
-      }
-      return text;
-    } catch (e) {
-      this.log.warn(
-        { user: who.user, url: hook.url, err: signal.aborted ? `timeout after ${timeoutMs} ms` : String(e) },
-        'auth hook failed: denied',
-      );
-      return undefined;
-    }
-  }
-}
-
-/** The body as text, reading at most `limit` bytes (the rest is cancelled). */
-async function readLimited(res: Response, limit: number): Promise<string> {
-  if (res.body === null) return '';
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size >= limit) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }

@@ -1,6 +1,6 @@
 /**
  * The RTSP server (RFC 2326): the wiring of its parts, the request gate (version, Session, rights,
- * Require) and the handlers that find what a request names (DESCRIBE, ANNOUNCE, SETUP, TEARDOWN).
+ * Require) and the handlers that decide between the parts (TEARDOWN, the parameters).
  *
  * The parts, each given what it needs from the server as an explicit interface, split along what
  * changes together (after gortsplib's server / conn / session / stream):
@@ -10,7 +10,7 @@
  * - live-control.ts / vod-control.ts: PLAY, PAUSE, RECORD of a live path / a file;
  * - media-in.ts: RTP and RTCP from clients; server-rtcp.ts: BYE and sender reports to readers;
  * - multicast-registry.ts: the groups of live paths; sweeper.ts: the once-a-second round.
- * - descriptions.ts: DESCRIBE and ANNOUNCE.
+ * - descriptions.ts: DESCRIBE and ANNOUNCE; setup-handler.ts: what a SETUP names (session, media, track).
  * The handlers left here are the ones that decide between those parts. The session owns its protocol
  * state (session.ts, the table in session-state.ts): the gate asks it whether a request is valid in
  * that state, the handlers tell it what they did.
@@ -23,9 +23,7 @@ import type { Logger } from '../base/logger.js';
 import { nullLogger } from '../base/logger.js';
 import { RtspHeaders } from '../rtsp/headers.js';
 import type { RtspRequest } from '../rtsp/message.js';
-import { serializeTransport } from '../rtsp/transport.js';
 import { parseSessionHeader } from '../rtsp/session.js';
-import { randomSsrc } from '../rtp/packet.js';
 import { MulticastRegistry } from './multicast-registry.js';
 import { SenderReports } from './server-rtcp.js';
 import { Stream } from '../media/stream.js';
@@ -37,6 +35,7 @@ import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { Descriptions } from './descriptions.js';
+import { SetupHandler } from './setup-handler.js';
 import { ReaderMoves } from './reader-moves.js';
 import { LiveControl } from './live-control.js';
 import { MediaIn } from './media-in.js';
@@ -44,7 +43,7 @@ import { getParameter, setParameter } from './parameters.js';
 import { TransportSetup } from './transport-setup.js';
 import { Sweeper } from './sweeper.js';
 import { engineViewOf, type EngineAccess } from './view.js';
-import { PathManager, type Path } from '../paths/path-manager.js';
+import { PathManager } from '../paths/path-manager.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { ServerSession } from './session.js';
 import { isSessionMethod, SESSION_METHODS } from './session-state.js';
@@ -52,13 +51,11 @@ import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
-import { reply, sessionHeaders, stateRefusalReply } from './replies.js';
-import type { VodFile } from '../sources/vod-player.js';
+import { reply, stateRefusalReply } from './replies.js';
 import { SessionLimits } from './session-limits.js';
 import { controlRefusal, sessionAuthOf } from './session-binding.js';
 import type { Authorizer } from './auth.js';
-import { fitsSession, readSetupTransport, requiredAction, type SetupTransport } from './rights.js';
-import { announcedTrackFor } from './media-description.js';
+import { fitsSession, readSetupTransport, requiredAction } from './rights.js';
 import { localPlacement, startsSession, type PathPlacement } from '../paths/placement.js';
 import {
   RELOADABLE_SERVER_LIMITS,
@@ -68,7 +65,7 @@ import {
   type ServerSettings,
 } from './server-options.js';
 import { RtspStatus } from '../rtsp/status.js';
-import { readerCapOf, type PathRules } from './path-rules.js';
+import type { PathRules } from './path-rules.js';
 
 export { RELOADABLE_SERVER_LIMITS, type ReloadableServerLimits, type RtspServerOptions };
 
@@ -120,6 +117,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly lifecycle: SessionLifecycle;
   /** DESCRIBE and ANNOUNCE. */
   private readonly descriptions: Descriptions;
+  /** SETUP: which session, media and track a request names, then its transport. */
+  private readonly setupHandler: SetupHandler;
   /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts). */
   private readonly pathRules: (path: string) => PathRules | undefined;
   /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
@@ -214,6 +213,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     });
     const { clock, logger, sessions, paths, lifecycle } = this;
     this.readerMoves = new ReaderMoves({ clock, logger, sessions, paths, lifecycle, settings: this.opts });
+    this.setupHandler = new SetupHandler({
+      paths: this.paths,
+      vod: this.vod,
+      transports: this.transports,
+      lifecycle: this.lifecycle,
+      sessionLimits: this.sessionLimits,
+      sessions: this.sessions,
+      settings: this.opts,
+      pathRules: this.pathRules,
+    });
     this.descriptions = new Descriptions({
       logger: this.logger,
       paths: this.paths,
@@ -408,7 +417,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       case 'ANNOUNCE':
         return this.descriptions.announce(conn, req);
       case 'SETUP':
-        return this.setup(conn, req, session, transport!);
+        return this.setupHandler.handle(conn, req, session, transport!);
       case 'PLAY':
         if (session?.role.kind === 'file-reader') return this.vod.play(req, session, session.role);
         return this.live.play(conn, req, session);
@@ -446,133 +455,6 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private target(req: RtspRequest): RequestTarget | undefined {
     return parseRequestTarget(req.uri);
-  }
-
-  private async setup(
-    conn: ServerConnection,
-    req: RtspRequest,
-    existing: ServerSession | undefined,
-    transport: SetupTransport,
-  ): Promise<Reply> {
-    const t = this.target(req);
-    if (t === undefined) return reply(RtspStatus.BadRequest);
-    if (transport.specs === undefined) return reply(RtspStatus.UnsupportedTransport);
-    const specs = transport.specs;
-
-    let session = existing;
-    const refusal = session?.refusal('SETUP');
-    if (refusal !== undefined) return stateRefusalReply(refusal);
-    const recording = transport.mode === 'record';
-    if (session === undefined && recording) {
-      // A publisher SETUP follows ANNOUNCE on the same connection, which made the session.
-      session = [...conn.sessions].find(
-        (s) =>
-          s.role.kind === 'publisher' &&
-          s.state === 'init' &&
-          (t.path === s.path || t.path.startsWith(`${s.path}/`)),
-      );
-      if (session === undefined) return reply(RtspStatus.MethodNotValidInThisState);
-    }
-    let live: Path | undefined;
-    let media: PublishedMedia;
-    let track: number | undefined;
-    let vod: { realPath: string; file: VodFile } | undefined;
-    if (session?.role.kind === 'publisher') {
-      // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
-      live = this.paths.publishedBy(session.path, session.id);
-      if (live === undefined) return reply(RtspStatus.SessionNotFound);
-      media = live.media;
-      track = announcedTrackFor(live.media, req.uri, t.track);
-    } else {
-      // A stream of another presentation cannot join this session (459); a URL that names nothing
-      // here is 404. GStreamer 1.22 resolves `trackID=N` against a Content-Base holding a query
-      // (`/cam?token=x/`) to `/trackID=N`, and retries with `/cam?token=x/trackID=N` only after a 404.
-      if (session !== undefined && session.path !== t.path)
-        return reply(
-          this.paths.get(t.path)?.stream !== undefined
-            ? RtspStatus.AggregateOperationNotAllowed
-            : RtspStatus.NotFound,
-        );
-      track = t.track;
-      if (session?.role.kind === 'file-reader') {
-        media = session.role.file.media;
-      } else {
-        live = this.vod.isPlayback(t, req)
-          ? undefined
-          : session === undefined
-            ? await this.paths.forReader(t.path)
-            : this.paths.get(t.path);
-        if (live?.stream !== undefined) media = live.media;
-        else if (session === undefined) {
-          const opened = await this.vod.openTarget(t, req);
-          if (typeof opened === 'number') return reply(opened);
-          vod = opened;
-          media = vod.file.media;
-        } else return reply(RtspStatus.NotFound);
-      }
-    }
-    const trackCount = media.tracks.length;
-    if (track === undefined) {
-      // ffmpeg SETUPs the aggregate URL for single-track media; otherwise take the next free track.
-      const taken = session?.setups ?? [];
-      track = Array.from({ length: trackCount }, (_, i) => i).find((i) => taken[i] === undefined);
-      if (track === undefined) return reply(RtspStatus.AggregateOperationNotAllowed);
-    }
-    if (track >= trackCount) {
-      if (vod !== undefined) this.vod.release(vod.realPath);
-      return reply(RtspStatus.NotFound);
-    }
-
-    const chosen = this.transports.choose(specs, {
-      conn,
-      session,
-      recording,
-      liveStream: live?.stream !== undefined,
-      file: vod !== undefined,
-    });
-    if (chosen === undefined) {
-      if (vod !== undefined) this.vod.release(vod.realPath);
-      return reply(RtspStatus.UnsupportedTransport);
-    }
-
-    if (session === undefined) {
-      const full = this.lifecycle.admissionRefusal(conn);
-      if (full !== undefined) {
-        if (vod !== undefined) this.vod.release(vod.realPath);
-        return full;
-      }
-      const readerCap = readerCapOf(this.pathRules(t.path), this.opts.maxReadersPerPath);
-      if (readerCap > 0) {
-        let readers = 0;
-        for (const s of this.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
-        if (readers >= readerCap) {
-          if (vod !== undefined) this.vod.release(vod.realPath);
-          return this.sessionLimits.refuse('readersPerPath');
-        }
-      }
-    }
-    const made = session === undefined;
-    // The first SETUP decides the reader's role: the live path if it has a stream, else the file.
-    session ??= this.lifecycle.create(
-      conn,
-      req,
-      t.path,
-      vod !== undefined ? { kind: 'file-reader', ...vod, player: undefined } : { kind: 'live-reader' },
-      trackCount,
-    );
-    // Every reader has its own SSRC per track, announced here: the stream patches it into each packet
-    // it sends a live reader; a file's player sends with it.
-    if (session.mode === 'play') session.ssrcs[track] ??= randomSsrc();
-    const bound = await this.transports.bind(conn, session, track, trackCount, chosen, made);
-    if ('statusCode' in bound) return bound;
-    const { setup: trackSetup, spec: replySpec } = bound;
-    // Read after bind: a multicast member takes its group's SSRC there (the group sends with it).
-    const ssrc = session.mode === 'play' ? session.ssrcs[track] : undefined;
-    if (ssrc !== undefined) replySpec.ssrc = ssrc;
-    if (chosen.mode !== undefined) replySpec.mode = chosen.mode;
-    session.setups[track] = trackSetup;
-    session.transition('SETUP');
-    return reply(RtspStatus.Ok, { Transport: serializeTransport(replySpec), ...sessionHeaders(session) });
   }
 
   /**
