@@ -16,6 +16,7 @@ import type { Authorizer } from '../server/auth.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { RtmpConnection, type RtmpConnectionLimits, type RtmpConnectionSnapshot } from './connection.js';
 import { newRtmpCounters, type RtmpCounters } from './counters.js';
+import { boundPort, listenOn } from '../transport/listen.js';
 
 export interface RtmpLimits extends RtmpConnectionLimits {
   maxConnections: number;
@@ -79,12 +80,12 @@ export class RtmpServer {
 
   /** The plain RTMP port once listening (undefined without one). */
   get port(): number | undefined {
-    return portOf(this.tcp);
+    return boundPort(this.tcp);
   }
 
   /** The RTMPS port once listening (undefined without TLS). */
   get rtmpsPort(): number | undefined {
-    return portOf(this.tlsServer);
+    return boundPort(this.tlsServer);
   }
 
   /** Connections open now, by what they do. */
@@ -141,19 +142,4 @@ export class RtmpServer {
     });
     this.connections.add(connection);
   }
-}
-
-function portOf(server: net.Server | undefined): number | undefined {
-  const a = server?.address();
-  return typeof a === 'object' && a !== null ? a.port : undefined;
-}
-
-function listenOn(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -373,13 +373,7 @@ export class Authorizer {
     } catch (e) {
       return this.fail(e, ctx, 'malformed credentials');
     }
-    if (!checked.ok) return checked.denial;
-    const local = checked.local;
-    if (local !== undefined) {
-      if (!ipAllowed(local, ctx.ip)) return this.forbid(ctx, local.name, 'IP not allowed');
-      if (!mayDo(local, ctx)) return this.forbid(ctx, local.name, 'no right');
-    }
-    return undefined;
+    return this.admit(checked, ctx);
   }
 
   /**
@@ -397,6 +391,11 @@ export class Authorizer {
       return this.challenge(false);
     }
     const checked = await this.checkBasic(ctx, creds);
+    return this.admit(checked, ctx);
+  }
+
+  /** A checked identity's addresses and rights (a hook-allowed user has no local ones). undefined: allowed. */
+  private admit(checked: Checked, ctx: AuthContext): AuthDenial | undefined {
     if (!checked.ok) return checked.denial;
     const local = checked.local;
     if (local !== undefined) {

@@ -27,6 +27,7 @@ import {
 import { RefusalLog } from './refusal-log.js';
 import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
+import { listenOn } from '../transport/listen.js';
 
 /** What a connection's traffic goes to: the server's request gate and media in. */
 export interface ConnectionHandlers {
@@ -294,14 +295,4 @@ export class FrontDoors {
     for (const [cookie, c] of this.tunnels) if (c === conn) this.tunnels.delete(cookie);
     this.deps.handlers.connectionClosed(conn);
   }
-}
-
-function listenOn(server: net.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
