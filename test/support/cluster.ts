@@ -73,6 +73,8 @@ export async function spawnNode(
       `rtspAddress: '127.0.0.1:${rtspPort}'`,
       'rtpPort: null',
       'multicastRange: null',
+      // Several nodes at once: RTMP's default :1935 would be taken by the first.
+      'rtmpAddress: null',
       'api: true',
       `apiAddress: '127.0.0.1:${apiPort}'`,
       ...(spec.lines ?? []),
