@@ -101,7 +101,7 @@ function topLevelBoxes(file: string): string[] {
   return types;
 }
 
-describe('play to fragmented MP4 from our server', { skip }, () => {
+describe('play to fragmented MP4 from our server', { skip, concurrency: 2 }, () => {
   for (const [path, codec] of [
     ['h264', 'h264'],
     ['h265', 'hevc'],

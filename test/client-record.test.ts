@@ -72,7 +72,7 @@ async function probeTs(
   return out;
 }
 
-describe('play to MPEG-TS from our server', { skip }, () => {
+describe('play to MPEG-TS from our server', { skip, concurrency: 2 }, () => {
   for (const transport of ['udp', 'tcp', 'http'] as const) {
     test(`--duration 3 over ${transport}: video and audio, ~25 frames/s`, async (t) => {
       const file = join(dir, `duration-${transport}.ts`);

@@ -47,7 +47,7 @@ const READ_TRANSPORTS = ['tcp', 'udp'] as const;
 
 const skip = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(...CLIPS.map((c) => c.file));
 
-describe('ffmpeg publishes, ffprobe reads', { skip }, () => {
+describe('ffmpeg publishes, ffprobe reads', { skip, concurrency: 2 }, () => {
   let server: RtspServer;
   let url: (p: string) => string;
   before(async () => {

@@ -142,19 +142,23 @@ describe('pulled paths', () => {
     assert.ok((await upstreamOf(app, 'cam'))!.packetsReceived > 10);
   });
 
-  test('an upstream back with other codec parameters renews the path: its readers are ended', async () => {
+  test('an upstream back with other codec parameters renews the path: an rtspkit reader is sent ANNOUNCE and follows', async () => {
     await waitFor(() => app.server.paths.get('changing')?.stream !== undefined, 10_000, 'the pull');
     const before = app.server.paths.get('changing')!;
     const { client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
-    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    // Our client acts on the server's ANNOUNCE (RFC 2326 §10.3): it starts again with the new media.
+    const announced = new Promise<void>((resolve) =>
+      client.on('serverRequest', (req) => {
+        if (req.method === 'ANNOUNCE') resolve();
+      }),
+    );
     // The same camera after a reboot with another SPS (another resolution).
     cameras.changing.sdp = cameras.changing.sdp.replace(
       'Z0LAHtkAoC/5YQAAAwABAAADADIPFi5I',
       'Z0LAH9kAUAW7ARAAAAMAEAAAAwPI8YMkgA==',
     );
     cameras.changing.dropConnections();
-    await ended;
-    client.close();
+    await announced;
     assert.equal(before.stream!.ended, true);
     await waitFor(
       () => app.server.paths.get('changing')?.stream?.ended === false,
@@ -165,6 +169,10 @@ describe('pulled paths', () => {
     assert.notEqual(after.stream, before.stream);
     assert.match(after.media.tracks[0]!.fmtp['sprop-parameter-sets'] ?? '', /^Z0LAH9k/);
     assert.equal(after.source!.stats!().mediaChanges, 1);
+    // The reader that followed the ANNOUNCE plays the renewed path.
+    await waitFor(() => after.stream!.readerCount > 0, 10_000, 'the reader back on the renewed path');
+    await new Promise<void>((resolve) => client.once('accessUnit', () => resolve()));
+    client.close();
     const again = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/changing`);
     again.client.close();
   });

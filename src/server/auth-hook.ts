@@ -5,10 +5,17 @@
  */
 import type { Logger } from '../base/logger.js';
 import type { DigestFamily } from '../auth/password.js';
-import type { AuthContext } from './auth.js';
 
 export const DEFAULT_HOOK_TIMEOUT_MS = 3000;
 const HOOK_BODY_LIMIT_BYTES = 16 * 1024;
+
+/** What the hook is told of a request (the Authorizer's AuthContext; kept here so neither imports the other). */
+export interface AuthHookContext {
+  ip: string;
+  action: string;
+  path: string;
+  query: string;
+}
 
 export interface AuthHookConfig {
   url: string;
@@ -22,7 +29,7 @@ export class AuthHook {
     private readonly log: Logger,
   ) {}
 
-  async ha1(ctx: AuthContext, user: string, family: DigestFamily): Promise<string | undefined> {
+  async ha1(ctx: AuthHookContext, user: string, family: DigestFamily): Promise<string | undefined> {
     const body = await this.ask(ctx, { user, realm: this.realm, algorithm: family });
     if (body === undefined) return undefined;
     let parsed: unknown;
@@ -44,7 +51,7 @@ export class AuthHook {
   }
 
   /** POSTs to the hook; the response body (possibly empty) on 2xx, undefined on anything else. */
-  async ask(ctx: AuthContext, who: Record<string, string>): Promise<string | undefined> {
+  async ask(ctx: AuthHookContext, who: Record<string, string>): Promise<string | undefined> {
     const hook = this.hook;
     const timeoutMs = hook.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
     const payload = JSON.stringify({
