@@ -2,20 +2,8 @@
  * The RTSP client (RFC 2326): one control connection, the methods of §10, RTP/RTCP over UDP or TCP
  * interleaved, access units through the payload formats of src/format, receiver reports and keepalive.
  * Its parts, one concept a file, are mapped in DEVELOPERS.md ("The client, file by file").
- *
- * Behaviours taken from the interop notes:
- * - control URLs resolved per RFC 2326 C.1.1 (session a=control, then Content-Base, Content-Location,
- *   request URL), credentials kept on derived URLs but never written in a request line;
- * - over TCP the interleaved channels of the SETUP reply are used, not the ones asked for;
- * - UDP falls back to TCP on 461, and when nothing arrives within `udpTimeoutMs` after PLAY (TEARDOWN, then
- *   SETUP and PLAY again over TCP on the same connection);
- * - keepalive every session timeout / 2 with GET_PARAMETER when the server's Public lists it, else OPTIONS,
- *   sent to the session URL and never waited on (some cameras do not answer);
- * - requests from the server (OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, REDIRECT) get a 200;
- *   REDIRECT is emitted as 'redirect' and followed as §10.10 says (TEARDOWN here, then DESCRIBE, SETUP
- *   and PLAY again at the Location), unless `followRedirect` is off; an ANNOUNCE to a playing session
- *   (§10.3: the media changed) restarts it the same way at the same URL;
- * - 3xx replies with a Location are followed (up to `maxRedirects`), reconnecting when the host changes.
+ * How it behaves with servers in the field (control URLs, fallback to TCP, keepalive, server requests,
+ * redirects) is listed in DEVELOPERS.md under the same heading.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
