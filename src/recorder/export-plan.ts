@@ -29,16 +29,11 @@ export type ExportFormat = 'mp4' | 'fmp4';
 /** Segments closer than this (ms) continue each other in media time (see contiguityCorrectionMs). */
 const CONTIGUOUS_WITHIN_MS = 1000;
 
-/** A track of a recorded segment, as its init segment declares it. */
-export interface SegmentTrackInfo {
-  trackId: number;
-  handler: 'vide' | 'soun';
-  timescale: number;
-  /** The stsd sample entry's bytes (codec and its configuration). */
-  sampleEntry: Buffer;
-  width?: number;
-  height?: number;
-}
+/** A track of a recorded segment, as its init segment declares it (what a progressive MP4 track takes of it). */
+export type SegmentTrackInfo = Pick<
+  ProgressiveTrack,
+  'trackId' | 'handler' | 'timescale' | 'sampleEntry' | 'width' | 'height'
+>;
 
 /** One recorded sample: its times in the track's timescale and where its bytes are in the file. */
 export interface SegmentSample {
