@@ -25,6 +25,35 @@ test('the first session passes as it is; a new one continues the numbers, timest
   assert.equal(c.rewrite(1, 0, 965, 5041).sequenceNumber, 9, 'the upstream wrapping its 16 bits');
 });
 
+test("a new session's tracks keep the upstream's alignment from RTP-Info, whichever track arrives late", () => {
+  const c = new PullContinuity([90_000, 48_000]);
+  // Both tracks at one instant (t = 0 ms): video 0, audio 0; their last packets at 1000 ms.
+  c.rewrite(0, 1, 0, 0);
+  c.rewrite(1, 1, 0, 0);
+  c.rewrite(0, 2, 90_000, 1000);
+  c.rewrite(1, 2, 48_000, 1000);
+  // 5 s later the upstream plays again; RTP-Info: video 7000 and audio 500 are one instant. Audio's
+  // first packet (at that instant) arrives at 6000 ms, video's a second late at 7000 ms.
+  c.newSession([7000, 500]);
+  const audio = c.rewrite(1, 900, 500, 6000);
+  const video = c.rewrite(0, 300, 7000, 7000);
+  assert.equal(audio.timestamp, 48_000 + 5000 * 48, 'audio placed by the outage');
+  assert.equal(video.timestamp, 90_000 + 5000 * 90, 'video at the same instant, not at its own arrival');
+  assert.equal(video.sequenceNumber, 3);
+  assert.equal(c.senderReportTimestamp(0, 7000 + 90), video.timestamp + 90);
+});
+
+test('a first packet that RTP-Info would put before the last one sent is placed by its arrival', () => {
+  const c = new PullContinuity([90_000, 48_000]);
+  c.rewrite(0, 1, 0, 0);
+  c.rewrite(1, 1, 0, 0);
+  // A 10 ms outage. Audio arrives first, at the RTP-Info instant; video's first packet is a second
+  // older than its rtptime: at the instant it would land 990 ms before the last video packet sent.
+  c.newSession([90_000, 48_000]);
+  assert.equal(c.rewrite(1, 50, 48_000, 10).timestamp, 480, 'audio at the instant');
+  assert.equal(c.rewrite(0, 60, 0, 20).timestamp, 1800, 'video by its arrival, not stepping back');
+});
+
 test('across any sessions, sequence numbers go on by one and timestamps never step back', () => {
   fc.assert(
     fc.property(

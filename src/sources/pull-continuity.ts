@@ -5,12 +5,22 @@
  * by the length of the outage, and their SSRC stays (the Stream gives each reader its own SSRC already).
  *
  * Per track, the first packet of a new session is placed after the last one sent: sequence number + 1,
- * timestamp + the wall time between the two arrivals in the track's clock. Each track is placed by its
- * own arrivals, so the tracks may land a few tens of ms apart from where the upstream had them; the
- * upstream's sender reports (rewritten by `senderReportTimestamp`) then bring the Stream's lines back.
+ * timestamp + the wall time between the two arrivals in the track's clock.
+ *
+ * The tracks must also keep the upstream's alignment. The PLAY reply's RTP-Info gives every track's
+ * rtptime of one instant (RFC 2326 §12.33; gst-rtsp-server's agree to 0.01 ms in its sender reports).
+ * When the session's first packet arrives, on whichever track, that instant is placed on our clock from
+ * it, and every track with an rtptime gets its offset from that one instant. Placing each track by its
+ * own first arrival instead puts the tracks as far apart as their first packets' delays differ: a
+ * restarting upstream under load sent one track up to a second late, readers' sender reports then
+ * moved that track against the other, and GStreamer's lip sync (rtpbin) stepped its pts back by as
+ * much. Tracks without an rtptime are still placed by their own first arrival.
  * Sans-I/O: arrival times come in as arguments.
  */
+import { isParseError } from '../base/errors.js';
 import { seqAdd16, tsAdd32 } from '../base/seq.js';
+import { sameUrl } from '../client/urls.js';
+import { parseRtpInfo } from '../rtsp/rtp-info.js';
 
 interface TrackLine {
   clockRate: number;
@@ -30,6 +40,8 @@ export interface RewrittenNumbers {
 
 export class PullContinuity {
   readonly #tracks: TrackLine[];
+  /** The new session's RTP-Info rtptime per track (undefined: none), until its first packet places them. */
+  #pendingRtpTimes: readonly (number | undefined)[] | undefined;
 
   constructor(clockRates: readonly number[]) {
     this.#tracks = clockRates.map((clockRate) => ({
@@ -42,33 +54,62 @@ export class PullContinuity {
     }));
   }
 
-  /** A new upstream session begins: each track's next packet is placed after its last one. */
-  newSession(): void {
+  /**
+   * A new upstream session begins: each track's next packet is placed after its last one.
+   * `rtpTimes`: per track, the RTP-Info rtptime of the PLAY reply (§12.33), one instant for all tracks.
+   */
+  newSession(rtpTimes: readonly (number | undefined)[] = []): void {
     for (const t of this.#tracks) {
       t.seqOffset = undefined;
       t.timestampOffset = undefined;
     }
+    this.#pendingRtpTimes = rtpTimes.some((v) => v !== undefined) ? rtpTimes : undefined;
+  }
+
+  /**
+   * At the new session's first packet (`track`, `timestamp`, `arrivalMs`): the RTP-Info instant on our
+   * clock, and the timestamp offset of every track that has an rtptime, placed at that instant.
+   */
+  #placeAtRtpInfoInstant(track: number, timestamp: number, arrivalMs: number): void {
+    const rtpTimes = this.#pendingRtpTimes;
+    this.#pendingRtpTimes = undefined;
+    const first = rtpTimes?.[track];
+    if (rtpTimes === undefined || first === undefined) return;
+    const sinceInstantTicks = tsAdd32(timestamp, -first) | 0; // signed: the first packet may precede it
+    const instantMs = arrivalMs - (sinceInstantTicks * 1000) / this.#tracks[track]!.clockRate;
+    this.#tracks.forEach((t, i) => {
+      const rtpTime = rtpTimes[i];
+      if (rtpTime === undefined || t.lastTimestamp === undefined) return;
+      const ticks = Math.round(((instantMs - t.lastArrivalMs) * t.clockRate) / 1000);
+      t.timestampOffset = tsAdd32(tsAdd32(t.lastTimestamp, Math.max(1, ticks)), -rtpTime);
+    });
   }
 
   /** Our numbers for an upstream packet of `track` that arrived at `arrivalMs` (monotonic). */
   rewrite(track: number, sequenceNumber: number, timestamp: number, arrivalMs: number): RewrittenNumbers {
     const t = this.#tracks[track];
     if (t === undefined) throw new RangeError(`no track ${track}`);
-    if (t.seqOffset === undefined || t.timestampOffset === undefined) {
+    if (t.seqOffset === undefined) {
       if (t.lastSeq === undefined || t.lastTimestamp === undefined) {
         // The first session: upstream numbers pass as they are.
         t.seqOffset = 0;
         t.timestampOffset = 0;
       } else {
-        const gapMs = Math.max(0, arrivalMs - t.lastArrivalMs);
-        const next = tsAdd32(t.lastTimestamp, Math.max(1, Math.round((gapMs * t.clockRate) / 1000)));
+        if (this.#pendingRtpTimes !== undefined) this.#placeAtRtpInfoInstant(track, timestamp, arrivalMs);
         t.seqOffset = seqAdd16(t.lastSeq + 1, -sequenceNumber);
-        t.timestampOffset = tsAdd32(next, -timestamp);
+        // A first packet the instant would put at or before the last one sent (it preceded the
+        // RTP-Info instant by more than the outage) is placed by its arrival: never a step back.
+        const placed = t.timestampOffset === undefined ? 0 : tsAdd32(timestamp, t.timestampOffset);
+        if (t.timestampOffset === undefined || (tsAdd32(placed, -t.lastTimestamp) | 0) <= 0) {
+          const gapMs = Math.max(0, arrivalMs - t.lastArrivalMs);
+          const next = tsAdd32(t.lastTimestamp, Math.max(1, Math.round((gapMs * t.clockRate) / 1000)));
+          t.timestampOffset = tsAdd32(next, -timestamp);
+        }
       }
     }
     const out = {
       sequenceNumber: seqAdd16(sequenceNumber, t.seqOffset),
-      timestamp: tsAdd32(timestamp, t.timestampOffset),
+      timestamp: tsAdd32(timestamp, t.timestampOffset!),
     };
     t.lastSeq = out.sequenceNumber;
     t.lastTimestamp = out.timestamp;
@@ -83,5 +124,23 @@ export class PullContinuity {
   senderReportTimestamp(track: number, timestamp: number): number | undefined {
     const offset = this.#tracks[track]?.timestampOffset;
     return offset === undefined ? undefined : tsAdd32(timestamp, offset);
+  }
+}
+
+/**
+ * Per track (in the order of `controlUrls`), the rtptime a PLAY reply's RTP-Info header gives it;
+ * undefined where the header has none or does not parse (then tracks are placed by their arrivals).
+ */
+export function rtpInfoTimes(
+  header: string | undefined,
+  controlUrls: readonly string[],
+): (number | undefined)[] {
+  if (header === undefined) return [];
+  try {
+    const entries = parseRtpInfo(header);
+    return controlUrls.map((url) => entries.find((e) => sameUrl(url, e.url))?.rtptime);
+  } catch (e) {
+    if (!isParseError(e)) throw e;
+    return [];
   }
 }

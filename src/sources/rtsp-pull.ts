@@ -37,7 +37,7 @@ import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { stripCredentials } from '../rtsp/url.js';
 import { mediaFormats } from '../sdp/formats.js';
 import { parseAnnouncedSdp } from '../server/media-description.js';
-import { PullContinuity } from './pull-continuity.js';
+import { PullContinuity, rtpInfoTimes } from './pull-continuity.js';
 import { PullStats, type PullStatsSnapshot } from './pull-stats.js';
 
 /** How media comes from the upstream: `auto` is UDP falling back to TCP; `http` the RTSP-over-HTTP tunnel. */
@@ -120,6 +120,8 @@ interface UpstreamSession {
   media: PublishedMedia;
   /** Client track index → the path's track index. */
   trackOf: Map<number, number>;
+  /** Per path track, the PLAY reply's RTP-Info rtptime: where the tracks sit against each other. */
+  rtpTimes: (number | undefined)[];
 }
 
 /**
@@ -270,11 +272,15 @@ export class RtspPullSource implements PathSource {
         transport: transport === 'tcp' || transport === 'http' ? 'tcp' : 'udp',
         tracks: kept.map((t) => t.index),
       });
-      await client.play({
+      const played = await client.play({
         ...(this.#range !== undefined ? { range: this.#range } : {}),
         ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
       });
-      return { client, media, trackOf };
+      const rtpTimes = rtpInfoTimes(
+        played.headers.get('RTP-Info'),
+        kept.map((t) => t.controlUrl),
+      );
+      return { client, media, trackOf, rtpTimes };
     } catch (e) {
       client.close();
       const message = redactCredentials((e as Error).message);
@@ -293,7 +299,7 @@ export class RtspPullSource implements PathSource {
       this.#media = session.media;
       this.#continuity = new PullContinuity(session.media.tracks.map((t) => t.clockRate));
     } else {
-      this.#continuity!.newSession();
+      this.#continuity!.newSession(session.rtpTimes);
       this.#stats.reconnects++;
     }
     this.#session = session;
