@@ -527,6 +527,7 @@ export class RtmpConnection {
         },
       },
       () => this.deps.clock.monotonicMs(),
+      (track, rtpTimestamp) => stream.monotonicMsOfRtp(track, rtpTimestamp),
       (err) => this.fail(err),
     );
     this.send(userControlMessage(UserControlEvent.StreamIsRecorded, messageStreamId));
