@@ -1,7 +1,8 @@
 // RTMP in the whole app (startApp): `rtmpAddress` with port 0, a publisher's path in /v1/paths, the
 // rtspkit_rtmp_* series in /metrics, and `rtmpAddress: null` (what the other tests use) starts none.
 // Then an app with users, `rtmpAdobeAuth` and recording: ffmpeg publishes to `rtmp://user:pass@`
-// (Adobe's challenge-response), the recorder records the path, and refusals are ffmpeg's errors.
+// and GStreamer's rtmp2sink (Adobe's challenge-response), the recorder records the path, and refusals
+// are ffmpeg's errors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,6 +22,7 @@ const CLIP = 'h264_base_aac.mp4';
 const SECONDS = 3;
 const BOB_SHA256 = 'a5b777d028acff62c1939575282d58b1e7526fbbfc66b55a97e2def9e1a565d5';
 const skipRecording = skipUnless('ffmpeg', 'ffprobe') || skipUnlessMedia(CLIP);
+const skipGst = skipUnless('gst-launch-1.0');
 
 const lines = LOOPBACK_APP_CONFIG_LINES.filter((l) => !l.startsWith('rtmpAddress'));
 
@@ -170,6 +172,34 @@ describe('RTMP with users: Adobe auth, query credentials, recording', { skip: sk
     assert.equal(app.server.paths.get('live/denied')?.stream, undefined);
     assert.equal(app.server.authorizer!.authFailures - failures, 4);
   });
+
+  test(
+    'GStreamer rtmp2sink answers the challenge with its username and password',
+    { skip: skipGst },
+    async () => {
+      const challengesBefore = app.rtmp!.counters.closes.auth_challenge;
+      const pub = run(
+        'gst-launch-1.0',
+        ['-q', 'filesrc', `location=${mediaPath(CLIP)}`, '!', 'qtdemux', 'name=d']
+          .concat(['d.video_0', '!', 'queue', '!', 'h264parse', '!', 'flvmux', 'name=m', 'streamable=true'])
+          .concat([
+            '!',
+            'rtmp2sink',
+            `location=${rtmpUrl('', 'live/gst')}`,
+            'username=alice',
+            'password=s3cret',
+          ]),
+        { timeoutMs: 30_000 },
+      );
+      try {
+        await waitFor(() => app.server.paths.get('live/gst')?.stream !== undefined, 10_000, 'the publish');
+      } finally {
+        pub.kill();
+      }
+      const out = await pub.done;
+      assert.equal(app.rtmp!.counters.closes.auth_challenge - challengesBefore, 2, out.stderr);
+    },
+  );
 
   test('query credentials in the app part still work with Adobe auth on', async () => {
     // ffmpeg puts a query after the last segment in the stream name; before it, in the app.
