@@ -389,6 +389,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
             handshakeTimeoutMs: config.rtmpHandshakeTimeout * 1000,
             idleTimeoutMs: config.rtmpIdleTimeout * 1000,
           },
+          ...(config.rtmpAdobeAuth
+            ? { adobeAuth: { maxPendingChallenges: config.rtmpMaxAdobeChallenges } }
+            : {}),
         });
   if (rtmp !== undefined) {
     try {

@@ -291,6 +291,13 @@ export const configSchema = z
     /** Seconds an RTMP connection (not a player) may stay silent. */
     rtmpIdleTimeout: z.number().min(1).max(3600).default(30),
     /**
+     * Ask every RTMP `connect` without credentials for Adobe's challenge (`rtmp://user:pass@host/...`
+     * in ffmpeg, OBS's "Use authentication"); users with a clear password only (README "RTMP").
+     */
+    rtmpAdobeAuth: z.boolean().default(false),
+    /** Adobe challenges given and not yet answered, at once; beyond it a connect is refused. */
+    rtmpMaxAdobeChallenges: z.number().int().min(1).max(1_000_000).default(1024),
+    /**
      * Paths by name or `~regex` (captures as $G1.. in `source` and commands): a source the server feeds
      * itself (an MP4 file) and any option of pathDefaults. An exact name wins, then the first regex.
      */

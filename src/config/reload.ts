@@ -72,6 +72,8 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   rtmpMaxReassemblyBytes: 'restart',
   rtmpHandshakeTimeout: 'restart',
   rtmpIdleTimeout: 'restart',
+  rtmpAdobeAuth: 'restart',
+  rtmpMaxAdobeChallenges: 'restart',
   paths: 'fileSources',
   demo: 'fileSources',
   auth: 'auth',

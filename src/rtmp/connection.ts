@@ -41,6 +41,7 @@ import {
 import type { Authorizer } from '../server/auth.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { Stream } from '../media/stream.js';
+import { adobeConnectVerdict, type AdobeChallenges } from './adobe-auth.js';
 import { RtmpEgress, rtmpPlayable } from './egress.js';
 import { RtmpIngest } from './ingest.js';
 import { rtmpTarget, type RtmpTarget } from './names.js';
@@ -71,6 +72,8 @@ export interface RtmpConnectionDeps {
   /** The server's per-path reader cap (the same as RTSP's); 0: none. */
   maxReadersPerPath(): number;
   counters: RtmpCounters;
+  /** With `rtmpAdobeAuth`: the server's pending Adobe challenges (adobe-auth.ts). */
+  adobeChallenges: AdobeChallenges | undefined;
   onClosed(): void;
 }
 
@@ -105,6 +108,8 @@ export class RtmpConnection {
   private readonly writer = new ChunkWriter();
   private app = '';
   private connected = false;
+  /** Who answered Adobe's challenge at connect (adobe-auth.ts); their rights apply at publish/play. */
+  private adobeUser: string | undefined;
   private readonly messageStreams = new Set<number>();
   private nextStreamId = 1;
   private publishing: Publishing | undefined;
@@ -350,10 +355,22 @@ export class RtmpConnection {
       this.close('protocol', 'second connect');
       return;
     }
-    this.connected = true;
-    this.handshakeTimer?.cancel();
     const app = cmd.commandObject?.app;
     this.app = typeof app === 'string' ? app : '';
+    const authorizer = this.deps.authorizer();
+    if (this.deps.adobeChallenges !== undefined && authorizer !== undefined) {
+      const verdict = adobeConnectVerdict(this.app, this.deps.ip, authorizer, this.deps.adobeChallenges);
+      if (verdict.kind === 'reject') {
+        const info = status('error', 'NetConnection.Connect.Rejected', verdict.description);
+        this.send(commandMessage(0, '_error', cmd.transactionId, null, info));
+        this.deps.counters.closes[verdict.reason]++;
+        this.close(verdict.reason, 'connect: adobe auth');
+        return;
+      }
+      this.adobeUser = verdict.user;
+    }
+    this.connected = true;
+    this.handshakeTimer?.cancel();
     this.send(windowAckSizeMessage(WINDOW_ACK_SIZE));
     this.send(setPeerBandwidthMessage(WINDOW_ACK_SIZE));
     this.send(setChunkSizeMessage(OUT_CHUNK_SIZE));
@@ -406,13 +423,10 @@ export class RtmpConnection {
   private async allowed(t: RtmpTarget, action: 'publish' | 'read'): Promise<boolean> {
     const authorizer = this.deps.authorizer();
     if (authorizer === undefined) return true;
-    const denial = await authorizer.checkCredentials(t.credentials, {
-      ip: this.deps.ip,
-      action,
-      path: t.path,
-      query: t.query,
-    });
-    return denial === undefined;
+    const ctx = { ip: this.deps.ip, action, path: t.path, query: t.query };
+    // The app's query then holds the exchange's `user` (and no `pass`): the identity is the answer's.
+    if (this.adobeUser !== undefined) return authorizer.admitUser(this.adobeUser, ctx) === undefined;
+    return (await authorizer.checkCredentials(t.credentials, ctx)) === undefined;
   }
 
   private async onPublish(cmd: RtmpCommand, messageStreamId: number): Promise<void> {
@@ -527,6 +541,7 @@ export class RtmpConnection {
         },
       },
       () => this.deps.clock.monotonicMs(),
+      (track, rtpTimestamp) => stream.monotonicMsOfRtp(track, rtpTimestamp),
       (err) => this.fail(err),
     );
     this.send(userControlMessage(UserControlEvent.StreamIsRecorded, messageStreamId));

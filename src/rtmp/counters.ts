@@ -20,6 +20,10 @@ export interface RtmpCounters {
     busy: number;
     bad_name: number;
     unauthorized: number;
+    /** A connect answered with Adobe's challenge (adobe-auth.ts): the client comes back to answer it. */
+    auth_challenge: number;
+    /** A connect refused a challenge: the bound of pending challenges reached. */
+    challenges_full: number;
     not_found: number;
     /** An unexpected exception while handling the connection's input (a bug, logged). */
     fault: number;
@@ -46,6 +50,8 @@ export function newRtmpCounters(): RtmpCounters {
       busy: 0,
       bad_name: 0,
       unauthorized: 0,
+      auth_challenge: 0,
+      challenges_full: 0,
       not_found: 0,
       fault: 0,
     },

@@ -10,7 +10,11 @@
  * cached keyframe).
  *
  * Timestamps. The tracks are put on one timeline (sinks/tracks.ts `AlignedTracks`) and converted to
- * ms. RTP carries no decode time, and RTMP needs one that never goes back with a non-negative
+ * ms. Each track's first unit is placed by its instant on the Stream's clock (`instantOfRtp`: the
+ * publisher's sender reports, or arrival until they come), never by when it reached this reader: a
+ * reader starts with a burst from the GOP cache in which the audio before the keyframe arrives with it,
+ * and placing by arrival put the audio of ffmpeg's interleaving 67 ms late (measured; the A/V test in
+ * test/rtmp-av-sync.test.ts). Audio from before the first picture is left out. RTP carries no decode time, and RTMP needs one that never goes back with a non-negative
  * composition offset: dts = max(previous dts + 1, pts - reorder delay), where the delay is 0 for
  * H.264 Baseline (no B-frames) and REORDER_DELAY_MS otherwise. Players present at dts + offset = pts,
  * so pictures keep their times; the delay only has to exceed how far pictures are reordered.
@@ -142,6 +146,8 @@ export class RtmpEgress {
     private readonly messageStreamId: number,
     private readonly sink: EgressSink,
     private readonly nowMs: () => number,
+    /** The Stream's clock instant of an RTP timestamp of a track (Stream.monotonicMsOfRtp). */
+    private readonly instantOfRtp: (streamTrack: number, rtpTimestamp: number) => number | undefined,
     /** An unexpected exception here: it never goes up into the Stream's flush (its other readers). */
     private readonly onFault: (err: unknown) => void,
   ) {
@@ -190,7 +196,10 @@ export class RtmpEgress {
     // Audio waits for the first picture, so that both start together.
     if (!isVideo && this.hasVideo && !this.videoStarted) return;
     const index = this.tracks.indexOf(track);
-    const mapped = this.aligned.align(index, au, this.nowMs());
+    const instantMs = this.instantOfRtp(track.streamTrack, au.pts % 2 ** 32) ?? this.nowMs();
+    const mapped = this.aligned.align(index, au, instantMs);
+    // Audio the publisher captured before the first picture (it came with the GOP cache's burst).
+    if (!isVideo && this.hasVideo && mapped.pts < 0) return;
     const ptsMs = Math.round((mapped.pts * 1000) / track.clockRate) + this.shiftMs;
     if (!track.configSent) {
       track.configSent = true;

@@ -14,6 +14,7 @@ import type { Logger } from '../base/logger.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { Authorizer } from '../server/auth.js';
 import { normalizeAddress } from '../transport/udp.js';
+import { AdobeChallenges, DEFAULT_MAX_PENDING_CHALLENGES } from './adobe-auth.js';
 import { RtmpConnection, type RtmpConnectionLimits, type RtmpConnectionSnapshot } from './connection.js';
 import { newRtmpCounters, type RtmpCounters } from './counters.js';
 import { boundPort, listenOn } from '../transport/listen.js';
@@ -43,6 +44,8 @@ export interface RtmpServerOptions {
   authorizer(): Authorizer | undefined;
   maxReadersPerPath(): number;
   limits?: Partial<RtmpLimits>;
+  /** `rtmpAdobeAuth`: every connect without credentials is asked Adobe's challenge (adobe-auth.ts). */
+  adobeAuth?: { maxPendingChallenges?: number };
 }
 
 export class RtmpServer {
@@ -52,9 +55,15 @@ export class RtmpServer {
   private readonly tlsServer: tls.Server | undefined;
   private readonly connections = new Set<RtmpConnection>();
   private nextId = 1;
+  private readonly adobeChallenges: AdobeChallenges | undefined;
 
   constructor(private readonly options: RtmpServerOptions) {
     this.limits = { ...DEFAULT_RTMP_LIMITS, ...options.limits };
+    if (options.adobeAuth !== undefined)
+      this.adobeChallenges = new AdobeChallenges(
+        options.clock,
+        options.adobeAuth.maxPendingChallenges ?? DEFAULT_MAX_PENDING_CHALLENGES,
+      );
     if (options.port !== undefined) this.tcp = net.createServer((socket) => this.accept(socket));
     if (options.tls !== undefined) {
       this.tlsServer = tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) =>
@@ -138,6 +147,7 @@ export class RtmpServer {
       limits: () => limits,
       maxReadersPerPath: () => this.options.maxReadersPerPath(),
       counters: this.counters,
+      adobeChallenges: this.adobeChallenges,
       onClosed: () => this.connections.delete(connection),
     });
     this.connections.add(connection);

@@ -38,6 +38,7 @@ import type { PathMatcher } from '../auth/access.js';
 import { compilePathPattern } from '../auth/access.js';
 import type { StoredPassword } from '../auth/password.js';
 import { AuthHook } from './auth-hook.js';
+import { adobeKey } from '../flv/adobe-auth.js';
 import {
   digestFamily,
   isImplicitClear,
@@ -285,6 +286,11 @@ export class Authorizer {
   private readonly dummy: { stored: StoredPassword; storedSpec: string };
   /** The HTTP endpoint asked to allow or deny (auth-hook.ts); undefined without `externalHook`. */
   private readonly hook: AuthHook | undefined;
+  /** The salt of RTMP's Adobe challenge (flv/adobe-auth.ts), one per Authorizer; not secret. */
+  readonly adobeSalt = randomBytes(9).toString('base64url');
+  /** Adobe keys of the users whose password is in clear in the config (a hash cannot give one). */
+  private readonly adobeKeys = new Map<string, string>();
+  private readonly adobeDummyKey = randomBytes(16).toString('base64');
 
   constructor(
     private readonly config: AuthConfig,
@@ -305,7 +311,10 @@ export class Authorizer {
           { user: u.name },
           'password stored in clear; store a hashed form (see src/auth/password.ts)',
         );
-      const stored = withoutClear(parseStoredPassword(u.password), u.name, config.realm);
+      const parsed = parseStoredPassword(u.password);
+      if (parsed.kind === 'clear')
+        this.adobeKeys.set(u.name, adobeKey(u.name, this.adobeSalt, parsed.password));
+      const stored = withoutClear(parsed, u.name, config.realm);
       const local: LocalUser = {
         name: u.name,
         stored,
@@ -392,6 +401,29 @@ export class Authorizer {
     }
     const checked = await this.checkBasic(ctx, creds);
     return this.admit(checked, ctx);
+  }
+
+  /**
+   * RTMP's Adobe challenge-response (flv/adobe-auth.ts, rtmp/adobe-auth.ts): whether `matches` takes
+   * the user's key, base64(md5(name + adobeSalt + password)). Only users whose password the config
+   * holds in clear have one. Any other name is checked against a random key (the same work, the same
+   * refusal); a refusal is counted and logged as any other.
+   */
+  verifyAdobe(name: string, matches: (key: string) => boolean, ip: string): boolean {
+    const key = this.adobeKeys.get(name);
+    const ok = matches(key ?? this.adobeDummyKey) && key !== undefined;
+    if (!ok) {
+      this.authFailures++;
+      this.log.info({ ip, user: name, why: 'adobe response' }, 'authentication failed');
+    }
+    return ok;
+  }
+
+  /** A user the caller has authenticated (RTMP's Adobe challenge): its addresses and rights. */
+  admitUser(name: string, ctx: AuthContext): AuthDenial | undefined {
+    const local = this.users.get(name);
+    if (local === undefined) return this.fail(undefined, ctx, 'user no longer configured', name);
+    return this.admit({ ok: true, user: name, local }, ctx);
   }
 
   /** A checked identity's addresses and rights (a hook-allowed user has no local ones). undefined: allowed. */

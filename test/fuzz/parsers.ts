@@ -54,6 +54,7 @@ import { prftBox } from '../../src/container/fmp4/prft.js';
 import { readInitSampleEntries } from '../../src/container/fmp4/sample-entries.js';
 import { indexFmp4Buffer, parseFmp4Moof, parseFmp4Moov, parsePrft } from '../../src/container/fmp4/reader.js';
 import { buildAvcDecoderConfigurationRecord } from '../../src/codec/h264.js';
+import { parseAdobeConnectParams } from '../../src/flv/adobe-auth.js';
 import { amf0Object, decodeAmf0, encodeAmf0, encodeAmf0EcmaArray } from '../../src/flv/amf0.js';
 import { ChunkReader, ChunkWriter, parseSetChunkSize } from '../../src/flv/chunk.js';
 import { clientDigestC0C1, findClientDigest, serverHandshakeReply } from '../../src/flv/handshake.js';
@@ -607,6 +608,17 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
         onlyParseError(() => parseVideoTag(bytes));
         onlyParseError(() => parseAudioTag(bytes));
         onlyParseError(() => parseOpusHead(bytes));
+      },
+    ) as never,
+  );
+  check(
+    'rtmp adobe auth connect query',
+    [parseAdobeConnectParams],
+    fc.property(
+      bytesNear(120, Buffer.from('authmod=adobe&user=a&challenge=0a1b2c3d&response=x+y/z==&opaque=Q-_')),
+      (bytes) => {
+        const p = parseAdobeConnectParams(bytes.toString('latin1'));
+        if (p.user !== undefined && typeof p.user !== 'string') throw new Error('user is not a string');
       },
     ) as never,
   );
