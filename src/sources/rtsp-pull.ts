@@ -13,7 +13,7 @@
  *
  * Entry points: `openRtspPull` (the first session opened before it resolves: on-demand starts and the
  * cluster) and `RtspPullSource.connectInBackground` (always-on config pulls: retried until the first
- * session, then the path is added).
+ * session, then the path the caller holds is started: app-pulls.ts).
  */
 import {
   clockInterval,
@@ -184,7 +184,8 @@ export class RtspPullSource implements PathSource {
 
   /**
    * Always-on pulls: tries the first session until it comes, with the same backoff as reconnects
-   * (each failure logged), then calls `onFirstSession` (the caller adds the path). `stop` ends the tries.
+   * (each failure logged), then calls `onFirstSession` (the caller starts the path it holds). `stop`
+   * ends the tries.
    */
   connectInBackground(onFirstSession: (source: RtspPullSource) => void): void {
     this.#attemptAfter(0, () => onFirstSession(this));
