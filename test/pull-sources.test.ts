@@ -117,6 +117,7 @@ describe('pulled paths', () => {
           `  hugesdp: { source: ${src(cameras.huge.url())}, sourceOnDemand: true }`,
           `  rec: { source: ${src(`${up}/${CLIP}`)}, sourcePerReader: true, sourceTransport: tcp }`,
           `  down: { source: "rtsp://user:secret@127.0.0.1:1/x" }`,
+          `  recdown: { source: "rtsp://127.0.0.1:1/x", sourcePerReader: true }`,
           `  '~^relay_(\\w+)$': { source: ${src(`${up}/$G1`)}, sourceOnDemandCloseAfter: 1, sourceTransport: tcp }`,
         ].join('\n'),
       ),
@@ -204,7 +205,7 @@ describe('pulled paths', () => {
 
   test('bad upstreams: readers get 404, the reason is logged without credentials, other paths served', async () => {
     const base = `rtsp://127.0.0.1:${app.server.port}`;
-    for (const name of ['unreachable', 'wrongpass', 'hugesdp'])
+    for (const name of ['unreachable', 'wrongpass', 'hugesdp', 'recdown'])
       assert.equal(await describeStatus(`${base}/${name}`), 404, name);
     assert.equal(await describeStatus(`${base}/demo`), 200, 'a file path is served');
     // Garbage instead of RTP: the session is up, nothing reaches the path, the server goes on.
@@ -299,6 +300,8 @@ describe('pulled paths', () => {
           .sort(),
         ['playing', 'playing'],
       );
+      // A Range the upstream refuses: its 457 reaches the reader, whose session goes on.
+      await assert.rejects(b.play({ range: null, headers: { Range: 'npt=abc-' } }), { statusCode: 457 });
       const paused = await a.pause();
       assert.match(paused.headers.get('Range') ?? '', /^npt=\d/);
       assert.deepEqual(
