@@ -115,7 +115,7 @@ describe('pulled paths', () => {
           `  unreachable: { source: "rtsp://127.0.0.1:1/x", sourceOnDemand: true }`,
           `  wrongpass: { source: ${src(cameras.unauthorized.url('user:secret@'))}, sourceOnDemand: true }`,
           `  hugesdp: { source: ${src(cameras.huge.url())}, sourceOnDemand: true }`,
-          `  rec: { source: ${src(`${up}/${CLIP}`)}, sourcePerReader: true, sourceTransport: tcp }`,
+          `  rec: { source: ${src(`${up}/${CLIP}`)}, sourcePerReader: true, sourceTransport: tcp, runOnUnread: 'true' }`,
           `  down: { source: "rtsp://user:secret@127.0.0.1:1/x" }`,
           `  recdown: { source: "rtsp://127.0.0.1:1/x", sourcePerReader: true }`,
           `  '~^relay_(\\w+)$': { source: ${src(`${up}/$G1`)}, sourceOnDemandCloseAfter: 1, sourceTransport: tcp }`,
@@ -280,6 +280,7 @@ describe('pulled paths', () => {
         await c.setup({ transport: 'tcp' });
         return c;
       };
+      const hooksBefore = app.hooks.counters.started;
       const a = await open();
       const b = await open();
       // The upstream sessions are set up at the readers' first PLAY (the tracks each reader set up).
@@ -315,6 +316,8 @@ describe('pulled paths', () => {
         c.close();
       }
       await waitFor(() => upstreamSessions().length === 0, 5000, 'the upstream sessions to end');
+      // Each proxied read is a read for the hooks: runOnUnread ran for both.
+      await waitFor(() => app.hooks.counters.started >= hooksBefore + 2, 5000, 'runOnUnread of both reads');
 
       // ffmpeg seeks through the proxy (PLAY Range forwarded) and ends at the file's end (BYE forwarded).
       const seek = await run(

@@ -19,10 +19,13 @@ import { reply, sessionHeaders } from './replies.js';
 import type { ServerSession } from './session.js';
 import type { ReaderUpstream, ReaderUpstreams } from './reader-upstream.js';
 import type { ProxyReaderRole } from './session-state.js';
+import { parseRequestTarget } from './target.js';
 
 export interface ProxyControlDeps {
   logger: Logger;
   upstreams: ReaderUpstreams | undefined;
+  /** A reader's PLAY was accepted, with the request's query (runOnRead), as live-control.ts says it. */
+  readStarted(session: ServerSession, query: string): void;
   /** Ends a reader's session whose upstream is gone, telling it with RTCP BYE. */
   endSession(session: ServerSession, reason: string): void;
 }
@@ -80,6 +83,7 @@ export class ProxyControl {
         )
         .join(',');
     session.logger.info({ session: session.id, path: session.path, ...headers }, 'proxied playback');
+    this.deps.readStarted(session, parseRequestTarget(req.uri)?.query ?? '');
     return { ...reply(RtspStatus.Ok, out), afterWrite: () => session.openOutput() };
   }
 

@@ -149,6 +149,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.proxy = new ProxyControl({
       logger: this.logger,
       upstreams: options.readerUpstreams,
+      readStarted: (session, query) => this.emit('readStarted', session, query),
       endSession: (s, reason) => this.endSession(s, reason, true),
     });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
