@@ -51,10 +51,8 @@ export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
   readonly #running = new Map<string, RtspPullSource>();
   #paths: PathManager | undefined;
   #clock: Clock | undefined;
-  /** Per-reader upstream sessions open now (DESCRIBE's included). */
+  /** Per-reader upstream sessions open now (DESCRIBE's included); the server counts refusals. */
   #perReaderOpen = 0;
-  /** Per-reader upstream sessions refused for the bound. */
-  perReaderRefused = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -83,7 +81,6 @@ export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
     if (spec?.perReader !== true) return undefined;
     return async () => {
       if (this.#perReaderOpen >= this.options.maxPerReaderSessions) {
-        this.perReaderRefused++;
         this.logger.warn(
           { path: name, max: this.options.maxPerReaderSessions },
           'per-reader upstream session refused: too many open (pullMaxOnDemand)',

@@ -318,6 +318,10 @@ describe('pulled paths', () => {
       await waitFor(() => upstreamSessions().length === 0, 5000, 'the upstream sessions to end');
       // Each proxied read is a read for the hooks: runOnUnread ran for both.
       await waitFor(() => app.hooks.counters.started >= hooksBefore + 2, 5000, 'runOnUnread of both reads');
+      // Two DESCRIBEs and two SETUPs opened upstream sessions; the unreachable `recdown` failed.
+      const metrics = await (await fetch(`http://127.0.0.1:${app.api!.port}/metrics`)).text();
+      assert.match(metrics, /^rtspkit_pull_per_reader_upstreams_total\{result="opened"\} 4$/m);
+      assert.match(metrics, /^rtspkit_pull_per_reader_upstreams_total\{result="failed"\} [1-9]/m);
 
       // ffmpeg seeks through the proxy (PLAY Range forwarded) and ends at the file's end (BYE forwarded).
       const seek = await run(

@@ -17,7 +17,7 @@ import { FORWARDED_PLAY_HEADERS } from '../sources/rtsp-pull-reader.js';
 import type { Reply } from './connection.js';
 import { reply, sessionHeaders } from './replies.js';
 import type { ServerSession } from './session.js';
-import type { ReaderUpstream, ReaderUpstreams } from './reader-upstream.js';
+import type { ProxiedReaderCounters, ReaderUpstream, ReaderUpstreams } from './reader-upstream.js';
 import type { ProxyReaderRole } from './session-state.js';
 import { parseRequestTarget } from './target.js';
 
@@ -31,12 +31,19 @@ export interface ProxyControlDeps {
 }
 
 export class ProxyControl {
+  readonly counters: ProxiedReaderCounters = { upstreamsOpened: 0, upstreamsRefused: 0, upstreamsFailed: 0 };
+
   constructor(private readonly deps: ProxyControlDeps) {}
 
   /** A new upstream session for a reader of `path`; undefined when the path is not proxied per reader. */
   async open(path: string): Promise<ReaderUpstream | number | undefined> {
     const open = this.deps.upstreams?.upstreamFor(path);
-    return open === undefined ? undefined : open();
+    if (open === undefined) return undefined;
+    const upstream = await open();
+    if (typeof upstream !== 'number') this.counters.upstreamsOpened++;
+    else if (upstream === RtspStatus.ServiceUnavailable) this.counters.upstreamsRefused++;
+    else this.counters.upstreamsFailed++;
+    return upstream;
   }
 
   /** DESCRIBE: the upstream's media (an upstream session opened and closed for it); else as `open`. */

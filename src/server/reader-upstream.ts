@@ -20,6 +20,16 @@ export interface ReaderUpstream {
  * upstream session; `undefined` for every other path. The promise resolves to an RTSP status when
  * none can be opened (unreachable: 404, over the configured bound: 503).
  */
+/** Upstream sessions opened for readers of per-reader paths (DESCRIBE's included), by what became of them. */
+export interface ProxiedReaderCounters {
+  /** Opened (a reader's DESCRIBE or SETUP). */
+  upstreamsOpened: number;
+  /** Refused for the bound (`pullMaxOnDemand`): the reader got 503. */
+  upstreamsRefused: number;
+  /** Could not be opened (unreachable, refused upstream): the reader got 404. */
+  upstreamsFailed: number;
+}
+
 export interface ReaderUpstreams {
   upstreamFor(path: string): (() => Promise<ReaderUpstream | number>) | undefined;
 }

@@ -51,6 +51,7 @@ import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { ProxyControl } from './proxy-control.js';
+import type { ProxiedReaderCounters } from './reader-upstream.js';
 import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, stateRefusalReply } from './replies.js';
 import { SessionLimits } from './session-limits.js';
@@ -325,6 +326,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
   get connectionCount(): number {
     return this.doors.connectionCount;
+  }
+
+  /** Upstream sessions of per-reader paths: opened, refused, failed (proxy-control.ts). */
+  get proxiedReaderCounters(): ProxiedReaderCounters {
+    return this.proxy.counters;
   }
 
   /** Connections closed at once by the limits. */
