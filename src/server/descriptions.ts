@@ -58,9 +58,10 @@ export class Descriptions {
     // A path proxied per reader: the upstream's description (proxy-control.ts).
     const proxied =
       playback || live?.stream !== undefined ? undefined : await this.deps.proxy.describe(t.path);
-    if (typeof proxied === 'number') return reply(proxied);
+    // Unreachable (404): on to the fallback below, as for a path nothing feeds.
+    if (typeof proxied === 'number' && proxied !== RtspStatus.NotFound) return reply(proxied);
     if (live?.stream !== undefined) media = live.media;
-    else if (proxied !== undefined) media = proxied;
+    else if (proxied !== undefined && typeof proxied !== 'number') media = proxied;
     else {
       const vod = await this.deps.vod.openTarget(t, req);
       if (typeof vod === 'number') {
