@@ -23,6 +23,7 @@ import type { PathManager } from './paths/path-manager.js';
 import type { OnDemandSource, OnDemandSources, Path } from './paths/path.js';
 import { RtspStatus } from './rtsp/status.js';
 import type { ReaderUpstream, ReaderUpstreams } from './server/reader-upstream.js';
+import type { RtspServerOptions } from './server/server-options.js';
 import { openPullReader } from './sources/rtsp-pull-reader.js';
 import {
   DEFAULT_RECONNECT_MIN_DELAY_MS,
@@ -38,13 +39,6 @@ function isConfigPull(path: Path): boolean {
   return path.owner.kind === 'pull';
 }
 
-export interface ConfigPullsOptions {
-  /** The config in force (read at each reader: regex pulls). */
-  config: () => Config;
-  /** Per-reader upstream sessions open at once (`pullMaxOnDemand`). */
-  maxPerReaderSessions: number;
-}
-
 export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
   #specs = new Map<string, PullSourceSpec>();
   /** Always-on pulls, from before their first session (so a removal stops their tries too). */
@@ -53,11 +47,21 @@ export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
   #clock: Clock | undefined;
   /** Per-reader upstream sessions open now (DESCRIBE's included); the server counts refusals. */
   #perReaderOpen = 0;
+  /** `pullMaxOnDemand` as the server started with it (a restart option): on-demand and per-reader pulls. */
+  readonly #maxOnDemand: number;
 
   constructor(
     private readonly logger: Logger,
-    private readonly options: ConfigPullsOptions,
-  ) {}
+    /** The config in force, read at each reader (regex pulls). */
+    private readonly config: () => Config,
+  ) {
+    this.#maxOnDemand = config().pullMaxOnDemand;
+  }
+
+  /** What the RTSP server takes from the pulls: the on-demand bound and the per-reader seam. */
+  serverOptions(): Pick<RtspServerOptions, 'maxOnDemandSources' | 'readerUpstreams'> {
+    return { maxOnDemandSources: this.#maxOnDemand, readerUpstreams: this };
+  }
 
   /** The manager the pulls feed (made by the server, which is given this object first). */
   attach(paths: PathManager, clock: Clock): void {
@@ -80,9 +84,9 @@ export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
     const spec = this.#specFor(name);
     if (spec?.perReader !== true) return undefined;
     return async () => {
-      if (this.#perReaderOpen >= this.options.maxPerReaderSessions) {
+      if (this.#perReaderOpen >= this.#maxOnDemand) {
         this.logger.warn(
-          { path: name, max: this.options.maxPerReaderSessions },
+          { path: name, max: this.#maxOnDemand },
           'per-reader upstream session refused: too many open (pullMaxOnDemand)',
         );
         return RtspStatus.ServiceUnavailable;
@@ -150,7 +154,7 @@ export class ConfigPulls implements OnDemandSources, ReaderUpstreams {
   #specFor(name: string): PullSourceSpec | undefined {
     const exact = this.#specs.get(name);
     if (exact !== undefined) return exact;
-    const config = this.options.config();
+    const config = this.config();
     const found = lookupPath(config, name);
     if (!found.ok) return undefined;
     const { key, entry, captures } = found.config;

@@ -216,11 +216,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
   // Read by the hooks, the on-demand sources and the path rules at each use: a reload reaches them.
   let inForce = config;
-  // Pulled paths: always-on ones start once the server listens, on-demand ones at a reader's request.
-  const pulls = new ConfigPulls(logger, {
-    config: () => inForce,
-    maxPerReaderSessions: config.pullMaxOnDemand,
-  });
+  const pulls = new ConfigPulls(logger, () => inForce); // the paths pulled from other servers
   const hookSettings = hookSettingsOf(() => inForce);
   const hooks = new Hooks({
     clock: systemClock,
@@ -272,8 +268,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
-    maxOnDemandSources: config.pullMaxOnDemand,
-    readerUpstreams: pulls,
+    ...pulls.serverOptions(), // pullMaxOnDemand, and the per-reader upstreams
   });
   pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
