@@ -207,8 +207,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       ? edgeRelaysOf(clusterStore, logger)
       : undefined;
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
-  // Pulled paths: always-on ones start once the server listens, on-demand ones at a reader's request.
-  const pulls = new ConfigPulls(logger);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
   // The catalog is rebuilt from the files before anything is recorded or played back (README
   // "Recording"); the server plays recordings back from it (`?start=`, ONVIF replay).
@@ -218,6 +216,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger.info({ segments: catalogued, paths: catalog.paths().length }, 'recordings indexed');
   // Read by the hooks, the on-demand sources and the path rules at each use: a reload reaches them.
   let inForce = config;
+  const pulls = new ConfigPulls(logger, () => inForce); // the paths pulled from other servers
   const hookSettings = hookSettingsOf(() => inForce);
   const hooks = new Hooks({
     clock: systemClock,
@@ -269,7 +268,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(authorizer !== undefined ? { authorizer } : {}),
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
-    maxOnDemandSources: config.pullMaxOnDemand,
+    ...pulls.serverOptions(), // pullMaxOnDemand, and the per-reader upstreams
   });
   pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its

@@ -64,6 +64,7 @@ describe('paths and hooks', { skip }, () => {
         '  dev:',
         `    runOnDemand: ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i ${clip} -c copy -f rtsp -rtsp_transport tcp rtsp://127.0.0.1:$RTSP_PORT/$RTSPKIT_PATH`,
         '    runOnDemandCloseAfter: 1.5',
+        `  qry: { runOnDemand: 'touch ${dir}/query-$RTSPKIT_QUERY', runOnDemandStartTimeout: 0.5 }`,
         "  '~^clip_(.+)$':",
         `    source: ${mediaPath('')}/$G1.mp4`,
         `    runOnReady: touch ${dir}/ready-$G1-$RTSPKIT_SOURCE_TYPE`,
@@ -121,6 +122,13 @@ describe('paths and hooks', { skip }, () => {
     // 1.5 s without readers: the command and its path are gone.
     await waitFor(() => !alive(pid), 15_000, 'the on-demand command to end');
     await waitFor(() => app.server.paths.get('dev') === undefined, 5000, 'the path to be free');
+  });
+
+  test('runOnDemand gets the first reader’s query as RTSPKIT_QUERY', async () => {
+    const c = await connect();
+    // The command publishes nothing: the DESCRIBE gets 404 after the start timeout, the file stays.
+    assert.equal((await c.request('DESCRIBE', url('qry?ch=2&token=x'))).statusCode, 404);
+    await waitFor(() => existsSync(join(dir, 'query-ch=2&token=x')), 5000, 'the command with the query');
   });
 
   test('a regex path: its captures name the file and reach the hook; an unsafe one is refused', async () => {

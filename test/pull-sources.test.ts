@@ -2,7 +2,10 @@
 // within 3 s; the upstream session is gone soon after the last reader leaves), a camera-like server
 // (no Content-Base, `Cseq`, media from other ports than server_port), and bad upstreams (unreachable,
 // wrong password, garbage RTP, a 10 MB SDP): readers get 404, the reason is logged without the
-// credentials, and every other path is served.
+// credentials, and every other path is served. A recorded upstream (an rtspkit serving a file on demand)
+// proxied per reader: each reader its own upstream session, Range, PAUSE and ffmpeg's -ss forwarded. An
+// always-on pull that never connects is listed with its state and error; a `~regex` path pulls the
+// upstream its capture names.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type App } from '../src/app.js';
@@ -11,20 +14,36 @@ import { RtspClient, RtspClientError } from '../src/client/index.js';
 import { parseConfig } from '../src/config/config.js';
 import { openRtspPull } from '../src/sources/rtsp-pull.js';
 import { FakeCamera } from './support/fake-camera.js';
-import { waitFor } from './support/process.js';
+import { run, waitFor } from './support/process.js';
+import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
+
+const CLIP = 'h264_base_aac.mp4';
 
 interface UpstreamJson {
   state: string;
+  failedAttempts: number;
+  lastError: string | null;
   packetsReceived: number;
   refusedDatagrams: number;
   reconnects: number;
 }
 
-async function upstreamOf(app: App, name: string): Promise<UpstreamJson | undefined> {
+interface PathJson {
+  name: string;
+  source: string;
+  ready: boolean;
+  upstream: (UpstreamJson & { url: string }) | null;
+}
+
+async function pathOf(app: App, name: string): Promise<PathJson | undefined> {
   const res = await fetch(`http://127.0.0.1:${app.api!.port}/v1/paths`);
-  const body = (await res.json()) as { items: { name: string; upstream: UpstreamJson | null }[] };
-  return body.items.find((p) => p.name === name)?.upstream ?? undefined;
+  const body = (await res.json()) as { items: PathJson[] };
+  return body.items.find((p) => p.name === name);
+}
+
+async function upstreamOf(app: App, name: string): Promise<UpstreamJson | undefined> {
+  return (await pathOf(app, name))?.upstream ?? undefined;
 }
 
 /** Plays `url` over TCP until the first video access unit; returns the ms it took and the client. */
@@ -70,7 +89,10 @@ describe('pulled paths', () => {
     FakeCamera
   >;
   before(async () => {
-    upstream = await startApp(parseConfig([...LOOPBACK_APP_CONFIG_LINES, 'demo: true'].join('\n')));
+    upstream = await startApp(
+      parseConfig([...LOOPBACK_APP_CONFIG_LINES, 'demo: true', `mediaDir: '${mediaPath('')}'`].join('\n')),
+    );
+    const up = `rtsp://127.0.0.1:${upstream.server.port}`;
     cameras.normal = await FakeCamera.start('normal');
     cameras.strict = await FakeCamera.start('normal');
     cameras.changing = await FakeCamera.start('normal');
@@ -93,6 +115,10 @@ describe('pulled paths', () => {
           `  unreachable: { source: "rtsp://127.0.0.1:1/x", sourceOnDemand: true }`,
           `  wrongpass: { source: ${src(cameras.unauthorized.url('user:secret@'))}, sourceOnDemand: true }`,
           `  hugesdp: { source: ${src(cameras.huge.url())}, sourceOnDemand: true }`,
+          `  rec: { source: ${src(`${up}/${CLIP}`)}, sourcePerReader: true, sourceTransport: tcp, runOnUnread: 'true' }`,
+          `  down: { source: "rtsp://user:secret@127.0.0.1:1/x" }`,
+          `  recdown: { source: "rtsp://127.0.0.1:1/x", sourcePerReader: true }`,
+          `  '~^relay_(\\w+)$': { source: ${src(`${up}/$G1`)}, sourceOnDemandCloseAfter: 1, sourceTransport: tcp }`,
         ].join('\n'),
       ),
     );
@@ -179,7 +205,7 @@ describe('pulled paths', () => {
 
   test('bad upstreams: readers get 404, the reason is logged without credentials, other paths served', async () => {
     const base = `rtsp://127.0.0.1:${app.server.port}`;
-    for (const name of ['unreachable', 'wrongpass', 'hugesdp'])
+    for (const name of ['unreachable', 'wrongpass', 'hugesdp', 'recdown'])
       assert.equal(await describeStatus(`${base}/${name}`), 404, name);
     assert.equal(await describeStatus(`${base}/demo`), 200, 'a file path is served');
     // Garbage instead of RTP: the session is up, nothing reaches the path, the server goes on.
@@ -206,4 +232,116 @@ describe('pulled paths', () => {
     assert.match(await open(cameras.huge.url()), /exceeds the limit/);
     assert.doesNotMatch(lines.join('\n'), /secret/);
   });
+
+  test('an always-on pull that never connects is listed: source pull, not ready, its state and error', async () => {
+    await waitFor(
+      () => Number(app.server.paths.get('down')?.source?.stats?.().failedAttempts ?? 0) >= 1,
+      10_000,
+      'a failed attempt',
+    );
+    const down = await pathOf(app, 'down');
+    assert.equal(down?.source, 'pull');
+    assert.equal(down.ready, false);
+    assert.equal(down.upstream?.url, 'rtsp://127.0.0.1:1/x', 'no credentials');
+    assert.equal(down.upstream.state, 'connecting');
+    assert.ok(down.upstream.failedAttempts >= 1);
+    assert.match(down.upstream.lastError ?? '', /refused/);
+    assert.equal(await describeStatus(`rtsp://127.0.0.1:${app.server.port}/down`), 404);
+  });
+
+  test('a regex path pulls the upstream its capture names, on demand', async () => {
+    const { client } = await playFirstFrame(`rtsp://127.0.0.1:${app.server.port}/relay_demo`);
+    assert.deepEqual(app.server.paths.get('relay_demo')?.owner, {
+      kind: 'pull',
+      url: `rtsp://127.0.0.1:${upstream.server.port}/demo`,
+      onDemand: true,
+    });
+    assert.equal(await describeStatus(`rtsp://127.0.0.1:${app.server.port}/relay_nothing`), 404);
+    assert.equal(await describeStatus(`rtsp://127.0.0.1:${app.server.port}/relay_a.b`), 404, 'no match');
+    await client.teardown();
+    client.close();
+    await waitFor(() => app.server.paths.get('relay_demo') === undefined, 8000, 'the idle stop');
+  });
+
+  const skipSeek = skipUnless('ffmpeg') || skipUnlessMedia(CLIP);
+  test(
+    'per reader: each reader has its own upstream session; Range, PAUSE and ffmpeg -ss go through',
+    { skip: skipSeek },
+    async () => {
+      const upstreamSessions = (): { state: string }[] =>
+        [...upstream.server.sessions.values()].filter((s) => s.path === CLIP);
+      const url = `rtsp://127.0.0.1:${app.server.port}/rec`;
+      const open = async (): Promise<RtspClient> => {
+        const c = new RtspClient(url, { timeoutMs: 15_000 });
+        c.on('error', () => undefined);
+        const described = await c.describe();
+        // The upstream's duration reaches the reader.
+        assert.match(described.sdpText, /a=range:npt=0-10(\.\d+)?\r\n/);
+        await c.setup({ transport: 'tcp' });
+        return c;
+      };
+      const hooksBefore = app.hooks.counters.started;
+      const a = await open();
+      const b = await open();
+      // The upstream sessions are set up at the readers' first PLAY (the tracks each reader set up).
+      assert.equal(upstreamSessions().length, 0);
+      assert.equal(app.server.paths.get('rec'), undefined, 'no shared path');
+      const aPackets = new Promise<void>((resolve) => a.once('rtp', () => resolve()));
+      const played = await a.play({ range: { unit: 'npt', start: 6 } });
+      assert.match(played.headers.get('Range') ?? '', /^npt=[56](\.\d+)?-10(\.\d+)?$/);
+      assert.match(
+        played.headers.get('RTP-Info') ?? '',
+        /\/rec\/trackID=0;seq=\d+;rtptime=\d+,.*\/rec\/trackID=1;/,
+      );
+      await aPackets;
+      await b.play();
+      assert.deepEqual(
+        upstreamSessions()
+          .map((s) => s.state)
+          .sort(),
+        ['playing', 'playing'],
+      );
+      // A Range the upstream refuses: its 457 reaches the reader, whose session goes on.
+      await assert.rejects(b.play({ range: null, headers: { Range: 'npt=abc-' } }), { statusCode: 457 });
+      const paused = await a.pause();
+      assert.match(paused.headers.get('Range') ?? '', /^npt=\d/);
+      assert.deepEqual(
+        upstreamSessions()
+          .map((s) => s.state)
+          .sort(),
+        ['playing', 'ready'],
+      );
+      for (const c of [a, b]) {
+        await c.teardown();
+        c.close();
+      }
+      await waitFor(() => upstreamSessions().length === 0, 5000, 'the upstream sessions to end');
+      // Each proxied read is a read for the hooks: runOnUnread ran for both.
+      await waitFor(() => app.hooks.counters.started >= hooksBefore + 2, 5000, 'runOnUnread of both reads');
+      // Two DESCRIBEs and two SETUPs opened upstream sessions; the unreachable `recdown` failed.
+      const metrics = await (await fetch(`http://127.0.0.1:${app.api!.port}/metrics`)).text();
+      assert.match(metrics, /^rtspkit_pull_per_reader_upstreams_total\{result="opened"\} 4$/m);
+      assert.match(metrics, /^rtspkit_pull_per_reader_upstreams_total\{result="failed"\} [1-9]/m);
+
+      // ffmpeg seeks through the proxy (PLAY Range forwarded) and ends at the file's end (BYE forwarded).
+      const seek = await run(
+        'ffmpeg',
+        ['-hide_banner', '-v', 'error', '-ss', '7', '-rtsp_transport', 'tcp', '-i', url].concat([
+          '-map',
+          '0:v',
+          '-progress',
+          'pipe:1',
+          '-f',
+          'null',
+          '-',
+        ]),
+        { timeoutMs: 30_000 },
+      ).done;
+      assert.equal(seek.code, 0, seek.stderr);
+      // 3 s of a 25 fps clip remain; starting at the keyframe at or before 7 s adds at most one GOP.
+      const frames = Number([...seek.stdout.matchAll(/frame=(\d+)/g)].pop()?.[1]);
+      assert.ok(frames >= 70 && frames <= 101, `ffmpeg decoded ${frames} frames after -ss 7`);
+      await waitFor(() => upstreamSessions().length === 0, 5000, 'the upstream session to end');
+    },
+  );
 });

@@ -192,6 +192,13 @@ const pullOptions = {
     .optional(),
   /** Start the pull at the first reader, and stop it after sourceOnDemandCloseAfter without readers. Default false. */
   sourceOnDemand: z.boolean().optional(),
+  /**
+   * Each reader gets its own upstream session, its PLAY (Range, Scale, Speed) and PAUSE forwarded: for
+   * an upstream that is a recording or a file on demand (its SDP has `a=range:npt=0-N`), so that
+   * seeking works through this server. Nothing is pulled without readers. Default false (one shared
+   * session, live).
+   */
+  sourcePerReader: z.boolean().optional(),
   /** Seconds a reader's DESCRIBE waits for an on-demand pull to start. Default 10. */
   sourceOnDemandStartTimeout: z.number().min(0.1).max(600).optional(),
   /** Seconds without readers after which an on-demand pull stops. Default 10. */
@@ -210,6 +217,7 @@ export const PULL_DEFAULTS = {
   sourceTransport: 'auto',
   sourceAnyPortEnable: false,
   sourceOnDemand: false,
+  sourcePerReader: false,
   sourceOnDemandStartTimeout: 10,
   sourceOnDemandCloseAfter: 10,
 } as const;

@@ -20,6 +20,7 @@ import type { ReloadableServerLimits } from '../server/server.js';
 import { pathConfigFor } from './path-config.js';
 import type { RecordingSettings } from '../recorder/settings.js';
 import { ConfigError, isPullSource, PULL_DEFAULTS, type Config, type RecordSettings } from './config.js';
+import type { PathEntry } from './path-schema.js';
 
 export type ReloadClass = 'limits' | 'auth' | 'fileSources' | 'logLevel' | 'recording' | 'hooks' | 'restart';
 
@@ -181,6 +182,8 @@ export interface PullSourceSpec {
   anyPort: boolean;
   fingerprint: string | null;
   onDemand: boolean;
+  /** Each reader gets its own upstream session (a recorded upstream: PLAY, PAUSE, Range, Scale forwarded). */
+  perReader: boolean;
   onDemandStartTimeoutMs: number;
   onDemandCloseAfterMs: number;
   range: string | null;
@@ -188,27 +191,36 @@ export interface PullSourceSpec {
   reconnectMaxDelayMs: number;
 }
 
-/** The paths pulled from other servers: `paths` whose source is an rtsp://, rtsps:// or rtsp+http:// URL. */
+/**
+ * The paths pulled from other servers: `paths` whose source is an rtsp://, rtsps:// or rtsp+http:// URL,
+ * by exact name. A `~regex` entry's pull is made when a reader asks (app-pulls.ts, `pullSpecOf` with
+ * the name's captures in its URL).
+ */
 export function pullSourcesOf(config: Config): Map<string, PullSourceSpec> {
   const out = new Map<string, PullSourceSpec>();
   for (const [name, p] of Object.entries(config.paths)) {
-    // TODO(merge): a `~regex` entry pulling `rtsp://host/$G1` (captures are checked: paths/captures.ts).
     if (name.startsWith('~') || p.source === undefined || !isPullSource(p.source)) continue;
-    const d = PULL_DEFAULTS;
-    out.set(name, {
-      url: p.source,
-      transport: p.sourceTransport ?? d.sourceTransport,
-      anyPort: p.sourceAnyPortEnable ?? d.sourceAnyPortEnable,
-      fingerprint: p.sourceFingerprint ?? null,
-      onDemand: p.sourceOnDemand ?? d.sourceOnDemand,
-      onDemandStartTimeoutMs: (p.sourceOnDemandStartTimeout ?? d.sourceOnDemandStartTimeout) * 1000,
-      onDemandCloseAfterMs: (p.sourceOnDemandCloseAfter ?? d.sourceOnDemandCloseAfter) * 1000,
-      range: p.sourceRange ?? null,
-      scale: p.sourceScale ?? null,
-      reconnectMaxDelayMs: config.pullReconnectMaxDelay * 1000,
-    });
+    out.set(name, pullSpecOf(p, p.source, config));
   }
   return out;
+}
+
+/** A `paths` entry's pull options, with `url` (its source, captures already in place for a regex). */
+export function pullSpecOf(p: PathEntry, url: string, config: Config): PullSourceSpec {
+  const d = PULL_DEFAULTS;
+  return {
+    url,
+    transport: p.sourceTransport ?? d.sourceTransport,
+    anyPort: p.sourceAnyPortEnable ?? d.sourceAnyPortEnable,
+    fingerprint: p.sourceFingerprint ?? null,
+    onDemand: p.sourceOnDemand ?? d.sourceOnDemand,
+    perReader: p.sourcePerReader ?? d.sourcePerReader,
+    onDemandStartTimeoutMs: (p.sourceOnDemandStartTimeout ?? d.sourceOnDemandStartTimeout) * 1000,
+    onDemandCloseAfterMs: (p.sourceOnDemandCloseAfter ?? d.sourceOnDemandCloseAfter) * 1000,
+    range: p.sourceRange ?? null,
+    scale: p.sourceScale ?? null,
+    reconnectMaxDelayMs: config.pullReconnectMaxDelay * 1000,
+  };
 }
 
 export interface ConfigChanges {

@@ -24,14 +24,15 @@ export interface ConfigOnDemandDeps {
 
 export function configOnDemandSources(deps: ConfigOnDemandDeps): OnDemandSources {
   return {
-    sourceFor: (name): OnDemandSource | OnDemandPublisher | undefined => {
+    sourceFor: (name, query = ''): OnDemandSource | OnDemandPublisher | undefined => {
       const found = deps.settings.path(name);
       if (!found.ok) {
         deps.hooks.unsafeCapture(name, found.key);
         return undefined;
       }
       const { key, source, settings, captures } = found;
-      const command = deps.hooks.demandCommand(name, '', settings, captures);
+      // The first reader's query reaches the command as RTSPKIT_QUERY (e.g. a camera's channel).
+      const command = deps.hooks.demandCommand(name, query, settings, captures);
       if (command !== undefined)
         return {
           publishes: true,
@@ -49,7 +50,7 @@ export function configOnDemandSources(deps: ConfigOnDemandDeps): OnDemandSources
           open: () => deps.openFileLoop({ file, loop }),
         };
       }
-      return deps.next?.sourceFor(name);
+      return deps.next?.sourceFor(name, query);
     },
   };
 }

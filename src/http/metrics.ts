@@ -311,7 +311,7 @@ export class Metrics {
     for (const g of [this.pathReaders, this.pathPublishers, this.receiverLost, this.publisherLost]) g.reset();
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
     const paths = this.engine.paths();
-    this.pulls.refresh(paths, counters.paths);
+    this.pulls.refresh(paths, counters.paths, counters.proxiedReaders);
     if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {
       const path = p.name;

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PathManagerCounters } from '../paths/path.js';
+import type { ProxiedReaderCounters } from '../server/reader-upstream.js';
 import type { PathSnapshot } from '../server/view.js';
 
 /** Upstream figures as series: the snapshot's field, the metric, its help. */
@@ -59,6 +60,8 @@ export class PullMetrics {
   readonly #online: Gauge<'path'>;
   readonly #onDemandRefused: Counter;
   readonly #onDemandIdleStops: Counter;
+  /** Per-reader upstream sessions by what became of them: opened, refused (503), failed (404). */
+  readonly #perReader: Counter<'result'>;
 
   constructor(registers: Registry[]) {
     this.#figures = PULL_FIGURES.map(([, name, help, type]) =>
@@ -82,9 +85,19 @@ export class PullMetrics {
       help: 'On-demand sources stopped after their close-after delay without readers.',
       registers,
     });
+    this.#perReader = new Counter({
+      name: 'rtspkit_pull_per_reader_upstreams_total',
+      help: 'Upstream sessions of sourcePerReader paths, by result: opened, refused (pullMaxOnDemand, 503), failed (404).',
+      labelNames: ['result'],
+      registers,
+    });
   }
 
-  refresh(paths: readonly PathSnapshot[], counters: PathManagerCounters): void {
+  refresh(
+    paths: readonly PathSnapshot[],
+    counters: PathManagerCounters,
+    proxied: ProxiedReaderCounters,
+  ): void {
     for (const m of this.#figures) m.reset();
     this.#online.reset();
     for (const p of paths) {
@@ -100,5 +113,9 @@ export class PullMetrics {
     this.#onDemandRefused.inc(counters.onDemandRefused);
     this.#onDemandIdleStops.reset();
     this.#onDemandIdleStops.inc(counters.onDemandIdleStops);
+    this.#perReader.reset();
+    this.#perReader.inc({ result: 'opened' }, proxied.upstreamsOpened);
+    this.#perReader.inc({ result: 'refused' }, proxied.upstreamsRefused);
+    this.#perReader.inc({ result: 'failed' }, proxied.upstreamsFailed);
   }
 }

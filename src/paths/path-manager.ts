@@ -60,6 +60,9 @@ export interface PathManagerDeps {
 
 export const DEFAULT_MAX_ON_DEMAND_SOURCES = 100;
 
+/** The media of a source's path before the source has described any (claimSource). */
+const NO_MEDIA: PublishedMedia = { tracks: [], controls: [], describeSdp: () => '' };
+
 /** How often an on-demand path's readers are looked at for the idle stop: this share of `closeAfterMs`, 1 s at most. */
 const IDLE_CHECKS_PER_CLOSE_AFTER = 4;
 const MAX_IDLE_CHECK_PERIOD_MS = 1000;
@@ -213,6 +216,53 @@ export class PathManager {
   }
 
   /**
+   * Holds `name` for `source` before it has media (a pull still connecting): the path is listed, not
+   * ready (readers get 404 or its fallback), with the source's figures (state, last error), and nobody
+   * else takes the name. `startSource` makes it ready; removal is `removeSource`'s, as for any source.
+   * Undefined when the name is taken (as addSource).
+   */
+  claimSource(
+    name: string,
+    owner: SourceOwner,
+    source: PathSource,
+    options: AddSourceOptions = {},
+  ): Path | undefined {
+    if (this.closed) return undefined;
+    const cur = this.paths.get(name);
+    if (cur !== undefined) {
+      if (cur.owner.kind === 'publisher' || options.replace?.(cur) !== true) return undefined;
+      void this.drop(cur, options.replaceReason ?? 'replaced');
+    }
+    const entry: PathEntry = {
+      name,
+      owner,
+      media: NO_MEDIA,
+      stream: undefined,
+      sinceMs: this.deps.clock.monotonicMs(),
+      source,
+    };
+    this.paths.set(name, entry);
+    return entry;
+  }
+
+  /** The source of a path `claimSource` holds has media: the path gets its Stream and is ready. False: not its path now. */
+  startSource(name: string, source: PathSource): boolean {
+    const entry = this.paths.get(name);
+    if (entry === undefined || entry.source !== source || entry.stream !== undefined || this.closed)
+      return false;
+    entry.media = source.media;
+    entry.sinceMs = this.deps.clock.monotonicMs();
+    entry.stream = this.newStream(entry);
+    source.start(entry.stream, this.controlOf(entry));
+    this.deps.logger.info(
+      { path: name, tracks: entry.media.tracks.length, owner: entry.owner.kind },
+      'source path started',
+    );
+    this.emitReady(entry);
+    return true;
+  }
+
+  /**
    * What `entry`'s source may ask: a new Stream for its new media. The old Stream ends with `reason`
    * (readers told; the server-requests part ANNOUNCEs or BYEs them) and the name passes to a new entry
    * of the same owner and source, as a replacement does (not-ready, then ready), without a stop.
@@ -304,12 +354,12 @@ export class PathManager {
    * starts it, and the reader waits for its Stream up to the start timeout; readers asking meanwhile
    * wait for the same start. Undefined: nothing serves the name.
    */
-  forReader(name: string): Promise<Path | undefined> {
+  forReader(name: string, query = ''): Promise<Path | undefined> {
     const cur = this.paths.get(name);
     if (cur !== undefined || this.deps.onDemand === undefined || this.closed) return Promise.resolve(cur);
     const pending = this.starting.get(name);
     if (pending !== undefined) return pending;
-    const onDemand = this.deps.onDemand.sourceFor(name);
+    const onDemand = this.deps.onDemand.sourceFor(name, query);
     if (onDemand === undefined) return Promise.resolve(undefined);
     const maxSources = this.deps.maxOnDemandSources ?? DEFAULT_MAX_ON_DEMAND_SOURCES;
     // Commands started on demand (runOnDemand) count too.

@@ -96,7 +96,8 @@ export type PathNotReadyListener = (path: NotReadyPath) => void;
  * reads the media description); the manager then starts it into a new Stream.
  */
 export interface OnDemandSources {
-  sourceFor(name: string): OnDemandSource | OnDemandPublisher | undefined;
+  /** `query`: the first reader's URL query (without `?`), for the commands it starts (RTSPKIT_QUERY). */
+  sourceFor(name: string, query?: string): OnDemandSource | OnDemandPublisher | undefined;
 }
 
 export interface OnDemandSource {

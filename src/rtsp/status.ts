@@ -152,6 +152,7 @@ export const RtspStatus = {
   UnsupportedTransport: 461,
   InternalServerError: 500,
   NotImplemented: 501,
+  BadGateway: 502,
   ServiceUnavailable: 503,
   RtspVersionNotSupported: 505,
   OptionNotSupported: 551,

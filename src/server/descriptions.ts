@@ -18,12 +18,14 @@ import type { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionLimits } from './session-limits.js';
 import { parseRequestTarget } from './target.js';
 import type { VodControl } from './vod-control.js';
+import type { ProxyControl } from './proxy-control.js';
 import { fallbackLocation, type PathRules } from './path-rules.js';
 
 export interface DescriptionsDeps {
   logger: Logger;
   paths: PathManager;
   vod: VodControl;
+  proxy: ProxyControl;
   lifecycle: SessionLifecycle;
   sessionLimits: SessionLimits;
   /** Read at each use (reload). */
@@ -51,9 +53,15 @@ export class Descriptions {
       if (placed.kind === 'redirect')
         return reply(RtspStatus.MovedTemporarily, { Location: placed.location });
     }
-    const live = playback ? undefined : await this.deps.paths.forReader(t.path);
+    const live = playback ? undefined : await this.deps.paths.forReader(t.path, t.query);
     let media: PublishedMedia;
+    // A path proxied per reader: the upstream's description (proxy-control.ts).
+    const proxied =
+      playback || live?.stream !== undefined ? undefined : await this.deps.proxy.describe(t.path);
+    // Unreachable (404): on to the fallback below, as for a path nothing feeds.
+    if (typeof proxied === 'number' && proxied !== RtspStatus.NotFound) return reply(proxied);
     if (live?.stream !== undefined) media = live.media;
+    else if (proxied !== undefined && typeof proxied !== 'number') media = proxied;
     else {
       const vod = await this.deps.vod.openTarget(t, req);
       if (typeof vod === 'number') {

@@ -3,6 +3,7 @@
  * takes on reload. Apart from the class so that the parts of the server (front doors, sweeper, VOD
  * control...) can read the settings without importing the server itself.
  */
+import type { ReaderUpstreams } from './reader-upstream.js';
 import type { RecordingCatalog } from '../recorder/catalog.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
@@ -128,6 +129,8 @@ export interface RtspServerOptions {
    * DESCRIBE or SETUP waits for one (default 10000). None by default.
    */
   onDemand?: OnDemandSources;
+  /** Paths proxied per reader: each reader's SETUP opens its own upstream session (proxy-control.ts). */
+  readerUpstreams?: ReaderUpstreams;
   onDemandStartTimeoutMs?: number;
   /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts); asked at each request. */
   pathRules?: (path: string) => PathRules | undefined;

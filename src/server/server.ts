@@ -50,6 +50,8 @@ import { isSessionMethod, SESSION_METHODS } from './session-state.js';
 import { parseRequestTarget, type RequestTarget } from './target.js';
 import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
+import { ProxyControl } from './proxy-control.js';
+import type { ProxiedReaderCounters } from './reader-upstream.js';
 import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, stateRefusalReply } from './replies.js';
 import { SessionLimits } from './session-limits.js';
@@ -103,6 +105,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly live: LiveControl;
   /** Files on demand: the RTSP side of PLAY and PAUSE of a file. */
   private readonly vod: VodControl;
+  /** Readers with their own upstream session (a recorded upstream proxied per reader). */
+  private readonly proxy: ProxyControl;
   private readonly opts: ServerSettings;
   /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
   readonly readerBacklog: ReaderBacklogBudget;
@@ -142,6 +146,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       sessionLimits: this.sessionLimits,
       recordings:
         options.recordings !== undefined ? new RecordingPlayback(options.recordings, this.logger) : undefined,
+    });
+    this.proxy = new ProxyControl({
+      logger: this.logger,
+      upstreams: options.readerUpstreams,
+      readStarted: (session, query) => this.emit('readStarted', session, query),
+      endSession: (s, reason) => this.endSession(s, reason, true),
     });
     this.readerBacklog = new ReaderBacklogBudget(this.backlogLimits());
     this.paths = new PathManager({
@@ -206,6 +216,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       releaseShared: (session) => {
         if (session.isMulticast) this.multicast?.leave(session);
         if (session.role.kind === 'file-reader') this.vod.stop(session.role);
+        if (session.role.kind === 'proxy-reader') this.proxy.stop(session.role);
       },
       unbindChannels: (session) => this.doors.unbindSession(session),
       ended: (session, reason) => this.emit('sessionEnded', session, reason),
@@ -216,6 +227,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.setupHandler = new SetupHandler({
       paths: this.paths,
       vod: this.vod,
+      proxy: this.proxy,
       transports: this.transports,
       lifecycle: this.lifecycle,
       sessionLimits: this.sessionLimits,
@@ -227,6 +239,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       logger: this.logger,
       paths: this.paths,
       vod: this.vod,
+      proxy: this.proxy,
       lifecycle: this.lifecycle,
       sessionLimits: this.sessionLimits,
       settings: this.opts,
@@ -313,6 +326,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Open TCP connections (RTSP, RTSPS from the accept, tunnel halves, WebSockets). */
   get connectionCount(): number {
     return this.doors.connectionCount;
+  }
+
+  /** Upstream sessions of per-reader paths: opened, refused, failed (proxy-control.ts). */
+  get proxiedReaderCounters(): ProxiedReaderCounters {
+    return this.proxy.counters;
   }
 
   /** Connections closed at once by the limits. */
@@ -420,9 +438,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return this.setupHandler.handle(conn, req, session, transport!);
       case 'PLAY':
         if (session?.role.kind === 'file-reader') return this.vod.play(req, session, session.role);
+        if (session?.role.kind === 'proxy-reader') return this.proxy.play(req, session, session.role);
         return this.live.play(conn, req, session);
       case 'PAUSE':
         if (session?.role.kind === 'file-reader') return this.vod.pause(req, session, session.role);
+        if (session?.role.kind === 'proxy-reader') return this.proxy.pause(req, session, session.role);
         return this.live.pause(session);
       case 'RECORD':
         return this.live.record(session);

@@ -22,12 +22,21 @@ import { rowsOf, type SessionInput, type SessionRole, type SessionRoleKind } fro
 import type { ServerSession } from './session.js';
 import { SWEEP_INTERVAL_MS, Sweeper } from './sweeper.js';
 import { VodFile } from '../sources/vod-file.js';
+import type { ReaderUpstream } from './reader-upstream.js';
 
 /** A real file for the file reader's role (../shared/media, or RTSPKIT_MEDIA_DIR). */
 const MEDIA_DIR =
   process.env.RTSPKIT_MEDIA_DIR ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'media');
 const CLIP_PATH = join(MEDIA_DIR, 'h264_base_aac.mp4');
 const CLIP = await VodFile.open(CLIP_PATH);
+/** A proxied reader's upstream that is never asked: sessions here are moved by hand. */
+const NO_UPSTREAM: ReaderUpstream = {
+  media: CLIP.media,
+  attach: () => undefined,
+  play: () => Promise.reject(new Error('no upstream here')),
+  pause: () => Promise.reject(new Error('no upstream here')),
+  close: () => Promise.resolve(),
+};
 after(() => CLIP.close());
 
 /** A connection as the lifecycle sees it: an address, its sessions, and a sink that records what it got. */
@@ -116,6 +125,7 @@ const ROLES: Record<SessionRoleKind, SessionRole> = {
   'live-reader': { kind: 'live-reader' },
   publisher: { kind: 'publisher' },
   'file-reader': { kind: 'file-reader', realPath: CLIP_PATH, file: CLIP, player: undefined },
+  'proxy-reader': { kind: 'proxy-reader', upstream: NO_UPSTREAM },
 };
 /** The inputs that bring a new session to each row (its role's). */
 const WAY_TO: Record<string, SessionInput[]> = {
@@ -133,7 +143,7 @@ test('a session times out from every state of every role, after its timeout and 
   const all: ServerSession[] = [];
   for (const kind of Object.keys(ROLES) as SessionRoleKind[])
     for (const row of rowsOf(kind)) all.push(h.make(ROLES[kind], ...WAY_TO[row]!));
-  assert.equal(all.length, 10);
+  assert.equal(all.length, 13);
   h.sweeper.start();
   const limitMs = (h.settings.sessionTimeoutS + h.settings.sessionTimeoutGraceS) * 1000;
   h.clock.advance(limitMs);

@@ -17,12 +17,21 @@ import {
   type SessionRow,
 } from './session-state.js';
 import { VodFile } from '../sources/vod-file.js';
+import type { ReaderUpstream } from './reader-upstream.js';
 
 /** A real file for the file reader's role (../shared/media, or RTSPKIT_MEDIA_DIR). */
 const MEDIA_DIR =
   process.env.RTSPKIT_MEDIA_DIR ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'media');
 const CLIP_PATH = join(MEDIA_DIR, 'h264_base_aac.mp4');
 const CLIP = await VodFile.open(CLIP_PATH);
+/** A proxied reader's upstream that is never asked: sessions here are moved by hand. */
+const NO_UPSTREAM: ReaderUpstream = {
+  media: CLIP.media,
+  attach: () => undefined,
+  play: () => Promise.reject(new Error('no upstream here')),
+  pause: () => Promise.reject(new Error('no upstream here')),
+  close: () => Promise.resolve(),
+};
 after(() => CLIP.close());
 
 /**
@@ -69,9 +78,13 @@ const EXPECTED: Record<SessionRoleKind, Partial<Record<SessionRow, Expected>>> =
       'playback ended': 'ready',
     },
   },
+  // A recording proxied per reader moves as a file on demand (the upstream's PLAY and PAUSE).
+  get 'proxy-reader'() {
+    return this['file-reader'];
+  },
 };
 
-const ROLE_KINDS: SessionRoleKind[] = ['live-reader', 'publisher', 'file-reader'];
+const ROLE_KINDS: SessionRoleKind[] = ['live-reader', 'publisher', 'file-reader', 'proxy-reader'];
 const INPUTS: SessionInput[] = [...SESSION_METHODS, ...SESSION_EVENTS];
 
 test('every cell of the table, for every role and row, is the expected next row or refusal', () => {
@@ -90,7 +103,7 @@ test('every cell of the table, for every role and row, is the expected next row 
     }
   }
   // 3 + 3 + 4 rows, 13 inputs each.
-  assert.equal(cells, 10 * INPUTS.length);
+  assert.equal(cells, 13 * INPUTS.length);
 });
 
 test('a row a role never reaches refuses everything (a reader never records, a publisher never plays)', () => {
@@ -159,6 +172,7 @@ test('the table agrees with the rights: PLAY only in a reader’s session, RECOR
 
 function roleOf(kind: SessionRoleKind): SessionRole {
   if (kind === 'file-reader') return { kind, realPath: CLIP_PATH, file: CLIP, player: undefined };
+  if (kind === 'proxy-reader') return { kind, upstream: NO_UPSTREAM };
   return { kind };
 }
 

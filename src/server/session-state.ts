@@ -20,6 +20,7 @@
  */
 import { RtspStatus } from '../rtsp/status.js';
 import type { VodFile, VodPlayer } from '../sources/vod-player.js';
+import type { ReaderUpstream } from './reader-upstream.js';
 
 /** RFC 2326 Appendix A.2 server states, as a session reports them. */
 export type SessionState = 'init' | 'ready' | 'playing' | 'recording';
@@ -68,9 +69,15 @@ export type SessionRole =
       readonly file: VodFile;
       /** Made at its first PLAY or PAUSE (vod-control.ts). */
       player: VodPlayer | undefined;
+    }
+  | {
+      /** A reader with its own upstream session (proxy-control.ts): a recorded upstream, proxied. */
+      readonly kind: 'proxy-reader';
+      readonly upstream: ReaderUpstream;
     };
 export type SessionRoleKind = SessionRole['kind'];
 export type FileReaderRole = Extract<SessionRole, { kind: 'file-reader' }>;
+export type ProxyReaderRole = Extract<SessionRole, { kind: 'proxy-reader' }>;
 
 /**
  * A cell: the next row (the request is valid; its handler may still fail without moving), the end of
@@ -192,6 +199,10 @@ export const SESSION_TABLE: Readonly<Record<SessionRoleKind, Readonly<Partial<Re
   'live-reader': LIVE_READER,
   publisher: PUBLISHER,
   'file-reader': FILE_READER,
+  // Its PLAY and PAUSE are the upstream's (a recording or a file on demand there): a file reader's
+  // moves. The upstream's BYE on every track is its `playback ended`; a PAUSE point is refused (456)
+  // by proxy-control.ts before the table is asked to move.
+  'proxy-reader': FILE_READER,
 };
 
 /** The rows a role can be in (the keys of its part of the table). */

@@ -17,6 +17,8 @@ import type { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionLimits } from './session-limits.js';
 import type { TransportSetup } from './transport-setup.js';
 import type { VodControl } from './vod-control.js';
+import type { ProxyControl } from './proxy-control.js';
+import type { ReaderUpstream } from './reader-upstream.js';
 import type { SetupTransport } from './rights.js';
 import type { ServerSettings } from './server-options.js';
 import { parseRequestTarget } from './target.js';
@@ -27,6 +29,7 @@ import { reply, sessionHeaders, stateRefusalReply } from './replies.js';
 export interface SetupHandlerDeps {
   paths: PathManager;
   vod: VodControl;
+  proxy: ProxyControl;
   transports: TransportSetup;
   lifecycle: SessionLifecycle;
   sessionLimits: SessionLimits;
@@ -68,6 +71,12 @@ export class SetupHandler {
     let media: PublishedMedia;
     let track: number | undefined;
     let vod: { realPath: string; file: VodFile } | undefined;
+    let proxied: ReaderUpstream | undefined;
+    // What a refused first SETUP opened is given back.
+    const release = (): void => {
+      if (vod !== undefined) this.deps.vod.release(vod.realPath);
+      if (proxied !== undefined) void proxied.close();
+    };
     if (session?.role.kind === 'publisher') {
       // The publisher names tracks with its own control URLs (ffmpeg `streamid=N`, GStreamer `stream=N`).
       live = this.deps.paths.publishedBy(session.path, session.id);
@@ -87,14 +96,24 @@ export class SetupHandler {
       track = t.track;
       if (session?.role.kind === 'file-reader') {
         media = session.role.file.media;
+      } else if (session?.role.kind === 'proxy-reader') {
+        media = session.role.upstream.media;
       } else {
         live = this.deps.vod.isPlayback(t, req)
           ? undefined
           : session === undefined
-            ? await this.deps.paths.forReader(t.path)
+            ? await this.deps.paths.forReader(t.path, t.query)
             : this.deps.paths.get(t.path);
+        const upstream =
+          live?.stream === undefined && session === undefined && !this.deps.vod.isPlayback(t, req)
+            ? await this.deps.proxy.open(t.path)
+            : undefined;
+        if (typeof upstream === 'number') return reply(upstream);
         if (live?.stream !== undefined) media = live.media;
-        else if (session === undefined) {
+        else if (upstream !== undefined) {
+          proxied = upstream;
+          media = upstream.media;
+        } else if (session === undefined) {
           const opened = await this.deps.vod.openTarget(t, req);
           if (typeof opened === 'number') return reply(opened);
           vod = opened;
@@ -110,7 +129,7 @@ export class SetupHandler {
       if (track === undefined) return reply(RtspStatus.AggregateOperationNotAllowed);
     }
     if (track >= trackCount) {
-      if (vod !== undefined) this.deps.vod.release(vod.realPath);
+      release();
       return reply(RtspStatus.NotFound);
     }
 
@@ -119,17 +138,17 @@ export class SetupHandler {
       session,
       recording,
       liveStream: live?.stream !== undefined,
-      file: vod !== undefined,
+      file: vod !== undefined || proxied !== undefined,
     });
     if (chosen === undefined) {
-      if (vod !== undefined) this.deps.vod.release(vod.realPath);
+      release();
       return reply(RtspStatus.UnsupportedTransport);
     }
 
     if (session === undefined) {
       const full = this.deps.lifecycle.admissionRefusal(conn);
       if (full !== undefined) {
-        if (vod !== undefined) this.deps.vod.release(vod.realPath);
+        release();
         return full;
       }
       const readerCap = readerCapOf(this.deps.pathRules(t.path), this.deps.settings.maxReadersPerPath);
@@ -137,7 +156,7 @@ export class SetupHandler {
         let readers = 0;
         for (const s of this.deps.sessions.values()) if (s.path === t.path && s.mode === 'play') readers++;
         if (readers >= readerCap) {
-          if (vod !== undefined) this.deps.vod.release(vod.realPath);
+          release();
           return this.deps.sessionLimits.refuse('readersPerPath');
         }
       }
@@ -148,7 +167,11 @@ export class SetupHandler {
       conn,
       req,
       t.path,
-      vod !== undefined ? { kind: 'file-reader', ...vod, player: undefined } : { kind: 'live-reader' },
+      vod !== undefined
+        ? { kind: 'file-reader', ...vod, player: undefined }
+        : proxied !== undefined
+          ? { kind: 'proxy-reader', upstream: proxied }
+          : { kind: 'live-reader' },
       trackCount,
     );
     // Every reader has its own SSRC per track, announced here: the stream patches it into each packet

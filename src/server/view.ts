@@ -8,6 +8,7 @@
  */
 import type { ReaderMoveEvent, ReaderMoves } from './reader-moves.js';
 import type { ServerRequestEvent } from './server-requests.js';
+import type { ProxiedReaderCounters } from './reader-upstream.js';
 import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { MediaFaults, MediaFaultStage } from '../media/media-faults.js';
@@ -106,6 +107,8 @@ export interface EngineCounters {
   readerMoves: Readonly<Record<ReaderMoveEvent, number>>;
   /** The path manager's counted refusals and stops (on-demand sources, media changes). */
   paths: PathManagerCounters;
+  /** Upstream sessions of per-reader paths (proxy-control.ts). */
+  proxiedReaders: ProxiedReaderCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -192,6 +195,7 @@ function remoteAddressOf(s: ServerSession): string | null {
  */
 export interface ViewedServer {
   readonly paths: PathManager;
+  readonly proxiedReaderCounters: ProxiedReaderCounters;
   readonly sessions: ReadonlyMap<string, ServerSession>;
   readonly sessionLimits: SessionLimits;
   readonly logger: Logger;
@@ -328,6 +332,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       serverRequests: { ...server.readerMoves.requests.counters },
       readerMoves: { ...server.readerMoves.counters },
       paths: { ...server.paths.counters },
+      proxiedReaders: { ...server.proxiedReaderCounters },
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));

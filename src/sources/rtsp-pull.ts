@@ -13,7 +13,7 @@
  *
  * Entry points: `openRtspPull` (the first session opened before it resolves: on-demand starts and the
  * cluster) and `RtspPullSource.connectInBackground` (always-on config pulls: retried until the first
- * session, then the path is added).
+ * session, then the path the caller holds is started: app-pulls.ts).
  */
 import {
   clockInterval,
@@ -186,25 +186,11 @@ export class RtspPullSource implements PathSource {
 
   /**
    * Always-on pulls: tries the first session until it comes, with the same backoff as reconnects
-   * (each failure logged), then calls `onFirstSession` (the caller adds the path). `stop` ends the tries.
+   * (each failure logged), then calls `onFirstSession` (the caller starts the path it holds). `stop`
+   * ends the tries.
    */
   connectInBackground(onFirstSession: (source: RtspPullSource) => void): void {
-    const attempt = (): void => {
-      this.#retry = undefined;
-      if (this.#stopped) return;
-      this.#openSession().then(
-        (session) => {
-          if (this.#stopped) return void this.#closeSession(session, false);
-          this.#adopt(session);
-          onFirstSession(this);
-        },
-        (err: unknown) => {
-          if (this.#stopped) return;
-          this.#retry = clockTimeout(this.#clock, attempt, this.#nextDelayMs(err), { unref: true });
-        },
-      );
-    };
-    attempt();
+    this.#attemptAfter(0, () => onFirstSession(this));
   }
 
   start(stream: Stream, control?: PathSourceControl): void {
@@ -381,11 +367,14 @@ export class RtspPullSource implements PathSource {
     this.#stats.lastError = reason;
     this.#logger.warn({ reason }, 'pull session lost: reconnecting, readers kept');
     void this.#closeSession(session, true);
-    this.#scheduleReconnect(undefined);
+    this.#attemptAfter(this.#nextDelayMs(undefined));
   }
 
-  #scheduleReconnect(err: unknown): void {
-    const delayMs = this.#nextDelayMs(err);
+  /**
+   * The one retry loop (the first session of an always-on pull, and every reconnect): a session tried
+   * after `delayMs`, again after the backoff while attempts fail; `adopted` runs once one is adopted.
+   */
+  #attemptAfter(delayMs: number, adopted?: () => void): void {
     this.#retry = clockTimeout(
       this.#clock,
       () => {
@@ -395,9 +384,10 @@ export class RtspPullSource implements PathSource {
           (session) => {
             if (this.#stopped) return void this.#closeSession(session, false);
             this.#adopt(session);
+            adopted?.();
           },
-          (e: unknown) => {
-            if (!this.#stopped) this.#scheduleReconnect(e);
+          (err: unknown) => {
+            if (!this.#stopped) this.#attemptAfter(this.#nextDelayMs(err), adopted);
           },
         );
       },
