@@ -17,10 +17,7 @@
  * much. Tracks without an rtptime are still placed by their own first arrival.
  * Sans-I/O: arrival times come in as arguments.
  */
-import { isParseError } from '../base/errors.js';
 import { seqAdd16, tsAdd32 } from '../base/seq.js';
-import { sameUrl } from '../client/urls.js';
-import { parseRtpInfo } from '../rtsp/rtp-info.js';
 
 interface TrackLine {
   clockRate: number;
@@ -124,23 +121,5 @@ export class PullContinuity {
   senderReportTimestamp(track: number, timestamp: number): number | undefined {
     const offset = this.#tracks[track]?.timestampOffset;
     return offset === undefined ? undefined : tsAdd32(timestamp, offset);
-  }
-}
-
-/**
- * Per track (in the order of `controlUrls`), the rtptime a PLAY reply's RTP-Info header gives it;
- * undefined where the header has none or does not parse (then tracks are placed by their arrivals).
- */
-export function rtpInfoTimes(
-  header: string | undefined,
-  controlUrls: readonly string[],
-): (number | undefined)[] {
-  if (header === undefined) return [];
-  try {
-    const entries = parseRtpInfo(header);
-    return controlUrls.map((url) => entries.find((e) => sameUrl(url, e.url))?.rtptime);
-  } catch (e) {
-    if (!isParseError(e)) throw e;
-    return [];
   }
 }

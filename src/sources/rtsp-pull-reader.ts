@@ -22,8 +22,6 @@ import type { ClientTrack } from '../client/tracks.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import { serializeRtcpPacket, type RtcpPacket } from '../rtp/rtcp.js';
 import { serializeRtpPacket, type RtpPacket } from '../rtp/packet.js';
-import { parseRtpInfo, type RtpInfo } from '../rtsp/rtp-info.js';
-import { stripCredentials } from '../rtsp/url.js';
 import { getAttribute } from '../sdp/attributes.js';
 import { mediaFormats } from '../sdp/formats.js';
 import { parseAnnouncedSdp } from '../server/media-description.js';
@@ -33,6 +31,7 @@ import {
   redactCredentials,
   type PullTransport,
 } from './rtsp-pull.js';
+import { rtpInfoByTrack, type TrackRtpInfo } from './upstream-rtp-info.js';
 
 export interface PullReaderOptions {
   /** `rtsp://`, `rtsps://` or `rtsp+http://`, credentials allowed. */
@@ -62,7 +61,7 @@ export interface ForwardedPlay {
   range: string | undefined;
   scale: string | undefined;
   speed: string | undefined;
-  rtpInfo: { track: number; seq?: number; rtptime?: number }[];
+  rtpInfo: TrackRtpInfo[];
 }
 
 /** The PLAY headers a reader's request carries to the upstream (RFC 2326 §12.29, §12.34, §12.35). */
@@ -168,7 +167,11 @@ export class PullReaderSession {
         range: res.headers.get('Range'),
         scale: res.headers.get('Scale'),
         speed: res.headers.get('Speed'),
-        rtpInfo: rtpInfo !== undefined ? this.#rtpInfoByTrack(rtpInfo, tracks) : [],
+        rtpInfo: rtpInfoByTrack(
+          rtpInfo,
+          this.tracks.map((t) => t.controlUrl),
+          tracks,
+        ),
       };
     } catch (e) {
       throw redacted(e);
@@ -217,35 +220,6 @@ export class PullReaderSession {
       else if (p.type === 'bye') this.#sink.rtcp(track, serializeRtcpPacket({ ...p, ssrcs: [ssrc] }));
     }
   }
-
-  /**
-   * The upstream's RTP-Info entries by the path's track index: an entry names a track by its control
-   * URL (credentials aside), else by its last segment, else by position among the tracks set up.
-   */
-  #rtpInfoByTrack(value: string, tracks: readonly number[]): ForwardedPlay['rtpInfo'] {
-    let entries: RtpInfo[];
-    try {
-      entries = parseRtpInfo(value);
-    } catch (e) {
-      if (!isParseError(e)) throw e;
-      return [];
-    }
-    const controls = this.tracks.map((t) => plainUrl(t.controlUrl));
-    return entries.flatMap((e, position) => {
-      const url = plainUrl(e.url);
-      let track = controls.findIndex((c) => c === url);
-      if (track < 0) track = controls.findIndex((c) => lastSegment(c) === lastSegment(url));
-      if (track < 0) track = tracks[position] ?? -1;
-      if (track < 0) return [];
-      return [
-        {
-          track,
-          ...(e.seq !== undefined ? { seq: e.seq } : {}),
-          ...(e.rtptime !== undefined ? { rtptime: e.rtptime } : {}),
-        },
-      ];
-    });
-  }
 }
 
 /**
@@ -259,19 +233,6 @@ function withUpstreamRange(media: PublishedMedia, range: string | undefined): Pu
     describeSdp: (base) =>
       media.describeSdp(base).replace(/(\r?\n)m=/, (_m, eol: string) => `${eol}a=range:${range}${eol}m=`),
   };
-}
-
-function plainUrl(url: string): string {
-  try {
-    return stripCredentials(url).replace(/\/+$/, '');
-  } catch (e) {
-    if (!isParseError(e)) throw e;
-    return url;
-  }
-}
-
-function lastSegment(url: string): string {
-  return url.slice(url.lastIndexOf('/') + 1);
 }
 
 function redacted(e: unknown): unknown {

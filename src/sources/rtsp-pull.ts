@@ -37,7 +37,8 @@ import { parseRange, type RangeSpec } from '../rtsp/range.js';
 import { stripCredentials } from '../rtsp/url.js';
 import { mediaFormats } from '../sdp/formats.js';
 import { parseAnnouncedSdp } from '../server/media-description.js';
-import { PullContinuity, rtpInfoTimes } from './pull-continuity.js';
+import { PullContinuity } from './pull-continuity.js';
+import { rtpTimesByTrack } from './upstream-rtp-info.js';
 import { PullStats, type PullStatsSnapshot } from './pull-stats.js';
 
 /** How media comes from the upstream: `auto` is UDP falling back to TCP; `http` the RTSP-over-HTTP tunnel. */
@@ -262,7 +263,7 @@ export class RtspPullSource implements PathSource {
         ...(this.#range !== undefined ? { range: this.#range } : {}),
         ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
       });
-      const rtpTimes = rtpInfoTimes(
+      const rtpTimes = rtpTimesByTrack(
         played.headers.get('RTP-Info'),
         kept.map((t) => t.controlUrl),
       );
