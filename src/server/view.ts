@@ -28,6 +28,7 @@ import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
+import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
 
 export interface PathTrackSnapshot {
   /** The rtpmap encoding name (`H264`, `MPEG4-GENERIC`...). */
@@ -106,6 +107,8 @@ export interface EngineCounters {
   readerMoves: Readonly<Record<ReaderMoveEvent, number>>;
   /** The path manager's counted refusals and stops (on-demand sources, media changes). */
   paths: PathManagerCounters;
+  /** The playbacks' shared index cache of recordings; undefined when none are served. */
+  playbackIndexes: RecordingIndexCounters | undefined;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -208,6 +211,7 @@ export interface ViewedServer {
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
   redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   readonly readerMoves: ReaderMoves;
+  readonly playbackIndexCounters: Readonly<RecordingIndexCounters> | undefined;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -297,6 +301,10 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
 const views = new WeakMap<ViewedServer, EngineAccess>();
 
 /** The view (and control) of `server`, made once per server. */
+function copyIndexCounters(c: Readonly<RecordingIndexCounters> | undefined): RecordingIndexCounters | undefined {
+  return c === undefined ? undefined : { ...c, made: { ...c.made }, hits: { ...c.hits } };
+}
+
 export function engineViewOf(server: ViewedServer): EngineAccess {
   let view = views.get(server);
   if (view !== undefined) return view;
@@ -328,6 +336,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       serverRequests: { ...server.readerMoves.requests.counters },
       readerMoves: { ...server.readerMoves.counters },
       paths: { ...server.paths.counters },
+      playbackIndexes: copyIndexCounters(server.playbackIndexCounters),
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
