@@ -12,7 +12,7 @@ export class PlaybackIndexMetrics {
   readonly #hits: Counter<'kind'>;
   readonly #evictions: Counter;
   readonly #tooLarge: Counter;
-  readonly #bytes: Gauge;
+  readonly #bytes: Gauge<'kind'>;
 
   constructor(registers: Registry[]) {
     this.#made = new Counter({
@@ -39,7 +39,8 @@ export class PlaybackIndexMetrics {
     });
     this.#bytes = new Gauge({
       name: 'rtspkit_playback_index_bytes',
-      help: 'Bytes of recording indexes the playback cache holds.',
+      help: 'Bytes of recording indexes the playback cache holds, by kind.',
+      labelNames: ['kind'],
       registers,
     });
   }
@@ -50,11 +51,11 @@ export class PlaybackIndexMetrics {
     for (const kind of ['segment', 'window'] as const) {
       this.#made.inc({ kind }, c.made[kind]);
       this.#hits.inc({ kind }, c.hits[kind]);
+      this.#bytes.set({ kind }, c.bytes[kind]);
     }
     this.#evictions.reset();
     this.#evictions.inc(c.evictions);
     this.#tooLarge.reset();
     this.#tooLarge.inc(c.tooLarge);
-    this.#bytes.set(c.bytes);
   }
 }

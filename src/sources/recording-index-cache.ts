@@ -25,12 +25,13 @@ export interface RecordingIndexCounters {
   evictions: number;
   /** Values larger than the bound, not kept. */
   tooLarge: number;
-  /** Bytes held now, and values. */
-  bytes: number;
+  /** Bytes held now, by kind, and values. */
+  bytes: Record<RecordingIndexKind, number>;
   entries: number;
 }
 
 interface Entry {
+  kind: RecordingIndexKind;
   value: unknown;
   bytes: number;
 }
@@ -41,9 +42,11 @@ export class RecordingIndexCache {
     hits: { segment: 0, window: 0 },
     evictions: 0,
     tooLarge: 0,
-    bytes: 0,
+    bytes: { segment: 0, window: 0 },
     entries: 0,
   };
+  /** Bytes held, all kinds. */
+  private held = 0;
   /** Least recently used first (Map keeps insertion order; a hit moves the key to the end). */
   private readonly entries = new Map<string, Entry>();
   private readonly making = new Map<string, Promise<unknown>>();
@@ -76,7 +79,7 @@ export class RecordingIndexCache {
       try {
         const r = await make();
         this.counters.made[kind]++;
-        if (r !== undefined) this.keep(k, r.value, r.bytes);
+        if (r !== undefined) this.keep(kind, k, r.value, r.bytes);
         return r?.value;
       } finally {
         this.making.delete(k);
@@ -86,24 +89,32 @@ export class RecordingIndexCache {
     return made;
   }
 
+  /** Bytes held, all kinds (at most `maxBytes` once a value is kept). */
+  get bytes(): number {
+    return this.held;
+  }
+
   /** Drops everything (the cache's values live on in the playbacks holding them). */
   clear(): void {
     this.entries.clear();
-    this.counters.bytes = 0;
+    this.held = 0;
+    this.counters.bytes = { segment: 0, window: 0 };
     this.counters.entries = 0;
   }
 
-  private keep(key: string, value: unknown, bytes: number): void {
+  private keep(kind: RecordingIndexKind, key: string, value: unknown, bytes: number): void {
     if (bytes > this.maxBytes) {
       this.counters.tooLarge++;
       return;
     }
-    this.entries.set(key, { value, bytes });
-    this.counters.bytes += bytes;
+    this.entries.set(key, { kind, value, bytes });
+    this.held += bytes;
+    this.counters.bytes[kind] += bytes;
     for (const [k, e] of this.entries) {
-      if (this.counters.bytes <= this.maxBytes) break;
+      if (this.held <= this.maxBytes) break;
       this.entries.delete(k);
-      this.counters.bytes -= e.bytes;
+      this.held -= e.bytes;
+      this.counters.bytes[e.kind] -= e.bytes;
       this.counters.evictions++;
     }
     this.counters.entries = this.entries.size;
