@@ -84,7 +84,9 @@ describe('recording indexes shared between playbacks', { skip: skipUnlessMedia(C
     await f.close();
     // The last segments were kept: a window of them indexes nothing again.
     const hits = cache.counters.hits.segment;
-    await (await openRecording(catalog, 'cam', { startMs: T0 + 6500 }, { logger: nullLogger, cache })).close();
+    await (
+      await openRecording(catalog, 'cam', { startMs: T0 + 6500 }, { logger: nullLogger, cache })
+    ).close();
     assert.equal(cache.counters.made.segment, SEGMENTS);
     assert.equal(cache.counters.hits.segment, hits + 2);
   });

@@ -79,7 +79,10 @@ export class RecordingPlayback {
     if (query?.endMs !== undefined) window.endMs = query.endMs;
     try {
       this.cache.maxBytes = this.settings.playbackIndexCacheBytes;
-      const file = await openRecording(this.catalog, t.path, window, { logger: this.logger, cache: this.cache });
+      const file = await openRecording(this.catalog, t.path, window, {
+        logger: this.logger,
+        cache: this.cache,
+      });
       const key = `${RECORDING_KEY_PREFIX}${this.nextKey++}`;
       this.open.set(key, file);
       return { realPath: key, file };

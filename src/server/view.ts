@@ -301,8 +301,12 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
 const views = new WeakMap<ViewedServer, EngineAccess>();
 
 /** The view (and control) of `server`, made once per server. */
-function copyIndexCounters(c: Readonly<RecordingIndexCounters> | undefined): RecordingIndexCounters | undefined {
-  return c === undefined ? undefined : { ...c, made: { ...c.made }, hits: { ...c.hits }, bytes: { ...c.bytes } };
+function copyIndexCounters(
+  c: Readonly<RecordingIndexCounters> | undefined,
+): RecordingIndexCounters | undefined {
+  return c === undefined
+    ? undefined
+    : { ...c, made: { ...c.made }, hits: { ...c.hits }, bytes: { ...c.bytes } };
 }
 
 export function engineViewOf(server: ViewedServer): EngineAccess {

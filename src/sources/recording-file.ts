@@ -29,7 +29,11 @@ import type { RecordedSegment, RecordingCatalog } from '../recorder/catalog.js';
 import { fileByteSource, type FileByteSource } from './file-source.js';
 import { errorMessage, FIRST_DYNAMIC_PT, makeRtpTrack, type Mp4RtpTrack } from './mp4-rtp.js';
 import { RecordingIndexCache } from './recording-index-cache.js';
-import { playbackSegmentIndex, readAheadSource, type PlaybackSegmentIndex } from './recording-segment-index.js';
+import {
+  playbackSegmentIndex,
+  readAheadSource,
+  type PlaybackSegmentIndex,
+} from './recording-segment-index.js';
 import { RecordingTimeline, type RecordingSection } from './recording-timeline.js';
 import { VodFile } from './vod-file.js';
 
@@ -92,8 +96,16 @@ export async function openRecording(
     .segments(path, window.startMs, window.endMs)
     .slice(0, options.maxSegments ?? DEFAULT_MAX_SEGMENTS);
   const versions = await mapLimited(listed, INDEX_CONCURRENCY * 4, (seg) => fileVersion(seg, logger));
-  const present = listed.flatMap((seg, i) => (versions[i] === undefined ? [] : [{ seg, version: versions[i] }]));
-  const key = [path, window.startMs, window.endMs ?? '', options.maxJoinGapMs ?? '', options.maxPayloadBytes ?? '']
+  const present = listed.flatMap((seg, i) =>
+    versions[i] === undefined ? [] : [{ seg, version: versions[i] }],
+  );
+  const key = [
+    path,
+    window.startMs,
+    window.endMs ?? '',
+    options.maxJoinGapMs ?? '',
+    options.maxPayloadBytes ?? '',
+  ]
     .concat(present.map((p) => `${p.seg.file}@${p.version}`))
     .join('\n');
   const joined = await cache.get('window', key, async () => {
@@ -117,7 +129,11 @@ export async function openRecording(
     options.logger,
   );
   logger.debug(
-    { segments: joined.segments.length, firstMs: joined.timeline.firstMs, durationS: Number(file.durationS.toFixed(3)) },
+    {
+      segments: joined.segments.length,
+      firstMs: joined.timeline.firstMs,
+      durationS: Number(file.durationS.toFixed(3)),
+    },
     'recording opened for playback',
   );
   return file;
@@ -162,7 +178,10 @@ function segmentIndex(
     try {
       const index = await indexFmp4(readAheadSource(source));
       if (index.stopReason !== undefined && !seg.open)
-        logger.warn({ file: seg.file, reason: index.stopReason }, 'recording segment read up to a damaged or cut part');
+        logger.warn(
+          { file: seg.file, reason: index.stopReason },
+          'recording segment read up to a damaged or cut part',
+        );
       const played = playbackSegmentIndex(seg, index);
       return played === undefined ? undefined : { value: played, bytes: played.bytes };
     } catch (e) {
@@ -184,7 +203,11 @@ function sameTracks(a: readonly Fmp4TrackInfo[], b: readonly Fmp4TrackInfo[]): b
 }
 
 /** Runs `f` over `items`, at most `limit` at a time; results in order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -211,14 +234,19 @@ async function joinWindow(
   cache: RecordingIndexCache,
   logger: Logger,
 ): Promise<JoinedWindow> {
-  const indexes = await mapLimited(present, INDEX_CONCURRENCY, (p) => segmentIndex(p.seg, p.version, cache, logger));
+  const indexes = await mapLimited(present, INDEX_CONCURRENCY, (p) =>
+    segmentIndex(p.seg, p.version, cache, logger),
+  );
   const open: PlaybackSegmentIndex[] = [];
   let tracks: readonly Fmp4TrackInfo[] | undefined;
   for (const [i, index] of indexes.entries()) {
     if (index === undefined) continue;
     if (tracks === undefined) tracks = index.tracks;
     else if (!sameTracks(tracks, index.tracks)) {
-      logger.info({ file: present[i]!.seg.file }, 'the tracks change at this segment: the playback window ends before it');
+      logger.info(
+        { file: present[i]!.seg.file },
+        'the tracks change at this segment: the playback window ends before it',
+      );
       break;
     }
     open.push(index);
@@ -255,7 +283,10 @@ async function joinWindow(
     base += index.fileSize + 1;
     return s;
   });
-  logger.info({ segments: open.length, firstMs: sections.list[0]!.wallStartMs }, 'recording window joined for playback');
+  logger.info(
+    { segments: open.length, firstMs: sections.list[0]!.wallStartMs },
+    'recording window joined for playback',
+  );
   return {
     path,
     segments,
@@ -397,7 +428,9 @@ function sampleTable(
     const s = open[g]!.samples[n]!;
     const i = k.sample[j]!;
     const section = sections[sectionOfSegment[g]!]!;
-    const ptsTicks = Math.round((section.nptStartS + (s.wallPtsMs[i]! - section.wallStartMs) / 1000) * timescale);
+    const ptsTicks = Math.round(
+      (section.nptStartS + (s.wallPtsMs[i]! - section.wallStartMs) / 1000) * timescale,
+    );
     // Decode times strictly increase across segment joins (a recording's clock may step).
     const dts = Math.max(ptsTicks - s.cto[i]!, previousDts + 1);
     previousDts = dts;
@@ -430,7 +463,10 @@ async function readJoined(segments: readonly JoinedSegment[], offset: number, si
   const o = segments[lo]!;
   const at = offset - o.base;
   if (at + size > o.index.completeBytes)
-    throw new ParseError('MP4_TRUNCATED', `${o.index.file}: bytes ${at}..${at + size} beyond its complete parts`);
+    throw new ParseError(
+      'MP4_TRUNCATED',
+      `${o.index.file}: bytes ${at}..${at + size} beyond its complete parts`,
+    );
   o.source ??= fileByteSource(o.index.file);
   const source = o.source;
   source.catch(() => {

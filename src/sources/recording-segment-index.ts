@@ -14,7 +14,15 @@ import type { ByteSource } from '../container/mp4/reader.js';
 import type { RecordedSegment } from '../recorder/catalog.js';
 
 /** Codecs a recording is played back in over RTSP (their RTP packetizers: mp4-rtp.ts). */
-export const PLAYABLE_RECORDED_CODECS: ReadonlySet<string> = new Set(['h264', 'h265', 'aac', 'opus']);
+export const PLAYABLE_RECORDED_CODECS: ReadonlySet<string> = new Set([
+  'h264',
+  'h265',
+  'aac',
+  'opus',
+  'mjpeg',
+  'pcma',
+  'pcmu',
+]);
 
 /** Bytes read at a time while indexing: a part's `prft` + `moof` + `mdat` header fit in it. */
 const READ_AHEAD_BYTES = 16 * 1024;
@@ -52,7 +60,10 @@ export interface PlaybackSegmentIndex {
  * The played samples of a segment from its fMP4 index, or undefined when it has no fragment. Media time 0
  * is placed on the wall clock by the first `prft`, else by the catalog's start (the first sample's time).
  */
-export function playbackSegmentIndex(seg: RecordedSegment, index: Fmp4Index): PlaybackSegmentIndex | undefined {
+export function playbackSegmentIndex(
+  seg: RecordedSegment,
+  index: Fmp4Index,
+): PlaybackSegmentIndex | undefined {
   const first = index.fragments[0];
   if (first === undefined) return undefined;
   let wallAtZeroMs: number;
@@ -62,7 +73,10 @@ export function playbackSegmentIndex(seg: RecordedSegment, index: Fmp4Index): Pl
   } else {
     const run = first.runs[0];
     const t = index.tracks.find((x) => x.trackId === run?.trackId);
-    wallAtZeroMs = run === undefined || t === undefined ? seg.startMs : seg.startMs - (run.decodeTime[0]! / t.timescale) * 1000;
+    wallAtZeroMs =
+      run === undefined || t === undefined
+        ? seg.startMs
+        : seg.startMs - (run.decodeTime[0]! / t.timescale) * 1000;
   }
   const tracks = index.tracks.filter((t) => PLAYABLE_RECORDED_CODECS.has(t.codec));
   let bytes = 512;
