@@ -220,10 +220,11 @@ async function mapLimited<T, R>(
   return out;
 }
 
-/** Samples kept of one track: which segment, which sample of it. */
+/** Samples kept of one track: which segment, which sample of it (typed arrays: an hour is 260,000 of them). */
 interface Kept {
-  segment: number[];
-  sample: number[];
+  count: number;
+  segment: Uint32Array;
+  sample: Uint32Array;
 }
 
 async function joinWindow(
@@ -260,7 +261,11 @@ async function joinWindow(
   const mp4Tracks = kept.map((k, n) => {
     const info = tracks[n]!;
     const table = sampleTable(open, n, k, info.timescale, sections.list, sections.ofSegment);
-    if (table.count > 0) sectionOf.push(Uint32Array.from(k.segment, (s) => sections.ofSegment[s]!));
+    if (table.count > 0) {
+      const of = new Uint32Array(table.count);
+      for (let j = 0; j < table.count; j++) of[j] = sections.ofSegment[k.segment[j]!]!;
+      sectionOf.push(of);
+    }
     const last = table.count - 1;
     const durationTicks = last < 0 ? 0 : table.dts[last]! + table.duration[last]! - table.dts[0]!;
     const track: Mp4Track = {
@@ -326,7 +331,9 @@ function keptSamples(
     cutMs = cut;
   }
   return tracks.map((_, n) => {
-    const k: Kept = { segment: [], sample: [] };
+    let most = 0;
+    for (const o of open) most += o.samples[n]!.count;
+    const k: Kept = { count: 0, segment: new Uint32Array(most), sample: new Uint32Array(most) };
     let started = n !== video;
     let done = false;
     for (let g = 0; g < open.length && !done; g++) {
@@ -344,8 +351,8 @@ function keptSamples(
           }
           if (wall >= endMs) continue;
         } else if (wall < cutMs - 0.5 || wall >= endMs) continue;
-        k.segment.push(g);
-        k.sample.push(i);
+        k.segment[k.count] = g;
+        k.sample[k.count++] = i;
       }
     }
     return k;
@@ -363,7 +370,7 @@ function sectionsOf(
   const stopMs = new Array<number>(open.length).fill(-Infinity);
   kept.forEach((k, n) => {
     const ts = tracks[n]!.timescale;
-    for (let j = 0; j < k.segment.length; j++) {
+    for (let j = 0; j < k.count; j++) {
       const g = k.segment[j]!;
       const s = open[g]!.samples[n]!;
       const i = k.sample[j]!;
@@ -401,7 +408,7 @@ function sampleTable(
   sections: readonly RecordingSection[],
   sectionOfSegment: readonly number[],
 ): SampleTable {
-  const count = k.segment.length;
+  const count = k.count;
   let keys = 0;
   for (let j = 0; j < count; j++) keys += open[k.segment[j]!]!.samples[n]!.sync[k.sample[j]!]!;
   const table = {

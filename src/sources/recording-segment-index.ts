@@ -25,7 +25,7 @@ export const PLAYABLE_RECORDED_CODECS: ReadonlySet<string> = new Set([
 ]);
 
 /** Bytes read at a time while indexing: a part's `prft` + `moof` + `mdat` header fit in it. */
-const READ_AHEAD_BYTES = 16 * 1024;
+const READ_AHEAD_BYTES = 4 * 1024;
 
 /** A played track's samples in one segment, in decode order. */
 export interface SegmentTrackSamples {
