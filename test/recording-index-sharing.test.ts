@@ -81,7 +81,11 @@ describe('recording indexes shared between playbacks', { skip: skipUnlessMedia(C
       f.tracks.map((t) => t.mp4.samples.count),
       samples,
     );
-    await f.close();
+    // Another playback of the window while it plays shares it, although the cache did not keep it.
+    const g = await openRecording(catalog, 'cam', { startMs: T0 }, { logger: nullLogger, cache });
+    assert.equal(cache.counters.made.window, 1);
+    assert.equal(g.tracks[0]!.mp4.samples, f.tracks[0]!.mp4.samples);
+    await Promise.all([f.close(), g.close()]);
     // The last segments were kept: a window of them indexes nothing again.
     const hits = cache.counters.hits.segment;
     await (

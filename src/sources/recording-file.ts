@@ -13,7 +13,8 @@
  *
  * Sharing (recording-index-cache.ts). Each segment is indexed once per file version, whoever plays it, and
  * the joined window (sample tables, timeline, RTP tracks) once per window and segment versions: playbacks
- * of the same URL (an ONVIF replay of everything, the same `?start=`) share one, and its segment files are
+ * of the same URL (an ONVIF replay of everything, the same `?start=`) share one (while one plays it, even
+ * when the cache did not keep it: larger than its bound, or evicted), and its segment files are
  * opened once, when a sample of them is first read, and closed with the window's last playback. Indexing
  * runs INDEX_CONCURRENCY segments at a time (the file reads go to libuv's pool of 4 threads). An hour of
  * 60 s segments (3600 parts) joined in about 0.4 s on an idle 2-core machine (was 4.3 s, the segments'
@@ -76,6 +77,8 @@ interface JoinedSegment {
 /** A window joined once and played by every playback of it (immutable but for its open files). */
 interface JoinedWindow {
   readonly path: string;
+  /** Its key in the cache (and among the windows being played). */
+  readonly key: string;
   readonly segments: readonly JoinedSegment[];
   readonly tracks: Mp4RtpTrack[];
   readonly timeline: RecordingTimeline;
@@ -108,30 +111,36 @@ export async function openRecording(
   ]
     .concat(present.map((p) => `${p.seg.file}@${p.version}`))
     .join('\n');
-  const joined = await cache.get('window', key, async () => {
-    const w = await joinWindow(path, present, window, options, cache, logger);
-    return { value: w, bytes: windowBytes(w) };
-  });
+  // A window being played is shared even when the cache let it go (larger than its bound, evicted).
+  const live = playingWindows(cache);
+  let joined = live.get(key);
+  if (joined !== undefined) cache.counters.hits.window++;
+  else
+    joined = await cache.get('window', key, async () => {
+      const w = await joinWindow(path, key, present, window, options, cache, logger);
+      return { value: w, bytes: windowBytes(w) };
+    });
   if (joined === undefined) throw new NoRecordingError(`no playable recording of ${path} in the window`);
-  joined.users++;
+  const w = joined;
+  if (w.users++ === 0) live.set(key, w);
   const file = VodFile.of(
     `${path} (recording)`,
     {
-      close: () => release(joined),
+      close: () => release(w, live),
       reader: {
         readSample: (track: Mp4Track, i: number): Promise<Buffer> =>
-          readJoined(joined.segments, track.samples.offset[i]!, track.samples.size[i]!),
+          readJoined(w.segments, track.samples.offset[i]!, track.samples.size[i]!),
       },
-      tracks: joined.tracks,
-      durationS: joined.timeline.durationS,
+      tracks: w.tracks,
+      durationS: w.timeline.durationS,
     },
-    joined.timeline,
+    w.timeline,
     options.logger,
   );
   logger.debug(
     {
-      segments: joined.segments.length,
-      firstMs: joined.timeline.firstMs,
+      segments: w.segments.length,
+      firstMs: w.timeline.firstMs,
       durationS: Number(file.durationS.toFixed(3)),
     },
     'recording opened for playback',
@@ -139,9 +148,19 @@ export async function openRecording(
   return file;
 }
 
+/** Windows with playbacks, per cache, by key. */
+const playing = new WeakMap<RecordingIndexCache, Map<string, JoinedWindow>>();
+
+function playingWindows(cache: RecordingIndexCache): Map<string, JoinedWindow> {
+  let live = playing.get(cache);
+  if (live === undefined) playing.set(cache, (live = new Map()));
+  return live;
+}
+
 /** The last playback of a window is gone: its files are closed (a later one opens them again). */
-async function release(w: JoinedWindow): Promise<void> {
+async function release(w: JoinedWindow, live: Map<string, JoinedWindow>): Promise<void> {
   if (--w.users > 0) return;
+  if (live.get(w.key) === w) live.delete(w.key);
   const sources = w.segments.map((s) => s.source);
   for (const s of w.segments) s.source = undefined;
   await Promise.all(sources.map((p) => p?.then((src) => src.close()).catch(() => undefined)));
@@ -229,6 +248,7 @@ interface Kept {
 
 async function joinWindow(
   path: string,
+  key: string,
   present: readonly { seg: RecordedSegment; version: string }[],
   window: RecordingWindow,
   options: RecordingFileOptions,
@@ -294,6 +314,7 @@ async function joinWindow(
   );
   return {
     path,
+    key,
     segments,
     tracks: playable.map((t, i) => makeRtpTrack(t, FIRST_DYNAMIC_PT + i, maxPayloadBytes)),
     timeline: new RecordingTimeline(path, sections.list, sectionOf),
