@@ -153,7 +153,10 @@ const playing = new WeakMap<RecordingIndexCache, Map<string, JoinedWindow>>();
 
 function playingWindows(cache: RecordingIndexCache): Map<string, JoinedWindow> {
   let live = playing.get(cache);
-  if (live === undefined) playing.set(cache, (live = new Map()));
+  if (live === undefined) {
+    live = new Map<string, JoinedWindow>();
+    playing.set(cache, live);
+  }
   return live;
 }
 
@@ -161,9 +164,12 @@ function playingWindows(cache: RecordingIndexCache): Map<string, JoinedWindow> {
 async function release(w: JoinedWindow, live: Map<string, JoinedWindow>): Promise<void> {
   if (--w.users > 0) return;
   if (live.get(w.key) === w) live.delete(w.key);
-  const sources = w.segments.map((s) => s.source);
-  for (const s of w.segments) s.source = undefined;
-  await Promise.all(sources.map((p) => p?.then((src) => src.close()).catch(() => undefined)));
+  const closing: Promise<void>[] = [];
+  for (const s of w.segments) {
+    if (s.source !== undefined) closing.push(s.source.then((src) => src.close()).catch(() => undefined));
+    s.source = undefined;
+  }
+  await Promise.all(closing);
 }
 
 /** `size/mtime` of a segment's file, or undefined (with a warning) when it is gone. */

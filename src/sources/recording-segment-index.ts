@@ -105,7 +105,7 @@ export function playbackSegmentIndex(
           s.sync[i] = r.sync[k]!;
         }
       }
-    bytes += count * 33 + (t.codecConfig?.length ?? 0);
+    bytes += count * 33 + t.codecConfig.length;
     return s;
   });
   return {
