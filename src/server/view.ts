@@ -107,8 +107,8 @@ export interface EngineCounters {
   readerMoves: Readonly<Record<ReaderMoveEvent, number>>;
   /** The path manager's counted refusals and stops (on-demand sources, media changes). */
   paths: PathManagerCounters;
-  /** The playbacks' shared index cache of recordings; undefined when none are served. */
-  playbackIndexes: RecordingIndexCounters | undefined;
+  /** The playbacks' shared index cache of recordings; absent when none are served (plain JSON). */
+  playbackIndexes?: RecordingIndexCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -301,12 +301,11 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
 const views = new WeakMap<ViewedServer, EngineAccess>();
 
 /** The view (and control) of `server`, made once per server. */
-function copyIndexCounters(
-  c: Readonly<RecordingIndexCounters> | undefined,
-): RecordingIndexCounters | undefined {
-  return c === undefined
-    ? undefined
-    : { ...c, made: { ...c.made }, hits: { ...c.hits }, bytes: { ...c.bytes } };
+function copyIndexCounters(c: Readonly<RecordingIndexCounters> | undefined): {
+  playbackIndexes?: RecordingIndexCounters;
+} {
+  if (c === undefined) return {};
+  return { playbackIndexes: { ...c, made: { ...c.made }, hits: { ...c.hits }, bytes: { ...c.bytes } } };
 }
 
 export function engineViewOf(server: ViewedServer): EngineAccess {
@@ -340,7 +339,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       serverRequests: { ...server.readerMoves.requests.counters },
       readerMoves: { ...server.readerMoves.counters },
       paths: { ...server.paths.counters },
-      playbackIndexes: copyIndexCounters(server.playbackIndexCounters),
+      ...copyIndexCounters(server.playbackIndexCounters),
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
