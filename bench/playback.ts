@@ -8,6 +8,9 @@
 // looped to 60 s, written as 60 s segments (fMP4 parts with prft) under `<dir>/rec/`, one after the other. The
 // server is `rtspkit serve` (its own process) with that folder as its recordPath, so it indexes the recording at
 // start. The URL `rtsp://host/rec?start=<first segment>` plays it, npt 0 being its start.
+//   0. describe: the first DESCRIBE of the URL after the server started (every segment indexed, the window
+//      joined), a DESCRIBE of another window (`?start=` half-way: the segments' indexes are shared, the window
+//      is joined again) and `--trials` DESCRIBEs of the same URL again (the joined window shared); ms each.
 //   1. start: `--trials` sessions, each DESCRIBE, SETUP (TCP interleaved), then PLAY `Range: npt=<random>-` and
 //      the time from sending PLAY to the first RTP packet of the video track (the keyframe the play starts at).
 //   2. seek: in each of those sessions, PAUSE, then PLAY at another random time: PLAY sent to first video packet.
@@ -26,7 +29,8 @@ import { childBoxes } from '../src/container/mp4/boxes.js';
 import { parsePrft } from '../src/container/fmp4/reader.js';
 import { segmentFileName, writeRecording, type SegmentSpec } from '../test/support/muxed-recordings.js';
 import { HOST, describeOk, freePort } from './probe.js';
-import { Proc, killAllNow, killAllOnExit, scratchDirs, sleep, waitUntil, within } from './proc.js';
+
+import { Proc, killAllNow, killAllOnExit, rssKB, scratchDirs, sleep, waitUntil, within } from './proc.js';
 import { RtspConn } from './rtsp-conn.js';
 import { ReadersLink, assertAlive, measureWindow, type WindowResult } from './runner.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
@@ -179,8 +183,22 @@ async function startLatency(port: number, url: string, durationS: number, trials
   return { start, seek };
 }
 
+/** ms of one DESCRIBE of `url` on a new connection (throws unless 200). */
+async function describeMs(port: number, url: string): Promise<number> {
+  const conn = await RtspConn.connect(port, HOST, TIMEOUT_MS);
+  try {
+    const sent = performance.now();
+    const res = await conn.request('DESCRIBE', url, { Accept: 'application/sdp' }, 120_000);
+    if (res.statusCode !== 200) throw new Error(`DESCRIBE ${res.statusCode}`);
+    return performance.now() - sent;
+  } finally {
+    conn.close();
+  }
+}
+
 interface ReadersResult extends WindowResult {
   server: 'rtspkit' | 'gst';
+  rampMs?: number;
   serverCpuPct?: number;
   report?: ReportMessage;
   error?: string;
@@ -209,7 +227,11 @@ async function readersRun(
     await waitUntil('DESCRIBE 200', TIMEOUT_MS, () => describeOk(port, url, 5000));
     const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
     const alive = (): void => assertAlive([server, readers]);
-    await link.ready(o.readers, 60_000 + o.readers * 500, alive);
+    const ready = await link.ready(o.readers, 60_000 + o.readers * 500, alive);
+    result.rampMs = ready.rampMs;
+    // Readers that could not set up (a DESCRIBE or SETUP past its 20 s timeout, a refusal), by reason.
+    if (Object.keys(ready.failures).length > 0)
+      process.stderr.write(`  ${kind}: readers not set up: ${JSON.stringify(ready.failures)}\n`);
     await sleep(o.warmupS * 1000);
     await measureWindow(result, server, [[server, 'serverCpuPct']], o.seconds, link, alive);
     result.report = await link.report();
@@ -248,6 +270,7 @@ async function main(): Promise<void> {
         `rtspAddress: '${HOST}:${port}'`,
         'rtpPort: null',
         'multicastRange: null',
+        'rtmpAddress: null',
         'api: true',
         `apiAddress: '${HOST}:${apiPort}'`,
         'logLevel: warn',
@@ -261,11 +284,27 @@ async function main(): Promise<void> {
     const server = new Proc('rtspkit', process.execPath, [CLI, 'serve', '-c', config], { cwd: dir });
     procs.push(server);
     const url = `rtsp://${HOST}:${port}/rec?start=${new Date(t0).toISOString()}`;
-    await waitUntil('the recording to be described', 180_000, async () => {
+    // The server is up once it answers (a path with nothing recorded: 404); the recording is not opened yet.
+    await waitUntil('the server to answer', 60_000, async () => {
       if (server.exited) throw new Error(`server exited (${server.exitInfo}): ${server.stderrTail()}`);
-      // The first DESCRIBE indexes every segment of the window: seconds on a loaded machine.
-      return describeOk(port, url, 60_000);
+      return RtspConn.connect(port, HOST, 1000).then(
+        (c) => (c.close(), true),
+        () => false,
+      );
     });
+    const rssIdleKB = rssKB(server.pid);
+    const firstDescribeMs = await describeMs(port, url);
+    const otherWindowMs = await describeMs(
+      port,
+      `rtsp://${HOST}:${port}/rec?start=${new Date(t0 + (durationS / 2) * 1000).toISOString()}`,
+    );
+    const againMs: number[] = [];
+    for (let i = 0; i < o.trials; i++) againMs.push(await describeMs(port, url));
+    const rssDescribedKB = rssKB(server.pid);
+    process.stderr.write(
+      `  first DESCRIBE ${fmt(firstDescribeMs, 0)} ms, another window ${fmt(otherWindowMs, 0)} ms, the same again ` +
+        `p50 ${fmt(percentile(againMs, 50), 1)} ms; RSS ${fmt(rssIdleKB / 1024, 0)} -> ${fmt(rssDescribedKB / 1024, 0)} MB\n`,
+    );
 
     const lat = await startLatency(port, url, durationS, o.trials);
     const results: ReadersResult[] = [];
@@ -301,7 +340,8 @@ async function main(): Promise<void> {
             fmt((r.report.windowBytes * 8) / (r.report.windowMs / 1000) / 1e6, 1),
             String(r.report.windowLost),
             fmt(r.serverCpuPct, 1),
-            fmt((r.rssEndKB ?? NaN) / 1024, 1),
+            `${fmt((r.rssEndKB ?? NaN) / 1024, 1)} / ${fmt((r.rssMaxKB ?? NaN) / 1024, 1)}`,
+            fmt((r.rampMs ?? NaN) / 1000, 1),
             p50p99(r.report.playReplyMs),
             p50p99(r.report.firstPacketMs),
             fmt(r.loadavgBefore?.[0], 2),
@@ -314,6 +354,11 @@ async function main(): Promise<void> {
         markdownTable(
           ['measure', 'trials', 'p50 ms', 'p99 ms', 'max ms'],
           [
+            ['first DESCRIBE (index and join the recording)', '1', fmt(firstDescribeMs, 1), '-', '-'],
+            ['DESCRIBE of another window (segments shared)', '1', fmt(otherWindowMs, 1), '-', '-'],
+            ['DESCRIBE of the same URL again', String(againMs.length)]
+              .concat([fmt(percentile(againMs, 50), 1), fmt(percentile(againMs, 99), 1)])
+              .concat([fmt(Math.max(...againMs), 1)]),
             [
               'PLAY to first video packet',
               String(lat.start.length),
@@ -332,7 +377,8 @@ async function main(): Promise<void> {
             'Mbit/s',
             'lost',
             'CPU %',
-            'RSS MB',
+            'RSS end/max MB',
+            'set up s',
             'PLAY rep p50/p99 ms',
             '1st pkt p50/p99 ms',
             'load1',

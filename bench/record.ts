@@ -189,6 +189,7 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
         `rtspAddress: '${HOST}:${port}'`,
         'rtpPort: null',
         'multicastRange: null',
+        'rtmpAddress: null',
         'api: true',
         `apiAddress: '${HOST}:${apiPort}'`,
         'logLevel: warn',

@@ -137,6 +137,35 @@ describe('recording MJPEG and G.711', { skip }, () => {
     });
   }
 
+  test('played back over RTSP (`?start=`): every MJPEG frame, every G.711 sample', async () => {
+    await Promise.all(
+      CLIPS.map(async (clip) => {
+        const [segment] = app.recordings.catalog.segments(clip.path);
+        const target = `rtsp://127.0.0.1:${app.server.port}/${clip.path}?start=${new Date(segment!.startMs - 1000).toISOString()}`;
+        const args = ['-v', 'error', '-rtsp_transport', 'tcp', '-of', 'csv=p=0'];
+        // G.711 goes out in 20 ms packets (RFC 3551 §4.2), not as the stored chunks: its samples are counted.
+        const entries =
+          clip.codec === 'mjpeg'
+            ? ['-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames']
+            : ['-show_entries', 'packet=size'];
+        const r = await run('ffprobe', [...args, ...entries, target], { timeoutMs: 30_000 }).done;
+        assert.equal(r.code, 0, r.stderr);
+        const lines = r.stdout.trim().split('\n');
+        const sent = received.get(clip.path)!;
+        if (clip.codec === 'mjpeg') {
+          const [name, frames] = lines[0]!.split(',');
+          assert.equal(name, 'mjpeg');
+          // ffmpeg may leave out the very last frame at BYE.
+          assert.ok(Number(frames) <= sent && Number(frames) >= sent - 1, `${frames} of ${sent} frames`);
+        } else {
+          // csv lines of packet sizes (ffprobe ends some with a separator).
+          const bytes = lines.reduce((n, line) => n + (Number.parseInt(line, 10) || 0), 0);
+          assert.ok(Math.abs(bytes - SECONDS * 8000) <= 8000 * 0.1, `${bytes} samples of ${clip.path}`);
+        }
+      }),
+    );
+  });
+
   test('a G.711 segment decodes to as many samples as were published', async () => {
     // 8000 samples a second: the sample count of the decoded segment is what RTP carried.
     const [segment] = app.recordings.catalog.segments('pcma');

@@ -248,6 +248,13 @@ export const configSchema = z
     /** PLAY ranges a session on a file may queue behind the current one (RFC 2326 §10.5). */
     maxQueuedPlayRanges: z.number().int().min(0).max(1000).default(8),
     maxReplaySpeed: z.number().min(1).max(1000).default(64),
+    /** Bytes of recording indexes shared by playbacks (segments, joined windows); LRU, evictions counted. */
+    playbackIndexCacheBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
     /** Bytes of a request's header section and of its body (the RTSP framer's limits), per connection. */
     maxRequestHeaderBytes: z
       .number()

@@ -16,6 +16,7 @@ import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
 import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
 import { PullMetrics } from './pull-metrics.js';
+import { PlaybackIndexMetrics } from './playback-index-metrics.js';
 import { HookMetrics, type HookFigures } from './hook-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
@@ -95,6 +96,7 @@ export class Metrics {
   private readonly recordCounters: Counter[] = [];
   private readonly recorders: Gauge<'state'> | undefined;
   private readonly pulls: PullMetrics;
+  private playbackIndexes: PlaybackIndexMetrics | undefined;
   private readonly rtmp: RtmpMetrics | undefined;
   private readonly hooks: HookMetrics | undefined;
   private readonly segmentsByPath: Counter<'path'> | undefined;
@@ -312,6 +314,10 @@ export class Metrics {
     for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
     const paths = this.engine.paths();
     this.pulls.refresh(paths, counters.paths, counters.proxiedReaders);
+    if (counters.playbackIndexes !== undefined) {
+      this.playbackIndexes ??= new PlaybackIndexMetrics([this.registry]);
+      this.playbackIndexes.refresh(counters.playbackIndexes);
+    }
     if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {
       const path = p.name;

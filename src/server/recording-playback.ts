@@ -18,8 +18,10 @@ import { ONVIF_REPLAY_FEATURE } from '../rtsp/onvif.js';
 import { parsePlaybackQuery, type PlaybackQuery } from '../rtsp/playback-url.js';
 import { RtspStatus } from '../rtsp/status.js';
 import { NoRecordingError, openRecording, type RecordingWindow } from '../sources/recording-file.js';
+import { RecordingIndexCache, type RecordingIndexCounters } from '../sources/recording-index-cache.js';
 import type { VodFile } from '../sources/vod-player.js';
 import type { RequestTarget } from './target.js';
+import type { ServerSettings } from './server-options.js';
 
 /** Keys of opened recordings (in place of a file's real path) start with this. */
 export const RECORDING_KEY_PREFIX = 'recording:';
@@ -42,11 +44,22 @@ export function withoutOnvifReplay(values: readonly string[]): string[] {
 export class RecordingPlayback {
   private readonly open = new Map<string, VodFile>();
   private nextKey = 1;
+  /** Segment indexes and joined windows, shared by the playbacks (bounded: `playbackIndexCacheBytes`). */
+  private readonly cache: RecordingIndexCache;
 
   constructor(
     private readonly catalog: RecordingCatalog,
     private readonly logger: Logger,
-  ) {}
+    /** Read at each playback opened (reloadable). */
+    private readonly settings: Pick<ServerSettings, 'playbackIndexCacheBytes'>,
+  ) {
+    this.cache = new RecordingIndexCache(settings.playbackIndexCacheBytes);
+  }
+
+  /** The shared index cache's counters (`/metrics`: `rtspkit_playback_index_*`). */
+  get indexCounters(): Readonly<RecordingIndexCounters> {
+    return this.cache.counters;
+  }
 
   /** The playback rule (module comment). */
   isPlayback(t: RequestTarget, req: RtspRequest): boolean {
@@ -65,7 +78,11 @@ export class RecordingPlayback {
     const window: RecordingWindow = { startMs: query?.startMs ?? 0 };
     if (query?.endMs !== undefined) window.endMs = query.endMs;
     try {
-      const file = await openRecording(this.catalog, t.path, window, { logger: this.logger });
+      this.cache.maxBytes = this.settings.playbackIndexCacheBytes;
+      const file = await openRecording(this.catalog, t.path, window, {
+        logger: this.logger,
+        cache: this.cache,
+      });
       const key = `${RECORDING_KEY_PREFIX}${this.nextKey++}`;
       this.open.set(key, file);
       return { realPath: key, file };
@@ -75,7 +92,7 @@ export class RecordingPlayback {
     }
   }
 
-  /** Closes a recording opened by acquire (each playback has its own: indexes are per window). */
+  /** Closes a recording opened by acquire (its window's files close with the window's last playback). */
   release(key: string): void {
     const file = this.open.get(key);
     if (file === undefined) return;

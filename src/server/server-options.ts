@@ -18,6 +18,7 @@ import type { Authorizer } from './auth.js';
 import type { PathRules } from './path-rules.js';
 import type { OnDemandSources } from '../paths/path.js';
 import type { PathPlacement } from '../paths/placement.js';
+import { DEFAULT_PLAYBACK_INDEX_CACHE_BYTES } from '../sources/recording-index-cache.js';
 
 export interface RtspServerOptions {
   host?: string;
@@ -109,6 +110,11 @@ export interface RtspServerOptions {
    */
   maxReplaySpeed?: number;
   /**
+   * Bytes of segment indexes and joined windows kept for playbacks of recordings, shared between them
+   * (sources/recording-index-cache.ts; least recently used out first, counted). Default 64 MiB.
+   */
+  playbackIndexCacheBytes?: number;
+  /**
    * Bytes of a request's header section (400 beyond) and body (413 beyond); the connection is then
    * closed. Defaults 64 KiB and 1 MiB (DEFAULT_FRAMER_LIMITS); a change applies to new connections.
    */
@@ -176,6 +182,7 @@ export interface ServerSettings {
   maxAnnouncedSdpBytes: number;
   maxQueuedPlayRanges: number;
   maxReplaySpeed: number;
+  playbackIndexCacheBytes: number;
   maxRequestHeaderBytes: number;
   maxRequestBodyBytes: number;
   requestTimeoutMs: number;
@@ -208,6 +215,7 @@ export const RELOADABLE_SERVER_LIMITS = [
   'maxAnnouncedSdpBytes',
   'maxQueuedPlayRanges',
   'maxReplaySpeed',
+  'playbackIndexCacheBytes',
   'maxRequestHeaderBytes',
   'maxRequestBodyBytes',
   'requestTimeoutMs',
@@ -253,6 +261,7 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     maxAnnouncedSdpBytes: options.maxAnnouncedSdpBytes ?? 64 * 1024,
     maxQueuedPlayRanges: options.maxQueuedPlayRanges ?? 8,
     maxReplaySpeed: options.maxReplaySpeed ?? 64,
+    playbackIndexCacheBytes: options.playbackIndexCacheBytes ?? DEFAULT_PLAYBACK_INDEX_CACHE_BYTES,
     maxRequestHeaderBytes: options.maxRequestHeaderBytes ?? DEFAULT_FRAMER_LIMITS.maxHeaderBytes,
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? DEFAULT_FRAMER_LIMITS.maxBodyBytes,
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,

@@ -52,6 +52,7 @@ import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { ProxyControl } from './proxy-control.js';
 import type { ProxiedReaderCounters } from './reader-upstream.js';
+import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
 import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, stateRefusalReply } from './replies.js';
 import { SessionLimits } from './session-limits.js';
@@ -128,6 +129,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
   readonly readerMoves: ReaderMoves;
 
+  /** The counters of the recordings' playback index cache (undefined: no recordings served). */
+  get playbackIndexCounters(): Readonly<RecordingIndexCounters> | undefined {
+    return this.vod.playbackIndexCounters;
+  }
+
   constructor(options: RtspServerOptions = {}) {
     super();
     this.authorizer = options.authorizer;
@@ -145,7 +151,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       settings: this.opts,
       sessionLimits: this.sessionLimits,
       recordings:
-        options.recordings !== undefined ? new RecordingPlayback(options.recordings, this.logger) : undefined,
+        options.recordings !== undefined
+          ? new RecordingPlayback(options.recordings, this.logger, this.opts)
+          : undefined,
     });
     this.proxy = new ProxyControl({
       logger: this.logger,

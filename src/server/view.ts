@@ -29,6 +29,7 @@ import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
+import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
 
 export interface PathTrackSnapshot {
   /** The rtpmap encoding name (`H264`, `MPEG4-GENERIC`...). */
@@ -109,6 +110,8 @@ export interface EngineCounters {
   paths: PathManagerCounters;
   /** Upstream sessions of per-reader paths (proxy-control.ts). */
   proxiedReaders: ProxiedReaderCounters;
+  /** The playbacks' shared index cache of recordings; absent when none are served (plain JSON). */
+  playbackIndexes?: RecordingIndexCounters;
 }
 
 /** What a reader outside the engine (the HLS muxer) needs to attach to a live path. */
@@ -212,6 +215,7 @@ export interface ViewedServer {
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
   redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   readonly readerMoves: ReaderMoves;
+  readonly playbackIndexCounters: Readonly<RecordingIndexCounters> | undefined;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -301,6 +305,13 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
 const views = new WeakMap<ViewedServer, EngineAccess>();
 
 /** The view (and control) of `server`, made once per server. */
+function copyIndexCounters(c: Readonly<RecordingIndexCounters> | undefined): {
+  playbackIndexes?: RecordingIndexCounters;
+} {
+  if (c === undefined) return {};
+  return { playbackIndexes: { ...c, made: { ...c.made }, hits: { ...c.hits }, bytes: { ...c.bytes } } };
+}
+
 export function engineViewOf(server: ViewedServer): EngineAccess {
   let view = views.get(server);
   if (view !== undefined) return view;
@@ -333,6 +344,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       readerMoves: { ...server.readerMoves.counters },
       paths: { ...server.paths.counters },
       proxiedReaders: { ...server.proxiedReaderCounters },
+      ...copyIndexCounters(server.playbackIndexCounters),
     }),
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));

@@ -25,6 +25,8 @@ import { AacPacketizer, aacFmtp } from '../format/aac.js';
 import { H264Packetizer, h264Fmtp } from '../format/h264.js';
 import { H265Packetizer, h265Fmtp } from '../format/h265.js';
 import { OPUS_RTPMAP, OpusPacketizer, opusFmtp } from '../format/opus.js';
+import { G711Packetizer, PCMA_PAYLOAD_TYPE, PCMU_PAYLOAD_TYPE } from '../format/g711.js';
+import { JPEG_PAYLOAD_TYPE, JPEG_RTPMAP, MjpegPacketizer } from '../format/mjpeg.js';
 import { serializeRtpPacket, type RtpHeaderExtension } from '../rtp/packet.js';
 import { addAttribute, setFramerate } from '../sdp/attributes.js';
 import { createMediaDescription, createSessionDescription } from '../sdp/build.js';
@@ -199,6 +201,34 @@ export function makeRtpTrack(t: Mp4Track, payloadType: number, maxPayloadBytes: 
         createPacketizer: () => new OpusPacketizer(),
         accessUnit: (payload, pts) => ({ pts, clockRate: OPUS_RTPMAP.clockRate, keyframe: true, payload }),
       };
+    case 'mjpeg':
+      // RFC 2435: static payload type 26 (RFC 3551 §6); each sample is one whole JPEG (a recording's were
+      // rebuilt with the standard Huffman tables by the depacketizer, which RTP/JPEG requires).
+      return {
+        mp4: t,
+        published: { payloadType: JPEG_PAYLOAD_TYPE, ...JPEG_RTPMAP, fmtp: {} },
+        createPacketizer: () => new MjpegPacketizer({ maxPayloadBytes }),
+        accessUnit: (payload, pts) => ({ pts, clockRate: JPEG_RTPMAP.clockRate, keyframe: true, payload }),
+      };
+    case 'pcma':
+    case 'pcmu': {
+      // RFC 3551 §4.5.14: 8-bit codes as stored; the static payload types name 8000 Hz mono only.
+      const clockRate = t.sampleRate ?? t.timescale;
+      const channels = t.channels ?? 1;
+      const encodingName = t.codec === 'pcma' ? 'PCMA' : 'PCMU';
+      const staticPt = t.codec === 'pcma' ? PCMA_PAYLOAD_TYPE : PCMU_PAYLOAD_TYPE;
+      return {
+        mp4: t,
+        published: {
+          payloadType: clockRate === 8000 && channels === 1 ? staticPt : payloadType,
+          encodingName,
+          clockRate,
+          fmtp: {},
+        },
+        createPacketizer: () => new G711Packetizer({ clockRate, channels, maxPayloadBytes }),
+        accessUnit: (payload, pts) => ({ pts, clockRate, keyframe: true, payload }),
+      };
+    }
     default:
       throw new Error(`unsupported codec ${t.codec}`);
   }
@@ -249,7 +279,9 @@ export function describeMp4(tracks: readonly Mp4RtpTrack[], file: string, range:
         ? t.mp4.aac?.channelConfiguration || t.mp4.channels || 1
         : t.mp4.codec === 'opus'
           ? 2
-          : undefined;
+          : (t.mp4.codec === 'pcma' || t.mp4.codec === 'pcmu') && (t.mp4.channels ?? 1) > 1
+            ? t.mp4.channels
+            : undefined;
     addMediaFormat(md, channels !== undefined ? { ...t.published, channels } : t.published);
     if (t.mp4.kind === 'video') {
       const fps = frameRate(t.mp4);
