@@ -130,11 +130,12 @@ export class FrontDoors {
   }
 
   async listen(): Promise<void> {
-    const { port, host, httpTunnelPort } = this.deps.settings;
-    await listenOn(this.tcp, port, host);
-    if (this.tunnelTcp !== undefined) await listenOn(this.tunnelTcp, httpTunnelPort ?? 0, host);
+    const { port, host, httpTunnelPort, listenBacklog } = this.deps.settings;
+    await listenOn(this.tcp, port, host, listenBacklog);
+    if (this.tunnelTcp !== undefined)
+      await listenOn(this.tunnelTcp, httpTunnelPort ?? 0, host, listenBacklog);
     if (this.tlsServer !== undefined) {
-      await listenOn(this.tlsServer, this.tlsPort, host);
+      await listenOn(this.tlsServer, this.tlsPort, host, listenBacklog);
       const a = this.tlsServer.address();
       if (typeof a === 'object' && a !== null) this.tlsPort = a.port;
     }
