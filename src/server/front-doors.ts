@@ -16,7 +16,7 @@ import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
-import { ConnectionLedger } from './connection-limits.js';
+import { ConnectionLedger, type ConnectionRefusalReason } from './connection-limits.js';
 import {
   CLOSE_MESSAGES,
   CLOSE_REASONS,
@@ -181,6 +181,11 @@ export class FrontDoors {
   /** Connections closed at once by the limits. */
   get connectionsRefused(): number {
     return this.ledger.refused;
+  }
+
+  /** The same, by the cap that refused them. */
+  get connectionRefusals(): Readonly<Record<ConnectionRefusalReason, number>> {
+    return this.ledger.refusedBy;
   }
 
   /** Log lines of refusals suppressed by the rate limit. */
