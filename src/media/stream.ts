@@ -25,7 +25,7 @@ import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
+import { UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
   countArrival,
   followTiming,
@@ -151,6 +151,8 @@ export class Stream {
    * at 1000 readers than the copy itself (one buffer per reader per flush cost 1.5x the CPU).
    */
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** UDP readers' datagrams: header + shared payload (stream-frames.ts). */
+  private readonly udpDatagrams = new UdpDatagrams();
   private batch: Queued[] = [];
   private flushScheduled = false;
   private flushTimer: ClockTimer | undefined;
@@ -552,7 +554,11 @@ export class Stream {
       }
       return;
     }
-    // UDP: one allocation per flush for this reader; each datagram is a view of it.
+    if (e.reader.sendRtpParts !== undefined) {
+      this.udpDatagrams.send(e, e.reader, items);
+      return;
+    }
+    // UDP without parts (multicast groups): one allocation per flush; each datagram is a view of it.
     let total = 0;
     for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
     if (total === 0) return;
