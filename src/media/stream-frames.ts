@@ -109,3 +109,33 @@ export class UdpDatagrams {
     }
   }
 }
+
+/**
+ * The GOP cache as interleaved frames, built once per channel set and reused while the cache has not
+ * changed: every reader of a join storm gets the same burst, and only the 6 patched bytes per packet are
+ * its own (the stream copies and patches it per reader, as for any flush).
+ */
+export class GopFrames {
+  private built: { gop: readonly Queued[]; packets: number; byKey: Map<string, Buffer> } | undefined;
+
+  /** `from` as frames for the reader's channels; cached when `from` is the stream's GOP cache `gop`. */
+  framesOf(
+    e: FramedReader & { readonly key: string },
+    from: readonly Queued[],
+    gop: readonly Queued[] | undefined,
+  ): Buffer {
+    if (from !== gop) return frameFor(e, from);
+    if (this.built?.gop !== from || this.built.packets !== from.length)
+      this.built = { gop: from, packets: from.length, byKey: new Map() };
+    let framed = this.built.byKey.get(e.key);
+    if (framed === undefined) {
+      framed = frameFor(e, from);
+      this.built.byKey.set(e.key, framed);
+    }
+    return framed;
+  }
+
+  clear(): void {
+    this.built = undefined;
+  }
+}

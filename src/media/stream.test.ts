@@ -325,3 +325,32 @@ test('UDP readers get their header and the shared payload; a header still queued
   // Nothing of the publisher's header reached a reader.
   assert.ok(ssrcs.every((s) => s !== 0x11111111));
 });
+
+test('a join storm: GOP bursts go out a budget per event-loop turn; readers already playing get every packet', async () => {
+  // Each burst is 3 packets of 12 + 2 bytes (42 bytes): a budget of 50 lets two in per turn.
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { joinBytesPerTurn: 50 });
+  let seq = 0;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  const playing = new Reader('tcp', [0], [0]);
+  stream.addReader(playing);
+  await new Promise((resolve) => setImmediate(resolve)); // a new turn: a new budget
+  const storm = Array.from({ length: 5 }, () => new Reader('tcp', [0], [0]));
+  for (const r of storm) stream.addReader(r);
+  const joined = (): number => storm.filter((r) => r.framed.length > 0).length;
+  assert.equal(joined(), 2, 'two bursts in this turn, the others wait');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(joined(), 4);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(joined(), 5);
+  frame(false, 3600);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  for (const r of [playing, ...storm]) assert.deepEqual(nalTypes(r), [7, 8, 5, 1]);
+  // Every burst was framed once and patched per reader: each has its own SSRC.
+  assert.equal(new Set(storm.map((r) => r.packets()[0]!.ssrc)).size, 5);
+});
