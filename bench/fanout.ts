@@ -19,6 +19,7 @@ import { HOST, canConnect, describeOk, freePort, freeUdpPortPair } from './probe
 import {
   MEM_LOG_PREFIX,
   Proc,
+  cpuSeconds,
   killAllNow,
   killAllOnExit,
   rssKB,
@@ -184,6 +185,8 @@ export interface RunResult {
    * second, ms), by phase: `join` from the readers' start to every reader playing, `window` the window.
    */
   loopDelayMs?: Record<LoopPhase, LoopDelaySecond[]>;
+  /** From the readers' start to every reader playing: its length and the server's and readers' CPU, % of a core. */
+  joinCpuPct?: { seconds: number; server: number; readers: number };
 }
 
 type LoopPhase = 'join' | 'window';
@@ -369,8 +372,15 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
     const alive = (): void => assertAlive([server, ffmpeg, readers]);
     phase = 'join';
+    const join0 = { ms: performance.now(), server: cpuSeconds(server.pid), readers: cpuSeconds(readers.pid) };
     result.ready = await link.ready(n, readyBudgetS * 1000, alive);
     phase = undefined;
+    const joinS = (performance.now() - join0.ms) / 1000;
+    result.joinCpuPct = {
+      seconds: joinS,
+      server: ((cpuSeconds(server.pid) - join0.server) / joinS) * 100,
+      readers: ((cpuSeconds(readers.pid) - join0.readers) / joinS) * 100,
+    };
     await sleep(o.warmupS * 1000);
     alive();
 
@@ -545,6 +555,13 @@ function describeFailures(results: readonly RunResult[]): string {
       );
     }
     if (r.loopDelayMs !== undefined) notes.push(`event-loop delay: ${loopDelaySummary(r.loopDelayMs)}`);
+    if (r.joinCpuPct !== undefined)
+      notes.push(
+        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %`,
+      );
+    // Where a setup's time goes: connect to DESCRIBE reply, then SETUPs and PLAY (the PLAY column).
+    if (rep.describeMs.length > 0)
+      notes.push(`connect to DESCRIBE reply p50/p99 ${p50p99(rep.describeMs)} ms`);
     if (notes.length > 0) out.push(`${r.server} N=${r.readers}: ${notes.join('; ')}`);
   }
   return out.join('\n');
