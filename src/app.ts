@@ -1,7 +1,7 @@
 /** Wires configuration, logging and the RTSP server together. */
 import { randomBytes } from 'node:crypto';
 import { systemClock } from './base/clock.js';
-import { ConfigError, splitHostPort, type Config } from './config/config.js';
+import { splitHostPort, type Config } from './config/config.js';
 import {
   configInForce,
   diffConfig,
@@ -13,15 +13,16 @@ import {
   type ConfigChanges,
   type FileSourceSpec,
 } from './config/reload.js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from './log/logger.js';
 import type { Mp4LoopSource } from './sources/mp4-loop.js';
 import type { Path } from './paths/path.js';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from './base/logger.js';
-import { Authorizer, type AuthConfig } from './server/auth.js';
+import type { Authorizer } from './server/auth.js';
+import { createAuthorizer } from './app-auth.js';
+import { checkMediaDir, fileSourceError } from './app-files.js';
 import { NonceCountMemory } from './auth/server.js';
 import {
   clusterDigestState,
@@ -100,37 +101,6 @@ export interface AppOptions {
   loadConfig?: () => Config;
 }
 
-/** Auth is on when the config names users, anonymous rights or a hook. */
-function createAuthorizer(config: Config, logger: Logger, nonces: DigestState): Authorizer | undefined {
-  const a = config.auth;
-  if (a.users.length === 0 && a.anonymous === undefined && a.hook === undefined) return undefined;
-  const authConfig: AuthConfig = {
-    users: a.users.map((u) => ({
-      name: u.name,
-      password: u.password,
-      permissions: u.permissions.map((p) =>
-        p.path !== undefined ? { action: p.action, path: p.path } : { action: p.action },
-      ),
-      ...(u.ips !== undefined ? { ips: u.ips } : {}),
-    })),
-    basic: a.basic,
-    realm: a.realm,
-  };
-  if (a.anonymous !== undefined)
-    authConfig.anonymous = {
-      permissions: a.anonymous.permissions.map((p) =>
-        p.path !== undefined ? { action: p.action, path: p.path } : { action: p.action },
-      ),
-      ...(a.anonymous.ips !== undefined ? { ips: a.anonymous.ips } : {}),
-    };
-  if (a.hook !== undefined)
-    authConfig.externalHook = {
-      url: a.hook.url,
-      ...(a.hook.timeoutMs !== undefined ? { timeoutMs: a.hook.timeoutMs } : {}),
-    };
-  return new Authorizer(authConfig, { logger, ...nonces });
-}
-
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
@@ -139,40 +109,6 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 /** A path the config defines (`paths`, `demo`), rather than a publisher's or one the API added. */
 function isConfigPath(path: Path | undefined): boolean {
   return path?.owner.kind === 'file-loop' && path.owner.origin === 'config';
-}
-
-/** A media folder that is not there would answer 404 to every request without a word: refuse to start. */
-function checkMediaDir(dir: string): void {
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (err) {
-    throw new ConfigError(`mediaDir: cannot read ${dir}: ${(err as Error).message}`);
-  }
-  if (!isDir) throw new ConfigError(`mediaDir: ${dir} is not a folder`);
-}
-
-/** A config path whose file cannot be played, as a one-line config error saying what to check. */
-function fileSourceError(name: string, file: string, err: unknown): ConfigError {
-  let code: string | undefined;
-  try {
-    if (statSync(file).isDirectory()) code = 'EISDIR';
-  } catch (statErr) {
-    code = (statErr as NodeJS.ErrnoException).code;
-  }
-  const why =
-    code === 'ENOENT'
-      ? 'no such file (a relative path is taken from the working directory)'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : code === 'EISDIR'
-          ? 'it is a folder (mediaDir serves a folder on demand)'
-          : (err as Error).message.split('\n')[0]!.replace(`cannot open ${file}: `, '');
-  const where =
-    name === 'demo' && file === DEMO_CLIP
-      ? 'demo (media/demo.mp4, made by scripts/make-demo.sh)'
-      : `paths.${name}.source`;
-  return new ConfigError(`${where}: cannot play ${file}: ${why}`);
 }
 
 /** Every file template the config names (the folders the catalog is rebuilt from). */
@@ -292,7 +228,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       try {
         opening.set(name, await openFileSource(spec));
       } catch (err) {
-        throw fileSourceError(name, spec.file, err);
+        throw fileSourceError(name, spec.file, err, DEMO_CLIP);
       }
     }
     await server.listen();
