@@ -371,7 +371,8 @@ async function main(): Promise<void> {
         'recorders (gst). gst CPU %: the gst-launch processes summed. recording CPU %/path: rtspkit = (server ' +
         'recording - server relaying) / paths; gst = gst processes / paths (their RTSP client, depayloader and ' +
         'muxer). disk/received: bytes of the files over the RTP bytes the server received (gst: from its start ' +
-        'to its SIGINT; it joins a moment after its start, so a little under what it would be). frames: ffprobe ' +
+        'to its SIGINT; a new reader also gets the frames since the last keyframe at once, so it may pass 1). ' +
+        'frames: ffprobe ' +
         '-count_packets over every file against 25 fps x the publishing time (rtspkit: the recorder joins before ' +
         'the first packet); for gst, against 25 fps x the span of its files (it joins running streams and is ' +
         'stopped by SIGINT before they end); paths short: paths with fewer frames than that (or no readable file).\n',
