@@ -8,9 +8,10 @@
 // B-frames, 20 s). Each run starts `rtspkit serve` (its own process, TCP only) and N ffmpeg publishers looping
 // the clip (-re, -c copy) for warm-up + window + 2 s:
 //   rtspkit: the server records every path (`record: true`, fMP4 parts of 1 s, segments of 60 s);
-//   gst:     the server only relays, and N `gst-launch-1.0 rtspsrc ! rtph264depay ! h264parse ! splitmuxsink
-//            muxer=mp4mux muxer-properties="properties,fragment-duration=1000"` record the paths (isofmp4mux and
-//            cmafmux are not installed here: gst-plugins-rs is not in Debian 12).
+//   gst:     the server only relays, and N `gst-launch-1.0 -e rtspsrc buffer-mode=none ! rtph264depay ! h264parse !
+//            splitmuxsink async-finalize=true muxer-factory=mp4mux muxer-properties="properties,fragment-duration=1000"`
+//            record the paths in fragmented MP4 (isofmp4mux and cmafmux are not installed here: gst-plugins-rs is
+//            not in Debian 12), stopped by SIGINT (EOS) at the window's end.
 // In the window: CPU of the server (and of the gst processes, summed) from /proc over wall time. After the
 // publishers end: bytes on disk per byte the server received (the paths' last bytesIn, RTP as sent), and the
 // frames in the files (ffprobe -count_packets) against the frames published (window + warm-up + 2 s at 25 fps).
@@ -113,14 +114,14 @@ async function getJson(url: string): Promise<unknown> {
 
 /**
  * Frames (packets) of the video stream of each file under `dir`, by path (the file's folder or prefix), and
- * the seconds the files span (stream duration).
+ * the seconds the files span (stream duration), by path.
  */
 function framesByPath(
   dir: string,
   pathOf: (file: string) => string,
-): { frames: Map<string, number>; seconds: number; unreadable: number } {
+): { frames: Map<string, number>; seconds: Map<string, number>; unreadable: number } {
   const out = new Map<string, number>();
-  let seconds = 0;
+  const seconds = new Map<string, number>();
   let unreadable = 0;
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -146,7 +147,7 @@ function framesByPath(
           continue;
         }
         const [duration, n] = probed.trim().split(',').map(Number);
-        seconds += Number.isFinite(duration) ? duration! : 0;
+        seconds.set(pathOf(f), (seconds.get(pathOf(f)) ?? 0) + (Number.isFinite(duration) ? duration! : 0));
         out.set(pathOf(f), (out.get(pathOf(f)) ?? 0) + (Number.isFinite(n) ? n! : 0));
       }
     }
@@ -234,6 +235,10 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
       async () => (await samplePaths()) === o.paths,
     );
     const gst: Proc[] = [];
+    const bytesInNow = (): number => [...lastBytesIn.values()].reduce((a, b) => a + b, 0);
+    // gst records from its start to its SIGINT: its files are compared with what the server received then.
+    const gstBytesFrom = bytesInNow();
+    let gstBytesTo = 0;
     if (kind === 'gst') {
       mkdirSync(join(recDir, 'gst'));
       for (const name of names) {
@@ -243,17 +248,17 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
             'rtspsrc',
             `location=rtsp://${HOST}:${port}/${name}`,
             'protocols=tcp',
+            // In its default (auto: slave) mode rtspsrc 1.22 let some buffers of our relay out with no PTS
+            // (18 of 171 in 6 s), and mp4mux stops at the first ("Buffer has no PTS"): no moov, no file.
+            'buffer-mode=none',
             '!',
             'rtph264depay',
             '!',
           ],
-          ...[
-            'h264parse',
-            '!',
-            'splitmuxsink',
-            'muxer=mp4mux',
-            'muxer-properties=properties,fragment-duration=1000',
-          ],
+          // muxer-factory and muxer-properties apply only with async-finalize (gst-inspect splitmuxsink);
+          // a `muxer=mp4mux` string sets no element, so the default mp4mux wrote its moov only at EOS.
+          ...['h264parse', '!', 'splitmuxsink', 'async-finalize=true', 'muxer-factory=mp4mux'],
+          'muxer-properties=properties,fragment-duration=1000',
           `location=${join(recDir, 'gst', `${name}_%05d.mp4`)}`,
           'max-size-time=60000000000',
         ]);
@@ -277,6 +282,8 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
     if (kind === 'gst') result.gstCpuPct = ((cpuOf(gst) - gst0) / wallS) * 100;
     // gst-launch -e turns SIGINT into EOS, which finishes splitmuxsink's file (done while the streams still
     // run: a stream's end reaches rtspsrc as an error, not EOS, and leaves the file without its moov).
+    await samplePaths();
+    gstBytesTo = bytesInNow();
     for (const p of gst) if (!p.exited) p.child.kill('SIGINT');
     await Promise.all(gst.map((p) => within(p.exit, 60_000)));
     // The publishers end by themselves (-t); keep the last bytesIn of each path.
@@ -287,7 +294,7 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
       await sleep(200);
     }
     await server.stop(); // SIGTERM: the recorders close their segments
-    result.bytesIn = [...lastBytesIn.values()].reduce((a, b) => a + b, 0);
+    result.bytesIn = kind === 'gst' ? gstBytesTo - gstBytesFrom : bytesInNow();
     const filesDir = kind === 'gst' ? join(recDir, 'gst') : recDir;
     const { bytes, files } = bytesUnder(filesDir);
     result.bytesOnDisk = bytes;
@@ -297,10 +304,13 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
     );
     result.framesInFiles = [...frames.values()].reduce((a, b) => a + b, 0);
     result.unreadableFiles = unreadable;
-    // gst records from its join to its SIGINT: its files are measured against their own span.
-    if (kind === 'gst') result.framesPublished = Math.round((seconds * FPS) / o.paths);
-    const expected = result.framesPublished;
-    result.pathsShort = names.filter((n) => (frames.get(n) ?? 0) < expected).length;
+    // gst records from its join to its SIGINT: each path's files are measured against their own span (25 fps
+    // x the video stream's duration, one frame of rounding), and a path with no readable file is short.
+    const expected = (n: string): number =>
+      kind === 'gst' ? Math.round((seconds.get(n) ?? 0) * FPS) - 1 : result.framesPublished!;
+    if (kind === 'gst')
+      result.framesPublished = Math.round(([...seconds.values()].reduce((a, b) => a + b, 0) * FPS) / o.paths);
+    result.pathsShort = names.filter((n) => !frames.has(n) || frames.get(n)! < expected(n)).length;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -360,10 +370,12 @@ async function main(): Promise<void> {
         'server CPU %: the rtspkit process (100 = one core): recording every path (rtspkit), relaying to the gst ' +
         'recorders (gst). gst CPU %: the gst-launch processes summed. recording CPU %/path: rtspkit = (server ' +
         'recording - server relaying) / paths; gst = gst processes / paths (their RTSP client, depayloader and ' +
-        'muxer). disk/received: bytes of the files over the RTP bytes the server received. frames: ffprobe ' +
+        'muxer). disk/received: bytes of the files over the RTP bytes the server received (gst: from its start ' +
+        'to its SIGINT; a new reader also gets the frames since the last keyframe at once, so it may pass 1). ' +
+        'frames: ffprobe ' +
         '-count_packets over every file against 25 fps x the publishing time (rtspkit: the recorder joins before ' +
         'the first packet); for gst, against 25 fps x the span of its files (it joins running streams and is ' +
-        'stopped by SIGINT before they end), so paths short counts nothing for gst.\n',
+        'stopped by SIGINT before they end); paths short: paths with fewer frames than that (or no readable file).\n',
     );
     if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
   } finally {

@@ -1,5 +1,6 @@
 // ONVIF replay of recordings with GStreamer's rtspsrc in onvif-mode: a seek in clock time (the way an
-// ONVIF client asks for a moment of a recording) at rate 2 and -1, over TCP and UDP, driven by
+// ONVIF client asks for a moment of a recording) at rate 2 and -1, and an unpaced replay
+// (`onvif-rate-control=false`) read until EOS, over TCP and UDP, driven by
 // test/support/gst_onvif_replay.py; every frame rtspsrc lets out is checked against the recording's
 // wall clock through the replay header extension (ONVIF Streaming §6.3).
 import { after, before, describe, test } from 'node:test';
@@ -30,12 +31,15 @@ interface ReplayFrame {
   t: boolean;
 }
 
-/** Runs gst_onvif_replay.py: the frames rtspsrc let out, in order, and how it ended. */
+/**
+ * Runs gst_onvif_replay.py: the frames rtspsrc let out, in order, and how it ended (`terminal` after
+ * the T bit, `eos` at EOS; with `untilEos` it reads on after the T bit).
+ */
 async function replay(
   url: string,
   protocols: string,
-  options: { startMs: number; stopMs?: number; rate: number },
-): Promise<{ frames: ReplayFrame[]; ended: 'eos' | 'terminal' | undefined }> {
+  options: { startMs: number; stopMs?: number; rate: number; props?: string[]; untilEos?: boolean },
+): Promise<{ frames: ReplayFrame[]; endings: string[] }> {
   const args = [
     join(repoRoot(), 'test', 'support', 'gst_onvif_replay.py'),
     url,
@@ -47,10 +51,12 @@ async function replay(
     String(options.rate),
   ];
   if (options.stopMs !== undefined) args.push('--stop', String(options.stopMs));
+  for (const prop of options.props ?? []) args.push('--prop', prop);
+  if (options.untilEos === true) args.push('--until-eos');
   const r = await run('/usr/bin/python3', args, { timeoutMs: 60_000 }).done;
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const frames: ReplayFrame[] = [];
-  let ended: 'eos' | 'terminal' | undefined;
+  const endings: string[] = [];
   for (const line of r.stdout.split('\n')) {
     const m = /^frame (\S+) ([01])([01])([01])([01])$/.exec(line);
     if (m !== null)
@@ -61,10 +67,10 @@ async function replay(
         d: m[4] === '1',
         t: m[5] === '1',
       });
-    else if (line === 'eos' || line === 'terminal') ended ??= line;
+    else if (line === 'eos' || line === 'terminal') endings.push(line);
     else assert.equal(line, '', `unexpected output: ${line}`);
   }
-  return { frames, ended };
+  return { frames, endings };
 }
 
 describe(
@@ -96,8 +102,8 @@ describe(
       test(`rate 2 from a clock-time seek over ${protocols}: every frame after it at its recorded time, across the gap`, async () => {
         const fromMs = T0 + 2000;
         // rtspsrc turns rate 2 into `Speed: 2`: every frame, delivered twice as fast.
-        const { frames, ended } = await replay(url, protocols, { startMs: fromMs, rate: 2 });
-        assert.ok(ended !== undefined, 'ended by the T bit or EOS');
+        const { frames, endings } = await replay(url, protocols, { startMs: fromMs, rate: 2 });
+        assert.ok(endings.length > 0, 'ended by the T bit or EOS');
         const recorded = recordedVideoSamples(segments);
         const firstKey = recorded.filter((s) => s.key && s.wallMs <= fromMs).at(-1)!;
         const expected = recorded.filter((s) => s.wallMs >= firstKey.wallMs);
@@ -129,6 +135,32 @@ describe(
           assert.equal(frames.length, keys.length, 'every keyframe');
           assert.ok(frames.at(-1)!.t, 'T on the last one');
         } else assert.ok(frames.length >= keys.length - 1, `${frames.length} of ${keys.length} keyframes`);
+      });
+
+    for (const protocols of ['tcp', 'udp'])
+      test(`onvif-rate-control=false over ${protocols}: every frame at its recorded time, then EOS`, async () => {
+        // `Rate-Control: no`: all 6 s of recordings arrive at once. rtspsrc 1.22 over TCP reached EOS
+        // only since the lead-out packets before the BYE (vod-rtp.ts sendLeadOutPacket).
+        const started = performance.now();
+        const { frames, endings } = await replay(url, protocols, {
+          startMs: T0,
+          rate: 1,
+          props: ['onvif-rate-control=false'],
+          untilEos: true,
+        });
+        const tookMs = performance.now() - started;
+        assert.deepEqual(endings, ['terminal', 'eos'], 'the T bit, then EOS');
+        const recorded = recordedVideoSamples(segments);
+        assert.equal(frames.length, recorded.length, 'every frame');
+        frames.forEach((f, i) => {
+          assert.ok(
+            Math.abs(f.wallMs - recorded[i]!.wallMs) < 1,
+            `frame ${i}: ${f.wallMs} vs ${recorded[i]!.wallMs}`,
+          );
+        });
+        // The BYE and the lead-out wait UNPACED_REPLAY_BYE_FLOOR_MS (3 s) after the PLAY; paced, the
+        // replay would take its 6 s of media (rate 1) plus rtspsrc's 2 s of latency.
+        assert.ok(tookMs < 7000, `EOS after ${Math.round(tookMs)} ms`);
       });
   },
 );

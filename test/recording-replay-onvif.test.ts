@@ -129,7 +129,7 @@ describe('ONVIF replay headers on recordings', { skip: skipUnlessMedia(CLIP), co
     assert.equal(framesOf(r.packets).length, recordedVideoSamples(segments).length);
   });
 
-  test('Rate-Control: no: every frame, faster than real time, echoed; T on the very last packet only', async () => {
+  test('Rate-Control: no: every frame, faster than real time, echoed; T on the last frame only, then a lead-out', async () => {
     const started = performance.now();
     const r = await replayVideo({ Range: `clock=${formatUtcTime(T0)}-`, 'Rate-Control': 'no' });
     assert.equal(r.status, 200);
@@ -141,10 +141,15 @@ describe('ONVIF replay headers on recordings', { skip: skipUnlessMedia(CLIP), co
     // 6 s of recordings; the BYE waits UNPACED_REPLAY_BYE_FLOOR_MS (3 s) for rtspsrc's jitter buffer.
     assert.ok(performance.now() - started < 5500, `took ${Math.round(performance.now() - started)} ms`);
     const terminal = r.packets.map((p, i) => (p.t ? i : -1)).filter((i) => i >= 0);
-    assert.deepEqual(terminal, [r.packets.length - 1], 'T on the last packet alone');
+    assert.deepEqual(terminal, [r.packets.length - 2], 'T on the last packet of the last frame alone');
     // The lead-in packet (no payload) opens the replay over TCP, before the first frame.
     assert.equal(r.packets[0]!.payloadBytes, 0);
     assert.ok(!r.packets[0]!.marker);
+    // A lead-out packet (no payload, no flag) closes it, before the BYE (vod-rtp.ts sendLeadOutPacket).
+    const leadOut = r.packets.at(-1)!;
+    assert.equal(leadOut.payloadBytes, 0);
+    assert.ok(!leadOut.marker && !leadOut.t);
+    assert.ok(Math.abs(leadOut.wallMs - recorded.at(-1)!.wallMs) < 100, `lead-out at ${leadOut.wallMs}`);
   });
 
   test('bad replay headers and ranges: clear statuses, the server plays on', async () => {

@@ -56,7 +56,9 @@ export interface VodControlDeps {
  * The RTCP BYE at the end of an unpaced replay (`Rate-Control: no`) goes out no sooner than this
  * after its PLAY. rtspsrc (GStreamer 1.22) matches a BYE to its stream only once the stream's first
  * packet has left the jitter buffer (its default latency: 2 s) and ignores it before; an export of a
- * few seconds ends well within that, and the reader then waited for an EOS that never came.
+ * few seconds ends well within that, and the reader then waited for an EOS that never came. The
+ * lead-out packets sent just before that BYE (vod-rtp.ts `sendLeadOutPacket`) also need to arrive
+ * after the jitter buffer began to play out.
  */
 export const UNPACED_REPLAY_BYE_FLOOR_MS = 3000;
 
@@ -160,16 +162,23 @@ export class VodControl {
       // At the end of the file, readers are told with RTCP BYE (GStreamer then ends its stream); so
       // they are when the file cannot be read on (cut short after its moov): nothing more will come.
       if (reason !== 'end' && reason !== 'error') return;
-      const waitMs = (this.byeNotBeforeMs.get(session) ?? 0) - this.deps.clock.monotonicMs();
-      if (waitMs <= 0) {
+      const byeNotBeforeMs = this.byeNotBeforeMs.get(session);
+      // An unpaced replay's end: a lead-out packet per track first (vod-rtp.ts sendLeadOutPacket:
+      // GStreamer's jitter buffer otherwise never lets the BYE's EOS out over TCP), then the BYE.
+      const end = (): void => {
+        if (byeNotBeforeMs !== undefined) player.sendLeadOut();
         sendBye(session);
+      };
+      const waitMs = (byeNotBeforeMs ?? 0) - this.deps.clock.monotonicMs();
+      if (waitMs <= 0) {
+        end();
         return;
       }
       clockTimeout(
         this.deps.clock,
         () => {
           // Not when the session ended or a later PLAY plays on meanwhile.
-          if (!session.closed && player.state === 'ready') sendBye(session);
+          if (!session.closed && player.state === 'ready') end();
         },
         waitMs,
         { unref: true },

@@ -95,7 +95,10 @@ export interface VodPlayerOptions {
    * `lastPacket`: the sample's last packet (ONVIF's T bit goes there only).
    */
   headerExtension?: (sample: VodSampleRef, lastPacket: boolean) => RtpHeaderExtension | undefined;
-  /** The header extension of a range's lead-in packets (`VodPlayer.leadIn`), at its start (npt s). */
+  /**
+   * The header extension of a range's lead-in packets (`VodPlayer.leadIn`), at its start (npt s),
+   * and of the lead-out packets (`VodPlayer.sendLeadOut`), at the end of what was played.
+   */
   leadInExtension?: (track: number, startS: number) => RtpHeaderExtension | undefined;
 }
 

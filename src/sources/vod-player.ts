@@ -101,6 +101,7 @@ import {
   rtpTime,
   sendAccessUnit,
   sendLeadInPacket,
+  sendLeadOutPacket,
   sendSenderReports,
   sessionTracks,
 } from './vod-rtp.js';
@@ -359,6 +360,18 @@ export class VodPlayer {
     if (this.stopped) return;
     this.halt();
     this.stopped = true;
+  }
+
+  /**
+   * Sends a lead-out packet per track of the last range (vod-rtp.ts `sendLeadOutPacket`) at the end
+   * of what was played: the last RTP before the RTCP BYE of an ended unpaced replay. Does nothing
+   * while playing, after stop, or before anything was played.
+   */
+  sendLeadOut(): void {
+    const rp = this.resumePoint;
+    if (this.stopped || this.state !== 'ready' || rp === undefined) return;
+    for (const st of activeTracks(this.tracks, rp.seg.scale))
+      sendLeadOutPacket(st, rp.mediaS, this.sink, this.leadInExtension?.(st.index, rp.positionS));
   }
 
   // ---- the queue of ranges (§10.5) ----

@@ -109,12 +109,42 @@ export function sendLeadInPacket(
   sink: VodPacketSink,
   extension?: RtpHeaderExtension,
 ): void {
+  sendEmptyPacket(st, mod32(rtpTime(st, mediaS) - 1), sink, extension);
+}
+
+/**
+ * A lead-out packet: an RTP packet with no payload at media time `mediaS` (the end of what was
+ * played), the next sequence number, sent just before the RTCP BYE that ends an unpaced replay.
+ * Why: GStreamer 1.22's rtpjitterbuffer (gstrtpjitterbuffer.c) sets its npt-stop EOS timer while it
+ * pushes packets out (update_estimated_eos) without waking its timer thread; only a packet arriving
+ * (the chain's update_current_timer) does. An unpaced replay's packets all arrived before the first
+ * left the buffer, so the timer thread sleeps with a timer queued, and the EOS of the BYE then waits
+ * for that queue to drain (pop_and_push_next) for ever: over TCP the stream never ends. One packet
+ * arriving after the buffer began to play out wakes the timer thread, which ends the stream at its
+ * npt-stop estimate (and drains its timers for the BYE's EOS). Any receiver may drop it: it holds
+ * nothing, and depayloaders skip an empty payload.
+ */
+export function sendLeadOutPacket(
+  st: SessionTrack,
+  mediaS: number,
+  sink: VodPacketSink,
+  extension?: RtpHeaderExtension,
+): void {
+  sendEmptyPacket(st, rtpTime(st, mediaS), sink, extension);
+}
+
+function sendEmptyPacket(
+  st: SessionTrack,
+  timestamp: number,
+  sink: VodPacketSink,
+  extension: RtpHeaderExtension | undefined,
+): void {
   const packet = serializeRtpPacket({
     ...(extension !== undefined ? { extension } : {}),
     marker: false,
     payloadType: st.rtp.published.payloadType,
     sequenceNumber: st.seq,
-    timestamp: mod32(rtpTime(st, mediaS) - 1),
+    timestamp,
     ssrc: st.ssrc,
     csrcs: [],
     payload: Buffer.alloc(0),

@@ -2,14 +2,15 @@
 """GStreamer rtspsrc in ONVIF mode, seeking in clock time (for test/recording-replay-gst.test.ts).
 
 Usage: gst_onvif_replay.py URL --protocols tcp|udp --start UNIX_MS [--stop UNIX_MS] [--rate R]
-                           [--prop name=value ...]
+                           [--prop name=value ...] [--until-eos]
 
 In onvif-mode rtspsrc's segments are in clock time: nanoseconds since the NTP epoch (1900), the
 `Range: clock=` of the replies. A seek with that format, sent while PAUSED, becomes the first PLAY's
 `Range: clock=` and its rate the `Scale` (as the onvif-mode documentation of rtspsrc describes).
 Prints one line per video access unit that leaves rtspsrc (its marker packet), from the ONVIF replay
-header extension: `frame <unix ms> <C><E><D><T>` (0/1 each), then `eos` at EOS. Exits 0 at EOS, 1 on
-an error, 2 on bad arguments.
+header extension: `frame <unix ms> <C><E><D><T>` (0/1 each), `terminal` after the frame with T (and
+leaves there unless --until-eos), then `eos` at EOS. Exits 0 at EOS or T, 1 on an error, 2 on bad
+arguments.
 """
 import argparse
 import os
@@ -39,6 +40,7 @@ def main() -> int:
     ap.add_argument("--stop", type=int)
     ap.add_argument("--rate", type=float, default=1.0)
     ap.add_argument("--prop", action="append", default=[])
+    ap.add_argument("--until-eos", action="store_true", help="read on after the T bit, until EOS")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -75,7 +77,8 @@ def main() -> int:
                 # speed other than 1 queues the EOS of the server's BYE in its jitter buffer and never
                 # lets it out, so the replay's own end mark ends the reading.
                 print("terminal", flush=True)
-                GLib.idle_add(loop.quit)
+                if not args.until_eos:
+                    GLib.idle_add(loop.quit)
         finally:
             rtp.unmap()
         return Gst.PadProbeReturn.OK
