@@ -179,6 +179,19 @@ export class PathManager {
   // ---- sources inside the server ----
 
   /**
+   * Whether a source may take `name`: free, or held by a source that `options.replace` gives up (it is
+   * dropped). A path a publisher holds is never taken by a source.
+   */
+  #takeName(name: string, options: AddSourceOptions): boolean {
+    if (this.closed) return false;
+    const cur = this.paths.get(name);
+    if (cur === undefined) return true;
+    if (cur.owner.kind === 'publisher' || options.replace?.(cur) !== true) return false;
+    void this.drop(cur, options.replaceReason ?? 'replaced');
+    return true;
+  }
+
+  /**
    * Serves `name` from `feed`: a PathSource the manager starts and stops, or bare media for a Stream
    * the caller writes to (`embedded`). The path is ready at once. Undefined when the name is taken
    * (by a publisher, or a source `options.replace` does not allow to replace).
@@ -189,12 +202,7 @@ export class PathManager {
     feed: PathSource | PublishedMedia,
     options: AddSourceOptions = {},
   ): Path | undefined {
-    if (this.closed) return undefined;
-    const cur = this.paths.get(name);
-    if (cur !== undefined) {
-      if (cur.owner.kind === 'publisher' || options.replace?.(cur) !== true) return undefined;
-      void this.drop(cur, options.replaceReason ?? 'replaced');
-    }
+    if (!this.#takeName(name, options)) return undefined;
     const source = 'start' in feed ? feed : undefined;
     const entry: PathEntry = {
       name,
@@ -227,12 +235,7 @@ export class PathManager {
     source: PathSource,
     options: AddSourceOptions = {},
   ): Path | undefined {
-    if (this.closed) return undefined;
-    const cur = this.paths.get(name);
-    if (cur !== undefined) {
-      if (cur.owner.kind === 'publisher' || options.replace?.(cur) !== true) return undefined;
-      void this.drop(cur, options.replaceReason ?? 'replaced');
-    }
+    if (!this.#takeName(name, options)) return undefined;
     const entry: PathEntry = {
       name,
       owner,
