@@ -34,6 +34,7 @@ interface ScenarioResult {
     groupsWhilePlaying: string[];
     groupsAfter: string[];
     receiverReports: number;
+    cli: { code: number | null; stderr: string; streams: ProbedStream[] };
   };
   pull: {
     probeCode: number | null;
@@ -80,6 +81,13 @@ describe('multicast in the client and in pulls', () => {
       );
       // One RR SSRC per track, sent to the group's RTCP port (RFC 3550 §6).
       assert.ok(client.receiverReports >= 1, 'receiver reports in the group');
+      // `rtspkit play -t multicast -d 2` in the same group meanwhile (from the next keyframe: 1 s GOPs): an MPEG-TS with both tracks.
+      assert.equal(client.cli.code, 0, client.cli.stderr);
+      assert.deepEqual(
+        client.cli.streams.map((s) => s.codec_name),
+        ['h264', 'aac'],
+      );
+      assert.ok(Number(client.cli.streams[0]!.nb_read_frames) >= 20, 'frames recorded by rtspkit play');
 
       assert.equal(pull.probeCode, 0, pull.probeStderr);
       assert.equal(pull.probeStderr.trim(), '');

@@ -255,7 +255,7 @@ export class ClientMedia {
       const ch = reply?.interleaved;
       st.channels = ch === undefined ? a.askedChannels : { rtp: ch.rtp, rtcp: ch.rtcp ?? ch.rtp + 1 };
     } else if (a.udp !== undefined) {
-      st.udp = this.#listen(st, a.udp, reply, normalizeAddress(a.remoteAddress));
+      st.udp = this.#listen(st, a.udp, reply, normalizeAddress(a.remoteAddress), a.multicast?.membership);
       if (a.multicast !== undefined) st.udp.multicast = a.multicast;
     }
     const old = this.#setup.get(track.index);
@@ -263,7 +263,13 @@ export class ClientMedia {
     this.#setup.set(track.index, st);
   }
 
-  #listen(st: SetupTrack, udp: UdpSockets, reply: TransportSpec | undefined, remote: string): UdpPorts {
+  #listen(
+    st: SetupTrack,
+    udp: UdpSockets,
+    reply: TransportSpec | undefined,
+    remote: string,
+    membership: MulticastMembership | undefined,
+  ): UdpPorts {
     const serverAddress = normalizeAddress(reply?.source ?? remote);
     const ports: UdpPorts = { ...udp, serverAddress };
     if (reply?.serverPort !== undefined) {
@@ -280,7 +286,18 @@ export class ClientMedia {
       if (accept(rinfo, ports.serverRtpPort)) this.#onRtp(st, msg);
       else st.refusedDatagrams++;
     });
+    // A group loops our receiver reports (and other local members') back to us: from our interface and the
+    // group's RTCP port. They are not the sender's and not refusals (unless the server is on our address).
+    const ownRtcpPort = membership === undefined ? undefined : udp.rtcp.address().port;
     udp.rtcp.on('message', (msg, rinfo) => {
+      const a = normalizeAddress(rinfo.address);
+      if (
+        rinfo.port === ownRtcpPort &&
+        a === membership?.interfaceAddress &&
+        a !== serverAddress &&
+        a !== remote
+      )
+        return;
       if (accept(rinfo, ports.serverRtcpPort)) this.#onRtcp(st, msg);
       else st.refusedDatagrams++;
     });

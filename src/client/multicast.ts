@@ -24,7 +24,6 @@ import net from 'node:net';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { RtspClientError } from './errors.js';
-import type { UdpSockets } from './media.js';
 
 /** What the client may prefer in its SETUP (the server decides; ours ignores it). */
 export interface MulticastPreference {
@@ -44,7 +43,9 @@ export interface MulticastPlace {
 }
 
 /** A joined group: its sockets (RTP, RTCP), its address and the interface joined on. */
-export interface MulticastMembership extends UdpSockets {
+export interface MulticastMembership {
+  rtp: dgram.Socket;
+  rtcp: dgram.Socket;
   group: string;
   interfaceAddress: string | undefined;
 }

@@ -7,6 +7,9 @@
  * Prints one JSON line with what each part saw.
  */
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import { isParseError } from '../../src/base/errors.js';
 import { RtspClient } from '../../src/client/index.js';
@@ -15,7 +18,7 @@ import { parseRtcpCompound } from '../../src/rtp/rtcp.js';
 import type { PullStatsSnapshot } from '../../src/sources/pull-stats.js';
 import { parseProbe, probeFrames, run, waitFor } from './process.js';
 import { LOOPBACK_APP_CONFIG_LINES, startTestServer } from './server.js';
-import { mediaPath } from './tools.js';
+import { mediaPath, repoRoot } from './tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
 const PLAY_MS = 1500;
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   });
   const added = await upstream.paths.addFileLoop('cam', { file: mediaPath(CLIP), loop: true }, 'api');
   if (!added.ok) throw new Error(added.message);
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-pull-mc-'));
   try {
     // 1. Our client, over multicast.
     const client = new RtspClient(url('cam'), { anyPort: false, receiverReportIntervalMs: 300 });
@@ -63,7 +67,20 @@ async function main(): Promise<void> {
     if (group === undefined) throw new Error('no multicast session on the upstream');
     const monitor = await rtcpMonitor(group.address, group.rtcpPort);
     await client.play();
+    // Meanwhile `rtspkit play -t multicast` records the same group (two members on one host).
+    const cliOut = join(dir, 'cli.ts');
+    const cli = run(
+      process.execPath,
+      [join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'play', '-t', 'multicast', '-d', '2'].concat([
+        '-o',
+        cliOut,
+        url('cam'),
+      ]),
+      { timeoutMs: 15_000 },
+    );
     await sleep(PLAY_MS);
+    const cliDone = await cli.done;
+    const cliProbe = await probeFrames(cliOut, [], 10_000).done;
     const clientResult = {
       transport: client.transport,
       group: group.address,
@@ -71,6 +88,11 @@ async function main(): Promise<void> {
       stats: client.stats(),
       groupsWhilePlaying: await joinedGroups(),
       receiverReports: monitor.rrs.size,
+      cli: {
+        code: cliDone.code,
+        stderr: cliDone.stderr.slice(-500),
+        streams: cliProbe.code === 0 ? parseProbe(cliProbe.stdout) : [],
+      },
     };
     monitor.close();
     await client.teardown();
@@ -125,6 +147,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
