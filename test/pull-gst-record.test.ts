@@ -1,6 +1,6 @@
 // A pull from gst-rtsp-server in record mode (../shared/peers/gst_server.py `--record-mount /pub
-// --relay-mount /bench`): ffmpeg publishes the clip to /pub, rtspkit pulls /bench over tcp, and
-// ffprobe reads the pulled path through rtspkit. File mode (and outages) are test/pull-outage.test.ts.
+// --relay-mount /bench`): ffmpeg publishes the clip to /pub, rtspkit pulls /bench over tcp, udp and the
+// HTTP tunnel (packets on each), and ffprobe reads the tcp pull through rtspkit. File mode (and outages) are test/pull-outage.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp } from '../src/app.js';
@@ -19,7 +19,7 @@ import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 import { mediaPath } from './support/tools.js';
 
 test(
-  'pull over tcp from gst-rtsp-server relaying an ffmpeg publisher; ffprobe reads it through rtspkit',
+  'pulls over tcp, udp and http from gst-rtsp-server relaying an ffmpeg publisher; ffprobe reads one through rtspkit',
   { skip: skipUnlessGstServer('ffmpeg', 'ffprobe') },
   async (t) => {
     const upstream = await startGstUpstream({ record: true, maxSeconds: 60 });
@@ -35,14 +35,19 @@ test(
             'pullReconnectMaxDelay: 1',
             'paths:',
             `  relayed: { source: ${JSON.stringify(base + GST_RELAY_MOUNT)}, sourceTransport: tcp }`,
+            `  relayedudp: { source: ${JSON.stringify(base + GST_RELAY_MOUNT)}, sourceTransport: udp }`,
+            `  relayedhttp: { source: ${JSON.stringify(base + GST_RELAY_MOUNT)}, sourceTransport: http }`,
           ].join('\n'),
         ),
       );
       const server = app.server;
       await waitFor(
-        () => (server.paths.get('relayed')?.stream?.counters[0]?.packetsIn ?? 0) > 10,
+        () =>
+          ['relayed', 'relayedudp', 'relayedhttp'].every(
+            (p) => (server.paths.get(p)?.stream?.counters[0]?.packetsIn ?? 0) > 10,
+          ),
         15_000,
-        'packets pulled from the relay',
+        'packets pulled from the relay over tcp, udp and http',
       );
       const probed = await probeFrames(`rtsp://127.0.0.1:${server.port}/relayed`, [
         '-rtsp_transport',
