@@ -19,6 +19,7 @@ import { HOST, canConnect, describeOk, freePort, freeUdpPortPair } from './probe
 import {
   MEM_LOG_PREFIX,
   Proc,
+  cpuSeconds,
   killAllNow,
   killAllOnExit,
   rssKB,
@@ -179,6 +180,20 @@ export interface RunResult {
   memIdle?: NodeJS.MemoryUsage;
   memStart?: NodeJS.MemoryUsage;
   memEnd?: NodeJS.MemoryUsage;
+  /**
+   * With --mem-log (rtspkit): the server's event-loop delay, one sample a second (p50/p99/max of that
+   * second, ms), by phase: `join` from the readers' start to every reader playing, `window` the window.
+   */
+  loopDelayMs?: Record<LoopPhase, LoopDelaySecond[]>;
+  /** From the readers' start to every reader playing: its length and the server's and readers' CPU, % of a core. */
+  joinCpuPct?: { seconds: number; server: number; readers: number };
+}
+
+type LoopPhase = 'join' | 'window';
+interface LoopDelaySecond {
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 async function startServer(
@@ -288,9 +303,16 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const server = await startServer(v, port, workDir, maxSeconds, o, rtmpPort);
     procs.push(server);
     let lastMem: NodeJS.MemoryUsage | undefined;
+    let phase: LoopPhase | undefined;
     server.onStderrLine((line) => {
-      if (line.startsWith(MEM_LOG_PREFIX))
-        lastMem = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage;
+      if (!line.startsWith(MEM_LOG_PREFIX)) return;
+      const m = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage & {
+        loopDelayMs?: LoopDelaySecond;
+      };
+      const { loopDelayMs, ...mem } = m;
+      lastMem = mem;
+      if (phase !== undefined && loopDelayMs !== undefined)
+        (result.loopDelayMs ??= { join: [], window: [] })[phase].push(loopDelayMs);
     });
 
     const publishUrl =
@@ -349,7 +371,16 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     procs.push(readers);
     const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
     const alive = (): void => assertAlive([server, ffmpeg, readers]);
+    phase = 'join';
+    const join0 = { ms: performance.now(), server: cpuSeconds(server.pid), readers: cpuSeconds(readers.pid) };
     result.ready = await link.ready(n, readyBudgetS * 1000, alive);
+    phase = undefined;
+    const joinS = (performance.now() - join0.ms) / 1000;
+    result.joinCpuPct = {
+      seconds: joinS,
+      server: ((cpuSeconds(server.pid) - join0.server) / joinS) * 100,
+      readers: ((cpuSeconds(readers.pid) - join0.readers) / joinS) * 100,
+    };
     await sleep(o.warmupS * 1000);
     alive();
 
@@ -367,9 +398,11 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       alive,
       () => {
         if (lastMem !== undefined) result.memStart = lastMem;
+        phase = 'window';
       },
       () => {
         if (lastMem !== undefined) result.memEnd = lastMem;
+        phase = undefined;
       },
     );
     const report = await link.report();
@@ -469,6 +502,24 @@ function ratios(results: readonly RunResult[]): string {
   return out.join('\n');
 }
 
+/**
+ * Per phase: the seconds sampled, the median of the per-second p50s, the worst per-second p99 and the
+ * worst delay seen (ms). A join storm shows as join-phase p99s of hundreds of ms: requests waiting behind
+ * fan-out and GOP bursts in the one event loop.
+ */
+function loopDelaySummary(byPhase: Record<LoopPhase, LoopDelaySecond[]>): string {
+  return (Object.entries(byPhase) as [LoopPhase, LoopDelaySecond[]][])
+    .filter(([, s]) => s.length > 0)
+    .map(([phase, s]) => {
+      const p50s = s.map((x) => x.p50).sort((a, b) => a - b);
+      return (
+        `${phase} ${s.length} s: p50 ${fmt(p50s[Math.floor(p50s.length / 2)], 1)}, ` +
+        `worst p99 ${fmt(Math.max(...s.map((x) => x.p99)), 1)}, max ${fmt(Math.max(...s.map((x) => x.max)), 1)} ms`
+      );
+    })
+    .join('; ');
+}
+
 function describeFailures(results: readonly RunResult[]): string {
   const out: string[] = [];
   for (const r of results) {
@@ -503,6 +554,14 @@ function describeFailures(results: readonly RunResult[]): string {
           `(arrayBuffers ${perReaderKB('arrayBuffers')}), rest ${fmt(rest, 1)}`,
       );
     }
+    if (r.loopDelayMs !== undefined) notes.push(`event-loop delay: ${loopDelaySummary(r.loopDelayMs)}`);
+    if (r.joinCpuPct !== undefined)
+      notes.push(
+        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %`,
+      );
+    // Where a setup's time goes: connect to DESCRIBE reply, then SETUPs and PLAY (the PLAY column).
+    if (rep.describeMs.length > 0)
+      notes.push(`connect to DESCRIBE reply p50/p99 ${p50p99(rep.describeMs)} ms`);
     if (notes.length > 0) out.push(`${r.server} N=${r.readers}: ${notes.join('; ')}`);
   }
   return out.join('\n');

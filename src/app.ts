@@ -1,8 +1,7 @@
 /** Wires configuration, logging and the RTSP server together. */
 import { randomBytes } from 'node:crypto';
 import { systemClock } from './base/clock.js';
-import type { Config } from './config/config.js';
-import { ConfigError, splitHostPort } from './config/config.js';
+import { ConfigError, splitHostPort, type Config } from './config/config.js';
 import {
   configInForce,
   diffConfig,
@@ -10,6 +9,7 @@ import {
   pullSourcesOf,
   recordSettingsOf,
   serverLimitsOf,
+  serverListenOptionsOf,
   type ConfigChanges,
   type FileSourceSpec,
 } from './config/reload.js';
@@ -251,7 +251,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           ? pulls
           : { sourceFor: (name) => pulls.sourceFor(name) ?? edgeRelays.sourceFor(name) },
     }),
-    udpRtpPort: config.rtpPort ?? false,
+    ...serverListenOptionsOf(config),
     ...(config.rtspHttpAddress !== null
       ? { httpTunnelPort: splitHostPort(config.rtspHttpAddress).port }
       : {}),

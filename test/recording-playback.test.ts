@@ -29,7 +29,7 @@ const CLIP = 'h264_base_aac.mp4';
 const T0 = Date.UTC(2026, 11, 6, 10, 15, 0);
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-describe('playback of recordings', { skip: skipUnlessMedia(CLIP) }, () => {
+describe('playback of recordings', { skip: skipUnlessMedia(CLIP), concurrency: 2 }, () => {
   let dir: string;
   let server: RtspServer;
   let url: (p: string) => string;

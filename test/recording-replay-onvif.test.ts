@@ -36,7 +36,7 @@ interface ReplayPacket {
   t: boolean;
 }
 
-describe('ONVIF replay headers on recordings', { skip: skipUnlessMedia(CLIP) }, () => {
+describe('ONVIF replay headers on recordings', { skip: skipUnlessMedia(CLIP), concurrency: 2 }, () => {
   let dir: string;
   let server: RtspServer;
   let url: (p: string) => string;

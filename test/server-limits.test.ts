@@ -91,6 +91,7 @@ test('connection, per-address, session and per-path reader limits', async () => 
     const fifth = await RawClient.connect(server.port);
     await fifth.until(() => fifth.closed, 3000, 'the fifth connection from one address to be closed');
     assert.ok(server.connectionsRefused >= 1);
+    assert.equal(server.connectionRefusals.maxConnectionsPerIp, server.connectionsRefused);
 
     const [pubConn, r1, r2] = clients as [RawClient, RawClient, RawClient];
     pubConn.close();

@@ -12,6 +12,9 @@ import { FakePublisher, isContiguous } from './support/fake-publisher.js';
 import { startTestServer } from './support/server.js';
 import { waitFor } from './support/process.js';
 import type { RtspServer, RtspServerOptions } from '../src/server/server.js';
+import { Registry } from 'prom-client';
+import { LoadMetrics } from '../src/http/load-metrics.js';
+import { engineViewOf } from '../src/server/view.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -87,6 +90,18 @@ async function scenario(path: string, stalled: number, options: RtspServerOption
   return { server, url, pub, good: { c: g.c, seqs }, stalledIds, clients };
 }
 
+/** The server's rtspkit_queued_bytes and rtspkit_refusals_total series as /metrics renders them. */
+async function loadSeries(server: RtspServer): Promise<Map<string, number>> {
+  const registry = new Registry();
+  new LoadMetrics([registry]).refresh(engineViewOf(server).counters());
+  const series = new Map<string, number>();
+  for (const line of (await registry.metrics()).split('\n')) {
+    const m = /^(rtspkit_\w+\{\w+="\w+"\}) (\S+)$/.exec(line);
+    if (m !== null) series.set(m[1]!, Number(m[2]));
+  }
+  return series;
+}
+
 function stalledSessions(sc: Scenario) {
   return sc.stalledIds.flatMap((id) => {
     const s = sc.server.sessions.get(id);
@@ -159,6 +174,7 @@ describe('stalled TCP readers', () => {
     assert.equal(stream.readersCutOff, 3);
     assert.equal(sc.server.readerBacklog.readersCutOff, 3);
     assert.equal(sc.server.readerBacklog.readers, 1, 'only the good reader is counted now');
+    assert.equal((await loadSeries(sc.server)).get('rtspkit_refusals_total{reason="readerStalled"}'), 3);
     const afterCutOffBytes = (await arrayBufferBytes()) - before;
     assert.ok(afterCutOffBytes < 2 * 1024 * 1024, `${afterCutOffBytes} bytes still held after the cut-off`);
 
@@ -184,6 +200,18 @@ describe('stalled TCP readers', () => {
       `stalled readers hold ${totalBytes} bytes, the cap is ${maxTotalReaderBacklogBytes}`,
     );
     assert.ok(sc.server.readerBacklog.capDroppedPackets > 0, 'drops at the cap counted');
+    // What an operator sees (load-metrics.ts): the queued bytes and the refusals at the cap.
+    const series = await loadSeries(sc.server);
+    assert.ok(
+      series.get('rtspkit_queued_bytes{to="tcp_readers"}')! >= totalBytes / 2,
+      JSON.stringify([...series]),
+    );
+    assert.equal(series.get('rtspkit_queued_bytes{to="udp_readers"}'), 0);
+    assert.equal(
+      series.get('rtspkit_refusals_total{reason="readerBacklogCap"}'),
+      sc.server.readerBacklog.capDroppedPackets,
+    );
+    assert.equal(series.get('rtspkit_refusals_total{reason="maxConnections"}'), 0);
     assert.ok(sc.server.paths.get('cap')!.stream!.droppedPackets > 0);
   });
 });

@@ -34,7 +34,7 @@ function isBye(rtcp: Buffer): boolean {
   return parseRtcpCompound(rtcp).some((p) => p.type === 'bye');
 }
 
-describe('files on demand', () => {
+describe('files on demand', { concurrency: 2 }, () => {
   let server: RtspServer;
   let url: (p: string) => string;
   let dir: string;

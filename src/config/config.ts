@@ -212,6 +212,11 @@ export const configSchema = z
     readerStallTimeout: z.number().min(1).max(3600).default(20),
     /** Limits (0: none for the per-address and per-path ones). */
     maxConnections: z.number().int().min(1).default(4096),
+    /**
+     * Connections the kernel queues for accept on the RTSP ports (listen(2) backlog); Linux clamps it to
+     * net.core.somaxconn. Sized for a join storm: readers connecting at once past it wait for SYN retries.
+     */
+    listenBacklog: z.number().int().min(1).max(65535).default(2048),
     maxConnectionsPerIp: z.number().int().min(0).default(0),
     /** Fraction of maxConnections (and of apiMaxConnections) one address may hold; 0: no share (NAT). */
     maxConnectionsPerIpShare: z.number().min(0).max(1).default(0.5),

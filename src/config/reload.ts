@@ -46,6 +46,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   maxTotalReaderBacklogBytes: 'limits',
   readerStallTimeout: 'limits',
   maxConnections: 'limits',
+  listenBacklog: 'restart',
   maxConnectionsPerIp: 'limits',
   maxConnectionsPerIpShare: 'limits',
   maxReplyBacklogBytes: 'limits',
@@ -100,6 +101,11 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   hooksPidDir: 'restart',
   cluster: 'restart',
 };
+
+/** The server's options taken when it starts listening (RELOAD_CLASS `restart`). */
+export function serverListenOptionsOf(config: Config): { udpRtpPort: number | false; listenBacklog: number } {
+  return { udpRtpPort: config.rtpPort ?? false, listenBacklog: config.listenBacklog };
+}
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */
 export function serverLimitsOf(config: Config): ReloadableServerLimits {

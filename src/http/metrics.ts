@@ -17,6 +17,7 @@ import type { EngineView } from '../server/view.js';
 import type { ServerSampler } from './stats.js';
 import { PullMetrics } from './pull-metrics.js';
 import { PlaybackIndexMetrics } from './playback-index-metrics.js';
+import { LoadMetrics } from './load-metrics.js';
 import { HookMetrics, type HookFigures } from './hook-metrics.js';
 import type { RecorderManager } from '../recorder/manager.js';
 import type { RecordingCounters } from '../recorder/path-recorder.js';
@@ -79,6 +80,8 @@ export class Metrics {
   private readonly readerBacklog: Gauge;
   private readonly backlogCapDropped: Counter;
   private readonly readersCutOff: Counter;
+  /** Queued bytes and refusals by reason (load-metrics.ts). */
+  private readonly load: LoadMetrics;
   private readonly receiverLost: Gauge<'path'>;
   private readonly publisherLost: Gauge<'path'>;
   private readonly refused: Counter;
@@ -285,6 +288,7 @@ export class Metrics {
       });
     }
     this.pulls = new PullMetrics(registers);
+    this.load = new LoadMetrics(registers);
     if (options.rtmp !== undefined) this.rtmp = new RtmpMetrics(this.registry, options.rtmp);
     this.hooks = options.hooks !== undefined ? new HookMetrics(registers) : undefined;
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -340,6 +344,7 @@ export class Metrics {
     for (const reason of SESSION_REFUSAL_REASONS)
       this.sessionRefusals.inc({ reason }, counters.sessionRefusals[reason]);
     this.readerBacklog.set(counters.readerBacklogBytes);
+    this.load.refresh(counters);
     this.backlogCapDropped.reset();
     this.backlogCapDropped.inc(counters.backlogCapDroppedPackets);
     this.readersCutOff.reset();

@@ -277,3 +277,80 @@ test('a packet parseRtpPacket refuses is forwarded but never starts the GOP cach
     'the reader starts at the well-formed keyframe',
   );
 });
+
+/** A UDP reader taking header + shared payload; `queued` plays a socket that keeps the buffers (sends later). */
+class PartsReader extends Reader {
+  readonly kept: { header: Buffer; payload: Buffer }[] = [];
+  constructor(
+    tracks: readonly number[],
+    private readonly queued: boolean,
+  ) {
+    super('udp', tracks);
+  }
+  sendRtpParts(track: number, header: Buffer, payload: Buffer): boolean {
+    if (this.queued) this.kept.push({ header, payload });
+    else this.datagrams.push({ track, packet: Buffer.concat([header, payload]) });
+    return !this.queued;
+  }
+  /** What a queued socket sends in the end: the buffers as they are then. */
+  sendKept(): void {
+    for (const k of this.kept.splice(0))
+      this.datagrams.push({ track: 0, packet: Buffer.concat([k.header, k.payload]) });
+  }
+}
+
+test('UDP readers get their header and the shared payload; a header still queued in a socket is never rewritten', () => {
+  const stream = new Stream([{ encodingName: 'PCMA', clockRate: 8000 }]);
+  const queued = new PartsReader([0], true);
+  const sent = new PartsReader([0], false);
+  const plain = new Reader('udp', [0]);
+  for (const r of [sent, queued, plain]) stream.addReader(r);
+  for (let i = 0; i < 5; i++) stream.ingestRtp(0, packet(1000 + i, 160 * i, [i, i, i]));
+  stream.flushNow();
+  stream.ingestRtp(0, packet(1005, 800, [5, 5, 5]));
+  stream.flushNow();
+  queued.sendKept();
+  for (const r of [sent, queued, plain]) {
+    const ps = r.packets();
+    assert.equal(ps.length, 6);
+    assert.equal(new Set(ps.map((p) => p.ssrc)).size, 1, 'one SSRC per reader');
+    for (let i = 1; i < ps.length; i++) assert.equal(ps[i]!.seq, (ps[0]!.seq + i) & 0xffff);
+    assert.deepEqual(
+      ps.map((p) => p.payload),
+      [0, 1, 2, 3, 4, 5].map((i) => Buffer.from([i, i, i]).toString('hex')),
+    );
+  }
+  const ssrcs = [sent, queued, plain].map((r) => r.packets()[0]!.ssrc);
+  assert.equal(new Set(ssrcs).size, 3);
+  // Nothing of the publisher's header reached a reader.
+  assert.ok(ssrcs.every((s) => s !== 0x11111111));
+});
+
+test('a join storm: GOP bursts go out a budget per event-loop turn; readers already playing get every packet', async () => {
+  // Each burst is 3 packets of 12 + 2 bytes (42 bytes): a budget of 50 lets two in per turn.
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { joinBytesPerTurn: 50 });
+  let seq = 0;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  const playing = new Reader('tcp', [0], [0]);
+  stream.addReader(playing);
+  await new Promise((resolve) => setImmediate(resolve)); // a new turn: a new budget
+  const storm = Array.from({ length: 5 }, () => new Reader('tcp', [0], [0]));
+  for (const r of storm) stream.addReader(r);
+  const joined = (): number => storm.filter((r) => r.framed.length > 0).length;
+  assert.equal(joined(), 2, 'two bursts in this turn, the others wait');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(joined(), 4);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(joined(), 5);
+  frame(false, 3600);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  for (const r of [playing, ...storm]) assert.deepEqual(nalTypes(r), [7, 8, 5, 1]);
+  // Every burst was framed once and patched per reader: each has its own SSRC.
+  assert.equal(new Set(storm.map((r) => r.packets()[0]!.ssrc)).size, 5);
+});

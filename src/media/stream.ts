@@ -25,7 +25,9 @@ import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
+import type { ReaderEntry } from './stream-entry.js';
+import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
+import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
   countArrival,
   followTiming,
@@ -54,44 +56,10 @@ export interface StreamOptions {
   backlogBudget?: ReaderBacklogBudget;
   /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
   writeCoalesceMs?: number;
+  /** GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB. */
+  joinBytesPerTurn?: number;
   /** Runs once when the stream ends, after its readers were told (the path manager frees the name). */
   onEnded?: (reason: string) => void;
-}
-
-type ReaderState = 'waiting' | 'live' | 'dropping';
-
-interface ReaderEntry {
-  reader: StreamReader;
-  state: ReaderState;
-  key: string;
-  wants: boolean[];
-  starts: (ReaderStart | undefined)[];
-  pendingStarts: number;
-  onStart: ((track: number, start: ReaderStart) => void) | undefined;
-  droppedPackets: number;
-  backlog: ReaderBacklog;
-  /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
-  startAccessUnit: number | undefined;
-  /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
-  ssrcs: number[];
-  seqDeltas: number[];
-  /** The reader's interleaved RTP channel per track, as when it joined (what `key` is made of). */
-  channels: readonly (number | undefined)[];
-  /** Per track: RTP packets and payload octets sent, for this reader's sender reports. */
-  packetsSent: number[];
-  octetsSent: number[];
-  /**
-   * Per track: where this reader's RTP time sits on the monotonic clock, what its RTP-Info and sender
-   * reports are built from. It is the stream's line as of the reader's PLAY, and then follows the stream's
-   * by at most READER_TIMING_STEP_MS per report, not at once: the stream's lines move when the publisher's
-   * sender reports replace packet arrival, shifting the tracks against each other by tens of ms, and a
-   * reader given one alignment in RTP-Info must not be sent another in its SRs (ffmpeg moves from one to
-   * the other at its first SR: a track would jump). The trade-off: a reader that joined on arrival-based
-   * lines is off the publisher's A/V alignment by that shift at first, and reaches it over as many reports
-   * as the shift has ms; continuity wins over being right at once. A jump of the publisher's timeline
-   * (over TIMING_RESYNC_MS) is taken at once: the reader's packets jump anyway.
-   */
-  timing: (RtpTiming | undefined)[];
 }
 
 /** Per-reader sender-report inputs for one track. */
@@ -151,6 +119,12 @@ export class Stream {
    * at 1000 readers than the copy itself (one buffer per reader per flush cost 1.5x the CPU).
    */
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** UDP readers' datagrams: header + shared payload (stream-frames.ts). */
+  private readonly udpDatagrams = new UdpDatagrams();
+  /** Readers joining from the GOP cache, a few bursts per event-loop turn (join storms). */
+  private readonly joins: JoinPacer<ReaderEntry>;
+  /** The GOP cache as interleaved frames, for the readers that join from it (stream-frames.ts). */
+  private readonly gopFrames = new GopFrames();
   private batch: Queued[] = [];
   private flushScheduled = false;
   private flushTimer: ClockTimer | undefined;
@@ -182,6 +156,9 @@ export class Stream {
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
     this.timing = new StreamTiming(tracks, this.counters, this.clock, this.frameTrack);
+    this.joins = new JoinPacer(options.joinBytesPerTurn ?? DEFAULT_JOIN_BYTES_PER_TURN, (e) =>
+      this.joinFromCache(e),
+    );
     const key = tracks[this.keyTrack];
     this.parameterSets =
       key !== undefined ? ParameterSetInserter.forTrack(key.encodingName, key.fmtp) : undefined;
@@ -337,9 +314,21 @@ export class Stream {
       entry.state = 'live';
       entry.startAccessUnit = this.accessUnitsIn;
     } else if (this.gop !== undefined && this.gop.length > 0) {
-      this.flushNow();
-      this.join(entry, this.gop);
+      this.joins.offer(entry);
     }
+  }
+
+  /**
+   * The JoinPacer's turn for a reader: still here and waiting (a keyframe may have let it in already),
+   * it starts at the cached keyframe. Returns the bytes of its burst.
+   */
+  private joinFromCache(e: ReaderEntry): number {
+    if (this.readers.get(e.reader) !== e || e.state !== 'waiting') return 0;
+    const gop = this.gop;
+    if (gop === undefined || gop.length === 0) return 0; // it waits for the next keyframe
+    this.flushNow();
+    this.join(e, gop);
+    return this.gopBytes;
   }
 
   removeReader(reader: StreamReader): number {
@@ -370,7 +359,9 @@ export class Stream {
     const readers = [...this.readers.keys()];
     for (const e of this.readers.values()) e.backlog.release();
     this.readers.clear();
+    this.joins.clear();
     this.gop = undefined;
+    this.gopFrames.clear();
     for (const r of readers) r.streamEnded(reason, info);
     this.onEnded?.(reason);
   }
@@ -438,7 +429,12 @@ export class Stream {
     e.state = 'live';
     e.backlog.stopShedding();
     e.startAccessUnit ??= this.gopStartAu;
-    if (from.length > 0) this.deliver(e, from, e.reader.transport === 'tcp' ? frameFor(e, from) : undefined);
+    if (from.length > 0)
+      this.deliver(
+        e,
+        from,
+        e.reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
+      );
   }
 
   // ---- delivery ----
@@ -552,7 +548,11 @@ export class Stream {
       }
       return;
     }
-    // UDP: one allocation per flush for this reader; each datagram is a view of it.
+    if (e.reader.sendRtpParts !== undefined) {
+      this.udpDatagrams.send(e, e.reader, items);
+      return;
+    }
+    // UDP without parts (multicast groups): one allocation per flush; each datagram is a view of it.
     let total = 0;
     for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
     if (total === 0) return;

@@ -27,11 +27,16 @@ export function perIpConnectionCap(limits: ConnectionLimitValues): number {
   return cap;
 }
 
+/** Which cap refused a connection (metrics: rtspkit_refusals_total{reason}). */
+export type ConnectionRefusalReason = 'maxConnections' | 'maxConnectionsPerIp';
+
 export class ConnectionLedger {
   private readonly byIp = new Map<string, number>();
   private count = 0;
   /** Connections refused by the caps, since start. */
   refused = 0;
+  /** The same, by the cap that refused them (the per-address one covers its share too). */
+  readonly refusedBy: Record<ConnectionRefusalReason, number> = { maxConnections: 0, maxConnectionsPerIp: 0 };
 
   constructor(private readonly limits: () => ConnectionLimitValues) {}
 
@@ -52,8 +57,13 @@ export class ConnectionLedger {
     const limits = this.limits();
     const fromIp = this.byIp.get(ip) ?? 0;
     let refusal: string | undefined;
-    if (this.count >= limits.maxConnections) refusal = 'too many connections';
-    else if (fromIp >= perIpConnectionCap(limits)) refusal = 'too many connections from this address';
+    if (this.count >= limits.maxConnections) {
+      refusal = 'too many connections';
+      this.refusedBy.maxConnections++;
+    } else if (fromIp >= perIpConnectionCap(limits)) {
+      refusal = 'too many connections from this address';
+      this.refusedBy.maxConnectionsPerIp++;
+    }
     if (refusal !== undefined) {
       this.refused++;
       return refusal;

@@ -16,7 +16,7 @@ import type { RtspRequest, RtspResponse } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { RTSP_WS_SUBPROTOCOL, WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
-import { ConnectionLedger } from './connection-limits.js';
+import { ConnectionLedger, type ConnectionRefusalReason } from './connection-limits.js';
 import {
   CLOSE_MESSAGES,
   CLOSE_REASONS,
@@ -130,11 +130,12 @@ export class FrontDoors {
   }
 
   async listen(): Promise<void> {
-    const { port, host, httpTunnelPort } = this.deps.settings;
-    await listenOn(this.tcp, port, host);
-    if (this.tunnelTcp !== undefined) await listenOn(this.tunnelTcp, httpTunnelPort ?? 0, host);
+    const { port, host, httpTunnelPort, listenBacklog } = this.deps.settings;
+    await listenOn(this.tcp, port, host, listenBacklog);
+    if (this.tunnelTcp !== undefined)
+      await listenOn(this.tunnelTcp, httpTunnelPort ?? 0, host, listenBacklog);
     if (this.tlsServer !== undefined) {
-      await listenOn(this.tlsServer, this.tlsPort, host);
+      await listenOn(this.tlsServer, this.tlsPort, host, listenBacklog);
       const a = this.tlsServer.address();
       if (typeof a === 'object' && a !== null) this.tlsPort = a.port;
     }
@@ -180,6 +181,11 @@ export class FrontDoors {
   /** Connections closed at once by the limits. */
   get connectionsRefused(): number {
     return this.ledger.refused;
+  }
+
+  /** The same, by the cap that refused them. */
+  get connectionRefusals(): Readonly<Record<ConnectionRefusalReason, number>> {
+    return this.ledger.refusedBy;
   }
 
   /** Log lines of refusals suppressed by the rate limit. */

@@ -19,8 +19,11 @@ interface ChannelEntry {
 }
 
 export class InterleavedChannels {
-  /** Indexed by channel: one array read per frame, no hashing. */
-  private readonly entries: (ChannelEntry | undefined)[] = new Array<ChannelEntry | undefined>(CHANNEL_COUNT);
+  /**
+   * Indexed by channel: one array read per frame, no hashing. Grown to the highest channel bound (most
+   * clients use 0-3): a table of all 256 from the start cost 2 KB per connection, a tenth of a reader.
+   */
+  private readonly entries: (ChannelEntry | undefined)[] = [];
   /** Frames on a channel no session set up (or one already torn down): dropped. */
   unboundFrames = 0;
 
@@ -29,26 +32,27 @@ export class InterleavedChannels {
     if (!Number.isInteger(channel) || channel < 0 || channel >= CHANNEL_COUNT) return false;
     const cur = this.entries[channel];
     if (cur !== undefined && cur.owner !== owner) return false;
+    while (this.entries.length <= channel) this.entries.push(undefined);
     this.entries[channel] = { owner, handler };
     return true;
   }
 
   /** Takes back every channel `owner` registered. */
   unbind(owner: object): void {
-    for (let ch = 0; ch < CHANNEL_COUNT; ch++)
+    for (let ch = 0; ch < this.entries.length; ch++)
       if (this.entries[ch]?.owner === owner) this.entries[ch] = undefined;
   }
 
   /** The channels in use, for picking free ones at SETUP. */
   used(): Set<number> {
     const out = new Set<number>();
-    for (let ch = 0; ch < CHANNEL_COUNT; ch++) if (this.entries[ch] !== undefined) out.add(ch);
+    for (let ch = 0; ch < this.entries.length; ch++) if (this.entries[ch] !== undefined) out.add(ch);
     return out;
   }
 
   /** Hands a frame to its channel's handler; false (counted, dropped) when the channel has none. */
   dispatch(channel: number, payload: Buffer): boolean {
-    const entry = this.entries[channel];
+    const entry = channel < this.entries.length ? this.entries[channel] : undefined;
     if (entry === undefined) {
       this.unboundFrames++;
       return false;

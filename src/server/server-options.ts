@@ -20,6 +20,13 @@ import type { OnDemandSources } from '../paths/path.js';
 import type { PathPlacement } from '../paths/placement.js';
 import { DEFAULT_PLAYBACK_INDEX_CACHE_BYTES } from '../sources/recording-index-cache.js';
 
+/**
+ * The listen(2) backlog of the RTSP ports. Node's default (511) overflowed when 1000 readers connected at
+ * once (the kernel counted ListenOverflows; the SYNs it dropped came back after 1, 3 and 7 s: an 8 s
+ * tail of setup times). Linux clamps it to net.core.somaxconn.
+ */
+export const DEFAULT_LISTEN_BACKLOG = 2048;
+
 export interface RtspServerOptions {
   host?: string;
   /** TCP port for RTSP; 0 picks a free one. Default 8554. */
@@ -67,6 +74,8 @@ export interface RtspServerOptions {
   serverName?: string;
   /** Connections in all, and from one address (0: no limit). Defaults 4096 and 0. */
   maxConnections?: number;
+  /** listen(2) backlog of the RTSP ports (Linux clamps it to net.core.somaxconn). Default 2048. */
+  listenBacklog?: number;
   maxConnectionsPerIp?: number;
   /**
    * Fraction (0..1) of maxConnections one address may hold; 0: no share (readers behind one NAT).
@@ -167,6 +176,7 @@ export interface ServerSettings {
   readerStallTimeoutMs: number;
   serverName: string;
   maxConnections: number;
+  listenBacklog: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerIpShare: number;
   maxReplyBacklogBytes: number;
@@ -246,6 +256,7 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     readerStallTimeoutMs: options.readerStallTimeoutMs ?? DEFAULT_READER_STALL_TIMEOUT_MS,
     serverName: options.serverName ?? 'rtspkit',
     maxConnections: options.maxConnections ?? 4096,
+    listenBacklog: options.listenBacklog ?? DEFAULT_LISTEN_BACKLOG,
     maxConnectionsPerIp: options.maxConnectionsPerIp ?? 0,
     maxConnectionsPerIpShare: options.maxConnectionsPerIpShare ?? 0.5,
     maxReplyBacklogBytes: options.maxReplyBacklogBytes ?? 1024 * 1024,

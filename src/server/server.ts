@@ -33,6 +33,7 @@ import { normalizeAddress } from '../transport/udp.js';
 import { ServerConnection, type ConnectionEvent, type Reply } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import { FrontDoors } from './front-doors.js';
+import type { ConnectionRefusalReason } from './connection-limits.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { Descriptions } from './descriptions.js';
 import { SetupHandler } from './setup-handler.js';
@@ -344,6 +345,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Connections closed at once by the limits. */
   get connectionsRefused(): number {
     return this.doors.connectionsRefused;
+  }
+
+  /** The same, by the cap that refused them. */
+  get connectionRefusals(): Readonly<Record<ConnectionRefusalReason, number>> {
+    return this.doors.connectionRefusals;
   }
 
   /** Connections closed by a timeout or for unread replies, by reason; and other counted refusals. */

@@ -21,7 +21,8 @@ import {
   type PathSourceStats,
   type PathReadyListener,
 } from '../paths/path.js';
-import { normalizeAddress } from '../transport/udp.js';
+import { normalizeAddress, type UdpPair } from '../transport/udp.js';
+import type { ConnectionRefusalReason } from './connection-limits.js';
 import { ServerConnection, type ConnectionEvent } from './connection.js';
 import type { CloseReason } from './connection-timeouts.js';
 import type { ServerSession } from './session.js';
@@ -93,8 +94,12 @@ export interface EngineCounters {
   /** Open TCP connections (RTSP, RTSPS, tunnel halves, WebSockets). */
   connections: number;
   connectionsRefused: number;
+  /** The same, by the cap that refused them. */
+  connectionRefusals: Readonly<Record<ConnectionRefusalReason, number>>;
   sessionRefusals: Readonly<Record<SessionRefusalReason, number>>;
   readerBacklogBytes: number;
+  /** Bytes in the send queues of the server's UDP sockets that carry readers' RTP (each pair once). */
+  udpQueuedBytes: number;
   backlogCapDroppedPackets: number;
   readersCutOff: number;
   mediaFaults: Readonly<Record<MediaFaultStage, number>>;
@@ -208,6 +213,7 @@ export interface ViewedServer {
   readonly port: number;
   readonly connectionCount: number;
   readonly connectionsRefused: number;
+  readonly connectionRefusals: Readonly<Record<ConnectionRefusalReason, number>>;
   readonly connectionCloses: Record<CloseReason, number>;
   readonly connectionEvents: Record<ConnectionEvent, number>;
   readonly logLinesSuppressed: number;
@@ -218,6 +224,15 @@ export interface ViewedServer {
   readonly playbackIndexCounters: Readonly<RecordingIndexCounters> | undefined;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
+}
+
+/** The send queues of the UDP pairs the sessions use, each pair counted once (the shared pair is everyone's). */
+function udpQueuedBytes(sessions: Iterable<ServerSession>): number {
+  const pairs = new Set<UdpPair>();
+  for (const s of sessions) for (const t of s.setups) if (t?.kind === 'udp') pairs.add(t.pair);
+  let bytes = 0;
+  for (const p of pairs) bytes += p.sendQueueBytes;
+  return bytes;
 }
 
 function sessionSnapshot(server: ViewedServer, s: ServerSession): SessionSnapshot {
@@ -331,8 +346,10 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
     counters: () => ({
       connections: server.connectionCount,
       connectionsRefused: server.connectionsRefused,
+      connectionRefusals: { ...server.connectionRefusals },
       sessionRefusals: { ...server.sessionLimits.refusals },
       readerBacklogBytes: server.readerBacklog.totalBytes,
+      udpQueuedBytes: udpQueuedBytes(server.sessions.values()),
       backlogCapDroppedPackets: server.readerBacklog.capDroppedPackets,
       readersCutOff: server.readerBacklog.readersCutOff,
       mediaFaults: { ...server.mediaFaults.counts },

@@ -10,6 +10,8 @@
  */
 import { isSystemError } from '../base/errors.js';
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import type { Logger } from '../base/logger.js';
 import { isLocalAddress } from './local-address.js';
 
@@ -32,9 +34,27 @@ interface Route {
   owner: unknown;
 }
 
+/**
+ * dgram's address lookup for sends: an IP literal (every address a session sends to) is answered at once,
+ * anything else goes to dns.lookup. Node's default goes through dns.lookup, which answers even a literal on
+ * the next tick: a send then costs a tick and a closure, and its bytes are read only after the caller has
+ * moved on, so a buffer given to send() could never be reused at once. With this one the datagram is handed
+ * to the kernel inside send() (libuv tries a synchronous sendmsg first) unless the socket's queue is busy,
+ * which getSendQueueCount() tells (UdpPair.sendRtpParts).
+ */
+function immediateLookup(
+  address: string,
+  family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const literal = isIP(address);
+  if (literal !== 0) callback(null, address, literal);
+  else dns.lookup(address, family as number, callback);
+}
+
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type, reuseAddr: false });
+    const s = dgram.createSocket({ type, reuseAddr: false, lookup: immediateLookup });
     const onError = (err: Error): void => {
       s.close();
       reject(err);
@@ -168,6 +188,17 @@ export class UdpPair {
 
   sendRtp(packet: Buffer, port: number, address: string): void {
     this.rtp.send(packet, port, address);
+  }
+
+  /**
+   * One RTP datagram made of two parts (sendmsg's gather list): a header of the caller's, which it may
+   * reuse, and a payload shared with other readers. Returns true when the datagram is in the kernel and
+   * neither part is referenced any more; false when it waits in the socket's queue (the kernel's buffer
+   * is full): the header must then be left alone until it is sent.
+   */
+  sendRtpParts(header: Buffer, payload: Buffer, port: number, address: string): boolean {
+    this.rtp.send([header, payload], port, address);
+    return this.rtp.getSendQueueCount() === 0;
   }
 
   sendRtcp(packet: Buffer, port: number, address: string): void {

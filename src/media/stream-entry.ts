@@ -1,0 +1,45 @@
+/**
+ * The stream's record of one reader (media/stream.ts): its state, what it asked for, its own SSRCs and
+ * sequence offsets, its counts and timing lines. Apart from the Stream so that its file holds the
+ * delivery logic only.
+ */
+import type { RtpTiming } from './track-counters.js';
+import type { ReaderBacklog } from './reader-backlog.js';
+import type { StreamReader } from './stream-reader.js';
+import type { ReaderStart } from './stream-timing.js';
+
+export type ReaderState = 'waiting' | 'live' | 'dropping';
+
+export interface ReaderEntry {
+  reader: StreamReader;
+  state: ReaderState;
+  key: string;
+  wants: boolean[];
+  starts: (ReaderStart | undefined)[];
+  pendingStarts: number;
+  onStart: ((track: number, start: ReaderStart) => void) | undefined;
+  droppedPackets: number;
+  backlog: ReaderBacklog;
+  /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
+  startAccessUnit: number | undefined;
+  /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
+  ssrcs: number[];
+  seqDeltas: number[];
+  /** The reader's interleaved RTP channel per track, as when it joined (what `key` is made of). */
+  channels: readonly (number | undefined)[];
+  /** Per track: RTP packets and payload octets sent, for this reader's sender reports. */
+  packetsSent: number[];
+  octetsSent: number[];
+  /**
+   * Per track: where this reader's RTP time sits on the monotonic clock, what its RTP-Info and sender
+   * reports are built from. It is the stream's line as of the reader's PLAY, and then follows the stream's
+   * by at most READER_TIMING_STEP_MS per report, not at once: the stream's lines move when the publisher's
+   * sender reports replace packet arrival, shifting the tracks against each other by tens of ms, and a
+   * reader given one alignment in RTP-Info must not be sent another in its SRs (ffmpeg moves from one to
+   * the other at its first SR: a track would jump). The trade-off: a reader that joined on arrival-based
+   * lines is off the publisher's A/V alignment by that shift at first, and reaches it over as many reports
+   * as the shift has ms; continuity wins over being right at once. A jump of the publisher's timeline
+   * (over TIMING_RESYNC_MS) is taken at once: the reader's packets jump anyway.
+   */
+  timing: (RtpTiming | undefined)[];
+}
