@@ -595,3 +595,52 @@ test(
     }
   },
 );
+
+test('multicast SETUP: the preference is asked; a unicast reply, a unicast destination or 461 fail clearly, without fallback', async () => {
+  const replies = [
+    {
+      status: 200,
+      transport: 'RTP/AVP;unicast;client_port=5000-5001;server_port=6000-6001',
+      code: 'BAD_TRANSPORT',
+    },
+    {
+      status: 200,
+      transport: 'RTP/AVP;multicast;destination=10.1.2.3;port=5000-5001',
+      code: 'BAD_TRANSPORT',
+    },
+    { status: 200, transport: 'RTP/AVP;multicast;destination=239.1.2.3', code: 'BAD_TRANSPORT' },
+    { status: 461, transport: '', code: 'RTSP_461' },
+  ];
+  let next = 0;
+  const srv = await scripted((req) => {
+    if (req.method === 'DESCRIBE')
+      return { status: 200, headers: { 'Content-Type': 'application/sdp' }, body: SDP };
+    if (req.method !== 'SETUP') return { status: 200 };
+    const r = replies[next++]!;
+    return r.status === 200
+      ? { status: 200, headers: { Session: `M${next};timeout=30`, Transport: r.transport } }
+      : { status: r.status };
+  });
+  for (const r of replies) {
+    const c = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+    const fallbacks: string[] = [];
+    c.on('transportFallback', (f) => fallbacks.push(f));
+    await c.describe();
+    await assert.rejects(
+      c.setup({ transport: 'multicast', multicast: { destination: '239.1.2.3', port: 5000 } }),
+      (e: Error & { code?: string }) => e.code === r.code && /multicast|461/.test(e.message),
+      r.transport,
+    );
+    assert.deepEqual(fallbacks, []);
+    assert.equal(c.transport, undefined, 'no track set up');
+    c.close();
+  }
+  const setups = srv.requests.filter((q) => q.method === 'SETUP');
+  assert.equal(setups.length, replies.length, 'one SETUP each: no retry over UDP or TCP');
+  assert.equal(setups[0]!.headers.get('Transport'), 'RTP/AVP;multicast;destination=239.1.2.3;port=5000-5001');
+  // Recording over multicast is refused before anything is sent.
+  const rec = client(`rtsp://127.0.0.1:${srv.port}/cam`);
+  await rec.announce(SDP);
+  await assert.rejects(rec.setup({ transport: 'multicast' }), { code: 'UNSUPPORTED' });
+  rec.close();
+});

@@ -95,11 +95,13 @@ function secondsArg(value: string): number {
  */
 type CliTransport = ClientTransport | 'http' | 'ws';
 
-function transportOption(): Option {
+/** `-t`; `multicast` (the server's group, RFC 2326 §12.39) for the commands that read (probe, play). */
+function transportOption(reads: boolean): Option {
+  const multicast = reads ? ', multicast (the group the server names)' : '';
   return new Option(
     '-t, --transport <transport>',
-    'RTP transport: udp, tcp (interleaved), http (RTSP-over-HTTP tunnel, as rtsph:// URLs) or ws (RTSP over WebSocket, as ws:// URLs)',
-  ).choices(['udp', 'tcp', 'http', 'ws']);
+    `RTP transport: udp, tcp (interleaved)${multicast}, http (RTSP-over-HTTP tunnel, as rtsph:// URLs) or ws (RTSP over WebSocket, as ws:// URLs)`,
+  ).choices(reads ? ['udp', 'tcp', 'multicast', 'http', 'ws'] : ['udp', 'tcp', 'http', 'ws']);
 }
 
 interface TransportChoice {
@@ -458,7 +460,7 @@ export function registerClientCommands(program: Command): void {
       'show the tracks (codec, profile, size, frame rate, audio format) and methods of an RTSP URL',
     )
     .argument('<url>', 'rtsp://, rtsps:// or rtsph:// (HTTP tunnel) URL, with user:password@ when needed')
-    .addOption(transportOption())
+    .addOption(transportOption(true))
     .option('--json', 'print JSON')
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
@@ -482,7 +484,7 @@ export function registerClientCommands(program: Command): void {
       'stop after this long (default: until Ctrl-C or the end of the stream, RTCP BYE)',
       secondsArg,
     )
-    .addOption(transportOption().default('udp'))
+    .addOption(transportOption(true).default('udp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
     .option(
@@ -510,7 +512,7 @@ export function registerClientCommands(program: Command): void {
     .argument('<file>', 'MP4 file')
     .argument('<url>', 'rtsp://, rtsps:// or rtsph:// URL to publish to, with user:password@ when needed')
     .option('--loop', 'play the file again and again (default: stop at its end)')
-    .addOption(transportOption().default('tcp'))
+    .addOption(transportOption(false).default('tcp'))
     .option('--timeout <seconds>', 'connect and reply timeout (default 10)', secondsArg)
     .option('-k, --insecure', 'rtsps: accept any server certificate')
     .addHelpText(

@@ -1,6 +1,6 @@
 /**
- * The RTSP client (RFC 2326): one control connection, the methods of §10, RTP/RTCP over UDP or TCP
- * interleaved, access units through the payload formats of src/format, receiver reports and keepalive.
+ * The RTSP client (RFC 2326): one control connection, the methods of §10, RTP/RTCP over UDP, UDP
+ * multicast (multicast.ts) or TCP interleaved, access units through the payload formats of src/format, receiver reports and keepalive.
  * Its parts, one concept a file, are mapped in DEVELOPERS.md ("The client, file by file").
  * How it behaves with servers in the field (control URLs, fallback to TCP, keepalive, server requests,
  * redirects) is listed in DEVELOPERS.md under the same heading.
@@ -26,13 +26,7 @@ import {
   type ConnectionKind,
 } from './connection.js';
 import { RtspClientError } from './errors.js';
-import {
-  ClientMedia,
-  readSetupReply,
-  transportRequest,
-  type ClientTransport,
-  type TrackStats,
-} from './media.js';
+import { ClientMedia, readSetupReply, type ClientTransport, type TrackStats } from './media.js';
 import type {
   DescribeResult,
   PlayOptions,
@@ -41,6 +35,7 @@ import type {
   SetupOptions,
 } from './options.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { checkPreference, type MulticastPreference } from './multicast.js';
 import { ClientRequests, type RequestOptions } from './requests.js';
 import { replayAfterRedirect, replayOverTcp, restartError } from './recovery.js';
 import { SessionTimers } from './timers.js';
@@ -367,8 +362,9 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
   }
 
   /**
-   * SETUP (§10.4) the chosen tracks (default all) over UDP or TCP interleaved; in record mode (after
-   * announce) with `mode=record`. A 461 to a UDP SETUP makes it retry over TCP (unless udpFallback is off).
+   * SETUP (§10.4) the chosen tracks (default all) over UDP, TCP interleaved or multicast (play only); in
+   * record mode (after announce) with `mode=record`. A 461 to a UDP SETUP makes it retry over TCP (unless
+   * udpFallback is off); a multicast SETUP never falls back (the caller asked for the group).
    */
   async setup(options: SetupOptions = {}): Promise<void> {
     if (this.#tracks.length === 0)
@@ -376,12 +372,16 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     const indexes = options.tracks ?? this.#tracks.map((t) => t.index);
     // Inside an HTTP tunnel media can only be interleaved.
     const transport = this.#tunnel || this.#webSocket ? 'tcp' : (options.transport ?? 'udp');
-    this.#lastSetup = { transport, tracks: indexes };
+    const multicast = transport === 'multicast' ? options.multicast : undefined;
+    if (transport === 'multicast' && this.#mode === 'record')
+      throw new RtspClientError('UNSUPPORTED', 'recording over multicast is not supported: use udp or tcp');
+    checkPreference(multicast);
+    this.#lastSetup = { transport, tracks: indexes, ...(multicast ? { multicast } : {}) };
     try {
       for (const i of indexes) {
         const track = this.#tracks[i];
         if (track === undefined) throw new RtspClientError('STATE', `no track ${i}`);
-        await this.#setupTrack(track, transport);
+        await this.#setupTrack(track, transport, multicast);
       }
     } catch (e) {
       if (
@@ -401,16 +401,13 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
     }
   }
 
-  async #setupTrack(track: ClientTrack, transport: ClientTransport): Promise<void> {
-    const askedChannels = this.#media.nextChannels();
-    const udp =
-      transport === 'udp'
-        ? await this.#media.bindUdp(this.#conn?.socket.localAddress ?? '0.0.0.0')
-        : undefined;
-    const spec = transportRequest(
+  async #setupTrack(track: ClientTrack, transport: ClientTransport, mc?: MulticastPreference): Promise<void> {
+    const local = this.#conn?.socket.localAddress;
+    const { spec, askedChannels, udp } = await this.#media.request(
       transport,
       this.#mode === 'record',
-      udp === undefined ? { channels: askedChannels } : { udp },
+      local,
+      mc,
     );
     let res: RtspResponse;
     try {
@@ -428,12 +425,15 @@ export class RtspClient extends EventEmitter<RtspClientEvents> {
       this.#sessionTimeoutS =
         session.timeoutS !== undefined && session.timeoutS > 0 ? session.timeoutS : DEFAULT_SESSION_TIMEOUT_S;
     }
+    const url = safeUrl(track.controlUrl);
+    const multicast = transport === 'multicast' ? await this.#media.joinGroup(reply, url, local) : undefined;
     this.#media.add({
       track,
       transport,
       reply,
       askedChannels,
-      udp,
+      udp: udp ?? multicast?.membership,
+      ...(multicast ? { multicast } : {}),
       remoteAddress: this.#conn?.socket.remoteAddress ?? '',
       depacketize: this.#mode === 'play' && this.#opts.accessUnits,
     });

@@ -5,8 +5,9 @@ import { RtspStatus } from '../rtsp/status.js';
 /**
  * Codes: socket errors keep their errno name (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `ENOTFOUND`,
  * `ECONNRESET`, ...); `TIMEOUT` (connect or reply took longer than `timeoutMs`); `CLOSED` (connection ended
- * with requests pending); `BAD_URL`; `UNSUPPORTED` (e.g. an http:// URL); `PROTOCOL` (unparseable
- * reply); `BAD_SDP`; `TOO_MANY_REDIRECTS`; `RTSP_<status>` for a non-2xx reply (`RTSP_401`, `RTSP_404`,
+ * with requests pending); `BAD_URL`; `UNSUPPORTED` (e.g. an http:// URL, recording over multicast);
+ * `PROTOCOL` (unparseable reply); `BAD_SDP`; `BAD_TRANSPORT` (a multicast SETUP answered without a usable
+ * group, multicast.ts); `TOO_MANY_REDIRECTS`; `RTSP_<status>` for a non-2xx reply (`RTSP_401`, `RTSP_404`,
  * `RTSP_461`, ...); `NO_MEDIA` (nothing received after PLAY, even over TCP); `STATE` (misuse of the API).
  */
 export class RtspClientError extends Error {

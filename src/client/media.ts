@@ -2,7 +2,8 @@
  * Per-track media of the client after SETUP: the track's UDP ports or interleaved channels, RTP in
  * (reception statistics, RFC 3550 A.8; depacketizing into access units), RTCP in (sender reports, BYE,
  * §6.6), RTP/RTCP out (record mode, receiver reports) and the statistics of stats().
- * UDP ports are an even/odd pair from transport/udp.ts; datagrams are taken from the server's addresses only.
+ * UDP ports are an even/odd pair from transport/udp.ts, or a multicast group's pair (multicast.ts);
+ * datagrams are taken from the server's addresses only.
  */
 import type dgram from 'node:dgram';
 import type { Clock } from '../base/clock.js';
@@ -21,10 +22,20 @@ import { parseTransport, type TransportSpec } from '../rtsp/transport.js';
 import { bindUdpPair, normalizeAddress } from '../transport/udp.js';
 import { isOpen, writeTo, type Connection } from './connection.js';
 import { RtspClientError } from './errors.js';
+import {
+  joinFromReply,
+  leaveGroup,
+  multicastRequest,
+  placeKey,
+  type MulticastMembership,
+  type MulticastPlace,
+  type MulticastPreference,
+} from './multicast.js';
 import type { ClientTrack } from './tracks.js';
 import { sameUrl } from './urls.js';
 
-export type ClientTransport = 'udp' | 'tcp';
+/** `multicast`: RTP/AVP;multicast (RFC 2326 §12.39), the server's group joined (multicast.ts); play only. */
+export type ClientTransport = 'udp' | 'tcp' | 'multicast';
 
 export interface TrackStats {
   index: number;
@@ -58,6 +69,8 @@ interface UdpPorts extends UdpSockets {
   serverAddress: string;
   serverRtpPort?: number;
   serverRtcpPort?: number;
+  /** Multicast: the group joined and its place; RTCP goes to the group's port (see multicast.ts). */
+  multicast?: { membership: MulticastMembership; place: MulticastPlace };
 }
 
 /** A track after SETUP. */
@@ -89,6 +102,8 @@ export interface AddTrack {
   /** The channels asked for (used when the reply names none). */
   askedChannels: { rtp: number; rtcp: number };
   udp: UdpSockets | undefined;
+  /** Multicast: the group joined for this track (its sockets are `udp`). */
+  multicast?: { membership: MulticastMembership; place: MulticastPlace };
   /** The control connection's peer: UDP datagrams are accepted from it and from the reply's source. */
   remoteAddress: string;
   /** Depacketize into access units (play mode with accessUnits on). */
@@ -184,6 +199,34 @@ export class ClientMedia {
     }
   }
 
+  /**
+   * What a track's SETUP asks (§12.39), and what it holds while it waits: channels, a bound UDP pair, or
+   * (multicast) nothing until the reply names the group.
+   */
+  async request(
+    transport: ClientTransport,
+    record: boolean,
+    localAddress: string | undefined,
+    multicast: MulticastPreference | undefined,
+  ): Promise<{ spec: TransportSpec; askedChannels: { rtp: number; rtcp: number }; udp?: UdpSockets }> {
+    const askedChannels = this.nextChannels();
+    if (transport === 'multicast')
+      return { spec: multicastRequest(multicast, this.#setup.size), askedChannels };
+    if (transport === 'tcp')
+      return { spec: transportRequest(transport, record, { channels: askedChannels }), askedChannels };
+    const udp = await this.bindUdp(localAddress ?? '0.0.0.0');
+    return { spec: transportRequest(transport, record, { udp }), askedChannels, udp };
+  }
+
+  /** A multicast SETUP reply: checked and its group joined (multicast.ts), apart from the tracks' places. */
+  joinGroup(
+    reply: TransportSpec | undefined,
+    url: string,
+    localAddress: string | undefined,
+  ): Promise<{ membership: MulticastMembership; place: MulticastPlace }> {
+    return joinFromReply(reply, url, this.multicastPlaces(), localAddress);
+  }
+
   /** A track after its SETUP reply: replaces one of the same index. */
   add(a: AddTrack): void {
     const { track, reply } = a;
@@ -212,14 +255,21 @@ export class ClientMedia {
       const ch = reply?.interleaved;
       st.channels = ch === undefined ? a.askedChannels : { rtp: ch.rtp, rtcp: ch.rtcp ?? ch.rtp + 1 };
     } else if (a.udp !== undefined) {
-      st.udp = this.#listen(st, a.udp, reply, normalizeAddress(a.remoteAddress));
+      st.udp = this.#listen(st, a.udp, reply, normalizeAddress(a.remoteAddress), a.multicast?.membership);
+      if (a.multicast !== undefined) st.udp.multicast = a.multicast;
     }
     const old = this.#setup.get(track.index);
     if (old !== undefined) closeUdp(old);
     this.#setup.set(track.index, st);
   }
 
-  #listen(st: SetupTrack, udp: UdpSockets, reply: TransportSpec | undefined, remote: string): UdpPorts {
+  #listen(
+    st: SetupTrack,
+    udp: UdpSockets,
+    reply: TransportSpec | undefined,
+    remote: string,
+    membership: MulticastMembership | undefined,
+  ): UdpPorts {
     const serverAddress = normalizeAddress(reply?.source ?? remote);
     const ports: UdpPorts = { ...udp, serverAddress };
     if (reply?.serverPort !== undefined) {
@@ -236,13 +286,34 @@ export class ClientMedia {
       if (accept(rinfo, ports.serverRtpPort)) this.#onRtp(st, msg);
       else st.refusedDatagrams++;
     });
+    // A group loops our receiver reports (and other local members') back to us: from our interface and the
+    // group's RTCP port. They are not the sender's and not refusals (unless the server is on our address).
+    const ownRtcpPort = membership === undefined ? undefined : udp.rtcp.address().port;
     udp.rtcp.on('message', (msg, rinfo) => {
+      const a = normalizeAddress(rinfo.address);
+      if (
+        rinfo.port === ownRtcpPort &&
+        a === membership?.interfaceAddress &&
+        a !== serverAddress &&
+        a !== remote
+      )
+        return;
       if (accept(rinfo, ports.serverRtcpPort)) this.#onRtcp(st, msg);
       else st.refusedDatagrams++;
     });
     for (const s of [udp.rtp, udp.rtcp])
       s.on('error', (err) => this.logger.debug({ err: err.message }, 'udp error'));
     return ports;
+  }
+
+  /** The group:port places the multicast tracks hold (a reply giving one to another track is refused). */
+  multicastPlaces(): Set<string> {
+    const keys = new Set<string>();
+    for (const st of this.#setup.values()) {
+      const p = st.udp?.multicast?.place;
+      if (p !== undefined) keys.add(placeKey(p.group, p.rtpPort)).add(placeKey(p.group, p.rtcpPort));
+    }
+    return keys;
   }
 
   /** Whether any UDP track received a packet (the fallback watchdog's question). */
@@ -359,7 +430,10 @@ export class ClientMedia {
     }));
   }
 
-  /** Sends RTP or RTCP of track `index`: interleaved on `conn`, or to the server's UDP ports. */
+  /**
+   * Sends RTP or RTCP of track `index`: interleaved on `conn`, to the server's UDP ports, or (RTCP of a
+   * multicast track) to the group's RTCP port.
+   */
   send(conn: Connection | undefined, index: number, packet: Buffer, kind: 'rtp' | 'rtcp'): boolean {
     const st = this.#setup.get(index);
     if (st === undefined) throw new RtspClientError('STATE', `track ${index} is not set up`);
@@ -368,6 +442,13 @@ export class ClientMedia {
       return writeTo(conn, serializeInterleaved(kind === 'rtp' ? st.channels.rtp : st.channels.rtcp, packet));
     }
     const u = st.udp;
+    const group = u?.multicast?.place;
+    if (group !== undefined) {
+      // Receivers of a group send RTCP only (RFC 3550 §6); RTP would come back to every member.
+      if (kind === 'rtp') return false;
+      u!.rtcp.send(packet, group.rtcpPort, group.group);
+      return true;
+    }
     const port = kind === 'rtp' ? u?.serverRtpPort : u?.serverRtcpPort;
     if (u === undefined || port === undefined) return false;
     (kind === 'rtp' ? u.rtp : u.rtcp).send(packet, port, u.serverAddress);
@@ -405,6 +486,7 @@ export function isSendFault(e: unknown): boolean {
 
 function closeUdp(st: SetupTrack): void {
   if (st.udp === undefined) return;
+  if (st.udp.multicast !== undefined) leaveGroup(st.udp.multicast.membership);
   for (const s of [st.udp.rtp, st.udp.rtcp]) {
     try {
       s.close();

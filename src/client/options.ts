@@ -10,6 +10,7 @@ import type { RangeSpec } from '../rtsp/range.js';
 import type { SessionDescription } from '../sdp/index.js';
 import type { RtspClientError } from './errors.js';
 import type { ClientTransport } from './media.js';
+import type { MulticastPreference } from './multicast.js';
 import type { ClientTrack } from './tracks.js';
 
 export interface RtspClientOptions {
@@ -72,10 +73,15 @@ export interface DescribeResult {
 }
 
 export interface SetupOptions {
-  /** Default 'udp' (with fallback to TCP, see RtspClientOptions.udpFallback). */
+  /**
+   * Default 'udp' (with fallback to TCP, see RtspClientOptions.udpFallback). 'multicast' asks
+   * `RTP/AVP;multicast` and joins the group the server names (play only; no fallback).
+   */
   transport?: ClientTransport;
   /** Track indexes to set up; default all. */
   tracks?: readonly number[];
+  /** With transport 'multicast': the group and port asked for (the server may give others). */
+  multicast?: MulticastPreference;
 }
 
 export interface PlayOptions {

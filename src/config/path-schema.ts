@@ -175,11 +175,8 @@ export function isPullSource(source: string): boolean {
  * names; ignored for a file. Kept together: the pull's part of a path.
  */
 const pullOptions = {
-  /** How media comes from the upstream: auto (UDP, falling back to TCP), udp, tcp, multicast, http (the tunnel). Default auto. */
-  sourceTransport: z
-    .enum(['auto', 'udp', 'tcp', 'multicast', 'http'])
-    .refine((t) => t !== 'multicast', 'pulling over multicast is not supported yet: use auto, udp or tcp')
-    .optional(),
+  /** How media comes from the upstream: auto (UDP, falling back to TCP), udp, tcp, multicast (the group the upstream names), http (the tunnel). Default auto. */
+  sourceTransport: z.enum(['auto', 'udp', 'tcp', 'multicast', 'http']).optional(),
   /** UDP: take media from any port of the upstream's address (cameras sending from other ports than server_port). Default false. */
   sourceAnyPortEnable: z.boolean().optional(),
   /** rtsps: the upstream certificate's SHA-256 fingerprint (64 hex digits, colons allowed), pinned. */

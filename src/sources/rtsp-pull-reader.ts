@@ -26,6 +26,7 @@ import { getAttribute } from '../sdp/attributes.js';
 import { mediaFormats } from '../sdp/formats.js';
 import { parseAnnouncedSdp } from '../server/media-description.js';
 import {
+  clientTransportOf,
   DEFAULT_PULL_TIMEOUT_MS,
   displayPullUrl,
   redactCredentials,
@@ -70,8 +71,6 @@ export const FORWARDED_PLAY_HEADERS = ['Range', 'Scale', 'Speed'] as const;
 /** Opens a reader's upstream session: connected and described, nothing set up yet. */
 export async function openPullReader(options: PullReaderOptions): Promise<PullReaderSession> {
   const transport = options.transport ?? 'auto';
-  if (transport === 'multicast')
-    throw new RtspClientError('UNSUPPORTED', 'pull over multicast is not supported yet: use udp or tcp');
   const { url, tunnel } = /^rtsp\+http:\/\//i.test(options.url)
     ? { url: `rtsp${options.url.slice('rtsp+http'.length)}`, tunnel: true }
     : { url: options.url, tunnel: false };
@@ -156,7 +155,7 @@ export class PullReaderSession {
     try {
       if (!this.#setUp) {
         await this.client.setup({
-          transport: this.transport === 'tcp' || this.transport === 'http' ? 'tcp' : 'udp',
+          transport: clientTransportOf(this.transport),
           tracks: tracks.flatMap((i) => (this.tracks[i] !== undefined ? [this.tracks[i].index] : [])),
         });
         this.#setUp = true;

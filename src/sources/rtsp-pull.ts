@@ -27,6 +27,7 @@ import { isParseError } from '../base/errors.js';
 import { nullLogger, type Logger } from '../base/logger.js';
 import { RtspClient } from '../client/client.js';
 import { RtspClientError } from '../client/errors.js';
+import type { ClientTransport } from '../client/media.js';
 import type { ClientTrack } from '../client/tracks.js';
 import type { PublishedMedia } from '../media/published-media.js';
 import type { Stream } from '../media/stream.js';
@@ -46,10 +47,15 @@ export type PullTransport = 'auto' | 'udp' | 'tcp' | 'multicast' | 'http';
 
 export const PULL_TRANSPORTS: readonly PullTransport[] = ['auto', 'udp', 'tcp', 'multicast', 'http'];
 
+/** The client's SETUP transport for a pull's: `http` is interleaved in the tunnel, `auto` starts with UDP. */
+export function clientTransportOf(t: PullTransport): ClientTransport {
+  return t === 'tcp' || t === 'http' ? 'tcp' : t === 'multicast' ? 'multicast' : 'udp';
+}
+
 export interface RtspPullOptions {
   /** `rtsp://`, `rtsps://` or `rtsp+http://` (the HTTP tunnel), credentials allowed. */
   url: string;
-  /** Default `auto`. `multicast` is not implemented yet: openRtspPull rejects it (`UNSUPPORTED`). */
+  /** Default `auto`. `multicast` joins the group the upstream names (client/multicast.ts; no fallback). */
   transport?: PullTransport;
   /** UDP: take media from any port of the upstream's address (cameras sending from other ports). Default false. */
   anyPort?: boolean;
@@ -225,8 +231,6 @@ export class RtspPullSource implements PathSource {
   async #connect(): Promise<UpstreamSession> {
     const opts = this.#opts;
     const transport = opts.transport ?? 'auto';
-    if (transport === 'multicast')
-      throw new RtspClientError('UNSUPPORTED', 'pull over multicast is not supported yet: use udp or tcp');
     const { url, tunnel } = splitTunnelScheme(opts.url);
     const client = new RtspClient(url, {
       timeoutMs: opts.timeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
@@ -256,7 +260,7 @@ export class RtspPullSource implements PathSource {
       );
       const trackOf = new Map(kept.map((t, i) => [t.index, i]));
       await client.setup({
-        transport: transport === 'tcp' || transport === 'http' ? 'tcp' : 'udp',
+        transport: clientTransportOf(transport),
         tracks: kept.map((t) => t.index),
       });
       const played = await client.play({

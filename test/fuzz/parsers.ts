@@ -54,6 +54,8 @@ import { prftBox } from '../../src/container/fmp4/prft.js';
 import { readInitSampleEntries } from '../../src/container/fmp4/sample-entries.js';
 import { indexFmp4Buffer, parseFmp4Moof, parseFmp4Moov, parsePrft } from '../../src/container/fmp4/reader.js';
 import { buildAvcDecoderConfigurationRecord } from '../../src/codec/h264.js';
+import { RtspClientError } from '../../src/client/errors.js';
+import { multicastPlaceOf } from '../../src/client/multicast.js';
 import { parseAdobeConnectParams } from '../../src/flv/adobe-auth.js';
 import { amf0Object, decodeAmf0, encodeAmf0, encodeAmf0EcmaArray } from '../../src/flv/amf0.js';
 import { ChunkReader, ChunkWriter, parseSetChunkSize } from '../../src/flv/chunk.js';
@@ -260,6 +262,21 @@ export function fuzzParsers(runs: number, seed?: number): FuzzResult[] {
     ['playback query', rtsp.parsePlaybackQuery, [rtsp.parsePlaybackQuery, rtsp.parseIsoTime]],
   ];
   for (const [name, parse, covers] of headers) text(`header ${name}`, HEADER_SEEDS, parse, covers);
+  // The client's check of a multicast SETUP reply (src/client/multicast.ts): a place or BAD_TRANSPORT.
+  text(
+    'client multicast reply',
+    HEADER_SEEDS,
+    (v) => {
+      for (const spec of rtsp.parseTransport(v)) {
+        try {
+          multicastPlaceOf(spec, 'rtsp://127.0.0.1/x', new Set(['239.255.0.1:8002']));
+        } catch (e) {
+          if (!(e instanceof RtspClientError && e.code === 'BAD_TRANSPORT')) throw e;
+        }
+      }
+    },
+    [multicastPlaceOf],
+  );
   check(
     'http tunnel',
     [parseTunnelRequest, Base64StreamDecoder],

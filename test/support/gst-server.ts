@@ -1,6 +1,8 @@
 /**
  * gst-rtsp-server (../shared/peers/gst_server.py) as an upstream for pull tests: started on a free port
- * (or a given one, to restart it after an outage), ready once its shared live media answers DESCRIBE.
+ * (or a given one, to restart it after an outage), ready once its shared live media answers DESCRIBE;
+ * or in record mode (`record`): ANNOUNCE/RECORD at /pub re-served at /bench, ready once it listens
+ * (/bench answers DESCRIBE only after a publisher's first samples: `describable`).
  */
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -38,18 +40,28 @@ export interface GstUpstream {
   stderr(): string;
 }
 
+/** gst_server.py's record mode: publishers ANNOUNCE/RECORD at this mount ... */
+export const GST_RECORD_MOUNT = '/pub';
+/** ... and readers get the published tracks, shared and live, at this one. */
+export const GST_RELAY_MOUNT = '/bench';
+
 /**
- * Starts gst_server.py serving the clip at /live (`extra`: e.g. `--auth user:pass`). With `port`, on
- * that port (a restart); else on a free one, tried again elsewhere when gst cannot bind it.
+ * Starts gst_server.py serving the clip at /live (`extra`: e.g. `--auth user:pass`), or with `record`
+ * accepting a publisher at GST_RECORD_MOUNT and relaying it at GST_RELAY_MOUNT. With `port`, on that
+ * port (a restart); else on a free one, tried again elsewhere when gst cannot bind it.
  */
 export async function startGstUpstream(
-  options: { port?: number; extra?: string[]; maxSeconds?: number } = {},
+  options: { port?: number; extra?: string[]; maxSeconds?: number; record?: boolean } = {},
 ): Promise<GstUpstream> {
+  const mode =
+    options.record === true
+      ? ['--record-mount', GST_RECORD_MOUNT, '--relay-mount', GST_RELAY_MOUNT]
+      : ['--file', mediaPath(GST_CLIP)];
   for (let attempt = 0; ; attempt++) {
     const port = options.port ?? (await freePort());
     const proc = run(
       '/usr/bin/python3',
-      [GST_SERVER, '--file', mediaPath(GST_CLIP), '--port', String(port)]
+      [GST_SERVER, ...mode, '--port', String(port)]
         .concat(['--udp-ports', `${port + 2}-${port + 41}`])
         .concat(['--max-seconds', String(options.maxSeconds ?? 90)])
         .concat(options.extra ?? []),
@@ -63,7 +75,7 @@ export async function startGstUpstream(
     await waitFor(() => /ready pid=\d+/.test(state.stderr) || state.exited, 20_000, 'gst_server.py ready');
     if (!state.exited) {
       const userinfo = options.extra?.includes('--auth') === true ? 'user:pass@' : '';
-      await describable(`rtsp://${userinfo}127.0.0.1:${port}/live`);
+      if (options.record !== true) await describable(`rtsp://${userinfo}127.0.0.1:${port}/live`);
       return { proc, port, stderr: () => state.stderr };
     }
     if (attempt >= 4) throw new Error(`gst_server.py failed: ${state.stderr}`);
@@ -72,7 +84,7 @@ export async function startGstUpstream(
 }
 
 /** A shared live media answers DESCRIBE only once its pipeline has data: wait for that. */
-async function describable(url: string): Promise<void> {
+export async function describable(url: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const c = new RtspClient(url, { timeoutMs: 5000 });
