@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TEST_SDP } from '../test/support/fake-publisher.js';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -64,7 +66,7 @@ auth:
 // ---- the server process ----
 const server = spawn(
   process.execPath,
-  ['dist/src/cli/main.js', 'serve', '--config', configPath, '--tls-self-signed'],
+  [...SERVE_NODE_FLAGS, 'dist/src/cli/main.js', 'serve', '--config', configPath, '--tls-self-signed'],
   {
     stdio: ['ignore', 'pipe', 'pipe'],
   },

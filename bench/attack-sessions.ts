@@ -23,6 +23,8 @@ import type { RtspResponse } from '../src/rtsp/message.js';
 import { TEST_SDP } from '../test/support/fake-publisher.js';
 import { HOST, canConnect, freePort, freeUdpPortPair } from './probe.js';
 import { Proc, killAllOnExit, rssKB, scratchDirs, sleep, waitUntil } from './proc.js';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const MEDIA = fileURLToPath(new URL('../../media', import.meta.url));
@@ -170,7 +172,7 @@ async function startServer(): Promise<{ proc: Proc; port: number; apiPort: numbe
   const proc = new Proc(
     'rtspkit',
     process.execPath,
-    [CLI, 'serve', '-c', cfg, '--host', HOST, '--port', String(port)],
+    [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', cfg, '--host', HOST, '--port', String(port)],
     {
       cwd: dir,
     },

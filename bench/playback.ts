@@ -35,6 +35,8 @@ import { RtspConn } from './rtsp-conn.js';
 import { ReadersLink, assertAlive, measureWindow, type WindowResult } from './runner.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
 import type { ReadyMessage, ReportMessage } from './vod.js';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -281,7 +283,9 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const server = new Proc('rtspkit', process.execPath, [CLI, 'serve', '-c', config], { cwd: dir });
+    const server = new Proc('rtspkit', process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', config], {
+      cwd: dir,
+    });
     procs.push(server);
     const url = `rtsp://${HOST}:${port}/rec?start=${new Date(t0).toISOString()}`;
     // The server is up once it answers (a path with nothing recorded: 404); the recording is not opened yet.

@@ -34,6 +34,8 @@ import {
   within,
 } from './proc.js';
 import { fmt, markdownTable } from './stats.js';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FPS = 25;
@@ -202,7 +204,9 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
         '',
       ].join('\n'),
     );
-    const server = new Proc('rtspkit', process.execPath, [CLI, 'serve', '-c', config], { cwd: work });
+    const server = new Proc('rtspkit', process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', config], {
+      cwd: work,
+    });
     procs.push(server);
     const api = `http://${HOST}:${apiPort}`;
     await waitUntil('the server', 20_000, async () => {

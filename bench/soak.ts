@@ -18,6 +18,8 @@ import { RtspClient } from '../src/client/client.js';
 import { HOST, freePort } from './probe.js';
 import { rssKB, sleep } from './proc.js';
 import { fileURLToPath } from 'node:url';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const HEAPLOG = fileURLToPath(new URL('./heaplog.js', import.meta.url));
 const HEAP_LOG_PREFIX = 'rtspkit-bench-heap ';
@@ -184,7 +186,13 @@ async function main(): Promise<void> {
   const rtpPort = 20000 + 2 * Math.floor(Math.random() * 10000);
   const server = spawn(
     process.execPath,
-    ['--expose-gc', '--import', HEAPLOG, join(repo, 'dist', 'src', 'cli', 'main.js')].concat([
+    [
+      ...SERVE_NODE_FLAGS,
+      '--expose-gc',
+      '--import',
+      HEAPLOG,
+      join(repo, 'dist', 'src', 'cli', 'main.js'),
+    ].concat([
       'serve',
       '--demo',
       '--host',

@@ -56,6 +56,8 @@ import {
   type RunnerOptions,
 } from './runner.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
+// `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -363,6 +365,7 @@ async function startServer(
       'rtspkit',
       process.execPath,
       [
+        ...SERVE_NODE_FLAGS,
         CLI,
         'serve',
         '--host',
