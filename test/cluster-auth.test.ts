@@ -3,14 +3,13 @@
 // our client, sent by a 302 from a node that challenged it, authenticates at the owner.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { App } from '../src/app.js';
 import { digestCredentials, parseDigestChallenge } from '../src/auth/digest.js';
 import { RtspClient } from '../src/client/client.js';
 import { parseWwwAuthenticate, serializeAuthorization } from '../src/rtsp/auth-header.js';
-import { rtspUrl, startNode } from './support/cluster.js';
+import { fileSourceLines, rtspUrl, TestCluster } from './support/cluster.js';
 import { waitFor } from './support/process.js';
 import { RawClient } from './support/raw-client.js';
-import { skipUnlessRedis, startRedis, type TestRedis } from './support/redis.js';
+import { skipUnlessRedis } from './support/redis.js';
 import { mediaPath, skipUnlessMedia } from './support/tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
@@ -18,32 +17,20 @@ const skip = skipUnlessRedis() || skipUnlessMedia(CLIP);
 const AUTH = ['auth:', '  users:', "    - { name: viewer, password: 'plain:look' }"];
 
 describe('Digest shared by the nodes', { skip }, () => {
-  let redis: TestRedis;
-  const nodes: App[] = [];
+  let cluster: TestCluster | undefined;
 
   before(async () => {
-    redis = await startRedis();
-    nodes.push(
-      await startNode({
-        id: 'd1',
-        redisUrl: redis.url,
-        lines: [...AUTH, 'paths:', '  cam:', `    source: ${mediaPath(CLIP)}`],
-      }),
-    );
-    nodes.push(await startNode({ id: 'd2', redisUrl: redis.url, lines: AUTH }));
-    await waitFor(
-      () => nodes[1]!.cluster!.paths().some((p) => p.path === 'cam' && p.owner === 'd1'),
-      10_000,
-      'd2 to see d1 own cam',
-    );
+    cluster = await TestCluster.start();
+    await cluster.add({ id: 'd1', lines: [...AUTH, ...fileSourceLines('cam', mediaPath(CLIP))] });
+    const d2 = await cluster.add({ id: 'd2', lines: AUTH });
+    await cluster.waitForOwner('cam', 'd1', [d2]);
   });
   after(async () => {
-    for (const n of nodes) await n.close();
-    await redis.stop();
+    await cluster?.close();
   });
 
   test('a nonce of one node is good at the other; an accepted answer is a replay at the other', async () => {
-    const [d1, d2] = [nodes[0]!, nodes[1]!];
+    const [d1, d2] = [cluster!.node(0), cluster!.node(1)];
     const c2 = await RawClient.connect(d2.server.port);
     const challenge = await c2.request('DESCRIBE', rtspUrl(d2, 'cam'));
     assert.equal(challenge.statusCode, 401);
@@ -74,7 +61,7 @@ describe('Digest shared by the nodes', { skip }, () => {
   });
 
   test('our client, challenged then redirected, plays at the owner', async () => {
-    const url = rtspUrl(nodes[1]!, 'cam').replace('rtsp://', 'rtsp://viewer:look@');
+    const url = rtspUrl(cluster!.node(1), 'cam').replace('rtsp://', 'rtsp://viewer:look@');
     const client = new RtspClient(url);
     client.on('error', () => undefined);
     let units = 0;

@@ -5,10 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { App } from '../src/app.js';
 import { RtspClient } from '../src/client/client.js';
-import { apiJson, rtspUrl, startNode } from './support/cluster.js';
+import { apiJson, fileSourceLines, rtspUrl, TestCluster } from './support/cluster.js';
 import { waitFor } from './support/process.js';
 import { RawClient } from './support/raw-client.js';
-import { skipUnlessRedis, startRedis, type TestRedis } from './support/redis.js';
+import { skipUnlessRedis } from './support/redis.js';
 import { mediaPath, skipUnlessMedia } from './support/tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
@@ -19,47 +19,20 @@ function readers(app: App): number {
 }
 
 describe('edges relay a path; a drained edge moves its readers', { skip }, () => {
-  let redis: TestRedis;
-  const nodes: App[] = [];
-  const n1 = (): App => nodes[0]!;
-  const n2 = (): App => nodes[1]!;
-  const n3 = (): App => nodes[2]!;
+  let cluster: TestCluster | undefined;
+  const n1 = (): App => cluster!.node(0);
+  const n2 = (): App => cluster!.node(1);
+  const n3 = (): App => cluster!.node(2);
 
   before(async () => {
-    redis = await startRedis();
-    // Pushed one by one: after() closes those that started if one fails.
-    nodes.push(
-      await startNode({
-        id: 'o1',
-        redisUrl: redis.url,
-        lines: ['paths:', '  cam:', `    source: ${mediaPath(CLIP)}`],
-      }),
-    );
-    nodes.push(
-      await startNode({
-        id: 'e2',
-        redisUrl: redis.url,
-        policy: 'edge',
-        balanceMargin: 1000,
-      }),
-    );
-    nodes.push(
-      await startNode({
-        id: 'e3',
-        redisUrl: redis.url,
-        policy: 'edge',
-        balanceMargin: 1000,
-      }),
-    );
-    await waitFor(
-      () => nodes.every((n) => n.cluster!.paths().some((p) => p.path === 'cam' && p.owner === 'o1')),
-      10_000,
-      'every node to see o1 own cam',
-    );
+    cluster = await TestCluster.start();
+    await cluster.add({ id: 'o1', lines: fileSourceLines('cam', mediaPath(CLIP)) });
+    await cluster.add({ id: 'e2', policy: 'edge', balanceMargin: 1000 });
+    await cluster.add({ id: 'e3', policy: 'edge', balanceMargin: 1000 });
+    await cluster.waitForOwner('cam', 'o1');
   });
   after(async () => {
-    for (const n of nodes) await n.close();
-    await redis.stop();
+    await cluster?.close();
   });
 
   test('a reader at an edge plays the path pulled from its owner; drain moves it to another node', async () => {

@@ -5,46 +5,33 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { App } from '../src/app.js';
 import { RtspClient } from '../src/client/client.js';
-import { apiJson, rtspUrl, startNode } from './support/cluster.js';
+import { apiJson, fileSourceLines, rtspUrl, TestCluster } from './support/cluster.js';
 import { FakePublisher, TEST_SDP } from './support/fake-publisher.js';
 import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { parseProbe, probeFrames, waitFor } from './support/process.js';
 import { RawClient } from './support/raw-client.js';
-import { skipUnlessRedis, startRedis, type TestRedis } from './support/redis.js';
+import { skipUnlessRedis } from './support/redis.js';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
 
 const CLIP = 'h264_base_aac.mp4';
 const skip = skipUnlessRedis() || skipUnlessMedia(CLIP);
 
 describe('a cluster of three nodes (redirect policy)', { skip }, () => {
-  let redis: TestRedis;
-  const nodes: App[] = [];
-  const n1 = (): App => nodes[0]!;
-  const n2 = (): App => nodes[1]!;
-  const n3 = (): App => nodes[2]!;
+  let cluster: TestCluster | undefined;
+  const n1 = (): App => cluster!.node(0);
+  const n2 = (): App => cluster!.node(1);
+  const n3 = (): App => cluster!.node(2);
 
   before(async () => {
-    redis = await startRedis();
-    // Pushed one by one: after() closes those that started if one fails.
-    nodes.push(
-      await startNode({
-        id: 'n1',
-        redisUrl: redis.url,
-        lines: ['paths:', '  cam:', `    source: ${mediaPath(CLIP)}`],
-      }),
-    );
-    nodes.push(await startNode({ id: 'n2', redisUrl: redis.url }));
-    nodes.push(await startNode({ id: 'n3', redisUrl: redis.url }));
+    cluster = await TestCluster.start();
+    await cluster.add({ id: 'n1', lines: fileSourceLines('cam', mediaPath(CLIP)) });
+    await cluster.add({ id: 'n2' });
+    await cluster.add({ id: 'n3' });
     // n1 claims its config path's lease at a heartbeat; the others read it at theirs.
-    await waitFor(
-      () => nodes.every((n) => n.cluster!.paths().some((p) => p.path === 'cam' && p.owner === 'n1')),
-      10_000,
-      'every node to see n1 own cam',
-    );
+    await cluster.waitForOwner('cam', 'n1');
   });
   after(async () => {
-    for (const n of nodes) await n.close();
-    await redis.stop();
+    await cluster?.close();
   });
 
   test('DESCRIBE at a node without the path: 302 to its owner', async () => {
@@ -154,7 +141,7 @@ describe('a cluster of three nodes (redirect policy)', { skip }, () => {
       ['n1', 'n2', 'n3'],
     );
     assert.equal(body.items[0]!.rtspUrl, `rtsp://127.0.0.1:${n1().server.port}`);
-    assert.ok(!JSON.stringify(body).includes(redis.url), 'the Redis URL is never shown');
+    assert.ok(!JSON.stringify(body).includes(cluster!.redis.url), 'the Redis URL is never shown');
     const paths = await apiJson(n3(), '/v1/cluster/paths');
     assert.deepEqual(
       (paths.body as { items: unknown[] }).items.find((p) => (p as { path: string }).path === 'cam'),

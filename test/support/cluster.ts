@@ -4,8 +4,8 @@ import { parseConfig } from '../../src/config/config.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOOPBACK_APP_CONFIG_LINES } from './server.js';
-import { run, type Run } from './process.js';
-import { freePort } from './redis.js';
+import { run, waitFor, type Run } from './process.js';
+import { freePort, startRedis, type TestRedis } from './redis.js';
 import { repoRoot } from './tools.js';
 
 export interface ClusterNodeSpec {
@@ -35,6 +35,50 @@ export async function startNode(spec: ClusterNodeSpec): Promise<App> {
     ...(spec.clusterLines ?? []),
   ].join('\n');
   return startApp(parseConfig(text, `${spec.id}.yml`));
+}
+
+/** Config lines giving a node the path `name` fed by a file (the owner of a test's path). */
+export function fileSourceLines(name: string, file: string): string[] {
+  return ['paths:', `  ${name}:`, `    source: ${file}`];
+}
+
+/**
+ * A test's redis-server and its nodes, started one by one so that `close` ends those that started
+ * when a later one fails.
+ */
+export class TestCluster {
+  readonly nodes: App[] = [];
+
+  private constructor(readonly redis: TestRedis) {}
+
+  static async start(): Promise<TestCluster> {
+    return new TestCluster(await startRedis());
+  }
+
+  /** The node at `index` (in the order added). */
+  node(index: number): App {
+    return this.nodes[index]!;
+  }
+
+  async add(spec: Omit<ClusterNodeSpec, 'redisUrl'>): Promise<App> {
+    const app = await startNode({ ...spec, redisUrl: this.redis.url });
+    this.nodes.push(app);
+    return app;
+  }
+
+  /** Waits until every node of `among` (default: all) sees `owner` hold `path`'s lease. */
+  async waitForOwner(path: string, owner: string, among: readonly App[] = this.nodes): Promise<void> {
+    await waitFor(
+      () => among.every((n) => n.cluster!.paths().some((p) => p.path === path && p.owner === owner)),
+      10_000,
+      `${among.length === this.nodes.length ? 'every node' : 'the nodes'} to see ${owner} own ${path}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const n of this.nodes) await n.close();
+    await this.redis.stop();
+  }
 }
 
 export function rtspUrl(app: App, path: string): string {
