@@ -112,6 +112,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Sample reads in flight, counted by `rig` (a loaded machine may take a while to serve them). */
 let pendingReads = 0;
+/** Counts reads started and finished, so that settle() can tell a quiet interval from a busy one. */
+let readEvents = 0;
 
 /**
  * Advances the manual clock by `stepMs` per step until `done` or `maxSteps`. After each step the
@@ -125,11 +127,17 @@ async function drive(clock: ManualClock, done: () => boolean, stepMs = 100, maxS
   }
 }
 
-/** Waits until no read is in flight and the timer has run since. */
+/**
+ * Waits for a quiet interval: one longer than the player's timer (4 ms) in which no read was in flight,
+ * started or finished. A read that finishes during the wait schedules the player's next timer before
+ * the next wait is scheduled, so on a loaded machine that timer still runs (and its reads count) first.
+ */
 async function settle(): Promise<void> {
-  do await sleep(6);
-  while (pendingReads > 0);
-  await sleep(6);
+  for (;;) {
+    const seen = readEvents;
+    await sleep(6);
+    if (pendingReads === 0 && readEvents === seen) return;
+  }
 }
 
 interface Rig {
@@ -149,10 +157,12 @@ async function rig(t: TestContext, path: string, options: VodPlayerOptions = {})
   const read = file.reader.readSample.bind(file.reader);
   file.reader.readSample = async (track, i) => {
     pendingReads++;
+    readEvents++;
     try {
       return await read(track, i);
     } finally {
       pendingReads--;
+      readEvents++;
     }
   };
   const clock = new ManualClock();
@@ -479,6 +489,36 @@ test('Speed 2 delivers twice as fast with unchanged timestamps', async (t) => {
   });
   const aus = framesOf(file, 1, sink.of(1));
   aus.forEach((a, i) => assert.equal(tsDelta(aus[0]!.ts, a.ts), i * AAC_FRAME));
+});
+
+test("each track's first report follows its own first packet when its first sample is read late", async (t) => {
+  const r = await rig(t, DEMO, { senderReportIntervalMs: 5000 });
+  if (!r) return;
+  const { file, clock, sink, player } = r;
+  // Audio's reads wait until released: video's first frames go out in ticks before audio's first packet.
+  let release!: () => void;
+  const audioHeld = new Promise<void>((resolve) => (release = resolve));
+  const read = file.reader.readSample.bind(file.reader);
+  file.reader.readSample = async (track, i) => {
+    if (track.kind === 'audio') await audioHeld;
+    return read(track, i);
+  };
+  player.play({ startS: 0 });
+  await drive(clock, () => false, 20, 5);
+  assert.ok(sink.of(0).length > 0, 'video went out');
+  assert.equal(sink.of(1).length, 0, 'audio is held');
+  assert.deepEqual(
+    sink.srs.map((s) => s.track),
+    [0],
+  );
+  release();
+  await drive(clock, () => sink.of(1).length > 0, 20, 5);
+  const firstAudio = sink.of(1)[0]!;
+  assert.ok(
+    sink.srs.some((s) => s.track === 1 && s.atMs === firstAudio.atMs),
+    `audio's first report goes out with its first packet at ${firstAudio.atMs} ms, not 5 s later`,
+  );
+  assert.equal(sink.srs.filter((s) => s.track === 0).length, 1, 'video is not reported again');
 });
 
 test('sender reports after a seek map the RTP time of the next packets to the time they are sent', async (t) => {

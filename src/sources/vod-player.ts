@@ -160,7 +160,6 @@ export class VodPlayer {
   private readonly headerExtension: VodPlayerOptions['headerExtension'];
   private readonly leadInExtension: VodPlayerOptions['leadInExtension'];
   /** The tracks that have sent a sample in each range (for `headerExtension`'s firstOfRange). */
-  private readonly tracksStarted = new WeakMap<Segment, Set<number>>();
 
   /** The current range first, then the queued ones; empty when ready. */
   private segments: Segment[] = [];
@@ -544,28 +543,36 @@ export class VodPlayer {
     let extension: ((lastPacket: boolean) => RtpHeaderExtension | undefined) | undefined;
     const headerExtension = this.headerExtension;
     if (headerExtension !== undefined) {
-      const started = this.tracksStarted.get(q.seg) ?? new Set<number>();
-      this.tracksStarted.set(q.seg, started);
       const sample: VodSampleRef = {
         track: st.index,
         sample: q.info.index,
         ptsS: q.info.ptsTicks / q.info.timescale,
         keyframe: q.info.keyframe,
-        firstOfRange: !started.has(st.index),
+        firstOfRange: !q.seg.startedTracks.has(st.index),
         lastOfRange: q.last === true && this.segments.at(-1) === q.seg,
       };
       extension = (lastPacket) => headerExtension(sample, lastPacket);
-      started.add(st.index);
     }
-    q.seg.sentPackets += sendAccessUnit(st, au, this.sink, extension);
+    if (sendAccessUnit(st, au, this.sink, extension) > 0) q.seg.startedTracks.add(st.index);
   }
 
-  /** RFC 3550 §6.4.1: NTP now, RTP time of the timeline now; after a range's first packets, then periodically. */
+  /**
+   * RFC 3550 §6.4.1: NTP now, RTP time of the timeline now; each track's first report of a range follows
+   * its first packet of the range, then all tracks report periodically. A track's first report waits for
+   * its own first packet, in whichever tick that is: tracks start in different ticks when one's first
+   * sample is read later, and a report for all at the first packet would leave that track without one
+   * for a whole interval (5 s by default; seen under load in a test).
+   */
   private senderReports(nowMs: number): void {
     const seg = this.segments[0];
-    if (seg === undefined || seg.sentPackets === 0) return;
-    if (!seg.srPending && nowMs < this.nextSrMs) return;
-    seg.srPending = false;
+    if (seg === undefined || seg.startedTracks.size === 0) return;
+    const active = activeTracks(this.tracks, seg.scale);
+    const due =
+      nowMs >= this.nextSrMs
+        ? active
+        : active.filter((st) => seg.startedTracks.has(st.index) && !seg.reportedTracks.has(st.index));
+    if (due.length === 0) return;
+    for (const st of due) if (seg.startedTracks.has(st.index)) seg.reportedTracks.add(st.index);
     this.nextSrMs = nowMs + this.srIntervalMs;
     // The timeline's position and the NTP time are read together: `nowMs` is the tick's start, and
     // sending its packets can take tens of ms on a loaded machine. Reports of one track made in one tick
@@ -577,7 +584,7 @@ export class VodPlayer {
       mediaOf(seg, seg.endS),
       seg.wallMediaS + ((monoMs - seg.wallMs) / 1000) * seg.speed,
     );
-    sendSenderReports(activeTracks(this.tracks, seg.scale), mediaS, wallMs, this.cname, this.sink);
+    sendSenderReports(due, mediaS, wallMs, this.cname, this.sink);
   }
 
   private fail(e: unknown): void {

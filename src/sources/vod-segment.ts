@@ -69,8 +69,9 @@ export interface Segment {
   /** A sample could not be read (a file cut short): the range plays what was read, then fails. */
   readError: unknown;
   pauseAtEnd: boolean;
-  srPending: boolean;
-  sentPackets: number;
+  /** Tracks that sent a packet in this range, and those whose first report of the range went out. */
+  readonly startedTracks: Set<number>;
+  readonly reportedTracks: Set<number>;
   /** Which video frames the range sends (ONVIF `Frames`, vod-scale.ts); all when absent. */
   frames?: FramesOption | undefined;
 }
@@ -145,7 +146,7 @@ export function newSegment(
     readDone: false,
     readError: undefined,
     pauseAtEnd: false,
-    srPending: true,
-    sentPackets: 0,
+    startedTracks: new Set(),
+    reportedTracks: new Set(),
   };
 }
