@@ -362,8 +362,9 @@ test('rtspkit serve reloads its config file when it is saved', { skip, timeout: 
   writeFileSync(file, serverText(['a']));
   const server = cli(['serve', '--config', file]);
   try {
+    // The watcher is set up with the "ready" line (a save before it would not be seen).
     await waitFor(
-      () => logLines(server.stdout(), 'file source started').length === 1,
+      () => logLines(server.stdout(), 'rtspkit ready').length === 1,
       10_000,
       'the server to start',
     );

@@ -106,7 +106,10 @@ async function serve(opts: ServeOptions): Promise<void> {
   const appOptions: AppOptions = { loadConfig: () => buildConfig(path, opts) };
   if (opts.tlsSelfSigned === true) appOptions.tls = selfSignedCertificate();
   // Ctrl-C or SIGTERM while starting (the server may already have logged "listening") stops it once started.
-  const state: { app?: App; watcher?: { close(): void }; stopping: boolean } = { stopping: false };
+  const state: { app?: App; watcher?: { close(): void }; stopping: boolean; reloadWhenStarted: boolean } = {
+    stopping: false,
+    reloadWhenStarted: false,
+  };
   const stop = (signal: string): void => {
     const app = state.app;
     if (state.stopping || app === undefined) {
@@ -120,12 +123,21 @@ async function serve(opts: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Reload on SIGHUP and when the file changes, only with a config file: without one, SIGHUP keeps
+  // its default meaning (the terminal went away: stop). The handler is there before the server starts
+  // (its sources log while it starts): a SIGHUP then reloads once it has started, never kills it.
+  if (path !== undefined)
+    process.on('SIGHUP', () => {
+      if (state.app === undefined) state.reloadWhenStarted = true;
+      else void state.app.reload('SIGHUP');
+    });
   const started = await startApp(config, appOptions);
   state.app = started;
   if (state.stopping) {
     await started.close();
     process.exit(0);
   }
+  if (state.reloadWhenStarted) void started.reload('SIGHUP');
   const logger = started.server.logger;
   const facts = bannerFacts(started, VERSION, path);
   if (config.logLevel !== 'silent') {
@@ -137,27 +149,22 @@ async function serve(opts: ServeOptions): Promise<void> {
         'rtspkit ready',
       );
   }
-  // Reload on SIGHUP and when the file changes, only with a config file: without one, SIGHUP keeps
-  // its default meaning (the terminal went away: stop).
-  if (path !== undefined) {
-    process.on('SIGHUP', () => void started.reload('SIGHUP'));
-    if (opts.watch)
-      try {
-        state.watcher = watchConfigFile(path, () => void started.reload('file changed'), {
-          onError: (err) => {
-            logger.warn(
-              { file: path, err: err.message },
-              'config file no longer watched; SIGHUP still reloads',
-            );
-          },
-        });
-      } catch (err) {
-        logger.warn(
-          { file: path, err: (err as Error).message },
-          'config file not watched; SIGHUP still reloads',
-        );
-      }
-  }
+  if (path !== undefined && opts.watch)
+    try {
+      state.watcher = watchConfigFile(path, () => void started.reload('file changed'), {
+        onError: (err) => {
+          logger.warn(
+            { file: path, err: err.message },
+            'config file no longer watched; SIGHUP still reloads',
+          );
+        },
+      });
+    } catch (err) {
+      logger.warn(
+        { file: path, err: (err as Error).message },
+        'config file not watched; SIGHUP still reloads',
+      );
+    }
 }
 
 const program = new Command()
