@@ -3,7 +3,8 @@
 // and the payload every reader shares), with only node:dgram and nothing of rtspkit's.
 //
 //   node dist/bench/udp-send.js [--readers 500] [--seconds 5] [--rounds 2] [--packets-per-s 120]
-//                               [--payload-bytes 1000] [--modes gather,single,connected]
+//                               [--payload-bytes 1000] [--modes gather,single,connected,handle]
+//                               [--addon FILE --modes ...,mmsg]
 //
 // A child process binds --readers sockets on 127.0.0.1 and reads them (as the bench readers do, so that
 // the kernel's receive path is what it is in bench:fanout). This process then sends --packets-per-s
@@ -13,17 +14,22 @@
 //   gather     socket.send([header, payload], port, address) on one unconnected socket (rtspkit before)
 //   single     socket.send(packet, port, address): one buffer with the header patched in place
 //   connected  one socket per reader, bound to the same port (reuseAddr) and connect()ed: send(packet)
+//   handle     as single, through Node's private UDP handle (process.binding('udp_wrap')): what dgram's
+//              JS layer costs per send; for measurement only (not a public API, may change in any release)
+//   mmsg       one sendmmsg(2) per flush for every reader's datagrams, through a native add-on given with
+//              --addon FILE (not part of rtspkit: what a native path could save; see bench/RESULTS.md)
 //
 // Prints, per mode: CPU % of one core (utime+stime over wall time) and µs of CPU per datagram (user-space
 // and kernel), and the
 // datagrams the readers counted (a loss means the kernel dropped them on full receive buffers).
 import dgram from 'node:dgram';
 import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-type Mode = 'gather' | 'single' | 'connected';
-const MODES: readonly Mode[] = ['gather', 'single', 'connected'];
+type Mode = 'gather' | 'single' | 'connected' | 'handle' | 'mmsg';
+const MODES: readonly Mode[] = ['gather', 'single', 'connected', 'handle', 'mmsg'];
 const HOST = '127.0.0.1';
 const FLUSH_HZ = 30;
 
@@ -34,6 +40,7 @@ interface Options {
   packetsPerS: number;
   payloadBytes: number;
   modes: Mode[];
+  addon: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -43,7 +50,8 @@ function parseOptions(argv: string[]): Options {
     rounds: 2,
     packetsPerS: 120,
     payloadBytes: 1000,
-    modes: [...MODES],
+    modes: ['gather', 'single', 'connected', 'handle'],
+    addon: undefined,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const a = argv[i];
@@ -54,13 +62,27 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--rounds') o.rounds = Number(v);
     else if (a === '--packets-per-s') o.packetsPerS = Number(v);
     else if (a === '--payload-bytes') o.payloadBytes = Number(v);
+    else if (a === '--addon') o.addon = v;
     else if (a === '--modes') {
       const modes = v.split(',');
       if (modes.some((m) => !MODES.includes(m as Mode))) throw new Error(`--modes: ${MODES.join(', ')}`);
       o.modes = modes as Mode[];
     } else throw new Error(`unknown argument ${a}`);
   }
+  if (o.modes.includes('mmsg') && o.addon === undefined) throw new Error('--modes mmsg needs --addon FILE');
   return o;
+}
+
+/** The add-on of the `mmsg` mode: datagram i is lengths[i] bytes of the arena, to 127.0.0.1:ports[i]. */
+interface BatchAddon {
+  sendBatch(
+    fd: number,
+    arena: Buffer,
+    lengths: Uint32Array,
+    ports: Uint32Array,
+    ipv4: number,
+    count: number,
+  ): number;
 }
 
 /** The child: binds `count` sockets, reads them, answers "count" with the datagrams read so far. */
@@ -95,6 +117,31 @@ function ask<T>(child: ChildProcess, message: string): Promise<T> {
     child.once('message', (m) => resolve(m as T));
     child.send(message);
   });
+}
+
+/** Node's private UDP handle of a dgram socket and its send request class (see the `handle` mode). */
+interface PrivateUdp {
+  handle: {
+    send(
+      req: object,
+      list: Buffer[],
+      count: number,
+      port: number,
+      address: string,
+      callback: boolean,
+    ): number;
+    readonly fd: number;
+  };
+  SendWrap: new () => { list?: Buffer[] };
+}
+
+function privateUdp(s: dgram.Socket): PrivateUdp {
+  const sym = Object.getOwnPropertySymbols(s).find((x) => x.description === 'state symbol');
+  const state = (s as unknown as Record<symbol, { handle: PrivateUdp['handle'] }>)[sym!]!;
+  const binding = (
+    process as unknown as { binding(name: string): { SendWrap: PrivateUdp['SendWrap'] } }
+  ).binding('udp_wrap');
+  return { handle: state.handle, SendWrap: binding.SendWrap };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -132,7 +179,31 @@ async function runMode(
   let seq = 0;
   let sent = 0;
   let queued = 0;
+  const raw = mode === 'handle' || mode === 'mmsg' ? privateUdp(shared) : undefined;
+  const addon = mode === 'mmsg' ? (createRequire(import.meta.url)(o.addon!) as BatchAddon) : undefined;
+  const count = ports.length * perFlush;
+  const arena = Buffer.alloc(count * packet.length);
+  const lengths = new Uint32Array(count).fill(packet.length);
+  const batchPorts = new Uint32Array(count);
   const flush = (): void => {
+    if (addon !== undefined) {
+      let at = 0;
+      for (let r = 0; r < ports.length; r++) {
+        for (let k = 0; k < perFlush; k++) {
+          const i = r * perFlush + k;
+          packet.copy(arena, at);
+          arena.writeUInt16BE((seq + k) & 0xffff, at + 2);
+          arena.writeUInt32BE(r, at + 8);
+          batchPorts[i] = ports[r]!;
+          at += packet.length;
+        }
+      }
+      const done = addon.sendBatch(raw!.handle.fd, arena, lengths, batchPorts, 0x7f000001, count);
+      queued += count - done;
+      sent += count;
+      seq += perFlush;
+      return;
+    }
     for (let r = 0; r < ports.length; r++) {
       for (let k = 0; k < perFlush; k++) {
         const s = (seq + k) & 0xffff;
@@ -141,6 +212,18 @@ async function runMode(
           header.writeUInt32BE(r, 8);
           shared.send([header, payload], ports[r], HOST);
           if (shared.getSendQueueCount() !== 0) queued++;
+        } else if (raw !== undefined) {
+          packet.writeUInt16BE(s, 2);
+          packet.writeUInt32BE(r, 8);
+          const req = new raw.SendWrap();
+          const list = [packet];
+          req.list = list;
+          // >= 1: sent at once (the bytes + 1); 0: queued in libuv, which keeps `req` and the list.
+          const done = raw.handle.send(req, list, 1, ports[r]!, HOST, false);
+          if (done < 1) {
+            queued++;
+            packet = Buffer.from(packet);
+          }
         } else {
           packet.writeUInt16BE(s, 2);
           packet.writeUInt32BE(r, 8);
@@ -168,7 +251,10 @@ async function runMode(
   const c = process.cpuUsage(c0);
   const wallMs = performance.now() - t0;
   const cpuUs = c.user + c.system;
-  if (queued > 0) console.log(`  ${mode}: ${queued} datagrams waited in the socket's queue`);
+  if (queued > 0)
+    console.log(
+      `  ${mode}: ${queued} datagrams ${mode === 'mmsg' ? 'not sent (kernel buffer full)' : "waited in the socket's queue"}`,
+    );
   return {
     cpuPct: (cpuUs / 1000 / wallMs) * 100,
     usPerDatagram: cpuUs / sent,
