@@ -65,8 +65,8 @@ export function personalize(out: Buffer, at: number, q: Queued, e: FramedReader)
  * the next reader: per reader and packet nothing is allocated or copied but the 6 bytes, and the packet the
  * kernel reads stays in the CPU cache from reader to reader. A datagram left queued in its socket keeps
  * its copy, and the next reader gets a new one. One buffer rather than [header, payload] (a gather send):
- * dgram wraps every buffer of a list in a new Buffer per send (measured: 7-8 % more CPU per datagram, see
- * bench/udp-send.ts).
+ * dgram wraps every buffer of a list in a new Buffer per send (measured: 0-20 % more CPU per datagram, see
+ * bench/udp-send.ts and DEVELOPERS.md, "What a UDP datagram costs").
  */
 export class UdpDatagrams {
   /** The batch (a flush's, or a joiner's GOP) the copies were made for. */

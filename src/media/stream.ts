@@ -552,7 +552,8 @@ export class Stream {
       this.udpDatagrams.send(e, e.reader, items);
       return;
     }
-    // UDP without transient sends (multicast groups, packet readers): one allocation per flush; each datagram is a view of it.
+    // UDP without transient sends (multicast groups, packet readers): one allocation per flush; each
+    // datagram is a view of it.
     let total = 0;
     for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
     if (total === 0) return;
