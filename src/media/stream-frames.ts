@@ -14,18 +14,6 @@ export interface Queued {
   header: RtpHeader;
   /** RTP payload octets (what RTCP SR counts, RFC 3550 §6.4.1). */
   payloadBytes: number;
-  /** The packet after its header (payload and padding), made once for every UDP reader (bodyOf). */
-  body?: Buffer;
-}
-
-/** Octets of the packet's RTP header (fixed part, CSRCs, extension: RFC 3550 §5.1, §5.3.1). */
-export function headerBytesOf(q: Queued): number {
-  return Math.min(q.header.payloadOffset, q.packet.length);
-}
-
-/** What follows the header, shared by every UDP reader's datagram and never written (see headerBytesOf). */
-export function bodyOf(q: Queued): Buffer {
-  return (q.body ??= q.packet.subarray(headerBytesOf(q)));
 }
 
 /** What framing needs of a reader entry: its channels as when it joined, its SSRCs and offsets. */
@@ -70,42 +58,48 @@ export function personalize(out: Buffer, at: number, q: Queued, e: FramedReader)
   out.writeUInt32BE(e.ssrcs[q.track]!, at + 8);
 }
 
-/** RTP headers up to this size (12 + 15 CSRCs + a 200-byte extension) are written in the shared scratch. */
-const UDP_HEADER_SCRATCH_BYTES = 272;
-
 /**
- * UDP readers' datagrams: per packet, the reader's header (its SSRC and sequence number patched in) in a
- * scratch buffer, and the payload every reader shares (bodyOf), as one gather send. The scratch is reused
- * while each datagram leaves inside its send, so nothing is allocated or copied per reader but the header:
- * the payload the kernel reads stays in the CPU cache from reader to reader (a copy per reader per packet
- * made every send read a different, cold buffer). A datagram left queued in the socket keeps its scratch.
+ * UDP readers' datagrams: per packet of a flush, one copy of the whole packet that every UDP reader's send
+ * rewrites in place (its sequence number and SSRC, 6 bytes) and hands to its socket as one buffer. A send
+ * normally leaves inside the call (libuv tries a synchronous sendmsg first), so the copy is free again for
+ * the next reader: per reader and packet nothing is allocated or copied but the 6 bytes, and the packet the
+ * kernel reads stays in the CPU cache from reader to reader. A datagram left queued in its socket keeps
+ * its copy, and the next reader gets a new one. One buffer rather than [header, payload] (a gather send):
+ * dgram wraps every buffer of a list in a new Buffer per send (measured: 0-20 % more CPU per datagram, see
+ * bench/udp-send.ts and DEVELOPERS.md, "What a UDP datagram costs").
  */
 export class UdpDatagrams {
-  private scratch = Buffer.allocUnsafe(UDP_HEADER_SCRATCH_BYTES);
-  /** The scratch's view of the last header length (most packets of a stream have one). */
-  private view: Buffer | undefined;
+  /** The batch (a flush's, or a joiner's GOP) the copies were made for. */
+  private items: readonly Queued[] | undefined;
+  /** Per index of `items`: the packet its copy was made from (a GOP array grows), and the copy. */
+  private sources: (Queued | undefined)[] = [];
+  private copies: (Buffer | undefined)[] = [];
 
   send(
     e: FramedReader & { readonly wants: readonly boolean[] },
     reader: StreamReader,
     items: readonly Queued[],
   ): void {
-    for (const q of items) {
+    if (items !== this.items) {
+      this.items = items;
+      this.sources = [];
+      this.copies = [];
+    }
+    const sources = this.sources;
+    const copies = this.copies;
+    for (let i = 0; i < items.length; i++) {
+      const q = items[i]!;
       if (e.wants[q.track] !== true) continue;
-      const headerBytes = headerBytesOf(q);
-      let header: Buffer;
-      if (headerBytes > UDP_HEADER_SCRATCH_BYTES) header = Buffer.allocUnsafe(headerBytes);
-      else {
-        if (this.view?.length !== headerBytes) this.view = this.scratch.subarray(0, headerBytes);
-        header = this.view;
+      let copy = copies[i];
+      if (copy === undefined || sources[i] !== q) {
+        copy = Buffer.allocUnsafe(q.packet.length);
+        q.packet.copy(copy);
+        sources[i] = q;
+        copies[i] = copy;
       }
-      q.packet.copy(header, 0, 0, headerBytes);
-      personalize(header, 0, q, e);
-      if (!reader.sendRtpParts!(q.track, header, bodyOf(q)) && header === this.view) {
-        // Queued in the socket: that scratch is the datagram's now.
-        this.scratch = Buffer.allocUnsafe(UDP_HEADER_SCRATCH_BYTES);
-        this.view = undefined;
-      }
+      personalize(copy, 0, q, e);
+      // Queued in the socket: that copy is the datagram's now.
+      if (!reader.sendRtpTransient!(q.track, copy)) copies[i] = undefined;
     }
   }
 }

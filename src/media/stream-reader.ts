@@ -36,11 +36,11 @@ export interface StreamReader {
   writeInterleavedTransient?(bytes: Buffer, packets: number): boolean;
   sendRtp(track: number, packet: Buffer): void;
   /**
-   * As sendRtp, one datagram given as the packet's header (which the stream reuses for the next reader)
-   * and its payload (shared by every reader, never written): returns true when neither is referenced any
-   * more. Optional: without it, the reader gets its own copy of each packet through sendRtp.
+   * As sendRtp, for a packet the stream rewrites for the next reader (stream-frames.ts UdpDatagrams):
+   * returns true when it is no longer referenced (the datagram is in the kernel), false when the reader
+   * keeps it (queued in its socket). Optional: without it, the reader gets its own copy through sendRtp.
    */
-  sendRtpParts?(track: number, header: Buffer, payload: Buffer): boolean;
+  sendRtpTransient?(track: number, packet: Buffer): boolean;
   sendRtcp(track: number, packet: Buffer): void;
   /**
    * The stream ended (publisher left); the reader should end its session. With `info.mediaChanged`,

@@ -278,39 +278,45 @@ test('a packet parseRtpPacket refuses is forwarded but never starts the GOP cach
   );
 });
 
-/** A UDP reader taking header + shared payload; `queued` plays a socket that keeps the buffers (sends later). */
-class PartsReader extends Reader {
-  readonly kept: { header: Buffer; payload: Buffer }[] = [];
+/**
+ * A UDP reader taking the packet the stream rewrites for the next reader; `queued` plays a socket that
+ * keeps the buffer (sends later).
+ */
+class TransientReader extends Reader {
+  readonly kept: Buffer[] = [];
   constructor(
     tracks: readonly number[],
     private readonly queued: boolean,
   ) {
     super('udp', tracks);
   }
-  sendRtpParts(track: number, header: Buffer, payload: Buffer): boolean {
-    if (this.queued) this.kept.push({ header, payload });
-    else this.datagrams.push({ track, packet: Buffer.concat([header, payload]) });
+  sendRtpTransient(track: number, packet: Buffer): boolean {
+    if (this.queued) this.kept.push(packet);
+    else this.datagrams.push({ track, packet: Buffer.from(packet) });
     return !this.queued;
   }
   /** What a queued socket sends in the end: the buffers as they are then. */
   sendKept(): void {
-    for (const k of this.kept.splice(0))
-      this.datagrams.push({ track: 0, packet: Buffer.concat([k.header, k.payload]) });
+    for (const k of this.kept.splice(0)) this.datagrams.push({ track: 0, packet: Buffer.from(k) });
   }
 }
 
-test('UDP readers get their header and the shared payload; a header still queued in a socket is never rewritten', () => {
+test('UDP readers get one patched copy of each packet; a packet still queued in a socket is never rewritten', () => {
   const stream = new Stream([{ encodingName: 'PCMA', clockRate: 8000 }]);
-  const queued = new PartsReader([0], true);
-  const sent = new PartsReader([0], false);
+  const queued = new TransientReader([0], true);
+  const sent = new TransientReader([0], false);
+  const sentToo = new TransientReader([0], false);
   const plain = new Reader('udp', [0]);
-  for (const r of [sent, queued, plain]) stream.addReader(r);
-  for (let i = 0; i < 5; i++) stream.ingestRtp(0, packet(1000 + i, 160 * i, [i, i, i]));
+  const readers = [sent, queued, sentToo, plain];
+  for (const r of readers) stream.addReader(r);
+  const published = [0, 1, 2, 3, 4].map((i) => packet(1000 + i, 160 * i, [i, i, i]));
+  const before = published.map((p) => Buffer.from(p));
+  for (const p of published) stream.ingestRtp(0, p);
   stream.flushNow();
   stream.ingestRtp(0, packet(1005, 800, [5, 5, 5]));
   stream.flushNow();
   queued.sendKept();
-  for (const r of [sent, queued, plain]) {
+  for (const r of readers) {
     const ps = r.packets();
     assert.equal(ps.length, 6);
     assert.equal(new Set(ps.map((p) => p.ssrc)).size, 1, 'one SSRC per reader');
@@ -320,10 +326,11 @@ test('UDP readers get their header and the shared payload; a header still queued
       [0, 1, 2, 3, 4, 5].map((i) => Buffer.from([i, i, i]).toString('hex')),
     );
   }
-  const ssrcs = [sent, queued, plain].map((r) => r.packets()[0]!.ssrc);
-  assert.equal(new Set(ssrcs).size, 3);
-  // Nothing of the publisher's header reached a reader.
+  const ssrcs = readers.map((r) => r.packets()[0]!.ssrc);
+  assert.equal(new Set(ssrcs).size, readers.length);
+  // Nothing of the publisher's header reached a reader, and the publisher's packets were not written.
   assert.ok(ssrcs.every((s) => s !== 0x11111111));
+  assert.deepEqual(published, before);
 });
 
 test('a join storm: GOP bursts go out a budget per event-loop turn; readers already playing get every packet', async () => {

@@ -119,7 +119,7 @@ export class Stream {
    * at 1000 readers than the copy itself (one buffer per reader per flush cost 1.5x the CPU).
    */
   private scratch = Buffer.allocUnsafe(64 * 1024);
-  /** UDP readers' datagrams: header + shared payload (stream-frames.ts). */
+  /** UDP readers' datagrams: one copy of each packet, patched per reader (stream-frames.ts). */
   private readonly udpDatagrams = new UdpDatagrams();
   /** Readers joining from the GOP cache, a few bursts per event-loop turn (join storms). */
   private readonly joins: JoinPacer<ReaderEntry>;
@@ -548,11 +548,12 @@ export class Stream {
       }
       return;
     }
-    if (e.reader.sendRtpParts !== undefined) {
+    if (e.reader.sendRtpTransient !== undefined) {
       this.udpDatagrams.send(e, e.reader, items);
       return;
     }
-    // UDP without parts (multicast groups): one allocation per flush; each datagram is a view of it.
+    // UDP without transient sends (multicast groups, packet readers): one allocation per flush; each
+    // datagram is a view of it.
     let total = 0;
     for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
     if (total === 0) return;

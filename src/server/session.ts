@@ -266,16 +266,16 @@ export class ServerSession implements StreamReader {
     s.pair.sendRtp(packet, s.clientRtpPort, s.clientAddress);
   }
 
-  sendRtpParts(track: number, header: Buffer, payload: Buffer): boolean {
+  sendRtpTransient(track: number, packet: Buffer): boolean {
     if (!this.outputOpen) {
-      this.hold({ track, packet: Buffer.concat([header, payload]) }, header.length + payload.length);
+      this.hold({ track, packet: Buffer.from(packet) }, packet.length);
       return true;
     }
     const s = this.setups[track];
     if (s?.kind !== 'udp') return true;
     this.packetsSent++;
-    this.bytesSent += header.length + payload.length;
-    return s.pair.sendRtpParts(header, payload, s.clientRtpPort, s.clientAddress);
+    this.bytesSent += packet.length;
+    return s.pair.sendRtpTransient(packet, s.clientRtpPort, s.clientAddress);
   }
 
   sendRtcp(track: number, packet: Buffer): void {

@@ -40,17 +40,27 @@ interface Route {
  * the next tick: a send then costs a tick and a closure, and its bytes are read only after the caller has
  * moved on, so a buffer given to send() could never be reused at once. With this one the datagram is handed
  * to the kernel inside send() (libuv tries a synchronous sendmsg first) unless the socket's queue is busy,
- * which getSendQueueCount() tells (UdpPair.sendRtpParts).
+ * which getSendQueueCount() tells (UdpPair.sendRtpTransient).
  */
 function immediateLookup(
   address: string,
   family: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const literal = isIP(address);
-  if (literal !== 0) callback(null, address, literal);
-  else dns.lookup(address, family as number, callback);
+  // The last literal's family is kept: a fan-out sends to many readers on few hosts (isIP is a regex test).
+  if (address !== lastLiteral) {
+    const literal = isIP(address);
+    if (literal === 0) {
+      dns.lookup(address, family as number, callback);
+      return;
+    }
+    lastLiteral = address;
+    lastLiteralFamily = literal;
+  }
+  callback(null, address, lastLiteralFamily);
 }
+let lastLiteral = '';
+let lastLiteralFamily = 0;
 
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -191,13 +201,12 @@ export class UdpPair {
   }
 
   /**
-   * One RTP datagram made of two parts (sendmsg's gather list): a header of the caller's, which it may
-   * reuse, and a payload shared with other readers. Returns true when the datagram is in the kernel and
-   * neither part is referenced any more; false when it waits in the socket's queue (the kernel's buffer
-   * is full): the header must then be left alone until it is sent.
+   * As sendRtp, for a packet the caller rewrites once this returns true: the datagram is in the kernel
+   * and the buffer is no longer referenced. False: it waits in the socket's queue (the kernel's buffer is
+   * full) and the buffer must be left alone until it is sent.
    */
-  sendRtpParts(header: Buffer, payload: Buffer, port: number, address: string): boolean {
-    this.rtp.send([header, payload], port, address);
+  sendRtpTransient(packet: Buffer, port: number, address: string): boolean {
+    this.rtp.send(packet, port, address);
     return this.rtp.getSendQueueCount() === 0;
   }
 
