@@ -28,6 +28,7 @@ import {
   waitUntil,
 } from './proc.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
+import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import {
   ReadersLink,
   assertAlive,
@@ -54,12 +55,12 @@ interface Options extends RunnerOptions {
   readerUdpPorts: string;
   /** rtspkit writeCoalesceMs values; undefined = the server's default. */
   coalesce: (number | undefined)[];
-  /** Directory for `node --cpu-prof` profiles of the rtspkit server (written when it exits). */
+  /** Directory for `node --cpu-prof` profiles of the rtspkit server and of the readers process (readers.cpuprofile), written when they exit. */
   cpuProf: string | undefined;
   /** Preload bench/memlog.js into the rtspkit server: process.memoryUsage() idle / window start / end. */
   memLog: boolean;
   /**
-   * Node options of the rtspkit server: by default those `npm start` uses (--max-semi-space-size=2, see
+   * Node options of the rtspkit server: by default those `rtspkit serve` adds itself (SERVE_NODE_FLAGS, see
    * the README's Performance section); `--node-args ''` runs it with Node's defaults.
    */
   rtspkitNodeArgs: string[];
@@ -89,7 +90,7 @@ function parseOptions(argv: string[]): Options {
     out: undefined,
     cpuProf: undefined,
     memLog: false,
-    rtspkitNodeArgs: ['--max-semi-space-size=2'],
+    rtspkitNodeArgs: [...SERVE_NODE_FLAGS],
     ingest: 'rtsp',
   };
   parseRunnerOptions(
@@ -352,6 +353,9 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       'readers',
       process.execPath,
       [
+        ...(o.cpuProf !== undefined
+          ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', 'readers.cpuprofile']
+          : []),
         READERS,
         '--url',
         readUrl,

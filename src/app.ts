@@ -24,22 +24,16 @@ import type { Authorizer } from './server/auth.js';
 import { createAuthorizer } from './app-auth.js';
 import { checkMediaDir, fileSourceError } from './app-files.js';
 import { NonceCountMemory } from './auth/server.js';
-import {
-  clusterDigestState,
-  edgeRelaysOf,
-  joinCluster,
-  openClusterStore,
-  type AppCluster,
-  type DigestState,
-} from './app-cluster.js';
+// The parts a default `rtspkit serve` does not use (the cluster and its Redis client, RTMP, the HTTP API
+// with prom-client and the recording exporter) are imported when the config asks for them: each module
+// loaded stays in the heap for the life of the process (README "Memory": about 6 MB of RSS at start).
+import type { AppCluster, DigestState } from './app-cluster.js';
 import { normalizeAddress, parsePortRange } from './transport/udp.js';
 import { RtspServer, type RtspServerOptions } from './server/server.js';
 import type { TlsMaterial } from './config/tls.js';
 import { loadTlsFiles } from './config/tls.js';
-import { ApiServer, type ApiAccess } from './http/api.js';
+import type { ApiServer, ApiAccess } from './http/api.js';
 import { DiskRecordingCatalog } from './recorder/disk-catalog.js';
-import { RecordingExporter } from './recorder/export.js';
-import { indexSegmentFile } from './recorder/segment-index.js';
 import { RecorderManager } from './recorder/manager.js';
 import { tmpdir } from 'node:os';
 import { hookSettingsOf, pathConfigFor } from './config/path-config.js';
@@ -47,7 +41,7 @@ import { Hooks, sourceParty } from './hooks/hooks.js';
 import { configOnDemandSources } from './hooks/on-demand.js';
 import type { PathRules } from './server/path-rules.js';
 import { ConfigPulls } from './app-pulls.js';
-import { RtmpServer } from './rtmp/server.js';
+import type { RtmpServer } from './rtmp/server.js';
 
 export interface App {
   server: RtspServer;
@@ -132,15 +126,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // One secret for the life of the process: Digest nonces given out before a reload stay valid after it,
   // and so does the memory of the answers already accepted (a replay stays refused across a reload).
   // In a cluster both are the cluster's: a client sent to another node authenticates there with its nonce.
-  const clusterStore = config.cluster !== null ? await openClusterStore(config.cluster, logger) : undefined;
+  const clusterParts = config.cluster !== null ? await import('./app-cluster.js') : undefined;
+  const clusterStore =
+    config.cluster !== null ? await clusterParts?.openClusterStore(config.cluster, logger) : undefined;
   const nonceState: DigestState =
-    clusterStore !== undefined
-      ? await clusterDigestState(clusterStore, logger)
+    clusterStore !== undefined && clusterParts !== undefined
+      ? await clusterParts.clusterDigestState(clusterStore, logger)
       : { secret: randomBytes(32), nonceCounts: new NonceCountMemory() };
   const authorizer = createAuthorizer(config, logger, nonceState);
   const edgeRelays =
     config.cluster?.readerPolicy === 'edge' && clusterStore !== undefined
-      ? edgeRelaysOf(clusterStore, logger)
+      ? clusterParts?.edgeRelaysOf(clusterStore, logger)
       : undefined;
   const fileSourceSpecs = fileSourcesOf(config, DEMO_CLIP);
   if (config.mediaDir !== null) checkMediaDir(config.mediaDir);
@@ -240,7 +236,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
   const cluster =
     config.cluster !== null && clusterStore !== undefined
-      ? await joinCluster(
+      ? await clusterParts?.joinCluster(
           config.cluster,
           clusterStore,
           server,
@@ -305,7 +301,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const rtmp =
     config.rtmpAddress === null && (config.rtmpsAddress === null || material === undefined)
       ? undefined
-      : new RtmpServer({
+      : new (await import('./rtmp/server.js')).RtmpServer({
           host,
           port: config.rtmpAddress !== null ? splitHostPort(config.rtmpAddress).port : undefined,
           ...(config.rtmpsAddress !== null && material !== undefined
@@ -342,6 +338,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let api: ApiServer | undefined;
   if (config.api) {
     const address = splitHostPort(config.apiAddress);
+    const { ApiServer } = await import('./http/api.js');
+    const { RecordingExporter } = await import('./recorder/export.js');
+    const { indexSegmentFile } = await import('./recorder/segment-index.js');
     api = new ApiServer({
       server,
       host: address.host,

@@ -13,7 +13,7 @@
  *   |  [header extension data ...]                                  |
  *   |  payload ...  [padding ... | padding count]                   |
  */
-import { randomBytes } from 'node:crypto';
+import { randomUint16, randomUint32 } from '../base/random-pool.js';
 import { ParseError } from '../base/errors.js';
 
 export const RTP_VERSION = 2;
@@ -335,15 +335,15 @@ export function rewriteRtpPayloadType(buf: Buffer, payloadType: number): void {
 // §8.1 for a random SSRC. node:crypto is a CSPRNG, not I/O.
 
 export function randomSsrc(): number {
-  return randomBytes(4).readUInt32BE(0);
+  return randomUint32();
 }
 
 export function randomSequenceNumber(): number {
-  return randomBytes(2).readUInt16BE(0);
+  return randomUint16();
 }
 
 export function randomRtpTimestamp(): number {
-  return randomBytes(4).readUInt32BE(0);
+  return randomUint32();
 }
 
 /** An SSRC from caller-supplied random bytes (deterministic in tests). */

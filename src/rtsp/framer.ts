@@ -66,6 +66,13 @@ type State = (typeof State)[keyof typeof State];
 
 type StartLine = Omit<RtspRequest, 'headers' | 'body'> | Omit<RtspResponse, 'headers' | 'body'>;
 
+/**
+ * What #headers holds between messages: never appended to (a start line gives each message its own). A
+ * connection's framer lives as long as the connection; holding the last request's headers cost a reader
+ * ~0.5 KB of heap at 1000 readers.
+ */
+const NO_HEADERS = new RtspHeaders();
+
 export class RtspFramer {
   readonly #limits: FramerLimits;
   #state: State = State.Idle;
@@ -83,7 +90,8 @@ export class RtspFramer {
   #lineBytes = 0;
 
   #startLine: StartLine | undefined;
-  #headers = new RtspHeaders();
+  /** The headers of the message being read; between messages none, so a handed-out message is not kept. */
+  #headers = NO_HEADERS;
   #headerBytes = 0;
   #headerCount = 0;
   /** Last header field read, kept open until the next line shows it is not continued. */
@@ -387,6 +395,7 @@ export class RtspFramer {
   #finishMessage(body: Buffer): RtspMessage {
     const start = this.#startLine!;
     const headers = this.#headers;
+    this.#headers = NO_HEADERS;
     this.#resetMessage();
     return start.kind === 'request'
       ? { kind: 'request', method: start.method, uri: start.uri, version: start.version, headers, body }

@@ -72,8 +72,8 @@ export interface ConnectionHandlers {
   tunnelOpened(conn: ServerConnection, cookie: string): boolean;
   /** RTSP over HTTP: the GET side a POST with this cookie feeds. */
   tunnelFor(cookie: string): ServerConnection | undefined;
-  /** A WebSocket upgrade request arrived (its HTTP head is `head`): hand the socket over. */
-  websocketUpgrade(conn: ServerConnection, head: Buffer): void;
+  /** A WebSocket upgrade request arrived on `channel` (its HTTP head is `head`): hand the socket over. */
+  websocketUpgrade(conn: ServerConnection, head: Buffer, channel: ByteChannel): void;
   /** Counts an event (metrics). */
   count?(event: ConnectionEvent): void;
 }
@@ -323,7 +323,7 @@ export class ServerConnection implements InterleavedSink {
       this.head = Buffer.alloc(0);
       this.partialSinceMs = undefined;
       this.mode = 'handed-off';
-      this.handlers.websocketUpgrade(this, head);
+      this.handlers.websocketUpgrade(this, head, this.socket);
       return;
     }
     let req;

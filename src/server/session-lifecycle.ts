@@ -5,7 +5,7 @@
  * way a session ends (TEARDOWN, timeouts, a closed connection, a publisher leaving, the API) goes
  * through the same steps, in the same order.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../base/random-pool.js';
 import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
@@ -64,7 +64,7 @@ export function presentationUri(uri: string, path: string): string {
 
 function newSessionId(): string {
   // 16 hex digits: no dashes (interop notes), unguessable.
-  return randomBytes(8).toString('hex').toUpperCase();
+  return randomHex(8);
 }
 
 export class SessionLifecycle {
