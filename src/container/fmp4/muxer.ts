@@ -21,7 +21,15 @@
  * sample of each track is held back until the next one (or `flush`, which reuses the previous duration).
  * Decode time is `dts ?? pts`, forced to increase by at least one tick (RTP gives no dts: a stream with
  * B-frames and no dts gets tiny durations and negative composition offsets, valid but not pretty).
- * tfdt carries each fragment's first decode time, so fragments continue each other exactly. Whatever
+ * tfdt carries each fragment's first decode time, so fragments continue each other exactly.
+ *
+ * Reordering without negative offsets: with `presentationDelaySeconds` (D), every presentation time
+ * (and an audio track's decode time) is moved D later while a video unit without dts keeps its pts as
+ * decode time, so B-frames get composition offsets of D less their reordering, >= 0 while the
+ * reordering stays under D. Negative offsets are valid (trun version 1) but players read them
+ * differently: ffmpeg's mov demuxer (5.1) adds the largest negative offset it has seen to every pts of
+ * the track and so shows video that much late against audio (80 ms with two B-frames at 25 fps), while
+ * players using pts as written do not. A uniform shift of all tracks keeps them in sync for all. Whatever
  * the input times (jumps back or forward, wraparounds, hostile values), every field stays in range: a
  * jump is a discontinuity that the track's timeline absorbs (see sample-timeline.ts for the trade-off).
  *
@@ -115,6 +123,12 @@ export interface Fmp4MuxerOptions {
   maxGapSeconds?: number;
   /** Complete samples (all tracks) past which a fragment is cut whatever its span (default 8 MiB). */
   maxFragmentBytes?: number;
+  /**
+   * Presentation times of every track are this much later than the input's, and video decode times
+   * are the input pts (see Timing above): room for B-frames' reordering without negative composition
+   * offsets (default 0).
+   */
+  presentationDelaySeconds?: number;
 }
 
 export interface Fmp4MuxerStats {
@@ -152,6 +166,8 @@ interface TrackState {
   /** Input times to the file's decode and presentation times. */
   timeline: SampleTimeline;
   lastDuration: number | undefined;
+  /** The muxer's presentation delay in ticks of this track. */
+  delayTicks: number;
 }
 
 /** Bytes equal? */
@@ -182,6 +198,9 @@ export class Fmp4Muxer {
     this.#maxFragmentSeconds = options.maxFragmentSeconds ?? 1;
     this.#maxFragmentBytes = options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES;
     const maxGapSeconds = options.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS;
+    const delaySeconds = options.presentationDelaySeconds ?? 0;
+    if (!(delaySeconds >= 0 && delaySeconds <= MAX_COMPOSITION_OFFSET_SECONDS))
+      throw new RangeError(`bad presentation delay ${delaySeconds}`);
     this.#tracks = tracks.map((config) => {
       if (!Number.isInteger(config.timescale) || config.timescale <= 0)
         throw new RangeError(`bad timescale ${config.timescale}`);
@@ -209,6 +228,7 @@ export class Fmp4Muxer {
           defaultDurationTicks: defaultDuration(config),
         }),
         lastDuration: undefined,
+        delayTicks: Math.round(delaySeconds * config.timescale),
       };
       if (video) this.#noteParams(state, config.parameterSets ?? []);
       return state;
@@ -335,7 +355,11 @@ export class Fmp4Muxer {
       return undefined;
     }
     const jumpsBefore = t.timeline.discontinuities;
-    const placed = t.timeline.place(toTicks(au.pts), toTicks(au.dts ?? au.pts));
+    // Video without dts decodes at its pts, presented `delayTicks` later; everything else just moves.
+    const ptsTicks = toTicks(au.pts) + t.delayTicks;
+    const dtsTicks =
+      au.dts !== undefined ? toTicks(au.dts) + t.delayTicks : t.video ? ptsTicks - t.delayTicks : ptsTicks;
+    const placed = t.timeline.place(ptsTicks, dtsTicks);
     this.stats.discontinuities += t.timeline.discontinuities - jumpsBefore;
     if (placed === undefined) {
       this.stats.droppedForTime++;
