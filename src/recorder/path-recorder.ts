@@ -299,10 +299,12 @@ export class PathRecorder {
         sr !== undefined
           ? sr.ntpUnixMs + (tsDiff32(sr.rtpTimestamp, au.pts >>> 0) * 1000) / au.clockRate
           : undefined;
-      this.#onAccessUnit(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs), {
-        wallMs,
-        senderMs,
-      });
+      // Placed by the instant the Stream's clock line gives its pts, not by arrival (AlignedTracks.place:
+      // ffmpeg's AAC packets come up to 0.7 s after their first frame's time).
+      const instantMs = this.stream.monotonicMsOfRtp?.(streamTrack, au.pts >>> 0) ?? arrivalMs;
+      const placed = this.#aligned.place(track.fmp4Track, au, instantMs);
+      if (placed === undefined) continue; // before the first unit placed
+      this.#onAccessUnit(track.fmp4Track, placed, { wallMs, senderMs });
     }
   }
 

@@ -24,9 +24,9 @@
  * tfdt carries each fragment's first decode time, so fragments continue each other exactly.
  *
  * Reordering without negative offsets: with `presentationDelaySeconds` (D), every presentation time
- * (and an audio track's decode time) is moved D later while a video unit without dts keeps its pts as
- * decode time, so B-frames get composition offsets of D less their reordering, >= 0 while the
- * reordering stays under D. Negative offsets are valid (trun version 1) but players read them
+ * (and an audio track's decode time) is moved D later while a video unit without dts gets a decode
+ * time between its pts and D later, paced by the picture duration (decode-times.ts), so B-frames get
+ * composition offsets >= 0 while the reordering stays under D. Negative offsets are valid (trun version 1) but players read them
  * differently: ffmpeg's mov demuxer (5.1) adds the largest negative offset it has seen to every pts of
  * the track and so shows video that much late against audio (80 ms with two B-frames at 25 fps), while
  * players using pts as written do not. A uniform shift of all tracks keeps them in sync for all. Whatever
@@ -77,6 +77,7 @@ import {
   type FragmentSample,
   type InitTrack,
 } from './boxes.js';
+import { VideoDecodeTimes } from './decode-times.js';
 import { SampleTimeline } from './sample-timeline.js';
 
 /** Longest wait for the parameter sets of every video track before giving up (FMP4_NO_PARAMETER_SETS). */
@@ -168,6 +169,8 @@ interface TrackState {
   lastDuration: number | undefined;
   /** The muxer's presentation delay in ticks of this track. */
   delayTicks: number;
+  /** Video: decode times for units without dts, paced by the picture duration (decode-times.ts). */
+  decodeTimes: VideoDecodeTimes;
 }
 
 /** Bytes equal? */
@@ -229,6 +232,7 @@ export class Fmp4Muxer {
         }),
         lastDuration: undefined,
         delayTicks: Math.round(delaySeconds * config.timescale),
+        decodeTimes: new VideoDecodeTimes(Math.round(delaySeconds * config.timescale)),
       };
       if (video) this.#noteParams(state, config.parameterSets ?? []);
       return state;
@@ -355,10 +359,14 @@ export class Fmp4Muxer {
       return undefined;
     }
     const jumpsBefore = t.timeline.discontinuities;
-    // Video without dts decodes at its pts, presented `delayTicks` later; everything else just moves.
+    // Video without dts decodes up to `delayTicks` before it is presented; everything else just moves.
     const ptsTicks = toTicks(au.pts) + t.delayTicks;
     const dtsTicks =
-      au.dts !== undefined ? toTicks(au.dts) + t.delayTicks : t.video ? ptsTicks - t.delayTicks : ptsTicks;
+      au.dts !== undefined
+        ? toTicks(au.dts) + t.delayTicks
+        : t.video
+          ? t.decodeTimes.next(toTicks(au.pts), au.keyframe)
+          : ptsTicks;
     const placed = t.timeline.place(ptsTicks, dtsTicks);
     this.stats.discontinuities += t.timeline.discontinuities - jumpsBefore;
     if (placed === undefined) {
