@@ -98,6 +98,14 @@ const DEFAULT_MAX_FRAGMENT_BYTES = 8 * 1024 * 1024;
 /** mfhd's sequence_number is unsigned 32 bits (§8.8.5): it wraps to 1 after this. */
 const MAX_SEQUENCE_NUMBER = 0xffffffff;
 
+/**
+ * The presentation delay that leaves room for B-frames (x264's b-pyramid reorders ~4 pictures, 160 ms at
+ * 25 fps; the RTMP egress allows the same), for tracks that may reorder: H.264 and H.265; else 0.
+ */
+export function reorderDelaySecondsFor(tracks: readonly Fmp4Track[]): number {
+  return tracks.some((t) => t.codec === 'h264' || t.codec === 'h265') ? 0.2 : 0;
+}
+
 /** Every codec the muxer writes. */
 export const FMP4_CODECS = ['h264', 'h265', 'aac', 'opus', 'mjpeg', 'pcma', 'pcmu'] as const;
 export type Fmp4Codec = (typeof FMP4_CODECS)[number];

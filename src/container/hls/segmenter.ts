@@ -29,7 +29,7 @@
  */
 import type { AccessUnit } from '../../format/access-unit.js';
 import { childBoxes } from '../mp4/boxes.js';
-import { Fmp4Muxer, type Fmp4Track } from '../fmp4/muxer.js';
+import { Fmp4Muxer, reorderDelaySecondsFor, type Fmp4Track } from '../fmp4/muxer.js';
 import { serializeMediaPlaylist, targetDurationFor } from './playlist.js';
 
 export interface HlsSegment {
@@ -74,7 +74,6 @@ const DEFAULT_TARGET_SEGMENT_SECONDS = 1;
 const DEFAULT_WINDOW_SEGMENTS = 6;
 const DEFAULT_RETAINED_SEGMENTS = 2;
 const DEFAULT_MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
-const DEFAULT_VIDEO_PRESENTATION_DELAY_SECONDS = 0.2;
 
 export class HlsSegmenter {
   readonly #mux: Fmp4Muxer;
@@ -115,8 +114,7 @@ export class HlsSegmenter {
     this.#mux = new Fmp4Muxer(tracks, {
       maxFragmentSeconds: this.#targetSeconds,
       maxFragmentBytes: Math.max(1, Math.floor(this.#maxBytes / 4)),
-      presentationDelaySeconds:
-        options.presentationDelaySeconds ?? (firstVideo >= 0 ? DEFAULT_VIDEO_PRESENTATION_DELAY_SECONDS : 0),
+      presentationDelaySeconds: options.presentationDelaySeconds ?? reorderDelaySecondsFor(tracks),
     });
     this.#cutTrack = Math.max(0, firstVideo);
     this.#cutTrackIsVideo = firstVideo >= 0;
