@@ -225,9 +225,13 @@ export class HlsMuxer {
     const arrivalMs = this.#clock.monotonicMs();
     for (const au of track.depacketizer.push(rtp)) {
       this.stats.accessUnits++;
+      // The unit's RTP time is its unwrapped pts modulo 2^32 (the depacketizer's timestamp tracker).
+      const instantMs = this.stream.monotonicMsOfRtp?.(streamTrack, au.pts >>> 0) ?? arrivalMs;
+      const placed = this.#aligned.place(track.fmp4Track, au, instantMs);
+      if (placed === undefined) continue; // before the first unit placed (see AlignedTracks.place)
       let segment: HlsSegment | undefined;
       try {
-        segment = this.#segmenter.push(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs));
+        segment = this.#segmenter.push(track.fmp4Track, placed);
       } catch (err) {
         if (!isParseError(err)) throw err;
         // Malformed parameter sets (the init segment cannot be built): nothing playable will come.

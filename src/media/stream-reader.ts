@@ -66,6 +66,13 @@ export interface StreamTap {
    * time, as a Unix ms time), undefined before one came or when the source sends none.
    */
   senderReport?(track: number): { rtpTimestamp: number; ntpUnixMs: number } | undefined;
+  /**
+   * The instant (our monotonic clock) an RTP timestamp of a track stands for, on the Stream's line for
+   * that track (the publisher's sender reports, else the first packet's arrival): what puts tracks on
+   * one timeline whatever order and delay their packets come with. Undefined before the track's first
+   * packet, or for a source without it.
+   */
+  monotonicMsOfRtp?(track: number, rtpTimestamp: number): number | undefined;
 }
 
 /** What a packet reader is handed: the tracks it reads, its backpressure, each packet, the end. */

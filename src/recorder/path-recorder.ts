@@ -158,6 +158,8 @@ interface OpenSegment {
   tracks: Fmp4TrackInfo[];
   /** Per fMP4 track: decode time in the file → when its unit was received and sent, for the `prft`s. */
   timesByDts: Map<number, UnitTimes>[];
+  /** fMP4 tracks that have had a unit at or after the segment's start. */
+  startedTracks: Set<number>;
   startWallMs: number | undefined;
   /** Wall-clock end of the parts the disk has. */
   endWallMs: number | undefined;
@@ -299,10 +301,12 @@ export class PathRecorder {
         sr !== undefined
           ? sr.ntpUnixMs + (tsDiff32(sr.rtpTimestamp, au.pts >>> 0) * 1000) / au.clockRate
           : undefined;
-      this.#onAccessUnit(track.fmp4Track, this.#aligned.align(track.fmp4Track, au, arrivalMs), {
-        wallMs,
-        senderMs,
-      });
+      // Placed by the instant the Stream's clock line gives its pts, not by arrival (AlignedTracks.place:
+      // ffmpeg's AAC packets come up to 0.7 s after their first frame's time).
+      const instantMs = this.stream.monotonicMsOfRtp?.(streamTrack, au.pts >>> 0) ?? arrivalMs;
+      const placed = this.#aligned.place(track.fmp4Track, au, instantMs);
+      if (placed === undefined) continue; // before the first unit placed
+      this.#onAccessUnit(track.fmp4Track, placed, { wallMs, senderMs });
     }
   }
 
@@ -327,6 +331,13 @@ export class PathRecorder {
     const shift = Math.round(seg.baseSeconds * au.clockRate);
     const shifted: AccessUnit = { ...au, pts: au.pts - shift };
     if (au.dts !== undefined) shifted.dts = au.dts - shift;
+    if (!seg.startedTracks.has(i)) {
+      // A track's first units in this file from before its first picture (audio that comes after it,
+      // as ffmpeg's AAC packets of up to 0.7 s do) would start the track at a negative time, moved to 0
+      // with everything after it; they belong to the previous file, closed at the picture: dropped.
+      if (shifted.pts < 0 || (shifted.dts ?? 0) < 0) return;
+      seg.startedTracks.add(i);
+    }
     let out: Buffer | undefined;
     try {
       out = seg.muxer.push(i, shifted);
@@ -375,6 +386,7 @@ export class PathRecorder {
       params,
       tracks: [],
       timesByDts: this.#configs.map(() => new Map<number, UnitTimes>()),
+      startedTracks: new Set(),
       startWallMs: undefined,
       endWallMs: undefined,
       dropLogged: false,

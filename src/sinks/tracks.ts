@@ -29,6 +29,8 @@ export function carriedTracks<T, C>(
 export class AlignedTracks {
   readonly #trackOf = new Map<number, number>();
   readonly #timeline = new TimelineAligner();
+  /** Tracks whose first unit at or after the origin has been placed. */
+  readonly #placing = new Set<number>();
 
   /** `sourceIndices[i]` is the source track that goes into container track i. */
   constructor(sourceIndices: readonly number[]) {
@@ -43,5 +45,26 @@ export class AlignedTracks {
   /** `au` of container track `track` on the shared timeline; `arrivalMs` is when it arrived. */
   align(track: number, au: AccessUnit, arrivalMs: number): AccessUnit {
     return this.#timeline.map(track, au, arrivalMs);
+  }
+
+  /**
+   * `au` of container track `track` on the shared timeline, placed by the instant its pts stands for
+   * (`instantMs`, e.g. Stream.monotonicMsOfRtp) rather than by its arrival; undefined when that is
+   * before the timeline's origin (the first unit placed). Arrival is the wrong measure for a reader of
+   * a live Stream: the GOP cache's burst delivers seconds of video at once, and publishers aggregate
+   * audio (ffmpeg sends up to 0.7 s of AAC frames per RTP packet: `-max_delay`), so the first audio unit
+   * arrives up to 0.7 s after its own time. Units before the origin (audio captured before the first
+   * picture, delivered with or after it) would start their track at a negative time, which the fMP4
+   * writer cannot hold: kept, they would be moved to 0 and the whole track with them. Only a track's
+   * first units are dropped so: once it has started, a step back of the publisher's clock is the
+   * writer's discontinuity to close up (container/fmp4/sample-timeline.ts), not a reason to go silent.
+   */
+  place(track: number, au: AccessUnit, instantMs: number): AccessUnit | undefined {
+    const mapped = this.#timeline.map(track, au, instantMs);
+    if (!this.#placing.has(track)) {
+      if (mapped.pts < 0 || (mapped.dts ?? 0) < 0) return undefined;
+      this.#placing.add(track);
+    }
+    return mapped;
   }
 }

@@ -21,7 +21,15 @@
  * sample of each track is held back until the next one (or `flush`, which reuses the previous duration).
  * Decode time is `dts ?? pts`, forced to increase by at least one tick (RTP gives no dts: a stream with
  * B-frames and no dts gets tiny durations and negative composition offsets, valid but not pretty).
- * tfdt carries each fragment's first decode time, so fragments continue each other exactly. Whatever
+ * tfdt carries each fragment's first decode time, so fragments continue each other exactly.
+ *
+ * Reordering without negative offsets: with `presentationDelaySeconds` (D), every presentation time
+ * (and an audio track's decode time) is moved D later while a video unit without dts gets a decode
+ * time between its pts and D later, paced by the picture duration (decode-times.ts), so B-frames get
+ * composition offsets >= 0 while the reordering stays under D. Negative offsets are valid (trun version 1) but players read them
+ * differently: ffmpeg's mov demuxer (5.1) adds the largest negative offset it has seen to every pts of
+ * the track and so shows video that much late against audio (80 ms with two B-frames at 25 fps), while
+ * players using pts as written do not. A uniform shift of all tracks keeps them in sync for all. Whatever
  * the input times (jumps back or forward, wraparounds, hostile values), every field stays in range: a
  * jump is a discontinuity that the track's timeline absorbs (see sample-timeline.ts for the trade-off).
  *
@@ -69,6 +77,7 @@ import {
   type FragmentSample,
   type InitTrack,
 } from './boxes.js';
+import { VideoDecodeTimes } from './decode-times.js';
 import { SampleTimeline } from './sample-timeline.js';
 
 /** Longest wait for the parameter sets of every video track before giving up (FMP4_NO_PARAMETER_SETS). */
@@ -88,6 +97,14 @@ const MAX_COMPOSITION_OFFSET_SECONDS = 2;
 const DEFAULT_MAX_FRAGMENT_BYTES = 8 * 1024 * 1024;
 /** mfhd's sequence_number is unsigned 32 bits (§8.8.5): it wraps to 1 after this. */
 const MAX_SEQUENCE_NUMBER = 0xffffffff;
+
+/**
+ * The presentation delay that leaves room for B-frames (x264's b-pyramid reorders ~4 pictures, 160 ms at
+ * 25 fps; the RTMP egress allows the same), for tracks that may reorder: H.264 and H.265; else 0.
+ */
+export function reorderDelaySecondsFor(tracks: readonly Fmp4Track[]): number {
+  return tracks.some((t) => t.codec === 'h264' || t.codec === 'h265') ? 0.2 : 0;
+}
 
 /** Every codec the muxer writes. */
 export const FMP4_CODECS = ['h264', 'h265', 'aac', 'opus', 'mjpeg', 'pcma', 'pcmu'] as const;
@@ -115,6 +132,12 @@ export interface Fmp4MuxerOptions {
   maxGapSeconds?: number;
   /** Complete samples (all tracks) past which a fragment is cut whatever its span (default 8 MiB). */
   maxFragmentBytes?: number;
+  /**
+   * Presentation times of every track are this much later than the input's, and video decode times
+   * are the input pts (see Timing above): room for B-frames' reordering without negative composition
+   * offsets (default 0).
+   */
+  presentationDelaySeconds?: number;
 }
 
 export interface Fmp4MuxerStats {
@@ -152,6 +175,10 @@ interface TrackState {
   /** Input times to the file's decode and presentation times. */
   timeline: SampleTimeline;
   lastDuration: number | undefined;
+  /** The muxer's presentation delay in ticks of this track. */
+  delayTicks: number;
+  /** Video: decode times for units without dts, paced by the picture duration (decode-times.ts). */
+  decodeTimes: VideoDecodeTimes;
 }
 
 /** Bytes equal? */
@@ -182,6 +209,9 @@ export class Fmp4Muxer {
     this.#maxFragmentSeconds = options.maxFragmentSeconds ?? 1;
     this.#maxFragmentBytes = options.maxFragmentBytes ?? DEFAULT_MAX_FRAGMENT_BYTES;
     const maxGapSeconds = options.maxGapSeconds ?? DEFAULT_MAX_GAP_SECONDS;
+    const delaySeconds = options.presentationDelaySeconds ?? 0;
+    if (!(delaySeconds >= 0 && delaySeconds <= MAX_COMPOSITION_OFFSET_SECONDS))
+      throw new RangeError(`bad presentation delay ${delaySeconds}`);
     this.#tracks = tracks.map((config) => {
       if (!Number.isInteger(config.timescale) || config.timescale <= 0)
         throw new RangeError(`bad timescale ${config.timescale}`);
@@ -209,6 +239,8 @@ export class Fmp4Muxer {
           defaultDurationTicks: defaultDuration(config),
         }),
         lastDuration: undefined,
+        delayTicks: Math.round(delaySeconds * config.timescale),
+        decodeTimes: new VideoDecodeTimes(Math.round(delaySeconds * config.timescale)),
       };
       if (video) this.#noteParams(state, config.parameterSets ?? []);
       return state;
@@ -335,7 +367,15 @@ export class Fmp4Muxer {
       return undefined;
     }
     const jumpsBefore = t.timeline.discontinuities;
-    const placed = t.timeline.place(toTicks(au.pts), toTicks(au.dts ?? au.pts));
+    // Video without dts decodes up to `delayTicks` before it is presented; everything else just moves.
+    const ptsTicks = toTicks(au.pts) + t.delayTicks;
+    const dtsTicks =
+      au.dts !== undefined
+        ? toTicks(au.dts) + t.delayTicks
+        : t.video
+          ? t.decodeTimes.next(toTicks(au.pts), au.keyframe)
+          : ptsTicks;
+    const placed = t.timeline.place(ptsTicks, dtsTicks);
     this.stats.discontinuities += t.timeline.discontinuities - jumpsBefore;
     if (placed === undefined) {
       this.stats.droppedForTime++;

@@ -11,6 +11,10 @@
  * start with a keyframe and the playlist then drops EXT-X-INDEPENDENT-SEGMENTS while it is listed.
  * Audio-only streams cut at any fragment.
  *
+ * B-frames. RTP carries presentation times only; video is muxed with its pts as decode time and
+ * presented `presentationDelaySeconds` later, audio moved by as much (see Fmp4Muxer), so composition
+ * offsets stay >= 0 and ffmpeg shows video and audio as they were published.
+ *
  * Durations are decode-time differences of the track that cuts (the first video track, else track 0),
  * on the fMP4 file's timeline (where Fmp4Muxer has closed up any jump of the publisher's clock).
  *
@@ -25,7 +29,7 @@
  */
 import type { AccessUnit } from '../../format/access-unit.js';
 import { childBoxes } from '../mp4/boxes.js';
-import { Fmp4Muxer, type Fmp4Track } from '../fmp4/muxer.js';
+import { Fmp4Muxer, reorderDelaySecondsFor, type Fmp4Track } from '../fmp4/muxer.js';
 import { serializeMediaPlaylist, targetDurationFor } from './playlist.js';
 
 export interface HlsSegment {
@@ -53,6 +57,12 @@ export interface HlsSegmenterOptions {
    * publisher whose timestamps barely advance.
    */
   maxSegmentBytes?: number;
+  /**
+   * How much later than decode times a stream with H.264/H.265 is presented (Fmp4Muxer's
+   * `presentationDelaySeconds`; default 0.2 s, as the RTMP egress's reorder delay: x264's b-pyramid
+   * reorders ~4 pictures): B-frames then get composition offsets >= 0, which every player reads alike.
+   */
+  presentationDelaySeconds?: number;
 }
 
 export interface PlaylistUris {
@@ -100,11 +110,12 @@ export class HlsSegmenter {
     this.#keptSegments = this.#windowSegments + (options.retainedSegments ?? DEFAULT_RETAINED_SEGMENTS);
     // Fragments of at most one target: a segment of a long GOP is then several fragments, which
     // players take as they come (hls.js appends each moof + mdat to the SourceBuffer).
+    const firstVideo = tracks.findIndex((t) => t.codec === 'h264' || t.codec === 'h265');
     this.#mux = new Fmp4Muxer(tracks, {
       maxFragmentSeconds: this.#targetSeconds,
       maxFragmentBytes: Math.max(1, Math.floor(this.#maxBytes / 4)),
+      presentationDelaySeconds: options.presentationDelaySeconds ?? reorderDelaySecondsFor(tracks),
     });
-    const firstVideo = tracks.findIndex((t) => t.codec === 'h264' || t.codec === 'h265');
     this.#cutTrack = Math.max(0, firstVideo);
     this.#cutTrackIsVideo = firstVideo >= 0;
   }
