@@ -48,6 +48,7 @@ import { configOnDemandSources } from './hooks/on-demand.js';
 import type { PathRules } from './server/path-rules.js';
 import { ConfigPulls } from './app-pulls.js';
 import { RtmpServer } from './rtmp/server.js';
+import { FanoutPool, fanoutSettingsOf } from './fanout/pool.js';
 
 export interface App {
   server: RtspServer;
@@ -61,6 +62,8 @@ export interface App {
   hooks: Hooks;
   /** This node of a cluster, when the config has `cluster:` (README "Cluster"). */
   cluster: AppCluster | undefined;
+  /** The fan-out workers (`fanoutWorkers`), when there are any. */
+  fanout: FanoutPool | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -172,6 +175,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       }
     );
   };
+  // Fan-out workers (src/fanout/): the Streams' settings read from the server as they are when a path opens.
+  const fanout =
+    config.fanoutWorkers > 0
+      ? new FanoutPool({
+          workers: config.fanoutWorkers,
+          logger,
+          settings: () => fanoutSettingsOf(server.settings),
+        })
+      : undefined;
   const server: RtspServer = new RtspServer({
     host,
     port,
@@ -205,6 +217,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
     ...pulls.serverOptions(), // pullMaxOnDemand, and the per-reader upstreams
+    ...(fanout !== undefined ? { readerHandoff: fanout } : {}),
   });
   pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
@@ -236,6 +249,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await recordings.close();
     await clusterStore?.close();
+    await fanout?.close();
     throw err;
   }
   const cluster =
@@ -290,6 +304,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await recordings.close();
     await cluster?.close();
     await server.close();
+    await fanout?.close();
     throw err;
   }
 
@@ -336,6 +351,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
+      await fanout?.close();
       throw err;
     }
   }
@@ -398,6 +414,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await recordings.close();
       await cluster?.close();
       await server.close();
+      await fanout?.close();
       throw err;
     }
   }
@@ -492,6 +509,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     rtmp,
     hooks,
     cluster,
+    fanout,
     get config() {
       return inForce;
     },
@@ -516,6 +534,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       // Leases given back and the node unregistered before the server stops serving.
       await cluster?.close();
       await server.close();
+      await fanout?.close();
       await hooks.close();
     },
   };

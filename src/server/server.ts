@@ -190,6 +190,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       multicast: () => this.multicast,
       settings: this.opts,
       readStarted: (session, query) => this.emit('readStarted', session, query),
+      readerHandoff: options.readerHandoff,
     });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),
@@ -309,6 +310,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** The RTSPS port once listening (undefined without TLS). */
   get rtspsPort(): number | undefined {
     return this.doors.rtspsPort;
+  }
+
+  /** The settings in force (reloads change them in place). */
+  get settings(): Readonly<ServerSettings> {
+    return this.opts;
   }
 
   get port(): number {
