@@ -85,6 +85,14 @@ describe('fan-out workers', { skip }, () => {
     const spread = pool.snapshot().map((w) => w.readers);
     assert.ok(Math.max(...spread) - Math.min(...spread) <= 2, `readers per worker: ${spread.join(', ')}`);
 
+    // The API counts the moved readers as the path's; /metrics shows the workers.
+    const api = `http://127.0.0.1:${app.api!.port}`;
+    const cam = (await (await fetch(`${api}/v1/paths/cam`)).json()) as { readers: number };
+    assert.ok(cam.readers >= 3, `the API shows ${cam.readers} readers`);
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(metrics, /rtspkit_fanout_worker_readers\{worker="1"\} \d/);
+    assert.match(metrics, /rtspkit_fanout_handoffs_total\{result="moved"\} [3-9]/);
+
     // Keepalives answered by the primary through the worker; receiver reports reach the session.
     for (const r of readers) assert.equal((await r.client.getParameter()).statusCode, 200);
     const first = app.server.sessions.get(readers[0]!.client.sessionId!)!;
@@ -105,7 +113,6 @@ describe('fan-out workers', { skip }, () => {
     assert.equal((await gone.client.teardown())?.statusCode, 200);
     gone.client.close();
     assert.equal(app.server.sessions.has(goneId), false);
-    const api = `http://127.0.0.1:${app.api!.port}`;
     const listed = (await (await fetch(`${api}/v1/sessions`)).text()).includes(goneId);
     assert.equal(listed, false, 'the API still lists the session');
 

@@ -13,8 +13,8 @@ import type { PrimaryMessage } from './protocol.js';
 export interface FeedOwner {
   /** Sends to the feed's worker. */
   send(m: PrimaryMessage): void;
-  /** Bytes sent to the worker and not yet taken by its channel. */
-  readonly queuedBytes: number;
+  /** Bytes sent to the worker and not yet taken by its channel (less those waiting behind a handoff). */
+  readonly backlogBytes: number;
   feedEnded(feed: Feed, reason: string, info: StreamEndInfo): void;
   feedCutOff(feed: Feed, reason: string): void;
 }
@@ -40,7 +40,7 @@ export class Feed implements StreamReader {
   }
 
   get backlogBytes(): number {
-    return this.owner.queuedBytes;
+    return this.owner.backlogBytes;
   }
 
   writeInterleaved(bytes: Buffer): void {

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../base/logger.js';
 import type { Stream, StreamEndInfo } from '../media/stream.js';
 import type { ServerConnection } from '../server/connection.js';
-import type { ReaderHandoff } from '../server/reader-handoff.js';
+import type { FanoutCounters, ReaderHandoff } from '../server/reader-handoff.js';
 import type { ServerSettings } from '../server/server-options.js';
 import type { ServerSession } from '../server/session.js';
 import { Feed, type FeedOwner } from './feed.js';
@@ -111,12 +111,34 @@ class WorkerSlot implements FeedOwner {
     private readonly pool: FanoutPool,
   ) {}
 
+  /**
+   * Socket handles sent and not yet taken by the worker (its 'taken' message follows Node's own
+   * acknowledgement, which releases the messages Node held behind the handle).
+   */
+  handlesInFlight = 0;
+  /** Of queuedBytes, those sent while a handle was in flight: parked in Node's handle queue. */
+  private parkedBytes = 0;
+
+  /**
+   * What the feeds report as their backlog: bytes the channel has not taken, less those parked behind a
+   * socket handle. Node sends one handle at a time and holds every later message until the worker
+   * acknowledges it, so during a join storm media waits behind handoffs; that wait is not a worker too
+   * slow for its feed, and counting it cut whole feeds off (bench: 643 of 2000 readers closed).
+   */
+  get backlogBytes(): number {
+    return this.queuedBytes - this.parkedBytes;
+  }
+
   send(m: PrimaryMessage, handle?: unknown): void {
     if (!this.alive) return;
     const size = 'bytes' in m ? m.bytes.byteLength : 0;
+    const parked = this.handlesInFlight > 0 ? size : 0;
     this.queuedBytes += size;
+    this.parkedBytes += parked;
+    if (handle !== undefined) this.handlesInFlight++;
     const done = (): void => {
       this.queuedBytes -= size;
+      this.parkedBytes -= parked;
     };
     // A callback, always: without one a closed channel is an 'error' event.
     if (handle !== undefined) this.child.send(m, handle as never, {}, done);
@@ -193,6 +215,9 @@ export class FanoutPool implements ReaderHandoff {
         channel?.closedRemotely();
         return;
       }
+      case 'taken':
+        slot.handlesInFlight = Math.max(0, slot.handlesInFlight - 1);
+        return;
       case 'counts':
         slot.counts = m.counts;
     }
@@ -364,6 +389,24 @@ export class FanoutPool implements ReaderHandoff {
   }
 
   // ---- figures and the end ----
+
+  movedReaders(stream: Stream): number {
+    let n = 0;
+    for (const s of this.slots) {
+      const feed = s?.feeds.get(stream);
+      if (feed !== undefined) n += feed.sessions.size - 1;
+    }
+    return n;
+  }
+
+  counters(): FanoutCounters {
+    return {
+      workers: this.snapshot(),
+      handoffs: this.handoffs,
+      handoffsAbandoned: this.handoffsAbandoned,
+      badMessages: this.badMessages,
+    };
+  }
 
   snapshot(): FanoutWorkerSnapshot[] {
     return this.slots.map((s, index) => ({

@@ -61,6 +61,8 @@ export interface WorkerCounts {
 export type WorkerMessage =
   | { t: 'data'; conn: number; bytes: Buffer }
   | { t: 'closed'; conn: number }
+  /** A socket handle arrived (pool.ts: what was held behind it has been released). */
+  | { t: 'taken'; conn: number }
   | { t: 'flushed'; conn: number; bytes: number }
   | { t: 'counts'; counts: WorkerCounts };
 
@@ -98,6 +100,8 @@ export function workerMessageOf(raw: unknown): WorkerMessage | undefined {
     }
     case 'closed':
       return isId(m.conn) ? { t: 'closed', conn: m.conn } : undefined;
+    case 'taken':
+      return isId(m.conn) ? { t: 'taken', conn: m.conn } : undefined;
     case 'flushed':
       return isId(m.conn) && isId(m.bytes) ? { t: 'flushed', conn: m.conn, bytes: m.bytes } : undefined;
     case 'counts': {

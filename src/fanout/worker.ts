@@ -72,6 +72,7 @@ export class FanoutWorker {
         return;
       }
       case 'socket':
+        this.send({ t: 'taken', conn: m.conn });
         this.adoptSocket(m.conn, handle as net.Socket, asBuffer(m.unread));
         return;
       case 'adopt':
