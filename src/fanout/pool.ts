@@ -251,6 +251,8 @@ export class FanoutPool implements ReaderHandoff {
 
   played(session: ServerSession, conn: ServerConnection, stream: Stream): void {
     if (this.closed) return;
+    // Only plain TCP moves (not RTSPS, a tunnel, a WebSocket), and a connection carrying one session.
+    if (!this.remoteOf.has(conn) && (!conn.socketMovable || conn.sessions.size !== 1)) return;
     const slot = this.remoteOf.get(conn)?.slot ?? this.choose(stream);
     if (slot === undefined) return;
     const feed = this.feedFor(slot, stream);

@@ -192,10 +192,17 @@ export class ServerConnection implements InterleavedSink {
    * partly framed. The bytes read and not framed yet, and any the socket holds, come back as `unread`
    * (the caller hands them on with the socket). The socket's other 'close' listeners move along.
    */
+  /** Plain RTSP over a plain TCP socket: what takeSocket can ever give away (not TLS, tunnel, WebSocket). */
+  get socketMovable(): boolean {
+    return (
+      this.mode === 'rtsp' && this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)
+    );
+  }
+
   takeSocket(replacement: ByteChannel): { socket: net.Socket; unread: Buffer } | undefined {
     const socket = this.socket;
-    if (this.mode !== 'rtsp' || this.closed || this.framerFailed || this.inputPaused) return undefined;
-    if (!(socket instanceof net.Socket) || socket instanceof tls.TLSSocket) return undefined;
+    if (!this.socketMovable || !(socket instanceof net.Socket)) return undefined;
+    if (this.closed || this.framerFailed || this.inputPaused) return undefined;
     if (socket.writableLength > 0 || this.pendingReplies > 0 || this.replyBacklog > 0) return undefined;
     if (this.framer.bufferedBytes > 0 || socket.destroyed) return undefined;
     socket.pause();
