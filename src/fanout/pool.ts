@@ -145,8 +145,10 @@ class WorkerSlot implements FeedOwner {
     else this.child.send(m, done);
   }
 
+  /** Readers of `stream` here, counting those on their way (a burst of PLAYs spreads before any move ends). */
   readersOf(stream: Stream): number {
-    return this.feeds.get(stream)?.sessions.size ?? 0;
+    const feed = this.feeds.get(stream);
+    return feed === undefined ? 0 : feed.sessions.size + feed.pending;
   }
 
   feedEnded(feed: Feed, reason: string, info: StreamEndInfo): void {

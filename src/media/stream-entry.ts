@@ -55,6 +55,17 @@ export interface ReaderPatch {
   timing: (RtpTiming | undefined)[];
 }
 
+/** A copy of a reader's numbering, counts and timing lines (Stream.readerPatch). */
+export function patchOf(e: ReaderEntry): ReaderPatch {
+  return {
+    ssrcs: [...e.ssrcs],
+    seqDeltas: [...e.seqDeltas],
+    packetsSent: [...e.packetsSent],
+    octetsSent: [...e.octetsSent],
+    timing: e.timing.map((t) => (t === undefined ? undefined : { ...t })),
+  };
+}
+
 /** The entry of a reader that comes in live with the numbering it had elsewhere (src/fanout/). */
 export function adoptedEntry(
   reader: StreamReader,

@@ -25,7 +25,7 @@ import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { adoptedEntry, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
+import { adoptedEntry, patchOf, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
 import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
@@ -345,14 +345,7 @@ export class Stream {
    */
   readerPatch(reader: StreamReader): ReaderPatch | undefined {
     const e = this.readers.get(reader);
-    if (e?.state !== 'live') return undefined;
-    return {
-      ssrcs: [...e.ssrcs],
-      seqDeltas: [...e.seqDeltas],
-      packetsSent: [...e.packetsSent],
-      octetsSent: [...e.octetsSent],
-      timing: e.timing.map((t) => (t === undefined ? undefined : { ...t })),
-    };
+    return e?.state === 'live' ? patchOf(e) : undefined;
   }
 
   /** Adds a reader live at once with the numbering it had in another Stream (readerPatch): no GOP burst. */
