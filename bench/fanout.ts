@@ -2,7 +2,7 @@
 //
 //   npm run bench:fanout -- [--readers 1,100,500] [--seconds 20] [--server rtspkit|gst|floor|both|all|LIST]
 //                           [--transport tcp|udp|http] [--coalesce 0,20] [--warmup 3] [--ramp 50]
-//                           [--rtp-port-range A-B] [--json] [--out FILE]
+//                           [--rtp-port-range A-B] [--fanout-workers 0,2] [--json] [--out FILE]
 //
 // For each server and each N: the server runs as its own process (rtspkit through its CLI; gst-rtsp-server
 // through ../shared/peers/gst_server.py in publish -> relay mode), ffmpeg publishes the clip in real time over
@@ -10,7 +10,9 @@
 // plays and a warm-up, a window of --seconds is measured: bytes and RTP sequence gaps from the readers; the
 // server's CPU (utime+stime from /proc/PID/stat over wall time, in % of one core) and RSS (VmRSS) from /proc.
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// --fanout-workers 0,2 runs rtspkit once per value (`fanoutWorkers`, src/fanout/): "CPU %" is then the
+// primary's, "wkrs CPU %" the workers' sum (children of the server process), over the same window.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +66,8 @@ interface Options extends RunnerOptions {
    * the README's Performance section); `--node-args ''` runs it with Node's defaults.
    */
   rtspkitNodeArgs: string[];
+  /** rtspkit `fanoutWorkers` values, one run each; undefined = the server's default (0). */
+  fanoutWorkers: (number | undefined)[];
   /** How ffmpeg publishes to rtspkit: RTSP (-f rtsp) or RTMP (-f flv to rtmpAddress); bench/rtmp.ts compares them. */
   ingest: 'rtsp' | 'rtmp';
 }
@@ -71,7 +75,8 @@ interface Options extends RunnerOptions {
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
-       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--ingest rtsp|rtmp]`;
+       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--ingest rtsp|rtmp]
+       [--fanout-workers N[,N...]]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -91,6 +96,7 @@ function parseOptions(argv: string[]): Options {
     cpuProf: undefined,
     memLog: false,
     rtspkitNodeArgs: [...SERVE_NODE_FLAGS],
+    fanoutWorkers: [undefined],
     ingest: 'rtsp',
   };
   parseRunnerOptions(
@@ -127,6 +133,9 @@ function parseOptions(argv: string[]): Options {
         case '--coalesce':
           o.coalesce = intList(v, a, 0);
           return true;
+        case '--fanout-workers':
+          o.fanoutWorkers = intList(v, a, 0);
+          return true;
         case '--cpu-prof':
           o.cpuProf = v;
           return true;
@@ -147,12 +156,28 @@ function parseOptions(argv: string[]): Options {
 
 killAllOnExit('bench:fanout');
 
+/** The children of a process (the fan-out workers of an rtspkit server), from /proc. */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== '')
+      .map(Number);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // One measured run: one server, one N.
 
 interface Variant {
   kind: ServerKind;
   coalesceMs: number | undefined;
+  /** rtspkit: `fanoutWorkers`. */
+  fanoutWorkers?: number | undefined;
   label: string;
 }
 
@@ -167,6 +192,9 @@ export interface RunResult {
   serverCpuPct?: number;
   publisherCpuPct?: number;
   readersCpuPct?: number;
+  /** rtspkit with fanoutWorkers: each worker's % of one core over the window, and its VmRSS at the end (kB). */
+  workersCpuPct?: number[];
+  workersRssKB?: number[];
   /** Server VmRSS, kB: after publishing and before readers; at the start and end of the window; max seen. */
   rssIdleKB?: number;
   rssStartKB?: number;
@@ -230,7 +258,7 @@ async function startServer(
           : `rtpPort: ${await freeUdpPortPair()}\n`;
     writeFileSync(
       cfg,
-      `logLevel: warn\nrtmpAddress: ${rtmpPort !== undefined ? `'${HOST}:${rtmpPort}'` : 'null'}\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}`,
+      `logLevel: warn\nrtmpAddress: ${rtmpPort !== undefined ? `'${HOST}:${rtmpPort}'` : 'null'}\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}${v.fanoutWorkers !== undefined ? `fanoutWorkers: ${v.fanoutWorkers}\n` : ''}`,
     );
     const p = new Proc(
       'rtspkit',
@@ -389,6 +417,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     alive();
 
     // The window.
+    let workers0: { ms: number; cpu: [number, number][] } | undefined;
     await measureWindow(
       result,
       server,
@@ -403,10 +432,16 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       () => {
         if (lastMem !== undefined) result.memStart = lastMem;
         phase = 'window';
+        workers0 = { ms: performance.now(), cpu: childPids(server.pid).map((pid) => [pid, cpuSeconds(pid)]) };
       },
       () => {
         if (lastMem !== undefined) result.memEnd = lastMem;
         phase = undefined;
+        if (workers0 !== undefined && workers0.cpu.length > 0) {
+          const wallS = (performance.now() - workers0.ms) / 1000;
+          result.workersCpuPct = workers0.cpu.map(([pid, s0]) => ((cpuSeconds(pid) - s0) / wallS) * 100);
+          result.workersRssKB = workers0.cpu.map(([pid]) => rssKB(pid));
+        }
       },
     );
     const report = await link.report();
@@ -442,6 +477,7 @@ function table(results: readonly RunResult[]): string {
     'added p50/p99 ms',
     'key 1st',
     'rdrs CPU %',
+    'wkrs CPU %',
     'load1',
   ];
   const rows = results.map((r) => {
@@ -469,6 +505,7 @@ function table(results: readonly RunResult[]): string {
       `${fmt(rep.addedDelayMs.p50, 1)}/${fmt(rep.addedDelayMs.p99, 1)}`,
       `${rep.playing > 0 ? Math.round((100 * rep.firstVideoIsKeyframe) / rep.playing) : 0}%`,
       fmt(r.readersCpuPct, 0),
+      r.workersCpuPct === undefined ? '' : r.workersCpuPct.map((c) => fmt(c, 1)).join('+'),
       fmt(r.loadavgBefore?.[0], 2),
     ];
   });
@@ -578,7 +615,10 @@ async function main(): Promise<void> {
     if (kind === 'gst') variants.push({ kind, coalesceMs: undefined, label: 'gst' });
     else
       for (const c of o.coalesce)
-        variants.push({ kind, coalesceMs: c, label: c === undefined ? kind : `${kind} c=${c}ms` });
+        for (const w of kind === 'rtspkit' ? o.fanoutWorkers : [undefined]) {
+          const label = `${kind}${c === undefined ? '' : ` c=${c}ms`}${w === undefined ? '' : ` w=${w}`}`;
+          variants.push({ kind, coalesceMs: c, fanoutWorkers: w, label });
+        }
   }
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   process.stderr.write(
@@ -594,7 +634,11 @@ async function main(): Promise<void> {
       process.stderr.write(
         r.error !== undefined
           ? `error: ${r.error}\n`
-          : `${fmt(r.deliveredMbps, 1)} Mbit/s, lost ${r.report?.windowLost}, CPU ${fmt(r.serverCpuPct, 1)} %\n`,
+          : `${fmt(r.deliveredMbps, 1)} Mbit/s, lost ${r.report?.windowLost}, CPU ${fmt(r.serverCpuPct, 1)} %` +
+              (r.workersCpuPct !== undefined
+                ? ` + workers ${r.workersCpuPct.map((c) => fmt(c, 1)).join('+')} %`
+                : '') +
+              `, readers ${fmt(r.readersCpuPct, 1)} %\n`,
       );
     }
   }

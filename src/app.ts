@@ -42,6 +42,7 @@ import { configOnDemandSources } from './hooks/on-demand.js';
 import type { PathRules } from './server/path-rules.js';
 import { ConfigPulls } from './app-pulls.js';
 import type { RtmpServer } from './rtmp/server.js';
+import type { FanoutPool } from './fanout/pool.js';
 
 export interface App {
   server: RtspServer;
@@ -55,6 +56,8 @@ export interface App {
   hooks: Hooks;
   /** This node of a cluster, when the config has `cluster:` (README "Cluster"). */
   cluster: AppCluster | undefined;
+  /** The fan-out workers (`fanoutWorkers`), when there are any. */
+  fanout: FanoutPool | undefined;
   /** The config in force (options that wait for a restart keep their value from the start). */
   readonly config: Config;
   /**
@@ -168,6 +171,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       }
     );
   };
+  // Fan-out workers (src/fanout/): the Streams' settings read from the server as they are when a path opens.
+  // Loaded only when asked for, like the cluster and RTMP (idle memory).
+  const fanoutParts = config.fanoutWorkers > 0 ? await import('./fanout/pool.js') : undefined;
+  const fanout: FanoutPool | undefined =
+    fanoutParts === undefined
+      ? undefined
+      : new fanoutParts.FanoutPool({
+          workers: config.fanoutWorkers,
+          logger,
+          settings: () => fanoutParts.fanoutSettingsOf(server.settings),
+        });
   const server: RtspServer = new RtspServer({
     host,
     port,
@@ -201,6 +215,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     ...(config.mediaDir !== null ? { mediaDir: config.mediaDir } : {}),
     recordings: catalog,
     ...pulls.serverOptions(), // pullMaxOnDemand, and the per-reader upstreams
+    ...(fanout !== undefined ? { readerHandoff: fanout } : {}),
   });
   pulls.attach(server.paths, server.clock);
   // The path manager owns the config's paths and their sources: it ends a path's stream and stops its
@@ -232,6 +247,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await Promise.all([...opening.values()].map((s) => s.stop()));
     await recordings.close();
     await clusterStore?.close();
+    await fanout?.close();
     throw err;
   }
   const cluster =
@@ -286,6 +302,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await recordings.close();
     await cluster?.close();
     await server.close();
+    await fanout?.close();
     throw err;
   }
 
@@ -332,6 +349,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await stopAllFileSources('server closing');
       await recordings.close();
       await server.close();
+      await fanout?.close();
       throw err;
     }
   }
@@ -397,6 +415,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await recordings.close();
       await cluster?.close();
       await server.close();
+      await fanout?.close();
       throw err;
     }
   }
@@ -491,6 +510,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     rtmp,
     hooks,
     cluster,
+    fanout,
     get config() {
       return inForce;
     },
@@ -515,6 +535,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       // Leases given back and the node unregistered before the server stops serving.
       await cluster?.close();
       await server.close();
+      await fanout?.close();
       await hooks.close();
     },
   };

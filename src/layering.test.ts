@@ -32,6 +32,7 @@ const LAYERS: Record<string, number> = {
   hooks: 3,
   cluster: 3,
   rtmp: 3,
+  fanout: 3,
   http: 4,
   config: 4,
   log: 4,

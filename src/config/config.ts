@@ -185,6 +185,11 @@ export const configSchema = z
     sessionTimeoutGrace: z.number().int().min(0).max(600).default(5),
     /** Seconds without packets after which a UDP publisher is ended. */
     udpReadTimeout: z.number().int().min(1).max(3600).default(10),
+    /**
+     * Worker processes that serve live TCP readers' media after PLAY (0: this process serves every
+     * reader). The process started keeps sessions, paths, limits and requests (src/fanout/). Restart only.
+     */
+    fanoutWorkers: z.number().int().min(0).max(64).default(0),
     /** Coalescing window for writes to readers, ms (0 = once per event-loop turn). */
     writeCoalesceMs: z.number().int().min(0).max(200).default(0),
     /** Upper bound of the per-path GOP cache, bytes. */

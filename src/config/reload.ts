@@ -40,6 +40,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   sessionTimeout: 'limits',
   sessionTimeoutGrace: 'limits',
   udpReadTimeout: 'limits',
+  fanoutWorkers: 'restart',
   writeCoalesceMs: 'limits',
   gopCacheMaxBytes: 'limits',
   maxReaderBacklogBytes: 'limits',

@@ -10,6 +10,7 @@
  * process (tests) do not share series. prom-client's default process metrics (CPU, memory, event
  * loop lag, GC, handles) are registered on it too.
  */
+import { FanoutMetrics } from './fanout-metrics.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
@@ -104,6 +105,8 @@ export class Metrics {
   private readonly hooks: HookMetrics | undefined;
   private readonly segmentsByPath: Counter<'path'> | undefined;
 
+  /** Made at the first refresh that has fan-out workers. */
+  private fanout: FanoutMetrics | undefined;
   constructor(
     private readonly engine: EngineView,
     private readonly sampler: ServerSampler,
@@ -321,6 +324,10 @@ export class Metrics {
     if (counters.playbackIndexes !== undefined) {
       this.playbackIndexes ??= new PlaybackIndexMetrics([this.registry]);
       this.playbackIndexes.refresh(counters.playbackIndexes);
+    }
+    if (counters.fanout !== undefined) {
+      this.fanout ??= new FanoutMetrics([this.registry]);
+      this.fanout.refresh(counters.fanout);
     }
     if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {

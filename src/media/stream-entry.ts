@@ -3,7 +3,9 @@
  * sequence offsets, its counts and timing lines. Apart from the Stream so that its file holds the
  * delivery logic only.
  */
+import { randomSequenceNumber, randomSsrc } from '../rtp/packet.js';
 import type { RtpTiming } from './track-counters.js';
+import { channelKey } from './stream-frames.js';
 import type { ReaderBacklog } from './reader-backlog.js';
 import type { StreamReader } from './stream-reader.js';
 import type { ReaderStart } from './stream-timing.js';
@@ -42,4 +44,53 @@ export interface ReaderEntry {
    * (over TIMING_RESYNC_MS) is taken at once: the reader's packets jump anyway.
    */
   timing: (RtpTiming | undefined)[];
+}
+
+/** A reader's numbering and counts as it moves between Streams (Stream.readerPatch, adoptReader). */
+export interface ReaderPatch {
+  ssrcs: number[];
+  seqDeltas: number[];
+  packetsSent: number[];
+  octetsSent: number[];
+  timing: (RtpTiming | undefined)[];
+}
+
+/** A copy of a reader's numbering, counts and timing lines (Stream.readerPatch). */
+export function patchOf(e: ReaderEntry): ReaderPatch {
+  return {
+    ssrcs: [...e.ssrcs],
+    seqDeltas: [...e.seqDeltas],
+    packetsSent: [...e.packetsSent],
+    octetsSent: [...e.octetsSent],
+    timing: e.timing.map((t) => (t === undefined ? undefined : { ...t })),
+  };
+}
+
+/** The entry of a reader that comes in live with the numbering it had elsewhere (src/fanout/). */
+export function adoptedEntry(
+  reader: StreamReader,
+  trackCount: number,
+  patch: ReaderPatch,
+  backlog: ReaderBacklog,
+  accessUnitsIn: number,
+): ReaderEntry {
+  const each = <T>(f: (i: number) => T): T[] => Array.from({ length: trackCount }, (_, i) => f(i));
+  return {
+    reader,
+    state: 'live',
+    key: channelKey(reader),
+    wants: each((i) => reader.tracks.includes(i)),
+    starts: each(() => undefined),
+    pendingStarts: 0,
+    onStart: undefined,
+    droppedPackets: 0,
+    backlog,
+    startAccessUnit: accessUnitsIn,
+    ssrcs: each((i) => patch.ssrcs[i] ?? randomSsrc()),
+    channels: reader.rtpChannels,
+    seqDeltas: each((i) => patch.seqDeltas[i] ?? randomSequenceNumber()),
+    packetsSent: each((i) => patch.packetsSent[i] ?? 0),
+    octetsSent: each((i) => patch.octetsSent[i] ?? 0),
+    timing: each((i) => patch.timing[i]),
+  };
 }

@@ -25,7 +25,7 @@ import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import type { ReaderEntry } from './stream-entry.js';
+import { adoptedEntry, patchOf, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
 import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import {
@@ -38,6 +38,7 @@ import {
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 export type { ReaderStart } from './stream-timing.js';
+export type { ReaderPatch } from './stream-entry.js';
 export type { StreamEndInfo, StreamReader, StreamTap } from './stream-reader.js';
 
 export interface StreamTrack {
@@ -58,6 +59,11 @@ export interface StreamOptions {
   writeCoalesceMs?: number;
   /** GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB. */
   joinBytesPerTurn?: number;
+  /**
+   * Insert parameter sets before keyframes that came without (default true). Off in a fan-out worker,
+   * whose feed already carries the primary's insertions (and its renumbering).
+   */
+  insertParameterSets?: boolean;
   /** Runs once when the stream ends, after its readers were told (the path manager frees the name). */
   onEnded?: (reason: string) => void;
 }
@@ -161,7 +167,9 @@ export class Stream {
     );
     const key = tracks[this.keyTrack];
     this.parameterSets =
-      key !== undefined ? ParameterSetInserter.forTrack(key.encodingName, key.fmtp) : undefined;
+      key !== undefined && options.insertParameterSets !== false
+        ? ParameterSetInserter.forTrack(key.encodingName, key.fmtp)
+        : undefined;
   }
 
   /** Parameter-set packets sent before keyframes that came without (see parameter-sets.ts). */
@@ -329,6 +337,27 @@ export class Stream {
     this.flushNow();
     this.join(e, gop);
     return this.gopBytes;
+  }
+
+  /**
+   * A live reader's own numbering (its SSRC and sequence offset per track) and counts, for moving it to
+   * another Stream fed with this one's packets (src/fanout/): undefined unless it is live.
+   */
+  readerPatch(reader: StreamReader): ReaderPatch | undefined {
+    const e = this.readers.get(reader);
+    return e?.state === 'live' ? patchOf(e) : undefined;
+  }
+
+  /** Adds a reader live at once with the numbering it had in another Stream (readerPatch): no GOP burst. */
+  adoptReader(reader: StreamReader, patch: ReaderPatch): void {
+    if (this.ended) {
+      reader.streamEnded('stream ended');
+      return;
+    }
+    // What is queued came before the reader did: it went to the readers there were (and it, elsewhere).
+    this.flushNow();
+    const backlog = new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp');
+    this.readers.set(reader, adoptedEntry(reader, this.tracks.length, patch, backlog, this.accessUnitsIn));
   }
 
   removeReader(reader: StreamReader): number {

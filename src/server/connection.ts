@@ -142,11 +142,12 @@ export class ServerConnection implements InterleavedSink {
   lastDataMs = 0;
   /** Since when an incomplete message has been waiting for its end (slowloris), or undefined. */
   partialSinceMs: number | undefined;
+  private ownCloseListener: (() => void) | undefined;
   /** The clock reading, injected by the server, for the two timestamps above. */
   now: () => number = () => 0;
 
   constructor(
-    private readonly socket: ByteChannel,
+    private socket: ByteChannel,
     readonly id: number,
     logger: Logger,
     /** Over TLS (rtsps), or a WebSocket: media must go interleaved. */
@@ -161,13 +162,18 @@ export class ServerConnection implements InterleavedSink {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = logger.child({ conn: id });
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
+    this.listen(socket);
+  }
+
+  private listen(socket: ByteChannel): void {
     socket.on('data', (chunk) => {
-      this.onSocketData(chunk);
+      if (socket === this.socket) this.onSocketData(chunk);
     });
     socket.on('error', (err) => {
       this.log.debug({ err: err.message }, 'connection error');
     });
-    socket.on('close', () => {
+    this.ownCloseListener = () => {
+      if (socket !== this.socket) return;
       this.closed = true;
       this.log.info({}, 'connection closed');
       for (const input of this.tunnelInputs) input.destroy();
@@ -175,7 +181,43 @@ export class ServerConnection implements InterleavedSink {
       if (out !== undefined && out.tunnelInputs.delete(this) && out.tunnelInputs.size === 0)
         out.unpairedSinceMs = this.now();
       this.handlers.closed(this);
-    });
+    };
+    socket.on('close', this.ownCloseListener);
+  }
+
+  /**
+   * Gives the plain TCP socket away (a fan-out worker takes it, src/fanout/) and goes on through
+   * `replacement`, which carries the same conversation: undefined, and nothing changes, unless the
+   * connection is quiet: plain RTSP over TCP, nothing queued to send, no reply pending, no message
+   * partly framed. The bytes read and not framed yet, and any the socket holds, come back as `unread`
+   * (the caller hands them on with the socket). The socket's other 'close' listeners move along.
+   */
+  /** Plain RTSP over a plain TCP socket: what takeSocket can ever give away (not TLS, tunnel, WebSocket). */
+  get socketMovable(): boolean {
+    return (
+      this.mode === 'rtsp' && this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)
+    );
+  }
+
+  takeSocket(replacement: ByteChannel): { socket: net.Socket; unread: Buffer } | undefined {
+    const socket = this.socket;
+    if (!this.socketMovable || !(socket instanceof net.Socket)) return undefined;
+    if (this.closed || this.framerFailed || this.inputPaused) return undefined;
+    if (socket.writableLength > 0 || this.pendingReplies > 0 || this.replyBacklog > 0) return undefined;
+    if (this.framer.bufferedBytes > 0 || socket.destroyed) return undefined;
+    socket.pause();
+    const unread: Buffer[] = [];
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
+      unread.push(chunk);
+    const own = this.ownCloseListener;
+    const others = (socket.listeners('close') as (() => void)[]).filter((l) => l !== own);
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    this.socket = replacement;
+    this.listen(replacement);
+    // The others (the per-IP ledger's) follow the channel.
+    for (const l of others) replacement.on('close', l);
+    return { socket, unread: Buffer.concat(unread) };
   }
 
   /** RTSP over WebSocket (rtsp.onvif.org), rather than a TCP or TLS socket. */

@@ -12,6 +12,7 @@ import type { RtspRequest } from '../rtsp/message.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { MulticastRegistry } from './multicast-registry.js';
 import type { PathManager } from '../paths/path-manager.js';
+import type { ReaderHandoff } from './reader-handoff.js';
 import type { ServerSession } from './session.js';
 import type { ServerSettings } from './server-options.js';
 import { parseRequestTarget } from './target.js';
@@ -26,6 +27,8 @@ export interface LiveControlDeps {
   multicast(): MulticastRegistry | undefined;
   /** Read at each use (reload). */
   settings: Pick<ServerSettings, 'playStartWaitMs'>;
+  /** Where a TCP reader's fan-out may move after PLAY (`fanoutWorkers`); undefined: it stays here. */
+  readerHandoff?: ReaderHandoff | undefined;
   /** A reader's PLAY was accepted, with the request's query (runOnRead). */
   readStarted(session: ServerSession, query: string): void;
 }
@@ -78,7 +81,15 @@ export class LiveControl {
       'read started',
     );
     this.deps.readStarted(session, t?.query ?? '');
-    return { ...reply(RtspStatus.Ok, headers), afterWrite: () => session.openOutput() };
+    const stream = live.stream;
+    const handoff = session.transport === 'tcp' ? this.deps.readerHandoff : undefined;
+    return {
+      ...reply(RtspStatus.Ok, headers),
+      afterWrite: () => {
+        session.openOutput();
+        handoff?.played(session, conn, stream);
+      },
+    };
   }
 
   pause(session: ServerSession | undefined): Reply {

@@ -3,6 +3,7 @@
  * takes on reload. Apart from the class so that the parts of the server (front doors, sweeper, VOD
  * control...) can read the settings without importing the server itself.
  */
+import type { ReaderHandoff } from './reader-handoff.js';
 import type { ReaderUpstreams } from './reader-upstream.js';
 import type { RecordingCatalog } from '../recorder/catalog.js';
 import type { Clock } from '../base/clock.js';
@@ -146,6 +147,8 @@ export interface RtspServerOptions {
   onDemand?: OnDemandSources;
   /** Paths proxied per reader: each reader's SETUP opens its own upstream session (proxy-control.ts). */
   readerUpstreams?: ReaderUpstreams;
+  /** Moves live TCP readers' fan-out to worker processes after PLAY (`fanoutWorkers`, src/fanout/). */
+  readerHandoff?: ReaderHandoff;
   onDemandStartTimeoutMs?: number;
   /** Each path's reader cap, publisher takeover and fallback (server/path-rules.ts); asked at each request. */
   pathRules?: (path: string) => PathRules | undefined;

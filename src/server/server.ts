@@ -15,6 +15,7 @@
  * state (session.ts, the table in session-state.ts): the gate asks it whether a request is valid in
  * that state, the handlers tell it what they did.
  */
+import type { ReaderHandoff } from './reader-handoff.js';
 import { isParseError } from '../base/errors.js';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../base/clock.js';
@@ -110,6 +111,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Readers with their own upstream session (a recorded upstream proxied per reader). */
   private readonly proxy: ProxyControl;
   private readonly opts: ServerSettings;
+  private readonly handoff: ReaderHandoff | undefined;
   /** Every path's readers' backlogs together: the cap, the stall bound and their counts. */
   readonly readerBacklog: ReaderBacklogBudget;
   /** Listeners and connections (RTSP, RTSPS, HTTP tunnel, WebSocket), admission and their timeouts. */
@@ -183,6 +185,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         }),
     });
     this.senderReports = new SenderReports({ clock: this.clock, paths: this.paths, settings: this.opts });
+    this.handoff = options.readerHandoff;
     this.live = new LiveControl({
       clock: this.clock,
       logger: this.logger,
@@ -190,6 +193,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       multicast: () => this.multicast,
       settings: this.opts,
       readStarted: (session, query) => this.emit('readStarted', session, query),
+      readerHandoff: this.handoff,
     });
     this.mediaIn = new MediaIn({
       now: () => this.clock.monotonicMs(),
@@ -309,6 +313,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** The RTSPS port once listening (undefined without TLS). */
   get rtspsPort(): number | undefined {
     return this.doors.rtspsPort;
+  }
+
+  /** Where live TCP readers' fan-out may move (`fanoutWorkers`); undefined: it never does. */
+  get readerHandoff(): ReaderHandoff | undefined {
+    return this.handoff;
+  }
+
+  /** The settings in force (reloads change them in place). */
+  get settings(): Readonly<ServerSettings> {
+    return this.opts;
   }
 
   get port(): number {

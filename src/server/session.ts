@@ -298,6 +298,12 @@ export class ServerSession implements StreamReader {
     this.sink?.destroy?.();
   }
 
+  /**
+   * Set while the reading runs in a fan-out worker (src/fanout/, `fanoutWorkers`): stopping it
+   * (PAUSE, the session's end) tells the worker.
+   */
+  remoteReading: { stop(): void } | undefined;
+
   /** Set by the server: what to do when the stream this session reads ends. */
   onStreamEnded: ((s: ServerSession, reason: string, info: StreamEndInfo) => void) | undefined;
 
@@ -358,6 +364,9 @@ export class ServerSession implements StreamReader {
 
   stopReading(): void {
     this.stream?.removeReader(this);
+    const remote = this.remoteReading;
+    this.remoteReading = undefined;
+    remote?.stop();
     this.closeOutput();
   }
 

@@ -6,6 +6,7 @@
  *
  * Snapshots are taken when asked (one pass, nothing per packet) and are not updated afterwards.
  */
+import type { FanoutCounters, ReaderHandoff } from './reader-handoff.js';
 import type { ReaderMoveEvent, ReaderMoves } from './reader-moves.js';
 import type { ServerRequestEvent } from './server-requests.js';
 import type { ProxiedReaderCounters } from './reader-upstream.js';
@@ -115,6 +116,8 @@ export interface EngineCounters {
   paths: PathManagerCounters;
   /** Upstream sessions of per-reader paths (proxy-control.ts). */
   proxiedReaders: ProxiedReaderCounters;
+  /** The fan-out workers (`fanoutWorkers`); absent without them. */
+  fanout?: FanoutCounters;
   /** The playbacks' shared index cache of recordings; absent when none are served (plain JSON). */
   playbackIndexes?: RecordingIndexCounters;
 }
@@ -203,6 +206,7 @@ function remoteAddressOf(s: ServerSession): string | null {
  */
 export interface ViewedServer {
   readonly paths: PathManager;
+  readonly readerHandoff: ReaderHandoff | undefined;
   readonly proxiedReaderCounters: ProxiedReaderCounters;
   readonly sessions: ReadonlyMap<string, ServerSession>;
   readonly sessionLimits: SessionLimits;
@@ -303,7 +307,9 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       tracks: p.media.tracks.map((t) => ({ encodingName: t.encodingName, clockRate: t.clockRate })),
       ready: stream !== undefined,
       streamId: stream !== undefined ? streamIdOf(stream) : undefined,
-      readers: stream?.readerCount ?? 0,
+      readers:
+        (stream?.readerCount ?? 0) +
+        (stream !== undefined ? (server.readerHandoff?.movedReaders?.(stream) ?? 0) : 0),
       bytesIn,
       packetsIn,
       droppedPackets: stream?.droppedPackets ?? 0,
@@ -343,26 +349,30 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
       const s = server.sessions.get(id);
       return s !== undefined ? sessionSnapshot(server, s) : undefined;
     },
-    counters: () => ({
-      connections: server.connectionCount,
-      connectionsRefused: server.connectionsRefused,
-      connectionRefusals: { ...server.connectionRefusals },
-      sessionRefusals: { ...server.sessionLimits.refusals },
-      readerBacklogBytes: server.readerBacklog.totalBytes,
-      udpQueuedBytes: udpQueuedBytes(server.sessions.values()),
-      backlogCapDroppedPackets: server.readerBacklog.capDroppedPackets,
-      readersCutOff: server.readerBacklog.readersCutOff,
-      mediaFaults: { ...server.mediaFaults.counts },
-      connectionCloses: { ...server.connectionCloses },
-      replyBacklogHolds: server.connectionEvents.replyBacklogHold,
-      tunnelPostsRefused: server.connectionEvents.tunnelPostRefused,
-      logLinesSuppressed: server.logLinesSuppressed,
-      serverRequests: { ...server.readerMoves.requests.counters },
-      readerMoves: { ...server.readerMoves.counters },
-      paths: { ...server.paths.counters },
-      proxiedReaders: { ...server.proxiedReaderCounters },
-      ...copyIndexCounters(server.playbackIndexCounters),
-    }),
+    counters: () => {
+      const fanout = server.readerHandoff?.counters?.();
+      return {
+        connections: server.connectionCount,
+        connectionsRefused: server.connectionsRefused,
+        connectionRefusals: { ...server.connectionRefusals },
+        sessionRefusals: { ...server.sessionLimits.refusals },
+        readerBacklogBytes: server.readerBacklog.totalBytes + sumOfWorkers(fanout, 'backlogBytes'),
+        udpQueuedBytes: udpQueuedBytes(server.sessions.values()),
+        backlogCapDroppedPackets: server.readerBacklog.capDroppedPackets,
+        readersCutOff: server.readerBacklog.readersCutOff + sumOfWorkers(fanout, 'readersCutOff'),
+        mediaFaults: { ...server.mediaFaults.counts },
+        connectionCloses: { ...server.connectionCloses },
+        replyBacklogHolds: server.connectionEvents.replyBacklogHold,
+        tunnelPostsRefused: server.connectionEvents.tunnelPostRefused,
+        logLinesSuppressed: server.logLinesSuppressed,
+        serverRequests: { ...server.readerMoves.requests.counters },
+        readerMoves: { ...server.readerMoves.counters },
+        paths: { ...server.paths.counters },
+        proxiedReaders: { ...server.proxiedReaderCounters },
+        ...copyIndexCounters(server.playbackIndexCounters),
+        ...(fanout !== undefined ? { fanout } : {}),
+      };
+    },
     onSessionEnded: (listener) => {
       const handler = (s: ServerSession): void => listener(sessionSnapshot(server, s));
       server.on('sessionEnded', handler);
@@ -399,4 +409,9 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
   };
   views.set(server, view);
   return view;
+}
+
+/** A figure summed over the fan-out workers (0 without them). */
+function sumOfWorkers(fanout: FanoutCounters | undefined, key: 'backlogBytes' | 'readersCutOff'): number {
+  return fanout?.workers.reduce((n, w) => n + w[key], 0) ?? 0;
 }
