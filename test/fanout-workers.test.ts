@@ -117,6 +117,9 @@ describe('fan-out workers', { skip }, () => {
     assert.equal(listed, false, 'the API still lists the session');
 
     // A killed worker: its readers' sessions end, a new worker comes, new readers play.
+    // The workers report their counts once a second: wait for the torn-down reader to leave them, or the
+    // victim could be the worker that held only that one.
+    await waitFor(() => moved() === readers.length, 5000, 'the workers to count the teardown');
     const victim = pool.snapshot().find((w) => w.readers > 0)!;
     const before = new Set(readers.map((r) => r.client.sessionId!));
     process.kill(victim.pid!, 'SIGKILL');
