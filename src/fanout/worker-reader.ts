@@ -1,19 +1,13 @@
 /**
  * A reader in a fan-out worker: the TCP socket the primary handed over, written by the worker's Stream
- * as the primary's connection would have been (src/server/connection.ts `writeTransient`: the kernel takes
- * a write whole, or a copy of exactly its bytes stays queued). Everything the client sends goes back to
+ * as the primary's connection would have been (src/transport/transient-write.ts: the kernel takes a write
+ * whole, or a copy of exactly its bytes stays queued). Everything the client sends goes back to
  * the primary unread (worker.ts), which frames it and answers as before.
  */
 import type net from 'node:net';
 import type { StreamEndInfo, StreamReader } from '../media/stream.js';
 import { serializeInterleavedHeader } from '../rtsp/message.js';
-
-/** A copy in an ArrayBuffer of its own (not a pool slab, which a queued write would keep alive). */
-function exactCopy(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(out);
-  return out;
-}
+import { writeTransientTcp } from '../transport/transient-write.js';
 
 export class WorkerReader implements StreamReader {
   readonly transport = 'tcp' as const;
@@ -42,13 +36,9 @@ export class WorkerReader implements StreamReader {
   writeInterleavedTransient(bytes: Buffer): boolean {
     if (this.socket.destroyed) return true;
     this.bytesOut += bytes.length;
-    if (this.socket.writableLength > 0) {
-      this.socket.write(exactCopy(bytes));
-      return true;
-    }
-    this.socket.write(bytes);
-    if (this.socket.writableLength === 0) return true;
-    this.pinnedBytes = bytes.buffer.byteLength - bytes.length;
+    const pinned = writeTransientTcp(this.socket, bytes);
+    if (pinned === 0) return true;
+    this.pinnedBytes = pinned;
     return false;
   }
 

@@ -18,6 +18,7 @@ import {
   parseTunnelRequest,
   serializeTunnelGetResponse,
 } from '../rtsp/tunnel.js';
+import { exactCopy, writeTransientTcp } from '../transport/transient-write.js';
 import { normalizeAddress } from '../transport/udp.js';
 import { WebSocketChannel, type ByteChannel } from '../transport/websocket.js';
 import { InterleavedChannels } from './interleaved-channels.js';
@@ -96,13 +97,6 @@ export function withoutUserinfo(uri: string): string {
 function isWebSocketUpgrade(head: Buffer): boolean {
   const end = head.indexOf('\r\n\r\n');
   return end > 0 && /^upgrade:[ \t]*websocket[ \t]*\r?$/im.test(head.subarray(0, end).toString('latin1'));
-}
-
-/** A copy in an ArrayBuffer of its own: not a slice of the shared pool, which would keep the slab alive. */
-function exactCopy(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(out);
-  return out;
 }
 
 export class ServerConnection implements InterleavedSink {
@@ -249,25 +243,16 @@ export class ServerConnection implements InterleavedSink {
   }
 
   /**
-   * Writes bytes the caller wants to reuse: true when they are no longer referenced once this
-   * returns. A socket that queues a Buffer keeps its whole ArrayBuffer alive, so what may stay
-   * queued is a copy of exactly these bytes: always behind other queued bytes (and on TLS and
-   * WebSocket channels), since such a write cannot go out now. With nothing queued the bytes go to
-   * the kernel as they are (no copy: the fan-out's hot path); when it takes only part of them, libuv
-   * sends the rest from this very buffer later, so it stays referenced: false, and until the queue
-   * empties `backlogBytes` counts the rest of the buffer too. At most one such buffer per connection,
-   * since every later write is a copy until the queue has emptied.
+   * Writes bytes the caller wants to reuse: true when they are no longer referenced once this returns
+   * (src/transport/transient-write.ts). TLS and WebSocket channels always queue a copy; on plain TCP,
+   * false while the socket still sends from them, and `backlogBytes` counts the rest of their buffer.
    */
   writeTransient(bytes: Buffer): boolean {
     if (this.closed) return true;
     if (this.socket instanceof net.Socket && !(this.socket instanceof tls.TLSSocket)) {
-      if (this.socket.writableLength > 0) {
-        this.socket.write(exactCopy(bytes));
-        return true;
-      }
-      this.socket.write(bytes);
-      if (this.socket.writableLength === 0) return true;
-      this.pinnedBytes = bytes.buffer.byteLength - bytes.length;
+      const pinned = writeTransientTcp(this.socket, bytes);
+      if (pinned === 0) return true;
+      this.pinnedBytes = pinned;
       return false;
     }
     this.socket.write(exactCopy(bytes));
