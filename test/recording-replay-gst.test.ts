@@ -156,7 +156,7 @@ describe(
           untilEos: true,
         });
         const tookMs = performance.now() - started;
-        assert.deepEqual(endings, ['terminal', 'eos'], 'the T bit, then EOS');
+        assert.deepEqual(endings, ['terminal', 'eos'], `the T bit, then EOS (${frames.length} frames)`);
         const recorded = recordedVideoSamples(segments);
         assert.equal(frames.length, recorded.length, 'every frame');
         frames.forEach((f, i) => {
