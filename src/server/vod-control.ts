@@ -10,7 +10,7 @@ import type { Clock } from '../base/clock.js';
 import type { Logger } from '../base/logger.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { serializeInterleaved } from '../rtsp/message.js';
-import { clockTimeout, unixMsToNtp } from '../base/clock.js';
+import { clockInterval, unixMsToNtp } from '../base/clock.js';
 import { serializeOnvifReplayExtension } from '../rtp/onvif-replay.js';
 import {
   parseFrames,
@@ -54,19 +54,27 @@ export interface VodControlDeps {
 
 /**
  * The RTCP BYE at the end of an unpaced replay (`Rate-Control: no`) goes out no sooner than this
- * after its PLAY. rtspsrc (GStreamer 1.22) matches a BYE to its stream only once the stream's first
- * packet has left the jitter buffer (its default latency: 2 s) and ignores it before; an export of a
- * few seconds ends well within that, and the reader then waited for an EOS that never came. The
- * lead-out packets sent just before that BYE (vod-rtp.ts `sendLeadOutPacket`) also need to arrive
- * after the jitter buffer began to play out.
+ * after its PLAY. rtspsrc (GStreamer 1.22) ends a stream at a BYE only once the stream's first
+ * packet has left the jitter buffer (its default latency: 2 s); an export of a few seconds ends well
+ * within that, and a reader would then wait for rtspsrc's BYE timeout. The lead-out packets around
+ * that BYE (`endUnpacedReplay`) make its EOS come out of the jitter buffer at all.
  */
 export const UNPACED_REPLAY_BYE_FLOOR_MS = 3000;
+/** How often an ended unpaced replay sends a lead-out packet per track (`endUnpacedReplay`). */
+export const UNPACED_REPLAY_LEAD_OUT_INTERVAL_MS = 500;
+/**
+ * How long lead-out packets go on after the BYE: rtspsrc 1.22 turned an ignored BYE into EOS ~4.3 s
+ * later (its BYE timeout) and refuses packets after that EOS, so later ones would not help.
+ */
+export const UNPACED_REPLAY_LEAD_OUT_AFTER_BYE_MS = 5000;
 
 export class VodControl {
   /** Sessions playing a recording with `Require: onvif-replay`: the CSeq of their latest PLAY. */
   private readonly replayCseq = new WeakMap<ServerSession, { cseq: number }>();
   /** Sessions whose latest PLAY is unpaced: no BYE before this time (monotonic ms). */
   private readonly byeNotBeforeMs = new WeakMap<ServerSession, number>();
+  /** Sessions sending lead-out packets: the token of their latest end (`endUnpacedReplay`). */
+  private readonly leadOutRound = new WeakMap<ServerSession, object>();
 
   constructor(private readonly deps: VodControlDeps) {}
 
@@ -163,29 +171,56 @@ export class VodControl {
       // they are when the file cannot be read on (cut short after its moov): nothing more will come.
       if (reason !== 'end' && reason !== 'error') return;
       const byeNotBeforeMs = this.byeNotBeforeMs.get(session);
-      // An unpaced replay's end: a lead-out packet per track first (vod-rtp.ts sendLeadOutPacket:
-      // GStreamer's jitter buffer otherwise never lets the BYE's EOS out over TCP), then the BYE.
-      const end = (): void => {
-        if (byeNotBeforeMs !== undefined) player.sendLeadOut();
+      if (byeNotBeforeMs === undefined) {
         sendBye(session);
-      };
-      const waitMs = (byeNotBeforeMs ?? 0) - this.deps.clock.monotonicMs();
-      if (waitMs <= 0) {
-        end();
         return;
       }
-      clockTimeout(
-        this.deps.clock,
-        () => {
-          // Not when the session ended or a later PLAY plays on meanwhile.
-          if (!session.closed && player.state === 'ready') end();
-        },
-        waitMs,
-        { unref: true },
-      );
+      this.endUnpacedReplay(session, player, byeNotBeforeMs);
     };
     role.player = player;
     return player;
+  }
+
+  /**
+   * The end of an unpaced replay: a lead-out packet per track (vod-rtp.ts `sendLeadOutPacket`) every
+   * UNPACED_REPLAY_LEAD_OUT_INTERVAL_MS from the end of the media, the RTCP BYE with the first round
+   * at or after `byeNotBeforeMs`, then rounds on for UNPACED_REPLAY_LEAD_OUT_AFTER_BYE_MS. rtspsrc
+   * needs one of them to arrive after its jitter buffer began to push (its latency after the first
+   * packet, later on a loaded machine) and before the BYE's EOS reached it; it ignores a BYE that
+   * came before its first packet left the buffer, ends the stream itself at its npt-stop estimate
+   * once woken, and turns the BYE into EOS some seconds later all the same (its BYE timeout).
+   * Packets after the BYE depart on purpose from RFC 3550 §6.1 (BYE SHOULD be the last packet sent
+   * with its SSRC): the BYE cannot wait for a jitter buffer whose latency the server does not know
+   * without delaying the end of every unpaced replay for the clients that end at the BYE (ffmpeg,
+   * ours); these hold no payload, so a receiver that drops them, or that ended at the BYE and tore
+   * down (the rounds stop with the session), loses nothing. Stops at the
+   * bound, when the session closes, or at another PLAY (the player is then no longer `ready`; a
+   * PLAY that ended again runs its own rounds, told apart by `leadOutRound`).
+   */
+  private endUnpacedReplay(session: ServerSession, player: VodPlayer, byeNotBeforeMs: number): void {
+    const round = {};
+    this.leadOutRound.set(session, round);
+    let byeSentAtMs: number | undefined;
+    const tick = (): boolean => {
+      if (session.closed || player.state !== 'ready' || this.leadOutRound.get(session) !== round)
+        return false;
+      player.sendLeadOut();
+      const nowMs = this.deps.clock.monotonicMs();
+      if (byeSentAtMs === undefined && nowMs >= byeNotBeforeMs) {
+        sendBye(session);
+        byeSentAtMs = nowMs;
+      }
+      return byeSentAtMs === undefined || nowMs - byeSentAtMs < UNPACED_REPLAY_LEAD_OUT_AFTER_BYE_MS;
+    };
+    if (!tick()) return;
+    const timer = clockInterval(
+      this.deps.clock,
+      () => {
+        if (!tick()) timer.cancel();
+      },
+      UNPACED_REPLAY_LEAD_OUT_INTERVAL_MS,
+      { unref: true },
+    );
   }
 
   play(req: RtspRequest, session: ServerSession, role: FileReaderRole): Reply {
@@ -268,6 +303,7 @@ export class VodControl {
       return reply(RtspStatus.InvalidRange, undefined, undefined, `Invalid Range: ${(err as Error).message}`);
     }
     session.transition('PLAY');
+    this.leadOutRound.delete(session);
     if (unpaced)
       this.byeNotBeforeMs.set(session, this.deps.clock.monotonicMs() + UNPACED_REPLAY_BYE_FLOOR_MS);
     else this.byeNotBeforeMs.delete(session);

@@ -54,6 +54,7 @@ export function sessionTracks(
         seq: randomSequenceNumber(),
         packets: 0,
         octets: 0,
+        lastMediaTimestamp: undefined,
         resume: undefined,
       };
     });
@@ -89,6 +90,7 @@ export function sendAccessUnit(
   st.packets += packets.length;
   for (const p of packets) {
     st.octets += readRtpPayloadLength(p);
+    st.lastMediaTimestamp = p.readUInt32BE(4);
     sink.sendRtp(st.index, p);
   }
   return packets.length;
@@ -113,16 +115,24 @@ export function sendLeadInPacket(
 }
 
 /**
- * A lead-out packet: an RTP packet with no payload at media time `mediaS` (the end of what was
- * played), the next sequence number, sent just before the RTCP BYE that ends an unpaced replay.
- * Why: GStreamer 1.22's rtpjitterbuffer (gstrtpjitterbuffer.c) sets its npt-stop EOS timer while it
- * pushes packets out (update_estimated_eos) without waking its timer thread; only a packet arriving
- * (the chain's update_current_timer) does. An unpaced replay's packets all arrived before the first
- * left the buffer, so the timer thread sleeps with a timer queued, and the EOS of the BYE then waits
- * for that queue to drain (pop_and_push_next) for ever: over TCP the stream never ends. One packet
- * arriving after the buffer began to play out wakes the timer thread, which ends the stream at its
- * npt-stop estimate (and drains its timers for the BYE's EOS). Any receiver may drop it: it holds
- * nothing, and depayloaders skip an empty payload.
+ * A lead-out packet: an RTP packet with no payload and the next sequence number, sent (repeatedly,
+ * vod-control.ts) at the end of an unpaced replay, around its RTCP BYE. Why (GStreamer 1.22,
+ * subprojects/gst-plugins-good/gst/rtpmanager/gstrtpjitterbuffer.c): while the jitter buffer pushes
+ * packets out it sets its npt-stop EOS timer (`update_estimated_eos`) without waking its timer
+ * thread, which sleeps on a condition when it had no timer; only an arriving RTP packet wakes it
+ * (`gst_rtp_jitter_buffer_chain` → `update_current_timer`, and only if a timer is queued then). When
+ * the EOS of the BYE is popped, the push thread waits until the timer queue is empty
+ * (`pop_and_push_next`), which only the timer thread empties: an unpaced replay's packets all arrived
+ * before the first left the buffer, so without a later packet the stream never ends. A packet that
+ * arrives once the buffer has begun to push wakes the timer thread, which then ends the stream at
+ * its npt-stop estimate or drains its timers at the BYE's EOS. After that EOS arrived, packets are
+ * refused (`have_eos`) without waking anything.
+ *
+ * Its timestamp is the last media packet's (`lastMediaTimestamp`; the end of what was played when
+ * nothing was sent): a later one would move the npt-stop estimate when the packet is pushed out, and
+ * if the timer thread had already drained its timers for the BYE's EOS, that new EOS timer stays
+ * queued for ever (seen with GST_DEBUG=rtpjitterbuffer:6 when the packet and the BYE came together).
+ * Any receiver may drop it: it holds nothing, and depayloaders skip an empty payload.
  */
 export function sendLeadOutPacket(
   st: SessionTrack,
@@ -130,7 +140,7 @@ export function sendLeadOutPacket(
   sink: VodPacketSink,
   extension?: RtpHeaderExtension,
 ): void {
-  sendEmptyPacket(st, rtpTime(st, mediaS), sink, extension);
+  sendEmptyPacket(st, st.lastMediaTimestamp ?? rtpTime(st, mediaS), sink, extension);
 }
 
 function sendEmptyPacket(

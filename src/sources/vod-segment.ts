@@ -33,6 +33,8 @@ export interface SessionTrack {
   seq: number;
   packets: number;
   octets: number;
+  /** The RTP timestamp of the last media packet sent (vod-rtp.ts: the lead-out packets repeat it). */
+  lastMediaTimestamp: number | undefined;
   /** Where a continuation of the current run starts: the run state after the last sent sample. */
   resume: RunState | undefined;
 }
