@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startApp, type App } from '../src/app.js';
 import { parseConfig } from '../src/config/config.js';
 import { beepMinusFlash, detectFlashBeep, makeFlashBeepClip } from './support/flash-beep.js';
-import { publishFile, run, waitFor } from './support/process.js';
+import { publishFile, rtspkit, run, waitFor } from './support/process.js';
 import { closedSegments } from './support/recordings.js';
 import { LOOPBACK_APP_CONFIG_LINES } from './support/server.js';
 import { skipUnless } from './support/tools.js';
@@ -74,6 +74,12 @@ describe('A/V alignment of HLS and recordings of an RTSP publish', { skip }, () 
       await waitFor(() => app.server.paths.get(path)?.stream !== undefined, 15_000, 'the publish');
       // A player that comes later: it starts from the GOP cache, with audio the publisher sent before.
       await new Promise((r) => setTimeout(r, 2000));
+      // `rtspkit play` to a file, at the same time: placed by the PLAY reply's RTP-Info (sinks/play-start.ts).
+      const played = join(dir, 'played.mp4');
+      const play = rtspkit(
+        ['play', `rtsp://127.0.0.1:${app.server.port}/${path}`, '-o', played, '--duration', '5'],
+        30_000,
+      );
       const hls = await detectFlashBeep(
         dir,
         'hls',
@@ -89,6 +95,16 @@ describe('A/V alignment of HLS and recordings of an RTSP publish', { skip }, () 
       assert.ok(
         seen.every((x) => Math.abs(x) <= BOUND_S),
         `HLS: beep minus flash ${JSON.stringify(seen)} s`,
+      );
+
+      const playedRun = await play.done;
+      assert.equal(playedRun.code, 0, playedRun.stderr);
+      const p = beepMinusFlash(await detectFlashBeep(dir, 'played', ['-i', played]));
+      t.diagnostic(`rtspkit play: beep minus flash (ms) ${p.map((x) => (x * 1000).toFixed(1)).join(' ')}`);
+      assert.ok(p.length >= 2, `rtspkit play: ${p.length} flashes seen`);
+      assert.ok(
+        p.every((x) => Math.abs(x) <= BOUND_S),
+        `rtspkit play: beep minus flash ${JSON.stringify(p)} s`,
       );
 
       const segments = await closedSegments(app, path);
