@@ -37,7 +37,11 @@ async function partsOf(
     const run = f.runs.find((r) => r.trackId === video.trackId);
     let videoTicks = 0;
     for (let i = 0; i < (run?.count ?? 0); i++) videoTicks += run!.duration[i]!;
-    assert.equal(f.prft.mediaTime, run?.decodeTime[0], "the prft names the part's first decode time");
+    assert.equal(
+      f.prft.mediaTime,
+      run!.decodeTime[0]! + run!.compositionOffset[0]!,
+      "the prft names the presentation time of the part's first picture",
+    );
     return {
       wallMs: f.prft.wallClockMs,
       senderMs: f.senderPrft?.wallClockMs,

@@ -18,7 +18,7 @@ import { RtspClientError } from '../client/errors.js';
 import { readMpegAudioFormats } from '../client/probe.js';
 import { formatTrackSummary, summarizeTrack } from '../client/tracks.js';
 import { parseRtspUrl, stripCredentials } from '../rtsp/url.js';
-import { planRecording, RECORDING_EXTENSIONS, RecordingFile } from '../sinks/index.js';
+import { planRecording, RECORDING_EXTENSIONS, RecordingFile, rtpInfoTimes } from '../sinks/index.js';
 import {
   replayPlayOptions,
   replayProblem,
@@ -338,7 +338,10 @@ async function play(url: string, opts: PlayOptions): Promise<void> {
       setTimeout(() => void stop('end'), END_GRACE_MS).unref();
     });
     await client.setup({ transport: choice.transport ?? 'udp', tracks: chosen.map((t) => t.index) });
-    await client.play(replayPlayOptions(opts));
+    // Units that come with the PLAY reply wait for its RTP-Info, which places the tracks by their clocks.
+    writer.expectPlayStart();
+    const played = await client.play(replayPlayOptions(opts));
+    writer.setPlayStart(rtpInfoTimes(played.headers.get('RTP-Info'), chosen));
     const startMs = performance.now();
     let lastBytes = 0;
     let lastMs = startMs;

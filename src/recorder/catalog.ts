@@ -5,8 +5,11 @@
  *
  * On disk (the default template `./recordings/%path/%Y-%m-%d_%H-%M-%S-%f`): one file per segment, an fMP4
  * (CMAF-style) initialization segment (`ftyp` + `moov`) followed by one `moof` + `mdat` per part. Each `moof`
- * is preceded by a `prft` box (ISO/IEC 14496-12 §8.16.5) that ties the part's first decode time to the
- * server's wall clock at receipt, so a part keeps its absolute time even when the file is cut by a crash.
+ * is preceded by a `prft` box (ISO/IEC 14496-12 §8.16.5) that ties the presentation time (decode time +
+ * composition offset) of the part's first sample of the reference track to the server's wall clock at
+ * receipt, so a part keeps its absolute time even when the file is cut by a crash. A segment's `startMs`
+ * is therefore when its first picture is shown, whatever the presentation delay of the file (H.264/H.265:
+ * every track is presented 0.2 s after video's decode times start, path-recorder.ts).
  * When the publisher sends RTCP sender reports, a second `prft` (flags 0: time of input to the encoder)
  * follows the first, naming the same sample's time on the publisher's clock (its last SR's mapping, RFC
  * 3550 §6.4.1); readers find it as `senderPrft` of the fragment (container/fmp4/reader.ts). The index

@@ -148,8 +148,8 @@ export function planExport(
 
   // The starting keyframe: the last one at or before startMs, else the first one after it (a window that
   // opens before the recording does).
-  let atOrBefore: number | undefined;
-  let after: number | undefined;
+  let atOrBefore: { w: number; leadMs: number } | undefined;
+  let after: { w: number; leadMs: number } | undefined;
   for (const seg of run)
     for (const f of seg.fragments)
       for (const r of f.runs) {
@@ -157,13 +157,17 @@ export function planExport(
         for (const s of r.samples) {
           if (!s.keyframe) continue;
           const w = wallOf(seg, s.dtsTicks, ref.timescale);
-          if (w <= startMs) atOrBefore = Math.max(w, atOrBefore ?? w);
-          else if (w < endMs) after = Math.min(w, after ?? w);
+          const k = { w, leadMs: (Math.max(0, s.compositionOffset) * 1000) / ref.timescale };
+          if (w <= startMs) atOrBefore = w >= (atOrBefore?.w ?? -Infinity) ? k : atOrBefore;
+          else if (w < endMs) after = w < (after?.w ?? Infinity) ? k : after;
         }
       }
-  const startWall = atOrBefore ?? after;
-  if (startWall === undefined) return { reason: 'empty', message: 'no keyframe recorded in the window' };
-  const w0 = startWall;
+  const start = atOrBefore ?? after;
+  if (start === undefined) return { reason: 'empty', message: 'no keyframe recorded in the window' };
+  const w0 = start.w;
+  // The keyframe is shown its composition offset after its decode time (a recording presents every track
+  // 0.2 s after video's decode times start, path-recorder.ts): the other tracks start with it, not before.
+  const leadMs = start.leadMs;
 
   const placed: PlacedFragment[] = [];
   const last: (Placed | undefined)[] = tracks.map(() => undefined);
@@ -180,6 +184,7 @@ export function planExport(
           const w = wallOf(seg, s.dtsTicks, ts);
           // A small tolerance below w0: the keyframe itself, computed the same way, is at w0 exactly.
           if (w < w0 - 1e-6 || w >= endMs) continue;
+          if (t !== refIndex && last[t] === undefined && w < w0 + leadMs - 1e-6) continue;
           let outDts = s.dtsTicks + shift;
           const previous = last[t];
           if (previous !== undefined) {
@@ -211,7 +216,12 @@ export function planExport(
         sampleEntry: t.sampleEntry,
         ...(t.width !== undefined ? { width: t.width } : {}),
         ...(t.height !== undefined ? { height: t.height } : {}),
-        startTicks: all[0]?.outDts ?? 0,
+        // The reference track's edit starts at its first picture (progressive.ts), leadMs into its
+        // media: the other tracks' starts move back by as much, so they stay aligned with it.
+        startTicks:
+          i === refIndex
+            ? (all[0]?.outDts ?? 0)
+            : Math.max(0, (all[0]?.outDts ?? 0) - Math.round((leadMs * t.timescale) / 1000)),
         samples: {
           count: all.length,
           durationTicks: Uint32Array.from(all, (p) => p.outDuration),

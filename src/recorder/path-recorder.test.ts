@@ -245,20 +245,26 @@ test("the publisher's sender reports: a second prft (flags 0) per part at its NT
     const parts = index.fragments.map((f) => ({
       receivedMs: f.prft!.wallClockMs - t0,
       senderMs: f.senderPrft !== undefined ? f.senderPrft.wallClockMs - senderAtFrame25 : undefined,
-      firstDts: f.runs[0]!.decodeTime[0]!,
-      senderDts: f.senderPrft?.mediaTime,
+      // What the prfts name: the part's first picture's presentation time (decode time + offset).
+      firstPts: f.runs[0]!.decodeTime[0]! + f.runs[0]!.compositionOffset[0]!,
+      mediaTime: f.prft!.mediaTime,
+      senderMediaTime: f.senderPrft?.mediaTime,
     }));
     assert.deepEqual(
       parts.map((p) => p.senderMs === undefined),
       parts.map((p) => p.receivedMs < 1000),
       'a sender prft once an SR came',
     );
+    // H.264: every track is presented 0.2 s after video's decode times start (reorderDelaySecondsFor).
+    const delayTicks = 0.2 * 90000;
     for (const p of parts) {
+      assert.equal(p.mediaTime, p.firstPts, JSON.stringify(p));
       // Frame n arrives at n * 40 ms on our clock; the SR puts frame n at (n - 25) * 40 ms on the publisher's.
-      assert.ok(Math.abs(p.receivedMs - (p.firstDts / 3600) * 40) < 1, JSON.stringify(p));
+      const frame = (p.firstPts - delayTicks) / 3600;
+      assert.ok(Math.abs(p.receivedMs - frame * 40) < 1, JSON.stringify(p));
       if (p.senderMs === undefined) continue;
-      assert.equal(p.senderDts, p.firstDts);
-      assert.ok(Math.abs(p.senderMs - (p.firstDts / 3600 - 25) * 40) < 1, JSON.stringify(p));
+      assert.equal(p.senderMediaTime, p.firstPts);
+      assert.ok(Math.abs(p.senderMs - (frame - 25) * 40) < 1, JSON.stringify(p));
     }
     assert.equal(segment!.startMs, t0, 'the catalog keeps the receipt clock');
   } finally {

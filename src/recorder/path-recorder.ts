@@ -7,8 +7,12 @@
  * Parts. A part is one fragment of the fMP4 muxer: it is cut at each keyframe of the first video track
  * and after `partDurationMs` (container/fmp4/muxer.ts), so a part starts at a keyframe unless the GOP is
  * longer than a part. Each part is written as `prft` + `moof` + `mdat` in one write; the `prft` (ISO/IEC
- * 14496-12 §8.16.5) ties the presentation time of the part's first sample of the reference track (the
- * first video track, else track 1) to the server's wall clock when that sample arrived.
+ * 14496-12 §8.16.5) ties the presentation time (decode time + composition offset) of the part's first
+ * sample of the reference track (the first video track, else track 1) to the server's wall clock when
+ * that sample arrived. With H.264/H.265 every track is presented `reorderDelaySecondsFor` (0.2 s) later
+ * than its decode times start (Fmp4Muxer's presentation delay: composition offsets >= 0, which ffmpeg,
+ * GStreamer and VLC all read as written); the prft names the picture's presentation time, so the
+ * catalog's start of a segment, segment-scan.ts and playback all mean the first picture's time.
  *
  * Segments. A new file starts at the first keyframe of the first video track (any unit of track 1 without
  * video) after `segmentDurationMs` of media, and at a keyframe whose parameter sets (SPS/PPS/VPS) differ
@@ -29,7 +33,13 @@ import type { Logger } from '../base/logger.js';
 import { H264NalType, h264NalType } from '../codec/h264.js';
 import { H265NalType, h265NalType } from '../codec/h265.js';
 import { splitAnnexB } from '../codec/nal.js';
-import { FMP4_CODECS, Fmp4Muxer, type Fmp4Codec, type Fmp4Track } from '../container/fmp4/index.js';
+import {
+  FMP4_CODECS,
+  Fmp4Muxer,
+  reorderDelaySecondsFor,
+  type Fmp4Codec,
+  type Fmp4Track,
+} from '../container/fmp4/index.js';
 import { parseFmp4Moof, parseFmp4Moov, type Fmp4TrackInfo } from '../container/fmp4/reader.js';
 import { prftBox } from '../container/fmp4/prft.js';
 import { childBoxes } from '../container/mp4/boxes.js';
@@ -106,8 +116,9 @@ const RECORDED_CODECS: ReadonlySet<Fmp4Codec> = new Set(FMP4_CODECS);
 /**
  * prft flags (ISO/IEC 14496-12 §8.16.5): the NTP time has a consistent, small offset from the real time
  * of the media. The recorder stamps the time a sample arrived, which is capture plus encoding and
- * network delay: small and steady, not the encoder's input time (flags 0). Its media_time is the part's
- * first decode time of the reference track (catalog.ts), the presentation time too without B-frames.
+ * network delay: small and steady, not the encoder's input time (flags 0). Its media_time is the
+ * presentation time of the part's first sample of the reference track (catalog.ts), not its decode time:
+ * with the presentation delay they differ by the sample's composition offset (up to 0.2 s).
  */
 const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
 /**
@@ -375,7 +386,10 @@ export class PathRecorder {
       for (const [type, value] of parameterSetsOf(timing.codec, nalusOf(au))) params.set(type, value);
     const seg: OpenSegment = {
       file,
-      muxer: new Fmp4Muxer(this.#configs, { maxFragmentSeconds: this.settings.partDurationMs / 1000 }),
+      muxer: new Fmp4Muxer(this.#configs, {
+        maxFragmentSeconds: this.settings.partDurationMs / 1000,
+        presentationDelaySeconds: reorderDelaySecondsFor(this.#configs),
+      }),
       writer: new SegmentWriter(file, {
         maxQueueBytes: this.settings.maxQueueBytes,
         onError: (err) => {
@@ -413,6 +427,8 @@ export class PathRecorder {
         const index = ref.trackId - 1;
         const timescale = this.#configs[index]!.timescale;
         const firstDts = ref.decodeTime[0]!;
+        // The prft names the sample's presentation time (decode time + its offset), when it was received.
+        const firstPts = firstDts + ref.compositionOffset[0]!;
         const times = seg.timesByDts[index]!.get(firstDts);
         const wallMs = times?.wallMs ?? seg.endWallMs ?? this.#o.clock.wallMs();
         // The receipt times of the samples now written are no longer needed.
@@ -423,10 +439,10 @@ export class PathRecorder {
         }
         let ticks = 0;
         for (let i = 0; i < ref.count; i++) ticks += ref.duration[i]!;
-        pending.push(prftBox(ref.trackId, wallMs, firstDts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET));
+        pending.push(prftBox(ref.trackId, wallMs, firstPts, PRFT_FLAGS_CONSISTENT_SMALL_OFFSET));
         // The publisher's time of the same sample, from its sender reports, second (catalog.ts).
         if (times?.senderMs !== undefined)
-          pending.push(prftBox(ref.trackId, times.senderMs, firstDts, PRFT_FLAGS_ENCODER_INPUT));
+          pending.push(prftBox(ref.trackId, times.senderMs, firstPts, PRFT_FLAGS_ENCODER_INPUT));
         pending.push(bytes);
         part = { wallMs, durationMs: (ticks / timescale) * 1000 };
       } else {

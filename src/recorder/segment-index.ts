@@ -12,7 +12,7 @@ import type { RecordedSegment } from './catalog.js';
 import type { IndexedSegment, SegmentFragment, SegmentTrackInfo } from './export-plan.js';
 
 /**
- * Media time 0 on the wall clock: from the first `prft` (its reference track's decode time), else from
+ * Media time 0 on the wall clock: from the first `prft` (the presentation time it names), else from
  * the catalog's start of the segment (its first sample, on the first video track or the first track).
  */
 function wallMsAtZero(

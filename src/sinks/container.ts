@@ -5,6 +5,7 @@
 import type { AccessUnit } from '../format/access-unit.js';
 import { RtspClientError } from '../client/errors.js';
 import { summarizeTrack, type ClientTrack } from '../client/tracks.js';
+import { PlayStartLine } from './play-start.js';
 import { AlignedTracks, carriedTracks } from './tracks.js';
 
 /** A source track as a sink knows it: its position among the source's tracks. */
@@ -25,7 +26,14 @@ export interface AccessUnitSink {
   readonly bytesWritten: number;
   /** Access units in the output so far. */
   readonly unitsWritten: number;
+  /** Units from now on wait (bounded) for `setPlayStart`, so that the first ones are placed by it too. */
+  expectPlayStart?(): void;
+  /** The PLAY reply's RTP-Info rtptimes by source track (play-start.ts); an empty map: by arrival. */
+  setPlayStart?(rtptimes: ReadonlyMap<number, number>): void;
 }
+
+/** Units held while waiting for the PLAY reply, at most (then placed by arrival). */
+const MAX_HELD_UNITS = 1024;
 
 /**
  * Writes the access units of several tracks into one container, on one timeline (AlignedTracks),
@@ -34,6 +42,10 @@ export interface AccessUnitSink {
 export abstract class ContainerSink implements AccessUnitSink {
   readonly #tracks: AlignedTracks;
   bytesWritten = 0;
+  /** Units waiting for the play start, in arrival order; undefined when not waiting. */
+  #held: { track: SinkTrack; au: AccessUnit; arrivalMs: number }[] | undefined;
+  /** Places units by their clocks (play-start.ts) once set with every track covered. */
+  #line: PlayStartLine | undefined;
 
   constructor(
     readonly tracks: readonly SinkTrack[],
@@ -55,10 +67,35 @@ export abstract class ContainerSink implements AccessUnitSink {
   push(track: SinkTrack, au: AccessUnit, arrivalMs: number): void {
     const i = this.#tracks.trackOf(track.index);
     if (i === undefined) return;
-    this.#emit(this.muxAccessUnit(i, this.#tracks.align(i, au, arrivalMs)));
+    if (this.#held !== undefined) {
+      this.#held.push({ track, au, arrivalMs });
+      if (this.#held.length >= MAX_HELD_UNITS) this.setPlayStart(new Map());
+      return;
+    }
+    const line = this.#line;
+    if (line === undefined) {
+      this.#emit(this.muxAccessUnit(i, this.#tracks.align(i, au, arrivalMs)));
+      return;
+    }
+    // Before the first unit placed (audio from before the keyframe the server starts with): dropped.
+    const placed = this.#tracks.place(i, au, line.instantMs(track.index, au) ?? 0);
+    if (placed !== undefined) this.#emit(this.muxAccessUnit(i, placed));
+  }
+
+  expectPlayStart(): void {
+    this.#held ??= [];
+  }
+
+  setPlayStart(rtptimes: ReadonlyMap<number, number>): void {
+    const line = new PlayStartLine(rtptimes);
+    if (line.covers(this.tracks.map((t) => t.index))) this.#line = line;
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const h of held) this.push(h.track, h.au, h.arrivalMs);
   }
 
   finish(): void {
+    if (this.#held !== undefined) this.setPlayStart(new Map());
     this.#emit(this.flushMuxer());
   }
 

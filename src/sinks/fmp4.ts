@@ -5,7 +5,7 @@
  * both in tracks.ts.
  */
 import type { AccessUnit } from '../format/access-unit.js';
-import { Fmp4Muxer, type Fmp4Track } from '../container/fmp4/index.js';
+import { Fmp4Muxer, reorderDelaySecondsFor, type Fmp4Track } from '../container/fmp4/index.js';
 import { ContainerSink, type SinkTrack } from './container.js';
 
 /**
@@ -18,7 +18,9 @@ export class Fmp4Sink extends ContainerSink {
 
   constructor(tracks: readonly SinkTrack[], configs: readonly Fmp4Track[], write: (b: Buffer) => void) {
     super(tracks, write);
-    this.#mux = new Fmp4Muxer(configs);
+    // B-frames without negative composition offsets (ffmpeg's mov demuxer shows video late by the
+    // largest one): every track presented 0.2 s later with H.264/H.265, as HLS and the recorder do.
+    this.#mux = new Fmp4Muxer(configs, { presentationDelaySeconds: reorderDelaySecondsFor(configs) });
   }
 
   get unitsWritten(): number {

@@ -7,11 +7,13 @@
  * - mpegts.ts: TsSink, tsTrackFor.
  * - fmp4.ts: Fmp4Sink.
  * - elementary.ts: ElementaryStreamSink (Annex-B H.264/H.265, ADTS AAC).
+ * - play-start.ts: PlayStartLine (units placed by a PLAY reply's RTP-Info rtptimes), rtpInfoTimes.
  * - recording.ts: a recording to a file: the sink an extension names, its tracks, whole writes.
  */
 export * from './container.js';
 export * from './elementary.js';
 export * from './fmp4.js';
 export * from './mpegts.js';
+export * from './play-start.js';
 export * from './recording.js';
 export * from './tracks.js';

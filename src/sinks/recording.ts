@@ -99,6 +99,16 @@ export class RecordingFile {
     this.#sink.push(track, au, arrivalMs);
   }
 
+  /** Units wait for `setPlayStart` (a PLAY about to be sent); see AccessUnitSink. */
+  expectPlayStart(): void {
+    this.#sink.expectPlayStart?.();
+  }
+
+  /** The PLAY reply's RTP-Info rtptimes by source track: the tracks are placed by their clocks. */
+  setPlayStart(rtptimes: ReadonlyMap<number, number>): void {
+    this.#sink.setPlayStart?.(rtptimes);
+  }
+
   get bytesWritten(): number {
     return this.#sink.bytesWritten;
   }

@@ -1,6 +1,7 @@
 /**
  * The producer reference time box, `prft` (ISO/IEC 14496-12 §8.16.5): written before a `moof`, it ties
- * a decode time of one track to a wall-clock (NTP) time. A recording puts one before every part, so each
+ * a media time of one track to a wall-clock (NTP) time (the recorder names a presentation time: decode
+ * time + composition offset of the part's first sample). A recording puts one before every part, so each
  * part keeps its absolute time even when the file is cut; `parsePrft` (reader.ts) reads it back.
  */
 import { unixMsToNtp } from '../../base/clock.js';

@@ -142,6 +142,17 @@ function sampleTable(
   return box('stbl', ...parts);
 }
 
+/** The latest end of a sample's presentation (decode time + composition offset + duration), in ticks. */
+function presentationEndTicks(s: ProgressiveSamples): number {
+  let dts = 0;
+  let end = 0;
+  for (let i = 0; i < s.count; i++) {
+    end = Math.max(end, dts + s.compositionOffset[i]! + s.durationTicks[i]!);
+    dts += s.durationTicks[i]!;
+  }
+  return end;
+}
+
 function trak(t: ProgressiveTrack, stbl: Buffer): Buffer {
   const video = t.handler === 'vide';
   const s = t.samples;
@@ -150,13 +161,13 @@ function trak(t: ProgressiveTrack, stbl: Buffer): Buffer {
   // The first sample's composition offset is where presentation starts (B-frames: the first picture is
   // shown after its decode time); the media edit starts there so the track starts at its empty edit's end.
   const firstOffset = s.count > 0 ? Math.min(mediaTicks, Math.max(0, s.compositionOffset[0]!)) : 0;
+  // The edit lasts until the last picture shown ends: with offsets > 0 that is past the media's decode end.
+  const shownTicks = Math.max(mediaTicks, presentationEndTicks(s)) - firstOffset;
   const edits: Buffer[] = [];
   if (emptyMs > 0) edits.push(Buffer.concat([u32(emptyMs), i32(-1), i16(1, 0)]));
   if (emptyMs > 0 || firstOffset > 0)
-    edits.push(
-      Buffer.concat([u32(toMovieTicks(mediaTicks - firstOffset, t.timescale)), i32(firstOffset), i16(1, 0)]),
-    );
-  const trackMs = emptyMs + toMovieTicks(mediaTicks - firstOffset, t.timescale);
+    edits.push(Buffer.concat([u32(toMovieTicks(shownTicks, t.timescale)), i32(firstOffset), i16(1, 0)]));
+  const trackMs = emptyMs + toMovieTicks(shownTicks, t.timescale);
   const tkhd = fullBox(
     'tkhd',
     0,
@@ -182,7 +193,9 @@ function movieDurationMs(tracks: readonly ProgressiveTrack[]): number {
   let longest = 0;
   for (const t of tracks) {
     const s = t.samples;
-    const ticks = t.startTicks + sumOf(s.durationTicks.subarray(0, s.count));
+    const mediaTicks = sumOf(s.durationTicks.subarray(0, s.count));
+    const firstOffset = s.count > 0 ? Math.min(mediaTicks, Math.max(0, s.compositionOffset[0]!)) : 0;
+    const ticks = t.startTicks + Math.max(mediaTicks, presentationEndTicks(s)) - firstOffset;
     longest = Math.max(longest, toMovieTicks(ticks, t.timescale));
   }
   return longest;
