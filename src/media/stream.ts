@@ -24,59 +24,18 @@ import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
+import type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-options.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
 import { adoptedEntry, patchOf, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
 import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
-import {
-  countArrival,
-  followTiming,
-  newTrackCounters,
-  type RtpTiming,
-  type TrackCounters,
-} from './track-counters.js';
+import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 export type { ReaderStart } from './stream-timing.js';
 export type { ReaderPatch } from './stream-entry.js';
 export type { StreamEndInfo, StreamReader, StreamTap } from './stream-reader.js';
-
-export interface StreamTrack {
-  /** rtpmap encoding name, e.g. H264, MPEG4-GENERIC, OPUS. */
-  encodingName: string;
-  clockRate: number;
-  /** The format's fmtp parameters: H.264/H.265 parameter sets to repeat before keyframes. */
-  fmtp?: Readonly<Record<string, string>>;
-}
-
-export interface StreamOptions {
-  clock?: Clock;
-  gopCacheMaxBytes?: number;
-  maxReaderBacklogBytes?: number;
-  /** The server-wide cap and stall bound over readers' backlogs; absent: one of this stream's own. */
-  backlogBudget?: ReaderBacklogBudget;
-  /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
-  writeCoalesceMs?: number;
-  /** GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB. */
-  joinBytesPerTurn?: number;
-  /**
-   * Insert parameter sets before keyframes that came without (default true). Off in a fan-out worker,
-   * whose feed already carries the primary's insertions (and its renumbering).
-   */
-  insertParameterSets?: boolean;
-  /** Runs once when the stream ends, after its readers were told (the path manager frees the name). */
-  onEnded?: (reason: string) => void;
-}
-
-/** Per-reader sender-report inputs for one track. */
-export interface ReaderTrackSending {
-  reader: StreamReader;
-  ssrc: number;
-  packetsSent: number;
-  octetsSent: number;
-  /** The reader's timing line for the track, undefined before the track's first packet. */
-  timing: RtpTiming | undefined;
-}
+export type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-options.js';
 
 const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;

@@ -30,9 +30,6 @@ import { clockTimeout } from '../base/clock.js';
 import { isParseError } from '../base/errors.js';
 import { tsDiff32 } from '../base/seq.js';
 import type { Logger } from '../base/logger.js';
-import { H264NalType, h264NalType } from '../codec/h264.js';
-import { H265NalType, h265NalType } from '../codec/h265.js';
-import { splitAnnexB } from '../codec/nal.js';
 import {
   FMP4_CODECS,
   Fmp4Muxer,
@@ -50,6 +47,7 @@ import { packetReader, type StreamReader, type StreamTap } from '../media/stream
 import { parseRtpPacket } from '../rtp/packet.js';
 import { AlignedTracks } from '../sinks/tracks.js';
 import type { DiskRecordingCatalog } from './disk-catalog.js';
+import { parameterSetsChanged, parameterSetsInForce } from './parameter-set-changes.js';
 import { SegmentWriter } from './segment-writer.js';
 import type { RecordingSettings } from './settings.js';
 import { recordingFileName } from './template.js';
@@ -126,29 +124,6 @@ const PRFT_FLAGS_CONSISTENT_SMALL_OFFSET = 0x000018;
  * maps its RTP time to its own wall clock at sampling (RFC 3550 §6.4.1): the capture time as it sees it.
  */
 const PRFT_FLAGS_ENCODER_INPUT = 0;
-
-/** Parameter-set NAL types of a video codec, in sample-entry order. */
-function parameterSetTypes(codec: Fmp4Track['codec']): readonly number[] {
-  if (codec === 'h264') return [H264NalType.Sps, H264NalType.Pps];
-  if (codec === 'h265') return [H265NalType.Vps, H265NalType.Sps, H265NalType.Pps];
-  return [];
-}
-
-/** The parameter sets among `nalus`, by NAL type (hex, for comparing). */
-function parameterSetsOf(codec: Fmp4Track['codec'], nalus: readonly Uint8Array[]): Map<number, string> {
-  const types = parameterSetTypes(codec);
-  const out = new Map<number, string>();
-  for (const nal of nalus) {
-    const type = codec === 'h264' ? h264NalType(nal) : h265NalType(nal);
-    if (!types.includes(type)) continue;
-    out.set(type, (out.get(type) ?? '') + Buffer.from(nal).toString('hex') + ',');
-  }
-  return out;
-}
-
-function nalusOf(au: AccessUnit): readonly Uint8Array[] {
-  return au.nalus ?? (au.payload !== undefined ? splitAnnexB(au.payload) : []);
-}
 
 /** When a unit was received (our wall clock) and, with a sender report, sent (the publisher's clock). */
 interface UnitTimes {
@@ -364,26 +339,15 @@ export class PathRecorder {
   }
 
   #paramsChanged(seg: OpenSegment, au: AccessUnit): boolean {
-    const codec = this.#configs[this.#timing]!.codec;
-    const now = parameterSetsOf(codec, nalusOf(au));
-    let changed = false;
-    for (const [type, value] of now) {
-      const before = seg.params.get(type);
-      if (before === undefined) seg.params.set(type, value);
-      else if (before !== value) changed = true;
-    }
-    return changed;
+    return parameterSetsChanged(seg.params, this.#configs[this.#timing]!.codec, au);
   }
 
   #openSegment(au: AccessUnit, wallMs: number): OpenSegment {
     const file = recordingFileName(this.settings.pathTemplate, this.path, wallMs);
     const timing = this.#configs[this.#timing]!;
-    // The SDP's parameter sets, under the keyframe's own (the muxer's sample entry takes those too).
     const params = this.#video
-      ? parameterSetsOf(timing.codec, timing.parameterSets ?? [])
+      ? parameterSetsInForce(timing.codec, timing.parameterSets ?? [], au)
       : new Map<number, string>();
-    if (this.#video)
-      for (const [type, value] of parameterSetsOf(timing.codec, nalusOf(au))) params.set(type, value);
     const seg: OpenSegment = {
       file,
       muxer: new Fmp4Muxer(this.#configs, {
