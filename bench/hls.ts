@@ -35,6 +35,7 @@ import {
   waitUntil,
   within,
 } from './proc.js';
+import { benchServerConfigLines } from './server-config.js';
 import { fmt, markdownTable, percentile } from './stats.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
 import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
@@ -152,13 +153,7 @@ async function runOne(kind: Kind, clients: number, o: Options): Promise<RunResul
     writeFileSync(
       config,
       [
-        `rtspAddress: '${HOST}:${port}'`,
-        'rtpPort: null',
-        'multicastRange: null',
-        'rtmpAddress: null',
-        'api: true',
-        `apiAddress: '${HOST}:${apiPort}'`,
-        'logLevel: warn',
+        ...benchServerConfigLines(HOST, port, apiPort),
         // Every client comes from 127.0.0.1: by default one address may hold half of apiMaxConnections (256),
         // so 200 keep-alive clients would be refused past 128 (as meant against one abusive address).
         'apiMaxConnections: 4096',

@@ -31,6 +31,7 @@ import { segmentFileName, writeRecording, type SegmentSpec } from '../test/suppo
 import { HOST, describeOk, freePort } from './probe.js';
 
 import { Proc, killAllNow, killAllOnExit, rssKB, scratchDirs, sleep, waitUntil, within } from './proc.js';
+import { benchServerConfigLines } from './server-config.js';
 import { RtspConn } from './rtsp-conn.js';
 import { ReadersLink, assertAlive, measureWindow, type WindowResult } from './runner.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
@@ -269,13 +270,7 @@ async function main(): Promise<void> {
     writeFileSync(
       config,
       [
-        `rtspAddress: '${HOST}:${port}'`,
-        'rtpPort: null',
-        'multicastRange: null',
-        'rtmpAddress: null',
-        'api: true',
-        `apiAddress: '${HOST}:${apiPort}'`,
-        'logLevel: warn',
+        ...benchServerConfigLines(HOST, port, apiPort),
         'pathDefaults:',
         '  record: false',
         '  recordDeleteAfter: 0',

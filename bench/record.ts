@@ -33,6 +33,7 @@ import {
   waitUntil,
   within,
 } from './proc.js';
+import { benchServerConfigLines } from './server-config.js';
 import { fmt, markdownTable } from './stats.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
 import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
@@ -189,13 +190,7 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
     writeFileSync(
       config,
       [
-        `rtspAddress: '${HOST}:${port}'`,
-        'rtpPort: null',
-        'multicastRange: null',
-        'rtmpAddress: null',
-        'api: true',
-        `apiAddress: '${HOST}:${apiPort}'`,
-        'logLevel: warn',
+        ...benchServerConfigLines(HOST, port, apiPort),
         'pathDefaults:',
         `  record: ${kind === 'rtspkit'}`,
         `  recordPath: ${JSON.stringify(join(recDir, '%path', '%Y-%m-%d_%H-%M-%S-%f'))}`,
