@@ -197,9 +197,10 @@ export class RtmpEgress {
     if (!isVideo && this.hasVideo && !this.videoStarted) return;
     const index = this.tracks.indexOf(track);
     const instantMs = this.instantOfRtp(track.streamTrack, au.pts % 2 ** 32) ?? this.nowMs();
-    const mapped = this.aligned.align(index, au, instantMs);
-    // Audio the publisher captured before the first picture (it came with the GOP cache's burst).
-    if (!isVideo && this.hasVideo && mapped.pts < 0) return;
+    // Placed as the HLS muxer and the recorder place theirs: audio the publisher captured before the
+    // first picture (it came with the GOP cache's burst) is left out.
+    const mapped = this.aligned.place(index, au, instantMs);
+    if (mapped === undefined) return;
     const ptsMs = Math.round((mapped.pts * 1000) / track.clockRate) + this.shiftMs;
     if (!track.configSent) {
       track.configSent = true;
