@@ -375,8 +375,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       hooks: () => ({ counters: hooks.counters, running: hooks.runningCount }),
       ...(cluster !== undefined ? { cluster } : {}),
       recordingExport: {
-        exporter: new RecordingExporter(catalog, indexSegmentFile, (path, problems) =>
-          logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
+        exporter: new RecordingExporter(
+          catalog,
+          indexSegmentFile,
+          (path, problems) =>
+            logger.warn({ path, problems }, 'recording export: segments left out (unreadable)'),
+          server.recordingIndexCache,
         ),
         maxDurationMs: () => config.recordExportMaxDuration * 1000,
       },

@@ -12,6 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { ApiServer, type ApiAccess } from '../src/http/api.js';
 import { parseConfig } from '../src/config/config.js';
 import { RecordingExporter } from '../src/recorder/export.js';
+import { RecordingIndexCache } from '../src/sources/recording-index-cache.js';
 import { indexSegmentFile } from '../src/recorder/segment-index.js';
 import type { RecordedSegment } from '../src/recorder/catalog.js';
 import { LOOPBACK_APP_CONFIG_LINES, startTestServer } from './support/server.js';
@@ -284,6 +285,45 @@ test(
       assert.equal((await fetch(exportUrl(base, T0 + 4500, 3))).status, 404);
     } finally {
       await close();
+    }
+  },
+);
+
+test(
+  "the export's segment indexes and plans are held in the recordings' index cache, within its byte bound",
+  { skip, timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtspkit-export-cache-'));
+    try {
+      const segments = await makeRecordings(mediaPath(CLIP), dir, 'cams/front', T0, [
+        [0, 6],
+        [6, 10],
+      ]);
+      const catalog = new ListCatalog(segments);
+      const cache = new RecordingIndexCache();
+      const exporter = new RecordingExporter(catalog, indexSegmentFile, undefined, cache);
+      const first = await exporter.plan('cams/front', T0 + 1000, 8000, 'mp4');
+      assert.ok(!('reason' in first));
+      assert.equal(cache.counters.made['export-segment'], 2);
+      assert.equal(cache.counters.made['export-plan'], 1);
+      const held = cache.bytes;
+      assert.ok(cache.counters.bytes['export-plan'] > 0 && cache.counters.bytes['export-segment'] > 0);
+      // The same window again (a browser asking for another byte range): nothing indexed or planned again.
+      assert.equal(await exporter.plan('cams/front', T0 + 1000, 8000, 'mp4'), first);
+      assert.equal(cache.counters.made['export-segment'], 2);
+      assert.equal(cache.counters.hits['export-plan'], 1);
+
+      // A bound smaller than what one export needs: every plan is still made, none is kept past the bound.
+      const small = new RecordingIndexCache(Math.floor(held / 3));
+      const bounded = new RecordingExporter(catalog, indexSegmentFile, undefined, small);
+      for (let startS = 0; startS < 6; startS++) {
+        const plan = await bounded.plan('cams/front', T0 + startS * 1000, 4000, 'fmp4');
+        assert.ok(!('reason' in plan));
+        assert.ok(small.bytes <= small.maxBytes, `${small.bytes} > ${small.maxBytes}`);
+      }
+      assert.ok(small.counters.evictions + small.counters.tooLarge > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   },
 );

@@ -5,7 +5,7 @@
  * served.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
+import { RECORDING_INDEX_KINDS, type RecordingIndexCounters } from '../sources/recording-index-cache.js';
 
 export class PlaybackIndexMetrics {
   readonly #made: Counter<'kind'>;
@@ -17,7 +17,7 @@ export class PlaybackIndexMetrics {
   constructor(registers: Registry[]) {
     this.#made = new Counter({
       name: 'rtspkit_playback_index_made_total',
-      help: 'Recording indexes made for playback, by kind: segment (a file indexed), window (segments joined).',
+      help: 'Recording indexes made, by kind: segment (a file indexed), window (segments joined) for RTSP playback; export-segment, export-plan for the HTTP export.',
       labelNames: ['kind'],
       registers,
     });
@@ -48,7 +48,7 @@ export class PlaybackIndexMetrics {
   refresh(c: RecordingIndexCounters): void {
     this.#made.reset();
     this.#hits.reset();
-    for (const kind of ['segment', 'window'] as const) {
+    for (const kind of RECORDING_INDEX_KINDS) {
       this.#made.inc({ kind }, c.made[kind]);
       this.#hits.inc({ kind }, c.hits[kind]);
       this.#bytes.set({ kind }, c.bytes[kind]);

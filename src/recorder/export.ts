@@ -16,6 +16,7 @@ import {
   type IndexedSegment,
 } from './export-plan.js';
 import type { RecordedSegment } from './catalog.js';
+import { RecordingIndexCache } from '../sources/recording-index-cache.js';
 
 export type { ExportFormat, ExportPlan, ExportRefusal } from './export-plan.js';
 
@@ -30,25 +31,44 @@ export class ExportReadError extends Error {
 /** Reads one segment file's sample index (the fMP4 reader, in segment-index.ts). */
 export type SegmentIndexer = (segment: RecordedSegment) => Promise<IndexedSegment>;
 
-/** Completed segments whose index is kept: a browser seeking in an export asks for many ranges of it. */
-const INDEX_CACHE_ENTRIES = 256;
-/** Plans kept: a few exports being watched at once. */
-const PLAN_CACHE_ENTRIES = 8;
+/**
+ * Bytes a segment's export index holds per sample and per fragment (V8 objects with six numbers and an
+ * array slot; a fragment's runs), for the cache's bound: an estimate, high rather than low.
+ */
+const INDEX_BYTES_PER_SAMPLE = 96;
+const INDEX_BYTES_PER_FRAGMENT = 128;
+/** Bytes a plan holds per piece besides the bytes of its in-memory pieces. */
+const PLAN_BYTES_PER_PIECE = 64;
+
+function indexBytes(index: IndexedSegment): number {
+  let bytes = 0;
+  for (const f of index.fragments) {
+    bytes += INDEX_BYTES_PER_FRAGMENT;
+    for (const r of f.runs) bytes += r.samples.length * INDEX_BYTES_PER_SAMPLE;
+  }
+  return bytes;
+}
+
+function planBytes(plan: ExportPlan): number {
+  let bytes = 0;
+  for (const piece of plan.pieces)
+    bytes += PLAN_BYTES_PER_PIECE + ('bytes' in piece ? piece.bytes.length : 0);
+  return bytes;
+}
 
 export class RecordingExporter {
-  /** Indexes of completed segments by file, least recently used first. */
-  private readonly cache = new Map<string, { version: string; index: IndexedSegment }>();
-  /** Recent plans over complete segments, by window and the files' versions. */
-  private readonly plans = new Map<string, ExportPlan>();
-
   /**
    * `onUnreadable` hears of segments left out of an export because they could not be indexed (the caller
-   * logs them).
+   * logs them). `cache` holds the indexes of complete segments and the plans of windows over them (a
+   * browser seeking in an export asks for many ranges of it, and an hour's plan takes a second or two
+   * to compute); it is the one RTSP playback uses, so that one bound (`playbackIndexCacheBytes`) covers
+   * both.
    */
   constructor(
     private readonly catalog: RecordingCatalog,
     private readonly indexSegment: SegmentIndexer,
     private readonly onUnreadable?: (path: string, problems: string[]) => void,
+    private readonly cache: RecordingIndexCache = new RecordingIndexCache(),
   ) {}
 
   /**
@@ -58,19 +78,14 @@ export class RecordingExporter {
   private async indexOf(segment: RecordedSegment): Promise<{ index: IndexedSegment; version: string }> {
     const { size, mtimeMs } = await stat(segment.file);
     const version = `${size}/${mtimeMs}`;
-    const cached = this.cache.get(segment.file);
-    if (cached !== undefined && !segment.open && cached.version === version) {
-      this.cache.delete(segment.file);
-      this.cache.set(segment.file, cached);
-      return cached;
-    }
-    const index = await this.indexSegment(segment);
-    if (!segment.open) {
-      this.cache.delete(segment.file);
-      this.cache.set(segment.file, { version, index });
-      if (this.cache.size > INDEX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    }
-    return { index, version };
+    const make = async (): Promise<{ value: IndexedSegment; bytes: number }> => {
+      const index = await this.indexSegment(segment);
+      return { value: index, bytes: indexBytes(index) };
+    };
+    const index = segment.open
+      ? (await make()).value
+      : await this.cache.get('export-segment', `${segment.file}\n${version}`, make);
+    return { index: index!, version };
   }
 
   /** The plan of an export of [startMs, startMs + durationMs) of `path`, or why there is none. */
@@ -101,14 +116,17 @@ export class RecordingExporter {
       }
     }
     if (unreadable.length > 0) this.onUnreadable?.(path, unreadable);
-    const cached = key !== undefined && unreadable.length === 0 ? this.plans.get(key) : undefined;
-    if (cached !== undefined) return cached;
-    const plan = planExport(indexed, startMs, durationMs, format);
-    if (key !== undefined && unreadable.length === 0 && !('reason' in plan)) {
-      this.plans.set(key, plan);
-      if (this.plans.size > PLAN_CACHE_ENTRIES) this.plans.delete(this.plans.keys().next().value!);
-    }
-    return plan;
+    if (key === undefined || unreadable.length > 0) return planExport(indexed, startMs, durationMs, format);
+    let refusal: ExportRefusal | undefined;
+    const plan = await this.cache.get('export-plan', key, () => {
+      const made = planExport(indexed, startMs, durationMs, format);
+      if ('reason' in made) {
+        refusal = made;
+        return Promise.resolve(undefined);
+      }
+      return Promise.resolve({ value: made, bytes: planBytes(made) });
+    });
+    return plan ?? refusal ?? planExport(indexed, startMs, durationMs, format);
   }
 }
 

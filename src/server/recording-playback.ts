@@ -18,7 +18,7 @@ import { ONVIF_REPLAY_FEATURE } from '../rtsp/onvif.js';
 import { parsePlaybackQuery, type PlaybackQuery } from '../rtsp/playback-url.js';
 import { RtspStatus } from '../rtsp/status.js';
 import { NoRecordingError, openRecording, type RecordingWindow } from '../sources/recording-file.js';
-import { RecordingIndexCache, type RecordingIndexCounters } from '../sources/recording-index-cache.js';
+import { RecordingIndexCache } from '../sources/recording-index-cache.js';
 import type { VodFile } from '../sources/vod-player.js';
 import type { RequestTarget } from './target.js';
 import type { ServerSettings } from './server-options.js';
@@ -50,15 +50,18 @@ export class RecordingPlayback {
   constructor(
     private readonly catalog: RecordingCatalog,
     private readonly logger: Logger,
-    /** Read at each playback opened (reloadable). */
-    private readonly settings: Pick<ServerSettings, 'playbackIndexCacheBytes'>,
+    /** The cache's bound is read from it whenever a value is kept (reloadable). */
+    settings: Pick<ServerSettings, 'playbackIndexCacheBytes'>,
   ) {
-    this.cache = new RecordingIndexCache(settings.playbackIndexCacheBytes);
+    this.cache = new RecordingIndexCache(() => settings.playbackIndexCacheBytes);
   }
 
-  /** The shared index cache's counters (`/metrics`: `rtspkit_playback_index_*`). */
-  get indexCounters(): Readonly<RecordingIndexCounters> {
-    return this.cache.counters;
+  /**
+   * The shared index cache (`/metrics`: `rtspkit_playback_index_*`), also the HTTP export's
+   * (recorder/export.ts), so that one bound covers what any client can make the server hold.
+   */
+  get indexCache(): RecordingIndexCache {
+    return this.cache;
   }
 
   /** The playback rule (module comment). */
@@ -78,7 +81,6 @@ export class RecordingPlayback {
     const window: RecordingWindow = { startMs: query?.startMs ?? 0 };
     if (query?.endMs !== undefined) window.endMs = query.endMs;
     try {
-      this.cache.maxBytes = this.settings.playbackIndexCacheBytes;
       const file = await openRecording(this.catalog, t.path, window, {
         logger: this.logger,
         cache: this.cache,

@@ -54,7 +54,7 @@ import { VodFiles } from './vod-files.js';
 import { VodControl } from './vod-control.js';
 import { ProxyControl } from './proxy-control.js';
 import type { ProxiedReaderCounters } from './reader-upstream.js';
-import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
+import type { RecordingIndexCache } from '../sources/recording-index-cache.js';
 import { RecordingPlayback, withoutOnvifReplay } from './recording-playback.js';
 import { reply, stateRefusalReply } from './replies.js';
 import { SessionLimits } from './session-limits.js';
@@ -132,9 +132,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** REDIRECT and ANNOUNCE to readers, and the requests the server sends (server-requests.ts). */
   readonly readerMoves: ReaderMoves;
 
-  /** The counters of the recordings' playback index cache (undefined: no recordings served). */
-  get playbackIndexCounters(): Readonly<RecordingIndexCounters> | undefined {
-    return this.vod.playbackIndexCounters;
+  /**
+   * The recordings' index cache, shared by RTSP playback and the HTTP export (undefined: no recordings
+   * served).
+   */
+  get recordingIndexCache(): RecordingIndexCache | undefined {
+    return this.vod.recordingIndexCache;
   }
 
   constructor(options: RtspServerOptions = {}) {

@@ -31,7 +31,7 @@ import type { SessionLimits, SessionRefusalReason } from './session-limits.js';
 import type { PathManager } from '../paths/path-manager.js';
 import type { PathManagerCounters } from '../paths/path.js';
 import type { ReaderBacklogBudget } from '../media/reader-backlog.js';
-import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
+import type { RecordingIndexCache, RecordingIndexCounters } from '../sources/recording-index-cache.js';
 
 export interface PathTrackSnapshot {
   /** The rtpmap encoding name (`H264`, `MPEG4-GENERIC`...). */
@@ -225,7 +225,7 @@ export interface ViewedServer {
   endSession(session: ServerSession, reason: string, sendBye?: boolean): void;
   redirectReaders(select: (pathName: string) => string | undefined, reason: string): number;
   readonly readerMoves: ReaderMoves;
-  readonly playbackIndexCounters: Readonly<RecordingIndexCounters> | undefined;
+  readonly recordingIndexCache: RecordingIndexCache | undefined;
   on(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
   off(event: 'sessionEnded', listener: (session: ServerSession, reason: string) => void): unknown;
 }
@@ -369,7 +369,7 @@ export function engineViewOf(server: ViewedServer): EngineAccess {
         readerMoves: { ...server.readerMoves.counters },
         paths: { ...server.paths.counters },
         proxiedReaders: { ...server.proxiedReaderCounters },
-        ...copyIndexCounters(server.playbackIndexCounters),
+        ...copyIndexCounters(server.recordingIndexCache?.counters),
         ...(fanout !== undefined ? { fanout } : {}),
       };
     },

@@ -26,7 +26,7 @@ import { parseScale, parseSpeed } from '../rtsp/fields.js';
 import { VodPlayer, VodQueueFullError, type VodFile, type VodPlayerOptions } from '../sources/vod-player.js';
 import { RECORDING_KEY_PREFIX, requiresOnvifReplay, type RecordingPlayback } from './recording-playback.js';
 import type { RequestTarget } from './target.js';
-import type { RecordingIndexCounters } from '../sources/recording-index-cache.js';
+import type { RecordingIndexCache } from '../sources/recording-index-cache.js';
 import type { Reply } from './connection.js';
 import type { ServerSession } from './session.js';
 import type { FileReaderRole } from './session-state.js';
@@ -83,9 +83,9 @@ export class VodControl {
     return this.deps.recordings?.isPlayback(t, req) === true;
   }
 
-  /** The counters of the playbacks' shared index cache; undefined when no recordings are served. */
-  get playbackIndexCounters(): Readonly<RecordingIndexCounters> | undefined {
-    return this.deps.recordings?.indexCounters;
+  /** The playbacks' shared index cache; undefined when no recordings are served. */
+  get recordingIndexCache(): RecordingIndexCache | undefined {
+    return this.deps.recordings?.indexCache;
   }
 
   /** Whether `Require: onvif-replay` is understood (a catalog is served). */

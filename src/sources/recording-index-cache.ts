@@ -1,7 +1,9 @@
 /**
  * What playbacks of recordings share: segment indexes (recording-segment-index.ts) and the joined sample
- * tables of a played window (recording-file.ts), kept in one cache bounded by bytes
- * (`playbackIndexCacheBytes`), least recently used out first, each eviction counted.
+ * tables of a played window (recording-file.ts) for RTSP playback, and the segment indexes and plans of the
+ * HTTP export (recorder/export.ts), kept in one cache bounded by bytes (`playbackIndexCacheBytes`), least
+ * recently used out first, each eviction counted. One bound for both: what a client can make the server
+ * hold by asking for recordings is one figure in the config, however it asks.
  *
  * Keys carry the file's version (size and modification time, or the window's segments and theirs): a file
  * that grew (the segment being recorded), was cut or replaced is indexed again under a new key, and the old
@@ -11,8 +13,25 @@
  * on while a playback still holds it (the bound is on what the cache keeps, not on what sessions hold).
  */
 
-/** What the cache holds: segment indexes and joined windows. */
-export type RecordingIndexKind = 'segment' | 'window';
+/**
+ * What the cache holds: for RTSP playback, segment indexes and joined windows; for the HTTP export, its
+ * own index of a segment (a sample list with file offsets) and the plan of an export window.
+ */
+export type RecordingIndexKind = 'segment' | 'window' | 'export-segment' | 'export-plan';
+
+export const RECORDING_INDEX_KINDS: readonly RecordingIndexKind[] = [
+  'segment',
+  'window',
+  'export-segment',
+  'export-plan',
+];
+
+const perKind = (): Record<RecordingIndexKind, number> => ({
+  segment: 0,
+  window: 0,
+  'export-segment': 0,
+  'export-plan': 0,
+});
 
 export const DEFAULT_PLAYBACK_INDEX_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -38,11 +57,11 @@ interface Entry {
 
 export class RecordingIndexCache {
   readonly counters: RecordingIndexCounters = {
-    made: { segment: 0, window: 0 },
-    hits: { segment: 0, window: 0 },
+    made: perKind(),
+    hits: perKind(),
     evictions: 0,
     tooLarge: 0,
-    bytes: { segment: 0, window: 0 },
+    bytes: perKind(),
     entries: 0,
   };
   /** Bytes held, all kinds. */
@@ -51,7 +70,13 @@ export class RecordingIndexCache {
   private readonly entries = new Map<string, Entry>();
   private readonly making = new Map<string, Promise<unknown>>();
 
-  constructor(public maxBytes: number = DEFAULT_PLAYBACK_INDEX_CACHE_BYTES) {}
+  /** `bound`: bytes, or where to read them (a reloadable setting: a lower bound applies at the next keep). */
+  constructor(private readonly bound: number | (() => number) = DEFAULT_PLAYBACK_INDEX_CACHE_BYTES) {}
+
+  /** The bound on bytes held. */
+  get maxBytes(): number {
+    return typeof this.bound === 'number' ? this.bound : this.bound();
+  }
 
   /**
    * The value of `key`: cached, being made, or made now by `make` (which gives it with its size in
@@ -98,7 +123,7 @@ export class RecordingIndexCache {
   clear(): void {
     this.entries.clear();
     this.held = 0;
-    this.counters.bytes = { segment: 0, window: 0 };
+    this.counters.bytes = perKind();
     this.counters.entries = 0;
   }
 
