@@ -361,3 +361,54 @@ test('a join storm: GOP bursts go out a budget per event-loop turn; readers alre
   // Every burst was framed once and patched per reader: each has its own SSRC.
   assert.equal(new Set(storm.map((r) => r.packets()[0]!.ssrc)).size, 5);
 });
+
+/** A session before its PLAY reply is written: the stream's bytes would be held (copied) by it. */
+class HeldReader extends Reader {
+  outputHeld = true;
+  override writeInterleaved(bytes: Buffer): void {
+    assert.equal(this.outputHeld, false, 'nothing is written while the output is held');
+    super.writeInterleaved(bytes);
+  }
+}
+
+test('a session joining from the GOP cache: starts known at once, its burst at a later turn, complete across a new keyframe', async () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { joinBytesPerTurn: 1 });
+  let seq = 100;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  frame(false, 3000);
+  const playing = new Reader('tcp', [0], [0]);
+  stream.addReader(playing);
+  const joiners = Array.from({ length: 3 }, () => new HeldReader('tcp', [0], [0]));
+  const starts = joiners.map((r) => {
+    let start: { seq: number } | undefined;
+    stream.addReader(r, (_, s) => (start = s));
+    assert.ok(start !== undefined, 'the start (RTP-Info) is known inside addReader');
+    assert.equal(r.framed.length, 0);
+    return start;
+  });
+  for (const r of joiners) r.outputHeld = false; // their PLAY replies are written
+  frame(false, 6000); // flushed to the playing reader; the joiners collect it
+  frame(true, 9000); // a new keyframe while two still wait for their turn (1 byte a turn: one each)
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    joiners.map((r) => r.framed.length > 0),
+    [true, false, false],
+  );
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  frame(false, 12000);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  for (const [i, r] of joiners.entries()) {
+    // Everything from the keyframe it started at, in order, none lost, none twice.
+    assert.deepEqual(nalTypes(r), [7, 8, 5, 1, 1, 7, 8, 5, 1]);
+    const ps = r.packets();
+    assert.equal(ps[0]!.seq, starts[i]!.seq);
+    for (let k = 1; k < ps.length; k++) assert.equal(ps[k]!.seq, (ps[0]!.seq + k) & 0xffff);
+  }
+  assert.deepEqual(nalTypes(playing), [7, 8, 5, 1, 1, 7, 8, 5, 1]);
+});

@@ -26,8 +26,8 @@ import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-options.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { adoptedEntry, patchOf, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
-import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
+import { adoptedEntry, patchOf, recordStarts, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
+import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer, collectPending, isWholeGop } from './stream-joins.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
 
@@ -232,7 +232,7 @@ export class Stream {
     const out: ReaderTrackSending[] = [];
     const streamLine = this.counters[track]?.timing;
     for (const e of this.readers.values()) {
-      if (e.wants[track] !== true || e.state === 'waiting') continue;
+      if (e.wants[track] !== true || e.state === 'waiting' || e.state === 'joining') continue;
       if (streamLine !== undefined)
         e.timing[track] = followTiming(e.timing[track], streamLine, this.tracks[track]!.clockRate);
       out.push({
@@ -267,6 +267,8 @@ export class Stream {
       onStart,
       droppedPackets: 0,
       backlog: new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp'),
+      pending: undefined,
+      pendingBytes: 0,
       startAccessUnit: undefined,
       ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomSsrc()),
       channels: reader.rtpChannels,
@@ -281,21 +283,36 @@ export class Stream {
       entry.state = 'live';
       entry.startAccessUnit = this.accessUnitsIn;
     } else if (this.gop !== undefined && this.gop.length > 0) {
-      this.joins.offer(entry);
+      // Started at the cached keyframe now (its starts known: the PLAY reply's RTP-Info), its burst sent
+      // at a later turn (stream-joins.ts).
+      entry.state = 'joining';
+      entry.startAccessUnit = this.gopStartAu;
+      entry.pending = this.gop.slice();
+      entry.pendingBytes = this.gopBytes;
+      recordStarts(entry, entry.pending);
+      this.joins.offer(entry, reader.outputHeld !== true);
     }
   }
 
   /**
-   * The JoinPacer's turn for a reader: still here and waiting (a keyframe may have let it in already),
-   * it starts at the cached keyframe. Returns the bytes of its burst.
+   * The JoinPacer's turn for a joining reader still here: its packets since the keyframe it started at,
+   * framed (once for every joiner while they are the GOP cache as it is) and written. Returns their bytes.
    */
   private joinFromCache(e: ReaderEntry): number {
-    if (this.readers.get(e.reader) !== e || e.state !== 'waiting') return 0;
-    const gop = this.gop;
-    if (gop === undefined || gop.length === 0) return 0; // it waits for the next keyframe
-    this.flushNow();
-    this.join(e, gop);
-    return this.gopBytes;
+    if (this.readers.get(e.reader) !== e || e.state !== 'joining') return 0;
+    this.flushNow(); // what is queued goes to its pending packets first
+    const pending = e.pending!;
+    const bytes = e.pendingBytes;
+    e.pending = undefined;
+    e.pendingBytes = 0;
+    e.state = 'live';
+    const from = isWholeGop(pending, this.gop) ? this.gop! : pending;
+    this.deliver(
+      e,
+      from,
+      e.reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
+    );
+    return bytes;
   }
 
   /**
@@ -380,7 +397,7 @@ export class Stream {
   private onKeyframe(auSoFar: Queued[]): void {
     let flushed = false;
     for (const e of this.readers.values()) {
-      if (e.state === 'live') continue;
+      if (e.state === 'live' || e.state === 'joining') continue;
       if (e.state === 'dropping' && !this.drained(e)) continue;
       if (!flushed) {
         this.flushNow();
@@ -451,6 +468,14 @@ export class Stream {
     let stalled: ReaderEntry[] | undefined;
     for (const e of this.readers.values()) {
       if (e.state === 'waiting') continue;
+      if (e.state === 'joining') {
+        // Waiting that long for its turn, it sheds as a slow reader does and rejoins at a keyframe.
+        if (collectPending(e, batch) > this.maxReaderBacklogBytes) {
+          e.pending = undefined;
+          this.shed(e, nowMs, e.pendingBytes, batch.length);
+        }
+        continue;
+      }
       const backlog = e.backlog.observe(e.reader.backlogBytes);
       if (e.state === 'dropping') {
         this.drop(e, batch.length);
@@ -506,7 +531,7 @@ export class Stream {
 
   /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
   private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
-    if (e.pendingStarts > 0) this.recordStarts(e, items);
+    if (e.pendingStarts > 0) recordStarts(e, items);
     for (const q of items) {
       if (e.wants[q.track] !== true) continue;
       e.packetsSent[q.track]!++;
@@ -553,20 +578,6 @@ export class Stream {
       personalize(own, o, q, e);
       e.reader.sendRtp(q.track, own.subarray(o, o + q.packet.length));
       o += q.packet.length;
-    }
-  }
-
-  private recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
-    for (const q of items) {
-      if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
-      const start = {
-        seq: (q.header.sequenceNumber + e.seqDeltas[q.track]!) & 0xffff,
-        rtptime: q.header.timestamp,
-      };
-      e.starts[q.track] = start;
-      e.pendingStarts--;
-      e.onStart?.(q.track, start);
-      if (e.pendingStarts === 0) return;
     }
   }
 }

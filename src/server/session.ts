@@ -234,6 +234,10 @@ export class ServerSession implements StreamReader {
     return queued;
   }
 
+  get outputHeld(): boolean {
+    return !this.outputOpen;
+  }
+
   writeInterleaved(bytes: Buffer, packets: number): void {
     if (!this.outputOpen) {
       this.hold({ framed: bytes, packets }, bytes.length);
