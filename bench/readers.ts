@@ -16,7 +16,7 @@
 // {"type":"report",...} after "stop" arrives on stdin; "mark" on stdin starts the measurement window.
 // The process exits after the report, or when stdin closes (the parent is gone).
 import dgram from 'node:dgram';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getRtpmaps } from '../src/sdp/formats.js';
 import { parseRtspUrl } from '../src/rtsp/url.js';
 import type { InterleavedFrame } from '../src/rtsp/message.js';
@@ -42,6 +42,11 @@ export interface ReadyMessage {
   failed: number;
   failures: Record<string, number>;
   rampMs: number;
+  /**
+   * This process's event-loop delay from its start to every setup ended (perf_hooks, 5 ms resolution):
+   * how late it read what the server sent. Large, and the setup times measure this process, not the server.
+   */
+  joinLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 export interface ReportMessage extends PacketTotals {
@@ -58,6 +63,8 @@ export interface ReportMessage extends PacketTotals {
   setupMs: number[];
   /** Per playing reader, ms: connect to DESCRIBE reply; PLAY request to PLAY reply. */
   describeMs: number[];
+  /** Per playing reader, ms: connect() to the socket's 'connect' event here. */
+  connectMs: number[];
   playReplyMs: number[];
   firstPacketMs: number[];
   firstKeyframeMs: number[];
@@ -264,6 +271,7 @@ class Reader implements DrivenReader {
   channels: (Channel | undefined)[] = [];
   setupStart = 0;
   setupMs = -1;
+  connectMs = -1;
   describeMs = -1;
   playReplyMs = -1;
   playSentAt = 0;
@@ -333,6 +341,7 @@ class Reader implements DrivenReader {
       transport === 'http'
         ? await RtspConn.connectTunnel(port, host, path, timeoutMs)
         : await RtspConn.connect(port, host, timeoutMs);
+    this.connectMs = performance.now() - this.setupStart;
     const tracks = await describeTracks(this, conn, url, timeoutMs);
     let i = 0;
     for (const { md, trackUrl } of tracks) {
@@ -386,6 +395,8 @@ async function main(): Promise<void> {
   const udpPorts = new UdpPortPairs(args.udpPortFirst, args.udpPortLast, args.udpRcvbufBytes);
   const rcvbufErrorsAtStart = udpRcvbufErrors();
   const readers = Array.from({ length: args.count }, () => new Reader());
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   // Ramp: at most `ramp` setups in flight; every reader is tried once.
   const { failures, windowMs, cpu } = await driveReaders(
     readers,
@@ -393,6 +404,8 @@ async function main(): Promise<void> {
     (r) => r.setup(args.url, port, host, path, args.timeoutMs, args.transport, udpPorts),
     (failures, rampMs) => {
       const playingAtReady = readers.filter((r) => r.state === 'playing').length;
+      const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+      loopDelay.disable();
       const ready: ReadyMessage = {
         type: 'ready',
         requested: args.count,
@@ -400,6 +413,11 @@ async function main(): Promise<void> {
         failed: args.count - playingAtReady,
         failures,
         rampMs,
+        joinLoopDelayMs: {
+          p50: ms(loopDelay.percentile(50)),
+          p99: ms(loopDelay.percentile(99)),
+          max: ms(loopDelay.max),
+        },
       };
       return sendLine(ready);
     },
@@ -430,6 +448,7 @@ async function main(): Promise<void> {
     ...packetTotals(played),
     setupMs: played.map((r) => r.setupMs),
     describeMs: played.map((r) => r.describeMs),
+    connectMs: played.map((r) => r.connectMs),
     playReplyMs: played.map((r) => r.playReplyMs),
     firstPacketMs: played.filter((r) => r.firstPacketMs >= 0).map((r) => r.firstPacketMs),
     firstKeyframeMs: played.filter((r) => r.firstKeyframeMs >= 0).map((r) => r.firstKeyframeMs),

@@ -1,20 +1,22 @@
 /**
  * Joins from the GOP cache, and the pacing of their bursts (a join storm).
  *
- * A reader that joins a stream with a GOP cache gets the whole cache (every packet since the last
- * keyframe: 100-300 KB for a 1 Mbit/s camera). It is started there at once (`addReader`): its first
- * packet per track is known, so the PLAY reply (RTP-Info, RFC 2326 §12.33) is not held back, and from then
- * on it collects the stream's packets as references (`pending`, no bytes of its own). Its burst is framed
- * and written at a later event-loop turn, after the PLAY reply went out: before, the burst was built
- * inside the PLAY handler and, the session's output being closed until its reply is written, copied once
- * more to be held (130 KB allocated and copied twice per joiner, which a storm of 1000 paid in GC).
+ * A reader that joins a stream with a GOP cache is sent the whole cache (every packet since the last
+ * keyframe: 100-300 KB for a 1 Mbit/s camera). When 1000 readers PLAY within a second, those bursts
+ * (100+ MB) were written inside the PLAY handlers, one after the other, while the requests of the readers
+ * still connecting waited in the same event loop: DESCRIBEs timed out. Here each event-loop turn sends at
+ * most `bytesPerTurn` of bursts; the readers past it wait for a later turn, and between turns the loop
+ * reads sockets (accepts, DESCRIBE, SETUP of the others; the readers already playing are flushed as
+ * usual). A waiting reader that a new keyframe reaches first joins there (a burst of one frame) and is
+ * skipped here. The trade-off: a reader late in a storm gets its first frame a few turns later, but no
+ * request waits behind hundreds of bursts.
  *
- * When 1000 readers PLAY within a second, those bursts (100+ MB) would hold the event loop for seconds
- * while the requests of the readers still connecting wait in it. Each turn sends at most `bytesPerTurn`
- * of bursts; the readers past it wait for a later turn, and between turns the loop reads sockets
- * (accepts, DESCRIBE, SETUP, PLAY of the others; the readers already playing are flushed as usual). The
- * trade-off: a reader late in a storm gets its first frame a few turns later, but no request waits behind
- * hundreds of bursts, and a PLAY reply never waits for bursts at all.
+ * A session joins before its PLAY reply is written, and nothing may reach its client before that reply.
+ * Its burst used to be framed at once and copied to be held by the session until the reply was written
+ * (130 KB allocated and copied twice per joiner, which a storm of 1000 paid in GC). Such a reader
+ * (`outputHeld`) is now 'joining': its start is fixed (RTP-Info), it collects the stream's packets as
+ * references (`pending`, no bytes of its own), and the burst is framed and written once its reply is out
+ * (`Stream.outputOpened`), from the frames every joiner shares.
  */
 import type { Queued } from './stream-frames.js';
 import { recordStarts, type ReaderEntry } from './stream-entry.js';
@@ -35,12 +37,9 @@ export class JoinPacer<T> {
     private readonly run: (item: T) => number,
   ) {}
 
-  /**
-   * Sends `item`'s burst now when `now` is allowed, this turn's budget allows it and nobody waits before
-   * it; else at a later turn (a session's burst always: its PLAY reply goes first).
-   */
-  offer(item: T, now: boolean): void {
-    if (now && this.head === this.queue.length && this.sentThisTurn < this.bytesPerTurn) {
+  /** Joins `item` now when this turn's budget allows and nobody waits before it; else at a later turn. */
+  offer(item: T): void {
+    if (this.head === this.queue.length && this.sentThisTurn < this.bytesPerTurn) {
       this.sentThisTurn += this.run(item);
       this.scheduleTurn();
       return;

@@ -283,26 +283,33 @@ export class Stream {
       entry.state = 'live';
       entry.startAccessUnit = this.accessUnitsIn;
     } else if (this.gop !== undefined && this.gop.length > 0) {
-      // Started at the cached keyframe now (its starts known: the PLAY reply's RTP-Info), its burst sent
-      // at a later turn (stream-joins.ts).
-      entry.state = 'joining';
-      entry.startAccessUnit = this.gopStartAu;
-      entry.pending = this.gop.slice();
-      entry.pendingBytes = this.gopBytes;
-      recordStarts(entry, entry.pending);
-      this.joins.offer(entry, reader.outputHeld !== true);
+      this.joins.offer(entry);
     }
   }
 
   /**
-   * The JoinPacer's turn for a joining reader still here: its packets since the keyframe it started at,
-   * framed (once for every joiner while they are the GOP cache as it is) and written. Returns their bytes.
+   * The JoinPacer's turn for a reader: still here and waiting (a keyframe may have let it in already),
+   * it starts at the cached keyframe. Returns the bytes of its burst.
    */
   private joinFromCache(e: ReaderEntry): number {
-    if (this.readers.get(e.reader) !== e || e.state !== 'joining') return 0;
-    this.flushNow(); // what is queued goes to its pending packets first
+    if (this.readers.get(e.reader) !== e || e.state !== 'waiting') return 0;
+    const gop = this.gop;
+    if (gop === undefined || gop.length === 0) return 0; // it waits for the next keyframe
+    this.flushNow();
+    this.join(e, gop);
+    return this.gopBytes;
+  }
+
+  /**
+   * The reader's output opened (a session's PLAY reply is written): a joining reader gets its burst, the
+   * packets from its keyframe on (stream-joins.ts), framed once for every joiner while they are the GOP
+   * cache as it is.
+   */
+  outputOpened(reader: StreamReader): void {
+    const e = this.readers.get(reader);
+    if (e?.state !== 'joining') return;
+    this.flushNow(); // what is queued goes to its pending packets first, and on to the others
     const pending = e.pending!;
-    const bytes = e.pendingBytes;
     e.pending = undefined;
     e.pendingBytes = 0;
     e.state = 'live';
@@ -310,9 +317,8 @@ export class Stream {
     this.deliver(
       e,
       from,
-      e.reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
+      reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
     );
-    return bytes;
   }
 
   /**
@@ -431,9 +437,18 @@ export class Stream {
   }
 
   private join(e: ReaderEntry, from: readonly Queued[]): void {
-    e.state = 'live';
     e.backlog.stopShedding();
     e.startAccessUnit ??= this.gopStartAu;
+    if (e.reader.outputHeld === true) {
+      // Its start is known now (the PLAY reply's RTP-Info); its bytes wait for outputOpened.
+      e.state = 'joining';
+      e.pending = from.slice();
+      e.pendingBytes = 0;
+      for (const q of from) e.pendingBytes += q.packet.length;
+      recordStarts(e, from);
+      return;
+    }
+    e.state = 'live';
     if (from.length > 0)
       this.deliver(
         e,
