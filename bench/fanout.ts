@@ -604,7 +604,7 @@ function describeFailures(results: readonly RunResult[]): string {
     if (rep.describeMs.length > 0)
       notes.push(
         `connect to DESCRIBE reply p50/p99 ${p50p99(rep.describeMs)} ms` +
-          (rep.connectMs !== undefined ? ` (of which connect ${p50p99(rep.connectMs)})` : ''),
+          ` (of which connect ${p50p99(rep.connectMs)})`,
       );
     const readersLoop = r.ready?.joinLoopDelayMs;
     if (readersLoop !== undefined)

@@ -19,7 +19,6 @@ import dgram from 'node:dgram';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getRtpmaps } from '../src/sdp/formats.js';
 import { parseRtspUrl } from '../src/rtsp/url.js';
-import type { InterleavedFrame } from '../src/rtsp/message.js';
 import { readFileSync } from 'node:fs';
 import {
   closeTotals,
@@ -291,19 +290,33 @@ class Reader implements DrivenReader {
   wDelaysMs: number[] | undefined;
 
   /** `$` frames: counted with their 4-byte header, as they travel. */
-  onFrame(f: InterleavedFrame): void {
+  onFrameBytes(channel: number, buf: Buffer, start: number, end: number): void {
     this.wBytes += 4;
-    this.onPacket(f.channel, f.payload);
+    this.onPacketAt(channel, buf, start, end);
   }
 
-  /** One RTP/RTCP packet on a channel (interleaved channel, or 2 × track (+1) for UDP datagrams). */
+  /** One RTP/RTCP datagram on a channel (2 × track (+1)). */
   onPacket(channel: number, p: Buffer): void {
-    this.wBytes += p.length;
+    this.onPacketAt(channel, p, 0, p.length);
+  }
+
+  /**
+   * One RTP/RTCP packet, `buf[start, end)`, on a channel (interleaved channel, or 2 × track (+1) for UDP
+   * datagrams). The clock is read only when something needs it (first packets, the window's delays).
+   */
+  onPacketAt(channel: number, buf: Buffer, start: number, end: number): void {
+    this.wBytes += end - start;
     const ch = this.channels[channel];
-    if (ch === undefined || !ch.rtp || p.length < 12) return;
-    const now = performance.now();
+    if (ch === undefined || !ch.rtp || end - start < 12) return;
+    const firstKey = ch.video && this.firstKeyframeMs < 0;
+    const now =
+      this.firstPacketMs < 0 ||
+      firstKey ||
+      (ch.video && (ch.firstArrivalMs < 0 || this.wDelaysMs !== undefined))
+        ? performance.now()
+        : 0;
     if (ch.video) {
-      const ts = p.readUInt32BE(4);
+      const ts = buf.readUInt32BE(start + 4);
       if (ch.firstArrivalMs < 0) {
         ch.firstArrivalMs = now;
         ch.lastTs = ts;
@@ -313,9 +326,10 @@ class Reader implements DrivenReader {
         this.wDelaysMs?.push(now - ch.firstArrivalMs - (ch.tsUnwrapped * 1000) / ch.clockRate);
       }
     }
-    countRtp(this, ch, p.readUInt16BE(2));
+    countRtp(this, ch, buf.readUInt16BE(start + 2));
     if (this.firstPacketMs < 0) this.firstPacketMs = now - this.playSentAt;
-    if (ch.video && this.firstKeyframeMs < 0) {
+    if (firstKey) {
+      const p = buf.subarray(start, end);
       const off = rtpPayloadOffset(p);
       const key = off >= 0 && startsKeyframe(ch.codec, p.subarray(off));
       if (!this.firstVideoSeen) {
@@ -365,7 +379,7 @@ class Reader implements DrivenReader {
       this.channels[rtcpCh] = newChannel(false, codec, false, clockRate);
       i++;
     }
-    conn.onFrame = (f) => this.onFrame(f);
+    conn.onFrameBytes = (channel, buf, start, end) => this.onFrameBytes(channel, buf, start, end);
     this.playSentAt = performance.now();
     const play = await conn.request(
       'PLAY',
