@@ -410,3 +410,25 @@ test('a session joining from the GOP cache: start known at once, nothing written
   }
   assert.deepEqual(nalTypes(playing), [7, 8, 5, 1, 1, 7, 8, 5, 1, 1]);
 });
+
+test('a joining session whose reply is held past the backlog bound sheds, then joins at the next keyframe', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 100 });
+  let seq = 0;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  const held = new HeldReader('tcp', [0], [0]);
+  stream.addReader(held); // 42 bytes pending
+  for (let i = 1; i <= 5; i++) frame(false, 3000 * i); // 14 bytes each: past 100 at the fifth
+  assert.ok(stream.droppedPackets > 0, 'it shed');
+  held.outputHeld = false;
+  stream.outputOpened(held); // nothing to send: it waits for a keyframe
+  assert.equal(held.framed.length, 0);
+  frame(true, 18000);
+  frame(false, 21000);
+  const nalTypes = held.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  assert.deepEqual(nalTypes, [7, 8, 5, 1]);
+});

@@ -484,10 +484,11 @@ export class Stream {
     for (const e of this.readers.values()) {
       if (e.state === 'waiting') continue;
       if (e.state === 'joining') {
-        // Waiting that long for its turn, it sheds as a slow reader does and rejoins at a keyframe.
+        // Its reply held that long (behind a slow one): it sheds as a slow reader does, rejoins at a keyframe.
         if (collectPending(e, batch) > this.maxReaderBacklogBytes) {
-          e.pending = undefined;
           this.shed(e, nowMs, e.pendingBytes, batch.length);
+          e.pending = undefined;
+          e.pendingBytes = 0;
         }
         continue;
       }
