@@ -602,7 +602,15 @@ function describeFailures(results: readonly RunResult[]): string {
       );
     // Where a setup's time goes: connect to DESCRIBE reply, then SETUPs and PLAY (the PLAY column).
     if (rep.describeMs.length > 0)
-      notes.push(`connect to DESCRIBE reply p50/p99 ${p50p99(rep.describeMs)} ms`);
+      notes.push(
+        `connect to DESCRIBE reply p50/p99 ${p50p99(rep.describeMs)} ms` +
+          ` (of which connect ${p50p99(rep.connectMs)})`,
+      );
+    const readersLoop = r.ready?.joinLoopDelayMs;
+    if (readersLoop !== undefined)
+      notes.push(
+        `readers process's event-loop delay in the join p50/p99/max ${fmt(readersLoop.p50, 1)}/${fmt(readersLoop.p99, 1)}/${fmt(readersLoop.max, 1)} ms`,
+      );
     if (notes.length > 0) out.push(`${r.server} N=${r.readers}: ${notes.join('; ')}`);
   }
   return out.join('\n');

@@ -16,10 +16,9 @@
 // {"type":"report",...} after "stop" arrives on stdin; "mark" on stdin starts the measurement window.
 // The process exits after the report, or when stdin closes (the parent is gone).
 import dgram from 'node:dgram';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getRtpmaps } from '../src/sdp/formats.js';
 import { parseRtspUrl } from '../src/rtsp/url.js';
-import type { InterleavedFrame } from '../src/rtsp/message.js';
 import { readFileSync } from 'node:fs';
 import {
   closeTotals,
@@ -42,6 +41,11 @@ export interface ReadyMessage {
   failed: number;
   failures: Record<string, number>;
   rampMs: number;
+  /**
+   * This process's event-loop delay from its start to every setup ended (perf_hooks, 5 ms resolution):
+   * how late it read what the server sent. Large, and the setup times measure this process, not the server.
+   */
+  joinLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 export interface ReportMessage extends PacketTotals {
@@ -58,6 +62,8 @@ export interface ReportMessage extends PacketTotals {
   setupMs: number[];
   /** Per playing reader, ms: connect to DESCRIBE reply; PLAY request to PLAY reply. */
   describeMs: number[];
+  /** Per playing reader, ms: connect() to the socket's 'connect' event here. */
+  connectMs: number[];
   playReplyMs: number[];
   firstPacketMs: number[];
   firstKeyframeMs: number[];
@@ -264,6 +270,7 @@ class Reader implements DrivenReader {
   channels: (Channel | undefined)[] = [];
   setupStart = 0;
   setupMs = -1;
+  connectMs = -1;
   describeMs = -1;
   playReplyMs = -1;
   playSentAt = 0;
@@ -283,19 +290,33 @@ class Reader implements DrivenReader {
   wDelaysMs: number[] | undefined;
 
   /** `$` frames: counted with their 4-byte header, as they travel. */
-  onFrame(f: InterleavedFrame): void {
+  onFrameBytes(channel: number, buf: Buffer, start: number, end: number): void {
     this.wBytes += 4;
-    this.onPacket(f.channel, f.payload);
+    this.onPacketAt(channel, buf, start, end);
   }
 
-  /** One RTP/RTCP packet on a channel (interleaved channel, or 2 × track (+1) for UDP datagrams). */
+  /** One RTP/RTCP datagram on a channel (2 × track (+1)). */
   onPacket(channel: number, p: Buffer): void {
-    this.wBytes += p.length;
+    this.onPacketAt(channel, p, 0, p.length);
+  }
+
+  /**
+   * One RTP/RTCP packet, `buf[start, end)`, on a channel (interleaved channel, or 2 × track (+1) for UDP
+   * datagrams). The clock is read only when something needs it (first packets, the window's delays).
+   */
+  onPacketAt(channel: number, buf: Buffer, start: number, end: number): void {
+    this.wBytes += end - start;
     const ch = this.channels[channel];
-    if (ch === undefined || !ch.rtp || p.length < 12) return;
-    const now = performance.now();
+    if (ch === undefined || !ch.rtp || end - start < 12) return;
+    const firstKey = ch.video && this.firstKeyframeMs < 0;
+    const now =
+      this.firstPacketMs < 0 ||
+      firstKey ||
+      (ch.video && (ch.firstArrivalMs < 0 || this.wDelaysMs !== undefined))
+        ? performance.now()
+        : 0;
     if (ch.video) {
-      const ts = p.readUInt32BE(4);
+      const ts = buf.readUInt32BE(start + 4);
       if (ch.firstArrivalMs < 0) {
         ch.firstArrivalMs = now;
         ch.lastTs = ts;
@@ -305,9 +326,10 @@ class Reader implements DrivenReader {
         this.wDelaysMs?.push(now - ch.firstArrivalMs - (ch.tsUnwrapped * 1000) / ch.clockRate);
       }
     }
-    countRtp(this, ch, p.readUInt16BE(2));
+    countRtp(this, ch, buf.readUInt16BE(start + 2));
     if (this.firstPacketMs < 0) this.firstPacketMs = now - this.playSentAt;
-    if (ch.video && this.firstKeyframeMs < 0) {
+    if (firstKey) {
+      const p = buf.subarray(start, end);
       const off = rtpPayloadOffset(p);
       const key = off >= 0 && startsKeyframe(ch.codec, p.subarray(off));
       if (!this.firstVideoSeen) {
@@ -333,6 +355,7 @@ class Reader implements DrivenReader {
       transport === 'http'
         ? await RtspConn.connectTunnel(port, host, path, timeoutMs)
         : await RtspConn.connect(port, host, timeoutMs);
+    this.connectMs = performance.now() - this.setupStart;
     const tracks = await describeTracks(this, conn, url, timeoutMs);
     let i = 0;
     for (const { md, trackUrl } of tracks) {
@@ -356,7 +379,7 @@ class Reader implements DrivenReader {
       this.channels[rtcpCh] = newChannel(false, codec, false, clockRate);
       i++;
     }
-    conn.onFrame = (f) => this.onFrame(f);
+    conn.onFrameBytes = (channel, buf, start, end) => this.onFrameBytes(channel, buf, start, end);
     this.playSentAt = performance.now();
     const play = await conn.request(
       'PLAY',
@@ -386,6 +409,8 @@ async function main(): Promise<void> {
   const udpPorts = new UdpPortPairs(args.udpPortFirst, args.udpPortLast, args.udpRcvbufBytes);
   const rcvbufErrorsAtStart = udpRcvbufErrors();
   const readers = Array.from({ length: args.count }, () => new Reader());
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   // Ramp: at most `ramp` setups in flight; every reader is tried once.
   const { failures, windowMs, cpu } = await driveReaders(
     readers,
@@ -393,6 +418,8 @@ async function main(): Promise<void> {
     (r) => r.setup(args.url, port, host, path, args.timeoutMs, args.transport, udpPorts),
     (failures, rampMs) => {
       const playingAtReady = readers.filter((r) => r.state === 'playing').length;
+      const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+      loopDelay.disable();
       const ready: ReadyMessage = {
         type: 'ready',
         requested: args.count,
@@ -400,6 +427,11 @@ async function main(): Promise<void> {
         failed: args.count - playingAtReady,
         failures,
         rampMs,
+        joinLoopDelayMs: {
+          p50: ms(loopDelay.percentile(50)),
+          p99: ms(loopDelay.percentile(99)),
+          max: ms(loopDelay.max),
+        },
       };
       return sendLine(ready);
     },
@@ -430,6 +462,7 @@ async function main(): Promise<void> {
     ...packetTotals(played),
     setupMs: played.map((r) => r.setupMs),
     describeMs: played.map((r) => r.describeMs),
+    connectMs: played.map((r) => r.connectMs),
     playReplyMs: played.map((r) => r.playReplyMs),
     firstPacketMs: played.filter((r) => r.firstPacketMs >= 0).map((r) => r.firstPacketMs),
     firstKeyframeMs: played.filter((r) => r.firstKeyframeMs >= 0).map((r) => r.firstKeyframeMs),

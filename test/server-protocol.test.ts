@@ -105,6 +105,7 @@ describe('rtsp server protocol', () => {
     assert.equal(s2.statusCode, 200);
     const p = await c.request('PLAY', `${url('cam1')}/`, { Session: id, Range: 'npt=0.000-' });
     assert.equal(p.statusCode, 200);
+    assert.equal(c.framesBeforeResponse.at(-1), 0, 'the PLAY reply precedes the GOP burst');
     const info = p.headers.get('RTP-Info')!;
     const m =
       /url=([^;]+)\/trackID=0;seq=(\d+);rtptime=(\d+),url=[^;]+\/trackID=1;seq=(\d+);rtptime=(\d+)/.exec(

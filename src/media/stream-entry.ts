@@ -5,12 +5,16 @@
  */
 import { randomSequenceNumber, randomSsrc } from '../rtp/packet.js';
 import type { RtpTiming } from './track-counters.js';
-import { channelKey } from './stream-frames.js';
+import { channelKey, type Queued } from './stream-frames.js';
 import type { ReaderBacklog } from './reader-backlog.js';
 import type { StreamReader } from './stream-reader.js';
 import type { ReaderStart } from './stream-timing.js';
 
-export type ReaderState = 'waiting' | 'live' | 'dropping';
+/**
+ * 'waiting' for a keyframe; 'joining': started at the cached keyframe (its RTP-Info known) with its burst
+ * not sent yet (stream-joins.ts); 'live'; 'dropping' (shedding until drained and a keyframe).
+ */
+export type ReaderState = 'waiting' | 'joining' | 'live' | 'dropping';
 
 export interface ReaderEntry {
   reader: StreamReader;
@@ -22,6 +26,12 @@ export interface ReaderEntry {
   onStart: ((track: number, start: ReaderStart) => void) | undefined;
   droppedPackets: number;
   backlog: ReaderBacklog;
+  /**
+   * A 'joining' reader's packets from its keyframe on, not sent yet: references to the stream's packets
+   * (no bytes of its own), and their bytes.
+   */
+  pending: Queued[] | undefined;
+  pendingBytes: number;
   /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
   startAccessUnit: number | undefined;
   /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
@@ -85,6 +95,8 @@ export function adoptedEntry(
     onStart: undefined,
     droppedPackets: 0,
     backlog,
+    pending: undefined,
+    pendingBytes: 0,
     startAccessUnit: accessUnitsIn,
     ssrcs: each((i) => patch.ssrcs[i] ?? randomSsrc()),
     channels: reader.rtpChannels,
@@ -93,4 +105,19 @@ export function adoptedEntry(
     octetsSent: each((i) => patch.octetsSent[i] ?? 0),
     timing: each((i) => patch.timing[i]),
   };
+}
+
+/** Notes, per track the reader wants and has no start for yet, the first of `items` it gets (onStart). */
+export function recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
+  for (const q of items) {
+    if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
+    const start = {
+      seq: (q.header.sequenceNumber + e.seqDeltas[q.track]!) & 0xffff,
+      rtptime: q.header.timestamp,
+    };
+    e.starts[q.track] = start;
+    e.pendingStarts--;
+    e.onStart?.(q.track, start);
+    if (e.pendingStarts === 0) return;
+  }
 }

@@ -27,6 +27,11 @@ export interface StreamReader {
    * buffer a queued write keeps alive beyond its own bytes (what memory it really holds).
    */
   readonly backlogBytes: number;
+  /**
+   * True while what the stream sends is held by the reader (a session before its PLAY reply is written):
+   * a GOP burst then waits for a later event-loop turn rather than being copied to be held (stream-joins.ts).
+   */
+  readonly outputHeld?: boolean;
   /** `bytes` holds `packets` framed RTP packets. */
   writeInterleaved(bytes: Buffer, packets: number): void;
   /**

@@ -361,3 +361,74 @@ test('a join storm: GOP bursts go out a budget per event-loop turn; readers alre
   // Every burst was framed once and patched per reader: each has its own SSRC.
   assert.equal(new Set(storm.map((r) => r.packets()[0]!.ssrc)).size, 5);
 });
+
+/** A session before its PLAY reply is written: the stream's bytes would be held (copied) by it. */
+class HeldReader extends Reader {
+  outputHeld = true;
+  override writeInterleaved(bytes: Buffer): void {
+    assert.equal(this.outputHeld, false, 'nothing is written while the output is held');
+    super.writeInterleaved(bytes);
+  }
+}
+
+test('a session joining from the GOP cache: start known at once, nothing written before its reply, then its whole burst', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }]);
+  let seq = 100;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  frame(false, 3000);
+  const playing = new Reader('tcp', [0], [0]);
+  stream.addReader(playing);
+  const joiners = Array.from({ length: 3 }, () => new HeldReader('tcp', [0], [0]));
+  const starts = joiners.map((r) => {
+    let start: { seq: number } | undefined;
+    stream.addReader(r, (_, s) => (start = s));
+    assert.ok(start !== undefined, 'the start (RTP-Info) is known inside addReader');
+    return start;
+  });
+  frame(false, 6000); // flushed to the playing reader; the joiners collect it
+  frame(true, 9000); // a new keyframe before their replies are written: they keep the start they were given
+  stream.ingestRtp(0, packet(seq++, 9000, [0x41, 0])); // queued, not flushed yet
+  for (const r of joiners) {
+    assert.equal(r.framed.length, 0);
+    r.outputHeld = false; // its PLAY reply is written
+    stream.outputOpened(r);
+  }
+  frame(false, 12000);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  for (const [i, r] of joiners.entries()) {
+    // Everything from the keyframe it started at, in order, none lost, none twice.
+    assert.deepEqual(nalTypes(r), [7, 8, 5, 1, 1, 7, 8, 5, 1, 1]);
+    const ps = r.packets();
+    assert.equal(ps[0]!.seq, starts[i]!.seq);
+    for (let k = 1; k < ps.length; k++) assert.equal(ps[k]!.seq, (ps[0]!.seq + k) & 0xffff);
+  }
+  assert.deepEqual(nalTypes(playing), [7, 8, 5, 1, 1, 7, 8, 5, 1, 1]);
+});
+
+test('a joining session whose reply is held past the backlog bound sheds, then joins at the next keyframe', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 100 });
+  let seq = 0;
+  const frame = (key: boolean, timestamp: number): void => {
+    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  const held = new HeldReader('tcp', [0], [0]);
+  stream.addReader(held); // 42 bytes pending
+  for (let i = 1; i <= 5; i++) frame(false, 3000 * i); // 14 bytes each: past 100 at the fifth
+  assert.ok(stream.droppedPackets > 0, 'it shed');
+  held.outputHeld = false;
+  stream.outputOpened(held); // nothing to send: it waits for a keyframe
+  assert.equal(held.framed.length, 0);
+  frame(true, 18000);
+  frame(false, 21000);
+  const nalTypes = held.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  assert.deepEqual(nalTypes, [7, 8, 5, 1]);
+});

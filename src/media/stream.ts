@@ -26,8 +26,8 @@ import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-options.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { adoptedEntry, patchOf, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
-import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer } from './stream-joins.js';
+import { adoptedEntry, patchOf, recordStarts, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
+import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer, collectPending, isWholeGop } from './stream-joins.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
 
@@ -232,7 +232,7 @@ export class Stream {
     const out: ReaderTrackSending[] = [];
     const streamLine = this.counters[track]?.timing;
     for (const e of this.readers.values()) {
-      if (e.wants[track] !== true || e.state === 'waiting') continue;
+      if (e.wants[track] !== true || e.state === 'waiting' || e.state === 'joining') continue;
       if (streamLine !== undefined)
         e.timing[track] = followTiming(e.timing[track], streamLine, this.tracks[track]!.clockRate);
       out.push({
@@ -267,6 +267,8 @@ export class Stream {
       onStart,
       droppedPackets: 0,
       backlog: new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp'),
+      pending: undefined,
+      pendingBytes: 0,
       startAccessUnit: undefined,
       ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomSsrc()),
       channels: reader.rtpChannels,
@@ -296,6 +298,27 @@ export class Stream {
     this.flushNow();
     this.join(e, gop);
     return this.gopBytes;
+  }
+
+  /**
+   * The reader's output opened (a session's PLAY reply is written): a joining reader gets its burst, the
+   * packets from its keyframe on (stream-joins.ts), framed once for every joiner while they are the GOP
+   * cache as it is.
+   */
+  outputOpened(reader: StreamReader): void {
+    const e = this.readers.get(reader);
+    if (e?.state !== 'joining') return;
+    this.flushNow(); // what is queued goes to its pending packets first, and on to the others
+    const pending = e.pending!;
+    e.pending = undefined;
+    e.pendingBytes = 0;
+    e.state = 'live';
+    const from = isWholeGop(pending, this.gop) ? this.gop! : pending;
+    this.deliver(
+      e,
+      from,
+      reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
+    );
   }
 
   /**
@@ -380,7 +403,7 @@ export class Stream {
   private onKeyframe(auSoFar: Queued[]): void {
     let flushed = false;
     for (const e of this.readers.values()) {
-      if (e.state === 'live') continue;
+      if (e.state === 'live' || e.state === 'joining') continue;
       if (e.state === 'dropping' && !this.drained(e)) continue;
       if (!flushed) {
         this.flushNow();
@@ -414,9 +437,18 @@ export class Stream {
   }
 
   private join(e: ReaderEntry, from: readonly Queued[]): void {
-    e.state = 'live';
     e.backlog.stopShedding();
     e.startAccessUnit ??= this.gopStartAu;
+    if (e.reader.outputHeld === true) {
+      // Its start is known now (the PLAY reply's RTP-Info); its bytes wait for outputOpened.
+      e.state = 'joining';
+      e.pending = from.slice();
+      e.pendingBytes = 0;
+      for (const q of from) e.pendingBytes += q.packet.length;
+      recordStarts(e, from);
+      return;
+    }
+    e.state = 'live';
     if (from.length > 0)
       this.deliver(
         e,
@@ -451,6 +483,15 @@ export class Stream {
     let stalled: ReaderEntry[] | undefined;
     for (const e of this.readers.values()) {
       if (e.state === 'waiting') continue;
+      if (e.state === 'joining') {
+        // Its reply held that long (behind a slow one): it sheds as a slow reader does, rejoins at a keyframe.
+        if (collectPending(e, batch) > this.maxReaderBacklogBytes) {
+          this.shed(e, nowMs, e.pendingBytes, batch.length);
+          e.pending = undefined;
+          e.pendingBytes = 0;
+        }
+        continue;
+      }
       const backlog = e.backlog.observe(e.reader.backlogBytes);
       if (e.state === 'dropping') {
         this.drop(e, batch.length);
@@ -506,7 +547,7 @@ export class Stream {
 
   /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
   private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
-    if (e.pendingStarts > 0) this.recordStarts(e, items);
+    if (e.pendingStarts > 0) recordStarts(e, items);
     for (const q of items) {
       if (e.wants[q.track] !== true) continue;
       e.packetsSent[q.track]!++;
@@ -553,20 +594,6 @@ export class Stream {
       personalize(own, o, q, e);
       e.reader.sendRtp(q.track, own.subarray(o, o + q.packet.length));
       o += q.packet.length;
-    }
-  }
-
-  private recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
-    for (const q of items) {
-      if (e.wants[q.track] !== true || e.starts[q.track] !== undefined) continue;
-      const start = {
-        seq: (q.header.sequenceNumber + e.seqDeltas[q.track]!) & 0xffff,
-        rtptime: q.header.timestamp,
-      };
-      e.starts[q.track] = start;
-      e.pendingStarts--;
-      e.onStart?.(q.track, start);
-      if (e.pendingStarts === 0) return;
     }
   }
 }

@@ -234,6 +234,10 @@ export class ServerSession implements StreamReader {
     return queued;
   }
 
+  get outputHeld(): boolean {
+    return !this.outputOpen;
+  }
+
   writeInterleaved(bytes: Buffer, packets: number): void {
     if (!this.outputOpen) {
       this.hold({ framed: bytes, packets }, bytes.length);
@@ -321,6 +325,8 @@ export class ServerSession implements StreamReader {
   /** Called once the PLAY reply is written: releases what the stream delivered meanwhile. */
   openOutput(): void {
     this.outputOpen = true;
+    // A live reader's GOP burst and what came since (media/stream-joins.ts), before anything held here.
+    this.stream?.outputOpened(this);
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;

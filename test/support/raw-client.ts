@@ -13,14 +13,20 @@ export class RawClient {
   private waiters: (() => void)[] = [];
   private cseq = 0;
   closed = false;
+  /** Per response, in order: the interleaved frames received before it (a reply precedes its media). */
+  readonly framesBeforeResponse: number[] = [];
+  private framesSeen = 0;
   /** When set, frames are counted but not kept. */
   onFrame: ((f: InterleavedFrame) => void) | undefined;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk) => {
       for (const m of this.framer.push(chunk)) {
-        if (m.kind === 'response') this.responses.push(m);
-        else if (m.kind === 'interleaved') {
+        if (m.kind === 'response') {
+          this.responses.push(m);
+          this.framesBeforeResponse.push(this.framesSeen);
+        } else if (m.kind === 'interleaved') {
+          this.framesSeen++;
           if (this.onFrame !== undefined) this.onFrame(m);
           else this.frames.push(m);
         }
