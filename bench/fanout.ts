@@ -22,6 +22,7 @@ import {
   MEM_LOG_PREFIX,
   Proc,
   cpuSeconds,
+  cpuSplitSeconds,
   killAllNow,
   killAllOnExit,
   rssKB,
@@ -30,6 +31,7 @@ import {
   waitUntil,
 } from './proc.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
+import { countSendCalls, totalSends, type SendCounts } from './syscall-count.js';
 import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import {
   ReadersLink,
@@ -70,13 +72,15 @@ interface Options extends RunnerOptions {
   fanoutWorkers: (number | undefined)[];
   /** How ffmpeg publishes to rtspkit: RTSP (-f rtsp) or RTMP (-f flv to rtmpAddress); bench/rtmp.ts compares them. */
   ingest: 'rtsp' | 'rtmp';
+  /** Count each server's send system calls over the window with `perf stat` (syscall-count.ts). */
+  syscalls: boolean;
 }
 
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
        [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--ingest rtsp|rtmp]
-       [--fanout-workers N[,N...]]`;
+       [--fanout-workers N[,N...]] [--syscalls]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -98,14 +102,16 @@ function parseOptions(argv: string[]): Options {
     rtspkitNodeArgs: [...SERVE_NODE_FLAGS],
     fanoutWorkers: [undefined],
     ingest: 'rtsp',
+    syscalls: false,
   };
   parseRunnerOptions(
     argv,
     o,
     USAGE,
     (a) => {
-      if (a !== '--mem-log') return false;
-      o.memLog = true;
+      if (a === '--mem-log') o.memLog = true;
+      else if (a === '--syscalls') o.syscalls = true;
+      else return false;
       return true;
     },
     (a, v) => {
@@ -190,6 +196,12 @@ export interface RunResult {
   report?: ReportMessage;
   /** Server, % of one core over the window; publisher (ffmpeg) and readers process likewise. */
   serverCpuPct?: number;
+  /** The server's CPU over the window apart: user (JS, GC, libuv) and system (system calls, the kernel's TCP work). */
+  serverUserPct?: number;
+  serverSysPct?: number;
+  /** With --syscalls: the server's send system calls over the window, and the window's length. */
+  sendCalls?: SendCounts;
+  sendCallsSeconds?: number;
   publisherCpuPct?: number;
   readersCpuPct?: number;
   /** rtspkit with fanoutWorkers: each worker's % of one core over the window, and its VmRSS at the end (kB). */
@@ -418,6 +430,8 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
 
     // The window.
     let workers0: { ms: number; cpu: [number, number][] } | undefined;
+    let split0: { ms: number; user: number; sys: number } | undefined;
+    let sends: ReturnType<typeof countSendCalls> | undefined;
     await measureWindow(
       result,
       server,
@@ -432,11 +446,20 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       () => {
         if (lastMem !== undefined) result.memStart = lastMem;
         phase = 'window';
+        split0 = { ms: performance.now(), ...cpuSplitSeconds(server.pid) };
+        if (o.syscalls) sends = countSendCalls(server.pid);
         workers0 = { ms: performance.now(), cpu: childPids(server.pid).map((pid) => [pid, cpuSeconds(pid)]) };
       },
       () => {
         if (lastMem !== undefined) result.memEnd = lastMem;
         phase = undefined;
+        if (split0 !== undefined) {
+          const wallS = (performance.now() - split0.ms) / 1000;
+          const split = cpuSplitSeconds(server.pid);
+          result.serverUserPct = ((split.user - split0.user) / wallS) * 100;
+          result.serverSysPct = ((split.sys - split0.sys) / wallS) * 100;
+          result.sendCallsSeconds = wallS;
+        }
         if (workers0 !== undefined && workers0.cpu.length > 0) {
           const wallS = (performance.now() - workers0.ms) / 1000;
           result.workersCpuPct = workers0.cpu.map(([pid, s0]) => ((cpuSeconds(pid) - s0) / wallS) * 100);
@@ -444,6 +467,8 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
         }
       },
     );
+    const sendCalls = await sends?.stop();
+    if (sendCalls !== undefined) result.sendCalls = sendCalls;
     const report = await link.report();
     result.report = report;
     result.deliveredMbps = (report.windowBytes * 8) / (report.windowMs / 1000) / 1e6;
@@ -561,6 +586,30 @@ function loopDelaySummary(byPhase: Record<LoopPhase, LoopDelaySecond[]>): string
     .join('; ');
 }
 
+/**
+ * The server's CPU apart (user, system) and, with --syscalls, what a send costs: send calls per second, bytes
+ * per call (the readers' window bytes over the calls) and the server's whole CPU per call.
+ */
+function sendCostNote(r: RunResult): string {
+  if (r.serverUserPct === undefined || r.serverSysPct === undefined) return '';
+  let out = `CPU user ${fmt(r.serverUserPct, 1)} % + sys ${fmt(r.serverSysPct, 1)} %`;
+  const calls = r.sendCalls;
+  const seconds = r.sendCallsSeconds;
+  if (calls !== undefined && seconds !== undefined && r.report !== undefined) {
+    const perS = totalSends(calls) / seconds;
+    const bytesPerS = r.report.windowBytes / (r.report.windowMs / 1000);
+    const cpuS = ((r.serverUserPct + r.serverSysPct) / 100) * seconds;
+    const kinds = Object.entries(calls)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${fmt(n / seconds, 0)}`)
+      .join(', ');
+    out +=
+      `; sends ${fmt(perS, 0)}/s (${kinds}), ${fmt(bytesPerS / perS, 0)} B each, ` +
+      `${fmt((cpuS / (perS * seconds)) * 1e6, 2)} us CPU per send`;
+  }
+  return out;
+}
+
 function describeFailures(results: readonly RunResult[]): string {
   const out: string[] = [];
   for (const r of results) {
@@ -596,6 +645,8 @@ function describeFailures(results: readonly RunResult[]): string {
       );
     }
     if (r.loopDelayMs !== undefined) notes.push(`event-loop delay: ${loopDelaySummary(r.loopDelayMs)}`);
+    const sendCost = sendCostNote(r);
+    if (sendCost !== '') notes.push(sendCost);
     if (r.joinCpuPct !== undefined)
       notes.push(
         `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %`,

@@ -1,14 +1,16 @@
 // The floor for `npm run bench:fanout`: the least a Node program can do to fan one published stream out to
 // N readers, so that rtspkit's CPU can be read against what the runtime itself costs.
 //
-//   node dist/bench/floor.js --port P [--coalesce-ms 0] [--host 127.0.0.1]
+//   node dist/bench/floor.js --port P [--coalesce-ms 0] [--frame-hold-ms 5] [--host 127.0.0.1]
 //
 // A tiny RTSP server: it accepts one publisher (ANNOUNCE, SETUP with TCP interleaved, RECORD), and serves
 // its SDP to readers (DESCRIBE, SETUP over TCP interleaved, UDP client_port or inside an HTTP tunnel, PLAY).
 // Every `$` frame the publisher sends on an RTP channel is queued as received (header included) and written
 // to every playing reader with the same policy as rtspkit's streams: one write per reader per flush, a flush
 // at the end of the event-loop turn that queued the first packet (setImmediate) or, with --coalesce-ms W,
-// W ms after it. UDP readers get one datagram per packet from one shared socket.
+// W ms after it. Without a window, a flush in the middle of a video frame waits for the frame's marker packet,
+// --frame-hold-ms at most (rtspkit's src/media/frame-ends.ts; 0: every turn flushes, as rtspkit did before).
+// UDP readers get one datagram per packet from one shared socket.
 //
 // What it leaves out, on purpose: per-reader SSRC and sequence numbers (every reader gets the same bytes),
 // a GOP cache (a reader starts mid-GOP), backlog bounds, RTCP, auth, timeouts, more than one path or
@@ -22,10 +24,11 @@ interface Args {
   host: string;
   port: number;
   coalesceMs: number;
+  frameHoldMs: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { host: '127.0.0.1', port: 0, coalesceMs: 0 };
+  const out: Args = { host: '127.0.0.1', port: 0, coalesceMs: 0, frameHoldMs: 5 };
   for (let i = 0; i < argv.length; i += 2) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -33,6 +36,7 @@ function parseArgs(argv: string[]): Args {
     if (a === '--port') out.port = Number(v);
     else if (a === '--host') out.host = v;
     else if (a === '--coalesce-ms') out.coalesceMs = Number(v);
+    else if (a === '--frame-hold-ms') out.frameHoldMs = Number(v);
     else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(out.port) || out.port < 1) throw new Error('--port is required');
@@ -49,10 +53,22 @@ let pending: Buffer[] = [];
 /** For UDP readers: the RTP payloads (without `$` headers) and their channels, parallel to `pending`. */
 let pendingChannels: number[] = [];
 let flushScheduled = false;
+let flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+/** The scheduled flush waits for a video frame's marker packet. */
+let flushHeld = false;
+/** The publisher's first video track's RTP channel (from its SDP), and where its frames end. */
+let videoChannel: number | undefined;
+const videoFrame = { timestamp: -1, lastMarker: false, marks: false, midFrame: false };
 const udp = dgram.createSocket('udp4');
 
 function flush(): void {
   flushScheduled = false;
+  flushHeld = false;
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer as NodeJS.Timeout);
+    clearImmediate(flushTimer as NodeJS.Immediate);
+    flushTimer = undefined;
+  }
   if (pending.length === 0) return;
   const frames = pending;
   const channels = pendingChannels;
@@ -71,13 +87,31 @@ function flush(): void {
   }
 }
 
-function queue(frame: Buffer, channel: number): void {
-  pending.push(frame);
+function queue(bytes: Buffer, channel: number): void {
+  pending.push(bytes);
   pendingChannels.push(channel);
-  if (flushScheduled) return;
+  if (channel === videoChannel && bytes.length >= 16) {
+    // `$ ch len` then the RTP header: M is the top bit of its second byte, the timestamp at bytes 4-7.
+    const marker = (bytes[5]! & 0x80) !== 0;
+    const timestamp = bytes.readUInt32BE(8);
+    if (timestamp !== videoFrame.timestamp) {
+      videoFrame.marks = videoFrame.lastMarker;
+      videoFrame.timestamp = timestamp;
+    }
+    videoFrame.lastMarker = marker;
+    videoFrame.midFrame = videoFrame.marks && !marker;
+  }
+  const hold = args.coalesceMs === 0 && args.frameHoldMs > 0 && videoFrame.midFrame;
+  if (flushScheduled) {
+    if (hold === flushHeld) return;
+    clearTimeout(flushTimer as NodeJS.Timeout);
+    clearImmediate(flushTimer as NodeJS.Immediate);
+  }
   flushScheduled = true;
-  if (args.coalesceMs > 0) setTimeout(flush, args.coalesceMs);
-  else setImmediate(flush);
+  flushHeld = hold;
+  if (hold) flushTimer = setTimeout(flush, args.frameHoldMs);
+  else if (args.coalesceMs > 0) flushTimer = setTimeout(flush, args.coalesceMs);
+  else flushTimer = setImmediate(flush);
 }
 
 function reply(
@@ -127,6 +161,11 @@ class Session {
       case 'ANNOUNCE':
         this.publisher = true;
         publisherSdp = req.body.toString('utf8');
+        {
+          const media = [...publisherSdp.matchAll(/^m=(\w+)/gm)].map((m) => m[1]);
+          const video = media.indexOf('video');
+          videoChannel = video >= 0 ? 2 * video : undefined;
+        }
         reply(this.write, req, '200 OK');
         return;
       case 'DESCRIBE':

@@ -162,6 +162,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
 
+/** utime and stime of a process apart, seconds (JS and GC against system calls and the kernel's work). */
+export function cpuSplitSeconds(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / clkTck, sys: Number(fields[12]) / clkTck };
+}
+
 /** A number field of /proc/PID/status (VmRSS in kB), NaN when missing. */
 export function procStatus(pid: number, field: 'VmRSS' | 'Threads'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -1,9 +1,11 @@
 // Stream fan-out: per-reader SSRC and sequence numbers, shared bytes otherwise, and SR counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualTimerClock } from '../base/clock.js';
 import { parseRtpPacket, readRtpHeader, serializeRtpPacket } from '../rtp/packet.js';
 import { RtspFramer } from '../rtsp/framer.js';
 import { ReaderBacklogBudget } from './reader-backlog.js';
+import { MAX_FRAME_HOLD_MS } from './flush-schedule.js';
 import { Stream, type StreamReader } from './stream.js';
 
 /** A reader that keeps what it is given: framed bytes (TCP) or datagrams (UDP). */
@@ -431,4 +433,58 @@ test('a joining session whose reply is held past the backlog bound sheds, then j
   frame(false, 21000);
   const nalTypes = held.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
   assert.deepEqual(nalTypes, [7, 8, 5, 1]);
+});
+
+test('without a window a flush waits for the packet that ends a frame (its marker), at most MAX_FRAME_HOLD_MS', async () => {
+  // The hold's timer runs on the stream's clock, which moves only when told: turns pass, time does not.
+  const clock = new ManualTimerClock();
+  const stream = new Stream(
+    [
+      { encodingName: 'H264', clockRate: 90000 },
+      { encodingName: 'PCMA', clockRate: 8000 },
+    ],
+    { clock },
+  );
+  const reader = new Reader('tcp', [0, 1], [0, 2]);
+  stream.addReader(reader);
+  let seq = 0;
+  const video = (timestamp: number, nal: number, marker: boolean): void =>
+    stream.ingestRtp(
+      0,
+      serializeRtpPacket({ ...parseRtpPacket(packet(seq++, timestamp, [nal, 0])), marker }),
+    );
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  // A keyframe that ends with a marker: before it no frame has ended, so nothing waits.
+  video(0, 0x67, false);
+  video(0, 0x65, true);
+  await turn();
+  assert.equal(reader.framed.length, 1);
+
+  // Its first packet, then audio, each read in a turn of its own: both wait for the frame's last packet.
+  video(3600, 0x41, false);
+  await turn();
+  stream.ingestRtp(1, packet(500, 320, [0xd5]));
+  await turn();
+  await turn();
+  assert.equal(reader.framed.length, 1, 'held while the frame is incomplete');
+  video(3600, 0x41, true);
+  await turn();
+  assert.equal(reader.framed.length, 2, 'the whole frame and the audio in one write');
+  assert.equal(reader.packets().length, 5);
+
+  // A frame whose marker never comes goes MAX_FRAME_HOLD_MS after its first packet.
+  video(7200, 0x41, false);
+  await turn();
+  clock.advance(MAX_FRAME_HOLD_MS - 1);
+  assert.equal(reader.framed.length, 2);
+  clock.advance(1);
+  assert.equal(reader.framed.length, 3);
+  assert.deepEqual([stream.flushSchedule.heldFlushes, stream.flushSchedule.heldFlushTimeouts], [2, 1]);
+
+  // That frame ended without a marker: the next frame's packets are not held until a marker is seen again.
+  video(10800, 0x41, false);
+  await turn();
+  assert.equal(reader.framed.length, 4);
+  assert.equal(stream.flushSchedule.heldFlushes, 2);
 });

@@ -8,7 +8,8 @@
  * one socket write per flush, not one per packet.
  *
  * Flushes are coalesced: packets ingested during one event-loop turn (or within
- * `writeCoalesceMs`) go out together.
+ * `writeCoalesceMs`) go out together. Without a window, a flush in the middle of a video frame waits
+ * for the frame's last packet (its RTP marker bit), at most a few ms (flush-schedule.ts).
  *
  * A reader whose socket backlog exceeds `maxReaderBacklogBytes` stops receiving (the drop is
  * counted) until its backlog has drained and the next keyframe arrives; it never slows the
@@ -18,7 +19,7 @@
  * `gopCacheMaxBytes`) lets a new reader start at once at the latest keyframe.
  */
 import type { Clock } from '../base/clock.js';
-import { clockTimeout, systemClock, type ClockTimer } from '../base/clock.js';
+import { systemClock } from '../base/clock.js';
 import { payloadOf, randomSequenceNumber, randomSsrc, readRtpHeader, type RtpHeader } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
@@ -28,6 +29,7 @@ import type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-op
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
 import { adoptedEntry, patchOf, recordStarts, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
 import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer, collectPending, isWholeGop } from './stream-joins.js';
+import { FlushSchedule } from './flush-schedule.js';
 import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
 import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
 
@@ -46,12 +48,6 @@ const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
  * what one stalled reader can pin small and stops the scratch from growing to a GOP's size for good.
  */
 const MAX_SCRATCH_BYTES = 256 * 1024;
-
-/** Runs `fn` once at the next event-loop turn (not a timer: no time passes on any clock). */
-function nextTurn(fn: () => void): ClockTimer {
-  const immediate = setImmediate(fn);
-  return { cancel: () => clearImmediate(immediate) };
-}
 
 export class Stream {
   readonly tracks: readonly StreamTrack[];
@@ -72,7 +68,6 @@ export class Stream {
   private readonly gopCacheMaxBytes: number;
   private readonly maxReaderBacklogBytes: number;
   private readonly backlogBudget: ReaderBacklogBudget;
-  private readonly writeCoalesceMs: number;
   private readonly onEnded: ((reason: string) => void) | undefined;
   private readonly keyTrack: number;
   private readonly keyProbe: KeyframeProbe | undefined;
@@ -84,6 +79,8 @@ export class Stream {
    * at 1000 readers than the copy itself (one buffer per reader per flush cost 1.5x the CPU).
    */
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  /** The scratch's first bytes as a Buffer of a flush's size: one per flush, not one per reader. */
+  private scratchView: Buffer | undefined;
   /** UDP readers' datagrams: one copy of each packet, patched per reader (stream-frames.ts). */
   private readonly udpDatagrams = new UdpDatagrams();
   /** Readers joining from the GOP cache, a few bursts per event-loop turn (join storms). */
@@ -91,8 +88,8 @@ export class Stream {
   /** The GOP cache as interleaved frames, for the readers that join from it (stream-frames.ts). */
   private readonly gopFrames = new GopFrames();
   private batch: Queued[] = [];
-  private flushScheduled = false;
-  private flushTimer: ClockTimer | undefined;
+  /** When the batch goes out, and its counts of flushes that waited for the end of a frame. */
+  readonly flushSchedule: FlushSchedule;
 
   /** Packets since the current keyframe access unit started (all tracks), or undefined when invalid. */
   private gop: Queued[] | undefined;
@@ -114,12 +111,14 @@ export class Stream {
     this.gopCacheMaxBytes = options.gopCacheMaxBytes ?? DEFAULT_GOP_CACHE_MAX_BYTES;
     this.maxReaderBacklogBytes = options.maxReaderBacklogBytes ?? DEFAULT_MAX_READER_BACKLOG_BYTES;
     this.backlogBudget = options.backlogBudget ?? new ReaderBacklogBudget();
-    this.writeCoalesceMs = options.writeCoalesceMs ?? 0;
     this.onEnded = options.onEnded;
     this.counters = tracks.map(() => newTrackCounters());
     this.keyTrack = tracks.findIndex((t) => keyframeProbeFor(t.encodingName) !== undefined);
     this.keyProbe = this.keyTrack >= 0 ? keyframeProbeFor(tracks[this.keyTrack]!.encodingName) : undefined;
     this.frameTrack = Math.max(0, this.keyTrack);
+    this.flushSchedule = new FlushSchedule(this.clock, options.writeCoalesceMs ?? 0, this.keyTrack >= 0, () =>
+      this.flushNow(),
+    );
     this.timing = new StreamTiming(tracks, this.counters, this.clock, this.frameTrack);
     this.joins = new JoinPacer(options.joinBytesPerTurn ?? DEFAULT_JOIN_BYTES_PER_TURN, (e) =>
       this.joinFromCache(e),
@@ -221,7 +220,7 @@ export class Stream {
     }
     this.batch.push(item);
     if (this.keyTrack < 0) this.rejoinDrained();
-    this.scheduleFlush();
+    this.flushSchedule.queued(track === this.keyTrack ? header : undefined);
   }
 
   /**
@@ -366,7 +365,7 @@ export class Stream {
     if (this.ended) return;
     this.flushNow();
     this.ended = true;
-    this.flushTimer?.cancel();
+    this.flushSchedule.cancel();
     const readers = [...this.readers.keys()];
     for (const e of this.readers.values()) e.backlog.release();
     this.readers.clear();
@@ -459,22 +458,9 @@ export class Stream {
 
   // ---- delivery ----
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    this.flushTimer =
-      this.writeCoalesceMs > 0
-        ? clockTimeout(this.clock, () => this.flushNow(), this.writeCoalesceMs)
-        : nextTurn(() => this.flushNow());
-  }
-
   /** Writes the queued batch to every live reader now. */
   flushNow(): void {
-    if (this.flushScheduled) {
-      this.flushScheduled = false;
-      this.flushTimer?.cancel();
-      this.flushTimer = undefined;
-    }
+    this.flushSchedule.cancel();
     const batch = this.batch;
     if (batch.length === 0) return;
     this.batch = [];
@@ -557,9 +543,8 @@ export class Stream {
       if (framed === undefined || framed.length === 0) return;
       const transient =
         e.reader.writeInterleavedTransient !== undefined && framed.length <= MAX_SCRATCH_BYTES;
-      if (transient && this.scratch.length < framed.length) this.scratch = Buffer.allocUnsafe(framed.length);
       // Not transient: a buffer of exactly these bytes, which the reader keeps (no pool slab, no spare room).
-      const own = transient ? this.scratch.subarray(0, framed.length) : Buffer.allocUnsafeSlow(framed.length);
+      const own = transient ? this.scratchBytes(framed.length) : Buffer.allocUnsafeSlow(framed.length);
       framed.copy(own);
       let packets = 0;
       let o = 0;
@@ -574,6 +559,7 @@ export class Stream {
       } else if (e.reader.writeInterleavedTransient?.(own, packets) === false) {
         // Still queued in the socket: that buffer is the reader's now (and counted in its backlog).
         this.scratch = Buffer.allocUnsafe(this.scratch.length);
+        this.scratchView = undefined;
       }
       return;
     }
@@ -595,5 +581,14 @@ export class Stream {
       e.reader.sendRtp(q.track, own.subarray(o, o + q.packet.length));
       o += q.packet.length;
     }
+  }
+
+  private scratchBytes(length: number): Buffer {
+    if (this.scratch.length < length) {
+      this.scratch = Buffer.allocUnsafe(length);
+      this.scratchView = undefined;
+    }
+    if (this.scratchView?.length !== length) this.scratchView = this.scratch.subarray(0, length);
+    return this.scratchView;
   }
 }
