@@ -16,9 +16,10 @@
  * `MALLOC_ARENA_MAX=2` (SERVE_NODE_ENV; glibc reads it when the process starts, so it goes through the same
  * start): glibc's malloc gives threads their own arenas, up to 8 per core, and memory freed in one is not
  * reused by another. Node's threads (V8's GC and compiler helpers, libuv's pool) each grew one and kept
- * what they had freed: at 1000 TCP readers the native part of the growth (RSS - heap - external) was
- * 11-17 KB per reader with glibc's default against ~6 with 2 arenas, at the same CPU (bench/RESULTS.md,
- * issue 21 round 4). Other C libraries (musl) ignore it.
+ * what they had freed: at 1000 TCP readers the native part of the growth (RSS - heap - external) had a
+ * median of 8.5-11.2 KB per reader with 2 arenas against 12.8-14.0 with glibc's default, the threads' arenas
+ * 0.3-1.8 MB less (bench/RESULTS.md, issue 21 round 4; a loaded machine, ranges overlapping). 1 arena did
+ * no better and would put V8's GC threads on the main thread's lock. Other C libraries (musl) ignore it.
  *
  * Nothing is added that is already given: a flag on node's command line or in NODE_OPTIONS, a variable
  * in the environment (the user's own value stays). RTSPKIT_NODE_FLAGS=none adds nothing.
