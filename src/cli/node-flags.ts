@@ -17,8 +17,8 @@
  * start): glibc's malloc gives threads their own arenas, up to 8 per core, and memory freed in one is not
  * reused by another. Node's threads (V8's GC and compiler helpers, libuv's pool) each grew one and kept
  * what they had freed: at 1000 TCP readers the native part of the growth (RSS - heap - external) had a
- * median of 8.5-11.2 KB per reader with 2 arenas against 12.8-14.0 with glibc's default, the threads' arenas
- * 0.3-1.8 MB less (bench/RESULTS.md, issue 21 round 4; a loaded machine, ranges overlapping). 1 arena did
+ * median of 8.5-11.2 KB per reader with 2 arenas against 14.0 with glibc's default, the threads' arenas
+ * 0.3-2 MB less (bench/RESULTS.md, issue 21 round 4; a loaded machine, ranges overlapping). 1 arena did
  * no better and would put V8's GC threads on the main thread's lock. Other C libraries (musl) ignore it.
  *
  * Nothing is added that is already given: a flag on node's command line or in NODE_OPTIONS, a variable
