@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TEST_SDP } from '../test/support/fake-publisher.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,6 +69,7 @@ const server = spawn(
   [...SERVE_NODE_FLAGS, 'dist/src/cli/main.js', 'serve', '--config', configPath, '--tls-self-signed'],
   {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...SERVE_NODE_ENV },
   },
 );
 let logLines = 0;

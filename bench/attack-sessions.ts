@@ -24,7 +24,7 @@ import { TEST_SDP } from '../test/support/fake-publisher.js';
 import { HOST, canConnect, freePort, freeUdpPortPair } from './probe.js';
 import { Proc, killAllOnExit, rssKB, scratchDirs, sleep, waitUntil } from './proc.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const MEDIA = fileURLToPath(new URL('../../media', import.meta.url));
@@ -175,6 +175,7 @@ async function startServer(): Promise<{ proc: Proc; port: number; apiPort: numbe
     [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', cfg, '--host', HOST, '--port', String(port)],
     {
       cwd: dir,
+      env: SERVE_NODE_ENV,
     },
   );
   await waitUntil('rtspkit to listen', 20_000, async () => {

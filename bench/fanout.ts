@@ -32,7 +32,7 @@ import {
 } from './proc.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
 import { countSendCalls, totalSends, type SendCounts } from './syscall-count.js';
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import {
   ReadersLink,
   assertAlive,
@@ -68,6 +68,12 @@ interface Options extends RunnerOptions {
    * the README's Performance section); `--node-args ''` runs it with Node's defaults.
    */
   rtspkitNodeArgs: string[];
+  /**
+   * Environment of the rtspkit server: by default what `rtspkit serve` adds itself (SERVE_NODE_ENV);
+   * `--node-env ''` runs it with glibc's defaults. The server gets RTSPKIT_NODE_FLAGS=none either way:
+   * it runs with what the bench says and does not start itself again.
+   */
+  rtspkitEnv: Record<string, string>;
   /** rtspkit `fanoutWorkers` values, one run each; undefined = the server's default (0). */
   fanoutWorkers: (number | undefined)[];
   /** How ffmpeg publishes to rtspkit: RTSP (-f rtsp) or RTMP (-f flv to rtmpAddress); bench/rtmp.ts compares them. */
@@ -79,8 +85,8 @@ interface Options extends RunnerOptions {
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
-       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--ingest rtsp|rtmp]
-       [--fanout-workers N[,N...]] [--syscalls]`;
+       [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--node-env "MALLOC_ARENA_MAX=2"]
+       [--ingest rtsp|rtmp] [--fanout-workers N[,N...]] [--syscalls]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -100,6 +106,7 @@ function parseOptions(argv: string[]): Options {
     cpuProf: undefined,
     memLog: false,
     rtspkitNodeArgs: [...SERVE_NODE_FLAGS],
+    rtspkitEnv: { ...SERVE_NODE_ENV },
     fanoutWorkers: [undefined],
     ingest: 'rtsp',
     syscalls: false,
@@ -152,6 +159,18 @@ function parseOptions(argv: string[]): Options {
         case '--node-args':
           o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
           return true;
+        case '--node-env':
+          o.rtspkitEnv = Object.fromEntries(
+            v
+              .split(/\s+/)
+              .filter((x) => x !== '')
+              .map((x) => {
+                const eq = x.indexOf('=');
+                if (eq <= 0) throw new Error(`--node-env: NAME=VALUE, not ${x}`);
+                return [x.slice(0, eq), x.slice(eq + 1)];
+              }),
+          );
+          return true;
         default:
           return false;
       }
@@ -187,6 +206,9 @@ interface Variant {
   label: string;
 }
 
+/** A bench/memlog.js line: process.memoryUsage() and the heap's spaces' sizes (bytes, by V8's name). */
+type MemSample = NodeJS.MemoryUsage & { spaces?: Record<string, number> };
+
 export interface RunResult {
   server: string;
   readers: number;
@@ -218,9 +240,9 @@ export interface RunResult {
   loadavgBefore?: number[];
   loadavgAfter?: number[];
   /** With --mem-log (rtspkit): process.memoryUsage() of the server, bytes. */
-  memIdle?: NodeJS.MemoryUsage;
-  memStart?: NodeJS.MemoryUsage;
-  memEnd?: NodeJS.MemoryUsage;
+  memIdle?: MemSample;
+  memStart?: MemSample;
+  memEnd?: MemSample;
   /**
    * With --mem-log (rtspkit): the server's event-loop delay, one sample a second (p50/p99/max of that
    * second, ms), by phase: `join` from the readers' start to every reader playing, `window` the window.
@@ -291,6 +313,7 @@ async function startServer(
       ],
       {
         cwd: workDir,
+        env: { ...o.rtspkitEnv, RTSPKIT_NODE_FLAGS: 'none' },
       },
     );
     await waitUntil('rtspkit to listen', 15_000, async () => {
@@ -343,11 +366,11 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const rtmpPort = o.ingest === 'rtmp' && v.kind === 'rtspkit' ? await freePort() : undefined;
     const server = await startServer(v, port, workDir, maxSeconds, o, rtmpPort);
     procs.push(server);
-    let lastMem: NodeJS.MemoryUsage | undefined;
+    let lastMem: MemSample | undefined;
     let phase: LoopPhase | undefined;
     server.onStderrLine((line) => {
       if (!line.startsWith(MEM_LOG_PREFIX)) return;
-      const m = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as NodeJS.MemoryUsage & {
+      const m = JSON.parse(line.slice(MEM_LOG_PREFIX.length)) as MemSample & {
         loopDelayMs?: LoopDelaySecond;
       };
       const { loopDelayMs, ...mem } = m;
@@ -643,6 +666,14 @@ function describeFailures(results: readonly RunResult[]): string {
           `(heapUsed ${perReaderKB('heapUsed')}), external ${perReaderKB('external')} ` +
           `(arrayBuffers ${perReaderKB('arrayBuffers')}), rest ${fmt(rest, 1)}`,
       );
+      const spaceKB = (name: string): string =>
+        fmt(((r.memEnd!.spaces?.[name] ?? NaN) - (r.memIdle!.spaces?.[name] ?? NaN)) / 1024 / r.readers, 1);
+      if (r.memEnd.spaces !== undefined)
+        notes.push(
+          `heapTotal's growth by space, KB per reader: old ${spaceKB('old_space')}, new ${spaceKB('new_space')} ` +
+            `(once: the young generation up to its bound), code ${spaceKB('code_space')} (once: the first ` +
+            `readers' code compiled), large objects ${spaceKB('large_object_space')}`,
+        );
     }
     if (r.loopDelayMs !== undefined) notes.push(`event-loop delay: ${loopDelaySummary(r.loopDelayMs)}`);
     const sendCost = sendCostNote(r);

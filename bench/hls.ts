@@ -38,7 +38,7 @@ import {
 import { benchServerConfigLines } from './server-config.js';
 import { fmt, markdownTable, percentile } from './stats.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./hls-clients.js', import.meta.url));
@@ -163,6 +163,7 @@ async function runOne(kind: Kind, clients: number, o: Options): Promise<RunResul
     );
     const server = new Proc('rtspkit', process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', config], {
       cwd: work,
+      env: SERVE_NODE_ENV,
     });
     procs.push(server);
     const api = `http://${HOST}:${apiPort}`;

@@ -37,7 +37,7 @@ import { ReadersLink, assertAlive, measureWindow, type WindowResult } from './ru
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
 import type { ReadyMessage, ReportMessage } from './vod.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -280,6 +280,7 @@ async function main(): Promise<void> {
     );
     const server = new Proc('rtspkit', process.execPath, [...SERVE_NODE_FLAGS, CLI, 'serve', '-c', config], {
       cwd: dir,
+      env: SERVE_NODE_ENV,
     });
     procs.push(server);
     const url = `rtsp://${HOST}:${port}/rec?start=${new Date(t0).toISOString()}`;

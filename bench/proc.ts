@@ -19,7 +19,8 @@ export class Proc {
     readonly name: string,
     cmd: string,
     args: string[],
-    opts: { cwd?: string; stdin?: 'pipe' | 'ignore' } = {},
+    /** env: added to this process's environment. */
+    opts: { cwd?: string; stdin?: 'pipe' | 'ignore'; env?: Readonly<Record<string, string>> } = {},
   ) {
     // `ulimit -n` soft limit raised to the hard limit for N sockets; exec keeps the PID the real process's.
     this.child = spawn(
@@ -28,6 +29,7 @@ export class Proc {
       {
         stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
         ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+        ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}),
       },
     );
     if (this.child.pid === undefined) throw new Error(`${name}: could not spawn ${cmd}`);

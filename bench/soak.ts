@@ -19,7 +19,7 @@ import { HOST, freePort } from './probe.js';
 import { rssKB, sleep } from './proc.js';
 import { fileURLToPath } from 'node:url';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const HEAPLOG = fileURLToPath(new URL('./heaplog.js', import.meta.url));
 const HEAP_LOG_PREFIX = 'rtspkit-bench-heap ';
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       '--log-level',
       'warn',
     ]),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...SERVE_NODE_ENV } },
   );
   children.add(server);
   let serverLog = '';

@@ -57,7 +57,7 @@ import {
 } from './runner.js';
 import { fmt, markdownTable, p50p99, percentile } from './stats.js';
 // `rtspkit serve` re-executes itself without these (cli/node-flags.ts): given here, the PID measured is the server's.
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { SERVE_NODE_ENV, SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -380,7 +380,7 @@ async function startServer(
         '--log-level',
         'warn',
       ],
-      { cwd: workDir }, // no stray ./rtspkit.yml
+      { cwd: workDir, env: SERVE_NODE_ENV }, // no stray ./rtspkit.yml
     );
     return { proc: p, url: `rtsp://${HOST}:${port}/${media.name}` };
   }

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `rtspkit` program: `serve` starts again with the Node flags it needs (node-flags.ts) before
+ * The `rtspkit` program: `serve` starts again with the Node flags and environment it needs (node-flags.ts) before
  * anything else is loaded; then the command line (program.ts).
  */
-import { followParent, nodeFlagsToAdd, runWithNodeFlags } from './node-flags.js';
+import { followParent, nodeStartAdditions, runWithNodeFlags } from './node-flags.js';
 
-const flags = nodeFlagsToAdd(process.argv.slice(2), process.execArgv, process.env);
-if (flags.length > 0) runWithNodeFlags(flags);
+const additions = nodeStartAdditions(process.argv.slice(2), process.execArgv, process.env);
+if (additions !== undefined) runWithNodeFlags(additions);
 else {
   followParent();
   await import('./program.js');

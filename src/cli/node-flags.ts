@@ -13,36 +13,59 @@
  *   exits as the child does. The child leaves at once (SIGKILL, as the parent did) when the parent is
  *   killed without a chance to forward (its IPC channel closes), so `kill -9 PID` still stops the server.
  *
- * Nothing is added when the flag is already given (node's command line or NODE_OPTIONS), or when
- * RTSPKIT_NODE_FLAGS=none.
+ * `MALLOC_ARENA_MAX=2` (SERVE_NODE_ENV; glibc reads it when the process starts, so it goes through the same
+ * start): glibc's malloc gives threads their own arenas, up to 8 per core, and memory freed in one is not
+ * reused by another. Node's threads (V8's GC and compiler helpers, libuv's pool) each grew one and kept
+ * what they had freed: at 1000 TCP readers the native part of the growth (RSS - heap - external) had a
+ * median of 8.5-11.2 KB per reader with 2 arenas against 14.0 with glibc's default, the threads' arenas
+ * 0.3-2 MB less (bench/RESULTS.md, issue 21 round 4; a loaded machine, ranges overlapping). 1 arena did
+ * no better and would put V8's GC threads on the main thread's lock. Other C libraries (musl) ignore it.
+ *
+ * Nothing is added that is already given: a flag on node's command line or in NODE_OPTIONS, a variable
+ * in the environment (the user's own value stays). RTSPKIT_NODE_FLAGS=none adds nothing.
  */
 import { spawn } from 'node:child_process';
 
 export const SERVE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
+/** The environment `rtspkit serve` runs with (see above), unless the user's environment sets them. */
+export const SERVE_NODE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/** What starting `serve` again adds: Node flags, environment variables. */
+export interface NodeStartAdditions {
+  flags: string[];
+  env: Record<string, string>;
+}
+
 /** Set in the child's environment: the flags are applied (no second re-execution). */
 const APPLIED_ENV = 'RTSPKIT_NODE_FLAGS_APPLIED';
 
-/** The flags to add before running `args` (the command line after the script), or none. */
-export function nodeFlagsToAdd(
+/**
+ * The flags and environment to add before running `args` (the command line after the script); undefined
+ * when there is nothing to add (then the command runs as it is).
+ */
+export function nodeStartAdditions(
   args: readonly string[],
   execArgv: readonly string[],
   env: NodeJS.ProcessEnv,
-): string[] {
-  if (args[0] !== 'serve' || env[APPLIED_ENV] === '1' || env.RTSPKIT_NODE_FLAGS === 'none') return [];
+): NodeStartAdditions | undefined {
+  if (args[0] !== 'serve' || env[APPLIED_ENV] === '1' || env.RTSPKIT_NODE_FLAGS === 'none') return undefined;
   const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return SERVE_NODE_FLAGS.filter((flag) => {
+  const flags = SERVE_NODE_FLAGS.filter((flag) => {
     const name = flag.split('=')[0]!;
     return !given.some((g) => g === name || g.startsWith(`${name}=`));
   });
+  const added = Object.entries(SERVE_NODE_ENV).filter(([name]) => env[name] === undefined);
+  if (flags.length === 0 && added.length === 0) return undefined;
+  return { flags, env: Object.fromEntries(added) };
 }
 
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'];
 
-/** Runs this command again with `flags`; returns only when that is not possible (never, today). */
-export function runWithNodeFlags(flags: readonly string[]): void {
-  const argv = [...process.execArgv, ...flags, ...process.argv.slice(1)];
-  const env = { ...process.env, [APPLIED_ENV]: '1' };
+/** Runs this command again with `additions`; returns only when that is not possible (never, today). */
+export function runWithNodeFlags(additions: NodeStartAdditions): void {
+  const argv = [...process.execArgv, ...additions.flags, ...process.argv.slice(1)];
+  const env = { ...process.env, ...additions.env, [APPLIED_ENV]: '1' };
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never })
     .execve;
   if (typeof execve === 'function') execve(process.execPath, [process.execPath, ...argv], env);

@@ -118,6 +118,10 @@ export function recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
     e.starts[q.track] = start;
     e.pendingStarts--;
     e.onStart?.(q.track, start);
-    if (e.pendingStarts === 0) return;
+    if (e.pendingStarts === 0) {
+      // Every track has started: what the callback holds (the PLAY's reply in waiting) can go.
+      e.onStart = undefined;
+      return;
+    }
   }
 }

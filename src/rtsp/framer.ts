@@ -102,7 +102,12 @@ export class RtspFramer {
   #parts: Buffer[] = [];
   #remaining = 0;
   #channel = 0;
-  readonly #frameHeader = Buffer.alloc(4);
+  /**
+   * A `$` header split across reads, its bytes so far big-endian in a number: a Buffer of its own would be
+   * an ArrayBuffer and a native backing store per connection (~0.3 KB), and a slice of Node's pool would
+   * keep a whole 8 KB slab alive per connection.
+   */
+  #frameHeader = 0;
   #frameHeaderFill = 0;
 
   constructor(limits?: Partial<FramerLimits>) {
@@ -258,12 +263,14 @@ export class RtspFramer {
             this.#consume(4);
           } else {
             const take = Math.min(4 - this.#frameHeaderFill, chunk.length - pos);
-            chunk.copy(this.#frameHeader, this.#frameHeaderFill, pos, pos + take);
+            if (this.#frameHeaderFill === 0) this.#frameHeader = 0;
+            for (let k = 0; k < take; k++) this.#frameHeader = this.#frameHeader * 256 + chunk[pos + k]!;
             this.#frameHeaderFill += take;
             this.#consume(take);
             if (this.#frameHeaderFill < 4) return undefined;
-            this.#channel = this.#frameHeader[1]!;
-            length = this.#frameHeader.readUInt16BE(2);
+            // '$', channel, 16-bit length (RFC 2326 §10.12).
+            this.#channel = Math.floor(this.#frameHeader / 65536) % 256;
+            length = this.#frameHeader % 65536;
           }
           if (length > limits.maxInterleavedBytes) {
             throw new ParseError(

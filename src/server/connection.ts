@@ -5,7 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { isParseError } from '../base/errors.js';
-import type { Logger } from '../base/logger.js';
+import { boundLogger, type Logger } from '../base/logger.js';
 import { RtspFramer, type FramerLimits } from '../rtsp/framer.js';
 import type { RtspHeaders } from '../rtsp/headers.js';
 import { RtspHeaders as Headers } from '../rtsp/headers.js';
@@ -99,6 +99,9 @@ function isWebSocketUpgrade(head: Buffer): boolean {
   return end > 0 && /^upgrade:[ \t]*websocket[ \t]*\r?$/im.test(head.subarray(0, end).toString('latin1'));
 }
 
+/** The empty head every connection starts with and goes back to (one Buffer for all, not one each). */
+const NO_BYTES = Buffer.alloc(0);
+
 export class ServerConnection implements InterleavedSink {
   readonly sessions = new Set<ServerSession>();
   readonly remoteAddress: string;
@@ -109,9 +112,10 @@ export class ServerConnection implements InterleavedSink {
   private readonly log: Logger;
   private closed = false;
   private mode: ConnectionMode = 'first';
-  private head: Buffer = Buffer.alloc(0);
+  private head: Buffer = NO_BYTES;
   private tunnelOut: ServerConnection | undefined;
-  private readonly tunnelInputs = new Set<ServerConnection>();
+  /** GET side of a tunnel: its POST side (one at a time); made when one comes, as few connections are tunnels. */
+  private tunnelInputs: Set<ServerConnection> | undefined;
   private base64: Base64StreamDecoder | undefined;
   /** The part of a partly written transient buffer beyond its bytes (see writeTransient). */
   private pinnedBytes = 0;
@@ -154,7 +158,7 @@ export class ServerConnection implements InterleavedSink {
     this.maxPendingRequests = options.maxPendingRequests ?? (() => DEFAULT_MAX_PENDING_REQUESTS);
     this.refusals = options.refusals;
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.log = logger.child({ conn: id });
+    this.log = boundLogger(logger, { conn: id });
     this.log.info({ remote: `${this.remoteAddress}:${socket.remotePort}` }, 'connection opened');
     this.listen(socket);
   }
@@ -170,9 +174,9 @@ export class ServerConnection implements InterleavedSink {
       if (socket !== this.socket) return;
       this.closed = true;
       this.log.info({}, 'connection closed');
-      for (const input of this.tunnelInputs) input.destroy();
+      for (const input of this.tunnelInputs ?? []) input.destroy();
       const out = this.tunnelOut;
-      if (out !== undefined && out.tunnelInputs.delete(this) && out.tunnelInputs.size === 0)
+      if (out?.tunnelInputs?.delete(this) === true && out.tunnelInputs.size === 0)
         out.unpairedSinceMs = this.now();
       this.handlers.closed(this);
     };
@@ -341,13 +345,13 @@ export class ServerConnection implements InterleavedSink {
     if (!looksLikeHttpTunnel(this.head)) {
       this.mode = 'rtsp';
       const head = this.head;
-      this.head = Buffer.alloc(0);
+      this.head = NO_BYTES;
       this.feed(head);
       return;
     }
     if (isWebSocketUpgrade(this.head)) {
       const head = this.head;
-      this.head = Buffer.alloc(0);
+      this.head = NO_BYTES;
       this.partialSinceMs = undefined;
       this.mode = 'handed-off';
       this.handlers.websocketUpgrade(this, head, this.socket);
@@ -364,7 +368,7 @@ export class ServerConnection implements InterleavedSink {
     }
     if (req === undefined) return;
     const rest = this.head.subarray(req.headBytes);
-    this.head = Buffer.alloc(0);
+    this.head = NO_BYTES;
     // The HTTP head is complete. An incomplete RTSP message is then timed on the GET side's framer
     // (feed), never by the endless POST body; the pair's silence and a GET without its POST are timed
     // on the GET side too (connection-timeouts.ts).
@@ -397,14 +401,15 @@ export class ServerConnection implements InterleavedSink {
     // One live POST per tunnel. Clients may close their POST after a request and open a new one (the
     // QuickTime tunnel allows it); the new one replaces the old, whose close we may not have seen yet,
     // rather than being refused. An unread partial request on the old one is lost.
-    for (const old of out.tunnelInputs) {
+    const inputs = (out.tunnelInputs ??= new Set());
+    for (const old of inputs) {
       this.handlers.count?.('tunnelPostReplaced');
       old.destroy();
     }
-    out.tunnelInputs.clear();
+    inputs.clear();
     this.mode = 'tunnel-in';
     this.tunnelOut = out;
-    out.tunnelInputs.add(this);
+    inputs.add(this);
     out.unpairedSinceMs = undefined;
     out.lastDataMs = this.now();
     if (out.inputPaused) this.socket.pause();
@@ -571,7 +576,7 @@ export class ServerConnection implements InterleavedSink {
       { replyBacklogBytes: this.replyBacklog, pendingReplies: this.pendingReplies },
       'replies not read, reading paused',
     );
-    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs) input.socket.pause();
+    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs ?? []) input.socket.pause();
     else this.socket.pause();
   }
 
@@ -581,7 +586,7 @@ export class ServerConnection implements InterleavedSink {
     this.inputPaused = false;
     this.heldSinceMs = undefined;
     if (this.pump()) return; // held again
-    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs) input.socket.resume();
+    if (this.mode === 'tunnel-out') for (const input of this.tunnelInputs ?? []) input.socket.resume();
     else this.socket.resume();
   }
 

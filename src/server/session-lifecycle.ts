@@ -7,13 +7,15 @@
  */
 import { randomHex } from '../base/random-pool.js';
 import { clockTimeout, type Clock, type ClockTimer } from '../base/clock.js';
-import type { Logger } from '../base/logger.js';
+import { boundLogger, type Logger } from '../base/logger.js';
+import { ownString } from '../base/own-string.js';
 import type { RtspRequest } from '../rtsp/message.js';
 import { normalizeAddress } from '../transport/udp.js';
 import type { Authorizer } from './auth.js';
 import { withoutUserinfo, type Reply, type ServerConnection } from './connection.js';
 import type { PathManager } from '../paths/path-manager.js';
 import { ServerSession, type InterleavedSink, type SessionRole } from './session.js';
+import type { StreamEndInfo } from '../media/stream.js';
 import type { SessionLimits } from './session-limits.js';
 import { usernameOf } from './session-binding.js';
 import type { ServerSettings } from './server-options.js';
@@ -73,6 +75,41 @@ export class SessionLifecycle {
 
   constructor(private readonly deps: SessionLifecycleDeps) {}
 
+  /**
+   * A reader's live stream ended: it is detached (BYE, then the grace below). One function for every
+   * session (it needs nothing of one but its arguments), not a closure each.
+   */
+  private readonly readerStreamEnded = (
+    sess: ServerSession,
+    publisherReason: string,
+    info: StreamEndInfo,
+  ): void => {
+    if (info.mediaChanged === true && this.deps.mediaChanged?.(sess, publisherReason) === true) return;
+    const reason =
+      info.mediaChanged === true
+        ? `media changed (${publisherReason})`
+        : `publisher left (${publisherReason})`;
+    if (sess.transport === 'tcp') {
+      this.detachEndedReader(sess, reason);
+      return;
+    }
+    // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
+    // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
+    this.endedReaderTimers.get(sess)?.cancel();
+    this.endedReaderTimers.set(
+      sess,
+      clockTimeout(
+        this.deps.clock,
+        () => {
+          this.endedReaderTimers.delete(sess);
+          this.detachEndedReader(sess, reason);
+        },
+        UDP_BYE_DELAY_MS,
+        { unref: true },
+      ),
+    );
+  };
+
   /** The refusal of a new session for `conn`'s address (table full, or the address's share), or undefined. */
   admissionRefusal(conn: Pick<SessionConnection, 'remoteAddress'>): Reply | undefined {
     const why = this.deps.sessionLimits.refusalFor(
@@ -101,7 +138,7 @@ export class SessionLifecycle {
       role,
       trackCount,
       conn,
-      this.deps.logger.child({ session: id }),
+      boundLogger(this.deps.logger, { session: id }),
       this.deps.clock.monotonicMs(),
       this.deps.clock.wallMs(),
     );
@@ -114,34 +151,11 @@ export class SessionLifecycle {
       user: this.deps.authorizer() !== undefined ? usernameOf(req) : undefined,
     };
     this.deps.sessionLimits.added(ip);
-    s.userAgent = req.headers.get('User-Agent');
-    s.presentationUri = presentationUri(req.uri, path);
-    s.onStreamEnded = (sess, publisherReason, info) => {
-      if (info.mediaChanged === true && this.deps.mediaChanged?.(sess, publisherReason) === true) return;
-      const reason =
-        info.mediaChanged === true
-          ? `media changed (${publisherReason})`
-          : `publisher left (${publisherReason})`;
-      if (sess.transport === 'tcp') {
-        this.detachEndedReader(sess, reason);
-        return;
-      }
-      // RTP and RTCP travel on separate UDP sockets: a BYE sent right behind the last packets
-      // can be read first, and ffmpeg stops at BYE. Let the last datagrams land first.
-      this.endedReaderTimers.get(sess)?.cancel();
-      this.endedReaderTimers.set(
-        sess,
-        clockTimeout(
-          this.deps.clock,
-          () => {
-            this.endedReaderTimers.delete(sess);
-            this.detachEndedReader(sess, reason);
-          },
-          UDP_BYE_DELAY_MS,
-          { unref: true },
-        ),
-      );
-    };
+    // Copies of their own: as parsed they are slices of the request's text and concatenations, which keep
+    // the whole request alive for as long as the session lives.
+    s.userAgent = ownString(req.headers.get('User-Agent'));
+    s.presentationUri = ownString(presentationUri(req.uri, path));
+    s.onStreamEnded = this.readerStreamEnded;
     this.deps.sessions.set(id, s);
     conn.sessions.add(s);
     this.deps.logger.info(
