@@ -9,7 +9,7 @@
 import type { Logger } from '../base/logger.js';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
-import { udpSendPath } from '../transport/udp-batch.js';
+import { noteUdpSendPath, udpSendPath } from '../transport/udp-batch.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { TrackMediaIn } from './media-in.js';
 import type { MulticastRegistry } from './multicast-registry.js';
@@ -70,7 +70,9 @@ export class TransportSetup {
       });
     }
     if (this.udp !== undefined || this.udpPorts !== undefined) {
-      const { path, reason } = udpSendPath(udpBatchSend);
+      const sendPath = udpSendPath(udpBatchSend);
+      noteUdpSendPath(sendPath);
+      const { path, reason } = sendPath;
       this.deps.logger.info(
         { udpSend: path, reason },
         `UDP readers' RTP: ${path === 'sendmmsg' ? 'one sendmmsg per flush' : 'one dgram send per datagram'}`,

@@ -50,13 +50,27 @@ function loadAddon(): AddonLoad {
   return addon;
 }
 
+export interface UdpSendPath {
+  readonly path: 'sendmmsg' | 'dgram';
+  readonly reason: string;
+}
+
 /** Which send path UDP fan-out takes under `mode`, and why: what the server logs and exports. */
-export function udpSendPath(mode: UdpBatchMode): { path: 'sendmmsg' | 'dgram'; reason: string } {
+export function udpSendPath(mode: UdpBatchMode): UdpSendPath {
   if (mode === 'off') return { path: 'dgram', reason: 'udpBatchSend: off' };
   const a = loadAddon();
   return a.available
     ? { path: 'sendmmsg', reason: `add-on ${a.file}` }
     : { path: 'dgram', reason: `add-on not available: ${a.reason}` };
+}
+
+/**
+ * The path the server that last bound its UDP ports took (TransportSetup), for `/metrics`
+ * (rtspkit_udp_send_path): process-wide like the add-on and its counters; undefined before any did.
+ */
+export let udpSendPathInUse: UdpSendPath | undefined;
+export function noteUdpSendPath(path: UdpSendPath): void {
+  udpSendPathInUse = path;
 }
 
 /** Process-wide counts of the batched path (rtspkit_udp_batch_* metrics). */
