@@ -208,8 +208,12 @@ export class UdpPair {
     return this.batch !== undefined;
   }
 
+  /**
+   * Not batched: what comes here is a burst to one reader (the packets held until its PLAY reply, its GOP
+   * among them), which dgram's slower pace lets the reader drain as it comes; one sendmmsg of a whole GOP
+   * overran the readers' receive buffers in the fan-out bench (udp-batch.ts).
+   */
   sendRtp(packet: Buffer, port: number, address: string): void {
-    if (this.batch?.add(packet, port, address) === true) return;
     this.batch?.flush(); // what is pending leaves first: one reader's datagrams stay in order
     this.rtp.send(packet, port, address);
   }
