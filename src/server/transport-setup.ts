@@ -53,9 +53,8 @@ export class TransportSetup {
   constructor(private readonly deps: TransportSetupDeps) {
     // A bad range fails at start, not at the first SETUP.
     const range = deps.settings.udpPortRange;
-    const { host, udpBatchSend } = deps.settings;
     if (range !== undefined)
-      this.udpPorts = new UdpPortRange(range.first, range.last, host, deps.logger, udpBatchSend);
+      this.udpPorts = new UdpPortRange(range.first, range.last, deps.settings.host, deps.logger);
   }
 
   /** Binds the shared UDP pair (at listen), unless a range or no UDP is configured. */
@@ -70,7 +69,11 @@ export class TransportSetup {
       });
     }
     if (this.udp !== undefined || this.udpPorts !== undefined) {
-      const sendPath = udpSendPath(udpBatchSend);
+      // A range's pairs carry one session each: a flush has a datagram or two per socket, nothing to batch.
+      const sendPath =
+        this.udpPorts !== undefined
+          ? { path: 'dgram' as const, reason: 'rtpPortRange: a socket per session track, nothing to batch' }
+          : udpSendPath(udpBatchSend);
       noteUdpSendPath(sendPath);
       const { path, reason } = sendPath;
       this.deps.logger.info(

@@ -271,7 +271,6 @@ export class UdpPortRange {
     readonly last: number,
     private readonly host: string,
     private readonly logger: Logger,
-    private readonly batchSend: UdpBatchMode = 'auto',
   ) {
     if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1024 || last > 65535 || last <= first)
       throw new Error(`bad UDP port range ${first}-${last}`);
@@ -307,7 +306,9 @@ export class UdpPortRange {
           rtpPort: port,
           logger: this.logger,
           isServerPort: (p) => this.includes(p),
-          batchSend: this.batchSend,
+          // One session per pair: a flush has a datagram or two per socket, nothing to batch (and an
+          // arena per pair would cost 512 KB per UDP session).
+          batchSend: 'off',
         });
         this.next = port + 2 > this.last - 1 ? start : port + 2;
         pair.onClose = () => this.inUse.delete(port);
