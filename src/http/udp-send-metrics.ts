@@ -4,7 +4,8 @@
  * with why: `udpBatchSend: off`, or why the add-on did not load), and `rtspkit_udp_batch_datagrams_total{via}`
  * counts the batched path's datagrams: taken by sendmmsg (`via="sendmmsg"`), or handed to dgram because the
  * kernel's send buffer was full (`dgram_full`), it refused one datagram (`dgram_refused`), the socket already
- * had a queue (`dgram_queued`) or its descriptor was not reachable (`dgram_no_descriptor`). Process-wide.
+ * had a queue (`dgram_queued`) or its descriptor was not reachable (`dgram_no_descriptor`), or dropped because the socket had closed
+ * (`dropped_closed`). Process-wide.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { udpBatchCounters, udpSendPathInUse } from '../transport/udp-batch.js';
@@ -28,7 +29,7 @@ export class UdpSendMetrics {
       help:
         'Datagrams of the batched UDP path: taken by sendmmsg (via="sendmmsg"), or sent through dgram because ' +
         'the send buffer was full (dgram_full), the kernel refused one (dgram_refused), the socket had a ' +
-        'queue (dgram_queued) or no reachable descriptor (dgram_no_descriptor).',
+        'queue (dgram_queued) or no reachable descriptor (dgram_no_descriptor); dropped_closed: the socket had closed.',
       labelNames: ['via'],
       registers,
     });
@@ -50,6 +51,7 @@ export class UdpSendMetrics {
     this.datagrams.inc({ via: 'dgram_refused' }, c.viaDgram.refused);
     this.datagrams.inc({ via: 'dgram_queued' }, c.viaDgram.queued);
     this.datagrams.inc({ via: 'dgram_no_descriptor' }, c.viaDgram.noDescriptor);
+    this.datagrams.inc({ via: 'dropped_closed' }, c.closedDropped);
     this.calls.reset();
     this.calls.inc(c.calls);
   }

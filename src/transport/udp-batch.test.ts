@@ -174,3 +174,23 @@ test('a UdpPair with udpBatchSend off (or no add-on) sends through dgram; auto b
     r.socket.close();
   }
 });
+
+test(
+  'a socket closed under a pending batch: its datagrams are dropped and counted, nothing throws',
+  {
+    skip: !prebuilt,
+  },
+  async () => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const batch = UdpSendBatch.for(socket, 'auto');
+    assert.ok(batch !== undefined);
+    const before = udpBatchCounters.closedDropped;
+    assert.equal(batch.add(Buffer.from('x'), 9, '127.0.0.1'), true);
+    socket.close();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(udpBatchCounters.closedDropped, before + 1);
+    batch.close();
+    assert.equal(batch.add(Buffer.from('x'), 9, '127.0.0.1'), false);
+  },
+);

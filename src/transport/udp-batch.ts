@@ -83,6 +83,8 @@ export const udpBatchCounters = {
    *  kernel refused that datagram (another errno; dgram then tries it), the socket already had
    *  datagrams queued (sending around them would reorder), or its descriptor was not reachable. */
   viaDgram: { full: 0, refused: 0, queued: 0, noDescriptor: 0 },
+  /** Datagrams dropped because their socket had closed before the batch left (nothing can send them). */
+  closedDropped: 0,
 };
 
 /** Datagrams per batch at most, and the arena's size: a batch is sent when either is reached. */
@@ -154,6 +156,7 @@ export class UdpSendBatch {
   private count = 0;
   private used = 0;
   private scheduled = false;
+  private closed = false;
   /** The last destination's address bytes (a fan-out sends to few hosts, often one). */
   private lastAddress = '';
   private readonly lastBytes = new Uint8Array(16);
@@ -194,6 +197,7 @@ export class UdpSendBatch {
    * this path does not handle, a packet too large): the caller sends it through dgram after `flush()`.
    */
   add(packet: Uint8Array, port: number, address: string): boolean {
+    if (this.closed) return false;
     const length = packet.length;
     // dgram checks (and throws on) a bad port where the caller can see it, not in this batch's microtask.
     if (length > MAX_DATAGRAM_BYTES || !Number.isInteger(port) || port <= 0 || port > 0xffff) return false;
@@ -219,17 +223,32 @@ export class UdpSendBatch {
     return true;
   }
 
-  /** Hands the pending datagrams to the kernel; what it does not take goes through dgram. */
+  /** Sends what is pending; afterwards `add` takes nothing (the caller's socket is closing). */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
+  /**
+   * Hands the pending datagrams to the kernel; what it does not take goes through dgram. Never throws: it
+   * runs from a microtask, where an exception would end the process.
+   */
   flush(): void {
     const count = this.count;
     if (count === 0) return;
     this.count = 0;
     this.used = 0;
-    const fd = (this.socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>)[
-      this.stateSymbol
-    ]?.handle?.fd;
+    const handle = (
+      this.socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>
+    )[this.stateSymbol]?.handle;
+    if (handle === null || handle === undefined) {
+      // The socket closed under the batch: nothing can send these any more.
+      udpBatchCounters.closedDropped += count;
+      return;
+    }
+    const fd = handle.fd;
     if (typeof fd !== 'number' || fd < 0) {
-      // Closed (dgram would report it) or a dgram whose handle has no descriptor.
+      // A dgram whose handle has no descriptor (another platform, another Node).
       udpBatchCounters.viaDgram.noDescriptor += count;
       this.sendViaDgram(0, count, 0);
       return;
@@ -288,7 +307,11 @@ export class UdpSendBatch {
     for (let i = from; i < to; i++) {
       const length = this.lengths[i]!;
       const address = addressText(this.addresses.subarray(16 * i, 16 * i + 16), this.family);
-      this.socket.send(Buffer.from(this.arena.subarray(offset, offset + length)), this.ports[i], address);
+      try {
+        this.socket.send(Buffer.from(this.arena.subarray(offset, offset + length)), this.ports[i], address);
+      } catch {
+        udpBatchCounters.closedDropped++; // the socket closed (dgram throws ERR_SOCKET_DGRAM_NOT_RUNNING)
+      }
       offset += length;
     }
   }

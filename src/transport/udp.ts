@@ -247,7 +247,7 @@ export class UdpPair {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.batch?.flush();
+    this.batch?.close();
     this.rtp.close();
     this.rtcp.close();
     this.routes.clear();
