@@ -41,4 +41,10 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+  // The optional add-on's loader (packages/udp-batch) is CommonJS: it require()s the .node binary.
+  {
+    files: ['packages/*/index.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -2,7 +2,7 @@
 //
 //   npm run bench:fanout -- [--readers 1,100,500] [--seconds 20] [--server rtspkit|gst|floor|both|all|LIST]
 //                           [--transport tcp|udp|http] [--coalesce 0,20] [--warmup 3] [--ramp 50]
-//                           [--rtp-port-range A-B] [--fanout-workers 0,2] [--json] [--out FILE]
+//                           [--rtp-port-range A-B] [--fanout-workers 0,2] [--udp-batch auto,off] [--json] [--out FILE]
 //
 // For each server and each N: the server runs as its own process (rtspkit through its CLI; gst-rtsp-server
 // through ../shared/peers/gst_server.py in publish -> relay mode), ffmpeg publishes the clip in real time over
@@ -12,6 +12,8 @@
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
 // --fanout-workers 0,2 runs rtspkit once per value (`fanoutWorkers`, src/fanout/): "CPU %" is then the
 // primary's, "wkrs CPU %" the workers' sum (children of the server process), over the same window.
+// --udp-batch auto,off runs rtspkit once per value (`udpBatchSend`: sendmmsg through the optional add-on, or
+// one dgram send per datagram): the A/B of the two UDP send paths in one run.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +78,8 @@ interface Options extends RunnerOptions {
   rtspkitEnv: Record<string, string>;
   /** rtspkit `fanoutWorkers` values, one run each; undefined = the server's default (0). */
   fanoutWorkers: (number | undefined)[];
+  /** rtspkit `udpBatchSend` values, one run each; undefined = the server's default (auto). */
+  udpBatch: ('auto' | 'off' | undefined)[];
   /** How ffmpeg publishes to rtspkit: RTSP (-f rtsp) or RTMP (-f flv to rtmpAddress); bench/rtmp.ts compares them. */
   ingest: 'rtsp' | 'rtmp';
   /** Count each server's send system calls over the window with `perf stat` (syscall-count.ts). */
@@ -86,7 +90,7 @@ const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
        [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--node-env "MALLOC_ARENA_MAX=2"]
-       [--ingest rtsp|rtmp] [--fanout-workers N[,N...]] [--syscalls]`;
+       [--ingest rtsp|rtmp] [--fanout-workers N[,N...]] [--udp-batch auto,off] [--syscalls]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -108,6 +112,7 @@ function parseOptions(argv: string[]): Options {
     rtspkitNodeArgs: [...SERVE_NODE_FLAGS],
     rtspkitEnv: { ...SERVE_NODE_ENV },
     fanoutWorkers: [undefined],
+    udpBatch: [undefined],
     ingest: 'rtsp',
     syscalls: false,
   };
@@ -149,6 +154,13 @@ function parseOptions(argv: string[]): Options {
         case '--fanout-workers':
           o.fanoutWorkers = intList(v, a, 0);
           return true;
+        case '--udp-batch': {
+          const modes = v.split(',');
+          if (modes.some((m) => m !== 'auto' && m !== 'off'))
+            throw new Error('--udp-batch: auto, off or auto,off');
+          o.udpBatch = modes as ('auto' | 'off')[];
+          return true;
+        }
         case '--cpu-prof':
           o.cpuProf = v;
           return true;
@@ -203,6 +215,8 @@ interface Variant {
   coalesceMs: number | undefined;
   /** rtspkit: `fanoutWorkers`. */
   fanoutWorkers?: number | undefined;
+  /** rtspkit: `udpBatchSend`. */
+  udpBatch?: 'auto' | 'off' | undefined;
   label: string;
 }
 
@@ -292,7 +306,7 @@ async function startServer(
           : `rtpPort: ${await freeUdpPortPair()}\n`;
     writeFileSync(
       cfg,
-      `logLevel: warn\nrtmpAddress: ${rtmpPort !== undefined ? `'${HOST}:${rtmpPort}'` : 'null'}\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}${v.fanoutWorkers !== undefined ? `fanoutWorkers: ${v.fanoutWorkers}\n` : ''}`,
+      `logLevel: warn\nrtmpAddress: ${rtmpPort !== undefined ? `'${HOST}:${rtmpPort}'` : 'null'}\n${udpConfig}${v.coalesceMs !== undefined ? `writeCoalesceMs: ${v.coalesceMs}\n` : ''}${v.fanoutWorkers !== undefined ? `fanoutWorkers: ${v.fanoutWorkers}\n` : ''}${v.udpBatch !== undefined ? `udpBatchSend: ${v.udpBatch}\n` : ''}`,
     );
     const p = new Proc(
       'rtspkit',
@@ -705,10 +719,11 @@ async function main(): Promise<void> {
     if (kind === 'gst') variants.push({ kind, coalesceMs: undefined, label: 'gst' });
     else
       for (const c of o.coalesce)
-        for (const w of kind === 'rtspkit' ? o.fanoutWorkers : [undefined]) {
-          const label = `${kind}${c === undefined ? '' : ` c=${c}ms`}${w === undefined ? '' : ` w=${w}`}`;
-          variants.push({ kind, coalesceMs: c, fanoutWorkers: w, label });
-        }
+        for (const w of kind === 'rtspkit' ? o.fanoutWorkers : [undefined])
+          for (const b of kind === 'rtspkit' ? o.udpBatch : [undefined]) {
+            const label = `${kind}${c === undefined ? '' : ` c=${c}ms`}${w === undefined ? '' : ` w=${w}`}${b === undefined ? '' : ` udpBatch=${b}`}`;
+            variants.push({ kind, coalesceMs: c, fanoutWorkers: w, udpBatch: b, label });
+          }
   }
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
   process.stderr.write(

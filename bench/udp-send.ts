@@ -4,7 +4,7 @@
 //
 //   node dist/bench/udp-send.js [--readers 500] [--seconds 5] [--rounds 2] [--packets-per-s 120]
 //                               [--payload-bytes 1000] [--modes gather,single,connected,handle]
-//                               [--addon FILE --modes ...,mmsg]
+//                               [--addon FILE --modes ...,mmsg] [--modes single,batch]
 //
 // A child process binds --readers sockets on 127.0.0.1 and reads them (as the bench readers do, so that
 // the kernel's receive path is what it is in bench:fanout). This process then sends --packets-per-s
@@ -16,8 +16,11 @@
 //   connected  one socket per reader, bound to the same port (reuseAddr) and connect()ed: send(packet)
 //   handle     as single, through Node's private UDP handle (process.binding('udp_wrap')): what dgram's
 //              JS layer costs per send; for measurement only (not a public API, may change in any release)
-//   mmsg       one sendmmsg(2) per flush for every reader's datagrams, through a native add-on given with
-//              --addon FILE (not part of rtspkit: what a native path could save; see bench/RESULTS.md)
+//   mmsg       one sendmmsg(2) per flush for every reader's datagrams, through the prototype add-on given with
+//              --addon FILE (bench/native/udp-batch.c: the syscall alone, no JS per datagram)
+//   batch      as single, through rtspkit's UdpSendBatch (src/transport/udp-batch.ts) and the optional add-on
+//              @rtspkit/udp-batch: each datagram copied into the arena, one sendmmsg per flush (what
+//              udpBatchSend: auto does)
 //
 // Prints, per mode: CPU % of one core (utime+stime over wall time) and µs of CPU per datagram (user-space
 // and kernel), and the
@@ -27,9 +30,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { UdpSendBatch, udpSendPath } from '../src/transport/udp-batch.js';
 
-type Mode = 'gather' | 'single' | 'connected' | 'handle' | 'mmsg';
-const MODES: readonly Mode[] = ['gather', 'single', 'connected', 'handle', 'mmsg'];
+type Mode = 'gather' | 'single' | 'connected' | 'handle' | 'mmsg' | 'batch';
+const MODES: readonly Mode[] = ['gather', 'single', 'connected', 'handle', 'mmsg', 'batch'];
 const HOST = '127.0.0.1';
 const FLUSH_HZ = 30;
 
@@ -181,6 +185,9 @@ async function runMode(
   let queued = 0;
   const raw = mode === 'handle' || mode === 'mmsg' ? privateUdp(shared) : undefined;
   const addon = mode === 'mmsg' ? (createRequire(import.meta.url)(o.addon!) as BatchAddon) : undefined;
+  const batch = mode === 'batch' ? UdpSendBatch.for(shared, 'auto') : undefined;
+  if (mode === 'batch' && batch === undefined)
+    throw new Error(`--modes batch: ${udpSendPath('auto').reason}`);
   const count = ports.length * perFlush;
   const arena = Buffer.alloc(count * packet.length);
   const lengths = new Uint32Array(count).fill(packet.length);
@@ -224,6 +231,10 @@ async function runMode(
             queued++;
             packet = Buffer.from(packet);
           }
+        } else if (batch !== undefined) {
+          packet.writeUInt16BE(s, 2);
+          packet.writeUInt32BE(r, 8);
+          batch.add(packet, ports[r]!, HOST);
         } else {
           packet.writeUInt16BE(s, 2);
           packet.writeUInt32BE(r, 8);
@@ -238,6 +249,7 @@ async function runMode(
         sent++;
       }
     }
+    batch?.flush(); // the end of a Stream flush (the microtask would do it too)
     seq += perFlush;
   };
   const t0 = performance.now();

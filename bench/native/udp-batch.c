@@ -1,4 +1,5 @@
-// For bench/udp-send.ts's `mmsg` mode only (not part of rtspkit, not built by npm): what one sendmmsg(2)
+// The prototype, for bench/udp-send.ts's `mmsg` mode only (rtspkit's add-on is packages/udp-batch, checked
+// and IPv6-capable; `--modes batch` measures it): what one sendmmsg(2)
 // per flush costs against one dgram send per datagram. Build it where a compiler and Node's headers are:
 //
 //   gcc -O2 -shared -fPIC -I/usr/include/node -DNODE_GYP_MODULE_NAME=udp_batch \

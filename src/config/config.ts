@@ -169,6 +169,11 @@ export const configSchema = z
       .regex(/^\d{4,5}-\d{4,5}$/, 'expected "first-last", e.g. "20000-20999"')
       .nullable()
       .default(null),
+    /**
+     * UDP readers' RTP: `auto` sends a flush's datagrams in one sendmmsg(2) per socket through the optional
+     * add-on @rtspkit/udp-batch where it loads (Linux), else one dgram send per datagram; `off`: dgram always.
+     */
+    udpBatchSend: z.enum(['auto', 'off']).default('auto'),
     /** UDP multicast: groups from this IPv4 range (inside 224.0.0.0/4); null turns multicast off. */
     multicastRange: z
       .string()

@@ -33,6 +33,7 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
   tlsKey: 'restart',
   rtpPort: 'restart',
   rtpPortRange: 'restart',
+  udpBatchSend: 'restart',
   rtspHttpAddress: 'restart',
   multicastRange: 'restart',
   multicastRtpPort: 'restart',
@@ -104,8 +105,16 @@ export const RELOAD_CLASS: Record<keyof Config, ReloadClass> = {
 };
 
 /** The server's options taken when it starts listening (RELOAD_CLASS `restart`). */
-export function serverListenOptionsOf(config: Config): { udpRtpPort: number | false; listenBacklog: number } {
-  return { udpRtpPort: config.rtpPort ?? false, listenBacklog: config.listenBacklog };
+export function serverListenOptionsOf(config: Config): {
+  udpRtpPort: number | false;
+  listenBacklog: number;
+  udpBatchSend: 'auto' | 'off';
+} {
+  return {
+    udpRtpPort: config.rtpPort ?? false,
+    listenBacklog: config.listenBacklog,
+    udpBatchSend: config.udpBatchSend,
+  };
 }
 
 /** The server's reloadable options from a config (seconds in the file, as the server takes them). */

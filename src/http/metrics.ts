@@ -11,6 +11,8 @@
  * loop lag, GC, handles) are registered on it too.
  */
 import { FanoutMetrics } from './fanout-metrics.js';
+import { UdpSendMetrics } from './udp-send-metrics.js';
+import { udpSendPathInUse } from '../transport/udp-batch.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { MEDIA_FAULT_STAGES } from '../media/media-faults.js';
 import { SESSION_REFUSAL_REASONS } from '../server/session-limits.js';
@@ -107,6 +109,8 @@ export class Metrics {
 
   /** Made at the first refresh that has fan-out workers. */
   private fanout: FanoutMetrics | undefined;
+  /** Made at the first refresh after a server chose how to send UDP readers' RTP. */
+  private udpSend: UdpSendMetrics | undefined;
   constructor(
     private readonly engine: EngineView,
     private readonly sampler: ServerSampler,
@@ -329,6 +333,7 @@ export class Metrics {
       this.fanout ??= new FanoutMetrics([this.registry]);
       this.fanout.refresh(counters.fanout);
     }
+    if (udpSendPathInUse !== undefined) (this.udpSend ??= new UdpSendMetrics([this.registry])).refresh();
     if (this.options.hooks !== undefined) this.hooks?.refresh(this.options.hooks());
     for (const p of paths) {
       const path = p.name;

@@ -40,6 +40,11 @@ export interface RtspServerOptions {
    */
   udpPortRange?: { first: number; last: number };
   /**
+   * UDP readers' RTP in one sendmmsg(2) per socket and flush through the optional add-on
+   * (transport/udp-batch.ts) when it loads: 'auto' (default); 'off': one dgram send per datagram.
+   */
+  udpBatchSend?: 'auto' | 'off';
+  /**
    * A second TCP port for RTSP over HTTP (the QuickTime tunnel), e.g. 80 or 8080 where firewalls let
    * only web ports through; 0 picks one. The RTSP port detects tunnels by itself too.
    */
@@ -164,6 +169,7 @@ export interface ServerSettings {
   port: number;
   udpRtpPort: number | false;
   udpPortRange: { first: number; last: number } | undefined;
+  udpBatchSend: 'auto' | 'off';
   httpTunnelPort: number | undefined;
   sessionTimeoutS: number;
   sessionTimeoutGraceS: number;
@@ -244,6 +250,7 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     port: options.port ?? 8554,
     udpRtpPort: options.udpRtpPort ?? 8000,
     udpPortRange: options.udpPortRange,
+    udpBatchSend: options.udpBatchSend ?? 'auto',
     httpTunnelPort: options.httpTunnelPort,
     sessionTimeoutS: options.sessionTimeoutS ?? 60,
     sessionTimeoutGraceS: options.sessionTimeoutGraceS ?? 5,

@@ -9,6 +9,7 @@
 import type { Logger } from '../base/logger.js';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
+import { noteUdpSendPath, udpSendPath } from '../transport/udp-batch.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { TrackMediaIn } from './media-in.js';
 import type { MulticastRegistry } from './multicast-registry.js';
@@ -20,7 +21,7 @@ import { reply } from './replies.js';
 import { RtspStatus } from '../rtsp/status.js';
 
 export interface TransportSetupDeps {
-  settings: Pick<ServerSettings, 'host' | 'udpRtpPort' | 'udpPortRange' | 'multicast'>;
+  settings: Pick<ServerSettings, 'host' | 'udpRtpPort' | 'udpPortRange' | 'udpBatchSend' | 'multicast'>;
   logger: Logger;
   /** The paths' multicast groups; undefined when multicast is off. */
   multicast(): MulticastRegistry | undefined;
@@ -58,9 +59,27 @@ export class TransportSetup {
 
   /** Binds the shared UDP pair (at listen), unless a range or no UDP is configured. */
   async bindShared(): Promise<void> {
-    const { udpRtpPort, host } = this.deps.settings;
+    const { udpRtpPort, host, udpBatchSend } = this.deps.settings;
     if (this.udpPorts === undefined && udpRtpPort !== false) {
-      this.udp = await UdpPair.bind({ host, rtpPort: udpRtpPort, logger: this.deps.logger });
+      this.udp = await UdpPair.bind({
+        host,
+        rtpPort: udpRtpPort,
+        logger: this.deps.logger,
+        batchSend: udpBatchSend,
+      });
+    }
+    if (this.udp !== undefined || this.udpPorts !== undefined) {
+      // A range's pairs carry one session each: a flush has a datagram or two per socket, nothing to batch.
+      const sendPath =
+        this.udpPorts !== undefined
+          ? { path: 'dgram' as const, reason: 'rtpPortRange: a socket per session track, nothing to batch' }
+          : udpSendPath(udpBatchSend);
+      noteUdpSendPath(sendPath);
+      const { path, reason } = sendPath;
+      this.deps.logger.info(
+        { udpSend: path, reason },
+        `UDP readers' RTP: ${path === 'sendmmsg' ? 'one sendmmsg per flush' : 'one dgram send per datagram'}`,
+      );
     }
   }
 

@@ -14,6 +14,7 @@ import dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from '../base/logger.js';
 import { isLocalAddress } from './local-address.js';
+import { UdpSendBatch, type UdpBatchMode } from './udp-batch.js';
 
 export type DatagramHandler = (msg: Buffer, kind: 'rtp' | 'rtcp') => void;
 
@@ -27,6 +28,8 @@ export interface UdpPairOptions {
    * on a local address are the server's own and are dropped.
    */
   isServerPort?: (port: number) => boolean;
+  /** RTP to readers in one sendmmsg per flush when the add-on is there (udp-batch.ts); default 'auto'. */
+  batchSend?: UdpBatchMode;
 }
 
 interface Route {
@@ -122,14 +125,18 @@ export class UdpPair {
   /** Datagrams from the server's own ports on a local address (dropped; also in packetsDropped). */
   ownDatagramsDropped = 0;
   private readonly ownPorts: [number, number];
+  /** The RTP socket's pending datagrams when sends are batched (udp-batch.ts); undefined: dgram alone. */
+  private readonly batch: UdpSendBatch | undefined;
 
   private constructor(
     private readonly rtp: dgram.Socket,
     private readonly rtcp: dgram.Socket,
     private readonly logger: Logger,
     private readonly isServerPort: ((port: number) => boolean) | undefined,
+    batchSend: UdpBatchMode,
   ) {
     this.ownPorts = [rtp.address().port, rtcp.address().port];
+    this.batch = UdpSendBatch.for(rtp, batchSend);
     for (const [sock, kind] of [
       [rtp, 'rtp'],
       [rtcp, 'rtcp'],
@@ -151,7 +158,7 @@ export class UdpPair {
 
   static async bind(options: UdpPairOptions): Promise<UdpPair> {
     const { rtp, rtcp } = await bindUdpPair(options.host, options.rtpPort);
-    return new UdpPair(rtp, rtcp, options.logger, options.isServerPort);
+    return new UdpPair(rtp, rtcp, options.logger, options.isServerPort, options.batchSend ?? 'auto');
   }
 
   get rtpPort(): number {
@@ -196,7 +203,18 @@ export class UdpPair {
     if (this.routes.get(key)?.handler === handler) this.routes.delete(key);
   }
 
+  /** RTP sends go through one sendmmsg per flush (udp-batch.ts), not one dgram send per datagram. */
+  get batchesSends(): boolean {
+    return this.batch !== undefined;
+  }
+
+  /**
+   * Not batched: what comes here is a burst to one reader (the packets held until its PLAY reply, its GOP
+   * among them), which dgram's slower pace lets the reader drain as it comes; one sendmmsg of a whole GOP
+   * overran the readers' receive buffers in the fan-out bench (udp-batch.ts).
+   */
   sendRtp(packet: Buffer, port: number, address: string): void {
+    this.batch?.flush(); // what is pending leaves first: one reader's datagrams stay in order
     this.rtp.send(packet, port, address);
   }
 
@@ -206,6 +224,9 @@ export class UdpPair {
    * full) and the buffer must be left alone until it is sent.
    */
   sendRtpTransient(packet: Buffer, port: number, address: string): boolean {
+    // Batched: the packet is copied into the batch's arena, so the caller's buffer is free at once.
+    if (this.batch?.add(packet, port, address) === true) return true;
+    this.batch?.flush();
     this.rtp.send(packet, port, address);
     return this.rtp.getSendQueueCount() === 0;
   }
@@ -226,6 +247,7 @@ export class UdpPair {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.batch?.close();
     this.rtp.close();
     this.rtcp.close();
     this.routes.clear();
@@ -284,6 +306,9 @@ export class UdpPortRange {
           rtpPort: port,
           logger: this.logger,
           isServerPort: (p) => this.includes(p),
+          // One session per pair: a flush has a datagram or two per socket, nothing to batch (and an
+          // arena per pair would cost 512 KB per UDP session).
+          batchSend: 'off',
         });
         this.next = port + 2 > this.last - 1 ? start : port + 2;
         pair.onClose = () => this.inUse.delete(port);
