@@ -68,6 +68,25 @@ function packet(seq: number, timestamp: number, payload: number[]): Buffer {
   });
 }
 
+/**
+ * Publishes one-packet H.264 frames to `stream`, each flushed: a keyframe as its parameter sets and IDR (NAL
+ * types 7, 8, 5), else one P slice (1). `nextSeq` hands out the following sequence number.
+ */
+function h264Frames(
+  stream: Stream,
+  firstSeq = 0,
+): { frame: (key: boolean, timestamp: number) => void; nextSeq: () => number } {
+  let seq = firstSeq;
+  return {
+    frame: (key, timestamp) => {
+      for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
+        stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
+      stream.flushNow();
+    },
+    nextSeq: () => seq++,
+  };
+}
+
 test('each reader has its own SSRC and sequence base; payload and timestamps are shared', () => {
   // PCMA: no keyframes, so readers start at once.
   const stream = new Stream([
@@ -130,13 +149,7 @@ test('TCP readers get one write per flush; a slow reader skips to the next keyfr
   const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 1000 });
   const slow = new Reader('tcp', [0], [0]);
   const fast = new Reader('tcp', [0], [0]);
-  let seq = 0;
-  const frame = (key: boolean, timestamp: number): void => {
-    // A keyframe as its parameter sets and IDR (NAL types 7, 8, 5); else one P slice (1).
-    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
-      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
-    stream.flushNow();
-  };
+  const { frame } = h264Frames(stream);
   frame(true, 0);
   for (const r of [slow, fast]) stream.addReader(r);
   assert.deepEqual(
@@ -338,12 +351,7 @@ test('UDP readers get one patched copy of each packet; a packet still queued in 
 test('a join storm: GOP bursts go out a budget per event-loop turn; readers already playing get every packet', async () => {
   // Each burst is 3 packets of 12 + 2 bytes (42 bytes): a budget of 50 lets two in per turn.
   const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { joinBytesPerTurn: 50 });
-  let seq = 0;
-  const frame = (key: boolean, timestamp: number): void => {
-    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
-      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
-    stream.flushNow();
-  };
+  const { frame } = h264Frames(stream);
   frame(true, 0);
   const playing = new Reader('tcp', [0], [0]);
   stream.addReader(playing);
@@ -375,12 +383,7 @@ class HeldReader extends Reader {
 
 test('a session joining from the GOP cache: start known at once, nothing written before its reply, then its whole burst', () => {
   const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }]);
-  let seq = 100;
-  const frame = (key: boolean, timestamp: number): void => {
-    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
-      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
-    stream.flushNow();
-  };
+  const { frame, nextSeq } = h264Frames(stream, 100);
   frame(true, 0);
   frame(false, 3000);
   const playing = new Reader('tcp', [0], [0]);
@@ -394,7 +397,7 @@ test('a session joining from the GOP cache: start known at once, nothing written
   });
   frame(false, 6000); // flushed to the playing reader; the joiners collect it
   frame(true, 9000); // a new keyframe before their replies are written: they keep the start they were given
-  stream.ingestRtp(0, packet(seq++, 9000, [0x41, 0])); // queued, not flushed yet
+  stream.ingestRtp(0, packet(nextSeq(), 9000, [0x41, 0])); // queued, not flushed yet
   for (const r of joiners) {
     assert.equal(r.framed.length, 0);
     r.outputHeld = false; // its PLAY reply is written
@@ -415,12 +418,7 @@ test('a session joining from the GOP cache: start known at once, nothing written
 
 test('a joining session whose reply is held past the backlog bound sheds, then joins at the next keyframe', () => {
   const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 100 });
-  let seq = 0;
-  const frame = (key: boolean, timestamp: number): void => {
-    for (const nal of key ? [0x67, 0x68, 0x65] : [0x41])
-      stream.ingestRtp(0, packet(seq++, timestamp, [nal, 0]));
-    stream.flushNow();
-  };
+  const { frame } = h264Frames(stream);
   frame(true, 0);
   const held = new HeldReader('tcp', [0], [0]);
   stream.addReader(held); // 42 bytes pending
