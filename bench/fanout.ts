@@ -14,19 +14,20 @@
 // primary's, "wkrs CPU %" the workers' sum (children of the server process), over the same window.
 // --udp-batch auto,off runs rtspkit once per value (`udpBatchSend`: sendmmsg through the optional add-on, or
 // one dgram send per datagram): the A/B of the two UDP send paths in one run.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ReaderTransport, ReadyMessage, ReportMessage } from './readers.js';
 import { HOST, canConnect, describeOk, freePort, freeUdpPortPair } from './probe.js';
 import {
-  MEM_LOG_PREFIX,
-  Proc,
   cpuSeconds,
   cpuSplitSeconds,
+  endRun,
   killAllNow,
   killAllOnExit,
+  MEM_LOG_PREFIX,
+  Proc,
   rssKB,
   scratchDirs,
   sleep,
@@ -512,9 +513,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
-    for (const p of procs.reverse()) await p.stop();
-    rmSync(workDir, { recursive: true, force: true });
-    scratchDirs.delete(workDir);
+    await endRun(procs, workDir);
   }
   return result;
 }

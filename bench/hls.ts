@@ -17,7 +17,7 @@
 // largest RSS (sampled each second, summed over its processes), bytes per second the clients got, first-segment
 // latency (a client's start to the last byte of its first media segment) p50/p99 over the clients, and errors.
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C; each run is bounded.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,10 +25,11 @@ import { fileURLToPath } from 'node:url';
 import type { HlsClientsReport } from './hls-clients.js';
 import { HOST, freePort } from './probe.js';
 import {
-  Proc,
   cpuSeconds,
+  endRun,
   killAllNow,
   killAllOnExit,
+  Proc,
   rssKB,
   scratchDirs,
   sleep,
@@ -257,9 +258,7 @@ async function runOne(kind: Kind, clients: number, o: Options): Promise<RunResul
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
-    await Promise.all([...procs].reverse().map((p) => p.stop()));
-    scratchDirs.delete(work);
-    rmSync(work, { recursive: true, force: true });
+    await endRun(procs, work);
   }
   return result;
 }

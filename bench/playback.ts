@@ -17,7 +17,7 @@
 //   3. readers: `bench/vod.js --child` opens --readers readers spread over the recording, against rtspkit and
 //      against gst-rtsp-server (bench/gst_vod_server.py) serving the same recording exported as one MP4 (through
 //      rtspkit's own /v1/recordings/rec/get?format=mp4); server CPU over a window, as bench:vod measures it.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,7 +30,17 @@ import { parsePrft } from '../src/container/fmp4/reader.js';
 import { segmentFileName, writeRecording, type SegmentSpec } from '../test/support/muxed-recordings.js';
 import { HOST, describeOk, freePort } from './probe.js';
 
-import { Proc, killAllNow, killAllOnExit, rssKB, scratchDirs, sleep, waitUntil, within } from './proc.js';
+import {
+  endRun,
+  killAllNow,
+  killAllOnExit,
+  Proc,
+  rssKB,
+  scratchDirs,
+  sleep,
+  waitUntil,
+  within,
+} from './proc.js';
 import { benchServerConfigLines } from './server-config.js';
 import { RtspConn } from './rtsp-conn.js';
 import { ReadersLink, assertAlive, measureWindow, type WindowResult } from './runner.js';
@@ -391,9 +401,7 @@ async function main(): Promise<void> {
     );
     if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
   } finally {
-    for (const p of procs.reverse()) await p.stop();
-    rmSync(dir, { recursive: true, force: true });
-    scratchDirs.delete(dir);
+    await endRun(procs, dir);
   }
 }
 

@@ -100,6 +100,18 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 /** Scratch directories of runs in progress, removed on exit. */
 export const scratchDirs = new Set<string>();
 
+/** Removes a scratch directory made for a run (and forgets it: nothing left to remove at exit). */
+export function removeScratch(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  scratchDirs.delete(dir);
+}
+
+/** A run's end: its processes stopped, the last started first, then its scratch directory removed. */
+export async function endRun(procs: readonly Proc[], dir: string): Promise<void> {
+  for (const p of [...procs].reverse()) await p.stop();
+  removeScratch(dir);
+}
+
 export function killAllNow(): void {
   for (const p of live) signalPid(p.pid, 'SIGKILL');
   for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });

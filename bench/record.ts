@@ -18,16 +18,18 @@
 // rtspkit's figure per path is its recorder's cost: server CPU recording minus server CPU relaying to gst (the
 // same publishers and one reader each), beside gst's own processes per path.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOST, freePort } from './probe.js';
 import {
-  Proc,
   cpuSeconds,
+  endRun,
   killAllNow,
   killAllOnExit,
+  Proc,
+  removeScratch,
   scratchDirs,
   sleep,
   waitUntil,
@@ -314,9 +316,7 @@ async function runOne(kind: 'rtspkit' | 'gst', clip: string, o: Options): Promis
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
-    for (const p of procs.reverse()) await p.stop();
-    rmSync(work, { recursive: true, force: true });
-    scratchDirs.delete(work);
+    await endRun(procs, work);
   }
   return result;
 }
@@ -379,8 +379,7 @@ async function main(): Promise<void> {
     );
     if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    scratchDirs.delete(dir);
+    removeScratch(dir);
   }
 }
 

@@ -14,7 +14,7 @@
 // gaps from the readers; the server's CPU (utime+stime from /proc/PID/stat over wall time) and RSS (VmRSS).
 // Everything runs on 127.0.0.1; every child is ended by its PID, also on errors and Ctrl-C.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,10 +24,11 @@ import { parseRtspUrl } from '../src/rtsp/url.js';
 import type { InterleavedFrame } from '../src/rtsp/message.js';
 import { HOST, describeOk, freePort } from './probe.js';
 import {
-  Proc,
   killAllNow,
   killAllOnExit,
+  Proc,
   procStatus,
+  removeScratch,
   rssKB,
   scratchDirs,
   sleep,
@@ -486,8 +487,7 @@ async function runOne(kind: ServerKind, n: number, media: Media, o: Options): Pr
         .filter((l) => !/ready pid=|serving .* on demand|\[gst_vod_server\] exit/.test(l));
       if (lines.length > 0) result.serverStderr = lines;
     }
-    rmSync(workDir, { recursive: true, force: true });
-    scratchDirs.delete(workDir);
+    removeScratch(workDir);
   }
   return result;
 }
