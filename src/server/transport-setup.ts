@@ -9,7 +9,7 @@
 import type { Logger } from '../base/logger.js';
 import type { TransportSpec } from '../rtsp/transport.js';
 import { UdpPair, UdpPortRange, normalizeAddress } from '../transport/udp.js';
-import { noteUdpSendPath, udpSendPath } from '../transport/udp-batch.js';
+import { noteUdpSendPath } from '../transport/udp-batch.js';
 import type { Reply, ServerConnection } from './connection.js';
 import type { TrackMediaIn } from './media-in.js';
 import type { MulticastRegistry } from './multicast-registry.js';
@@ -70,10 +70,10 @@ export class TransportSetup {
     }
     if (this.udp !== undefined || this.udpPorts !== undefined) {
       // A range's pairs carry one session each: a flush has a datagram or two per socket, nothing to batch.
-      const sendPath =
-        this.udpPorts !== undefined
-          ? { path: 'dgram' as const, reason: 'rtpPortRange: a socket per session track, nothing to batch' }
-          : udpSendPath(udpBatchSend);
+      const sendPath = this.udp?.sendPath ?? {
+        path: 'dgram' as const,
+        reason: 'rtpPortRange: a socket per session track, nothing to batch',
+      };
       noteUdpSendPath(sendPath);
       const { path, reason } = sendPath;
       this.deps.logger.info(

@@ -262,28 +262,16 @@ export class UdpSendBatch {
     let offset = 0;
     while (from < count) {
       udpBatchCounters.calls++;
-      const sent =
-        from === 0
-          ? this.binding.sendBatch(
-              fd,
-              this.family,
-              this.arena,
-              this.lengths,
-              this.addresses,
-              this.ports,
-              count,
-              this.errnoOut,
-            )
-          : this.binding.sendBatch(
-              fd,
-              this.family,
-              this.arena.subarray(offset),
-              this.lengths.subarray(from),
-              this.addresses.subarray(16 * from),
-              this.ports.subarray(from),
-              count - from,
-              this.errnoOut,
-            );
+      const sent = this.binding.sendBatch(
+        fd,
+        this.family,
+        this.arena.subarray(offset),
+        this.lengths.subarray(from),
+        this.addresses.subarray(16 * from),
+        this.ports.subarray(from),
+        count - from,
+        this.errnoOut,
+      );
       udpBatchCounters.sent += sent;
       for (let i = from; i < from + sent; i++) offset += this.lengths[i]!;
       from += sent;

@@ -14,7 +14,7 @@ import dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from '../base/logger.js';
 import { isLocalAddress } from './local-address.js';
-import { UdpSendBatch, type UdpBatchMode } from './udp-batch.js';
+import { UdpSendBatch, udpSendPath, type UdpBatchMode, type UdpSendPath } from './udp-batch.js';
 
 export type DatagramHandler = (msg: Buffer, kind: 'rtp' | 'rtcp') => void;
 
@@ -133,7 +133,7 @@ export class UdpPair {
     private readonly rtcp: dgram.Socket,
     private readonly logger: Logger,
     private readonly isServerPort: ((port: number) => boolean) | undefined,
-    batchSend: UdpBatchMode,
+    private readonly batchSend: UdpBatchMode,
   ) {
     this.ownPorts = [rtp.address().port, rtcp.address().port];
     this.batch = UdpSendBatch.for(rtp, batchSend);
@@ -206,6 +206,13 @@ export class UdpPair {
   /** RTP sends go through one sendmmsg per flush (udp-batch.ts), not one dgram send per datagram. */
   get batchesSends(): boolean {
     return this.batch !== undefined;
+  }
+
+  /** The send path this pair's RTP takes, and why (what the server logs and exports). */
+  get sendPath(): UdpSendPath {
+    const wanted = udpSendPath(this.batchSend);
+    if (this.batch !== undefined || wanted.path === 'dgram') return wanted;
+    return { path: 'dgram', reason: "the socket's descriptor is not reachable through dgram" };
   }
 
   /**
