@@ -259,7 +259,18 @@ test(
       assert.equal(href, `${base}/play/cam1`);
       await admin.close();
 
-      // The publisher goes: the muxer ends the playlist, the player plays to its end and says so.
+      // The publisher goes just after a segment was cut, the hardest end: the last segment is a
+      // frame or two that the audio does not reach (the server drops it; kept, hls.js never ended).
+      // The muxer ends the playlist, the player plays to its end and says so.
+      const lastListed = (): Promise<string> =>
+        page.evaluate<string>("fetch(url).then((r) => r.text()).then((t) => t.trim().split('\\n').pop())");
+      const listedBefore = await lastListed();
+      const cutDeadlineMs = performance.now() + 5_000;
+      while ((await lastListed()) === listedBefore) {
+        if (performance.now() > cutDeadlineMs) assert.fail('no new segment in 5 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise((r) => setTimeout(r, 30));
       ffmpeg.kill('SIGKILL');
       await ffmpeg.done;
       await pagePoll(

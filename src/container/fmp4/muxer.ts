@@ -481,6 +481,21 @@ export class Fmp4Muxer {
   }
 
   /**
+   * When the newest unit of track `index` is shown, in seconds of the file's timeline: from its pts to
+   * its pts plus the track's last duration. Undefined before the first unit and after `flush`.
+   */
+  newestPresentationSeconds(index: number): { startSeconds: number; endSeconds: number } | undefined {
+    const t = this.#tracks[index];
+    const h = t?.held;
+    if (t === undefined || h === undefined) return undefined;
+    const durationTicks = t.lastDuration ?? defaultDuration(t.config);
+    return {
+      startSeconds: h.pts / t.config.timescale,
+      endSeconds: (h.pts + durationTicks) / t.config.timescale,
+    };
+  }
+
+  /**
    * Decode time, in seconds of the file's timeline, of the newest unit of track `index` that went in
    * (undefined before the first): what a segmenter measures segments with.
    */

@@ -135,6 +135,31 @@ test('finish: what the muxer holds becomes the last segment and the playlist end
   assert.equal(seg.finish(), undefined);
 });
 
+test('finish: a last segment that a track does not reach is dropped; the playlist ends with the one before', () => {
+  // The publisher goes 2 frames past a keyframe at 2 s while its audio (several AAC frames per RTP
+  // packet) stops just before 2 s: MSE's buffered range (the tracks' intersection) would not grow.
+  const seg = new HlsSegmenter(TRACKS, { targetSegmentSeconds: 1 });
+  feed(seg, 2, 25);
+  seg.push(0, video(50, true));
+  seg.push(0, video(51, false));
+  assert.equal(seg.segments.length, 2);
+  assert.equal(seg.finish(), undefined);
+  const text = seg.playlist({ init: 'init.mp4', segment: (n) => `seg${n}.m4s` })!;
+  assert.deepEqual(
+    text.split('\n').filter((l) => l.startsWith('seg')),
+    ['seg0.m4s', 'seg1.m4s'],
+  );
+  assert.ok(text.endsWith('#EXT-X-ENDLIST\n'), text);
+
+  // The same with one more audio frame, shown from 2.005 s: every track reaches in, the segment stays.
+  const kept = new HlsSegmenter(TRACKS, { targetSegmentSeconds: 1 });
+  feed(kept, 2, 25);
+  kept.push(0, video(50, true));
+  kept.push(0, video(51, false));
+  for (const a of [92, 93, 94]) kept.push(1, audio(a)); // the last shown from 94 * 1024 / 48000 = 2.005 s
+  assert.equal(kept.finish()?.sequence, 2);
+});
+
 test('a publisher clock stepping back by 0x60000000: segments still end at the target, none of negative duration', () => {
   const seg = new HlsSegmenter(TRACKS, { targetSegmentSeconds: 1 });
   for (let f = 0; f < 5 * FPS; f++) {

@@ -74,12 +74,18 @@ const DEFAULT_TARGET_SEGMENT_SECONDS = 1;
 const DEFAULT_WINDOW_SEGMENTS = 6;
 const DEFAULT_RETAINED_SEGMENTS = 2;
 const DEFAULT_MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
+/**
+ * How far past its start every track must reach for the last segment to be kept (see
+ * #everyTrackReachesIntoLastSegment); hls.js counts an append as progress from 1 ms.
+ */
+const MIN_LAST_SEGMENT_COVERAGE_SECONDS = 0.01;
 
 export class HlsSegmenter {
   readonly #mux: Fmp4Muxer;
   /** Index of the track whose keyframes and decode times cut segments (as Fmp4Muxer's fragments). */
   readonly #cutTrack: number;
   readonly #cutTrackIsVideo: boolean;
+  readonly #trackCount: number;
   readonly #targetSeconds: number;
   readonly #maxSeconds: number;
   readonly #maxBytes: number;
@@ -94,6 +100,8 @@ export class HlsSegmenter {
   #segments: HlsSegment[] = [];
   #nextSequence = 0;
   #longestSeconds = 0;
+  /** When the segment in progress starts to be shown (its first unit of the cutting track). */
+  #segmentStartPresentationSeconds: number | undefined;
   /** Decode time of the newest unit of the cutting track, for the last segment's duration. */
   #lastCutTimeSeconds: number | undefined;
   #ended = false;
@@ -117,6 +125,7 @@ export class HlsSegmenter {
       presentationDelaySeconds: options.presentationDelaySeconds ?? reorderDelaySecondsFor(tracks),
     });
     this.#cutTrack = Math.max(0, firstVideo);
+    this.#trackCount = tracks.length;
     this.#cutTrackIsVideo = firstVideo >= 0;
   }
 
@@ -149,8 +158,10 @@ export class HlsSegmenter {
     // so durations stay what the segments hold (never negative, never a clock jump long).
     const timeSeconds = this.#mux.decodeTimeSeconds(index);
     if (timeSeconds === undefined) return undefined;
-    if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo))
+    if (atCutTrack && this.#segmentStartSeconds === undefined && (au.keyframe || !this.#cutTrackIsVideo)) {
       this.#segmentStartSeconds = timeSeconds;
+      this.#segmentStartPresentationSeconds = this.#mux.newestPresentationSeconds(index)?.startSeconds;
+    }
     if (atCutTrack && this.#segmentStartSeconds !== undefined) this.#lastCutTimeSeconds = timeSeconds;
     if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
       return undefined;
@@ -167,6 +178,9 @@ export class HlsSegmenter {
       return undefined;
     const segment = this.#cut(elapsedSeconds);
     this.#segmentStartSeconds = endSeconds;
+    // The next segment starts with the cutting track's held unit (the keyframe just pushed, or the
+    // newest unit when a full fragment was cut).
+    this.#segmentStartPresentationSeconds = this.#mux.newestPresentationSeconds(this.#cutTrack)?.startSeconds;
     this.#segmentIndependent = atKeyframe;
     return segment;
   }
@@ -178,7 +192,9 @@ export class HlsSegmenter {
   finish(): HlsSegment | undefined {
     if (this.#ended) return undefined;
     this.#ended = true;
+    const covered = this.#everyTrackReachesIntoLastSegment();
     const bytes = this.#mux.flush();
+    if (!covered) return undefined;
     if (bytes === undefined || this.#segmentStartSeconds === undefined || !this.#take(bytes))
       return undefined;
     const elapsedSeconds = Math.max(
@@ -186,6 +202,25 @@ export class HlsSegmenter {
       (this.#lastCutTimeSeconds ?? this.#segmentStartSeconds) - this.#segmentStartSeconds,
     );
     return this.#cut(elapsedSeconds);
+  }
+
+  /**
+   * Whether every track that has units shows some past the start of the segment in progress. A
+   * publisher that goes mid-GOP leaves tracks ending at different times (ffmpeg sends several AAC
+   * frames per packet, so audio arrives up to a packet behind the video). A last segment that one
+   * track does not reach adds nothing to what a Media Source Extensions player can play (its buffered
+   * range is the intersection of the tracks'): hls.js then reports an append without progress, never
+   * ends the stream, and its video waits forever instead of firing `ended`. Such a segment (less
+   * than a packet of some track) is dropped; the playlist ends with the one before.
+   */
+  #everyTrackReachesIntoLastSegment(): boolean {
+    const start = this.#segmentStartPresentationSeconds;
+    if (start === undefined) return true;
+    for (let i = 0; i < this.#trackCount; i++) {
+      const end = this.#mux.newestPresentationSeconds(i)?.endSeconds;
+      if (end !== undefined && end < start + MIN_LAST_SEGMENT_COVERAGE_SECONDS) return false;
+    }
+    return true;
   }
 
   get ended(): boolean {
