@@ -9,7 +9,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaPath, skipUnless, skipUnlessMedia } from './support/tools.js';
-import { publishFile, run, waitFor, type Run } from './support/process.js';
+import { endsWithin, parseProbe, publishFile, run, waitFor, type Run } from './support/process.js';
+import { gstRead, skipUnlessGstReader } from './support/gst.js';
 import { startTestServer } from './support/server.js';
 import { joinOverTcp, syncAfterPlay, type SyncReading } from './support/rtp-sync.js';
 import { Mp4LoopSource } from '../src/sources/mp4-loop.js';
@@ -151,6 +152,78 @@ describe('RTP-Info and sender reports agree across tracks', () => {
         assert.ok(counts.audio >= 40 && counts.keyframe >= 1, `${path}: read too little`);
         assert.deepEqual(steps, [], `${path}: pts went back`);
       }
+    },
+  );
+
+  test(
+    'storm starts (joinBurstBytesPerTurn: 0): readers answered at once start at the next keyframe, numbered as ' +
+      'RTP-Info says, RTP-Info and SRs agree; ffprobe and rtspsrc play from there',
+    { skip: skip || skipUnlessGstReader() },
+    async (t) => {
+      // For paths started from now on: every session PLAYing is a storm start (stream-joins.ts).
+      server.updateLimits({ joinBurstBytesPerTurn: 0 });
+      const path = 'storm';
+      const publisher = publishFile(mediaPath(CLIP), url(path), 'tcp', { durationS: 6, timeoutMs: 30_000 });
+      publishers.push(publisher);
+      await waitFor(
+        () => server.paths.get(path)?.stream?.hasCachedKeyframe === true,
+        15_000,
+        'ffmpeg publishing',
+      );
+      const stream = server.paths.get(path)!.stream!;
+      const videoOut = join(dir, 'storm.h264');
+      const gst = gstRead(url(path), { protocols: 'tcp', videoOut, timeoutMs: 30_000 });
+      const probe = run(
+        'ffprobe',
+        ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+3'].concat([
+          '-show_entries',
+          'packet=codec_type,pts_time,flags',
+          '-of',
+          'csv=p=0',
+          url(path),
+        ]),
+        { timeoutMs: 30_000 },
+      );
+      const { client, play, rates } = await joinOverTcp(server.port, url(path));
+      try {
+        const reading = await syncAfterPlay(client, play, rates, 0);
+        t.diagnostic(
+          `RTP-Info ${play.headers.get('RTP-Info')}; RTP-Info vs SR ${reading.spreadMs.toFixed(2)} ms`,
+        );
+        assert.ok(reading.spreadMs < AUDIO_FRAME_MS, `tracks ${reading.spreadMs.toFixed(1)} ms apart`);
+        for (const [track, info] of reading.rtpInfo.entries()) {
+          const first = client.frames.find((f) => f.channel === 2 * track);
+          assert.ok(first !== undefined, `a packet on track ${track}`);
+          assert.equal(
+            first.payload.readUInt16BE(2),
+            info.seq,
+            `track ${track}: the first packet is numbered as announced`,
+          );
+        }
+        // Video starts with the keyframe's parameter sets (SPS, or a STAP-A that holds it).
+        const video = client.frames.find((f) => f.channel === 0)!.payload;
+        assert.ok([7, 24].includes(video[12 + 4 * (video[0]! & 0x0f)]! & 0x1f), 'video starts at a keyframe');
+      } finally {
+        client.close();
+      }
+      const probed = await probe.done;
+      assert.equal(probed.code, 0, probed.stderr);
+      const { steps, counts } = backwardSteps(probed.stdout);
+      t.diagnostic(`ffprobe: ${counts.audio} audio packets, ${counts.keyframe} keyframes`);
+      assert.ok(counts.audio >= 40 && counts.keyframe >= 1, 'ffprobe read too little');
+      assert.deepEqual(steps, []);
+      const ended = await endsWithin(gst, 20_000);
+      assert.equal(ended.code, 0, ended.stderr.slice(-2000));
+      const frames = run(
+        'ffprobe',
+        ['-v', 'error', '-count_frames', '-of', 'json', '-show_entries', 'stream=nb_read_frames', videoOut],
+        { timeoutMs: 20_000 },
+      );
+      const [videoStream] = parseProbe((await frames.done).stdout);
+      t.diagnostic(`rtspsrc wrote ${videoStream?.nb_read_frames} frames`);
+      assert.ok(Number(videoStream?.nb_read_frames) >= 50, 'rtspsrc decoded at least 2 s of video');
+      assert.ok(stream.stormStarts >= 3, `${stream.stormStarts} storm starts`);
+      await publisher.done;
     },
   );
 

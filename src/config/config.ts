@@ -203,6 +203,17 @@ export const configSchema = z
       .int()
       .min(0)
       .default(8 * 1024 * 1024),
+    /**
+     * GOP bursts sent to joining readers per event-loop turn, bytes (a join storm is paced by it). A session
+     * that PLAYs while the turn's budget is spent is answered at once and starts at the next keyframe;
+     * 0: sessions always start at the next keyframe, without a burst.
+     */
+    joinBurstBytesPerTurn: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     /** A reader whose socket backlog exceeds this many bytes skips to the next keyframe. */
     maxReaderBacklogBytes: z
       .number()

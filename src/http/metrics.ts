@@ -80,6 +80,7 @@ export class Metrics {
   private readonly bytesOut: Counter;
   private readonly packetsOut: Counter;
   private readonly dropped: Counter<'path'>;
+  private readonly stormStarts: Counter<'path'>;
   private readonly readerBacklog: Gauge;
   private readonly backlogCapDropped: Counter;
   private readonly readersCutOff: Counter;
@@ -167,6 +168,14 @@ export class Metrics {
     this.dropped = new Counter({
       name: 'rtspkit_reader_dropped_packets_total',
       help: 'Packets not sent to slow readers of a path (they skip to the next keyframe).',
+      labelNames: ['path'],
+      registers,
+    });
+    this.stormStarts = new Counter({
+      name: 'rtspkit_reader_storm_starts_total',
+      help:
+        'Readers of a path that PLAYed while other joiners were being sent their GOP bursts (a join storm): ' +
+        'answered at once, they started at the next keyframe.',
       labelNames: ['path'],
       registers,
     });
@@ -322,7 +331,7 @@ export class Metrics {
     for (const s of this.engine.sessions()) this.sessions.inc({ transport: s.transport, mode: s.mode });
 
     for (const g of [this.pathReaders, this.pathPublishers, this.receiverLost, this.publisherLost]) g.reset();
-    for (const c of [this.packetsIn, this.bytesIn, this.dropped]) c.reset();
+    for (const c of [this.packetsIn, this.bytesIn, this.dropped, this.stormStarts]) c.reset();
     const paths = this.engine.paths();
     this.pulls.refresh(paths, counters.paths, counters.proxiedReaders);
     if (counters.playbackIndexes !== undefined) {
@@ -342,6 +351,7 @@ export class Metrics {
       this.packetsIn.inc({ path }, p.packetsIn);
       this.bytesIn.inc({ path }, p.bytesIn);
       this.dropped.inc({ path }, p.droppedPackets);
+      this.stormStarts.inc({ path }, p.stormStarts);
       this.receiverLost.set({ path }, p.readerPacketsLost);
       this.publisherLost.set({ path }, p.publisherPacketsLost);
     }

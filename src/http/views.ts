@@ -29,6 +29,11 @@ export interface PathView {
   readerDroppedPackets: number;
   /** Readers disconnected because their backlog did not drain (readerStallTimeout). */
   readersCutOff: number;
+  /**
+   * Readers that PLAYed while the server was sending other joiners their GOP bursts (a join storm): they
+   * were answered at once and started at the next keyframe.
+   */
+  stormStarts: number;
   /** H.264/H.265 parameter-set packets added before keyframes the publisher sent without them. */
   insertedParameterSetPackets: number;
   /** Loss reported by the path's readers in their RTCP receiver reports, summed. */
@@ -115,6 +120,7 @@ export function pathView(
     packetsIn: p.packetsIn,
     readerDroppedPackets: p.droppedPackets,
     readersCutOff: p.readersCutOff,
+    stormStarts: p.stormStarts,
     insertedParameterSetPackets: p.insertedParameterSetPackets,
     readerPacketsLost: p.readerPacketsLost,
     since: new Date(Math.round(p.sinceWallMs)).toISOString(),

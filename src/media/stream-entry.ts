@@ -32,6 +32,11 @@ export interface ReaderEntry {
    */
   pending: Queued[] | undefined;
   pendingBytes: number;
+  /**
+   * Per track, the sequence number announced in RTP-Info before the reader's first packet was known (a
+   * storm start, stream-joins.ts): that packet gets it, which fixes `seqDeltas`. Undefined otherwise.
+   */
+  announcedSeqs: (number | undefined)[] | undefined;
   /** Index (in accessUnitsIn numbering) of the first access unit the reader gets. */
   startAccessUnit: number | undefined;
   /** Per track: this reader's SSRC, and what is added to the stream's sequence numbers. */
@@ -76,6 +81,38 @@ export function patchOf(e: ReaderEntry): ReaderPatch {
   };
 }
 
+/** The entry of a reader that joins a Stream: waiting for its start, with a numbering of its own. */
+export function newReaderEntry(
+  reader: StreamReader,
+  trackCount: number,
+  backlog: ReaderBacklog,
+  onStart: ((track: number, start: ReaderStart) => void) | undefined,
+): ReaderEntry {
+  const each = <T>(f: (i: number) => T): T[] => Array.from({ length: trackCount }, (_, i) => f(i));
+  const wants = each((i) => reader.tracks.includes(i));
+  return {
+    reader,
+    state: 'waiting',
+    key: channelKey(reader),
+    wants,
+    starts: each(() => undefined),
+    pendingStarts: wants.filter(Boolean).length,
+    onStart,
+    droppedPackets: 0,
+    backlog,
+    pending: undefined,
+    pendingBytes: 0,
+    announcedSeqs: undefined,
+    startAccessUnit: undefined,
+    ssrcs: each((i) => reader.ssrcs?.[i] ?? randomSsrc()),
+    channels: reader.rtpChannels,
+    seqDeltas: each(() => randomSequenceNumber()),
+    packetsSent: each(() => 0),
+    octetsSent: each(() => 0),
+    timing: each(() => undefined),
+  };
+}
+
 /** The entry of a reader that comes in live with the numbering it had elsewhere (src/fanout/). */
 export function adoptedEntry(
   reader: StreamReader,
@@ -97,6 +134,7 @@ export function adoptedEntry(
     backlog,
     pending: undefined,
     pendingBytes: 0,
+    announcedSeqs: undefined,
     startAccessUnit: accessUnitsIn,
     ssrcs: each((i) => patch.ssrcs[i] ?? randomSsrc()),
     channels: reader.rtpChannels,

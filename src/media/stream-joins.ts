@@ -17,7 +17,19 @@
  * (`outputHeld`) is now 'joining': its start is fixed (RTP-Info), it collects the stream's packets as
  * references (`pending`, no bytes of its own), and the burst is framed and written once its reply is out
  * (`Stream.outputOpened`), from the frames every joiner shares.
+ *
+ * Storm starts. A session that PLAYs while the pacer is busy (this turn's budget spent, or others waiting)
+ * would have its reply wait for its turn: 1000 PLAYs at once held replies for 0.3-0.5 s, the larger part
+ * of a storm's setup time, and every joiner's burst still came (130 MB for 1000 readers of a 1 Mbit/s
+ * stream, written by the server and read by every client while the others were still setting up). Such a
+ * session is instead answered at once and starts at the next keyframe with no burst, as when nothing is
+ * cached: its RTP-Info is announced before its first packet is known (`announceStart`), a random sequence
+ * number per track that the first packet then gets (`anchorAnnouncedSeqs`), and each track's RTP time at
+ * the PLAY instant on the stream's timing line, one instant for every track as §12.33 asks. The trade-off:
+ * such a reader sees its first picture at the next keyframe (up to a GOP later) instead of at once; a
+ * storm's replies, and the readers already playing, no longer wait behind hundreds of bursts.
  */
+import { randomSequenceNumber } from '../rtp/packet.js';
 import type { Queued } from './stream-frames.js';
 import { recordStarts, type ReaderEntry } from './stream-entry.js';
 
@@ -46,6 +58,16 @@ export class JoinPacer<T> {
     }
     this.queue.push(item);
     this.scheduleTurn();
+  }
+
+  /** False with a budget of 0: nobody joins from the cache, readers wait for the next keyframe. */
+  get bursts(): boolean {
+    return this.bytesPerTurn > 0;
+  }
+
+  /** Whether an offer now would wait for a later turn: this turn's budget is spent, or others wait. */
+  get wouldWait(): boolean {
+    return this.head < this.queue.length || this.sentThisTurn >= this.bytesPerTurn;
   }
 
   /** Readers waiting for their turn. */
@@ -109,4 +131,37 @@ export function isWholeGop(pending: readonly Queued[], gop: readonly Queued[] | 
     pending[0] === gop[0] &&
     pending[pending.length - 1] === gop[gop.length - 1]
   );
+}
+
+/**
+ * Announces the start of `e`, a reader that will start at the next keyframe, before its first packets are
+ * known: per wanted track a random sequence number and the track's RTP time now (`rtpNow`), reported
+ * through its `onStart` at once. False, with nothing changed, when a wanted track has no timing yet.
+ */
+export function announceStart(e: ReaderEntry, rtpNow: (track: number) => number | undefined): boolean {
+  const times = e.wants.map((wanted, track) => (wanted ? rtpNow(track) : undefined));
+  if (e.wants.some((wanted, track) => wanted && times[track] === undefined)) return false;
+  e.announcedSeqs = e.wants.map((wanted) => (wanted ? randomSequenceNumber() : undefined));
+  const onStart = e.onStart;
+  e.onStart = undefined;
+  e.pendingStarts = 0;
+  for (const [track, wanted] of e.wants.entries()) {
+    if (!wanted) continue;
+    const start = { seq: e.announcedSeqs[track]!, rtptime: times[track]! };
+    e.starts[track] = start;
+    onStart?.(track, start);
+  }
+  return true;
+}
+
+/** The first packet of each track of an announced start gets the sequence number announced for it. */
+export function anchorAnnouncedSeqs(e: ReaderEntry, items: readonly Queued[]): void {
+  const seqs = e.announcedSeqs!;
+  for (const q of items) {
+    const seq = seqs[q.track];
+    if (seq === undefined) continue;
+    e.seqDeltas[q.track] = (seq - q.header.sequenceNumber) & 0xffff;
+    seqs[q.track] = undefined;
+  }
+  if (seqs.every((seq) => seq === undefined)) e.announcedSeqs = undefined;
 }

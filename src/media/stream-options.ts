@@ -20,7 +20,10 @@ export interface StreamOptions {
   backlogBudget?: ReaderBacklogBudget;
   /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
   writeCoalesceMs?: number;
-  /** GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB. */
+  /**
+   * GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB; 0: no
+   * reader joins from the cache (sessions are answered at once and start at the next keyframe).
+   */
   joinBytesPerTurn?: number;
   /**
    * Insert parameter sets before keyframes that came without (default true). Off in a fan-out worker,

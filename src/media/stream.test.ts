@@ -433,6 +433,69 @@ test('a joining session whose reply is held past the backlog bound sheds, then j
   assert.deepEqual(nalTypes, [7, 8, 5, 1]);
 });
 
+test('a storm start: a session PLAYing while the pacer is busy is answered at once and starts at the next keyframe, numbered as announced', () => {
+  const clock = new ManualTimerClock();
+  const stream = new Stream(
+    [
+      { encodingName: 'H264', clockRate: 90000 },
+      { encodingName: 'PCMA', clockRate: 8000 },
+    ],
+    { clock, joinBytesPerTurn: 1 }, // the first join spends the turn's budget
+  );
+  const { frame } = h264Frames(stream, 100);
+  let audioSeq = 500;
+  const audio = (timestamp: number): void => {
+    stream.ingestRtp(1, packet(audioSeq++, timestamp, [0xd5]));
+    stream.flushNow();
+  };
+  frame(true, 0);
+  audio(0);
+  clock.advance(40);
+  frame(false, 3600);
+  audio(320);
+  clock.advance(60); // the PLAYs come 100 ms after the keyframe
+  const first = new HeldReader('tcp', [0, 1], [0, 2]);
+  const firstStarts: { seq: number; rtptime: number }[] = [];
+  stream.addReader(first, (track, s) => (firstStarts[track] = s));
+  const late = new HeldReader('tcp', [0, 1], [0, 2]);
+  const lateStarts: { seq: number; rtptime: number }[] = [];
+  stream.addReader(late, (track, s) => (lateStarts[track] = s));
+  assert.equal(stream.stormStarts, 1);
+  // The first joins from the cache (its keyframe's RTP time); the late one is told the PLAY instant.
+  assert.equal(firstStarts[0]!.rtptime, 0);
+  assert.equal(lateStarts.length, 2, 'both starts announced inside addReader');
+  assert.equal(lateStarts[0]!.rtptime, 9000); // 100 ms at 90 kHz after the keyframe's arrival
+  assert.equal(lateStarts[1]!.rtptime, 800); // the same instant at 8 kHz
+  for (const r of [first, late]) {
+    r.outputHeld = false; // the PLAY replies are written
+    stream.outputOpened(r);
+  }
+  clock.advance(40);
+  frame(false, 7200);
+  audio(640);
+  assert.equal(late.framed.length, 0, 'nothing before the next keyframe');
+  clock.advance(40);
+  audio(960);
+  frame(true, 10800);
+  audio(1280);
+  frame(false, 14400);
+  audio(1600);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().flatMap((p) => (p.track === 0 ? [parseInt(p.payload.slice(0, 2), 16) & 0x1f] : []));
+  assert.deepEqual(nalTypes(first), [7, 8, 5, 1, 1, 7, 8, 5, 1]);
+  assert.deepEqual(nalTypes(late), [7, 8, 5, 1]);
+  // Each track's first packet carries the announced number, and the numbers run on from there.
+  for (const track of [0, 1]) {
+    const ps = late.packets().filter((p) => p.track === track);
+    assert.equal(ps[0]!.seq, lateStarts[track]!.seq, `track ${track}`);
+    for (let k = 1; k < ps.length; k++) assert.equal(ps[k]!.seq, (ps[0]!.seq + k) & 0xffff);
+  }
+  assert.deepEqual(
+    late.packets().flatMap((p) => (p.track === 1 ? [p.timestamp] : [])),
+    [1280, 1600],
+  );
+});
+
 test('without a window a flush waits for the packet that ends a frame (its marker), at most MAX_FRAME_HOLD_MS', async () => {
   // The hold's timer runs on the stream's clock, which moves only when told: turns pass, time does not.
   const clock = new ManualTimerClock();

@@ -20,17 +20,31 @@
  */
 import type { Clock } from '../base/clock.js';
 import { systemClock } from '../base/clock.js';
-import { payloadOf, randomSequenceNumber, randomSsrc, readRtpHeader, type RtpHeader } from '../rtp/packet.js';
+import { payloadOf, readRtpHeader, type RtpHeader } from '../rtp/packet.js';
 import { keyframeProbeFor, type KeyframeProbe } from './keyframe.js';
 import { ParameterSetInserter } from './parameter-sets.js';
 import { ReaderBacklog, ReaderBacklogBudget } from './reader-backlog.js';
 import type { StreamEndInfo, StreamReader } from './stream-reader.js';
 import type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-options.js';
 import { StreamTiming, type ReaderStart } from './stream-timing.js';
-import { adoptedEntry, patchOf, recordStarts, type ReaderEntry, type ReaderPatch } from './stream-entry.js';
-import { DEFAULT_JOIN_BYTES_PER_TURN, JoinPacer, collectPending, isWholeGop } from './stream-joins.js';
+import {
+  adoptedEntry,
+  newReaderEntry,
+  patchOf,
+  recordStarts,
+  type ReaderEntry,
+  type ReaderPatch,
+} from './stream-entry.js';
+import {
+  DEFAULT_JOIN_BYTES_PER_TURN,
+  JoinPacer,
+  anchorAnnouncedSeqs,
+  announceStart,
+  collectPending,
+  isWholeGop,
+} from './stream-joins.js';
 import { FlushSchedule } from './flush-schedule.js';
-import { GopFrames, UdpDatagrams, channelKey, frameFor, personalize, type Queued } from './stream-frames.js';
+import { GopFrames, UdpDatagrams, frameFor, personalize, type Queued } from './stream-frames.js';
 import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
@@ -56,6 +70,8 @@ export class Stream {
   droppedPackets = 0;
   /** Readers cut off because their backlog did not drain (see reader-backlog.ts). */
   readersCutOff = 0;
+  /** Sessions that PLAYed while the join pacer was busy and started at the next keyframe (stream-joins.ts). */
+  stormStarts = 0;
   /**
    * Access units (frames) received on the frame track: the first track with keyframes, else track 0,
    * counted by timestamp changes.
@@ -255,34 +271,24 @@ export class Stream {
       reader.streamEnded('stream ended');
       return;
     }
-    const wants = this.tracks.map((_, i) => reader.tracks.includes(i));
-    const entry: ReaderEntry = {
-      reader,
-      state: 'waiting',
-      key: channelKey(reader),
-      wants,
-      starts: this.tracks.map(() => undefined),
-      pendingStarts: wants.filter(Boolean).length,
-      onStart,
-      droppedPackets: 0,
-      backlog: new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp'),
-      pending: undefined,
-      pendingBytes: 0,
-      startAccessUnit: undefined,
-      ssrcs: this.tracks.map((_, i) => reader.ssrcs?.[i] ?? randomSsrc()),
-      channels: reader.rtpChannels,
-      seqDeltas: this.tracks.map(() => randomSequenceNumber()),
-      packetsSent: this.tracks.map(() => 0),
-      octetsSent: this.tracks.map(() => 0),
-      timing: this.tracks.map(() => undefined),
-    };
+    const backlog = new ReaderBacklog(this.backlogBudget, reader.transport === 'tcp');
+    const entry = newReaderEntry(reader, this.tracks.length, backlog, onStart);
     this.readers.set(reader, entry);
     if (this.keyTrack < 0) {
       this.flushNow();
       entry.state = 'live';
       entry.startAccessUnit = this.accessUnitsIn;
     } else if (this.gop !== undefined && this.gop.length > 0) {
-      this.joins.offer(entry);
+      // A session whose reply would wait for the pacer's turn is answered now and starts at the next
+      // keyframe (storm starts, stream-joins.ts); the others wait for their turn.
+      const nowMs = this.clock.monotonicMs();
+      if (
+        reader.outputHeld === true &&
+        this.joins.wouldWait &&
+        announceStart(entry, (track) => this.timing.rtpAtMonotonicMs(track, nowMs))
+      )
+        this.stormStarts++;
+      else if (this.joins.bursts) this.joins.offer(entry);
     }
   }
 
@@ -534,6 +540,7 @@ export class Stream {
   /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
   private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
     if (e.pendingStarts > 0) recordStarts(e, items);
+    if (e.announcedSeqs !== undefined) anchorAnnouncedSeqs(e, items);
     for (const q of items) {
       if (e.wants[q.track] !== true) continue;
       e.packetsSent[q.track]!++;

@@ -58,6 +58,8 @@ export interface PathSnapshot {
   /** Packets not sent to readers that fell behind. */
   droppedPackets: number;
   readersCutOff: number;
+  /** Sessions that PLAYed in a join storm and started at the next keyframe, without a GOP burst. */
+  stormStarts: number;
   insertedParameterSetPackets: number;
   /** Cumulative loss in the receiver reports of the path's readers, summed. */
   readerPacketsLost: number;
@@ -314,6 +316,7 @@ function pathSnapshots(server: ViewedServer, only?: string): PathSnapshot[] {
       packetsIn,
       droppedPackets: stream?.droppedPackets ?? 0,
       readersCutOff: stream?.readersCutOff ?? 0,
+      stormStarts: stream?.stormStarts ?? 0,
       insertedParameterSetPackets: stream?.insertedParameterSetPackets ?? 0,
       readerPacketsLost: readerLost.get(p.name) ?? 0,
       publisherPacketsLost: publisherLost.get(p.name) ?? 0,
