@@ -124,17 +124,7 @@ describe('RTP-Info and sender reports agree across tracks', () => {
         for (const path of ['ffmpeg', 'loop', 'gst-live'])
           reads.push({
             path,
-            probe: run(
-              'ffprobe',
-              ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+10'].concat([
-                '-show_entries',
-                'packet=codec_type,pts_time,flags',
-                '-of',
-                'csv=p=0',
-                url(path),
-              ]),
-              { timeoutMs: 30_000 },
-            ),
+            probe: probePackets(url(path), 10),
           });
         await sleep(1300);
       }
@@ -173,17 +163,7 @@ describe('RTP-Info and sender reports agree across tracks', () => {
       const stream = server.paths.get(path)!.stream!;
       const videoOut = join(dir, 'storm.h264');
       const gst = gstRead(url(path), { protocols: 'tcp', videoOut, timeoutMs: 30_000 });
-      const probe = run(
-        'ffprobe',
-        ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', '%+3'].concat([
-          '-show_entries',
-          'packet=codec_type,pts_time,flags',
-          '-of',
-          'csv=p=0',
-          url(path),
-        ]),
-        { timeoutMs: 30_000 },
-      );
+      const probe = probePackets(url(path), 3);
       const { client, play, rates } = await joinOverTcp(server.port, url(path));
       try {
         const reading = await syncAfterPlay(client, play, rates, 0);
@@ -268,6 +248,21 @@ function gstLivePublisher(location: string): Run {
       .concat(['audiotestsrc', 'is-live=true', 'wave=ticks', '!', 'audio/x-raw,rate=48000,channels=2'])
       .concat(['!', 'audioconvert', '!', 'avenc_aac', '!', 'aacparse', '!', 's.']),
     { timeoutMs: 60_000 },
+  );
+}
+
+/** ffprobe reading `url` over TCP for `seconds`: a `codec_type,pts_time,flags` line per packet. */
+function probePackets(url: string, seconds: number): Run {
+  return run(
+    'ffprobe',
+    ['-v', 'error', '-rtsp_transport', 'tcp', '-read_intervals', `%+${seconds}`].concat([
+      '-show_entries',
+      'packet=codec_type,pts_time,flags',
+      '-of',
+      'csv=p=0',
+      url,
+    ]),
+    { timeoutMs: 30_000 },
   );
 }
 
