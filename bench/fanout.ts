@@ -233,10 +233,26 @@ function buildNativeReaders(): ReadersCommand {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (e.code === 'ENOENT') throw new Error('--readers-impl c needs gcc on the PATH (apt-get install gcc)');
-    throw new Error(`--readers-impl c: gcc failed: ${e.stderr?.toString().trim() ?? e.message}`);
+    if (e.code === 'ENOENT')
+      throw new Error('--readers-impl c needs gcc on the PATH (apt-get install gcc)', { cause: err });
+    throw new Error(`--readers-impl c: gcc failed: ${e.stderr?.toString().trim() ?? e.message}`, {
+      cause: err,
+    });
   }
   return { file: out, args: [], label: 'c (bench/native/rtsp-readers.c)' };
+}
+
+/** TcpExt ListenOverflows of /proc/net/netstat (host-wide), or NaN where it cannot be read. */
+function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0]!.split(/\s+/);
+    return Number(lines[1]!.split(/\s+/)[names.indexOf('ListenOverflows')]);
+  } catch {
+    return NaN;
+  }
 }
 
 /** The children of a process (the fan-out workers of an rtspkit server), from /proc. */
@@ -310,6 +326,13 @@ export interface RunResult {
   loopDelayMs?: Record<LoopPhase, LoopDelaySecond[]>;
   /** From the readers' start to every reader playing: its length and the server's and readers' CPU, % of a core. */
   joinCpuPct?: { seconds: number; server: number; readers: number };
+  /**
+   * From the readers' start to every reader playing: connections the kernel refused to queue on a full
+   * accept queue (TcpExt ListenOverflows of /proc/net/netstat, host-wide; on loopback, the bench's). A
+   * listener's queue is `backlog` long (Node: 511); a client whose SYN or handshake ACK is dropped retries
+   * after 1 s (SYN) or its RTO: setup tails of 1 s and more that are neither process's CPU.
+   */
+  joinListenOverflows?: number;
 }
 
 type LoopPhase = 'join' | 'window';
@@ -499,7 +522,12 @@ async function runOne(v: Variant, n: number, o: Options, readersCmd: ReadersComm
     const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
     const alive = (): void => assertAlive([server, ffmpeg, readers]);
     phase = 'join';
-    const join0 = { ms: performance.now(), server: cpuSeconds(server.pid), readers: cpuSeconds(readers.pid) };
+    const join0 = {
+      ms: performance.now(),
+      server: cpuSeconds(server.pid),
+      readers: cpuSeconds(readers.pid),
+      listenOverflows: listenOverflows(),
+    };
     result.ready = await link.ready(n, readyBudgetS * 1000, alive);
     phase = undefined;
     const joinS = (performance.now() - join0.ms) / 1000;
@@ -508,6 +536,7 @@ async function runOne(v: Variant, n: number, o: Options, readersCmd: ReadersComm
       server: ((cpuSeconds(server.pid) - join0.server) / joinS) * 100,
       readers: ((cpuSeconds(readers.pid) - join0.readers) / joinS) * 100,
     };
+    result.joinListenOverflows = listenOverflows() - join0.listenOverflows;
     await sleep(o.warmupS * 1000);
     alive();
 
@@ -738,7 +767,10 @@ function describeFailures(results: readonly RunResult[]): string {
     if (sendCost !== '') notes.push(sendCost);
     if (r.joinCpuPct !== undefined)
       notes.push(
-        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %`,
+        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %` +
+          (r.joinListenOverflows !== undefined && r.joinListenOverflows > 0
+            ? `, ${r.joinListenOverflows} accept-queue overflows (host-wide ListenOverflows)`
+            : ''),
       );
     // Where a setup's time goes: connect to DESCRIBE reply, then SETUPs and PLAY (the PLAY column).
     if (rep.describeMs.length > 0)
