@@ -367,8 +367,13 @@ static void start_reader(reader_t *r) {
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) fail(r, "epoll_ctl: %s", strerror(errno));
 }
 
+/** Starts readers while fewer than --ramp are in flight; a start that fails at once loops here, not deeper. */
 static void start_more(void) {
+  static int starting;
+  if (starting) return;
+  starting = 1;
   while (!stopped && in_flight < ramp && next_reader < reader_count) start_reader(&readers[next_reader++]);
+  starting = 0;
 }
 
 static void on_connected(reader_t *r) {
@@ -1012,7 +1017,7 @@ int main(int argc, char **argv) {
   }
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) die("epoll_create1: %s", strerror(errno));
-  fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+  /* stdin stays blocking (O_NONBLOCK would reach stdout too when both are one terminal): one read per EPOLLIN */
   struct epoll_event sev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &sev) < 0) die("epoll_ctl(stdin): %s", strerror(errno));
 
