@@ -184,12 +184,15 @@ test(
       server.playing!.write(Buffer.concat([frame(0, rtp(3, 6000, [0x41])), frame(0, rtp(5, 9000, [0x41]))]));
       await server.keepalive;
       await new Promise((r) => setTimeout(r, 100));
+      server.playing!.destroy(); // a reader closed after PLAY
+      await new Promise((r) => setTimeout(r, 100));
       child.stdin.write('stop\n');
       const report = JSON.parse(await next()) as ReportMessage;
       const code = await new Promise((r) => child.once('exit', r));
       assert.equal(code, 0);
       assert.equal(report.type, 'report');
-      assert.deepEqual([report.playing, report.failed, report.closedAfterPlay], [1, 2, 0]);
+      assert.deepEqual([report.playing, report.failed, report.closedAfterPlay], [1, 2, 1]);
+      assert.deepEqual(report.closeReasons, { 'connection closed': 1 });
       assert.equal(report.setupMs.length, 1);
       assert.equal(report.firstKeyframeMs.length, 1);
       assert.equal(report.firstVideoIsKeyframe, 0);
@@ -218,6 +221,32 @@ test(
 );
 
 test(
+  'rtsp-readers.c: a DESCRIBE without a reply times out',
+  { skip: bin === undefined ? 'no gcc' : false },
+  async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const child = spawn(
+      bin!,
+      ['--url', `rtsp://127.0.0.1:${port}/x`, '--count', '2', '--timeout-ms', '200'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const ready = JSON.parse(await new Promise<string>((r) => lines.once('line', r))) as ReadyMessage;
+      assert.deepEqual([ready.playing, ready.failed], [0, 2]);
+      assert.deepEqual(ready.failures, { 'DESCRIBE timed out after 200 ms': 2 });
+    } finally {
+      child.kill('SIGKILL');
+      silent.close();
+    }
+  },
+);
+
+test(
   'rtsp-readers.c: stdin closing ends it with code 3; UDP is refused',
   { skip: bin === undefined ? 'no gcc' : false },
   async () => {
@@ -233,7 +262,7 @@ test(
       });
       let err = '';
       udp.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      assert.equal(await new Promise((r) => udp.once('exit', r)), 1);
+      assert.equal(await new Promise((r) => udp.once('close', r)), 1);
       assert.match(err, /TCP \(interleaved\) only/);
     } finally {
       server.close();
