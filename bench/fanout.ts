@@ -14,7 +14,11 @@
 // primary's, "wkrs CPU %" the workers' sum (children of the server process), over the same window.
 // --udp-batch auto,off runs rtspkit once per value (`udpBatchSend`: sendmmsg through the optional add-on, or
 // one dgram send per datagram): the A/B of the two UDP send paths in one run.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// --readers-impl c runs the readers in bench/native/rtsp-readers.c instead of readers.ts (TCP only; compiled
+// with gcc once per bench run into a scratch directory): same arguments, protocol and report, a fraction of
+// the CPU, so that a join storm of 1000 readers measures the server and not the readers process (issue 21).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +54,8 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const READERS = fileURLToPath(new URL('./readers.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./floor.js', import.meta.url));
 const MEMLOG = fileURLToPath(new URL('./memlog.js', import.meta.url));
+/** The native readers client's source: in the repository's bench/, beside dist/ (not copied by the build). */
+const NATIVE_READERS_C = fileURLToPath(new URL('../../bench/native/rtsp-readers.c', import.meta.url));
 
 type ServerKind = 'rtspkit' | 'gst' | 'floor';
 
@@ -85,13 +91,15 @@ interface Options extends RunnerOptions {
   ingest: 'rtsp' | 'rtmp';
   /** Count each server's send system calls over the window with `perf stat` (syscall-count.ts). */
   syscalls: boolean;
+  /** The readers process: readers.ts on Node, or bench/native/rtsp-readers.c (TCP only). */
+  readersImpl: 'node' | 'c';
 }
 
 const USAGE = `usage: node dist/bench/fanout.js [--readers 1,100,500] [--seconds 20]
        [--server rtspkit|gst|floor|both|all|rtspkit,floor,...] [--transport tcp|udp|http] [--coalesce MS[,MS...]]
        [--rtp-port-range A-B] [--reader-udp-ports A-B] [--warmup S] [--ramp K] [--clip FILE] [--json] [--out FILE]
        [--cpu-prof DIR] [--mem-log] [--node-args "--max-semi-space-size=2"] [--node-env "MALLOC_ARENA_MAX=2"]
-       [--ingest rtsp|rtmp] [--fanout-workers N[,N...]] [--udp-batch auto,off] [--syscalls]`;
+       [--ingest rtsp|rtmp] [--fanout-workers N[,N...]] [--udp-batch auto,off] [--syscalls] [--readers-impl node|c]`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -116,6 +124,7 @@ function parseOptions(argv: string[]): Options {
     udpBatch: [undefined],
     ingest: 'rtsp',
     syscalls: false,
+    readersImpl: 'node',
   };
   parseRunnerOptions(
     argv,
@@ -169,6 +178,10 @@ function parseOptions(argv: string[]): Options {
           if (v !== 'rtsp' && v !== 'rtmp') throw new Error('--ingest: rtsp or rtmp');
           o.ingest = v;
           return true;
+        case '--readers-impl':
+          if (v !== 'node' && v !== 'c') throw new Error('--readers-impl: node or c');
+          o.readersImpl = v;
+          return true;
         case '--node-args':
           o.rtspkitNodeArgs = v.split(/\s+/).filter((x) => x !== '');
           return true;
@@ -189,10 +202,58 @@ function parseOptions(argv: string[]): Options {
       }
     },
   );
+  if (o.readersImpl === 'c' && o.transport !== 'tcp')
+    throw new Error(
+      `--readers-impl c reads over TCP only (not --transport ${o.transport}): use --readers-impl node`,
+    );
   return o;
 }
 
 killAllOnExit('bench:fanout');
+
+/** The readers process's command: Node and readers.js, or the native client built by buildNativeReaders. */
+interface ReadersCommand {
+  file: string;
+  args: string[];
+  label: string;
+}
+
+/**
+ * Compiles bench/native/rtsp-readers.c (libc only) into a scratch directory removed at exit; once per bench
+ * run, so the binary always matches the source.
+ */
+function buildNativeReaders(): ReadersCommand {
+  if (!existsSync(NATIVE_READERS_C)) throw new Error(`--readers-impl c: ${NATIVE_READERS_C} not found`);
+  const dir = mkdtempSync(join(tmpdir(), 'rtspkit-readers-c-'));
+  scratchDirs.add(dir);
+  const out = join(dir, 'rtsp-readers');
+  try {
+    execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', out, NATIVE_READERS_C], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (e.code === 'ENOENT')
+      throw new Error('--readers-impl c needs gcc on the PATH (apt-get install gcc)', { cause: err });
+    throw new Error(`--readers-impl c: gcc failed: ${e.stderr?.toString().trim() ?? e.message}`, {
+      cause: err,
+    });
+  }
+  return { file: out, args: [], label: 'c (bench/native/rtsp-readers.c)' };
+}
+
+/** TcpExt ListenOverflows of /proc/net/netstat (host-wide), or NaN where it cannot be read. */
+function listenOverflows(): number {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0]!.split(/\s+/);
+    return Number(lines[1]!.split(/\s+/)[names.indexOf('ListenOverflows')]);
+  } catch {
+    return NaN;
+  }
+}
 
 /** The children of a process (the fan-out workers of an rtspkit server), from /proc. */
 function childPids(pid: number): number[] {
@@ -265,6 +326,13 @@ export interface RunResult {
   loopDelayMs?: Record<LoopPhase, LoopDelaySecond[]>;
   /** From the readers' start to every reader playing: its length and the server's and readers' CPU, % of a core. */
   joinCpuPct?: { seconds: number; server: number; readers: number };
+  /**
+   * From the readers' start to every reader playing: connections the kernel refused to queue on a full
+   * accept queue (TcpExt ListenOverflows of /proc/net/netstat, host-wide; on loopback, the bench's). A
+   * listener's queue is `backlog` long (Node: 511); a client whose SYN or handshake ACK is dropped retries
+   * after 1 s (SYN) or its RTO: setup tails of 1 s and more that are neither process's CPU.
+   */
+  joinListenOverflows?: number;
 }
 
 type LoopPhase = 'join' | 'window';
@@ -369,7 +437,7 @@ async function startServer(
   return p;
 }
 
-async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
+async function runOne(v: Variant, n: number, o: Options, readersCmd: ReadersCommand): Promise<RunResult> {
   const result: RunResult = { server: v.label, readers: n, seconds: o.seconds };
   const procs: Proc[] = [];
   const workDir = mkdtempSync(join(tmpdir(), 'rtspkit-fanout-'));
@@ -429,12 +497,12 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
 
     const readers = new Proc(
       'readers',
-      process.execPath,
+      readersCmd.file,
       [
-        ...(o.cpuProf !== undefined
+        ...(o.cpuProf !== undefined && o.readersImpl === 'node'
           ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf, '--cpu-prof-name', 'readers.cpuprofile']
           : []),
-        READERS,
+        ...readersCmd.args,
         '--url',
         readUrl,
         '--count',
@@ -454,7 +522,12 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
     const link = new ReadersLink<ReadyMessage, ReportMessage>(readers);
     const alive = (): void => assertAlive([server, ffmpeg, readers]);
     phase = 'join';
-    const join0 = { ms: performance.now(), server: cpuSeconds(server.pid), readers: cpuSeconds(readers.pid) };
+    const join0 = {
+      ms: performance.now(),
+      server: cpuSeconds(server.pid),
+      readers: cpuSeconds(readers.pid),
+      listenOverflows: listenOverflows(),
+    };
     result.ready = await link.ready(n, readyBudgetS * 1000, alive);
     phase = undefined;
     const joinS = (performance.now() - join0.ms) / 1000;
@@ -463,6 +536,7 @@ async function runOne(v: Variant, n: number, o: Options): Promise<RunResult> {
       server: ((cpuSeconds(server.pid) - join0.server) / joinS) * 100,
       readers: ((cpuSeconds(readers.pid) - join0.readers) / joinS) * 100,
     };
+    result.joinListenOverflows = listenOverflows() - join0.listenOverflows;
     await sleep(o.warmupS * 1000);
     alive();
 
@@ -693,7 +767,10 @@ function describeFailures(results: readonly RunResult[]): string {
     if (sendCost !== '') notes.push(sendCost);
     if (r.joinCpuPct !== undefined)
       notes.push(
-        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %`,
+        `join ${fmt(r.joinCpuPct.seconds, 1)} s: CPU server ${fmt(r.joinCpuPct.server, 0)} %, readers process ${fmt(r.joinCpuPct.readers, 0)} %` +
+          (r.joinListenOverflows !== undefined && r.joinListenOverflows > 0
+            ? `, ${r.joinListenOverflows} accept-queue overflows (host-wide ListenOverflows)`
+            : ''),
       );
     // Where a setup's time goes: connect to DESCRIBE reply, then SETUPs and PLAY (the PLAY column).
     if (rep.describeMs.length > 0)
@@ -725,15 +802,19 @@ async function main(): Promise<void> {
           }
   }
   const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, Node ${process.version}`;
+  const readersCmd: ReadersCommand =
+    o.readersImpl === 'c'
+      ? buildNativeReaders()
+      : { file: process.execPath, args: [READERS], label: 'node (dist/bench/readers.js)' };
   process.stderr.write(
     `bench:fanout: ${machine}; readers ${o.readers.join(',')}; ${o.seconds} s window after ${o.warmupS} s warm-up; ` +
-      `transport ${o.transport}; clip ${o.clip}\n`,
+      `transport ${o.transport}; readers: ${readersCmd.label}; clip ${o.clip}\n`,
   );
   const results: RunResult[] = [];
   for (const n of o.readers) {
     for (const v of variants) {
       process.stderr.write(`  ${v.label}, N=${n} ... `);
-      const r = await runOne(v, n, o);
+      const r = await runOne(v, n, o, readersCmd);
       results.push(r);
       process.stderr.write(
         r.error !== undefined
@@ -747,12 +828,15 @@ async function main(): Promise<void> {
     }
   }
   if (o.out !== undefined)
-    writeFileSync(o.out, `${JSON.stringify({ machine, options: o, results }, null, 2)}\n`);
+    writeFileSync(
+      o.out,
+      `${JSON.stringify({ machine, readers: readersCmd.label, options: o, results }, null, 2)}\n`,
+    );
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ machine, results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine, readers: readersCmd.label, results }, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `\n${machine}; ${o.seconds} s window; transport ${o.transport}\n\n${table(results)}\n`,
+      `\n${machine}; ${o.seconds} s window; transport ${o.transport}\nreaders: ${readersCmd.label}\n\n${table(results)}\n`,
     );
     const rat = ratios(results);
     if (rat !== '') process.stdout.write(`\n${rat}\n`);
