@@ -287,7 +287,9 @@ const server = net.createServer({ noDelay: true }, (socket) => {
 });
 
 udp.bind(0, args.host, () => {
-  server.listen(args.port, args.host, () => {
+  // rtspkit's listenBacklog default: with Node's 511, a storm of 1000 connects overflowed the accept queue and
+  // the floor's setup tail measured SYN retries (1 s), not the work a server must do.
+  server.listen({ port: args.port, host: args.host, backlog: 2048 }, () => {
     process.stderr.write(`floor: listening on ${args.host}:${args.port}, coalesce ${args.coalesceMs} ms\n`);
   });
 });

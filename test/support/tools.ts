@@ -19,7 +19,12 @@ export function hasTool(cmd: string, versionArg = '-version'): boolean {
 }
 
 /** How each tool is asked for its version (to tell whether it is installed). */
-const VERSION_ARG: Record<string, string> = { openssl: 'version', chromium: '--version', curl: '--version' };
+const VERSION_ARG: Record<string, string> = {
+  openssl: 'version',
+  chromium: '--version',
+  curl: '--version',
+  gcc: '--version',
+};
 
 export const requireTools = process.env.RTSPKIT_REQUIRE_TOOLS === '1';
 
