@@ -4,7 +4,8 @@
  * delivery logic only.
  */
 import { randomSequenceNumber, randomSsrc } from '../rtp/packet.js';
-import type { RtpTiming } from './track-counters.js';
+import { followTiming, type RtpTiming } from './track-counters.js';
+import type { ReaderTrackSending } from './stream-options.js';
 import { channelKey, type Queued } from './stream-frames.js';
 import type { ReaderBacklog } from './reader-backlog.js';
 import type { StreamReader } from './stream-reader.js';
@@ -32,6 +33,8 @@ export interface ReaderEntry {
    */
   pending: Queued[] | undefined;
   pendingBytes: number;
+  /** A 'joining' reader whose reply is out: its burst goes with the next flush (Stream.outputOpened). */
+  burstDue: boolean;
   /**
    * Per track, the sequence number announced in RTP-Info before the reader's first packet was known (a
    * storm start, stream-joins.ts): that packet gets it, which fixes `seqDeltas`. Undefined otherwise.
@@ -102,6 +105,7 @@ export function newReaderEntry(
     backlog,
     pending: undefined,
     pendingBytes: 0,
+    burstDue: false,
     announcedSeqs: undefined,
     startAccessUnit: undefined,
     ssrcs: each((i) => reader.ssrcs?.[i] ?? randomSsrc()),
@@ -134,6 +138,7 @@ export function adoptedEntry(
     backlog,
     pending: undefined,
     pendingBytes: 0,
+    burstDue: false,
     announcedSeqs: undefined,
     startAccessUnit: accessUnitsIn,
     ssrcs: each((i) => patch.ssrcs[i] ?? randomSsrc()),
@@ -162,4 +167,29 @@ export function recordStarts(e: ReaderEntry, items: readonly Queued[]): void {
       return;
     }
   }
+}
+
+/**
+ * Of `entries`, every reader receiving `track`, with its SSRC, counts and timing line (the inputs of its
+ * sender report); each one's line moves toward the stream's (`followTiming`), once per report.
+ */
+export function sendingOnTrack(
+  entries: Iterable<ReaderEntry>,
+  track: number,
+  streamLine: RtpTiming | undefined,
+  clockRate: number,
+): ReaderTrackSending[] {
+  const out: ReaderTrackSending[] = [];
+  for (const e of entries) {
+    if (e.wants[track] !== true || e.state === 'waiting' || e.state === 'joining') continue;
+    if (streamLine !== undefined) e.timing[track] = followTiming(e.timing[track], streamLine, clockRate);
+    out.push({
+      timing: e.timing[track],
+      reader: e.reader,
+      ssrc: e.ssrcs[track]!,
+      packetsSent: e.packetsSent[track]!,
+      octetsSent: e.octetsSent[track]!,
+    });
+  }
+  return out;
 }

@@ -416,6 +416,34 @@ test('a session joining from the GOP cache: start known at once, nothing written
   assert.deepEqual(nalTypes(playing), [7, 8, 5, 1, 1, 7, 8, 5, 1, 1]);
 });
 
+test('PLAY replies written while packets are queued: each burst goes with the next flush, one write per reader for the turn', () => {
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }]);
+  const { frame, nextSeq } = h264Frames(stream, 100);
+  frame(true, 0);
+  const playing = new Reader('tcp', [0], [0]);
+  stream.addReader(playing);
+  const joiners = Array.from({ length: 5 }, () => new HeldReader('tcp', [0], [0]));
+  for (const r of joiners) stream.addReader(r);
+  const writesBefore = playing.framed.length;
+  // As in a storm's turn: the publisher's packets and the PLAY replies come in between each other.
+  for (const [i, r] of joiners.entries()) {
+    stream.ingestRtp(0, packet(nextSeq(), 3000 * (i + 1), [0x41, 0]));
+    r.outputHeld = false;
+    stream.outputOpened(r);
+  }
+  assert.equal(playing.framed.length, writesBefore, 'no flush for a PLAY reply');
+  assert.ok(joiners.every((r) => r.framed.length === 0));
+  stream.flushNow();
+  assert.equal(playing.framed.length, writesBefore + 1);
+  const nalTypes = (r: Reader): number[] =>
+    r.packets().map((p) => parseInt(p.payload.slice(0, 2), 16) & 0x1f);
+  for (const r of joiners) {
+    assert.deepEqual(nalTypes(r), [7, 8, 5, 1, 1, 1, 1, 1], 'its burst and every packet since, once');
+    const ps = r.packets();
+    for (let k = 1; k < ps.length; k++) assert.equal(ps[k]!.seq, (ps[0]!.seq + k) & 0xffff);
+  }
+});
+
 test('a joining session whose reply is held past the backlog bound sheds, then joins at the next keyframe', () => {
   const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], { maxReaderBacklogBytes: 100 });
   const { frame } = h264Frames(stream);

@@ -32,6 +32,7 @@ import {
   newReaderEntry,
   patchOf,
   recordStarts,
+  sendingOnTrack,
   type ReaderEntry,
   type ReaderPatch,
 } from './stream-entry.js';
@@ -45,7 +46,7 @@ import {
 } from './stream-joins.js';
 import { FlushSchedule } from './flush-schedule.js';
 import { GopFrames, UdpDatagrams, frameFor, personalize, type Queued } from './stream-frames.js';
-import { countArrival, followTiming, newTrackCounters, type TrackCounters } from './track-counters.js';
+import { countArrival, newTrackCounters, type TrackCounters } from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
 export type { ReaderStart } from './stream-timing.js';
@@ -244,21 +245,12 @@ export class Stream {
    * report. Called once per report: each reader's line moves toward the stream's (`followTiming`).
    */
   readersOfTrack(track: number): ReaderTrackSending[] {
-    const out: ReaderTrackSending[] = [];
-    const streamLine = this.counters[track]?.timing;
-    for (const e of this.readers.values()) {
-      if (e.wants[track] !== true || e.state === 'waiting' || e.state === 'joining') continue;
-      if (streamLine !== undefined)
-        e.timing[track] = followTiming(e.timing[track], streamLine, this.tracks[track]!.clockRate);
-      out.push({
-        timing: e.timing[track],
-        reader: e.reader,
-        ssrc: e.ssrcs[track]!,
-        packetsSent: e.packetsSent[track]!,
-        octetsSent: e.octetsSent[track]!,
-      });
-    }
-    return out;
+    return sendingOnTrack(
+      this.readers.values(),
+      track,
+      this.counters[track]?.timing,
+      this.tracks[track]!.clockRate,
+    );
   }
 
   /**
@@ -300,7 +292,9 @@ export class Stream {
     if (this.readers.get(e.reader) !== e || e.state !== 'waiting') return 0;
     const gop = this.gop;
     if (gop === undefined || gop.length === 0) return 0; // it waits for the next keyframe
-    this.flushNow();
+    // A reader that goes live at once must not get the queued packets twice (the cache holds them); a
+    // joining one skips them when they are flushed (collectPending): no flush to every reader for it.
+    if (e.reader.outputHeld !== true) this.flushNow();
     this.join(e, gop);
     return this.gopBytes;
   }
@@ -308,12 +302,20 @@ export class Stream {
   /**
    * The reader's output opened (a session's PLAY reply is written): a joining reader gets its burst, the
    * packets from its keyframe on (stream-joins.ts), framed once for every joiner while they are the GOP
-   * cache as it is.
+   * cache as it is. With packets queued, at the flush they go out with (one flush to every reader per
+   * turn, not one per PLAY reply of a storm).
    */
   outputOpened(reader: StreamReader): void {
     const e = this.readers.get(reader);
     if (e?.state !== 'joining') return;
-    this.flushNow(); // what is queued goes to its pending packets first, and on to the others
+    if (this.batch.length > 0) e.burstDue = true;
+    else this.sendBurst(e);
+  }
+
+  /** A joining reader's burst: what it collected since its keyframe; it is live from here. */
+  private sendBurst(e: ReaderEntry): void {
+    const reader = e.reader;
+    e.burstDue = false;
     const pending = e.pending!;
     e.pending = undefined;
     e.pendingBytes = 0;
@@ -481,7 +483,8 @@ export class Stream {
           this.shed(e, nowMs, e.pendingBytes, batch.length);
           e.pending = undefined;
           e.pendingBytes = 0;
-        }
+          e.burstDue = false;
+        } else if (e.burstDue) this.sendBurst(e); // its reply is out: the burst, with this batch
         continue;
       }
       const backlog = e.backlog.observe(e.reader.backlogBytes);
