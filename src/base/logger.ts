@@ -8,9 +8,12 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: object): Logger;
+  /** pino's: whether lines of `level` are written (callers skip building a debug line's object when not). */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export const nullLogger: Logger = {
+  isLevelEnabled: () => false,
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
@@ -33,7 +36,12 @@ class BoundLogger implements Logger {
     private readonly bindings: object,
   ) {}
 
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled?.(level) ?? true;
+  }
+
   debug(obj: object, msg?: string): void {
+    if (this.parent.isLevelEnabled?.('debug') === false) return;
     this.parent.debug({ ...this.bindings, ...obj }, msg);
   }
 

@@ -127,8 +127,14 @@ export class Hooks {
     if (this.reads.has(sessionId)) return; // PLAY after PAUSE: still the same read
     const found = this.pathOptions(path);
     if (found === undefined) return;
-    const vars = { ...this.pathVars(path, query, found.captures), ...partyVars('READER', reader) };
-    const p = this.keep('runOnRead', found.settings, vars);
+    // The variables only for a command: a join storm's PLAYs paid for them (3 % of a storm's JS) with none.
+    const p =
+      found.settings.runOnRead === ''
+        ? undefined
+        : this.keep('runOnRead', found.settings, {
+            ...this.pathVars(path, query, found.captures),
+            ...partyVars('READER', reader),
+          });
     // Noted even without a command, so that runOnUnread runs for reads that started.
     this.reads.set(sessionId, { process: p ?? NO_PROCESS, path, query, reader });
   }
@@ -139,7 +145,7 @@ export class Hooks {
     if (read === undefined) return;
     const kept = read.process !== NO_PROCESS ? read.process : undefined;
     const found = this.pathOptions(read.path);
-    if (found === undefined) return void kept?.stop();
+    if (found === undefined || found.settings.runOnUnread === '') return void kept?.stop();
     const vars = {
       ...this.pathVars(read.path, read.query, found.captures),
       ...partyVars('READER', read.reader),

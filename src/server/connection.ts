@@ -487,7 +487,8 @@ export class ServerConnection implements InterleavedSink {
 
   private onRequest(req: RtspRequest): void {
     const cseq = req.headers.get('CSeq');
-    this.log.debug({ method: req.method, uri: withoutUserinfo(req.uri), cseq }, 'request');
+    if (this.log.isLevelEnabled?.('debug') !== false)
+      this.log.debug({ method: req.method, uri: withoutUserinfo(req.uri), cseq }, 'request');
     if (cseq === undefined || !/^\s*\d+\s*$/.test(cseq)) {
       this.enqueueReply(
         undefined,
@@ -501,7 +502,8 @@ export class ServerConnection implements InterleavedSink {
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    this.enqueueReply(cseq.trim(), pending, req.method, withoutUserinfo(req.uri));
+    // The refusal log names the path only: scheme, userinfo and host are cut there.
+    this.enqueueReply(cseq.trim(), pending, req.method, req.uri);
   }
 
   private enqueueReply(
