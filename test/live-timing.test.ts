@@ -146,12 +146,12 @@ describe('RTP-Info and sender reports agree across tracks', () => {
   );
 
   test(
-    'storm starts (joinBurstBytesPerTurn: 0): readers answered at once start at the next keyframe, numbered as ' +
+    'storm starts (joinBurstBytesPerSecond: 0): readers answered at once start at the next keyframe, numbered as ' +
       'RTP-Info says, RTP-Info and SRs agree; ffprobe and rtspsrc play from there',
     { skip: skip || skipUnlessGstReader() },
     async (t) => {
       // For paths started from now on: every session PLAYing is a storm start (stream-joins.ts).
-      server.updateLimits({ joinBurstBytesPerTurn: 0 });
+      server.updateLimits({ joinBurstBytesPerSecond: 0 });
       const path = 'storm';
       const publisher = publishFile(mediaPath(CLIP), url(path), 'tcp', { durationS: 6, timeoutMs: 30_000 });
       publishers.push(publisher);

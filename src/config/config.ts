@@ -10,6 +10,7 @@ import { isParseError } from '../base/errors.js';
 import { parseStoredPassword } from '../auth/password.js';
 import { compilePathPattern } from '../auth/access.js';
 import { parseAddressBlock } from '../server/auth.js';
+import { DEFAULT_JOIN_BURST_BYTES_PER_SECOND } from '../media/stream-joins.js';
 import { hookServerOptions, pathDefaultsSchema, pathsSchema, recordOverridesSchema } from './path-schema.js';
 
 /** A schema check from a parser: its ParseError message becomes the issue (values are never quoted). */
@@ -204,16 +205,17 @@ export const configSchema = z
       .min(0)
       .default(8 * 1024 * 1024),
     /**
-     * GOP bursts sent to joining readers per event-loop turn, bytes (a join storm is paced by it). A session
-     * that PLAYs while the turn's budget is spent is answered at once and starts at the next keyframe;
-     * 0: sessions always start at the next keyframe, without a burst.
+     * GOP bursts (instant starts) a path sends to sessions joining it, bytes per second (a token bucket holding
+     * one second's worth). A session that PLAYs once it is spent is answered at once and starts at the next
+     * keyframe: a join storm costs the server little more than its replies. 0: sessions always start at the
+     * next keyframe.
      */
-    joinBurstBytesPerTurn: z
+    joinBurstBytesPerSecond: z
       .number()
       .int()
       .min(0)
       .max(1024 * 1024 * 1024)
-      .default(4 * 1024 * 1024),
+      .default(DEFAULT_JOIN_BURST_BYTES_PER_SECOND),
     /** A reader whose socket backlog exceeds this many bytes skips to the next keyframe. */
     maxReaderBacklogBytes: z
       .number()

@@ -21,8 +21,10 @@
  * Storm starts. A session that PLAYs while the pacer is busy (this turn's budget spent, or others waiting)
  * would have its reply wait for its turn: 1000 PLAYs at once held replies for 0.3-0.5 s, the larger part
  * of a storm's setup time, and every joiner's burst still came (130 MB for 1000 readers of a 1 Mbit/s
- * stream, written by the server and read by every client while the others were still setting up). Such a
- * session is instead answered at once and starts at the next keyframe with no burst, as when nothing is
+ * stream, written by the server and read by every client while the others were still setting up). A per-turn
+ * budget alone still let most of a storm's sessions burst (the budget renews every turn): the stream's
+ * bursts to sessions are also bounded per second (`BurstAllowance`). A session past either is instead
+ * answered at once and starts at the next keyframe with no burst, as when nothing is
  * cached: its RTP-Info is announced before its first packet is known (`announceStart`), a random sequence
  * number per track that the first packet then gets (`anchorAnnouncedSeqs`), and each track's RTP time at
  * the PLAY instant on the stream's timing line, one instant for every track as §12.33 asks. The trade-off:
@@ -35,6 +37,39 @@ import { recordStarts, type ReaderEntry } from './stream-entry.js';
 
 /** What one turn may send to joining readers by default: about 30 bursts of a 1 Mbit/s stream's GOP. */
 export const DEFAULT_JOIN_BYTES_PER_TURN = 4 * 1024 * 1024;
+
+/**
+ * What a stream sends joining sessions as GOP bursts by default, per second: about 60 instant starts a
+ * second of a 1 Mbit/s stream (130 KB GOPs). A storm's sessions past it start at the next keyframe.
+ */
+export const DEFAULT_JOIN_BURST_BYTES_PER_SECOND = 8 * 1024 * 1024;
+
+/**
+ * Burst bytes for sessions joining a stream: a token bucket refilled at `bytesPerSecond`, holding one
+ * second's worth. A burst is allowed while the bucket is not empty (it may go below zero, so a GOP larger
+ * than a second's worth still bursts when nothing else did).
+ */
+export class BurstAllowance {
+  private tokens: number;
+  private lastMs: number | undefined;
+
+  constructor(private readonly bytesPerSecond: number) {
+    this.tokens = bytesPerSecond;
+  }
+
+  /** Takes `bytes` for a burst at `nowMs`; false (nothing taken) when the bucket is empty. */
+  take(bytes: number, nowMs: number): boolean {
+    if (this.lastMs !== undefined)
+      this.tokens = Math.min(
+        this.bytesPerSecond,
+        this.tokens + ((nowMs - this.lastMs) * this.bytesPerSecond) / 1000,
+      );
+    this.lastMs = nowMs;
+    if (this.tokens <= 0) return false;
+    this.tokens -= bytes;
+    return true;
+  }
+}
 
 export class JoinPacer<T> {
   private readonly queue: T[] = [];

@@ -26,6 +26,11 @@ export interface StreamOptions {
    */
   joinBytesPerTurn?: number;
   /**
+   * GOP bursts to sessions joining, bytes per second (BurstAllowance, stream-joins.ts); past it they start
+   * at the next keyframe. Default 8 MiB; 0: always.
+   */
+  joinBurstBytesPerSecond?: number;
+  /**
    * Insert parameter sets before keyframes that came without (default true). Off in a fan-out worker,
    * whose feed already carries the primary's insertions (and its renumbering).
    */

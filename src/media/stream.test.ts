@@ -524,6 +524,36 @@ test('a storm start: a session PLAYing while the pacer is busy is answered at on
   );
 });
 
+test('bursts to joining sessions are bounded per second: past it, sessions in later turns start at the next keyframe too', async () => {
+  const clock = new ManualTimerClock();
+  // The cached GOP is 3 packets of 14 bytes: a second's allowance of 50 bytes lets one burst go, then two.
+  const stream = new Stream([{ encodingName: 'H264', clockRate: 90000 }], {
+    clock,
+    joinBurstBytesPerSecond: 50,
+  });
+  const { frame } = h264Frames(stream);
+  frame(true, 0);
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const join = (): void => stream.addReader(new HeldReader('tcp', [0], [0]), () => undefined);
+  join(); // 42 of 50 bytes
+  await turn();
+  join(); // 8 bytes left: it bursts, and the bucket goes below zero
+  await turn();
+  join();
+  assert.equal(stream.stormStarts, 1, 'the third, a turn later, starts at the next keyframe');
+  clock.advance(1000);
+  await turn();
+  join();
+  assert.equal(stream.stormStarts, 1, 'a second later the allowance is back');
+  const none = new Stream([{ encodingName: 'H264', clockRate: 90000 }], {
+    clock,
+    joinBurstBytesPerSecond: 0,
+  });
+  h264Frames(none).frame(true, 0);
+  none.addReader(new HeldReader('tcp', [0], [0]), () => undefined);
+  assert.equal(none.stormStarts, 1, '0: always at the next keyframe');
+});
+
 test('without a window a flush waits for the packet that ends a frame (its marker), at most MAX_FRAME_HOLD_MS', async () => {
   // The hold's timer runs on the stream's clock, which moves only when told: turns pass, time does not.
   const clock = new ManualTimerClock();

@@ -37,6 +37,8 @@ import {
   type ReaderPatch,
 } from './stream-entry.js';
 import {
+  BurstAllowance,
+  DEFAULT_JOIN_BURST_BYTES_PER_SECOND,
   DEFAULT_JOIN_BYTES_PER_TURN,
   JoinPacer,
   anchorAnnouncedSeqs,
@@ -102,6 +104,8 @@ export class Stream {
   private readonly udpDatagrams = new UdpDatagrams();
   /** Readers joining from the GOP cache, a few bursts per event-loop turn (join storms). */
   private readonly joins: JoinPacer<ReaderEntry>;
+  /** GOP bursts to joining sessions per second; past it they start at the next keyframe (stream-joins.ts). */
+  private readonly burstAllowance: BurstAllowance;
   /** The GOP cache as interleaved frames, for the readers that join from it (stream-frames.ts). */
   private readonly gopFrames = new GopFrames();
   private batch: Queued[] = [];
@@ -137,6 +141,9 @@ export class Stream {
       this.flushNow(),
     );
     this.timing = new StreamTiming(tracks, this.counters, this.clock, this.frameTrack);
+    this.burstAllowance = new BurstAllowance(
+      options.joinBurstBytesPerSecond ?? DEFAULT_JOIN_BURST_BYTES_PER_SECOND,
+    );
     this.joins = new JoinPacer(options.joinBytesPerTurn ?? DEFAULT_JOIN_BYTES_PER_TURN, (e) =>
       this.joinFromCache(e),
     );
@@ -276,7 +283,7 @@ export class Stream {
       const nowMs = this.clock.monotonicMs();
       if (
         reader.outputHeld === true &&
-        this.joins.wouldWait &&
+        (this.joins.wouldWait || !this.burstAllowance.take(this.gopBytes, nowMs)) &&
         announceStart(entry, (track) => this.timing.rtpAtMonotonicMs(track, nowMs))
       )
         this.stormStarts++;

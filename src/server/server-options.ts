@@ -14,7 +14,7 @@ import {
   DEFAULT_READER_STALL_TIMEOUT_MS,
 } from '../media/reader-backlog.js';
 import { DEFAULT_MAX_PENDING_REQUESTS } from './connection.js';
-import { DEFAULT_JOIN_BYTES_PER_TURN } from '../media/stream-joins.js';
+import { DEFAULT_JOIN_BURST_BYTES_PER_SECOND } from '../media/stream-joins.js';
 import { DEFAULT_MULTICAST, type MulticastOptions } from './multicast.js';
 import type { Authorizer } from './auth.js';
 import type { PathRules } from './path-rules.js';
@@ -67,10 +67,10 @@ export interface RtspServerOptions {
   writeCoalesceMs?: number;
   gopCacheMaxBytes?: number;
   /**
-   * GOP bursts to joining readers per event-loop turn; a session PLAYing past it starts at the next
-   * keyframe (media/stream-joins.ts). 0: always. Default 4 MiB.
+   * GOP bursts a path sends to joining sessions, bytes per second; a session PLAYing past it starts at the
+   * next keyframe (media/stream-joins.ts). 0: always. Default 8 MiB.
    */
-  joinBurstBytesPerTurn?: number;
+  joinBurstBytesPerSecond?: number;
   maxReaderBacklogBytes?: number;
   /**
    * Every TCP reader's backlog together: past it the readers asking for more shed, and a shedding
@@ -186,7 +186,7 @@ export interface ServerSettings {
   senderReportIntervalMs: number;
   writeCoalesceMs: number;
   gopCacheMaxBytes: number;
-  joinBurstBytesPerTurn: number;
+  joinBurstBytesPerSecond: number;
   maxReaderBacklogBytes: number;
   maxTotalReaderBacklogBytes: number;
   readerStallTimeoutMs: number;
@@ -222,7 +222,7 @@ export const RELOADABLE_SERVER_LIMITS = [
   'udpReadTimeoutS',
   'writeCoalesceMs',
   'gopCacheMaxBytes',
-  'joinBurstBytesPerTurn',
+  'joinBurstBytesPerSecond',
   'maxReaderBacklogBytes',
   'maxTotalReaderBacklogBytes',
   'readerStallTimeoutMs',
@@ -269,7 +269,7 @@ export function resolveServerOptions(options: RtspServerOptions): ServerSettings
     senderReportIntervalMs: options.senderReportIntervalMs ?? 5000,
     writeCoalesceMs: options.writeCoalesceMs ?? 0,
     gopCacheMaxBytes: options.gopCacheMaxBytes ?? 8 * 1024 * 1024,
-    joinBurstBytesPerTurn: options.joinBurstBytesPerTurn ?? DEFAULT_JOIN_BYTES_PER_TURN,
+    joinBurstBytesPerSecond: options.joinBurstBytesPerSecond ?? DEFAULT_JOIN_BURST_BYTES_PER_SECOND,
     maxReaderBacklogBytes: options.maxReaderBacklogBytes ?? 4 * 1024 * 1024,
     maxTotalReaderBacklogBytes: options.maxTotalReaderBacklogBytes ?? DEFAULT_MAX_TOTAL_READER_BACKLOG_BYTES,
     readerStallTimeoutMs: options.readerStallTimeoutMs ?? DEFAULT_READER_STALL_TIMEOUT_MS,

@@ -182,7 +182,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
           clock: this.clock,
           writeCoalesceMs: this.opts.writeCoalesceMs,
           gopCacheMaxBytes: this.opts.gopCacheMaxBytes,
-          joinBytesPerTurn: this.opts.joinBurstBytesPerTurn,
+          joinBurstBytesPerSecond: this.opts.joinBurstBytesPerSecond,
           maxReaderBacklogBytes: this.opts.maxReaderBacklogBytes,
           backlogBudget: this.readerBacklog,
           onEnded,
