@@ -174,8 +174,8 @@ export class Metrics {
     this.stormStarts = new Counter({
       name: 'rtspkit_reader_storm_starts_total',
       help:
-        'Readers of a path that PLAYed while other joiners were being sent their GOP bursts (a join storm): ' +
-        'answered at once, they started at the next keyframe.',
+        'Readers of a path that PLAYed in a join storm (past joinBurstBytesPerSecond, or while the join pacer ' +
+        'was busy): answered at once, they started at the next keyframe without a GOP burst.',
       labelNames: ['path'],
       registers,
     });

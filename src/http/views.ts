@@ -30,8 +30,8 @@ export interface PathView {
   /** Readers disconnected because their backlog did not drain (readerStallTimeout). */
   readersCutOff: number;
   /**
-   * Readers that PLAYed while the server was sending other joiners their GOP bursts (a join storm): they
-   * were answered at once and started at the next keyframe.
+   * Readers that PLAYed in a join storm (past joinBurstBytesPerSecond, or while the join pacer was busy):
+   * answered at once, they started at the next keyframe without a GOP burst.
    */
   stormStarts: number;
   /** H.264/H.265 parameter-set packets added before keyframes the publisher sent without them. */

@@ -73,7 +73,7 @@ export class Stream {
   droppedPackets = 0;
   /** Readers cut off because their backlog did not drain (see reader-backlog.ts). */
   readersCutOff = 0;
-  /** Sessions that PLAYed while the join pacer was busy and started at the next keyframe (stream-joins.ts). */
+  /** Sessions answered at once that started at the next keyframe (storm starts, stream-joins.ts). */
   stormStarts = 0;
   /**
    * Access units (frames) received on the frame track: the first track with keyframes, else track 0,
@@ -278,8 +278,8 @@ export class Stream {
       entry.state = 'live';
       entry.startAccessUnit = this.accessUnitsIn;
     } else if (this.gop !== undefined && this.gop.length > 0) {
-      // A session whose reply would wait for the pacer's turn is answered now and starts at the next
-      // keyframe (storm starts, stream-joins.ts); the others wait for their turn.
+      // A session whose reply would wait for the pacer's turn, or past the second's bursts, is answered now
+      // and starts at the next keyframe (storm starts, stream-joins.ts); the others wait for their turn.
       const nowMs = this.clock.monotonicMs();
       if (
         reader.outputHeld === true &&
@@ -308,9 +308,8 @@ export class Stream {
 
   /**
    * The reader's output opened (a session's PLAY reply is written): a joining reader gets its burst, the
-   * packets from its keyframe on (stream-joins.ts), framed once for every joiner while they are the GOP
-   * cache as it is. With packets queued, at the flush they go out with (one flush to every reader per
-   * turn, not one per PLAY reply of a storm).
+   * packets from its keyframe on (stream-joins.ts), framed once for all joiners while they are the GOP cache
+   * as it is; with packets queued, at the next flush (one per turn for every reader, not one per reply).
    */
   outputOpened(reader: StreamReader): void {
     const e = this.readers.get(reader);
