@@ -41,13 +41,13 @@ import {
   DEFAULT_JOIN_BURST_BYTES_PER_SECOND,
   DEFAULT_JOIN_BYTES_PER_TURN,
   JoinPacer,
-  anchorAnnouncedSeqs,
   announceStart,
   collectPending,
   isWholeGop,
 } from './stream-joins.js';
 import { FlushSchedule } from './flush-schedule.js';
-import { GopFrames, UdpDatagrams, frameFor, personalize, type Queued } from './stream-frames.js';
+import { GopFrames, frameFor, type Queued } from './stream-frames.js';
+import { ReaderDelivery } from './reader-delivery.js';
 import { countArrival, newTrackCounters, type TrackCounters } from './track-counters.js';
 
 export type { RtpTiming, TrackCounters } from './track-counters.js';
@@ -58,13 +58,6 @@ export type { ReaderTrackSending, StreamOptions, StreamTrack } from './stream-op
 
 const DEFAULT_GOP_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 const DEFAULT_MAX_READER_BACKLOG_BYTES = 4 * 1024 * 1024;
-/**
- * Flushes up to this size are built in the shared scratch buffer; larger ones (a GOP cache sent to a
- * joining reader) in a buffer of their own. A write the kernel does not take whole keeps the scratch
- * it came from alive until it is sent, and that is counted in the reader's backlog: the cap keeps
- * what one stalled reader can pin small and stops the scratch from growing to a GOP's size for good.
- */
-const MAX_SCRATCH_BYTES = 256 * 1024;
 
 export class Stream {
   readonly tracks: readonly StreamTrack[];
@@ -92,16 +85,8 @@ export class Stream {
   private readonly keyProbe: KeyframeProbe | undefined;
 
   private readonly readers = new Map<StreamReader, ReaderEntry>();
-  /**
-   * Where a TCP reader's personalised copy of a flush is built. Reused from reader to reader
-   * while the kernel takes each write whole: the bytes stay in the CPU cache, which matters more
-   * at 1000 readers than the copy itself (one buffer per reader per flush cost 1.5x the CPU).
-   */
-  private scratch = Buffer.allocUnsafe(64 * 1024);
-  /** The scratch's first bytes as a Buffer of a flush's size: one per flush, not one per reader. */
-  private scratchView: Buffer | undefined;
-  /** UDP readers' datagrams: one copy of each packet, patched per reader (stream-frames.ts). */
-  private readonly udpDatagrams = new UdpDatagrams();
+  /** Writes to each reader: its own copy of what it is sent, numbered as its own (reader-delivery.ts). */
+  private readonly delivery = new ReaderDelivery();
   /** Readers joining from the GOP cache, a few bursts per event-loop turn (join storms). */
   private readonly joins: JoinPacer<ReaderEntry>;
   /** GOP bursts to joining sessions per second; past it they start at the next keyframe (stream-joins.ts). */
@@ -327,7 +312,7 @@ export class Stream {
     e.pendingBytes = 0;
     e.state = 'live';
     const from = isWholeGop(pending, this.gop) ? this.gop! : pending;
-    this.deliver(
+    this.delivery.deliver(
       e,
       from,
       reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
@@ -463,7 +448,7 @@ export class Stream {
     }
     e.state = 'live';
     if (from.length > 0)
-      this.deliver(
+      this.delivery.deliver(
         e,
         from,
         e.reader.transport === 'tcp' ? this.gopFrames.framesOf(e, from, this.gop) : undefined,
@@ -517,7 +502,7 @@ export class Stream {
           continue;
         }
       }
-      this.deliver(e, batch, framed);
+      this.delivery.deliver(e, batch, framed);
       if (e.backlog.counted) e.backlog.observe(e.reader.backlogBytes);
     }
     if (stalled !== undefined) for (const e of stalled) this.cutOff(e, nowMs);
@@ -544,67 +529,5 @@ export class Stream {
     this.readersCutOff++;
     this.backlogBudget.readersCutOff++;
     e.reader.cutOff?.(`backlog of ${backlogBytes} bytes did not drain in ${Math.round(stalledMs)} ms`);
-  }
-
-  /** `framed` (TCP) is shared by the readers with the same channels: copied before patching. */
-  private deliver(e: ReaderEntry, items: readonly Queued[], framed: Buffer | undefined): void {
-    if (e.pendingStarts > 0) recordStarts(e, items);
-    if (e.announcedSeqs !== undefined) anchorAnnouncedSeqs(e, items);
-    for (const q of items) {
-      if (e.wants[q.track] !== true) continue;
-      e.packetsSent[q.track]!++;
-      e.octetsSent[q.track]! += q.payloadBytes;
-    }
-    if (e.reader.transport === 'tcp') {
-      if (framed === undefined || framed.length === 0) return;
-      const transient =
-        e.reader.writeInterleavedTransient !== undefined && framed.length <= MAX_SCRATCH_BYTES;
-      // Not transient: a buffer of exactly these bytes, which the reader keeps (no pool slab, no spare room).
-      const own = transient ? this.scratchBytes(framed.length) : Buffer.allocUnsafeSlow(framed.length);
-      framed.copy(own);
-      let packets = 0;
-      let o = 0;
-      for (const q of items) {
-        if (e.channels[q.track] === undefined) continue;
-        personalize(own, o + 4, q, e);
-        o += 4 + q.packet.length;
-        packets++;
-      }
-      if (!transient) {
-        e.reader.writeInterleaved(own, packets);
-      } else if (e.reader.writeInterleavedTransient?.(own, packets) === false) {
-        // Still queued in the socket: that buffer is the reader's now (and counted in its backlog).
-        this.scratch = Buffer.allocUnsafe(this.scratch.length);
-        this.scratchView = undefined;
-      }
-      return;
-    }
-    if (e.reader.sendRtpTransient !== undefined) {
-      this.udpDatagrams.send(e, e.reader, items);
-      return;
-    }
-    // UDP without transient sends (multicast groups, packet readers): one allocation per flush; each
-    // datagram is a view of it.
-    let total = 0;
-    for (const q of items) if (e.wants[q.track] === true) total += q.packet.length;
-    if (total === 0) return;
-    const own = Buffer.allocUnsafe(total);
-    let o = 0;
-    for (const q of items) {
-      if (e.wants[q.track] !== true) continue;
-      q.packet.copy(own, o);
-      personalize(own, o, q, e);
-      e.reader.sendRtp(q.track, own.subarray(o, o + q.packet.length));
-      o += q.packet.length;
-    }
-  }
-
-  private scratchBytes(length: number): Buffer {
-    if (this.scratch.length < length) {
-      this.scratch = Buffer.allocUnsafe(length);
-      this.scratchView = undefined;
-    }
-    if (this.scratchView?.length !== length) this.scratchView = this.scratch.subarray(0, length);
-    return this.scratchView;
   }
 }
