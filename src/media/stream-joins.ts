@@ -78,11 +78,16 @@ export class JoinPacer<T> {
   private turnScheduled = false;
   private immediate: NodeJS.Immediate | undefined;
 
+  /** At least 1: a turn always lets one reader in (with 0 its queue would never drain). */
+  private readonly bytesPerTurn: number;
+
   constructor(
-    private readonly bytesPerTurn: number,
+    bytesPerTurn: number,
     /** Sends the burst to a reader that is still waiting; returns the bytes sent (0: nothing to do). */
     private readonly run: (item: T) => number,
-  ) {}
+  ) {
+    this.bytesPerTurn = Math.max(1, bytesPerTurn);
+  }
 
   /** Joins `item` now when this turn's budget allows and nobody waits before it; else at a later turn. */
   offer(item: T): void {
@@ -93,11 +98,6 @@ export class JoinPacer<T> {
     }
     this.queue.push(item);
     this.scheduleTurn();
-  }
-
-  /** False with a budget of 0: nobody joins from the cache, readers wait for the next keyframe. */
-  get bursts(): boolean {
-    return this.bytesPerTurn > 0;
   }
 
   /** Whether an offer now would wait for a later turn: this turn's budget is spent, or others wait. */

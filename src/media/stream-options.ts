@@ -21,8 +21,8 @@ export interface StreamOptions {
   /** 0: flush once per event-loop turn (setImmediate); N > 0: at most every N ms. */
   writeCoalesceMs?: number;
   /**
-   * GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts). Default 4 MiB; 0: no
-   * reader joins from the cache (sessions are answered at once and start at the next keyframe).
+   * GOP-cache bytes sent to joining readers per event-loop turn (stream-joins.ts), at least 1. Default 4 MiB.
+   * Sessions past it, or past `joinBurstBytesPerSecond`, start at the next keyframe.
    */
   joinBytesPerTurn?: number;
   /**

@@ -272,7 +272,7 @@ export class Stream {
         announceStart(entry, (track) => this.timing.rtpAtMonotonicMs(track, nowMs))
       )
         this.stormStarts++;
-      else if (this.joins.bursts) this.joins.offer(entry);
+      else this.joins.offer(entry);
     }
   }
 
